@@ -1,0 +1,70 @@
+import type { Command } from 'commander';
+import { resolveInfra, stopShared } from '../../infra/index.js';
+import { isSluiceError } from '../../domain/errors.js';
+import { emit, EXIT_FAILURE, progress, table } from '../output.js';
+import type { GlobalOptions } from '../options.js';
+
+/** `sluice infra up | down | status`. */
+export function registerInfra(program: Command, globals: () => GlobalOptions): void {
+  const infra = program.command('infra').description('start, stop or show the local Kafka broker and schema registry');
+
+  infra
+    .command('up')
+    .description('find or start Kafka and a schema registry, and leave them running for later commands')
+    .option('--json', 'print machine-readable JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const g = globals();
+      const found = await resolveInfra({ mode: 'shared', brokers: g.brokers, registryUrl: g.registry, onProgress: progress });
+      emit(opts, { brokers: found.brokers, registryUrl: found.registryUrl, source: found.source }, () =>
+        table([
+          ['brokers', found.brokers.join(',')],
+          ['registry', found.registryUrl],
+          ['source', describe(found.source)],
+        ]),
+      );
+    });
+
+  infra
+    .command('status')
+    .description('show the Kafka broker and schema registry later commands would use')
+    .option('--json', 'print machine-readable JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const g = globals();
+      let found;
+      try {
+        found = await resolveInfra({ mode: 'find', brokers: g.brokers, registryUrl: g.registry });
+      } catch (err) {
+        if (!isSluiceError(err, 'SLUICE_INFRA_NOT_RUNNING')) throw err;
+        emit(opts, { running: false, brokers: [], registryUrl: null }, () => err.message);
+        process.exitCode = EXIT_FAILURE;
+        return;
+      }
+      emit(opts, { running: true, brokers: found.brokers, registryUrl: found.registryUrl, source: found.source }, () =>
+        table([
+          ['brokers', found.brokers.join(',')],
+          ['registry', found.registryUrl],
+          ['source', describe(found.source)],
+        ]),
+      );
+    });
+
+  infra
+    .command('down')
+    .description('stop the Kafka broker and schema registry that `sluice infra up` started, and delete their data')
+    .option('--json', 'print machine-readable JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const stopped = await stopShared();
+      emit(opts, { stopped }, () => (stopped ? 'Stopped Kafka and the schema registry.' : 'Nothing was running.'));
+    });
+}
+
+function describe(source: string): string {
+  switch (source) {
+    case 'given':
+      return 'given (--brokers/--registry or SLUICE_BROKERS/SLUICE_REGISTRY_URL)';
+    case 'running':
+      return 'running (started by `sluice infra up`; stop with `sluice infra down`)';
+    default:
+      return `${source} (started now; stop with \`sluice infra down\`)`;
+  }
+}

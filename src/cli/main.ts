@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { SluiceError } from '../domain/errors.js';
+import { registerInfra } from './commands/infra.js';
+import type { GlobalOptions } from './options.js';
+import { EXIT_USAGE, reportError } from './output.js';
+
+/** Builds the `sluice` command tree; exported so tests can run it in-process. */
+export function buildProgram(): Command {
+  const program = new Command('sluice')
+    .description('Sluice: a Kafka stream processor whose failing jobs are suspended, not killed')
+    .option('--brokers <list>', 'Kafka bootstrap servers, host:port comma list (env SLUICE_BROKERS)')
+    .option('--registry <url>', 'schema registry URL (env SLUICE_REGISTRY_URL)')
+    .option('--namespace <ns>', 'prefix of every Sluice topic (env SLUICE_NAMESPACE, default "sluice")')
+    .showHelpAfterError()
+    .exitOverride();
+  registerInfra(program, () => program.opts<GlobalOptions>());
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are "errors" to commander; they already printed.
+      if (err.exitCode === 0) return 0;
+      return EXIT_USAGE;
+    }
+    const json = argv.includes('--json');
+    return reportError(err instanceof Error ? err : new SluiceError('SLUICE_USAGE', String(err)), json);
+  }
+}
+
+const code = await main(process.argv);
+// A command may already have set a non-zero code (e.g. `infra status` when nothing runs).
+process.exitCode = code !== 0 ? code : (process.exitCode ?? 0);

@@ -1,0 +1,6 @@
+/** Flags every `sluice` command accepts. */
+export interface GlobalOptions {
+  brokers?: string;
+  registry?: string;
+  namespace?: string;
+}

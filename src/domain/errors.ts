@@ -1,0 +1,56 @@
+/**
+ * Typed errors with stable codes. Callers branch on `code`, never on message text.
+ *
+ * Every message says what was wrong, what was expected, and what to do next.
+ */
+
+/** The closed list of error codes. A code, once published, keeps its meaning. */
+export const ERROR_CODES = [
+  // Infrastructure: finding or starting Kafka and the schema registry.
+  'SLUICE_INFRA_BAD_ENDPOINT',
+  'SLUICE_INFRA_NOT_FOUND',
+  'SLUICE_INFRA_UNREACHABLE',
+  'SLUICE_INFRA_FETCH_FAILED',
+  'SLUICE_INFRA_START_FAILED',
+  'SLUICE_INFRA_NOT_RUNNING',
+  // Configuration and user input.
+  'SLUICE_CONFIG_INVALID',
+  'SLUICE_USAGE',
+] as const;
+
+/** A stable error code, see {@link ERROR_CODES}. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Options shared by every {@link SluiceError}. */
+export interface SluiceErrorOptions {
+  cause?: unknown;
+  /** True when the same operation may succeed if tried again later (a broker restarting, say). */
+  retryable?: boolean;
+  /** Extra machine-readable facts, printed by the CLI's `--json` error output. */
+  details?: Record<string, unknown>;
+}
+
+/** The base of every error Sluice throws on purpose. */
+export class SluiceError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: SluiceErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SluiceError';
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.details = options.details ?? {};
+  }
+
+  /** A plain object for `--json` output and structured logs. */
+  toJSON(): { code: ErrorCode; message: string; retryable: boolean; details: Record<string, unknown> } {
+    return { code: this.code, message: this.message, retryable: this.retryable, details: this.details };
+  }
+}
+
+/** True when `err` is a {@link SluiceError}, optionally with the given code. */
+export function isSluiceError(err: unknown, code?: ErrorCode): err is SluiceError {
+  return err instanceof SluiceError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,84 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { SluiceError } from '../../domain/errors.js';
+import { stopInstance, writeState, type InstanceState } from '../instance.js';
+import { checkReachableOwned } from '../probe.js';
+import { startWatchdog, tail } from '../process.js';
+import type { Infra, ProgressFn } from '../types.js';
+import { ensureApicurio, ensureKafka, KAFKA_VERSION, APICURIO_VERSION } from './fetch.js';
+import type { Jdk } from './jdk.js';
+import { startKafka, type LocalKafka } from './kafka.js';
+import { startApicurio, type LocalRegistry } from './registry.js';
+
+/** How to start a local pair from Maven Central's jars. */
+export interface JavaStartOptions {
+  jdk: Jdk;
+  name: string;
+  dir: string;
+  /** The pid whose death stops the servers, or null to leave them running (`infra up`). */
+  owner: number | null;
+  timeoutMs: number;
+  onProgress: ProgressFn;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Fetches (once), formats, starts and waits for a Kafka broker and an Apicurio registry. */
+export async function startJavaInfra(opts: JavaStartOptions): Promise<Infra> {
+  const { jdk, dir } = opts;
+  const [kafkaDist, apicurioDist] = await Promise.all([
+    ensureKafka(opts.onProgress, opts.env),
+    ensureApicurio(opts.onProgress, opts.env),
+  ]);
+  const state: InstanceState = {
+    name: opts.name,
+    dir,
+    source: 'java',
+    owner: opts.owner,
+    pids: [],
+    containers: [],
+    brokers: [],
+    registryUrl: '',
+    ready: false,
+    startedAt: new Date().toISOString(),
+  };
+  writeState(state);
+  opts.onProgress(`Starting Kafka ${KAFKA_VERSION} and Apicurio Registry ${APICURIO_VERSION} (java ${jdk.major}) in ${dir}`);
+  let kafka: LocalKafka | undefined;
+  let registry: LocalRegistry | undefined;
+  try {
+    [kafka, registry] = await Promise.all([
+      startKafka(jdk.java, kafkaDist, join(dir, 'kafka')),
+      startApicurio(jdk.java, apicurioDist, join(dir, 'registry')),
+    ]);
+    state.pids = [kafka.process.pid, registry.process.pid];
+    state.brokers = kafka.brokers;
+    state.registryUrl = registry.registryUrl;
+    if (opts.owner !== null) state.watchdog = startWatchdog(opts.owner, state.pids, dir);
+    writeState(state);
+    const k = kafka;
+    const r = registry;
+    await checkReachableOwned(state.brokers, state.registryUrl, opts.timeoutMs, {
+      broker: () => exited('Kafka', k.process.exitCode(), k.logFile),
+      registry: () => exited('Apicurio Registry', r.process.exitCode(), r.logFile),
+    });
+  } catch (err) {
+    await stopInstance(state, 5000).catch(() => rmSync(dir, { recursive: true, force: true }));
+    if (err instanceof SluiceError) throw err;
+    throw new SluiceError('SLUICE_INFRA_START_FAILED', `Could not start the local servers: ${String(err)}`, { cause: err });
+  }
+  state.ready = true;
+  writeState(state);
+  opts.onProgress(`Kafka at ${state.brokers.join(',')}, registry at ${state.registryUrl}`);
+  return {
+    brokers: state.brokers,
+    registryUrl: state.registryUrl,
+    source: 'java',
+    owned: opts.owner !== null,
+    stop: () => stopInstance(state),
+  };
+}
+
+function exited(what: string, code: number | null | undefined, logFile: string): string | undefined {
+  if (code === undefined) return undefined;
+  return `${what} exited (code ${code}) before it was ready. Its log (${logFile}) ends with:\n${tail(logFile)}`;
+}

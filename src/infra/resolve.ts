@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import { SluiceError } from '../domain/errors.js';
+import { dockerAnswers, startDockerInfra } from './docker.js';
+import { givenEndpoints, type GivenEndpointInput } from './endpoints.js';
+import { instanceDir, processesAlive, readState, reapStale, SHARED_INSTANCE, stopInstance } from './instance.js';
+import { findJava } from './java/jdk.js';
+import { startJavaInfra } from './java/index.js';
+import { checkReachable, probeBroker, probeRegistry } from './probe.js';
+import type { Infra, ProgressFn } from './types.js';
+
+/** Kafka 4.x brokers and Apicurio 3.0 both need Java 17. */
+const MIN_JAVA = 17;
+
+/** How to find or start the infrastructure. */
+export interface ResolveOptions extends GivenEndpointInput {
+  /**
+   * `owned`: servers started here stop when this process ends (tests, the demo).
+   * `shared`: servers started here keep running for later commands (`sluice infra up`).
+   * `find`: never start anything; throws SLUICE_INFRA_NOT_RUNNING when nothing is found.
+   */
+  mode?: 'owned' | 'shared' | 'find';
+  /** Which way to start servers: `auto` (Docker, then Java), `docker` or `java`. Default: SLUICE_INFRA or auto. */
+  strategy?: 'auto' | 'docker' | 'java';
+  onProgress?: ProgressFn;
+  /** How long to wait for servers to answer. Default 120 s (a cold JVM on two cores is slow). */
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Finds or starts a Kafka broker and a Confluent-compatible schema registry, in this order:
+ * 1. given endpoints (flags, or SLUICE_BROKERS and SLUICE_REGISTRY_URL), used as they are;
+ * 2. the pair `sluice infra up` left running;
+ * 3. a Docker engine, through testcontainers;
+ * 4. a JDK, with Kafka and Apicurio fetched from Maven Central;
+ * 5. otherwise a SLUICE_INFRA_NOT_FOUND error that says what to install or set.
+ */
+export async function resolveInfra(opts: ResolveOptions = {}): Promise<Infra> {
+  const env = opts.env ?? process.env;
+  const mode = opts.mode ?? 'owned';
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+  const onProgress = opts.onProgress ?? (() => undefined);
+
+  const given = givenEndpoints(opts, env);
+  if (given) {
+    await checkReachable(given.brokers, given.registryUrl, Math.min(timeoutMs, 15_000));
+    return { ...given, source: 'given', owned: false, stop: () => Promise.resolve() };
+  }
+
+  const running = await findShared(env);
+  if (running) return running;
+  if (mode === 'find') {
+    throw new SluiceError(
+      'SLUICE_INFRA_NOT_RUNNING',
+      'No Kafka broker and registry are running. Start them with `sluice infra up`, or give --brokers and --registry (SLUICE_BROKERS, SLUICE_REGISTRY_URL).',
+    );
+  }
+
+  await reapStale(env);
+  const name = mode === 'shared' ? SHARED_INSTANCE : `run-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const dir = instanceDir(name, env);
+  const owner = mode === 'shared' ? null : process.pid;
+  const strategy = opts.strategy ?? parseStrategy(env.SLUICE_INFRA);
+  const tried: string[] = [];
+
+  if (strategy !== 'java') {
+    if (await dockerAnswers(env)) return startDockerInfra({ name, dir, owner, timeoutMs, onProgress });
+    tried.push('no Docker engine answered');
+  }
+  if (strategy !== 'docker') {
+    const jdk = findJava(MIN_JAVA, env);
+    if (jdk) return startJavaInfra({ jdk, name, dir, owner, timeoutMs, onProgress, env });
+    tried.push(`no Java ${MIN_JAVA}+ found (looked at SLUICE_JAVA_HOME, JAVA_HOME, PATH and /usr/lib/jvm)`);
+  }
+  throw new SluiceError(
+    'SLUICE_INFRA_NOT_FOUND',
+    `No Kafka broker and schema registry could be found or started: ${tried.join('; ')}. ` +
+      'Do one of: set SLUICE_BROKERS and SLUICE_REGISTRY_URL (or pass --brokers and --registry); ' +
+      `start a Docker engine; or install a JDK ${MIN_JAVA}+ and Maven (e.g. apt-get install openjdk-17-jdk-headless maven).`,
+    { details: { tried } },
+  );
+}
+
+/** The shared instance, if its servers still run and answer; a dead one is cleaned away. */
+async function findShared(env: NodeJS.ProcessEnv): Promise<Infra | undefined> {
+  const state = readState(instanceDir(SHARED_INSTANCE, env));
+  if (!state?.ready) return undefined;
+  if (state.source === 'java' && !processesAlive(state)) {
+    await stopInstance(state, 5000);
+    return undefined;
+  }
+  try {
+    await Promise.all([probeBroker(state.brokers), probeRegistry(state.registryUrl)]);
+  } catch {
+    return undefined;
+  }
+  return { brokers: state.brokers, registryUrl: state.registryUrl, source: 'running', owned: false, stop: () => Promise.resolve() };
+}
+
+/** Stops the shared instance `sluice infra up` started; false when none was running. */
+export async function stopShared(env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  const state = readState(instanceDir(SHARED_INSTANCE, env));
+  if (!state) return false;
+  await stopInstance(state);
+  return true;
+}
+
+function parseStrategy(raw: string | undefined): 'auto' | 'docker' | 'java' {
+  if (raw === undefined || raw === '' || raw === 'auto') return 'auto';
+  if (raw === 'docker' || raw === 'java') return raw;
+  throw new SluiceError('SLUICE_CONFIG_INVALID', `SLUICE_INFRA="${raw}" is not one of auto, docker, java.`);
+}
