@@ -17,9 +17,12 @@ export function distDir(name: string, version: string, env?: NodeJS.ProcessEnv):
   return join(cacheRoot(env), 'dist', `${name}-${version}`);
 }
 
-/** Folder holding the state, data and logs of local server instances. */
-export function instancesDir(env?: NodeJS.ProcessEnv): string {
-  return join(cacheRoot(env), 'instances');
+/**
+ * Folder holding the state, data and logs of local server instances. SLUICE_STATE_DIR moves it
+ * alone, leaving the downloads shared; tests use that to run a private `infra up`.
+ */
+export function instancesDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SLUICE_STATE_DIR ? resolve(env.SLUICE_STATE_DIR) : join(cacheRoot(env), 'instances');
 }
 
 /** The package's own root (where package.json and docker/ are), from src/ or dist/. */

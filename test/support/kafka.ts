@@ -1,0 +1,38 @@
+import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel, type Admin, type ITopicConfig } from 'kafkajs';
+import { afterAll, inject } from 'vitest';
+
+/** Endpoints from the global setup. */
+export function endpoints(): { brokers: string[]; registryUrl: string } {
+  return inject('infra');
+}
+
+/** A kafkajs client on the test broker; quiet, because expected errors would flood the output. */
+export function kafkaClient(clientId = 'sluice-test'): Kafka {
+  return new Kafka({ clientId, brokers: endpoints().brokers, logLevel: logLevel.NOTHING });
+}
+
+/** A namespace unique to one test file, so tests never see each other's topics. */
+export function testNamespace(prefix = 't'): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Creates topics for one test file and deletes them after it; also deletes every other topic and
+ * consumer group whose name starts with the namespace, so what the code under test made goes too.
+ */
+export async function useTopics(namespace: string, topics: ITopicConfig[]): Promise<Admin> {
+  const admin = kafkaClient('sluice-test-admin').admin();
+  await admin.connect();
+  await admin.createTopics({ topics, waitForLeaders: true });
+  afterAll(async () => {
+    const all = await admin.listTopics();
+    const mine = all.filter((t) => t.startsWith(`${namespace}.`) || t === namespace);
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine });
+    const { groups } = await admin.listGroups();
+    const myGroups = groups.map((g) => g.groupId).filter((g) => g.startsWith(namespace));
+    if (myGroups.length > 0) await admin.deleteGroups(myGroups).catch(() => undefined);
+    await admin.disconnect();
+  });
+  return admin;
+}
