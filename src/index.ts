@@ -11,4 +11,10 @@
  * await infra.stop();
  * ```
  */
-export { SluiceError, isSluiceError, ERROR_CODES, type ErrorCode, type SluiceErrorOptions } from './domain/errors.js';
+export {
+  SluiceError,
+  isSluiceError,
+  ERROR_CODES,
+  type ErrorCode,
+  type SluiceErrorOptions,
+} from './domain/errors.js';

@@ -9,9 +9,15 @@ import { EXIT_USAGE, reportError } from './output.js';
 export function buildProgram(): Command {
   const program = new Command('sluice')
     .description('Sluice: a Kafka stream processor whose failing jobs are suspended, not killed')
-    .option('--brokers <list>', 'Kafka bootstrap servers, host:port comma list (env SLUICE_BROKERS)')
+    .option(
+      '--brokers <list>',
+      'Kafka bootstrap servers, host:port comma list (env SLUICE_BROKERS)',
+    )
     .option('--registry <url>', 'schema registry URL (env SLUICE_REGISTRY_URL)')
-    .option('--namespace <ns>', 'prefix of every Sluice topic (env SLUICE_NAMESPACE, default "sluice")')
+    .option(
+      '--namespace <ns>',
+      'prefix of every Sluice topic (env SLUICE_NAMESPACE, default "sluice")',
+    )
     .showHelpAfterError()
     .exitOverride();
   registerInfra(program, () => program.opts<GlobalOptions>());
@@ -30,7 +36,10 @@ async function main(argv: string[]): Promise<number> {
       return EXIT_USAGE;
     }
     const json = argv.includes('--json');
-    return reportError(err instanceof Error ? err : new SluiceError('SLUICE_USAGE', String(err)), json);
+    return reportError(
+      err instanceof Error ? err : new SluiceError('SLUICE_USAGE', String(err)),
+      json,
+    );
   }
 }
 

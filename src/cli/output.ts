@@ -25,7 +25,8 @@ export function reportError(err: unknown, json: boolean): number {
   const code = isSluiceError(err) ? err.code : 'SLUICE_UNEXPECTED';
   const message = err instanceof Error ? err.message : String(err);
   const details = isSluiceError(err) ? err.details : {};
-  if (json) process.stdout.write(`${JSON.stringify({ error: { code, message, details } }, null, 2)}\n`);
+  if (json)
+    process.stdout.write(`${JSON.stringify({ error: { code, message, details } }, null, 2)}\n`);
   else process.stderr.write(`error ${code}: ${message}\n`);
   return isSluiceError(err, 'SLUICE_USAGE') ? EXIT_USAGE : EXIT_FAILURE;
 }
@@ -33,6 +34,11 @@ export function reportError(err: unknown, json: boolean): number {
 /** Left-aligned columns for human tables. */
 export function table(rows: string[][]): string {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).join('\n');
+  for (const row of rows)
+    row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows
+    .map((row) =>
+      row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  '),
+    )
+    .join('\n');
 }

@@ -45,8 +45,18 @@ export class SluiceError extends Error {
   }
 
   /** A plain object for `--json` output and structured logs. */
-  toJSON(): { code: ErrorCode; message: string; retryable: boolean; details: Record<string, unknown> } {
-    return { code: this.code, message: this.message, retryable: this.retryable, details: this.details };
+  toJSON(): {
+    code: ErrorCode;
+    message: string;
+    retryable: boolean;
+    details: Record<string, unknown>;
+  } {
+    return {
+      code: this.code,
+      message: this.message,
+      retryable: this.retryable,
+      details: this.details,
+    };
   }
 }
 

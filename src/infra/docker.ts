@@ -76,7 +76,10 @@ export async function startDockerInfra(opts: {
         })
         .withWaitStrategy(Wait.forListeningPorts())
         .start(),
-      new GenericContainer(APICURIO_IMAGE).withExposedPorts(8080).withWaitStrategy(Wait.forHttp('/health/ready', 8080)).start(),
+      new GenericContainer(APICURIO_IMAGE)
+        .withExposedPorts(8080)
+        .withWaitStrategy(Wait.forHttp('/health/ready', 8080))
+        .start(),
     ]);
     state.containers = [kafka.getId(), registry.getId()];
     state.registryUrl = `http://127.0.0.1:${registry.getMappedPort(8080)}/apis/ccompat/v7`;
@@ -84,7 +87,11 @@ export async function startDockerInfra(opts: {
     await checkReachableOwned(state.brokers, state.registryUrl, opts.timeoutMs, {});
   } catch (err) {
     await stopInstance(state, 5000).catch(() => undefined);
-    throw new SluiceError('SLUICE_INFRA_START_FAILED', `Docker could not start Kafka and the registry: ${String(err)}`, { cause: err });
+    throw new SluiceError(
+      'SLUICE_INFRA_START_FAILED',
+      `Docker could not start Kafka and the registry: ${String(err)}`,
+      { cause: err },
+    );
   }
   state.ready = true;
   writeState(state);

@@ -20,7 +20,8 @@ export function givenEndpoints(
   const registry = nonEmpty(input.registryUrl) ?? nonEmpty(env.SLUICE_REGISTRY_URL);
   if (brokers === undefined && registry === undefined) return undefined;
   if (brokers === undefined || registry === undefined) {
-    const missing = brokers === undefined ? '--brokers / SLUICE_BROKERS' : '--registry / SLUICE_REGISTRY_URL';
+    const missing =
+      brokers === undefined ? '--brokers / SLUICE_BROKERS' : '--registry / SLUICE_REGISTRY_URL';
     throw new SluiceError(
       'SLUICE_INFRA_BAD_ENDPOINT',
       `Only one of the two endpoints was given; ${missing} is missing. Give both the brokers and the registry URL, or neither to let Sluice find or start local ones.`,
@@ -36,7 +37,10 @@ export function parseBrokers(list: string): string[] {
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
   if (entries.length === 0) {
-    throw new SluiceError('SLUICE_INFRA_BAD_ENDPOINT', `No broker in "${list}". Expected a comma list such as "localhost:9092,localhost:9093".`);
+    throw new SluiceError(
+      'SLUICE_INFRA_BAD_ENDPOINT',
+      `No broker in "${list}". Expected a comma list such as "localhost:9092,localhost:9093".`,
+    );
   }
   for (const entry of entries) {
     const m = /^(\[[0-9a-fA-F:]+\]|[^:\s/]+):(\d{1,5})$/.exec(entry);

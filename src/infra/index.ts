@@ -10,7 +10,12 @@
  * ```
  */
 export { resolveInfra, stopShared, type ResolveOptions } from './resolve.js';
-export { givenEndpoints, parseBrokers, parseRegistryUrl, type GivenEndpointInput } from './endpoints.js';
+export {
+  givenEndpoints,
+  parseBrokers,
+  parseRegistryUrl,
+  type GivenEndpointInput,
+} from './endpoints.js';
 export { probeBroker, probeRegistry } from './probe.js';
 export { cacheRoot } from './paths.js';
 export { KAFKA_VERSION, APICURIO_VERSION } from './java/fetch.js';

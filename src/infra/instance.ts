@@ -1,5 +1,14 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { instancesDir } from './paths.js';
@@ -82,7 +91,8 @@ export async function reapStale(env?: NodeJS.ProcessEnv): Promise<void> {
     const state = readState(dir);
     if (!state) {
       // No state yet: maybe a start in progress in another process. Only old leftovers go.
-      if (Date.now() - statSync(dir).mtimeMs > 10 * 60_000) rmSync(dir, { recursive: true, force: true });
+      if (Date.now() - statSync(dir).mtimeMs > 10 * 60_000)
+        rmSync(dir, { recursive: true, force: true });
       continue;
     }
     const ownerGone = state.owner !== null && !isAlive(state.owner);

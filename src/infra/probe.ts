@@ -59,7 +59,10 @@ export async function waitUntil<T>(
     }
     if (Date.now() >= deadline) {
       const reason = last instanceof Error ? last.message : String(last);
-      throw onFailure(`${what} did not answer within ${Math.round(opts.timeoutMs / 1000)} s (last error: ${reason})`, last);
+      throw onFailure(
+        `${what} did not answer within ${Math.round(opts.timeoutMs / 1000)} s (last error: ${reason})`,
+        last,
+      );
     }
     await sleep(opts.intervalMs ?? 250);
   }
@@ -72,20 +75,46 @@ export interface Liveness {
 }
 
 /** Checks that endpoints someone else runs answer; a clear error names the one that does not. */
-export async function checkReachable(brokers: string[], registryUrl: string, timeoutMs: number): Promise<void> {
-  await waitForBoth(brokers, registryUrl, timeoutMs, {}, (message, cause) =>
-    new SluiceError('SLUICE_INFRA_UNREACHABLE', `${message}. Check the address, or unset it to let Sluice find or start local servers.`, {
-      cause,
-      retryable: true,
-      details: { brokers, registryUrl },
-    }),
+export async function checkReachable(
+  brokers: string[],
+  registryUrl: string,
+  timeoutMs: number,
+): Promise<void> {
+  await waitForBoth(
+    brokers,
+    registryUrl,
+    timeoutMs,
+    {},
+    (message, cause) =>
+      new SluiceError(
+        'SLUICE_INFRA_UNREACHABLE',
+        `${message}. Check the address, or unset it to let Sluice find or start local servers.`,
+        {
+          cause,
+          retryable: true,
+          details: { brokers, registryUrl },
+        },
+      ),
   );
 }
 
 /** Waits for servers this process started; ends early with their log when one dies. */
-export async function checkReachableOwned(brokers: string[], registryUrl: string, timeoutMs: number, alive: Liveness): Promise<void> {
-  await waitForBoth(brokers, registryUrl, timeoutMs, alive, (message, cause) =>
-    new SluiceError('SLUICE_INFRA_START_FAILED', message, { cause, details: { brokers, registryUrl } }),
+export async function checkReachableOwned(
+  brokers: string[],
+  registryUrl: string,
+  timeoutMs: number,
+  alive: Liveness,
+): Promise<void> {
+  await waitForBoth(
+    brokers,
+    registryUrl,
+    timeoutMs,
+    alive,
+    (message, cause) =>
+      new SluiceError('SLUICE_INFRA_START_FAILED', message, {
+        cause,
+        details: { brokers, registryUrl },
+      }),
   );
 }
 
@@ -97,7 +126,17 @@ async function waitForBoth(
   onFailure: (message: string, cause: unknown) => SluiceError,
 ): Promise<void> {
   await Promise.all([
-    waitUntil(`Kafka at ${brokers.join(',')}`, () => probeBroker(brokers), { timeoutMs, failFast: alive.broker }, onFailure),
-    waitUntil(`Schema registry at ${registryUrl}`, () => probeRegistry(registryUrl), { timeoutMs, failFast: alive.registry }, onFailure),
+    waitUntil(
+      `Kafka at ${brokers.join(',')}`,
+      () => probeBroker(brokers),
+      { timeoutMs, failFast: alive.broker },
+      onFailure,
+    ),
+    waitUntil(
+      `Schema registry at ${registryUrl}`,
+      () => probeRegistry(registryUrl),
+      { timeoutMs, failFast: alive.registry },
+      onFailure,
+    ),
   ]);
 }

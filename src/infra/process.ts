@@ -100,10 +100,14 @@ export function startWatchdog(ownerPid: number, pids: number[], dir: string): nu
     'for p in "$@"; do kill -KILL -"$p" 2>/dev/null; done',
     'rm -rf "$dir"',
   ].join('\n');
-  const child = spawn('/bin/sh', ['-c', script, 'sluice-watchdog', String(ownerPid), dir, ...pids.map(String)], {
-    detached: true,
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    '/bin/sh',
+    ['-c', script, 'sluice-watchdog', String(ownerPid), dir, ...pids.map(String)],
+    {
+      detached: true,
+      stdio: 'ignore',
+    },
+  );
   child.unref();
   return child.pid;
 }

@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { SluiceError } from '../domain/errors.js';
 import { dockerAnswers, startDockerInfra } from './docker.js';
 import { givenEndpoints, type GivenEndpointInput } from './endpoints.js';
-import { instanceDir, processesAlive, readState, reapStale, SHARED_INSTANCE, stopInstance } from './instance.js';
+import {
+  instanceDir,
+  processesAlive,
+  readState,
+  reapStale,
+  SHARED_INSTANCE,
+  stopInstance,
+} from './instance.js';
 import { findJava } from './java/jdk.js';
 import { startJavaInfra } from './java/index.js';
 import { checkReachable, probeBroker, probeRegistry } from './probe.js';
@@ -57,20 +64,24 @@ export async function resolveInfra(opts: ResolveOptions = {}): Promise<Infra> {
   }
 
   await reapStale(env);
-  const name = mode === 'shared' ? SHARED_INSTANCE : `run-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const name =
+    mode === 'shared' ? SHARED_INSTANCE : `run-${process.pid}-${randomBytes(3).toString('hex')}`;
   const dir = instanceDir(name, env);
   const owner = mode === 'shared' ? null : process.pid;
   const strategy = opts.strategy ?? parseStrategy(env.SLUICE_INFRA);
   const tried: string[] = [];
 
   if (strategy !== 'java') {
-    if (await dockerAnswers(env)) return startDockerInfra({ name, dir, owner, timeoutMs, onProgress });
+    if (await dockerAnswers(env))
+      return startDockerInfra({ name, dir, owner, timeoutMs, onProgress });
     tried.push('no Docker engine answered');
   }
   if (strategy !== 'docker') {
     const jdk = findJava(MIN_JAVA, env);
     if (jdk) return startJavaInfra({ jdk, name, dir, owner, timeoutMs, onProgress, env });
-    tried.push(`no Java ${MIN_JAVA}+ found (looked at SLUICE_JAVA_HOME, JAVA_HOME, PATH and /usr/lib/jvm)`);
+    tried.push(
+      `no Java ${MIN_JAVA}+ found (looked at SLUICE_JAVA_HOME, JAVA_HOME, PATH and /usr/lib/jvm)`,
+    );
   }
   throw new SluiceError(
     'SLUICE_INFRA_NOT_FOUND',
@@ -94,7 +105,13 @@ async function findShared(env: NodeJS.ProcessEnv): Promise<Infra | undefined> {
   } catch {
     return undefined;
   }
-  return { brokers: state.brokers, registryUrl: state.registryUrl, source: 'running', owned: false, stop: () => Promise.resolve() };
+  return {
+    brokers: state.brokers,
+    registryUrl: state.registryUrl,
+    source: 'running',
+    owned: false,
+    stop: () => Promise.resolve(),
+  };
 }
 
 /** Stops the shared instance `sluice infra up` started; false when none was running. */
@@ -108,5 +125,8 @@ export async function stopShared(env: NodeJS.ProcessEnv = process.env): Promise<
 function parseStrategy(raw: string | undefined): 'auto' | 'docker' | 'java' {
   if (raw === undefined || raw === '' || raw === 'auto') return 'auto';
   if (raw === 'docker' || raw === 'java') return raw;
-  throw new SluiceError('SLUICE_CONFIG_INVALID', `SLUICE_INFRA="${raw}" is not one of auto, docker, java.`);
+  throw new SluiceError(
+    'SLUICE_CONFIG_INVALID',
+    `SLUICE_INFRA="${raw}" is not one of auto, docker, java.`,
+  );
 }

@@ -4,7 +4,11 @@ import { ERROR_CODES, isSluiceError, SluiceError } from '../../src/domain/errors
 describe('SluiceError', () => {
   it('carries a stable code, the cause, and retryability', () => {
     const cause = new Error('socket closed');
-    const err = new SluiceError('SLUICE_INFRA_UNREACHABLE', 'broker down', { cause, retryable: true, details: { broker: 'a:1' } });
+    const err = new SluiceError('SLUICE_INFRA_UNREACHABLE', 'broker down', {
+      cause,
+      retryable: true,
+      details: { broker: 'a:1' },
+    });
     expect(err).toBeInstanceOf(Error);
     expect(err.cause).toBe(cause);
     expect(isSluiceError(err, 'SLUICE_INFRA_UNREACHABLE')).toBe(true);

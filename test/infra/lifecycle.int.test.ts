@@ -22,7 +22,9 @@ afterAll(() => stateDirs.forEach((d) => rmSync(d, { recursive: true, force: true
 function onlyInstance(stateDir: string): InstanceState {
   const [name] = readdirSync(stateDir);
   expect(name).toBeDefined();
-  return JSON.parse(readFileSync(join(stateDir, name ?? '', 'state.json'), 'utf8')) as InstanceState;
+  return JSON.parse(
+    readFileSync(join(stateDir, name ?? '', 'state.json'), 'utf8'),
+  ) as InstanceState;
 }
 
 async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
@@ -36,20 +38,32 @@ async function until(what: string, check: () => boolean, timeoutMs: number): Pro
 describe('servers owned by a process', () => {
   it('are stopped and removed by the watchdog when the owner is killed with SIGKILL', async () => {
     const stateDir = privateStateDir();
-    const child = spawnTs('test/support/hold-infra.ts', [], childEnv({ SLUICE_STATE_DIR: stateDir, SLUICE_INFRA: 'java' }));
+    const child = spawnTs(
+      'test/support/hold-infra.ts',
+      [],
+      childEnv({ SLUICE_STATE_DIR: stateDir, SLUICE_INFRA: 'java' }),
+    );
     const endpoints = JSON.parse(await firstLine(child, 150_000)) as { brokers: string[] };
     const state = onlyInstance(stateDir);
     expect(state.pids).toHaveLength(2);
     expect(await probeBroker(endpoints.brokers)).toBe(1);
 
     child.kill('SIGKILL');
-    await until('the servers to stop', () => state.pids.every((pid) => !isAlive(pid, state.dir)), 30_000);
+    await until(
+      'the servers to stop',
+      () => state.pids.every((pid) => !isAlive(pid, state.dir)),
+      30_000,
+    );
     await until('the instance folder to go', () => !existsSync(state.dir), 10_000);
   });
 
   it('are reaped by the next start when the owner and its watchdog were both killed', async () => {
     const stateDir = privateStateDir();
-    const child = spawnTs('test/support/hold-infra.ts', [], childEnv({ SLUICE_STATE_DIR: stateDir, SLUICE_INFRA: 'java' }));
+    const child = spawnTs(
+      'test/support/hold-infra.ts',
+      [],
+      childEnv({ SLUICE_STATE_DIR: stateDir, SLUICE_INFRA: 'java' }),
+    );
     await firstLine(child, 150_000);
     const state = onlyInstance(stateDir);
     expect(state.watchdog).toBeTypeOf('number');
@@ -75,7 +89,11 @@ describe('sluice infra up | status | down', () => {
 
     const up = await cli('infra', 'up', '--json');
     expect(up.code, up.stderr).toBe(0);
-    const first = JSON.parse(up.stdout) as { brokers: string[]; registryUrl: string; source: string };
+    const first = JSON.parse(up.stdout) as {
+      brokers: string[];
+      registryUrl: string;
+      source: string;
+    };
     expect(first.source).toBe('java');
     expect(first.brokers[0]).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(first.registryUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/apis\/ccompat\/v7$/);
@@ -85,7 +103,12 @@ describe('sluice infra up | status | down', () => {
     expect(JSON.parse(again.stdout)).toEqual({ ...first, source: 'running' });
     const status = await cli('infra', 'status', '--json');
     expect(status.code).toBe(0);
-    expect(JSON.parse(status.stdout)).toEqual({ running: true, brokers: first.brokers, registryUrl: first.registryUrl, source: 'running' });
+    expect(JSON.parse(status.stdout)).toEqual({
+      running: true,
+      brokers: first.brokers,
+      registryUrl: first.registryUrl,
+      source: 'running',
+    });
 
     const state = onlyInstance(env.SLUICE_STATE_DIR ?? '');
     const down = await cli('infra', 'down', '--json');
@@ -98,7 +121,11 @@ describe('sluice infra up | status | down', () => {
   });
 
   it('exits non-zero with a JSON error for a malformed endpoint', async () => {
-    const res = await runTs('src/cli/main.ts', ['infra', 'up', '--json', '--brokers', 'PLAINTEXT://x:9092', '--registry', 'http://r'], childEnv({}));
+    const res = await runTs(
+      'src/cli/main.ts',
+      ['infra', 'up', '--json', '--brokers', 'PLAINTEXT://x:9092', '--registry', 'http://r'],
+      childEnv({}),
+    );
     expect(res.code).toBe(1);
     expect(JSON.parse(res.stdout)).toMatchObject({ error: { code: 'SLUICE_INFRA_BAD_ENDPOINT' } });
   });

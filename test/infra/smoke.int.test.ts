@@ -19,13 +19,23 @@ await useTopics(ns, [
 ]);
 
 /** Reads `count` records from `topic` with a fresh group, then stops. */
-async function readAll(topic: string, count: number, readUncommitted = false): Promise<KafkaMessage[]> {
-  const consumer = kafkaClient().consumer({ groupId: `${ns}.reader-${Math.random()}`, readUncommitted });
+async function readAll(
+  topic: string,
+  count: number,
+  readUncommitted = false,
+): Promise<KafkaMessage[]> {
+  const consumer = kafkaClient().consumer({
+    groupId: `${ns}.reader-${Math.random()}`,
+    readUncommitted,
+  });
   const seen: KafkaMessage[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`saw ${seen.length} of ${count} records on ${topic}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`saw ${seen.length} of ${count} records on ${topic}`)),
+      30_000,
+    );
     void consumer.run({
       eachMessage: ({ message }: EachMessagePayload) => {
         seen.push(message);
@@ -61,17 +71,27 @@ describe('kafka', () => {
     await setup.disconnect();
 
     const group = `${ns}.tx-group`;
-    const producer = kafkaClient().producer({ transactionalId: `${ns}.tx`, idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafkaClient().producer({
+      transactionalId: `${ns}.tx`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await producer.connect();
 
     const committed = await producer.transaction();
     await committed.send({ topic: sink, messages: [{ value: 'committed' }] });
-    await committed.sendOffsets({ consumerGroupId: group, topics: [{ topic: source, partitions: [{ partition: 0, offset: '1' }] }] });
+    await committed.sendOffsets({
+      consumerGroupId: group,
+      topics: [{ topic: source, partitions: [{ partition: 0, offset: '1' }] }],
+    });
     await committed.commit();
 
     const aborted = await producer.transaction();
     await aborted.send({ topic: sink, messages: [{ value: 'aborted' }] });
-    await aborted.sendOffsets({ consumerGroupId: group, topics: [{ topic: source, partitions: [{ partition: 0, offset: '2' }] }] });
+    await aborted.sendOffsets({
+      consumerGroupId: group,
+      topics: [{ topic: source, partitions: [{ partition: 0, offset: '2' }] }],
+    });
     await aborted.abort();
 
     const third = await producer.transaction();
@@ -81,7 +101,11 @@ describe('kafka', () => {
 
     // The aborted record was really written: a read_uncommitted reader sees all three.
     const raw = await readAll(sink, 3, true);
-    expect(raw.map((m) => m.value?.toString())).toEqual(['committed', 'aborted', 'committed-after']);
+    expect(raw.map((m) => m.value?.toString())).toEqual([
+      'committed',
+      'aborted',
+      'committed-after',
+    ]);
 
     const visible = await readAll(sink, 2);
     expect(visible.map((m) => m.value?.toString())).toEqual(['committed', 'committed-after']);
@@ -99,11 +123,19 @@ describe('schema registry', () => {
   it('registers a schema from schemas/ and round-trips a record in the Confluent wire format', async () => {
     const { registryUrl } = endpoints();
     const registry = new SchemaRegistry({ host: registryUrl });
-    const schema = readFileSync(new URL('../../schemas/common/RecordCoordinates.avsc', import.meta.url), 'utf8');
+    const schema = readFileSync(
+      new URL('../../schemas/common/RecordCoordinates.avsc', import.meta.url),
+      'utf8',
+    );
     const subject = `${ns}-RecordCoordinates`;
     const { id } = await registry.register({ type: SchemaType.AVRO, schema }, { subject });
 
-    const record = { topic: 'orders', partition: 3, offset: '9007199254740993', key: Buffer.from('customer-7') };
+    const record = {
+      topic: 'orders',
+      partition: 3,
+      offset: '9007199254740993',
+      key: Buffer.from('customer-7'),
+    };
     const bytes = await registry.encode(id, record);
     expect(bytes[0]).toBe(0); // magic byte
     expect(bytes.readInt32BE(1)).toBe(id); // schema id, big-endian
@@ -113,6 +145,9 @@ describe('schema registry', () => {
     const res = await fetch(`${registryUrl}/schemas/ids/${id}`);
     expect(res.status).toBe(200);
     const body = (await res.json()) as { schema: string };
-    expect(JSON.parse(body.schema)).toMatchObject({ name: 'RecordCoordinates', namespace: 'dev.sluice.common' });
+    expect(JSON.parse(body.schema)).toMatchObject({
+      name: 'RecordCoordinates',
+      namespace: 'dev.sluice.common',
+    });
   });
 });

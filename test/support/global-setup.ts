@@ -13,8 +13,13 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const started = Date.now();
-  const infra = await resolveInfra({ mode: 'owned', onProgress: (m) => process.stderr.write(`[infra] ${m}\n`) });
-  process.stderr.write(`[infra] ${infra.source}: ${infra.brokers.join(',')} ${infra.registryUrl} (${Date.now() - started} ms)\n`);
+  const infra = await resolveInfra({
+    mode: 'owned',
+    onProgress: (m) => process.stderr.write(`[infra] ${m}\n`),
+  });
+  process.stderr.write(
+    `[infra] ${infra.source}: ${infra.brokers.join(',')} ${infra.registryUrl} (${Date.now() - started} ms)\n`,
+  );
   project.provide('infra', { brokers: infra.brokers, registryUrl: infra.registryUrl });
   return () => infra.stop();
 }

@@ -3,5 +3,7 @@
 import { resolveInfra } from '../../src/infra/index.js';
 
 const infra = await resolveInfra({ mode: 'owned' });
-process.stdout.write(`${JSON.stringify({ brokers: infra.brokers, registryUrl: infra.registryUrl, source: infra.source })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ brokers: infra.brokers, registryUrl: infra.registryUrl, source: infra.source })}\n`,
+);
 setInterval(() => undefined, 60_000);

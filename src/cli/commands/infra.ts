@@ -6,21 +6,33 @@ import type { GlobalOptions } from '../options.js';
 
 /** `sluice infra up | down | status`. */
 export function registerInfra(program: Command, globals: () => GlobalOptions): void {
-  const infra = program.command('infra').description('start, stop or show the local Kafka broker and schema registry');
+  const infra = program
+    .command('infra')
+    .description('start, stop or show the local Kafka broker and schema registry');
 
   infra
     .command('up')
-    .description('find or start Kafka and a schema registry, and leave them running for later commands')
+    .description(
+      'find or start Kafka and a schema registry, and leave them running for later commands',
+    )
     .option('--json', 'print machine-readable JSON')
     .action(async (opts: { json?: boolean }) => {
       const g = globals();
-      const found = await resolveInfra({ mode: 'shared', brokers: g.brokers, registryUrl: g.registry, onProgress: progress });
-      emit(opts, { brokers: found.brokers, registryUrl: found.registryUrl, source: found.source }, () =>
-        table([
-          ['brokers', found.brokers.join(',')],
-          ['registry', found.registryUrl],
-          ['source', describe(found.source)],
-        ]),
+      const found = await resolveInfra({
+        mode: 'shared',
+        brokers: g.brokers,
+        registryUrl: g.registry,
+        onProgress: progress,
+      });
+      emit(
+        opts,
+        { brokers: found.brokers, registryUrl: found.registryUrl, source: found.source },
+        () =>
+          table([
+            ['brokers', found.brokers.join(',')],
+            ['registry', found.registryUrl],
+            ['source', describe(found.source)],
+          ]),
       );
     });
 
@@ -39,22 +51,34 @@ export function registerInfra(program: Command, globals: () => GlobalOptions): v
         process.exitCode = EXIT_FAILURE;
         return;
       }
-      emit(opts, { running: true, brokers: found.brokers, registryUrl: found.registryUrl, source: found.source }, () =>
-        table([
-          ['brokers', found.brokers.join(',')],
-          ['registry', found.registryUrl],
-          ['source', describe(found.source)],
-        ]),
+      emit(
+        opts,
+        {
+          running: true,
+          brokers: found.brokers,
+          registryUrl: found.registryUrl,
+          source: found.source,
+        },
+        () =>
+          table([
+            ['brokers', found.brokers.join(',')],
+            ['registry', found.registryUrl],
+            ['source', describe(found.source)],
+          ]),
       );
     });
 
   infra
     .command('down')
-    .description('stop the Kafka broker and schema registry that `sluice infra up` started, and delete their data')
+    .description(
+      'stop the Kafka broker and schema registry that `sluice infra up` started, and delete their data',
+    )
     .option('--json', 'print machine-readable JSON')
     .action(async (opts: { json?: boolean }) => {
       const stopped = await stopShared();
-      emit(opts, { stopped }, () => (stopped ? 'Stopped Kafka and the schema registry.' : 'Nothing was running.'));
+      emit(opts, { stopped }, () =>
+        stopped ? 'Stopped Kafka and the schema registry.' : 'Nothing was running.',
+      );
     });
 }
 

@@ -18,16 +18,37 @@ const COMPLETE = '.complete';
  * Makes sure Kafka's broker jars are in the cache; returns the folder holding them.
  * Fetched once through docker/local/pom.xml; later starts need no network and no Maven.
  */
-export async function ensureKafka(onProgress: ProgressFn, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function ensureKafka(
+  onProgress: ProgressFn,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
   return ensureDist('kafka', KAFKA_VERSION, env, onProgress, async (tmp) => {
-    await maven(['dependency:copy-dependencies@kafka', `-Dkafka.version=${KAFKA_VERSION}`, `-Dout=${join(tmp, 'libs')}`], env);
+    await maven(
+      [
+        'dependency:copy-dependencies@kafka',
+        `-Dkafka.version=${KAFKA_VERSION}`,
+        `-Dout=${join(tmp, 'libs')}`,
+      ],
+      env,
+    );
   });
 }
 
 /** Makes sure Apicurio Registry is in the cache, unpacked; returns its folder. */
-export async function ensureApicurio(onProgress: ProgressFn, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function ensureApicurio(
+  onProgress: ProgressFn,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
   return ensureDist('apicurio', APICURIO_VERSION, env, onProgress, async (tmp) => {
-    await maven(['-Papicurio', 'dependency:get@apicurio', `-Dapicurio.version=${APICURIO_VERSION}`, `-Dout=${tmp}`], env);
+    await maven(
+      [
+        '-Papicurio',
+        'dependency:get@apicurio',
+        `-Dapicurio.version=${APICURIO_VERSION}`,
+        `-Dout=${tmp}`,
+      ],
+      env,
+    );
     const archive = join(tmp, 'apicurio.tar.gz');
     await run('tar', ['-xzf', archive, '-C', tmp]);
     rmSync(archive);
@@ -38,7 +59,10 @@ export async function ensureApicurio(onProgress: ProgressFn, env: NodeJS.Process
 export function apicurioRunner(dir: string): string {
   const jar = readdirSync(dir).find((f) => f.endsWith('-runner.jar') || f === 'quarkus-run.jar');
   if (!jar) {
-    throw new SluiceError('SLUICE_INFRA_FETCH_FAILED', `No runner jar in ${dir}. Delete that folder so the next start fetches Apicurio again.`);
+    throw new SluiceError(
+      'SLUICE_INFRA_FETCH_FAILED',
+      `No runner jar in ${dir}. Delete that folder so the next start fetches Apicurio again.`,
+    );
   }
   return join(dir, jar);
 }
@@ -85,7 +109,11 @@ async function maven(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
         { cause: err },
       );
     }
-    const output = `${e.stdout ?? ''}${e.stderr ?? ''}`.split('\n').filter((l) => l.includes('ERROR')).slice(0, 5).join('\n');
+    const output = `${e.stdout ?? ''}${e.stderr ?? ''}`
+      .split('\n')
+      .filter((l) => l.includes('ERROR'))
+      .slice(0, 5)
+      .join('\n');
     throw new SluiceError(
       'SLUICE_INFRA_FETCH_FAILED',
       `Maven could not fetch the local infrastructure (${args.join(' ')}). Check that Maven Central (or your mirror) is reachable.\n${output}`,

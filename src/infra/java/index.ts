@@ -42,7 +42,9 @@ export async function startJavaInfra(opts: JavaStartOptions): Promise<Infra> {
     startedAt: new Date().toISOString(),
   };
   writeState(state);
-  opts.onProgress(`Starting Kafka ${KAFKA_VERSION} and Apicurio Registry ${APICURIO_VERSION} (java ${jdk.major}) in ${dir}`);
+  opts.onProgress(
+    `Starting Kafka ${KAFKA_VERSION} and Apicurio Registry ${APICURIO_VERSION} (java ${jdk.major}) in ${dir}`,
+  );
   let kafka: LocalKafka | undefined;
   let registry: LocalRegistry | undefined;
   try {
@@ -64,7 +66,11 @@ export async function startJavaInfra(opts: JavaStartOptions): Promise<Infra> {
   } catch (err) {
     await stopInstance(state, 5000).catch(() => rmSync(dir, { recursive: true, force: true }));
     if (err instanceof SluiceError) throw err;
-    throw new SluiceError('SLUICE_INFRA_START_FAILED', `Could not start the local servers: ${String(err)}`, { cause: err });
+    throw new SluiceError(
+      'SLUICE_INFRA_START_FAILED',
+      `Could not start the local servers: ${String(err)}`,
+      { cause: err },
+    );
   }
   state.ready = true;
   writeState(state);
@@ -78,7 +84,11 @@ export async function startJavaInfra(opts: JavaStartOptions): Promise<Infra> {
   };
 }
 
-function exited(what: string, code: number | null | undefined, logFile: string): string | undefined {
+function exited(
+  what: string,
+  code: number | null | undefined,
+  logFile: string,
+): string | undefined {
   if (code === undefined) return undefined;
   return `${what} exited (code ${code}) before it was ready. Its log (${logFile}) ends with:\n${tail(logFile)}`;
 }

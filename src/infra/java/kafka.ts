@@ -76,10 +76,18 @@ export async function startKafka(java: string, distDir: string, dir: string): Pr
   // A KRaft cluster id is 16 random bytes in URL-safe base64 without padding.
   const clusterId = randomBytes(16).toString('base64url');
   try {
-    await run(java, ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props], { timeout: 60000 });
+    await run(
+      java,
+      ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props],
+      { timeout: 60000 },
+    );
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string };
-    throw new SluiceError('SLUICE_INFRA_START_FAILED', `Formatting Kafka storage in ${dir} failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`, { cause: err });
+    throw new SluiceError(
+      'SLUICE_INFRA_START_FAILED',
+      `Formatting Kafka storage in ${dir} failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`,
+      { cause: err },
+    );
   }
   const process = spawnService(
     java,

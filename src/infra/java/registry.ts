@@ -15,7 +15,11 @@ export interface LocalRegistry {
  * Starts Apicurio with its default in-memory storage: schemas live as long as the broker's data
  * does, because `infra down` removes both together.
  */
-export async function startApicurio(java: string, distDir: string, dir: string): Promise<LocalRegistry> {
+export async function startApicurio(
+  java: string,
+  distDir: string,
+  dir: string,
+): Promise<LocalRegistry> {
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const logFile = join(dir, 'registry.log');
