@@ -1,0 +1,126 @@
+import { assertNever } from './assert.js';
+import { applyConfigDelta } from './config.js';
+import type { JobEvent } from './events.js';
+import type { JobBase, JobState } from './state.js';
+import { allowed } from './transitions.js';
+
+/**
+ * The one reducer: a job's state is `events.reduce(apply, undefined)`. Pure and total: an event
+ * that does not fit the state (which a log written by the coordinator never holds) leaves the
+ * state as it was, so any reader can replay any log without crashing.
+ */
+export function apply(state: JobState | undefined, event: JobEvent): JobState | undefined {
+  if (event.type === 'JobSubmitted') {
+    if (state) return state;
+    return {
+      status: 'NOT_RUNNING',
+      jobId: event.jobId,
+      name: event.config.name,
+      pipeline: event.pipeline,
+      config: event.config,
+      submittedAt: event.at,
+      submittedBy: event.issuedBy,
+      lastSnapshot: null,
+      exportedSnapshots: {},
+      workers: [],
+      version: 1,
+      updatedAt: event.at,
+    };
+  }
+  if (!state) return state;
+  const base = bump(state, event.at);
+  // Audit entries count in the job's history but change nothing.
+  if (event.type === 'CommandRejected' || event.type === 'Unknown')
+    return { ...state, version: base.version };
+  if (!allowed(state.status, event.type)) return { ...state, version: base.version };
+
+  switch (event.type) {
+    case 'JobStarted': {
+      const workers = base.workers.includes(event.worker)
+        ? base.workers
+        : [...base.workers, event.worker];
+      return { ...base, status: 'RUNNING', workers };
+    }
+    case 'SnapshotCommitted':
+      return {
+        ...state,
+        ...base,
+        lastSnapshot: {
+          snapshotId: event.snapshotId,
+          sourceOffsets: event.sourceOffsets,
+          stateOffsets: event.stateOffsets,
+          at: event.at,
+        },
+      };
+    case 'JobSuspended':
+      return { ...base, status: 'SUSPENDED', suspensionCause: event.cause, workers: [] };
+    case 'JobSuspendedDueToError':
+      return {
+        ...base,
+        status: 'SUSPENDED_DUE_TO_ERROR',
+        suspensionCause: event.cause,
+        workers: [],
+      };
+    case 'JobResumed':
+    case 'JobRestarted':
+      return { ...base, status: 'STARTING', workers: [] };
+    case 'JobCancelled':
+      return { ...base, status: 'CANCELLED', workers: [] };
+    case 'JobCompleting':
+      return { ...base, status: 'COMPLETING' };
+    case 'JobCompleted':
+      return { ...base, status: 'COMPLETED', workers: [] };
+    case 'JobFailed':
+      return { ...base, status: 'FAILED', failureCause: event.cause, workers: [] };
+    case 'SnapshotExportStarted':
+      if (state.status !== 'SUSPENDED' && state.status !== 'SUSPENDED_DUE_TO_ERROR')
+        return { ...state, ...base };
+      return {
+        ...base,
+        status: 'SUSPENDED_EXPORTING_SNAPSHOT',
+        suspensionCause: state.suspensionCause,
+        returnTo: state.status,
+        exportingAs: event.name,
+      };
+    case 'SnapshotExported': {
+      const exportedSnapshots = { ...state.exportedSnapshots, [event.name]: event.snapshotId };
+      if (state.status === 'SUSPENDED_EXPORTING_SNAPSHOT') {
+        return {
+          ...base,
+          exportedSnapshots,
+          status: state.returnTo,
+          suspensionCause: state.suspensionCause,
+        };
+      }
+      return { ...state, ...base, exportedSnapshots };
+    }
+    case 'ConfigUpdated':
+      return { ...state, ...base, config: applyConfigDelta(state.config, event.delta) };
+    default:
+      return assertNever(event);
+  }
+}
+
+/** Replays a job's whole history. */
+export function replay(events: Iterable<JobEvent>): JobState | undefined {
+  let state: JobState | undefined;
+  for (const e of events) state = apply(state, e);
+  return state;
+}
+
+/** The common fields after one more event; status-specific fields are dropped unless re-added. */
+function bump(state: JobState, at: number): JobBase {
+  return {
+    jobId: state.jobId,
+    name: state.name,
+    pipeline: state.pipeline,
+    config: state.config,
+    submittedAt: state.submittedAt,
+    submittedBy: state.submittedBy,
+    lastSnapshot: state.lastSnapshot,
+    exportedSnapshots: state.exportedSnapshots,
+    workers: state.workers,
+    version: state.version + 1,
+    updatedAt: at,
+  };
+}

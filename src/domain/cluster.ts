@@ -1,0 +1,108 @@
+import { apply } from './apply.js';
+import type { EventDraft, JobEvent, RejectionCode } from './events.js';
+import type { JobState } from './state.js';
+import { isTerminal } from './status.js';
+
+/** What became of one command: the events it produced, or why it was refused. */
+export interface Outcome {
+  commandId: string;
+  jobId: string;
+  accepted: boolean;
+  eventIds: string[];
+  rejection: { code: RejectionCode; reason: string } | null;
+}
+
+/**
+ * Every job's state plus the indexes decisions need: the next seq per job id, and each command's
+ * outcome (for idempotence). Built by folding the whole job log with {@link fold}.
+ */
+export interface Cluster {
+  jobs: Map<string, JobState>;
+  nextSeq: Map<string, number>;
+  outcomes: Map<string, Outcome>;
+}
+
+/** An empty cluster: the state before the first event. */
+export function emptyCluster(): Cluster {
+  return { jobs: new Map(), nextSeq: new Map(), outcomes: new Map() };
+}
+
+/** Folds one event into the cluster. Mutates it in place: the coordinator folds millions of events. */
+export function fold(cluster: Cluster, event: JobEvent): Cluster {
+  const next = apply(cluster.jobs.get(event.jobId), event);
+  if (next) cluster.jobs.set(event.jobId, next);
+  cluster.nextSeq.set(event.jobId, Math.max(cluster.nextSeq.get(event.jobId) ?? 0, event.seq + 1));
+  const known = cluster.outcomes.get(event.commandId);
+  if (known) {
+    known.eventIds.push(event.eventId);
+  } else {
+    const rejected = event.type === 'CommandRejected';
+    cluster.outcomes.set(event.commandId, {
+      commandId: event.commandId,
+      jobId: event.jobId,
+      accepted: !rejected,
+      eventIds: [event.eventId],
+      rejection: rejected ? { code: event.code, reason: event.reason } : null,
+    });
+  }
+  return cluster;
+}
+
+/** The live (non-terminal) job with this name, if any: names are unique among live jobs. */
+export function liveJobNamed(cluster: Cluster, name: string): JobState | undefined {
+  for (const job of cluster.jobs.values()) {
+    if (job.name === name && !isTerminal(job.status)) return job;
+  }
+  return undefined;
+}
+
+/** The job and snapshot id behind an exported snapshot name. */
+export function exportedSnapshot(
+  cluster: Cluster,
+  name: string,
+): { jobId: string; snapshotId: string } | undefined {
+  for (const job of cluster.jobs.values()) {
+    const snapshotId = job.exportedSnapshots[name];
+    if (snapshotId !== undefined) return { jobId: job.jobId, snapshotId };
+  }
+  return undefined;
+}
+
+/** Envelope fields the coordinator supplies when it appends a decision's events. */
+export interface StampContext {
+  commandId: string;
+  issuedBy: string;
+  at: number;
+}
+
+/**
+ * Gives drafted events their place in each job's history (seq, and the unique eventId that is
+ * also the record key). Does not fold them: the caller folds after the append commits.
+ */
+export function stamp(cluster: Cluster, drafts: EventDraft[], ctx: StampContext): JobEvent[] {
+  const seqs = new Map<string, number>();
+  return drafts.map((draft) => {
+    const seq = seqs.get(draft.jobId) ?? cluster.nextSeq.get(draft.jobId) ?? 0;
+    seqs.set(draft.jobId, seq + 1);
+    return {
+      ...draft,
+      seq,
+      eventId: `${draft.jobId}/${seq}`,
+      commandId: ctx.commandId,
+      issuedBy: ctx.issuedBy,
+      at: ctx.at,
+    };
+  });
+}
+
+/** The rejection event for a command that could not be applied. */
+export function rejectionDraft(
+  jobId: string,
+  commandType: string,
+  code: RejectionCode,
+  reason: string,
+  source: { partition: number; offset: string } | null = null,
+  rawPreview: string | null = null,
+): EventDraft {
+  return { type: 'CommandRejected', jobId, commandType, code, reason, source, rawPreview };
+}

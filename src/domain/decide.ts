@@ -1,0 +1,254 @@
+import { assertNever } from './assert.js';
+import type { SuspensionCause } from './cause.js';
+import type { Command } from './commands.js';
+import { compileConfigDelta, compileJobConfig, isValidName } from './config.js';
+import { isSluiceError } from './errors.js';
+import type { EventDraft, RejectionCode } from './events.js';
+import { exportedSnapshot, liveJobNamed, type Cluster, type Outcome } from './cluster.js';
+import type { JobState } from './state.js';
+import { allowed, ALLOWED_FROM } from './transitions.js';
+
+/** The result of checking a command against the state. */
+export type Decision =
+  | { kind: 'accepted'; events: EventDraft[] }
+  | { kind: 'rejected'; code: RejectionCode; reason: string }
+  | { kind: 'duplicate'; outcome: Outcome };
+
+/**
+ * Checks a command against the current state and returns the events it causes, or why not.
+ * Pure: the caller appends the events (and folds them) or records the rejection.
+ */
+export function decide(cluster: Cluster, command: Command): Decision {
+  const seen = cluster.outcomes.get(command.commandId);
+  if (seen) return { kind: 'duplicate', outcome: seen };
+
+  if (command.type === 'SubmitJob') return decideSubmit(cluster, command);
+  const job = cluster.jobs.get(command.jobId);
+  if (!job) return reject('UNKNOWN_JOB', `No job has id "${command.jobId}".`);
+  const jobId = job.jobId;
+  const at = command.at;
+
+  switch (command.type) {
+    case 'ReportStarted':
+      return transition(job, 'JobStarted', () => [
+        { type: 'JobStarted', jobId, worker: command.worker },
+      ]);
+    case 'ReportSnapshot':
+      return transition(job, 'SnapshotCommitted', () => [
+        {
+          type: 'SnapshotCommitted',
+          jobId,
+          snapshotId: command.snapshotId,
+          worker: command.worker,
+          sourceOffsets: command.sourceOffsets,
+          stateOffsets: command.stateOffsets,
+        },
+      ]);
+    case 'SuspendJob':
+      return transition(job, 'JobSuspended', () => [
+        {
+          type: 'JobSuspended',
+          jobId,
+          cause: userCause(job, `Suspended by ${command.issuedBy}.`, at),
+        },
+      ]);
+    case 'ReportFailure': {
+      const f = command.failure;
+      const cause: SuspensionCause = {
+        requestedByUser: false,
+        dueToError: true,
+        description: f.description,
+        error: f.error,
+        stage: f.stage,
+        worker: f.worker,
+        record: f.record,
+        snapshotId: job.lastSnapshot?.snapshotId ?? null,
+        at,
+      };
+      return job.config.suspendOnFailure
+        ? transition(job, 'JobSuspendedDueToError', () => [
+            { type: 'JobSuspendedDueToError', jobId, cause },
+          ])
+        : transition(job, 'JobFailed', () => [{ type: 'JobFailed', jobId, cause }]);
+    }
+    case 'ResumeJob': {
+      if (command.failingRecord !== 'RETRY') {
+        const record = 'suspensionCause' in job ? job.suspensionCause.record : null;
+        if (job.status !== 'SUSPENDED_DUE_TO_ERROR' || record === null) {
+          return reject(
+            'INVALID_ARGUMENT',
+            `Resume with ${command.failingRecord} needs a job suspended due to an error on a record; job "${job.name}" is ${job.status}${job.status === 'SUSPENDED_DUE_TO_ERROR' ? ' with no failing record' : ''}.`,
+          );
+        }
+        if (command.failingRecord === 'DEAD_LETTER' && !command.deadLetterTopic) {
+          return reject('INVALID_ARGUMENT', 'Resume with DEAD_LETTER needs a dead-letter topic.');
+        }
+      }
+      return transition(job, 'JobResumed', () => [
+        {
+          type: 'JobResumed',
+          jobId,
+          failingRecord: command.failingRecord,
+          deadLetterTopic: command.deadLetterTopic,
+        },
+      ]);
+    }
+    case 'RestartJob':
+      return transition(job, 'JobRestarted', () => [{ type: 'JobRestarted', jobId }]);
+    case 'CancelJob':
+      return transition(job, 'JobCancelled', () => [{ type: 'JobCancelled', jobId }]);
+    case 'ReportCompleting':
+      return transition(job, 'JobCompleting', () => [
+        { type: 'JobCompleting', jobId, worker: command.worker },
+      ]);
+    case 'ReportCompleted':
+      return transition(job, 'JobCompleted', () => [{ type: 'JobCompleted', jobId }]);
+    case 'ExportSnapshot':
+      return decideExport(cluster, job, command.name);
+    case 'UpdateConfig': {
+      let delta;
+      try {
+        delta = compileConfigDelta(command.delta);
+      } catch (err) {
+        return reject('INVALID_ARGUMENT', isSluiceError(err) ? err.message : String(err));
+      }
+      return transition(job, 'ConfigUpdated', () => [
+        { type: 'ConfigUpdated', jobId, delta, config: { ...job.config, ...delta } },
+      ]);
+    }
+    default:
+      return assertNever(command);
+  }
+}
+
+function decideSubmit(
+  cluster: Cluster,
+  command: Extract<Command, { type: 'SubmitJob' }>,
+): Decision {
+  if (cluster.jobs.has(command.jobId))
+    return reject('JOB_EXISTS', `A job with id "${command.jobId}" already exists.`);
+  let config;
+  try {
+    config = compileJobConfig(command.config);
+  } catch (err) {
+    return reject('INVALID_ARGUMENT', isSluiceError(err) ? err.message : String(err));
+  }
+  if (!isValidName(command.pipeline)) {
+    return reject(
+      'INVALID_ARGUMENT',
+      `Pipeline name "${command.pipeline}" must be letters, digits, ".", "_" or "-".`,
+    );
+  }
+  const clash = liveJobNamed(cluster, config.name);
+  if (clash) {
+    return reject(
+      'NAME_IN_USE',
+      `Job name "${config.name}" is taken by job ${clash.jobId} (${clash.status}). Names are unique among jobs that have not ended; cancel it or pick another name.`,
+    );
+  }
+  if (
+    config.initialSnapshotName !== null &&
+    !exportedSnapshot(cluster, config.initialSnapshotName)
+  ) {
+    return reject(
+      'UNKNOWN_SNAPSHOT',
+      `No exported snapshot is named "${config.initialSnapshotName}". Export one with \`sluice export-snapshot <job> <name>\` first.`,
+    );
+  }
+  return {
+    kind: 'accepted',
+    events: [{ type: 'JobSubmitted', jobId: command.jobId, pipeline: command.pipeline, config }],
+  };
+}
+
+function decideExport(cluster: Cluster, job: JobState, name: string): Decision {
+  if (!isValidName(name)) {
+    return reject(
+      'INVALID_ARGUMENT',
+      `Snapshot name "${name}" must be letters, digits, ".", "_" or "-".`,
+    );
+  }
+  if (exportedSnapshot(cluster, name))
+    return reject(
+      'SNAPSHOT_NAME_IN_USE',
+      `A snapshot named "${name}" already exists; pick another name.`,
+    );
+  if (!allowed(job.status, 'SnapshotExported') || job.status === 'SUSPENDED_EXPORTING_SNAPSHOT')
+    return illegal(job, 'export a snapshot', ['RUNNING', 'SUSPENDED', 'SUSPENDED_DUE_TO_ERROR']);
+  const snapshot = job.lastSnapshot;
+  if (!snapshot)
+    return reject(
+      'NO_SNAPSHOT',
+      `Job "${job.name}" has no committed snapshot yet (its guarantee is ${job.config.processingGuarantee}); there is nothing to export.`,
+    );
+  const exported: EventDraft = {
+    type: 'SnapshotExported',
+    jobId: job.jobId,
+    name,
+    snapshotId: snapshot.snapshotId,
+  };
+  // A snapshot is offsets plus compacted state topics kept by reference, so exporting is a
+  // metadata step the coordinator completes at once; a suspended job passes through
+  // SUSPENDED_EXPORTING_SNAPSHOT in the same transaction, which keeps the audit trail honest.
+  if (job.status === 'RUNNING') return { kind: 'accepted', events: [exported] };
+  return {
+    kind: 'accepted',
+    events: [
+      { type: 'SnapshotExportStarted', jobId: job.jobId, name, snapshotId: snapshot.snapshotId },
+      exported,
+    ],
+  };
+}
+
+function transition(
+  job: JobState,
+  type: keyof typeof ALLOWED_FROM,
+  events: () => EventDraft[],
+): Decision {
+  if (!allowed(job.status, type)) return illegal(job, describe(type), ALLOWED_FROM[type]);
+  return { kind: 'accepted', events: events() };
+}
+
+function illegal(job: JobState, action: string, from: readonly string[]): Decision {
+  return reject(
+    'ILLEGAL_TRANSITION',
+    `Cannot ${action}: job "${job.name}" is ${job.status}; that is allowed only from ${from.join(', ')}.`,
+  );
+}
+
+function reject(code: RejectionCode, reason: string): Decision {
+  return { kind: 'rejected', code, reason };
+}
+
+function userCause(job: JobState, description: string, at: number): SuspensionCause {
+  return {
+    requestedByUser: true,
+    dueToError: false,
+    description,
+    error: null,
+    stage: null,
+    worker: null,
+    record: null,
+    snapshotId: job.lastSnapshot?.snapshotId ?? null,
+    at,
+  };
+}
+
+function describe(type: keyof typeof ALLOWED_FROM): string {
+  const verbs: Record<keyof typeof ALLOWED_FROM, string> = {
+    JobStarted: 'start',
+    SnapshotCommitted: 'commit a snapshot',
+    JobSuspended: 'suspend',
+    JobSuspendedDueToError: 'suspend on a failure',
+    JobResumed: 'resume',
+    JobRestarted: 'restart',
+    JobCancelled: 'cancel',
+    JobCompleting: 'begin completing',
+    JobCompleted: 'complete',
+    JobFailed: 'fail',
+    SnapshotExportStarted: 'export a snapshot',
+    SnapshotExported: 'export a snapshot',
+    ConfigUpdated: 'update the config (only a suspended job can change its config)',
+  };
+  return verbs[type];
+}

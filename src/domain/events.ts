@@ -1,0 +1,106 @@
+import type { FailingRecordAction, PartitionOffset, SuspensionCause } from './cause.js';
+import type { JobConfig, JobConfigDelta } from './config.js';
+
+/** Fields every lifecycle event carries. */
+export interface EventEnvelope {
+  /** `<jobId>/<seq>`: unique, so compaction never drops history; a purge writes tombstones. */
+  eventId: string;
+  jobId: string;
+  /** Position in the job's own history, from 0. */
+  seq: number;
+  /** The command this event answers. */
+  commandId: string;
+  issuedBy: string;
+  /** Epoch milliseconds. */
+  at: number;
+}
+
+/** Why a command was refused, as a stable code plus a sentence. */
+export const REJECTION_CODES = [
+  'MALFORMED',
+  'UNKNOWN_JOB',
+  'JOB_EXISTS',
+  'NAME_IN_USE',
+  'ILLEGAL_TRANSITION',
+  'NO_SNAPSHOT',
+  'SNAPSHOT_NAME_IN_USE',
+  'UNKNOWN_SNAPSHOT',
+  'INVALID_ARGUMENT',
+] as const;
+export type RejectionCode = (typeof REJECTION_CODES)[number];
+
+/** Each event type's own fields. */
+export interface EventPayloads {
+  JobSubmitted: { pipeline: string; config: JobConfig };
+  JobStarted: { worker: string };
+  SnapshotCommitted: {
+    snapshotId: string;
+    worker: string;
+    sourceOffsets: PartitionOffset[];
+    stateOffsets: PartitionOffset[];
+  };
+  JobSuspended: { cause: SuspensionCause };
+  JobSuspendedDueToError: { cause: SuspensionCause };
+  JobResumed: { failingRecord: FailingRecordAction; deadLetterTopic: string | null };
+  JobRestarted: Record<never, never>;
+  JobCancelled: Record<never, never>;
+  JobCompleting: { worker: string };
+  JobCompleted: Record<never, never>;
+  JobFailed: { cause: SuspensionCause };
+  SnapshotExportStarted: { name: string; snapshotId: string };
+  SnapshotExported: { name: string; snapshotId: string };
+  ConfigUpdated: { delta: JobConfigDelta; config: JobConfig };
+  CommandRejected: {
+    commandType: string;
+    code: RejectionCode;
+    reason: string;
+    /** Where the command came from on the control topic, so an auditor can find the raw record. */
+    source: { partition: number; offset: string } | null;
+    /** Base64 of the first bytes of a record that could not be decoded. */
+    rawPreview: string | null;
+  };
+}
+
+export type KnownEventType = keyof EventPayloads;
+
+export const EVENT_TYPES = [
+  'JobSubmitted',
+  'JobStarted',
+  'SnapshotCommitted',
+  'JobSuspended',
+  'JobSuspendedDueToError',
+  'JobResumed',
+  'JobRestarted',
+  'JobCancelled',
+  'JobCompleting',
+  'JobCompleted',
+  'JobFailed',
+  'SnapshotExportStarted',
+  'SnapshotExported',
+  'ConfigUpdated',
+  'CommandRejected',
+] as const satisfies readonly KnownEventType[];
+
+/** An event written by a newer Sluice that this reader does not know: kept and reported, never dropped. */
+export interface UnknownEvent extends EventEnvelope {
+  type: 'Unknown';
+  /** The writer's name for the event type. */
+  originalType: string;
+  payload: unknown;
+}
+
+/** A known lifecycle event. */
+export type KnownEvent = {
+  [K in KnownEventType]: EventEnvelope & { type: K } & EventPayloads[K];
+}[KnownEventType];
+
+/** Any event in the job log. */
+export type JobEvent = KnownEvent | UnknownEvent;
+
+/** The event of one type. */
+export type EventOf<K extends KnownEventType> = Extract<KnownEvent, { type: K }>;
+
+/** Fields of an event before the log assigns its place (seq, eventId). */
+export type EventDraft = {
+  [K in KnownEventType]: { type: K; jobId: string } & EventPayloads[K];
+}[KnownEventType];

@@ -1,0 +1,40 @@
+import type { SnapshotRef, SuspensionCause } from './cause.js';
+import type { JobConfig } from './config.js';
+import type { SuspendedStatus } from './status.js';
+
+/** Fields every job has, whatever its status. */
+export interface JobBase {
+  jobId: string;
+  name: string;
+  pipeline: string;
+  config: JobConfig;
+  submittedAt: number;
+  submittedBy: string;
+  /** The last committed snapshot, or null before the first. */
+  lastSnapshot: SnapshotRef | null;
+  /** Snapshots exported from this job, by name. */
+  exportedSnapshots: Record<string, string>;
+  /** Workers that reported running this job's tasks in the current run. */
+  workers: string[];
+  /** How many events of this job have been applied: the next event's seq. */
+  version: number;
+  updatedAt: number;
+}
+
+/**
+ * A job's state, one variant per group of statuses. A variant holds only the fields that make
+ * sense for it: a suspension cause exists only while suspended, a failure cause only when failed.
+ */
+export type JobState =
+  | (JobBase & {
+      status: 'NOT_RUNNING' | 'STARTING' | 'RUNNING' | 'COMPLETING' | 'COMPLETED' | 'CANCELLED';
+    })
+  | (JobBase & { status: SuspendedStatus; suspensionCause: SuspensionCause })
+  | (JobBase & {
+      status: 'SUSPENDED_EXPORTING_SNAPSHOT';
+      suspensionCause: SuspensionCause;
+      /** The suspended status the job returns to when the export ends. */
+      returnTo: SuspendedStatus;
+      exportingAs: string;
+    })
+  | (JobBase & { status: 'FAILED'; failureCause: SuspensionCause });
