@@ -11,7 +11,8 @@ import { allowed } from './transitions.js';
  */
 export function apply(state: JobState | undefined, event: JobEvent): JobState | undefined {
   if (event.type === 'JobSubmitted') {
-    if (state) return state;
+    // A second submit is refused by `decide`; in a log it still counts, like any misfit event.
+    if (state) return { ...state, version: state.version + 1 };
     return {
       status: 'NOT_RUNNING',
       jobId: event.jobId,
@@ -23,7 +24,8 @@ export function apply(state: JobState | undefined, event: JobEvent): JobState | 
       lastSnapshot: null,
       exportedSnapshots: {},
       workers: [],
-      version: 1,
+      // Not 1: refusals of commands sent before the submit already hold this job id's first seqs.
+      version: event.seq + 1,
       updatedAt: event.at,
     };
   }

@@ -1,0 +1,132 @@
+import type { FailingRecordAction, SuspensionCause } from '../domain/cause.js';
+import type { JobConfig, JobConfigDelta } from '../domain/config.js';
+import type { JobEvent } from '../domain/events.js';
+import {
+  JobCancelledError,
+  JobFailedError,
+  JobNotSuspendedError,
+  JobSuspendedError,
+} from '../domain/job-errors.js';
+import type { JobState } from '../domain/state.js';
+import type { JobStatus } from '../domain/status.js';
+import type { SluiceClient } from './client.js';
+import type { StatusChange } from './status-events.js';
+
+/** Options for {@link Job.resume}. */
+export interface ResumeOptions {
+  /** What to do with the record the job failed on: RETRY (default), SKIP, or DEAD_LETTER. */
+  failingRecord?: FailingRecordAction;
+  deadLetterTopic?: string;
+}
+
+/**
+ * A handle on one job. Reads come from the client's fold of the job log, so they are as fresh as
+ * the log; command methods resolve once the coordinator has applied the command.
+ */
+export class Job {
+  constructor(
+    private readonly client: SluiceClient,
+    readonly id: string,
+  ) {}
+
+  get name(): string {
+    return this.snapshot().name;
+  }
+
+  status(): JobStatus {
+    return this.snapshot().status;
+  }
+
+  config(): JobConfig {
+    return this.snapshot().config;
+  }
+
+  /** The whole state, as folded from the log. */
+  snapshot(): JobState {
+    return this.client.state(this.id);
+  }
+
+  /** Why the job is suspended; throws {@link JobNotSuspendedError} when it is not. */
+  suspensionCause(): SuspensionCause {
+    const s = this.snapshot();
+    if ('suspensionCause' in s) return s.suspensionCause;
+    throw new JobNotSuspendedError(this.id, s.status);
+  }
+
+  /** Every event of the job, rejected commands included. */
+  history(): JobEvent[] {
+    return this.client.history(this.id);
+  }
+
+  async suspend(): Promise<void> {
+    await this.client.send(this.id, 'SuspendJob', {});
+  }
+
+  async resume(opts: ResumeOptions = {}): Promise<void> {
+    await this.client.send(this.id, 'ResumeJob', {
+      failingRecord: opts.failingRecord ?? 'RETRY',
+      deadLetterTopic: opts.deadLetterTopic ?? null,
+    });
+  }
+
+  async cancel(): Promise<void> {
+    await this.client.send(this.id, 'CancelJob', {});
+  }
+
+  async restart(): Promise<void> {
+    await this.client.send(this.id, 'RestartJob', {});
+  }
+
+  async exportSnapshot(name: string): Promise<void> {
+    await this.client.send(this.id, 'ExportSnapshot', { name });
+  }
+
+  /** Changes the config of a suspended job (snapshot interval, suspendOnFailure, args). */
+  async updateConfig(delta: JobConfigDelta): Promise<void> {
+    await this.client.send(this.id, 'UpdateConfig', { delta });
+  }
+
+  /** Calls `listener` on every status change from now on; returns the unsubscribe function. */
+  onStatusChange(listener: (change: StatusChange) => void): () => void {
+    return this.client.subscribe(this.id, listener);
+  }
+
+  /**
+   * Resolves when the job completes. Rejects with {@link JobSuspendedError} (carrying the cause)
+   * when it is suspended due to an error, {@link JobFailedError} when it fails, and
+   * {@link JobCancelledError} when it is cancelled. Unlike Jet's `join()`, which blocks through a
+   * suspension, this settles, so the caller learns of the failure; after a resume, call `join()`
+   * again for the new run. A user suspension does not settle it.
+   */
+  join(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const settle = (s: JobState): boolean => {
+        switch (s.status) {
+          case 'COMPLETED':
+            resolve();
+            return true;
+          case 'FAILED':
+            reject(new JobFailedError(this.id, s.failureCause));
+            return true;
+          case 'CANCELLED':
+            reject(new JobCancelledError(this.id));
+            return true;
+          case 'SUSPENDED_DUE_TO_ERROR':
+            reject(new JobSuspendedError(this.id, s.suspensionCause));
+            return true;
+          case 'NOT_RUNNING':
+          case 'STARTING':
+          case 'RUNNING':
+          case 'COMPLETING':
+          case 'SUSPENDED':
+          case 'SUSPENDED_EXPORTING_SNAPSHOT':
+            return false;
+        }
+      };
+      if (settle(this.snapshot())) return;
+      const off = this.onStatusChange((change: StatusChange) => {
+        if (settle(this.client.state(change.jobId))) off();
+      });
+    });
+  }
+}

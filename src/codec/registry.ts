@@ -1,0 +1,179 @@
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import avsc from 'avsc';
+import { SluiceError } from '../domain/errors.js';
+import { frame, unframe } from './wire.js';
+
+/** Type options shared by every Avro type Sluice builds: unions of records stay wrapped by branch name. */
+const TYPE_OPTS = { wrapUnions: 'auto' } as const;
+
+/** Connection settings for a Confluent-compatible schema registry. */
+export interface RegistryOptions {
+  url: string;
+  auth?: { username: string; password: string } | undefined;
+}
+
+/**
+ * A thin client: registration goes through @kafkajs/confluent-schema-registry (which also sets
+ * the subject's compatibility), lookups of writer schemas by id are plain HTTP and cached.
+ */
+export class RegistryClient {
+  private readonly lib: SchemaRegistry;
+  private readonly byId = new Map<number, Promise<avsc.Type>>();
+
+  constructor(private readonly opts: RegistryOptions) {
+    this.lib = new SchemaRegistry({ host: opts.url, auth: opts.auth });
+  }
+
+  /** Registers `schema` under `subject` with BACKWARD compatibility; returns its id. */
+  async register(subject: string, schema: object): Promise<number> {
+    try {
+      const { id } = await this.lib.register(
+        { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+        { subject },
+      );
+      return id;
+    } catch (err) {
+      const status = (err as { status?: number }).status;
+      if (status === 409) {
+        throw new SluiceError(
+          'SLUICE_SCHEMA_INCOMPATIBLE',
+          `The registry refused this Sluice version's schema for "${subject}" as not BACKWARD compatible with the registered one. Upgrade every Sluice component together, or use another namespace.`,
+          { cause: err, details: { subject } },
+        );
+      }
+      throw new SluiceError(
+        'SLUICE_REGISTRY_UNAVAILABLE',
+        `Could not register the schema for "${subject}" at ${this.opts.url}: ${String(err)}`,
+        {
+          cause: err,
+          retryable: true,
+          details: { subject },
+        },
+      );
+    }
+  }
+
+  /** The writer's schema for an id, as an Avro type. */
+  writerType(id: number): Promise<avsc.Type> {
+    let found = this.byId.get(id);
+    if (!found) {
+      found = this.fetchSchema(id);
+      // A failed lookup must not poison the cache: the registry may come back.
+      found.catch(() => this.byId.delete(id));
+      this.byId.set(id, found);
+    }
+    return found;
+  }
+
+  private async fetchSchema(id: number): Promise<avsc.Type> {
+    const headers: Record<string, string> = {};
+    if (this.opts.auth)
+      headers.authorization = `Basic ${Buffer.from(`${this.opts.auth.username}:${this.opts.auth.password}`).toString('base64')}`;
+    const res = await fetch(`${this.opts.url}/schemas/ids/${id}`, {
+      headers,
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (res.status === 404) {
+      throw new SluiceError(
+        'SLUICE_DECODE_FAILED',
+        `Schema id ${id} is not in the registry at ${this.opts.url}.`,
+        { details: { schemaId: id } },
+      );
+    }
+    if (!res.ok) {
+      throw new SluiceError(
+        'SLUICE_REGISTRY_UNAVAILABLE',
+        `The registry answered ${res.status} for schema id ${id}.`,
+        { retryable: true },
+      );
+    }
+    const body = (await res.json()) as { schema: string; schemaType?: string };
+    if (body.schemaType && body.schemaType !== 'AVRO') {
+      throw new SluiceError(
+        'SLUICE_DECODE_FAILED',
+        `Schema id ${id} is ${body.schemaType}, not Avro.`,
+        { details: { schemaId: id } },
+      );
+    }
+    return avsc.Type.forSchema(JSON.parse(body.schema) as avsc.Schema, TYPE_OPTS);
+  }
+}
+
+/**
+ * Encodes and decodes one subject's records in the Confluent wire format. Writes with this
+ * version's schema; reads any registered version through Avro schema resolution.
+ */
+export class AvroCodec {
+  private readonly reader: avsc.Type;
+  private readonly resolvers = new Map<number, { resolver?: avsc.Resolver; writer: avsc.Type }>();
+  private id: number | undefined;
+
+  constructor(
+    private readonly registry: RegistryClient,
+    readonly subject: string,
+    readonly schema: object,
+  ) {
+    this.reader = avsc.Type.forSchema(schema as avsc.Schema, TYPE_OPTS);
+  }
+
+  /** Registers the schema (once) and returns its id. */
+  async ready(): Promise<number> {
+    this.id ??= await this.registry.register(this.subject, this.schema);
+    return this.id;
+  }
+
+  /** Frames `value`; call {@link ready} first. Throws SLUICE_DECODE_FAILED naming the bad field if it does not fit the schema. */
+  encode(value: object): Buffer {
+    if (this.id === undefined) throw new Error(`codec for ${this.subject} used before ready()`);
+    const paths: string[] = [];
+    if (!this.reader.isValid(value, { errorHook: (path) => paths.push(path.join('.')) })) {
+      throw new SluiceError(
+        'SLUICE_ENCODE_FAILED',
+        `Value does not fit ${this.subject}: bad field(s) ${paths.join(', ')}`,
+        { details: { paths } },
+      );
+    }
+    return frame(this.id, this.reader.toBuffer(value));
+  }
+
+  /**
+   * Decodes framed bytes. Unknown union branches (a newer writer) cannot be resolved against this
+   * reader; then the record is read with the writer's own schema, so nothing is dropped.
+   */
+  async decode(bytes: Buffer): Promise<Record<string, unknown>> {
+    const framed = unframe(bytes);
+    if (!framed) {
+      throw new SluiceError(
+        'SLUICE_DECODE_FAILED',
+        'Not in the Confluent wire format (magic byte 0 and a schema id).',
+      );
+    }
+    let entry = this.resolvers.get(framed.schemaId);
+    if (!entry) {
+      const writer = await this.registry.writerType(framed.schemaId);
+      let resolver: avsc.Resolver | undefined;
+      try {
+        resolver = this.reader.createResolver(writer);
+      } catch {
+        resolver = undefined;
+      }
+      entry = { writer, resolver };
+      this.resolvers.set(framed.schemaId, entry);
+    }
+    try {
+      const value: unknown = entry.resolver
+        ? this.reader.fromBuffer(framed.body, entry.resolver)
+        : entry.writer.fromBuffer(framed.body);
+      return value as Record<string, unknown>;
+    } catch (err) {
+      throw new SluiceError(
+        'SLUICE_DECODE_FAILED',
+        `Avro body does not match schema id ${framed.schemaId}: ${err instanceof Error ? err.message : String(err)}`,
+        {
+          cause: err,
+          details: { schemaId: framed.schemaId },
+        },
+      );
+    }
+  }
+}

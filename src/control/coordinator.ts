@@ -1,0 +1,320 @@
+import { hostname } from 'node:os';
+import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { CommandCodec, EventCodec, type MalformedCommand } from '../codec/log-codec.js';
+import type { RegistryClient } from '../codec/registry.js';
+import { emptyCluster, fold, rejectionDraft, stamp, type Cluster } from '../domain/cluster.js';
+import type { Command } from '../domain/commands.js';
+import { decide } from '../domain/decide.js';
+import type { EventDraft, JobEvent } from '../domain/events.js';
+import type { Logger } from '../observability/logger.js';
+import { LogReader } from './log-reader.js';
+import { ensureTopics, jobPartition, topicNames, type Topics } from './topics.js';
+
+/** The pseudo job id under which control records that name no usable job are audited. */
+export const AUDIT_JOB_ID = '_control';
+
+/**
+ * Failover takes about this long after the active coordinator dies: the group notices a dead
+ * member only when its session times out. Kafka's floor is 6 s (group.min.session.timeout.ms).
+ */
+export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
+
+/** At most this many commands share one transaction, which keeps transactions short. */
+const MAX_COMMANDS_PER_TRANSACTION = 500;
+
+/** How to run a coordinator. */
+export interface CoordinatorOptions {
+  kafka: Kafka;
+  registry: RegistryClient;
+  namespace: string;
+  logger: Logger;
+  /** Shown in logs; defaults to host:pid. */
+  memberName?: string;
+  sessionTimeoutMs?: number;
+  jobsPartitions?: number;
+}
+
+/**
+ * Turns commands into lifecycle events. Every coordinator (and, later, every worker) joins the
+ * control topic's consumer group; the member that owns its single partition is the active one.
+ * On becoming active it fences any earlier incarnation through its stable transactional id,
+ * rebuilds the state from the job log, then handles each batch of commands in one transaction
+ * that appends the events and commits the commands' offsets.
+ */
+export class Coordinator {
+  private readonly topics: Topics;
+  private readonly log: Logger;
+  private readonly events: EventCodec;
+  private readonly commands: CommandCodec;
+  private consumer: Consumer | undefined;
+  private producer: Producer | undefined;
+  private cluster: Cluster | undefined;
+  private jobsPartitions = 0;
+  private applied = 0;
+  private active = false;
+
+  constructor(private readonly opts: CoordinatorOptions) {
+    this.topics = topicNames(opts.namespace);
+    const member = opts.memberName ?? `${hostname()}:${process.pid}`;
+    this.log = opts.logger.child({ component: 'coordinator', member, namespace: opts.namespace });
+    this.events = new EventCodec(opts.registry, this.topics.jobs);
+    this.commands = new CommandCodec(opts.registry, this.topics.control);
+  }
+
+  /** True while this member owns the control partition and has rebuilt the state. */
+  isActive(): boolean {
+    return this.active;
+  }
+
+  /** Commands applied by this member since it started. */
+  get commandsApplied(): number {
+    return this.applied;
+  }
+
+  /** Joins the election and starts handling commands whenever this member is elected. */
+  async start(): Promise<void> {
+    const admin = this.opts.kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopics(admin, this.topics, this.opts.jobsPartitions);
+      const meta = await admin.fetchTopicMetadata({ topics: [this.topics.jobs] });
+      this.jobsPartitions = meta.topics[0]?.partitions.length ?? 1;
+    } finally {
+      await admin.disconnect();
+    }
+    await Promise.all([this.events.ready(), this.commands.ready()]);
+
+    const sessionTimeout = this.opts.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
+    const consumer = this.opts.kafka.consumer({
+      groupId: this.groupId,
+      sessionTimeout,
+      heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 6)),
+      readUncommitted: false,
+    });
+    this.consumer = consumer;
+    // After any rebalance the state is rebuilt before the next command, even when this member
+    // keeps the partition: in between, another member may have owned it and written events.
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const owns = (payload.memberAssignment[this.topics.control] ?? []).includes(0);
+      this.deactivate(
+        owns
+          ? 'rebalanced; rebuilding before the next command'
+          : 'the control partition belongs to another member',
+      );
+      this.log.info(
+        { owns, leader: payload.isLeader },
+        owns ? 'elected coordinator' : 'standing by',
+      );
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.deactivate(`consumer crashed: ${payload.error.message}`);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.topics.control, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false, // offsets are committed inside each transaction
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (!this.cluster) await this.activate(heartbeat);
+        for (
+          let i = 0;
+          i < batch.messages.length && isRunning() && !isStale();
+          i += MAX_COMMANDS_PER_TRANSACTION
+        ) {
+          const chunk = batch.messages.slice(i, i + MAX_COMMANDS_PER_TRANSACTION);
+          await this.handle(batch.partition, chunk);
+          const last = chunk[chunk.length - 1];
+          if (last) resolveOffset(last.offset);
+          await heartbeat();
+        }
+      },
+    });
+  }
+
+  /** Leaves the election; a standby takes over after a rebalance. */
+  async stop(): Promise<void> {
+    this.deactivate('stopping');
+    await this.consumer?.disconnect();
+    await this.producer?.disconnect().catch(() => undefined);
+    this.consumer = undefined;
+    this.producer = undefined;
+  }
+
+  private get groupId(): string {
+    return `${this.opts.namespace}.coordinator`;
+  }
+
+  /** Fences earlier incarnations, then rebuilds every job's state from the log. */
+  private async activate(heartbeat: () => Promise<void>): Promise<void> {
+    const started = Date.now();
+    await this.producer?.disconnect().catch(() => undefined);
+    // The transactional id is the same for every coordinator of the namespace: connecting
+    // bumps the producer epoch, which aborts a zombie's open transaction and fences it.
+    this.producer = this.opts.kafka.producer({
+      transactionalId: `${this.opts.namespace}.coordinator`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: 30_000,
+    });
+    await this.producer.connect();
+    const cluster = emptyCluster();
+    const reader = new LogReader({
+      kafka: this.opts.kafka,
+      codec: this.events,
+      topic: this.topics.jobs,
+      logger: this.log,
+      groupPrefix: `${this.opts.namespace}.coordinator-rebuild`,
+      onProgress: () => heartbeat(),
+    });
+    try {
+      await reader.start((e) => void fold(cluster, e));
+    } finally {
+      await reader.stop();
+    }
+    this.cluster = cluster;
+    this.active = true;
+    this.log.info(
+      { jobs: cluster.jobs.size, events: reader.eventsRead, ms: Date.now() - started },
+      'state rebuilt; coordinator active',
+    );
+  }
+
+  private deactivate(reason: string): void {
+    if (this.active) this.log.info({ reason }, 'coordinator inactive');
+    this.active = false;
+    this.cluster = undefined;
+  }
+
+  /** Decides a chunk of commands against the state and commits their events and offsets atomically. */
+  private async handle(partition: number, messages: KafkaMessage[]): Promise<void> {
+    const cluster = this.cluster;
+    const producer = this.producer;
+    if (!cluster || !producer) throw new Error('coordinator not active');
+    const out: JobEvent[] = [];
+    for (const message of messages) {
+      const command = await this.commands.decode(message.value, {
+        commandId: `ctl-${partition}-${message.offset}`,
+        issuedBy: headerValue(message, 'sluice-issued-by') ?? 'unknown',
+        at: Number(message.timestamp),
+      });
+      const events = this.decideOne(cluster, command, partition, message);
+      // Fold now so the next command in this chunk sees the effect; if the transaction fails
+      // the whole in-memory state is dropped and rebuilt from the log.
+      for (const e of events) fold(cluster, e);
+      out.push(...events);
+    }
+    const last = messages[messages.length - 1];
+    if (!last) return;
+    const tx = await producer.transaction();
+    try {
+      if (out.length > 0) {
+        await tx.send({
+          topic: this.topics.jobs,
+          messages: out.map((e) => ({
+            key: e.eventId,
+            value: this.events.encode(e),
+            partition: jobPartition(e.jobId, this.jobsPartitions),
+          })),
+        });
+      }
+      await tx.sendOffsets({
+        consumerGroupId: this.groupId,
+        topics: [
+          {
+            topic: this.topics.control,
+            partitions: [{ partition, offset: (BigInt(last.offset) + 1n).toString() }],
+          },
+        ],
+      });
+      await tx.commit();
+    } catch (err) {
+      await tx.abort().catch(() => undefined);
+      this.deactivate(`transaction failed: ${err instanceof Error ? err.message : String(err)}`);
+      throw err; // kafkajs re-delivers from the last committed offset
+    }
+    this.applied += messages.length;
+    for (const e of out) this.logEvent(e);
+  }
+
+  private decideOne(
+    cluster: Cluster,
+    command: Command | MalformedCommand,
+    partition: number,
+    message: KafkaMessage,
+  ): JobEvent[] {
+    const source = { partition, offset: message.offset };
+    const at = Date.now();
+    if ('malformed' in command) {
+      const preview = message.value ? message.value.subarray(0, 64).toString('base64') : null;
+      const jobId =
+        command.jobId !== null && command.jobId.length <= 200 ? command.jobId : AUDIT_JOB_ID;
+      const draft = rejectionDraft(
+        jobId,
+        command.commandType ?? '(unreadable)',
+        'MALFORMED',
+        command.reason,
+        source,
+        preview,
+      );
+      return stamp(cluster, [draft], {
+        commandId: `ctl-${partition}-${message.offset}`,
+        issuedBy: 'unknown',
+        at,
+      });
+    }
+    const ctx = { commandId: command.commandId, issuedBy: command.issuedBy, at };
+    const problem = envelopeProblem(command);
+    if (problem) {
+      const draft = rejectionDraft(AUDIT_JOB_ID, command.type, 'MALFORMED', problem, source, null);
+      return stamp(cluster, [draft], { ...ctx, commandId: `ctl-${partition}-${message.offset}` });
+    }
+    const decision = decide(cluster, command);
+    let drafts: EventDraft[];
+    switch (decision.kind) {
+      case 'duplicate':
+        this.log.debug({ commandId: command.commandId }, 'repeated command ignored');
+        return [];
+      case 'rejected':
+        drafts = [
+          rejectionDraft(command.jobId, command.type, decision.code, decision.reason, source, null),
+        ];
+        break;
+      case 'accepted':
+        drafts = decision.events;
+        break;
+    }
+    return stamp(cluster, drafts, ctx);
+  }
+
+  private logEvent(e: JobEvent): void {
+    if (e.type === 'CommandRejected') {
+      this.log.info(
+        { jobId: e.jobId, commandId: e.commandId, code: e.code, reason: e.reason },
+        'command rejected',
+      );
+    } else {
+      this.log.info(
+        { jobId: e.jobId, commandId: e.commandId, event: e.type, seq: e.seq },
+        'event appended',
+      );
+    }
+  }
+}
+
+/** Ids longer than this would bloat every key and header; treat them as garbage. */
+const MAX_ID = 200;
+
+function envelopeProblem(c: Command): string | undefined {
+  if (c.commandId.length === 0 || c.commandId.length > MAX_ID)
+    return `commandId must be 1-${MAX_ID} characters`;
+  if (c.jobId.length === 0 || c.jobId.length > MAX_ID)
+    return `jobId must be 1-${MAX_ID} characters`;
+  if (c.jobId === AUDIT_JOB_ID) return `jobId "${AUDIT_JOB_ID}" is reserved`;
+  return undefined;
+}
+
+function headerValue(message: KafkaMessage, name: string): string | undefined {
+  const v = message.headers?.[name];
+  if (v === undefined) return undefined;
+  const first = Array.isArray(v) ? v[0] : v;
+  return first === undefined ? undefined : first.toString();
+}

@@ -1,0 +1,81 @@
+import type { SuspensionCause } from './cause.js';
+import { SluiceError } from './errors.js';
+import type { RejectionCode } from './events.js';
+import type { JobStatus } from './status.js';
+
+/** `join()` rejects with this when the job is suspended due to an error. */
+export class JobSuspendedError extends SluiceError {
+  constructor(
+    readonly jobId: string,
+    readonly suspensionCause: SuspensionCause,
+  ) {
+    super(
+      'SLUICE_JOB_SUSPENDED',
+      `Job ${jobId} was suspended due to an error: ${describeCause(suspensionCause)}. Fix the cause, then resume it (or cancel it).`,
+      {
+        details: { jobId, suspensionCause },
+      },
+    );
+    this.name = 'JobSuspendedError';
+  }
+}
+
+/** `join()` rejects with this when the job fails (suspendOnFailure was false). */
+export class JobFailedError extends SluiceError {
+  constructor(
+    readonly jobId: string,
+    readonly failureCause: SuspensionCause,
+  ) {
+    super('SLUICE_JOB_FAILED', `Job ${jobId} failed: ${describeCause(failureCause)}.`, {
+      details: { jobId, failureCause },
+    });
+    this.name = 'JobFailedError';
+  }
+}
+
+/** `join()` rejects with this when the job is cancelled. */
+export class JobCancelledError extends SluiceError {
+  constructor(readonly jobId: string) {
+    super('SLUICE_JOB_CANCELLED', `Job ${jobId} was cancelled.`, { details: { jobId } });
+    this.name = 'JobCancelledError';
+  }
+}
+
+/** A command method rejects with this when the coordinator refused the command. */
+export class CommandRejectedError extends SluiceError {
+  constructor(
+    readonly commandType: string,
+    readonly rejectionCode: RejectionCode,
+    readonly reason: string,
+    readonly jobId: string,
+  ) {
+    super('SLUICE_COMMAND_REJECTED', `${commandType} rejected (${rejectionCode}): ${reason}`, {
+      details: { commandType, rejectionCode, reason, jobId },
+    });
+    this.name = 'CommandRejectedError';
+  }
+}
+
+/** `suspensionCause()` throws this when the job is not suspended. */
+export class JobNotSuspendedError extends SluiceError {
+  constructor(
+    readonly jobId: string,
+    readonly status: JobStatus,
+  ) {
+    super(
+      'SLUICE_JOB_NOT_SUSPENDED',
+      `Job ${jobId} is ${status}, not suspended, so it has no suspension cause.`,
+      { details: { jobId, status } },
+    );
+    this.name = 'JobNotSuspendedError';
+  }
+}
+
+/** One line naming what broke and where. */
+export function describeCause(c: SuspensionCause): string {
+  const parts = [c.description];
+  if (c.error) parts.push(`${c.error.name}: ${c.error.message}`);
+  if (c.stage) parts.push(`at stage "${c.stage}"`);
+  if (c.record) parts.push(`on record ${c.record.topic}/${c.record.partition}@${c.record.offset}`);
+  return parts.join(' — ');
+}
