@@ -3,8 +3,13 @@ import avsc from 'avsc';
 import { SluiceError } from '../domain/errors.js';
 import { frame, unframe } from './wire.js';
 
-/** Type options shared by every Avro type Sluice builds: unions of records stay wrapped by branch name. */
-const TYPE_OPTS = { wrapUnions: 'auto' } as const;
+/**
+ * Options for every Avro type Sluice builds: unions of records stay wrapped by branch name. A
+ * fresh object each time, because avsc stores its registry of named types in the options.
+ */
+function typeOpts(): avsc.ForSchemaOptions {
+  return { wrapUnions: 'auto' };
+}
 
 /** Connection settings for a Confluent-compatible schema registry. */
 export interface RegistryOptions {
@@ -95,7 +100,7 @@ export class RegistryClient {
         { details: { schemaId: id } },
       );
     }
-    return avsc.Type.forSchema(JSON.parse(body.schema) as avsc.Schema, TYPE_OPTS);
+    return avsc.Type.forSchema(JSON.parse(body.schema) as avsc.Schema, typeOpts());
   }
 }
 
@@ -113,7 +118,7 @@ export class AvroCodec {
     readonly subject: string,
     readonly schema: object,
   ) {
-    this.reader = avsc.Type.forSchema(schema as avsc.Schema, TYPE_OPTS);
+    this.reader = avsc.Type.forSchema(schema as avsc.Schema, typeOpts());
   }
 
   /** Registers the schema (once) and returns its id. */
@@ -164,7 +169,7 @@ export class AvroCodec {
       const value: unknown = entry.resolver
         ? this.reader.fromBuffer(framed.body, entry.resolver)
         : entry.writer.fromBuffer(framed.body);
-      return value as Record<string, unknown>;
+      return plain(value) as Record<string, unknown>;
     } catch (err) {
       throw new SluiceError(
         'SLUICE_DECODE_FAILED',
@@ -176,4 +181,16 @@ export class AvroCodec {
       );
     }
   }
+}
+
+/**
+ * avsc decodes records as instances of generated classes whose prototypes carry methods; the
+ * domain works with plain data (and validates it strictly), so copy own fields only.
+ */
+function plain(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return value;
+  if (Array.isArray(value)) return value.map(plain);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) out[key] = plain((value as Record<string, unknown>)[key]);
+  return out;
 }

@@ -37,10 +37,7 @@ function loadCommons(dir: string): Map<string, Json> {
       name: string;
       namespace?: string;
     };
-    out.set(
-      schema.namespace ? `${schema.namespace}.${schema.name}` : schema.name,
-      schema,
-    );
+    out.set(schema.namespace ? `${schema.namespace}.${schema.name}` : schema.name, schema);
   }
   return out;
 }

@@ -74,7 +74,12 @@ export function compileJobConfig(input: unknown): JobConfig {
 
 /** Validates a change to a suspended job's config. */
 export function compileConfigDelta(input: unknown): JobConfigDelta {
-  const delta = parseOrThrow(deltaSchema, input, 'config change');
+  const parsed = parseOrThrow(deltaSchema, input, 'config change');
+  // A field given as undefined means "leave it": drop it, or the spread in applyConfigDelta
+  // would overwrite the current value with undefined.
+  const delta = Object.fromEntries(
+    Object.entries(parsed).filter(([, value]) => value !== undefined),
+  ) as JobConfigDelta;
   if (Object.keys(delta).length === 0) {
     throw new SluiceError(
       'SLUICE_CONFIG_INVALID',

@@ -1,0 +1,55 @@
+import { pino } from 'pino';
+import { afterAll } from 'vitest';
+import { SluiceClient } from '../../src/client/client.js';
+import { RegistryClient } from '../../src/codec/registry.js';
+import { Coordinator } from '../../src/control/coordinator.js';
+import { createKafka } from '../../src/kafka/connect.js';
+import { endpoints, testNamespace } from './kafka.js';
+import { useTopics } from './kafka.js';
+
+/** A logger for tests: silent unless SLUICE_TEST_LOG is set (e.g. to "info"). */
+export const testLogger = pino({ level: process.env.SLUICE_TEST_LOG ?? 'silent' });
+
+/** A fresh namespace whose topics and groups are removed after the file. */
+export async function freshNamespace(prefix: string): Promise<string> {
+  const ns = testNamespace(prefix);
+  await useTopics(ns, []);
+  return ns;
+}
+
+/** Starts an in-process coordinator for `namespace`, stopped after the file. */
+export async function startCoordinator(
+  namespace: string,
+  memberName = 'test-coordinator',
+): Promise<Coordinator> {
+  const { brokers, registryUrl } = endpoints();
+  const coordinator = new Coordinator({
+    kafka: createKafka({ brokers, clientId: memberName, logger: testLogger }),
+    registry: new RegistryClient({ url: registryUrl }),
+    namespace,
+    logger: testLogger,
+    memberName,
+    sessionTimeoutMs: 6000,
+  });
+  await coordinator.start();
+  afterAll(() => coordinator.stop());
+  return coordinator;
+}
+
+/** A client on `namespace`, closed after the file. */
+export async function connectClient(
+  namespace: string,
+  issuedBy = 'test-user',
+): Promise<SluiceClient> {
+  const { brokers, registryUrl } = endpoints();
+  const client = await SluiceClient.connect({
+    brokers,
+    registryUrl,
+    namespace,
+    issuedBy,
+    logger: testLogger,
+    commandTimeoutMs: 30_000,
+  });
+  afterAll(() => client.close());
+  return client;
+}
