@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { SluiceError } from '../domain/errors.js';
+import { registerCoordinator } from './commands/coordinator.js';
 import { registerInfra } from './commands/infra.js';
+import { registerJobVerbs } from './commands/job-verbs.js';
+import { registerJobViews } from './commands/job-views.js';
 import type { GlobalOptions } from './options.js';
 import { EXIT_USAGE, reportError } from './output.js';
 
@@ -20,7 +23,11 @@ export function buildProgram(): Command {
     )
     .showHelpAfterError()
     .exitOverride();
-  registerInfra(program, () => program.opts<GlobalOptions>());
+  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+  registerInfra(program, globals);
+  registerJobVerbs(program, globals);
+  registerJobViews(program, globals);
+  registerCoordinator(program, globals);
   return program;
 }
 

@@ -3,4 +3,5 @@ export interface GlobalOptions {
   brokers?: string;
   registry?: string;
   namespace?: string;
+  issuedBy?: string;
 }

@@ -12,7 +12,7 @@ import { SluiceError } from '../domain/errors.js';
 import type { JobEvent } from '../domain/events.js';
 import { CommandRejectedError } from '../domain/job-errors.js';
 import type { JobState } from '../domain/state.js';
-import { createKafka } from '../kafka/connect.js';
+import { createKafka, producerConfig } from '../kafka/connect.js';
 import { defaultLogger, type Logger } from '../observability/logger.js';
 import { Job } from './job.js';
 import { statusChange, type StatusChange } from './status-events.js';
@@ -93,7 +93,7 @@ export class SluiceClient {
       await admin.disconnect();
     }
     await Promise.all([this.events.ready(), this.commands.ready()]);
-    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    this.producer = this.kafka.producer(producerConfig());
     await this.producer.connect();
     this.reader = new LogReader({
       kafka: this.kafka,

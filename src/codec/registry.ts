@@ -7,7 +7,7 @@ import { frame, unframe } from './wire.js';
  * Options for every Avro type Sluice builds: unions of records stay wrapped by branch name. A
  * fresh object each time, because avsc stores its registry of named types in the options.
  */
-function typeOpts(): avsc.ForSchemaOptions {
+function typeOpts(): Partial<avsc.ForSchemaOptions> {
   return { wrapUnions: 'auto' };
 }
 

@@ -6,6 +6,7 @@ import { emptyCluster, fold, rejectionDraft, stamp, type Cluster } from '../doma
 import type { Command } from '../domain/commands.js';
 import { decide } from '../domain/decide.js';
 import type { EventDraft, JobEvent } from '../domain/events.js';
+import { producerConfig } from '../kafka/connect.js';
 import type { Logger } from '../observability/logger.js';
 import { LogReader } from './log-reader.js';
 import { ensureTopics, jobPartition, topicNames, type Topics } from './topics.js';
@@ -149,12 +150,12 @@ export class Coordinator {
     await this.producer?.disconnect().catch(() => undefined);
     // The transactional id is the same for every coordinator of the namespace: connecting
     // bumps the producer epoch, which aborts a zombie's open transaction and fences it.
-    this.producer = this.opts.kafka.producer({
-      transactionalId: `${this.opts.namespace}.coordinator`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      transactionTimeout: 30_000,
-    });
+    this.producer = this.opts.kafka.producer(
+      producerConfig({
+        transactionalId: `${this.opts.namespace}.coordinator`,
+        transactionTimeout: 30_000,
+      }),
+    );
     await this.producer.connect();
     const cluster = emptyCluster();
     const reader = new LogReader({

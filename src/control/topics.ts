@@ -1,4 +1,4 @@
-import { ConfigResourceTypes, type Admin } from 'kafkajs';
+import kafkajs, { type Admin } from 'kafkajs';
 import { SluiceError } from '../domain/errors.js';
 
 /** The topic names of one namespace. */
@@ -86,7 +86,11 @@ async function checkTopics(admin: Admin, topics: Topics): Promise<void> {
   }
   const configs = await admin.describeConfigs({
     resources: [
-      { type: ConfigResourceTypes.TOPIC, name: topics.jobs, configNames: ['cleanup.policy'] },
+      {
+        type: kafkajs.ConfigResourceTypes.TOPIC,
+        name: topics.jobs,
+        configNames: ['cleanup.policy'],
+      },
     ],
     includeSynonyms: false,
   });

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { Kafka, logLevel } from 'kafkajs';
+import kafkajs, { type Kafka } from 'kafkajs';
 import { resolveInfra } from '../infra/index.js';
 import { packageRoot } from '../infra/paths.js';
 
@@ -25,10 +25,10 @@ async function main(): Promise<void> {
     `Kafka ${infra.brokers.join(',')} and registry ${infra.registryUrl} (${infra.source})`,
   );
   const topic = `sluice-demo.roundtrip.${randomBytes(3).toString('hex')}`;
-  const kafka = new Kafka({
+  const kafka = new kafkajs.Kafka({
     clientId: 'sluice-demo',
     brokers: infra.brokers,
-    logLevel: logLevel.NOTHING,
+    logLevel: kafkajs.logLevel.NOTHING,
   });
   const admin = kafka.admin();
   try {
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
       offset: String(1000 + i),
       key: Buffer.from(`customer-${i}`),
     }));
-    const producer = kafka.producer();
+    const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
     await producer.connect();
     await producer.send({
       topic,

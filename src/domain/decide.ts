@@ -74,7 +74,7 @@ export function decide(cluster: Cluster, command: Command): Decision {
     case 'ResumeJob': {
       if (command.failingRecord !== 'RETRY') {
         const record = 'suspensionCause' in job ? job.suspensionCause.record : null;
-        if (record === null) {
+        if (job.status !== 'SUSPENDED_DUE_TO_ERROR' || record === null) {
           return reject(
             'INVALID_ARGUMENT',
             `Resume with ${command.failingRecord} needs a job suspended due to an error on a record; job "${job.name}" is ${job.status}${job.status === 'SUSPENDED_DUE_TO_ERROR' ? ' with no failing record' : ''}.`,

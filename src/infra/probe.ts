@@ -1,16 +1,16 @@
-import { Kafka, logLevel } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SluiceError } from '../domain/errors.js';
 
 /** One attempt: does a broker answer a metadata request? Resolves to the cluster's broker count. */
 export async function probeBroker(brokers: string[], timeoutMs = 3000): Promise<number> {
-  const kafka = new Kafka({
+  const kafka = new kafkajs.Kafka({
     clientId: 'sluice-probe',
     brokers,
     connectionTimeout: timeoutMs,
     requestTimeout: timeoutMs,
     retry: { retries: 0 },
-    logLevel: logLevel.NOTHING,
+    logLevel: kafkajs.logLevel.NOTHING,
   });
   const admin = kafka.admin();
   try {

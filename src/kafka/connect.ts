@@ -1,4 +1,6 @@
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import kafkajs, { type Kafka, type LogEntry, type ProducerConfig } from 'kafkajs';
+
+const { logLevel } = kafkajs;
 import type { Logger } from '../observability/logger.js';
 
 /** What every Sluice component needs to reach Kafka. */
@@ -9,13 +11,14 @@ export interface KafkaOptions {
 }
 
 /**
- * A kafkajs client whose own logs go through pino. kafkajs logs expected conditions (a group
- * rebalancing, a broker restarting) at error level; they are kept, at warn, because an operator
- * debugging a stall wants them, but they must not look like Sluice failures.
+ * A kafkajs client whose own logs go through pino. kafkajs logs conditions it retries (a group
+ * coordinator loading, a broker restarting) at error level; Sluice decides what is a failure
+ * and logs that itself, so kafkajs errors become `info` and the rest `debug`, visible with
+ * SLUICE_LOG_LEVEL=info when debugging a stall.
  */
 export function createKafka(opts: KafkaOptions): Kafka {
   const log = opts.logger.child({ component: 'kafkajs' });
-  return new Kafka({
+  return new kafkajs.Kafka({
     clientId: opts.clientId,
     brokers: opts.brokers,
     logLevel: logLevel.WARN,
@@ -24,9 +27,22 @@ export function createKafka(opts: KafkaOptions): Kafka {
       ({ namespace, level, log: entry }: LogEntry) => {
         const { message, ...rest } = entry;
         const fields = { namespace, ...rest };
-        if (level <= logLevel.WARN) log.warn(fields, message);
+        if (level <= logLevel.ERROR) log.info(fields, message);
         else log.debug(fields, message);
       },
     retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },
   });
+}
+
+/**
+ * Producer settings every Sluice producer shares: the murmur2 partitioner that Java clients use
+ * (so keyed records land where any Kafka tool expects), and idempotence.
+ */
+export function producerConfig(extra: ProducerConfig = {}): ProducerConfig {
+  return {
+    createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    ...extra,
+  };
 }

@@ -1,0 +1,152 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { replay } from '../../src/domain/apply.js';
+import { emptyCluster, fold } from '../../src/domain/cluster.js';
+import { EVENT_TYPES, type JobEvent } from '../../src/domain/events.js';
+import { JOB_STATUSES, type JobStatus } from '../../src/domain/status.js';
+
+/**
+ * Golden histories: job logs as the coordinator wrote them, with the state a reader must rebuild
+ * from each. A change to `apply` that reads an old log differently fails here.
+ */
+interface History {
+  description: string;
+  events: JobEvent[];
+  expected: { status: JobStatus } & Record<string, unknown>;
+}
+
+const DIR = new URL('../fixtures/histories/', import.meta.url);
+const FILES = readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
+
+function load(file: string): History {
+  return JSON.parse(readFileSync(new URL(file, DIR), 'utf8')) as History;
+}
+
+const KNOWN: readonly string[] = EVENT_TYPES;
+
+describe('golden histories', () => {
+  it('exist', () => {
+    expect(FILES.length).toBeGreaterThanOrEqual(6);
+  });
+
+  describe.each(FILES)('%s', (file) => {
+    const history = load(file);
+
+    it('is a well-formed log of one job', () => {
+      expect(history.description).toEqual(expect.any(String));
+      expect(history.description.length).toBeGreaterThan(10);
+      expect(JOB_STATUSES).toContain(history.expected.status);
+      const { events } = history;
+      expect(events.length).toBeGreaterThan(0);
+      const jobId = events[0]!.jobId;
+      events.forEach((e, i) => {
+        expect(e.jobId).toBe(jobId);
+        expect(e.seq).toBe(i);
+        expect(e.eventId).toBe(`${jobId}/${i}`);
+        if (e.type === 'Unknown') expect(e.originalType).toEqual(expect.any(String));
+        else expect(KNOWN).toContain(e.type);
+      });
+    });
+
+    it('replays to the expected state', () => {
+      const state = replay(history.events);
+      expect(state).toMatchObject(history.expected);
+      // version counts every event of the job, rejections and unknown types included.
+      expect(state!.version).toBe(history.events.length);
+    });
+
+    it('folds into a cluster the same way, with an outcome for every command', () => {
+      const cluster = emptyCluster();
+      for (const e of history.events) fold(cluster, e);
+      const jobId = history.events[0]!.jobId;
+      expect(cluster.jobs.get(jobId)).toEqual(replay(history.events));
+      expect(cluster.nextSeq.get(jobId)).toBe(history.events.length);
+      for (const e of history.events) {
+        expect(cluster.outcomes.get(e.commandId)?.eventIds).toContain(e.eventId);
+        const rejected = e.type === 'CommandRejected';
+        expect(cluster.outcomes.get(e.commandId)?.accepted).toBe(!rejected);
+      }
+    });
+
+    it('is not changed by its unknown or rejected events, which only count', () => {
+      const ignored = (e: JobEvent): boolean =>
+        e.type === 'Unknown' || e.type === 'CommandRejected';
+      const all = replay(history.events)!;
+      const without = replay(
+        history.events.filter((e) => !ignored(e)).map((e, seq) => ({ ...e, seq })),
+      )!;
+      const skipped = history.events.filter(ignored).length;
+      expect(all).toEqual({ ...without, version: without.version + skipped });
+    });
+  });
+
+  it('include a job suspended due to an error on a record, updated, resumed and completed', () => {
+    const { events, expected } = load('suspend-on-error-update-resume-complete.json');
+    expect(events.map((e) => e.type)).toEqual([
+      'JobSubmitted',
+      'JobStarted',
+      'SnapshotCommitted',
+      'JobSuspendedDueToError',
+      'ConfigUpdated',
+      'JobResumed',
+      'JobStarted',
+      'SnapshotCommitted',
+      'JobCompleting',
+      'JobCompleted',
+    ]);
+    const suspended = events[3]!;
+    expect(suspended.type === 'JobSuspendedDueToError' && suspended.cause).toMatchObject({
+      dueToError: true,
+      record: { topic: 'orders', partition: 2, offset: '4711' },
+      snapshotId: 'snap-1',
+    });
+    expect(events[5]).toMatchObject({ failingRecord: 'SKIP' });
+    expect(expected.status).toBe('COMPLETED');
+    // The state just after the suspension carries the cause.
+    expect(replay(events.slice(0, 4))).toMatchObject({
+      status: 'SUSPENDED_DUE_TO_ERROR',
+      suspensionCause: { record: { offset: '4711' } },
+    });
+    expect(replay(events.slice(0, 5))).toMatchObject({
+      status: 'SUSPENDED_DUE_TO_ERROR',
+      config: { snapshotIntervalMs: 5000 },
+    });
+  });
+
+  it('include an export that passes through SUSPENDED_EXPORTING_SNAPSHOT', () => {
+    const { events } = load('export-from-suspended-due-to-error.json');
+    const middle = replay(events.slice(0, -1));
+    expect(middle).toMatchObject({
+      status: 'SUSPENDED_EXPORTING_SNAPSHOT',
+      returnTo: 'SUSPENDED_DUE_TO_ERROR',
+      exportingAs: 'fraud-before-fix',
+    });
+    // Both halves answer one command.
+    expect(events.at(-1)!.commandId).toBe(events.at(-2)!.commandId);
+  });
+
+  it('include an event type this reader does not know, kept through a round trip', () => {
+    const { events } = load('unknown-event-type.json');
+    const unknown = events.filter((e) => e.type === 'Unknown');
+    expect(unknown).toHaveLength(1);
+    expect(unknown[0]).toMatchObject({
+      originalType: 'JobThrottled',
+      payload: { maxRecordsPerSecond: 500 },
+    });
+    const cluster = emptyCluster();
+    for (const e of events) fold(cluster, e);
+    // Recorded against its command like any event, so a repeat of that command is a duplicate.
+    expect(cluster.outcomes.get(unknown[0]!.commandId)).toEqual({
+      commandId: unknown[0]!.commandId,
+      jobId: unknown[0]!.jobId,
+      accepted: true,
+      eventIds: [unknown[0]!.eventId],
+      rejection: null,
+    });
+    const before = replay(events.slice(0, unknown[0]!.seq));
+    const after = replay(events.slice(0, unknown[0]!.seq + 1));
+    expect(after).toEqual({ ...before, version: before!.version + 1 });
+  });
+});

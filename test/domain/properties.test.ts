@@ -1,0 +1,700 @@
+import fc from 'fast-check';
+import { isDeepStrictEqual } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { apply, replay } from '../../src/domain/apply.js';
+import type { FailureReport } from '../../src/domain/cause.js';
+import { emptyCluster, fold, type Cluster } from '../../src/domain/cluster.js';
+import {
+  COMMAND_TYPES,
+  type Command,
+  type CommandPayloads,
+  type CommandType,
+} from '../../src/domain/commands.js';
+import { compileJobConfig, type JobConfig } from '../../src/domain/config.js';
+import { decide } from '../../src/domain/decide.js';
+import type { EventDraft, JobEvent, RejectionCode } from '../../src/domain/events.js';
+import type { JobState } from '../../src/domain/state.js';
+import { isTerminal, JOB_STATUSES, type JobStatus } from '../../src/domain/status.js';
+import { ALLOWED_FROM, allowed } from '../../src/domain/transitions.js';
+import { execute, reach, Sim, T0, type Step } from './harness.js';
+
+type Transition = keyof typeof ALLOWED_FROM;
+
+// ---------------------------------------------------------------------------------------------
+// Generators: few job ids, names and snapshot names so commands collide often; every field is
+// sometimes invalid.
+
+const JOB_IDS = ['j1', 'j2', 'j3'] as const;
+
+const arbRecord = fc.option(
+  fc.record(
+    {
+      topic: fc.constantFrom('orders', 'payments'),
+      partition: fc.nat(5),
+      offset: fc.bigInt({ min: 0n, max: 2n ** 63n - 1n }).map(String),
+      key: fc.option(fc.constantFrom('k1', 'k2')),
+      valuePreview: fc.option(fc.constantFrom('{}', '{"a":1}')),
+    },
+    { noNullPrototype: true },
+  ),
+);
+
+const arbFailure: fc.Arbitrary<FailureReport> = fc.record(
+  {
+    description: fc.constantFrom('boom', 'Stage threw'),
+    error: fc.record(
+      {
+        name: fc.constantFrom('Error', 'TypeError'),
+        message: fc.constantFrom('bad', 'worse'),
+        stack: fc.option(fc.constant('at parse (x.js:1:1)')),
+      },
+      { noNullPrototype: true },
+    ),
+    stage: fc.option(fc.constantFrom('parse', 'sink')),
+    worker: fc.option(fc.constantFrom('w1', 'w2')),
+    record: arbRecord,
+  },
+  { noNullPrototype: true },
+);
+
+/** A raw config, not compiled: the name or a field is sometimes invalid. */
+const arbConfig = fc
+  .record(
+    {
+      name: fc.constantFrom('alpha', 'alpha', 'beta', 'beta', 'bad name'),
+      suspendOnFailure: fc.boolean(),
+      processingGuarantee: fc.constantFrom(
+        'NONE',
+        'AT_LEAST_ONCE',
+        'EXACTLY_ONCE',
+        'EXACTLY_ONCE',
+        'TWICE',
+      ),
+      snapshotIntervalMs: fc.constantFrom(100, 10_000, 10_000, 5),
+      args: fc.constantFrom({}, { region: 'eu' }, { region: 'us' }, { n: 1 }),
+      initialSnapshotName: fc.constantFrom(null, null, null, 's1', 's2'),
+    },
+    { requiredKeys: ['name'], noNullPrototype: true },
+  )
+  .map((c) => c as unknown as JobConfig);
+
+const arbDelta = fc
+  .record(
+    {
+      suspendOnFailure: fc.option(fc.boolean(), { nil: undefined }),
+      snapshotIntervalMs: fc.constantFrom(100, 2_500, 1, undefined),
+      args: fc.constantFrom({ x: '1' }, { x: 2 }, undefined),
+      name: fc.constant('renamed'),
+    },
+    { requiredKeys: [], noNullPrototype: true },
+  )
+  .map((d) => d as CommandPayloads['UpdateConfig']['delta']);
+
+const arbWorker = fc.constantFrom('w1', 'w2');
+const arbOffsets = fc.array(
+  fc.record(
+    { topic: fc.constant('orders'), partition: fc.nat(3), offset: fc.nat().map(String) },
+    { noNullPrototype: true },
+  ),
+  { maxLength: 2 },
+);
+
+/** Each command type's payload. */
+const PAYLOADS: { [K in CommandType]: fc.Arbitrary<CommandPayloads[K]> } = {
+  SubmitJob: fc.record(
+    { pipeline: fc.constantFrom('word-count', 'word-count', 'bad pipeline'), config: arbConfig },
+    { noNullPrototype: true },
+  ),
+  SuspendJob: fc.constant({}),
+  ResumeJob: fc.record(
+    {
+      failingRecord: fc.constantFrom('RETRY', 'RETRY', 'SKIP', 'DEAD_LETTER'),
+      deadLetterTopic: fc.constantFrom(null, 'dlq'),
+    },
+    { noNullPrototype: true },
+  ),
+  CancelJob: fc.constant({}),
+  RestartJob: fc.constant({}),
+  ExportSnapshot: fc.record(
+    { name: fc.constantFrom('s1', 's2', 's3', 'bad name') },
+    { noNullPrototype: true },
+  ),
+  UpdateConfig: fc.record({ delta: arbDelta }, { noNullPrototype: true }),
+  ReportStarted: fc.record({ worker: arbWorker }, { noNullPrototype: true }),
+  ReportSnapshot: fc.record(
+    {
+      worker: arbWorker,
+      snapshotId: fc.constantFrom('snap-a', 'snap-b', 'snap-c'),
+      sourceOffsets: arbOffsets,
+      stateOffsets: arbOffsets,
+    },
+    { noNullPrototype: true },
+  ),
+  ReportFailure: fc.record({ failure: arbFailure }, { noNullPrototype: true }),
+  ReportCompleting: fc.record({ worker: arbWorker }, { noNullPrototype: true }),
+  ReportCompleted: fc.record({ worker: arbWorker }, { noNullPrototype: true }),
+};
+
+/** How often each type comes up: enough submits and starts that jobs get somewhere. */
+const WEIGHTS: Record<CommandType, number> = {
+  SubmitJob: 4,
+  SuspendJob: 2,
+  ResumeJob: 3,
+  CancelJob: 1,
+  RestartJob: 1,
+  ExportSnapshot: 2,
+  UpdateConfig: 2,
+  ReportStarted: 4,
+  ReportSnapshot: 3,
+  ReportFailure: 3,
+  ReportCompleting: 1,
+  ReportCompleted: 1,
+};
+
+interface RawCommand {
+  type: CommandType;
+  jobId: string;
+  payload: object;
+  /** When set, reuse an earlier command's id. */
+  repeat: number | null;
+}
+
+const arbRaw: fc.Arbitrary<RawCommand> = fc.oneof(
+  ...COMMAND_TYPES.map((type) => ({
+    weight: WEIGHTS[type],
+    arbitrary: fc.record(
+      {
+        type: fc.constant(type),
+        jobId: fc.constantFrom(...JOB_IDS),
+        payload: PAYLOADS[type] as fc.Arbitrary<object>,
+        repeat: fc.oneof(
+          { weight: 7, arbitrary: fc.constant(null) },
+          { weight: 1, arbitrary: fc.nat() },
+        ),
+      },
+      { noNullPrototype: true },
+    ),
+  })),
+);
+
+/** Command sequences; about one in eight reuses an earlier command id. */
+const arbCommands: fc.Arbitrary<Command[]> = fc
+  .array(arbRaw, { maxLength: 60, size: 'max' })
+  .map((raws) =>
+    raws.map((raw, i) => {
+      const commandId = raw.repeat !== null && i > 0 ? `c${raw.repeat % i}` : `c${i}`;
+      return {
+        ...raw.payload,
+        type: raw.type,
+        jobId: raw.jobId,
+        commandId,
+        issuedBy: raw.type.startsWith('Report') ? 'worker' : 'alice',
+        at: T0 + i * 1000,
+      } as Command;
+    }),
+  );
+
+// ---------------------------------------------------------------------------------------------
+// The oracle: what ALLOWED_FROM says about a command, independent of decide.
+
+/** The transition a command asks for, or null for a submit. */
+function transitionOf(job: JobState, command: Command): Transition | 'Export' | null {
+  switch (command.type) {
+    case 'SubmitJob':
+      return null;
+    case 'ReportStarted':
+      return 'JobStarted';
+    case 'ReportSnapshot':
+      return 'SnapshotCommitted';
+    case 'SuspendJob':
+      return 'JobSuspended';
+    case 'ReportFailure':
+      return job.config.suspendOnFailure ? 'JobSuspendedDueToError' : 'JobFailed';
+    case 'ResumeJob':
+      return 'JobResumed';
+    case 'RestartJob':
+      return 'JobRestarted';
+    case 'CancelJob':
+      return 'JobCancelled';
+    case 'ReportCompleting':
+      return 'JobCompleting';
+    case 'ReportCompleted':
+      return 'JobCompleted';
+    case 'ExportSnapshot':
+      return 'Export';
+    case 'UpdateConfig':
+      return 'ConfigUpdated';
+  }
+}
+
+/** Exporting goes through SnapshotExportStarted when suspended, SnapshotExported alone when running. */
+const EXPORT_FROM: readonly JobStatus[] = ['RUNNING', ...ALLOWED_FROM.SnapshotExportStarted];
+
+function legal(status: JobStatus, t: Transition | 'Export'): boolean {
+  return t === 'Export' ? EXPORT_FROM.includes(status) : allowed(status, t);
+}
+
+/** The status an accepted transition leads to; undefined when it keeps the status. */
+const TARGET: Partial<Record<Transition | 'Export', JobStatus>> = {
+  JobStarted: 'RUNNING',
+  JobSuspended: 'SUSPENDED',
+  JobSuspendedDueToError: 'SUSPENDED_DUE_TO_ERROR',
+  JobResumed: 'STARTING',
+  JobRestarted: 'STARTING',
+  JobCancelled: 'CANCELLED',
+  JobCompleting: 'COMPLETING',
+  JobCompleted: 'COMPLETED',
+  JobFailed: 'FAILED',
+};
+
+/** Commands whose only precondition is the status. */
+function onlyStatusMatters(command: Command): boolean {
+  if (command.type === 'ResumeJob') return command.failingRecord === 'RETRY';
+  return !['ExportSnapshot', 'UpdateConfig', 'SubmitJob'].includes(command.type);
+}
+
+/** Codes more specific than ILLEGAL_TRANSITION that a command may be refused with first. */
+const SPECIFIC: Partial<Record<CommandType, readonly RejectionCode[]>> = {
+  ResumeJob: ['INVALID_ARGUMENT'],
+  ExportSnapshot: ['INVALID_ARGUMENT', 'SNAPSHOT_NAME_IN_USE'],
+  UpdateConfig: ['INVALID_ARGUMENT'],
+};
+
+// ---------------------------------------------------------------------------------------------
+// Checks.
+
+const SUSPENSION: readonly JobStatus[] = [
+  'SUSPENDED',
+  'SUSPENDED_DUE_TO_ERROR',
+  'SUSPENDED_EXPORTING_SNAPSHOT',
+];
+
+/**
+ * Collects broken facts without calling `expect` per fact: the properties check thousands of
+ * facts per run, and a plain comparison is far cheaper. A run with problems throws, so
+ * fast-check shrinks it and prints the smallest failing sequence with the list.
+ */
+class Problems {
+  readonly list: string[] = [];
+
+  check(ok: boolean, what: () => string): void {
+    if (!ok) this.list.push(what());
+  }
+
+  same(actual: unknown, expected: unknown, what: string): void {
+    if (!isDeepStrictEqual(actual, expected)) {
+      this.list.push(`${what}:\n    got      ${show(actual)}\n    expected ${show(expected)}`);
+    }
+  }
+
+  throwIfAny(context: string): void {
+    if (this.list.length > 0) throw new Error(`${context}:\n  ${this.list.join('\n  ')}`);
+  }
+}
+
+function show(value: unknown): string {
+  return JSON.stringify(value, (_, v: unknown) =>
+    v instanceof Map ? (Object.fromEntries(v) as unknown) : v === undefined ? '<undefined>' : v,
+  );
+}
+
+/** Every invariant of a cluster built from `log` by whole commands. */
+function checkInvariants(p: Problems, cluster: Cluster, log: JobEvent[]): void {
+  const byJob = new Map<string, JobEvent[]>();
+  for (const e of log) byJob.set(e.jobId, [...(byJob.get(e.jobId) ?? []), e]);
+
+  for (const [jobId, events] of byJob) {
+    p.same(
+      events.map((e) => e.seq),
+      events.map((_, i) => i),
+      `seqs of ${jobId}`,
+    );
+    p.same(
+      events.map((e) => e.eventId),
+      events.map((_, i) => `${jobId}/${i}`),
+      `eventIds of ${jobId}`,
+    );
+    p.same(cluster.nextSeq.get(jobId), events.length, `nextSeq of ${jobId}`);
+    const job = cluster.jobs.get(jobId);
+    if (job) p.same(job.version, events.length, `version of ${jobId} (its event count)`);
+    else p.check(!events.some((e) => e.type === 'JobSubmitted'), () => `${jobId} lost`);
+  }
+
+  const liveNames = new Map<string, string>();
+  const exportNames = new Map<string, string>();
+  for (const [jobId, job] of cluster.jobs) {
+    const at = `${jobId} (${job.status})`;
+    p.same(job.jobId, jobId, `jobId of ${at}`);
+    p.check(JOB_STATUSES.includes(job.status), () => `${at}: unknown status`);
+    p.same('suspensionCause' in job, SUSPENSION.includes(job.status), `${at} has suspensionCause`);
+    p.same('failureCause' in job, job.status === 'FAILED', `${at} has failureCause`);
+    const exporting = job.status === 'SUSPENDED_EXPORTING_SNAPSHOT';
+    p.same('returnTo' in job, exporting, `${at} has returnTo`);
+    p.same('exportingAs' in job, exporting, `${at} has exportingAs`);
+    // An export completes within its own command.
+    p.check(!exporting, () => `${at}: left exporting after a whole command`);
+    if ('suspensionCause' in job) {
+      const c = job.suspensionCause;
+      p.same(c.requestedByUser, job.status === 'SUSPENDED', `${at}: cause.requestedByUser`);
+      p.same(c.dueToError, job.status === 'SUSPENDED_DUE_TO_ERROR', `${at}: cause.dueToError`);
+    }
+    // Only a job with a run in progress has workers.
+    p.check(
+      job.workers.length === 0 || job.status === 'RUNNING' || job.status === 'COMPLETING',
+      () => `${at}: has workers ${show(job.workers)}`,
+    );
+    // The config is always a valid, compiled config, with no field set to undefined.
+    let compiled: unknown;
+    try {
+      compiled = compileJobConfig(job.config);
+    } catch (err) {
+      compiled = String(err);
+    }
+    p.same(job.config, compiled, `${at}: config is not a compiled config`);
+    p.same(job.name, job.config.name, `${at}: name`);
+    if (!isTerminal(job.status)) {
+      const other = liveNames.get(job.name);
+      p.check(other === undefined, () => `live jobs ${other} and ${jobId} share ${job.name}`);
+      liveNames.set(job.name, jobId);
+    }
+    for (const name of Object.keys(job.exportedSnapshots)) {
+      const other = exportNames.get(name);
+      p.check(other === undefined, () => `snapshot ${name} exported by ${other} and ${jobId}`);
+      exportNames.set(name, jobId);
+    }
+  }
+
+  // Every command answered by the log has exactly one outcome, listing exactly its events.
+  const byCommand = new Map<string, string[]>();
+  for (const e of log) {
+    byCommand.set(e.commandId, [...(byCommand.get(e.commandId) ?? []), e.eventId]);
+  }
+  p.same([...cluster.outcomes.keys()].sort(), [...byCommand.keys()].sort(), 'outcome ids');
+  for (const [commandId, eventIds] of byCommand) {
+    p.same(cluster.outcomes.get(commandId)?.eventIds, eventIds, `events of ${commandId}`);
+  }
+}
+
+interface Run {
+  cluster: Cluster;
+  log: JobEvent[];
+  steps: { command: Command; before: Map<string, JobState>; step: Step }[];
+}
+
+/**
+ * Runs commands through decide → stamp → fold, checking after each one that it has exactly one
+ * outcome, then whatever `check` adds.
+ */
+function drive(commands: Command[], check: (p: Problems, run: Run) => void = () => {}): Run {
+  const run: Run = { cluster: emptyCluster(), log: [], steps: [] };
+  const seen = new Set<string>();
+  for (const [i, command] of commands.entries()) {
+    const p = new Problems();
+    const before = structuredClone(run.cluster.jobs);
+    const step = execute(run.cluster, command);
+    run.log.push(...step.events);
+    run.steps.push({ command, before, step });
+
+    // Exactly one outcome per command id: the first decision's, ever after.
+    const outcome = run.cluster.outcomes.get(command.commandId);
+    p.check(outcome !== undefined, () => 'no outcome');
+    if (seen.has(command.commandId)) {
+      p.same(step.decision, { kind: 'duplicate', outcome }, 'decision on a repeat');
+      p.same(step.events, [], 'events of a repeat');
+      p.same(run.cluster.jobs, before, 'jobs after a repeat');
+    } else {
+      p.check(step.decision.kind !== 'duplicate', () => 'a new command id seen as a repeat');
+      p.same(outcome?.accepted, step.decision.kind === 'accepted', 'outcome.accepted');
+      p.same(
+        outcome?.eventIds,
+        step.events.map((e) => e.eventId),
+        'outcome.eventIds',
+      );
+      p.same(
+        outcome?.rejection,
+        step.decision.kind === 'rejected'
+          ? { code: step.decision.code, reason: step.decision.reason }
+          : null,
+        'outcome.rejection',
+      );
+    }
+    seen.add(command.commandId);
+    check(p, run);
+    p.throwIfAny(`after command ${i} (${show(command)}), decision ${show(step.decision)}`);
+  }
+  return run;
+}
+
+const RUNS = { numRuns: 300 };
+
+describe('random command sequences', () => {
+  it('never leave an invalid state', () => {
+    const statuses = new Set<JobStatus>();
+    fc.assert(
+      fc.property(arbCommands, (commands) => {
+        drive(commands, (p, run) => {
+          checkInvariants(p, run.cluster, run.log);
+          for (const job of run.cluster.jobs.values()) statuses.add(job.status);
+        });
+      }),
+      RUNS,
+    );
+    // The generator reaches every status a whole command can leave a job in.
+    expect([...statuses].sort()).toEqual(
+      JOB_STATUSES.filter((s) => s !== 'SUSPENDED_EXPORTING_SNAPSHOT').sort(),
+    );
+  });
+
+  it('replay to the same state: fresh fold, per-job replay, and through JSON', () => {
+    fc.assert(
+      fc.property(arbCommands, (commands) => {
+        const { cluster, log } = drive(commands);
+
+        const again = emptyCluster();
+        for (const e of log) fold(again, e);
+        expect(again.jobs).toEqual(cluster.jobs);
+        expect(again.nextSeq).toEqual(cluster.nextSeq);
+        expect(again.outcomes).toEqual(cluster.outcomes);
+
+        // What a reader gets back from the log topic: strict, so no field may be undefined.
+        const wire = JSON.parse(JSON.stringify(log)) as JobEvent[];
+        const fromWire = emptyCluster();
+        for (const e of wire) fold(fromWire, e);
+        expect(fromWire.jobs).toStrictEqual(structuredClone(cluster.jobs));
+
+        for (const jobId of JOB_IDS) {
+          const own = log.filter((e) => e.jobId === jobId);
+          expect(replay(own)).toEqual(cluster.jobs.get(jobId));
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  it('reject every illegal transition with a reason, and a rejection changes no status', () => {
+    const illegalSeen = new Set<string>();
+    fc.assert(
+      fc.property(arbCommands, (commands) => {
+        drive(commands, (p, { steps, cluster }) => {
+          const { command, before, step } = steps[steps.length - 1]!;
+          const { decision } = step;
+          if (decision.kind === 'duplicate') return;
+          const job = before.get(command.jobId);
+
+          if (decision.kind === 'rejected') {
+            p.check(decision.reason.trim() !== '', () => 'empty reason');
+            // Only the target job changes, and only its version.
+            const expected = new Map(before);
+            if (job) expected.set(command.jobId, { ...job, version: job.version + 1 });
+            p.same(cluster.jobs, expected, 'jobs after a rejection');
+          }
+
+          if (!job) {
+            if (command.type !== 'SubmitJob') {
+              p.same(decision.kind === 'rejected' && decision.code, 'UNKNOWN_JOB', 'code');
+            }
+            return;
+          }
+          const t = transitionOf(job, command);
+          if (t === null) {
+            p.same(decision.kind === 'rejected' && decision.code, 'JOB_EXISTS', 'code');
+            return;
+          }
+          if (!legal(job.status, t)) {
+            illegalSeen.add(`${job.status}/${command.type}`);
+            const code = decision.kind === 'rejected' ? decision.code : decision.kind;
+            const codes = onlyStatusMatters(command)
+              ? ['ILLEGAL_TRANSITION']
+              : ['ILLEGAL_TRANSITION', ...(SPECIFIC[command.type] ?? [])];
+            p.check(codes.includes(code), () => `illegal ${t} from ${job.status} got ${code}`);
+            return;
+          }
+          if (onlyStatusMatters(command)) {
+            p.same(decision.kind, 'accepted', `legal ${t} from ${job.status}`);
+          }
+          if (decision.kind !== 'accepted') return;
+
+          // decide and apply agree: each accepted event fits the state it is folded into.
+          let state: JobState | undefined = job;
+          for (const event of step.events) {
+            if (event.type !== 'JobSubmitted' && event.type !== 'CommandRejected') {
+              p.check(
+                event.type !== 'Unknown' && allowed(state!.status, event.type),
+                () => `${event.type} folded into ${state!.status}`,
+              );
+            }
+            state = apply(state, event);
+          }
+          p.same(cluster.jobs.get(command.jobId), state, 'job after the accepted events');
+          p.same(state!.status, TARGET[t] ?? job.status, `status after ${t}`);
+        });
+      }),
+      RUNS,
+    );
+    // The runs tried illegal commands from many statuses, not just a couple.
+    expect(illegalSeen.size).toBeGreaterThan(40);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Exhaustive tables: every status against every command and every event. SUSPENDED_EXPORTING_
+// SNAPSHOT only exists between the two events of an export, so random sequences never decide
+// from it; these tables do.
+
+/** A sample of each command type that is valid apart from the job's status. */
+function sampleCommand(type: CommandType, jobId: string, i: number): Command {
+  const env = { commandId: `table-${i}`, jobId, issuedBy: 'alice', at: T0 + 500_000 };
+  const payloads: { [K in CommandType]: CommandPayloads[K] } = {
+    SubmitJob: { pipeline: 'p', config: compileJobConfig({ name: 'other' }) },
+    SuspendJob: {},
+    ResumeJob: { failingRecord: 'RETRY', deadLetterTopic: null },
+    CancelJob: {},
+    RestartJob: {},
+    ExportSnapshot: { name: 'fresh-name' },
+    UpdateConfig: { delta: { snapshotIntervalMs: 1234 } },
+    ReportStarted: { worker: 'w9' },
+    ReportSnapshot: { worker: 'w9', snapshotId: 'snap-9', sourceOffsets: [], stateOffsets: [] },
+    ReportFailure: {
+      failure: {
+        description: 'x',
+        error: { name: 'E', message: 'm', stack: null },
+        stage: null,
+        worker: null,
+        record: null,
+      },
+    },
+    ReportCompleting: { worker: 'w9' },
+    ReportCompleted: { worker: 'w9' },
+  };
+  return { ...env, type, ...payloads[type] } as Command;
+}
+
+/** A draft of each transition's event for job j1. */
+const SAMPLE_DRAFTS: Record<Transition, EventDraft> = (() => {
+  const cause = {
+    requestedByUser: false,
+    dueToError: true,
+    description: 'd',
+    error: null,
+    stage: null,
+    worker: null,
+    record: null,
+    snapshotId: null,
+    at: T0,
+  };
+  const jobId = 'j1';
+  return {
+    JobStarted: { type: 'JobStarted', jobId, worker: 'w9' },
+    SnapshotCommitted: {
+      type: 'SnapshotCommitted',
+      jobId,
+      snapshotId: 'snap-9',
+      worker: 'w9',
+      sourceOffsets: [],
+      stateOffsets: [],
+    },
+    JobSuspended: { type: 'JobSuspended', jobId, cause: { ...cause, requestedByUser: true } },
+    JobSuspendedDueToError: { type: 'JobSuspendedDueToError', jobId, cause },
+    JobResumed: { type: 'JobResumed', jobId, failingRecord: 'RETRY', deadLetterTopic: null },
+    JobRestarted: { type: 'JobRestarted', jobId },
+    JobCancelled: { type: 'JobCancelled', jobId },
+    JobCompleting: { type: 'JobCompleting', jobId, worker: 'w9' },
+    JobCompleted: { type: 'JobCompleted', jobId },
+    JobFailed: { type: 'JobFailed', jobId, cause },
+    SnapshotExportStarted: {
+      type: 'SnapshotExportStarted',
+      jobId,
+      name: 'exp-9',
+      snapshotId: 'snap-1',
+    },
+    SnapshotExported: { type: 'SnapshotExported', jobId, name: 'exp-9', snapshotId: 'snap-1' },
+    ConfigUpdated: {
+      type: 'ConfigUpdated',
+      jobId,
+      delta: { snapshotIntervalMs: 1234 },
+      config: compileJobConfig({ name: 'orders', snapshotIntervalMs: 1234 }),
+    },
+  };
+})();
+
+function asEvent(draft: EventDraft | { type: 'Unknown'; jobId: string }, seq: number): JobEvent {
+  const env = { seq, eventId: `j1/${seq}`, commandId: 'x', issuedBy: 'x', at: T0 + 900_000 };
+  if (draft.type === 'Unknown') {
+    return { ...env, jobId: draft.jobId, type: 'Unknown', originalType: 'JobPaused', payload: {} };
+  }
+  return { ...draft, ...env };
+}
+
+describe.each(JOB_STATUSES)('a job in %s', (status) => {
+  const fresh = (): Sim => {
+    const sim = new Sim();
+    reach(sim, status);
+    return sim;
+  };
+
+  it.each(COMMAND_TYPES.filter((t) => t !== 'SubmitJob'))(
+    'gets %s accepted exactly when ALLOWED_FROM allows it',
+    (type) => {
+      const sim = fresh();
+      const job = sim.job('j1');
+      const cmd = sampleCommand(type, 'j1', 0);
+      const decision = decide(sim.cluster, cmd);
+      const t = transitionOf(job, cmd)!;
+      if (legal(job.status, t)) {
+        expect(decision.kind).toBe('accepted');
+      } else {
+        expect(decision).toMatchObject({ kind: 'rejected', code: 'ILLEGAL_TRANSITION' });
+        if (decision.kind === 'rejected') {
+          expect(decision.reason).toContain(status);
+          expect(decision.reason).toContain('"orders"');
+        }
+      }
+    },
+  );
+
+  it.each(Object.keys(SAMPLE_DRAFTS) as Transition[])(
+    'lets apply ignore %s (bumping only the version) exactly when it is not allowed',
+    (type) => {
+      const job = fresh().job('j1');
+      const next = apply(job, asEvent(SAMPLE_DRAFTS[type], job.version));
+      if (allowed(status, type)) {
+        expect(next).not.toEqual({ ...job, version: job.version + 1 });
+      } else {
+        expect(next).toEqual({ ...job, version: job.version + 1 });
+      }
+      expect(next!.version).toBe(job.version + 1);
+      expect(next!.updatedAt).toBe(allowed(status, type) ? T0 + 900_000 : job.updatedAt);
+    },
+  );
+
+  it('lets apply count, but not act on, a rejection, an unknown event or a second submit', () => {
+    const job = fresh().job('j1');
+    const misfits: JobEvent[] = [
+      asEvent({ type: 'Unknown', jobId: 'j1' }, job.version),
+      asEvent(
+        {
+          type: 'CommandRejected',
+          jobId: 'j1',
+          commandType: 'CancelJob',
+          code: 'ILLEGAL_TRANSITION',
+          reason: 'r',
+          source: null,
+          rawPreview: null,
+        },
+        job.version + 1,
+      ),
+      asEvent(
+        {
+          type: 'JobSubmitted',
+          jobId: 'j1',
+          pipeline: 'p',
+          config: compileJobConfig({ name: 'other' }),
+        },
+        job.version + 2,
+      ),
+    ];
+    let state: JobState | undefined = job;
+    for (const e of misfits) state = apply(state, e);
+    expect(state).toEqual({ ...job, version: job.version + 3 });
+  });
+});
