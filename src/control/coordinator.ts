@@ -53,6 +53,8 @@ export class Coordinator {
   private jobsPartitions = 0;
   private applied = 0;
   private active = false;
+  private activation: Promise<void> | undefined;
+  private generation = 0;
 
   constructor(private readonly opts: CoordinatorOptions) {
     this.topics = topicNames(opts.namespace);
@@ -106,6 +108,9 @@ export class Coordinator {
         { owns, leader: payload.isLeader },
         owns ? 'elected coordinator' : 'standing by',
       );
+      // Rebuild at once rather than on the first command, so that command is not kept waiting.
+      if (owns)
+        this.activation = this.activate().catch((err: unknown) => this.activationFailed(err));
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.deactivate(`consumer crashed: ${payload.error.message}`);
@@ -115,7 +120,11 @@ export class Coordinator {
     await consumer.run({
       autoCommit: false, // offsets are committed inside each transaction
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        if (!this.cluster) await this.activate(heartbeat);
+        if (!this.cluster) {
+          this.activation ??= this.activate(heartbeat);
+          await this.activation;
+          if (!this.cluster) throw new Error('coordinator could not rebuild its state; retrying');
+        }
         for (
           let i = 0;
           i < batch.messages.length && isRunning() && !isStale();
@@ -144,8 +153,12 @@ export class Coordinator {
     return `${this.opts.namespace}.coordinator`;
   }
 
-  /** Fences earlier incarnations, then rebuilds every job's state from the log. */
-  private async activate(heartbeat: () => Promise<void>): Promise<void> {
+  /**
+   * Fences earlier incarnations, then rebuilds every job's state from the log. A rebalance
+   * during the rebuild bumps the generation, and the stale result is dropped.
+   */
+  private async activate(heartbeat?: () => Promise<void>): Promise<void> {
+    const generation = this.generation;
     const started = Date.now();
     await this.producer?.disconnect().catch(() => undefined);
     // The transactional id is the same for every coordinator of the namespace: connecting
@@ -164,13 +177,14 @@ export class Coordinator {
       topic: this.topics.jobs,
       logger: this.log,
       groupPrefix: `${this.opts.namespace}.coordinator-rebuild`,
-      onProgress: () => heartbeat(),
+      onProgress: () => heartbeat?.(),
     });
     try {
       await reader.start((e) => void fold(cluster, e));
     } finally {
       await reader.stop();
     }
+    if (generation !== this.generation) return;
     this.cluster = cluster;
     this.active = true;
     this.log.info(
@@ -183,6 +197,17 @@ export class Coordinator {
     if (this.active) this.log.info({ reason }, 'coordinator inactive');
     this.active = false;
     this.cluster = undefined;
+    this.activation = undefined;
+    this.generation++;
+  }
+
+  private activationFailed(err: unknown): void {
+    // The next batch tries again; a broker that is restarting is the usual cause.
+    this.log.warn(
+      { err },
+      'rebuilding the coordinator state failed; will retry on the next command',
+    );
+    this.activation = undefined;
   }
 
   /** Decides a chunk of commands against the state and commits their events and offsets atomically. */

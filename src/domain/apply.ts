@@ -1,5 +1,4 @@
 import { assertNever } from './assert.js';
-import { applyConfigDelta } from './config.js';
 import type { JobEvent } from './events.js';
 import type { JobBase, JobState } from './state.js';
 import { allowed } from './transitions.js';
@@ -97,7 +96,8 @@ export function apply(state: JobState | undefined, event: JobEvent): JobState | 
       return { ...state, ...base, exportedSnapshots };
     }
     case 'ConfigUpdated':
-      return { ...state, ...base, config: applyConfigDelta(state.config, event.delta) };
+      // The event states the resulting config; the delta is there for auditors.
+      return { ...state, ...base, config: event.config };
     default:
       return assertNever(event);
   }

@@ -29,6 +29,8 @@ export function emptyCluster(): Cluster {
 
 /** Folds one event into the cluster. Mutates it in place: the coordinator folds millions of events. */
 export function fold(cluster: Cluster, event: JobEvent): Cluster {
+  // An event re-delivered (a reader restarted mid-batch) is already in the state.
+  if (event.seq < (cluster.nextSeq.get(event.jobId) ?? 0)) return cluster;
   const next = apply(cluster.jobs.get(event.jobId), event);
   if (next) cluster.jobs.set(event.jobId, next);
   cluster.nextSeq.set(event.jobId, Math.max(cluster.nextSeq.get(event.jobId) ?? 0, event.seq + 1));

@@ -72,24 +72,31 @@ export function decide(cluster: Cluster, command: Command): Decision {
         : transition(job, 'JobFailed', () => [{ type: 'JobFailed', jobId, cause }]);
     }
     case 'ResumeJob': {
-      if (command.failingRecord !== 'RETRY') {
-        const record = 'suspensionCause' in job ? job.suspensionCause.record : null;
-        if (job.status !== 'SUSPENDED_DUE_TO_ERROR' || record === null) {
-          return reject(
-            'INVALID_ARGUMENT',
-            `Resume with ${command.failingRecord} needs a job suspended due to an error on a record; job "${job.name}" is ${job.status}${job.status === 'SUSPENDED_DUE_TO_ERROR' ? ' with no failing record' : ''}.`,
-          );
-        }
-        if (command.failingRecord === 'DEAD_LETTER' && !command.deadLetterTopic) {
-          return reject('INVALID_ARGUMENT', 'Resume with DEAD_LETTER needs a dead-letter topic.');
-        }
+      if (!allowed(job.status, 'JobResumed'))
+        return illegal(job, 'resume', ALLOWED_FROM.JobResumed);
+      const record = job.status === 'SUSPENDED_DUE_TO_ERROR' ? job.suspensionCause.record : null;
+      if (command.failingRecord !== 'RETRY' && record === null) {
+        return reject(
+          'INVALID_ARGUMENT',
+          `Resume with ${command.failingRecord} needs a job suspended due to an error on a record; job "${job.name}" is ${job.status}${job.status === 'SUSPENDED_DUE_TO_ERROR' ? ' with no failing record' : ''}.`,
+        );
       }
-      return transition(job, 'JobResumed', () => [
+      if (command.failingRecord === 'DEAD_LETTER' && !command.deadLetterTopic) {
+        return reject('INVALID_ARGUMENT', 'Resume with DEAD_LETTER needs a dead-letter topic.');
+      }
+      if (command.failingRecord !== 'DEAD_LETTER' && command.deadLetterTopic) {
+        return reject(
+          'INVALID_ARGUMENT',
+          `A dead-letter topic goes only with DEAD_LETTER, not ${command.failingRecord}.`,
+        );
+      }
+      return ok([
         {
           type: 'JobResumed',
           jobId,
           failingRecord: command.failingRecord,
           deadLetterTopic: command.deadLetterTopic,
+          record,
         },
       ]);
     }
@@ -162,6 +169,8 @@ function decideSubmit(
 }
 
 function decideExport(cluster: Cluster, job: JobState, name: string): Decision {
+  if (!allowed(job.status, 'SnapshotExported') || job.status === 'SUSPENDED_EXPORTING_SNAPSHOT')
+    return illegal(job, 'export a snapshot', ['RUNNING', 'SUSPENDED', 'SUSPENDED_DUE_TO_ERROR']);
   if (!isValidName(name)) {
     return reject(
       'INVALID_ARGUMENT',
@@ -173,8 +182,6 @@ function decideExport(cluster: Cluster, job: JobState, name: string): Decision {
       'SNAPSHOT_NAME_IN_USE',
       `A snapshot named "${name}" already exists; pick another name.`,
     );
-  if (!allowed(job.status, 'SnapshotExported') || job.status === 'SUSPENDED_EXPORTING_SNAPSHOT')
-    return illegal(job, 'export a snapshot', ['RUNNING', 'SUSPENDED', 'SUSPENDED_DUE_TO_ERROR']);
   const snapshot = job.lastSnapshot;
   if (!snapshot)
     return reject(
@@ -214,6 +221,10 @@ function illegal(job: JobState, action: string, from: readonly string[]): Decisi
     'ILLEGAL_TRANSITION',
     `Cannot ${action}: job "${job.name}" is ${job.status}; that is allowed only from ${from.join(', ')}.`,
   );
+}
+
+function ok(events: EventDraft[]): Decision {
+  return { kind: 'accepted', events };
 }
 
 function reject(code: RejectionCode, reason: string): Decision {

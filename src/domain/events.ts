@@ -1,4 +1,4 @@
-import type { FailingRecordAction, PartitionOffset, SuspensionCause } from './cause.js';
+import type { FailingRecordAction, PartitionOffset, RecordRef, SuspensionCause } from './cause.js';
 import type { JobConfig, JobConfigDelta } from './config.js';
 
 /** Fields every lifecycle event carries. */
@@ -41,7 +41,12 @@ export interface EventPayloads {
   };
   JobSuspended: { cause: SuspensionCause };
   JobSuspendedDueToError: { cause: SuspensionCause };
-  JobResumed: { failingRecord: FailingRecordAction; deadLetterTopic: string | null };
+  /** `record` is the record the job was suspended on, so workers know what to skip or dead-letter. */
+  JobResumed: {
+    failingRecord: FailingRecordAction;
+    deadLetterTopic: string | null;
+    record: RecordRef | null;
+  };
   JobRestarted: Record<never, never>;
   JobCancelled: Record<never, never>;
   JobCompleting: { worker: string };

@@ -13,7 +13,7 @@ export const ALLOWED_FROM: Record<
 > = {
   JobStarted: ['NOT_RUNNING', 'STARTING', 'RUNNING'],
   SnapshotCommitted: LIVE,
-  JobSuspended: ['RUNNING', 'STARTING', 'NOT_RUNNING'],
+  JobSuspended: ['RUNNING', 'STARTING', 'NOT_RUNNING', 'COMPLETING'],
   JobSuspendedDueToError: ['RUNNING', 'STARTING', 'NOT_RUNNING', 'COMPLETING'],
   JobResumed: ['SUSPENDED', 'SUSPENDED_DUE_TO_ERROR'],
   JobRestarted: ['RUNNING', 'STARTING'],

@@ -1,0 +1,185 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Command } from '../../src/domain/commands.js';
+import type { JobEvent } from '../../src/domain/events.js';
+import { codecs, command, publish, readLogUntil } from '../support/commands.js';
+import { endpoints, kafkaClient } from '../support/kafka.js';
+import { ROOT } from '../support/spawn.js';
+import { freshNamespace } from '../support/sluice.js';
+
+// Two coordinator processes (the real CLI), 1,000 commands, and the active one killed with
+// SIGKILL midway: afterwards every command has exactly one outcome, nothing is duplicated
+// and nothing is lost.
+
+const ns = await freshNamespace('failover');
+const { commands, events } = await codecs(ns);
+
+interface Member {
+  name: string;
+  child: ChildProcess;
+  /** The latest election result this member logged. */
+  owns: boolean | undefined;
+  joins: number;
+  /** Events this member logged as appended (committed). */
+  appended: number;
+  /** Times this member finished rebuilding its state and became active. */
+  activations: number;
+}
+
+const members: Member[] = [];
+afterAll(() => members.forEach((m) => m.child.kill('SIGKILL')));
+
+function startMember(name: string): Member {
+  const { brokers, registryUrl } = endpoints();
+  const child = spawn(
+    process.execPath,
+    ['dist/cli/main.js', 'coordinator', '--session-timeout', '6000'],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        SLUICE_BROKERS: brokers.join(','),
+        SLUICE_REGISTRY_URL: registryUrl,
+        SLUICE_NAMESPACE: ns,
+        SLUICE_LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  const member: Member = { name, child, owns: undefined, joins: 0, appended: 0, activations: 0 };
+  let buf = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (!line.startsWith('{')) continue;
+      const entry = JSON.parse(line) as { msg?: string; owns?: boolean };
+      if (entry.msg === 'event appended') member.appended++;
+      if (entry.msg === 'state rebuilt; coordinator active') member.activations++;
+      if (entry.msg === 'elected coordinator' || entry.msg === 'standing by') {
+        member.owns = entry.owns;
+        member.joins++;
+      }
+    }
+  });
+  members.push(member);
+  return member;
+}
+
+async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** Ten legal commands per job, in order; every one is accepted and yields exactly one event. */
+function script(jobId: string, i: number): Command[] {
+  const config = {
+    name: `job-${i}`,
+    suspendOnFailure: true,
+    processingGuarantee: 'EXACTLY_ONCE' as const,
+    snapshotIntervalMs: 1000,
+    args: {},
+    initialSnapshotName: null,
+  };
+  return [
+    command('SubmitJob', jobId, { pipeline: 'p', config }),
+    command('ReportStarted', jobId, { worker: 'w1' }),
+    command('ReportSnapshot', jobId, {
+      worker: 'w1',
+      snapshotId: `${jobId}-s1`,
+      sourceOffsets: [{ topic: 'in', partition: 0, offset: String(i) }],
+      stateOffsets: [],
+    }),
+    command('SuspendJob', jobId, {}),
+    command('UpdateConfig', jobId, { delta: { snapshotIntervalMs: 2000 } }),
+    command('ResumeJob', jobId, { failingRecord: 'RETRY', deadLetterTopic: null }),
+    command('ReportStarted', jobId, { worker: 'w2' }),
+    command('ExportSnapshot', jobId, { name: `${jobId}-export` }),
+    command('RestartJob', jobId, {}),
+    command('CancelJob', jobId, {}),
+  ];
+}
+
+describe('coordinator failover', () => {
+  it('gives every one of 1,000 commands exactly one outcome when the active coordinator is killed midway', async () => {
+    const a = startMember('a');
+    await until('the first coordinator to be elected', () => a.owns === true, 60_000);
+    const b = startMember('b');
+    await until('the second coordinator to join', () => b.joins > 0 && a.joins > 1, 60_000);
+    const active = a.owns ? a : b;
+    const standby = active === a ? b : a;
+    expect(standby.owns).toBe(false);
+    await until(
+      'the active member to rebuild its state',
+      () => active.activations > 0 && active.owns === true,
+      60_000,
+    );
+
+    const jobs = Array.from({ length: 100 }, (_, i) => script(`f${i}`, i));
+    const producer = kafkaClient().producer();
+    await producer.connect();
+    // Publish in rounds while, in parallel, the active member is killed once it has applied
+    // some commands: it dies with commands still arriving and, likely, a transaction open.
+    const publishing = (async () => {
+      for (let round = 0; round < 10; round++) {
+        await publish(
+          producer,
+          ns,
+          jobs.map((cmds) => commands.encode(cmds[round] as Command)),
+        );
+        await sleep(400);
+      }
+    })();
+    await until('the active member to apply 200 commands', () => active.appended >= 200, 60_000);
+    active.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    await publishing;
+    await producer.disconnect();
+
+    const all = jobs.flat();
+    const log = await readLogUntil(
+      ns,
+      events,
+      (l) => new Set(l.map((e) => e.commandId)).size >= all.length,
+      120_000,
+    );
+
+    // Exactly one outcome per command: one event each, none rejected, none lost.
+    const byCommand = new Map<string, JobEvent[]>();
+    for (const e of log) byCommand.set(e.commandId, [...(byCommand.get(e.commandId) ?? []), e]);
+    const missing = all.filter((c) => !byCommand.has(c.commandId));
+    expect(missing).toEqual([]);
+    const duplicated = [...byCommand.values()].filter((es) => es.length !== 1);
+    expect(duplicated).toEqual([]);
+    expect(log.filter((e) => e.type === 'CommandRejected')).toEqual([]);
+    expect(log).toHaveLength(1000);
+    expect(new Set(log.map((e) => e.eventId)).size).toBe(1000);
+
+    // Each job's history is complete and in order.
+    for (const cmds of jobs) {
+      const jobId = cmds[0]?.jobId ?? '';
+      const history = log.filter((e) => e.jobId === jobId);
+      expect(history.map((e) => e.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(history.map((e) => e.commandId)).toEqual(cmds.map((c) => c.commandId));
+      expect(history.at(-1)?.type).toBe('JobCancelled');
+    }
+
+    const after = log.filter((e) => e.at >= killedAt).sort((x, y) => x.at - y.at);
+    const before = log.filter((e) => e.at < killedAt).sort((x, y) => x.at - y.at);
+    const firstAfter = after[0]?.at ?? NaN;
+    console.log(
+      `failover: ${before.length} events before the kill, ${after.length} after; ` +
+        `first event by the standby ${firstAfter - killedAt} ms after SIGKILL ` +
+        `(last event by the killed one ${killedAt - (before.at(-1)?.at ?? NaN)} ms before it)`,
+    );
+    expect(before.length).toBeGreaterThanOrEqual(200);
+    expect(after.length).toBeGreaterThan(0);
+    expect(standby.owns).toBe(true);
+  });
+});
