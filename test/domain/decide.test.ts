@@ -3,7 +3,7 @@ import { emptyCluster } from '../../src/domain/cluster.js';
 import { decide, type Decision } from '../../src/domain/decide.js';
 import type { EventDraft, RejectionCode } from '../../src/domain/events.js';
 import type { JobState } from '../../src/domain/state.js';
-import { SUSPENDED_STATUSES, type JobStatus } from '../../src/domain/status.js';
+import { JOB_STATUSES, SUSPENDED_STATUSES, type JobStatus } from '../../src/domain/status.js';
 import {
   command,
   config,
@@ -78,7 +78,8 @@ const ACCEPTS: Record<JobStatus, readonly string[]> = {
     'UpdateConfig',
   ],
   SUSPENDED_EXPORTING_SNAPSHOT: ['ReportSnapshot', 'CancelJob'],
-  COMPLETING: ['ReportSnapshot', 'ReportFailure', 'CancelJob', 'ReportCompleted'],
+  // A user may suspend a job that is completing, as an error may.
+  COMPLETING: ['ReportSnapshot', 'SuspendJob', 'ReportFailure', 'CancelJob', 'ReportCompleted'],
   COMPLETED: [],
   FAILED: [],
   CANCELLED: [],
@@ -282,12 +283,16 @@ describe('job lifecycle', () => {
     expect(statusOf(sim, 'j2')).toBe('FAILED');
   });
 
-  it.each(SUSPENDED_STATUSES)('resumes from %s to STARTING and drops the cause', (status) => {
+  it.each([
+    // A user suspension has no failing record; an error's record goes on the event, RETRY too.
+    ['SUSPENDED', null],
+    ['SUSPENDED_DUE_TO_ERROR', recordRef()],
+  ] as const)('resumes from %s to STARTING and drops the cause', (status, record) => {
     const sim = new Sim();
     jobIn(sim, status);
     const events = expectAccepted(sim.resume('j1'));
     expect(events).toEqual([
-      { type: 'JobResumed', jobId: 'j1', failingRecord: 'RETRY', deadLetterTopic: null },
+      { type: 'JobResumed', jobId: 'j1', failingRecord: 'RETRY', deadLetterTopic: null, record },
     ]);
     const job = sim.job('j1');
     expect(job.status).toBe('STARTING');
@@ -317,6 +322,20 @@ describe('job lifecycle', () => {
     expectRejected(sim.completing('j2'), 'ILLEGAL_TRANSITION');
     sim.completed('j2');
     expect(statusOf(sim, 'j2')).toBe('COMPLETED');
+  });
+
+  it('suspends a COMPLETING job on a user request, and resumes it', () => {
+    const sim = new Sim();
+    jobIn(sim, 'COMPLETING');
+    expect(expectAccepted(sim.suspend('j1')).map((e) => e.type)).toEqual(['JobSuspended']);
+    const job = sim.job('j1');
+    expect(job).toMatchObject({
+      status: 'SUSPENDED',
+      workers: [],
+      suspensionCause: { requestedByUser: true, dueToError: false, record: null },
+    });
+    expectAccepted(sim.resume('j1'));
+    expect(statusOf(sim, 'j1')).toBe('STARTING');
   });
 
   it('refuses to suspend a job that is already suspended', () => {
@@ -444,16 +463,22 @@ describe('SUSPENDED_DUE_TO_ERROR behaves like SUSPENDED', () => {
 });
 
 describe('resuming with SKIP or DEAD_LETTER', () => {
-  it('skips the failing record of a job suspended due to an error', () => {
+  it('skips the failing record of a job suspended due to an error, naming it on the event', () => {
     const sim = new Sim();
     jobIn(sim, 'SUSPENDED_DUE_TO_ERROR');
     expect(expectAccepted(sim.resume('j1', 'SKIP'))).toEqual([
-      { type: 'JobResumed', jobId: 'j1', failingRecord: 'SKIP', deadLetterTopic: null },
+      {
+        type: 'JobResumed',
+        jobId: 'j1',
+        failingRecord: 'SKIP',
+        deadLetterTopic: null,
+        record: recordRef(),
+      },
     ]);
     expect(statusOf(sim, 'j1')).toBe('STARTING');
   });
 
-  it('dead-letters the failing record to the given topic', () => {
+  it('dead-letters the failing record to the given topic, naming it on the event', () => {
     const sim = new Sim();
     jobIn(sim, 'SUSPENDED_DUE_TO_ERROR');
     expect(expectAccepted(sim.resume('j1', 'DEAD_LETTER', 'orders.dlq'))).toEqual([
@@ -462,6 +487,38 @@ describe('resuming with SKIP or DEAD_LETTER', () => {
         jobId: 'j1',
         failingRecord: 'DEAD_LETTER',
         deadLetterTopic: 'orders.dlq',
+        record: recordRef(),
+      },
+    ]);
+  });
+
+  it.each(['RETRY', 'SKIP', 'DEAD_LETTER'] as const)(
+    'names on the event the record of the last failure, not an earlier one (%s)',
+    (action) => {
+      const sim = new Sim();
+      running(sim);
+      sim.fail('j1', { record: recordRef({ offset: '1' }) });
+      sim.resume('j1');
+      sim.started('j1');
+      sim.fail('j1', { record: recordRef({ partition: 0, offset: '2' }) });
+      const topic = action === 'DEAD_LETTER' ? 'orders.dlq' : null;
+      expect(expectAccepted(sim.resume('j1', action, topic))).toEqual([
+        expect.objectContaining({ record: recordRef({ partition: 0, offset: '2' }) }),
+      ]);
+    },
+  );
+
+  it('resumes with RETRY and a null record when the error named no record', () => {
+    const sim = new Sim();
+    running(sim);
+    sim.fail('j1', { record: null });
+    expect(expectAccepted(sim.resume('j1', 'RETRY'))).toEqual([
+      {
+        type: 'JobResumed',
+        jobId: 'j1',
+        failingRecord: 'RETRY',
+        deadLetterTopic: null,
+        record: null,
       },
     ]);
   });
@@ -475,10 +532,35 @@ describe('resuming with SKIP or DEAD_LETTER', () => {
     expect(statusOf(sim, 'j1')).toBe('SUSPENDED_DUE_TO_ERROR');
   });
 
-  it.each(['SKIP', 'DEAD_LETTER'] as const)('refuses %s for a job a user suspended', (action) => {
+  describe.each(SUSPENDED_STATUSES)('from %s', (status) => {
+    it.each(['RETRY', 'SKIP'] as const)('refuses a dead-letter topic given with %s', (action) => {
+      const sim = new Sim();
+      jobIn(sim, status);
+      const step = sim.resume('j1', action, 'orders.dlq');
+      if (action === 'SKIP' && status === 'SUSPENDED') {
+        // SKIP needs a failing record, which is checked first.
+        expect(expectRejected(step, 'INVALID_ARGUMENT')).toContain('needs a job suspended');
+      } else {
+        const reason = expectRejected(step, 'INVALID_ARGUMENT');
+        expect(reason).toContain('dead-letter topic');
+        expect(reason).toContain(action);
+      }
+      expect(statusOf(sim, 'j1')).toBe(status);
+      expect(sim.log.some((e) => e.type === 'JobResumed')).toBe(false);
+    });
+  });
+
+  it.each([
+    ['SKIP', null],
+    ['DEAD_LETTER', 'dlq'],
+    // Both the record and the topic are missing: the record is named first.
+    ['DEAD_LETTER', null],
+  ] as const)('refuses %s (topic %j) for a job a user suspended', (action, topic) => {
     const sim = new Sim();
     jobIn(sim, 'SUSPENDED');
-    expectRejected(sim.resume('j1', action, 'dlq'), 'INVALID_ARGUMENT');
+    const reason = expectRejected(sim.resume('j1', action, topic), 'INVALID_ARGUMENT');
+    expect(reason).toContain(`Resume with ${action} needs a job suspended due to an error`);
+    expect(reason).toContain('SUSPENDED');
     expect(statusOf(sim, 'j1')).toBe('SUSPENDED');
   });
 
@@ -489,18 +571,36 @@ describe('resuming with SKIP or DEAD_LETTER', () => {
       running(sim);
       sim.fail('j1', { record: null });
       expect(statusOf(sim, 'j1')).toBe('SUSPENDED_DUE_TO_ERROR');
-      const reason = expectRejected(sim.resume('j1', action, 'dlq'), 'INVALID_ARGUMENT');
+      const topic = action === 'DEAD_LETTER' ? 'dlq' : null;
+      const reason = expectRejected(sim.resume('j1', action, topic), 'INVALID_ARGUMENT');
       expect(reason).toContain('no failing record');
       expectAccepted(sim.resume('j1', 'RETRY'));
     },
   );
 
-  it('refuses SKIP for a running job', () => {
-    const sim = new Sim();
-    jobIn(sim, 'RUNNING');
-    expectRejected(sim.resume('j1', 'SKIP'), 'INVALID_ARGUMENT');
-    expect(statusOf(sim, 'j1')).toBe('RUNNING');
-  });
+  describe.each(JOB_STATUSES.filter((s) => s !== 'SUSPENDED' && s !== 'SUSPENDED_DUE_TO_ERROR'))(
+    'a job that is %s',
+    (status) => {
+      it.each([
+        ['RETRY', null],
+        ['RETRY', 'dlq'],
+        ['SKIP', null],
+        ['SKIP', 'dlq'],
+        ['DEAD_LETTER', null],
+        ['DEAD_LETTER', 'dlq'],
+      ] as const)(
+        'refuses a resume with %s (topic %j) as ILLEGAL_TRANSITION, before its arguments',
+        (action, topic) => {
+          const sim = new Sim();
+          jobIn(sim, status);
+          const reason = expectRejected(sim.resume('j1', action, topic), 'ILLEGAL_TRANSITION');
+          expect(reason).toContain(`is ${status}`);
+          expect(reason).toContain('SUSPENDED, SUSPENDED_DUE_TO_ERROR');
+          expect(statusOf(sim, 'j1')).toBe(status);
+        },
+      );
+    },
+  );
 });
 
 describe('names', () => {
@@ -684,13 +784,35 @@ describe('snapshots', () => {
     expect(sim.job('j3').config.initialSnapshotName).toBe('nightly');
   });
 
-  it("keeps a cancelled job's exported snapshots usable", () => {
+  it("keeps a cancelled job's exported snapshots usable, and their names taken", () => {
     const sim = new Sim();
     jobIn(sim, 'RUNNING', 'j1', 'a');
     sim.exportSnapshot('j1', 'nightly');
     sim.cancel('j1');
     expectAccepted(sim.submit('j2', 'a', { initialSnapshotName: 'nightly' }));
+    expectAccepted(sim.started('j2'));
+    expectAccepted(sim.snapshot('j2', 'snap-2'));
     expectRejected(sim.exportSnapshot('j2', 'nightly'), 'SNAPSHOT_NAME_IN_USE');
+    expect(sim.job('j2').exportedSnapshots).toEqual({});
+  });
+
+  describe.each(
+    JOB_STATUSES.filter((s) => !['RUNNING', 'SUSPENDED', 'SUSPENDED_DUE_TO_ERROR'].includes(s)),
+  )('a job that is %s', (status) => {
+    it.each([
+      ['a valid, free name', 'fresh'],
+      ['a name outside the safe alphabet', 'night ly'],
+      ['a name already taken', 'taken'],
+    ])('refuses an export to %s as ILLEGAL_TRANSITION, before the name', (_, name) => {
+      const sim = new Sim();
+      jobIn(sim, 'RUNNING', 'j2', 'other');
+      expectAccepted(sim.exportSnapshot('j2', 'taken'));
+      jobIn(sim, status);
+      const before = structuredClone(sim.job('j1'));
+      const reason = expectRejected(sim.exportSnapshot('j1', name), 'ILLEGAL_TRANSITION');
+      expect(reason).toContain(`is ${status}`);
+      expect(sim.job('j1')).toEqual({ ...before, version: before.version + 1 });
+    });
   });
 });
 
@@ -736,10 +858,14 @@ describe('unknown jobs and terminal statuses', () => {
         [sim.fail('j1'), 'ILLEGAL_TRANSITION'],
         [sim.suspend('j1'), 'ILLEGAL_TRANSITION'],
         [sim.resume('j1'), 'ILLEGAL_TRANSITION'],
-        [sim.resume('j1', 'SKIP'), 'INVALID_ARGUMENT'],
+        // The status is checked before the resume's arguments and the export's name.
+        [sim.resume('j1', 'SKIP'), 'ILLEGAL_TRANSITION'],
+        [sim.resume('j1', 'DEAD_LETTER', null), 'ILLEGAL_TRANSITION'],
+        [sim.resume('j1', 'RETRY', 'dlq'), 'ILLEGAL_TRANSITION'],
         [sim.cancel('j1'), 'ILLEGAL_TRANSITION'],
         [sim.restart('j1'), 'ILLEGAL_TRANSITION'],
         [sim.exportSnapshot('j1', 'late'), 'ILLEGAL_TRANSITION'],
+        [sim.exportSnapshot('j1', 'bad name'), 'ILLEGAL_TRANSITION'],
         [sim.updateConfig('j1', { suspendOnFailure: true }), 'ILLEGAL_TRANSITION'],
         [sim.completing('j1'), 'ILLEGAL_TRANSITION'],
         [sim.completed('j1'), 'ILLEGAL_TRANSITION'],

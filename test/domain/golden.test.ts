@@ -1,8 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { replay } from '../../src/domain/apply.js';
-import { emptyCluster, fold } from '../../src/domain/cluster.js';
-import { EVENT_TYPES, type JobEvent } from '../../src/domain/events.js';
+import { emptyCluster, fold, type Cluster } from '../../src/domain/cluster.js';
+import type { Command } from '../../src/domain/commands.js';
+import { decide } from '../../src/domain/decide.js';
+import { EVENT_TYPES, type EventDraft, type JobEvent } from '../../src/domain/events.js';
 import { JOB_STATUSES, type JobStatus } from '../../src/domain/status.js';
 
 /**
@@ -26,9 +28,42 @@ function load(file: string): History {
 
 const KNOWN: readonly string[] = EVENT_TYPES;
 
+function foldAll(events: readonly JobEvent[]): Cluster {
+  const cluster = emptyCluster();
+  for (const e of events) fold(cluster, e);
+  return cluster;
+}
+
+/** The event without the fields the log stamps on it: what `decide` drafts. */
+function draftOf(event: JobEvent): EventDraft {
+  const draft: Record<string, unknown> = { ...event };
+  for (const key of ['seq', 'eventId', 'commandId', 'issuedBy', 'at']) delete draft[key];
+  return draft as EventDraft;
+}
+
+/**
+ * The command behind an event that states all its command's arguments, or null. A resume names
+ * its action and topic; a config change its delta.
+ */
+function commandOf(event: JobEvent): Command | null {
+  const envelope = {
+    commandId: event.commandId,
+    jobId: event.jobId,
+    issuedBy: event.issuedBy,
+    at: event.at,
+  };
+  if (event.type === 'JobResumed') {
+    const { failingRecord, deadLetterTopic } = event;
+    return { ...envelope, type: 'ResumeJob', failingRecord, deadLetterTopic };
+  }
+  if (event.type === 'ConfigUpdated')
+    return { ...envelope, type: 'UpdateConfig', delta: event.delta };
+  return null;
+}
+
 describe('golden histories', () => {
   it('exist', () => {
-    expect(FILES.length).toBeGreaterThanOrEqual(6);
+    expect(FILES.length).toBeGreaterThanOrEqual(7);
   });
 
   describe.each(FILES)('%s', (file) => {
@@ -70,6 +105,57 @@ describe('golden histories', () => {
       }
     });
 
+    it('folds the same when each event is delivered twice (a reader restarted mid-batch)', () => {
+      const cluster = emptyCluster();
+      for (const e of history.events) {
+        fold(cluster, e);
+        fold(cluster, e);
+      }
+      const restarted = foldAll(history.events);
+      for (const e of history.events) fold(restarted, e);
+      expect(cluster).toEqual(foldAll(history.events));
+      expect(restarted).toEqual(foldAll(history.events));
+    });
+
+    it('holds each JobResumed and ConfigUpdated as the coordinator decides it now', () => {
+      history.events.forEach((event, i) => {
+        const cmd = commandOf(event);
+        if (!cmd) return;
+        const decision = decide(foldAll(history.events.slice(0, i)), cmd);
+        expect(decision).toEqual({ kind: 'accepted', events: [draftOf(event)] });
+        // The state takes the config the event states.
+        if (event.type === 'ConfigUpdated') {
+          expect(replay(history.events.slice(0, i + 1))!.config).toEqual(event.config);
+        }
+      });
+    });
+
+    it('holds each resume refused for the status as refused now, whatever its arguments', () => {
+      history.events.forEach((event, i) => {
+        if (event.type !== 'CommandRejected' || event.commandType !== 'ResumeJob') return;
+        if (event.code !== 'ILLEGAL_TRANSITION') return;
+        const cluster = foldAll(history.events.slice(0, i));
+        const envelope = {
+          commandId: event.commandId,
+          jobId: event.jobId,
+          issuedBy: event.issuedBy,
+          at: event.at,
+        };
+        for (const [failingRecord, deadLetterTopic] of [
+          ['RETRY', null],
+          ['SKIP', 'dlq'],
+          ['DEAD_LETTER', null],
+        ] as const) {
+          const cmd: Command = { ...envelope, type: 'ResumeJob', failingRecord, deadLetterTopic };
+          expect(decide(cluster, cmd)).toEqual({
+            kind: 'rejected',
+            code: 'ILLEGAL_TRANSITION',
+            reason: event.reason,
+          });
+        }
+      });
+    });
+
     it('is not changed by its unknown or rejected events, which only count', () => {
       const ignored = (e: JobEvent): boolean =>
         e.type === 'Unknown' || e.type === 'CommandRejected';
@@ -102,7 +188,12 @@ describe('golden histories', () => {
       record: { topic: 'orders', partition: 2, offset: '4711' },
       snapshotId: 'snap-1',
     });
-    expect(events[5]).toMatchObject({ failingRecord: 'SKIP' });
+    // The resume names the record it skips: the one the job was suspended on.
+    const resumed = events[5]!;
+    expect(resumed).toMatchObject({ failingRecord: 'SKIP', deadLetterTopic: null });
+    expect(resumed.type === 'JobResumed' && resumed.record).toEqual(
+      suspended.type === 'JobSuspendedDueToError' && suspended.cause.record,
+    );
     expect(expected.status).toBe('COMPLETED');
     // The state just after the suspension carries the cause.
     expect(replay(events.slice(0, 4))).toMatchObject({
@@ -113,6 +204,43 @@ describe('golden histories', () => {
       status: 'SUSPENDED_DUE_TO_ERROR',
       config: { snapshotIntervalMs: 5000 },
     });
+  });
+
+  it('include a job resumed with RETRY and then with DEAD_LETTER, each naming the record', () => {
+    const { events, expected } = load('suspend-on-error-retry-then-dead-letter.json');
+    expect(events.map((e) => e.type)).toEqual([
+      'JobSubmitted',
+      'JobStarted',
+      'SnapshotCommitted',
+      'JobSuspendedDueToError',
+      'JobResumed',
+      'JobStarted',
+      'JobSuspendedDueToError',
+      'CommandRejected',
+      'JobResumed',
+      'JobStarted',
+    ]);
+    const record = { topic: 'invoices', partition: 1, offset: '88', key: 'inv-88' };
+    expect(events[4]).toMatchObject({ failingRecord: 'RETRY', deadLetterTopic: null, record });
+    // A dead-letter topic with RETRY is refused, and the refusal is on the log.
+    const refused = events[7]!;
+    expect(refused).toMatchObject({ commandType: 'ResumeJob', code: 'INVALID_ARGUMENT' });
+    expect(refused.type === 'CommandRejected' && refused.reason).toBe(
+      'A dead-letter topic goes only with DEAD_LETTER, not RETRY.',
+    );
+    expect(replay(events.slice(0, 8))).toMatchObject({ status: 'SUSPENDED_DUE_TO_ERROR' });
+    expect(events[8]).toMatchObject({
+      failingRecord: 'DEAD_LETTER',
+      deadLetterTopic: 'invoices.dlq',
+      record,
+    });
+    expect(expected.status).toBe('RUNNING');
+  });
+
+  it('include a resume of a job a user suspended, naming no record', () => {
+    const { events } = load('user-suspend-resume-cancel.json');
+    const resumed = events.find((e) => e.type === 'JobResumed');
+    expect(resumed).toMatchObject({ failingRecord: 'RETRY', deadLetterTopic: null, record: null });
   });
 
   it('include an export that passes through SUSPENDED_EXPORTING_SNAPSHOT', () => {

@@ -2,21 +2,27 @@ import fc from 'fast-check';
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { apply, replay } from '../../src/domain/apply.js';
-import type { FailureReport } from '../../src/domain/cause.js';
+import type { FailureReport, RecordRef } from '../../src/domain/cause.js';
 import { emptyCluster, fold, type Cluster } from '../../src/domain/cluster.js';
 import {
   COMMAND_TYPES,
   type Command,
+  type CommandOf,
   type CommandPayloads,
   type CommandType,
 } from '../../src/domain/commands.js';
-import { compileJobConfig, type JobConfig } from '../../src/domain/config.js';
+import {
+  compileConfigDelta,
+  compileJobConfig,
+  isValidName,
+  type JobConfig,
+} from '../../src/domain/config.js';
 import { decide } from '../../src/domain/decide.js';
 import type { EventDraft, JobEvent, RejectionCode } from '../../src/domain/events.js';
 import type { JobState } from '../../src/domain/state.js';
 import { isTerminal, JOB_STATUSES, type JobStatus } from '../../src/domain/status.js';
 import { ALLOWED_FROM, allowed } from '../../src/domain/transitions.js';
-import { execute, reach, Sim, T0, type Step } from './harness.js';
+import { execute, reach, recordRef, Sim, T0, type Step } from './harness.js';
 
 type Transition = keyof typeof ALLOWED_FROM;
 
@@ -106,12 +112,26 @@ const PAYLOADS: { [K in CommandType]: fc.Arbitrary<CommandPayloads[K]> } = {
     { noNullPrototype: true },
   ),
   SuspendJob: fc.constant({}),
-  ResumeJob: fc.record(
+  // Mostly the arguments a user would give; sometimes any mix, a topic with RETRY or SKIP included.
+  ResumeJob: fc.oneof(
     {
-      failingRecord: fc.constantFrom('RETRY', 'RETRY', 'SKIP', 'DEAD_LETTER'),
-      deadLetterTopic: fc.constantFrom(null, 'dlq'),
+      weight: 3,
+      arbitrary: fc.constantFrom<CommandPayloads['ResumeJob']>(
+        { failingRecord: 'RETRY', deadLetterTopic: null },
+        { failingRecord: 'SKIP', deadLetterTopic: null },
+        { failingRecord: 'DEAD_LETTER', deadLetterTopic: 'dlq' },
+      ),
     },
-    { noNullPrototype: true },
+    {
+      weight: 1,
+      arbitrary: fc.record(
+        {
+          failingRecord: fc.constantFrom('RETRY', 'SKIP', 'DEAD_LETTER'),
+          deadLetterTopic: fc.constantFrom(null, 'dlq'),
+        },
+        { noNullPrototype: true },
+      ),
+    },
   ),
   CancelJob: fc.constant({}),
   RestartJob: fc.constant({}),
@@ -247,18 +267,62 @@ const TARGET: Partial<Record<Transition | 'Export', JobStatus>> = {
   JobFailed: 'FAILED',
 };
 
-/** Commands whose only precondition is the status. */
-function onlyStatusMatters(command: Command): boolean {
-  if (command.type === 'ResumeJob') return command.failingRecord === 'RETRY';
-  return !['ExportSnapshot', 'UpdateConfig', 'SubmitJob'].includes(command.type);
-}
-
-/** Codes more specific than ILLEGAL_TRANSITION that a command may be refused with first. */
+/**
+ * Codes a command with an illegal transition may be refused with instead of ILLEGAL_TRANSITION.
+ * Only a config change checks its argument (the delta) first; a resume and an export check the
+ * status before anything else.
+ */
 const SPECIFIC: Partial<Record<CommandType, readonly RejectionCode[]>> = {
-  ResumeJob: ['INVALID_ARGUMENT'],
-  ExportSnapshot: ['INVALID_ARGUMENT', 'SNAPSHOT_NAME_IN_USE'],
   UpdateConfig: ['INVALID_ARGUMENT'],
 };
+
+/** The record a resume names on its JobResumed event: the failing one, if the job has one. */
+function failingRecordOf(job: JobState): RecordRef | null {
+  return job.status === 'SUSPENDED_DUE_TO_ERROR' ? job.suspensionCause.record : null;
+}
+
+/**
+ * Why a command whose transition is legal from the job's status is still refused, or null when
+ * it is accepted: the spec of every precondition besides the status, in the order they apply.
+ */
+function refusalWhenLegal(
+  before: Map<string, JobState>,
+  job: JobState,
+  command: Command,
+): RejectionCode | null {
+  switch (command.type) {
+    case 'ResumeJob': {
+      const { failingRecord, deadLetterTopic } = command;
+      if (failingRecord !== 'RETRY' && failingRecordOf(job) === null) return 'INVALID_ARGUMENT';
+      if (failingRecord === 'DEAD_LETTER' && !deadLetterTopic) return 'INVALID_ARGUMENT';
+      if (failingRecord !== 'DEAD_LETTER' && deadLetterTopic) return 'INVALID_ARGUMENT';
+      return null;
+    }
+    case 'ExportSnapshot': {
+      if (!isValidName(command.name)) return 'INVALID_ARGUMENT';
+      const taken = [...before.values()].some((j) => command.name in j.exportedSnapshots);
+      if (taken) return 'SNAPSHOT_NAME_IN_USE';
+      return job.lastSnapshot ? null : 'NO_SNAPSHOT';
+    }
+    case 'UpdateConfig':
+      try {
+        compileConfigDelta(command.delta);
+        return null;
+      } catch {
+        return 'INVALID_ARGUMENT';
+      }
+    case 'SubmitJob':
+    case 'SuspendJob':
+    case 'CancelJob':
+    case 'RestartJob':
+    case 'ReportStarted':
+    case 'ReportSnapshot':
+    case 'ReportFailure':
+    case 'ReportCompleting':
+    case 'ReportCompleted':
+      return null;
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Checks.
@@ -500,19 +564,26 @@ describe('random command sequences', () => {
             p.same(decision.kind === 'rejected' && decision.code, 'JOB_EXISTS', 'code');
             return;
           }
+          const code = decision.kind === 'rejected' ? decision.code : decision.kind;
           if (!legal(job.status, t)) {
             illegalSeen.add(`${job.status}/${command.type}`);
-            const code = decision.kind === 'rejected' ? decision.code : decision.kind;
-            const codes = onlyStatusMatters(command)
-              ? ['ILLEGAL_TRANSITION']
-              : ['ILLEGAL_TRANSITION', ...(SPECIFIC[command.type] ?? [])];
+            const codes = ['ILLEGAL_TRANSITION', ...(SPECIFIC[command.type] ?? [])];
             p.check(codes.includes(code), () => `illegal ${t} from ${job.status} got ${code}`);
             return;
           }
-          if (onlyStatusMatters(command)) {
-            p.same(decision.kind, 'accepted', `legal ${t} from ${job.status}`);
-          }
+          p.same(code, refusalWhenLegal(before, job, command) ?? 'accepted', `legal ${t} code`);
           if (decision.kind !== 'accepted') return;
+
+          if (command.type === 'ResumeJob') {
+            const record = failingRecordOf(job);
+            p.same(
+              step.events.map(
+                (e) => e.type === 'JobResumed' && [e.failingRecord, e.deadLetterTopic, e.record],
+              ),
+              [[command.failingRecord, command.deadLetterTopic, record]],
+              'JobResumed names the action, the topic and the failing record',
+            );
+          }
 
           // decide and apply agree: each accepted event fits the state it is folded into.
           let state: JobState | undefined = job;
@@ -533,6 +604,97 @@ describe('random command sequences', () => {
     );
     // The runs tried illegal commands from many statuses, not just a couple.
     expect(illegalSeen.size).toBeGreaterThan(40);
+  });
+
+  it('fold each event once, however often a restarted reader is sent it again', () => {
+    fc.assert(
+      fc.property(
+        arbCommands,
+        fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 3 }),
+        (commands, restarts) => {
+          const { cluster, log } = drive(commands);
+          // A reader that stops after event `stop` restarts from an earlier event `from`.
+          const delivered: JobEvent[] = [];
+          let next = 0;
+          for (const [stopAt, restartAt] of restarts) {
+            if (log.length === 0) break;
+            const stop = Math.max(next, stopAt % log.length);
+            delivered.push(...log.slice(next, stop + 1));
+            next = restartAt % (stop + 1);
+          }
+          delivered.push(...log.slice(next));
+          const again = emptyCluster();
+          for (const e of delivered) fold(again, e);
+          expect(again).toEqual(cluster);
+        },
+      ),
+      RUNS,
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Every resume argument against every kind of suspension: whether it is refused, and the record
+// the JobResumed event names.
+
+const SUSPENSIONS = {
+  'suspended by a user': (sim: Sim): JobState => reach(sim, 'SUSPENDED'),
+  'suspended due to an error on a record': (sim: Sim): JobState =>
+    reach(sim, 'SUSPENDED_DUE_TO_ERROR'),
+  'suspended due to an error on no record': (sim: Sim): JobState => {
+    reach(sim, 'RUNNING');
+    sim.fail('j1', { record: null });
+    return sim.job('j1');
+  },
+};
+type Suspension = keyof typeof SUSPENSIONS;
+
+const RESUME_ARGUMENTS = (['RETRY', 'SKIP', 'DEAD_LETTER'] as const).flatMap((action) =>
+  [null, 'dlq'].map((topic) => [action, topic] as const),
+);
+
+describe.each(Object.keys(SUSPENSIONS) as Suspension[])('a job %s', (how) => {
+  it.each(RESUME_ARGUMENTS)(
+    'resumed with %s and topic %j is decided as the rules say',
+    (failingRecord, deadLetterTopic) => {
+      const sim = new Sim();
+      const job = SUSPENSIONS[how](sim);
+      expect(job.status).toBe(
+        how === 'suspended by a user' ? 'SUSPENDED' : 'SUSPENDED_DUE_TO_ERROR',
+      );
+      const cmd: Command = {
+        ...(sampleCommand('ResumeJob', 'j1', 0) as CommandOf<'ResumeJob'>),
+        failingRecord,
+        deadLetterTopic,
+      };
+      const refusal = refusalWhenLegal(sim.cluster.jobs, job, cmd);
+      const decision = decide(sim.cluster, cmd);
+      if (refusal === null) {
+        expect(decision).toEqual({
+          kind: 'accepted',
+          events: [
+            {
+              type: 'JobResumed',
+              jobId: 'j1',
+              failingRecord,
+              deadLetterTopic,
+              record: failingRecordOf(job),
+            },
+          ],
+        });
+      } else {
+        expect(decision).toMatchObject({ kind: 'rejected', code: refusal });
+      }
+    },
+  );
+
+  it('names the failing record on the event exactly when it was suspended due to an error', () => {
+    const sim = new Sim();
+    SUSPENSIONS[how](sim);
+    const record = how === 'suspended due to an error on a record' ? recordRef() : null;
+    expect(sim.resume('j1', 'RETRY').events).toEqual([
+      expect.objectContaining({ type: 'JobResumed', failingRecord: 'RETRY', record }),
+    ]);
   });
 });
 
@@ -595,7 +757,13 @@ const SAMPLE_DRAFTS: Record<Transition, EventDraft> = (() => {
     },
     JobSuspended: { type: 'JobSuspended', jobId, cause: { ...cause, requestedByUser: true } },
     JobSuspendedDueToError: { type: 'JobSuspendedDueToError', jobId, cause },
-    JobResumed: { type: 'JobResumed', jobId, failingRecord: 'RETRY', deadLetterTopic: null },
+    JobResumed: {
+      type: 'JobResumed',
+      jobId,
+      failingRecord: 'RETRY',
+      deadLetterTopic: null,
+      record: null,
+    },
     JobRestarted: { type: 'JobRestarted', jobId },
     JobCancelled: { type: 'JobCancelled', jobId },
     JobCompleting: { type: 'JobCompleting', jobId, worker: 'w9' },

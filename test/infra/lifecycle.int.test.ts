@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { reapStale, type InstanceState } from '../../src/infra/instance.js';
 import { isAlive } from '../../src/infra/process.js';
 import { probeBroker } from '../../src/infra/probe.js';
-import { childEnv, firstLine, runTs, spawnTs } from '../support/spawn.js';
+import { childEnv, firstLine, runCli, spawnTs } from '../support/spawn.js';
 
 // Each test here starts its own local servers in a private state folder (SLUICE_STATE_DIR),
 // sharing only the download cache, so they never touch the servers the rest of the suite uses.
@@ -81,7 +81,7 @@ describe('servers owned by a process', () => {
 describe('sluice infra up | status | down', () => {
   it('starts shared servers, reports the same endpoints twice, and stops them', async () => {
     const env = childEnv({ SLUICE_STATE_DIR: privateStateDir(), SLUICE_INFRA: 'java' });
-    const cli = (...args: string[]) => runTs('src/cli/main.ts', args, env);
+    const cli = (...args: string[]) => runCli(args, env);
 
     const before = await cli('infra', 'status', '--json');
     expect(before.code).toBe(1);
@@ -121,8 +121,7 @@ describe('sluice infra up | status | down', () => {
   });
 
   it('exits non-zero with a JSON error for a malformed endpoint', async () => {
-    const res = await runTs(
-      'src/cli/main.ts',
+    const res = await runCli(
       ['infra', 'up', '--json', '--brokers', 'PLAINTEXT://x:9092', '--registry', 'http://r'],
       childEnv({}),
     );

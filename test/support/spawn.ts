@@ -21,8 +21,11 @@ export interface RunResult {
 
 /** Runs a TypeScript entry point of this repository (through tsx) to completion. */
 export function runTs(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+  return collect(spawnTs(script, args, env));
+}
+
+function collect(child: ChildProcess): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawnTs(script, args, env);
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -30,6 +33,17 @@ export function runTs(script: string, args: string[], env: NodeJS.ProcessEnv): P
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Runs the built CLI (dist/cli/main.js), as a user's `npx sluice` does. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+  return collect(
+    spawn(process.execPath, ['dist/cli/main.js', ...args], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
 }
 
 /** Starts a TypeScript entry point of this repository (through tsx). */

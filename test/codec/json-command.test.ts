@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { parseJsonCommand } from '../../src/codec/json-command.js';
+
+const defaults = { commandId: 'ctl-0-17', issuedBy: 'unknown', at: 123 };
+
+describe('parseJsonCommand', () => {
+  it('fills the envelope from defaults, so a minimal operator command works', () => {
+    expect(parseJsonCommand('{"type":"SuspendJob","jobId":"j1"}', defaults)).toEqual({
+      type: 'SuspendJob',
+      jobId: 'j1',
+      ...defaults,
+    });
+  });
+
+  it('keeps the envelope fields the operator gave', () => {
+    const c = parseJsonCommand(
+      '{"type":"CancelJob","jobId":"j1","commandId":"mine","issuedBy":"ops","at":5}',
+      defaults,
+    );
+    expect(c).toEqual({
+      type: 'CancelJob',
+      jobId: 'j1',
+      commandId: 'mine',
+      issuedBy: 'ops',
+      at: 5,
+    });
+  });
+
+  it('applies the defaults of ResumeJob', () => {
+    expect(parseJsonCommand('{"type":"ResumeJob","jobId":"j"}', defaults)).toMatchObject({
+      failingRecord: 'RETRY',
+      deadLetterTopic: null,
+    });
+  });
+
+  it.each([
+    ['not json', /not valid JSON/],
+    ['{"type":"Nope","jobId":"j"}', /type/],
+    ['{"type":"SuspendJob"}', /jobId/],
+    ['{"type":"SuspendJob","jobId":7}', /jobId/],
+    ['{"type":"SuspendJob","jobId":"j","extra":1}', /extra/],
+    ['{"type":"ResumeJob","jobId":"j","failingRecord":"BURN"}', /failingRecord/],
+    [
+      '{"type":"ReportSnapshot","jobId":"j","worker":"w","snapshotId":"s","sourceOffsets":[{"topic":"t","partition":0,"offset":"-1"}],"stateOffsets":[]}',
+      /sourceOffsets\.0\.offset/,
+    ],
+  ])('rejects %s and names the problem', (text, problem) => {
+    const result = parseJsonCommand(text, defaults);
+    expect(typeof result).toBe('string');
+    expect(result).toMatch(problem);
+  });
+});

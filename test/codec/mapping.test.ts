@@ -1,0 +1,184 @@
+import avsc from 'avsc';
+import { describe, expect, it } from 'vitest';
+import {
+  commandFromAvro,
+  commandToAvro,
+  eventFromAvro,
+  eventToAvro,
+} from '../../src/codec/mapping.js';
+import { loadSchema } from '../../src/codec/schemas.js';
+import type { SuspensionCause } from '../../src/domain/cause.js';
+import type { Command } from '../../src/domain/commands.js';
+import { COMMAND_TYPES } from '../../src/domain/commands.js';
+import { compileJobConfig } from '../../src/domain/config.js';
+import type { JobEvent, KnownEvent } from '../../src/domain/events.js';
+import { EVENT_TYPES } from '../../src/domain/events.js';
+
+const eventType = avsc.Type.forSchema(loadSchema('events/JobEvent') as avsc.Schema, {
+  wrapUnions: 'auto',
+});
+const commandType = avsc.Type.forSchema(loadSchema('commands/Command') as avsc.Schema, {
+  wrapUnions: 'auto',
+});
+
+/** avsc returns class instances; compare plain data. */
+const plain = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
+const config = compileJobConfig({ name: 'orders', suspendOnFailure: true, args: { input: 'in' } });
+const cause: SuspensionCause = {
+  requestedByUser: false,
+  dueToError: true,
+  description: 'user code threw',
+  error: { name: 'TypeError', message: 'x is undefined', stack: 'at f' },
+  stage: 'totals',
+  worker: 'w1',
+  record: {
+    topic: 'in',
+    partition: 2,
+    offset: '9007199254740993',
+    key: 'k',
+    valuePreview: '{"a":1}',
+  },
+  snapshotId: 's1',
+  at: 1_700_000_000_000,
+};
+const offsets = [{ topic: 'in', partition: 0, offset: '42' }];
+const env = {
+  eventId: 'j/0',
+  jobId: 'j',
+  seq: 0,
+  commandId: 'c',
+  issuedBy: 'alice',
+  at: 1_700_000_000_123,
+};
+
+const samples: KnownEvent[] = [
+  { ...env, type: 'JobSubmitted', pipeline: 'p', config },
+  { ...env, type: 'JobStarted', worker: 'w1' },
+  {
+    ...env,
+    type: 'SnapshotCommitted',
+    snapshotId: 's1',
+    worker: 'w1',
+    sourceOffsets: offsets,
+    stateOffsets: [],
+  },
+  {
+    ...env,
+    type: 'JobSuspended',
+    cause: { ...cause, requestedByUser: true, dueToError: false, error: null, record: null },
+  },
+  { ...env, type: 'JobSuspendedDueToError', cause },
+  {
+    ...env,
+    type: 'JobResumed',
+    failingRecord: 'DEAD_LETTER',
+    deadLetterTopic: 'dlq',
+    record: cause.record,
+  },
+  { ...env, type: 'JobRestarted' },
+  { ...env, type: 'JobCancelled' },
+  { ...env, type: 'JobCompleting', worker: 'w1' },
+  { ...env, type: 'JobCompleted' },
+  { ...env, type: 'JobFailed', cause },
+  { ...env, type: 'SnapshotExportStarted', name: 'n', snapshotId: 's1' },
+  { ...env, type: 'SnapshotExported', name: 'n', snapshotId: 's1' },
+  {
+    ...env,
+    type: 'ConfigUpdated',
+    delta: { snapshotIntervalMs: 500 },
+    config: { ...config, snapshotIntervalMs: 500 },
+  },
+  {
+    ...env,
+    type: 'CommandRejected',
+    commandType: 'ResumeJob',
+    code: 'ILLEGAL_TRANSITION',
+    reason: 'no',
+    source: { partition: 0, offset: '7' },
+    rawPreview: null,
+  },
+];
+
+describe('event mapping', () => {
+  it('covers every event type', () => {
+    expect(new Set(samples.map((s) => s.type))).toEqual(new Set(EVENT_TYPES));
+  });
+
+  it.each(samples.map((s) => [s.type, s] as const))(
+    'round-trips %s through Avro bytes unchanged',
+    (_, event) => {
+      const bytes = eventType.toBuffer(eventToAvro(event));
+      expect(
+        plain(eventFromAvro(plain(eventType.fromBuffer(bytes) as Record<string, unknown>))),
+      ).toEqual(event);
+    },
+  );
+
+  it('keeps an event of a type this reader does not know as Unknown, with its payload', () => {
+    const record = { ...env, payload: { 'dev.sluice.events.JobThrottled': { rate: 5 } } };
+    const e = eventFromAvro(record) as Extract<JobEvent, { type: 'Unknown' }>;
+    expect(e).toMatchObject({
+      type: 'Unknown',
+      originalType: 'dev.sluice.events.JobThrottled',
+      payload: { rate: 5 },
+      seq: 0,
+      jobId: 'j',
+    });
+  });
+});
+
+describe('command mapping', () => {
+  const cenv = { commandId: 'c', jobId: 'j', issuedBy: 'bob', at: 1 };
+  const commands: Command[] = [
+    { ...cenv, type: 'SubmitJob', pipeline: 'p', config },
+    { ...cenv, type: 'SuspendJob' },
+    { ...cenv, type: 'ResumeJob', failingRecord: 'SKIP', deadLetterTopic: null },
+    { ...cenv, type: 'CancelJob' },
+    { ...cenv, type: 'RestartJob' },
+    { ...cenv, type: 'ExportSnapshot', name: 'n' },
+    { ...cenv, type: 'UpdateConfig', delta: { suspendOnFailure: false, args: { a: 'b' } } },
+    { ...cenv, type: 'ReportStarted', worker: 'w' },
+    {
+      ...cenv,
+      type: 'ReportSnapshot',
+      worker: 'w',
+      snapshotId: 's',
+      sourceOffsets: offsets,
+      stateOffsets: offsets,
+    },
+    {
+      ...cenv,
+      type: 'ReportFailure',
+      failure: {
+        description: 'd',
+        error: { name: 'E', message: 'm', stack: null },
+        stage: null,
+        worker: 'w',
+        record: null,
+      },
+    },
+    { ...cenv, type: 'ReportCompleting', worker: 'w' },
+    { ...cenv, type: 'ReportCompleted', worker: 'w' },
+  ];
+
+  it('covers every command type', () => {
+    expect(new Set(commands.map((c) => c.type))).toEqual(new Set(COMMAND_TYPES));
+  });
+
+  it.each(commands.map((c) => [c.type, c] as const))(
+    'round-trips %s through Avro bytes unchanged',
+    (_, command) => {
+      const bytes = commandType.toBuffer(commandToAvro(command));
+      expect(
+        plain(commandFromAvro(plain(commandType.fromBuffer(bytes) as Record<string, unknown>))),
+      ).toEqual(command);
+    },
+  );
+
+  it('names an unknown command type instead of guessing', () => {
+    expect(commandFromAvro({ ...cenv, payload: { 'dev.sluice.commands.Explode': {} } })).toBe(
+      'unknown command type "dev.sluice.commands.Explode"',
+    );
+  });
+});

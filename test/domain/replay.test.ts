@@ -1,0 +1,172 @@
+import { describe, expect, it } from 'vitest';
+import { apply } from '../../src/domain/apply.js';
+import { emptyCluster, fold, type Cluster } from '../../src/domain/cluster.js';
+import { applyConfigDelta } from '../../src/domain/config.js';
+import type { EventOf, JobEvent } from '../../src/domain/events.js';
+import type { JobState } from '../../src/domain/state.js';
+import { SUSPENDED_STATUSES } from '../../src/domain/status.js';
+import { reach, Sim, T0 } from './harness.js';
+
+/** A ConfigUpdated event for j1 as the next event of `job`, stating `config` and `delta`. */
+function configUpdated(
+  job: JobState,
+  delta: EventOf<'ConfigUpdated'>['delta'],
+  config: EventOf<'ConfigUpdated'>['config'],
+): EventOf<'ConfigUpdated'> {
+  const seq = job.version;
+  return {
+    type: 'ConfigUpdated',
+    jobId: job.jobId,
+    delta,
+    config,
+    seq,
+    eventId: `${job.jobId}/${seq}`,
+    commandId: 'cmd-config',
+    issuedBy: 'alice',
+    at: T0 + 777_000,
+  };
+}
+
+/** A fresh cluster with each event of `log` folded once. */
+function folded(log: readonly JobEvent[]): Cluster {
+  const cluster = emptyCluster();
+  for (const e of log) fold(cluster, e);
+  return cluster;
+}
+
+describe('apply ConfigUpdated', () => {
+  it.each(SUSPENDED_STATUSES)(
+    'takes the config the event states while %s, not the delta applied again',
+    (status) => {
+      const job = reach(new Sim(), status);
+      // The coordinator decided 5000 although the delta says 2500: the stated config wins.
+      const stated = { ...job.config, snapshotIntervalMs: 5000, args: { lenient: 'true' } };
+      const event = configUpdated(job, { snapshotIntervalMs: 2500 }, stated);
+      expect(applyConfigDelta(job.config, event.delta)).not.toEqual(stated);
+
+      const next = apply(job, event)!;
+      expect(next.config).toEqual(stated);
+      expect(next).toEqual({
+        ...job,
+        config: stated,
+        version: job.version + 1,
+        updatedAt: event.at,
+      });
+    },
+  );
+
+  it('keeps fields the delta does not name as the event states them', () => {
+    const job = reach(new Sim(), 'SUSPENDED');
+    expect(job.config.suspendOnFailure).toBe(true);
+    // Only the interval is in the delta; the stated config also turns suspendOnFailure off.
+    const stated = { ...job.config, suspendOnFailure: false, snapshotIntervalMs: 700 };
+    const next = apply(job, configUpdated(job, { snapshotIntervalMs: 700 }, stated))!;
+    expect(next.config).toEqual(stated);
+    expect(next.config.suspendOnFailure).toBe(false);
+  });
+
+  it('ignores the event (counting it) when the job is not suspended', () => {
+    const job = reach(new Sim(), 'RUNNING');
+    const stated = { ...job.config, snapshotIntervalMs: 5000 };
+    const next = apply(job, configUpdated(job, { snapshotIntervalMs: 5000 }, stated));
+    expect(next).toEqual({ ...job, version: job.version + 1 });
+  });
+
+  it("puts the coordinator's decided config on the event and into the state", () => {
+    const sim = new Sim();
+    reach(sim, 'SUSPENDED_DUE_TO_ERROR');
+    sim.updateConfig('j1', { snapshotIntervalMs: 2500, args: { retry: 'no' } });
+    const event = sim.log.at(-1)!;
+    expect(event.type).toBe('ConfigUpdated');
+    expect(sim.job('j1').config).toEqual(event.type === 'ConfigUpdated' && event.config);
+    expect(sim.job('j1').config).toMatchObject({ snapshotIntervalMs: 2500, args: { retry: 'no' } });
+  });
+});
+
+describe('fold', () => {
+  it('ignores an event delivered again: no version bump, no second event id in the outcome', () => {
+    const sim = new Sim();
+    reach(sim, 'SUSPENDED_DUE_TO_ERROR');
+    sim.updateConfig('j1', { snapshotIntervalMs: 2500 });
+    const before = structuredClone(sim.cluster);
+    for (const e of sim.log) fold(sim.cluster, e);
+    expect(sim.cluster).toEqual(before);
+    expect(sim.cluster.outcomes.get(sim.log.at(-1)!.commandId)?.eventIds).toEqual([
+      sim.log.at(-1)!.eventId,
+    ]);
+  });
+
+  it('ignores a re-delivered rejection and each half of a re-delivered export', () => {
+    const sim = new Sim();
+    reach(sim, 'SUSPENDED');
+    sim.resume('j1', 'SKIP');
+    sim.exportSnapshot('j1', 'nightly');
+    const tail = sim.log.slice(-3);
+    expect(tail.map((e) => e.type)).toEqual([
+      'CommandRejected',
+      'SnapshotExportStarted',
+      'SnapshotExported',
+    ]);
+    const before = structuredClone(sim.cluster);
+    // Re-delivered out of order too: only the position in the job's history counts.
+    for (const e of [tail[2]!, tail[0]!, tail[1]!]) fold(sim.cluster, e);
+    expect(sim.cluster).toEqual(before);
+    expect(sim.job('j1').status).toBe('SUSPENDED');
+  });
+
+  it('resumes folding after a restart mid-batch, as if each event came once', () => {
+    const sim = new Sim();
+    reach(sim, 'RUNNING');
+    sim.suspend('j1');
+    sim.resume('j1');
+    sim.started('j1');
+    sim.completed('j1');
+    const log = sim.log;
+    const restarted = emptyCluster();
+    for (const e of log.slice(0, 5)) fold(restarted, e);
+    // The reader restarts from an older committed position and reads on to the end.
+    for (const e of log.slice(2)) fold(restarted, e);
+    expect(restarted).toEqual(folded(log));
+    expect(restarted.jobs.get('j1')).toMatchObject({ status: 'COMPLETED', version: log.length });
+  });
+
+  it('ignores a stale event even when its content differs from what is at that seq', () => {
+    const sim = new Sim();
+    reach(sim, 'RUNNING');
+    const stale: JobEvent = {
+      type: 'JobCancelled',
+      jobId: 'j1',
+      seq: 1,
+      eventId: 'j1/1',
+      commandId: 'cmd-stale',
+      issuedBy: 'mallory',
+      at: T0 + 888_000,
+    };
+    const before = structuredClone(sim.cluster);
+    fold(sim.cluster, stale);
+    expect(sim.cluster).toEqual(before);
+    expect(sim.cluster.outcomes.has('cmd-stale')).toBe(false);
+  });
+
+  it("counts seqs per job: another job's first event is not stale", () => {
+    const sim = new Sim();
+    reach(sim, 'RUNNING', 'j1', 'a');
+    expect(sim.cluster.nextSeq.get('j1')).toBe(3);
+    const step = sim.submit('j2', 'b');
+    expect(step.events[0]).toMatchObject({ jobId: 'j2', seq: 0 });
+    expect(sim.job('j2')).toMatchObject({ status: 'NOT_RUNNING', version: 1 });
+    // And re-delivering it does not submit it twice.
+    fold(sim.cluster, step.events[0]!);
+    expect(sim.job('j2').version).toBe(1);
+    expect(sim.cluster.outcomes.get(step.events[0]!.commandId)?.eventIds).toEqual(['j2/0']);
+  });
+
+  it('folds the next seq after a re-delivery', () => {
+    const sim = new Sim();
+    reach(sim, 'RUNNING');
+    fold(sim.cluster, sim.log.at(-1)!);
+    const step = sim.suspend('j1');
+    expect(step.events[0]).toMatchObject({ seq: 3, type: 'JobSuspended' });
+    expect(sim.job('j1')).toMatchObject({ status: 'SUSPENDED', version: 4 });
+  });
+});
