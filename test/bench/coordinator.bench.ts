@@ -1,0 +1,246 @@
+// `npm run bench:coordinator`: commands per second through the coordinator, and command-to-event
+// latency p50/p99, each beside a raw kafkajs loop doing the same Kafka work in the same run
+// (consume a control record, append one record and commit the offset in a transaction, read it
+// back). Figures only; nothing here passes or fails.
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import kafkajs, { type Kafka } from 'kafkajs';
+import { pino } from 'pino';
+import { SluiceClient } from '../../src/client/client.js';
+import { CommandCodec } from '../../src/codec/log-codec.js';
+import { RegistryClient } from '../../src/codec/registry.js';
+import { Coordinator } from '../../src/control/coordinator.js';
+import { topicNames } from '../../src/control/topics.js';
+import type { Command } from '../../src/domain/commands.js';
+import { compileJobConfig } from '../../src/domain/config.js';
+import { resolveInfra } from '../../src/infra/index.js';
+import { createKafka } from '../../src/kafka/connect.js';
+
+const JOBS = Number(process.env.BENCH_JOBS ?? 300); // × 10 commands each
+const LATENCY_SAMPLES = Number(process.env.BENCH_SAMPLES ?? 300);
+const logger = pino({ level: 'silent' });
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+function commands(jobId: string, i: number): Command[] {
+  const base = { jobId, issuedBy: 'bench', at: Date.now() };
+  const id = () => randomUUID();
+  const config = compileJobConfig({ name: `bench-${i}` });
+  return [
+    { ...base, commandId: id(), type: 'SubmitJob', pipeline: 'p', config },
+    { ...base, commandId: id(), type: 'ReportStarted', worker: 'w' },
+    {
+      ...base,
+      commandId: id(),
+      type: 'ReportSnapshot',
+      worker: 'w',
+      snapshotId: `${jobId}-1`,
+      sourceOffsets: [],
+      stateOffsets: [],
+    },
+    { ...base, commandId: id(), type: 'SuspendJob' },
+    { ...base, commandId: id(), type: 'UpdateConfig', delta: { snapshotIntervalMs: 2000 } },
+    { ...base, commandId: id(), type: 'ResumeJob', failingRecord: 'RETRY', deadLetterTopic: null },
+    { ...base, commandId: id(), type: 'ReportStarted', worker: 'w' },
+    { ...base, commandId: id(), type: 'ExportSnapshot', name: `${jobId}-x` },
+    { ...base, commandId: id(), type: 'RestartJob' },
+    { ...base, commandId: id(), type: 'CancelJob' },
+  ];
+}
+
+/** Waits until `topic` holds `count` records (read_committed), returning when the last arrived. */
+async function drain(
+  kafka: Kafka,
+  topic: string,
+  count: number,
+  onRecord?: (value: Buffer | null) => void,
+): Promise<number> {
+  const consumer = kafka.consumer({ groupId: `bench-drain-${randomUUID()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let seen = 0;
+  const done = new Promise<number>((resolve) => {
+    void consumer.run({
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) onRecord?.(m.value);
+        seen += batch.messages.length;
+        if (seen >= count) resolve(performance.now());
+        return Promise.resolve();
+      },
+    });
+  });
+  const at = await done;
+  await consumer.disconnect();
+  return at;
+}
+
+/** The raw loop: consume, append one record per command in a transaction with the offsets. */
+async function rawLoop(kafka: Kafka, input: string, output: string): Promise<() => Promise<void>> {
+  const group = `bench-raw-${randomUUID()}`;
+  const consumer = kafka.consumer({ groupId: group });
+  const producer = kafka.producer({
+    transactionalId: `bench-raw-${randomUUID()}`,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+  });
+  await Promise.all([consumer.connect(), producer.connect()]);
+  await consumer.subscribe({ topic: input, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: async ({ batch, resolveOffset }) => {
+      for (let i = 0; i < batch.messages.length; i += 500) {
+        const chunk = batch.messages.slice(i, i + 500);
+        const tx = await producer.transaction();
+        await tx.send({
+          topic: output,
+          messages: chunk.map((m) => ({ key: m.key, value: m.value })),
+        });
+        const last = chunk[chunk.length - 1];
+        if (!last) continue;
+        await tx.sendOffsets({
+          consumerGroupId: group,
+          topics: [
+            {
+              topic: input,
+              partitions: [
+                { partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
+              ],
+            },
+          ],
+        });
+        await tx.commit();
+        resolveOffset(last.offset);
+      }
+    },
+  });
+  return async () => {
+    await consumer.disconnect();
+    await producer.disconnect();
+  };
+}
+
+async function main(): Promise<void> {
+  const infra = await resolveInfra({ onProgress: (m) => process.stderr.write(`${m}\n`) });
+  const kafka = createKafka({ brokers: infra.brokers, clientId: 'bench', logger });
+  const registry = new RegistryClient({ url: infra.registryUrl });
+  const ns = `bench-${randomUUID().slice(0, 8)}`;
+  const topics = topicNames(ns);
+  const admin = kafka.admin();
+  await admin.connect();
+  const rawIn = `${ns}.raw-in`;
+  const rawOut = `${ns}.raw-out`;
+  await admin.createTopics({ topics: [{ topic: rawIn }, { topic: rawOut }], waitForLeaders: true });
+
+  const coordinator = new Coordinator({ kafka, registry, namespace: ns, logger });
+  await coordinator.start();
+  const client = await SluiceClient.connect({
+    brokers: infra.brokers,
+    registryUrl: infra.registryUrl,
+    namespace: ns,
+    logger,
+  });
+  const codec = new CommandCodec(registry, topics.control);
+  await codec.ready();
+  const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+  await producer.connect();
+  // Warm-up: the coordinator is elected and has rebuilt before timing starts.
+  await client.submit('p', { name: 'warmup' });
+
+  const all = Array.from({ length: JOBS }, (_, i) => commands(`b${i}`, i)).flatMap(
+    (cmds, _i, arr) => cmds.map((c, r) => ({ c, r, n: arr.length })),
+  );
+  // Round-major order: every job's first command, then every job's second, and so on.
+  const ordered = all.sort((x, y) => x.r - y.r).map((x) => codec.encode(x.c));
+  const total = ordered.length;
+
+  // Sluice: publish everything, time until every command's event is in the log.
+  const sluiceDrained = drain(kafka, topics.jobs, total + 1);
+  const t0 = performance.now();
+  for (let i = 0; i < ordered.length; i += 500)
+    await producer.send({
+      topic: topics.control,
+      messages: ordered.slice(i, i + 500).map((value) => ({ value })),
+    });
+  const sluiceSeconds = ((await sluiceDrained) - t0) / 1000;
+
+  // Raw kafkajs: the same records through the same kind of transactional loop.
+  const stopRaw = await rawLoop(kafka, rawIn, rawOut);
+  const rawDrained = drain(kafka, rawOut, total);
+  const t1 = performance.now();
+  for (let i = 0; i < ordered.length; i += 500)
+    await producer.send({
+      topic: rawIn,
+      messages: ordered.slice(i, i + 500).map((value) => ({ value })),
+    });
+  const rawSeconds = ((await rawDrained) - t1) / 1000;
+
+  // Latency: one command at a time, from send to its event read back.
+  const job = await client.submit('p', { name: 'latency' });
+  await client.send(job.id, 'ReportStarted', { worker: 'w' });
+  const sluiceLat: number[] = [];
+  for (let i = 0; i < LATENCY_SAMPLES; i++) {
+    const s = performance.now();
+    await client.send(job.id, 'ReportSnapshot', {
+      worker: 'w',
+      snapshotId: `l${i}`,
+      sourceOffsets: [],
+      stateOffsets: [],
+    });
+    sluiceLat.push(performance.now() - s);
+  }
+  const rawLat: number[] = [];
+  const pending = new Map<string, () => void>();
+  const follower = kafka.consumer({ groupId: `bench-lat-${randomUUID()}` });
+  await follower.connect();
+  await follower.subscribe({ topic: rawOut, fromBeginning: false });
+  await follower.run({
+    eachMessage: ({ message }) => {
+      pending.get(message.key?.toString() ?? '')?.();
+      return Promise.resolve();
+    },
+  });
+  await new Promise((r) => setTimeout(r, 2000)); // let the follower join before sampling
+  for (let i = 0; i < LATENCY_SAMPLES; i++) {
+    const key = randomUUID();
+    const s = performance.now();
+    const seen = new Promise<void>((r) => pending.set(key, r));
+    await producer.send({ topic: rawIn, messages: [{ key, value: ordered[0] ?? null }] });
+    await seen;
+    pending.delete(key);
+    rawLat.push(performance.now() - s);
+  }
+
+  sluiceLat.sort((a, b) => a - b);
+  rawLat.sort((a, b) => a - b);
+  const result = {
+    commands: total,
+    throughput: {
+      sluicePerSecond: Math.round(total / sluiceSeconds),
+      rawPerSecond: Math.round(total / rawSeconds),
+      ratio: +(rawSeconds / sluiceSeconds).toFixed(2),
+    },
+    latencyMs: {
+      sluice: { p50: +pct(sluiceLat, 50).toFixed(1), p99: +pct(sluiceLat, 99).toFixed(1) },
+      raw: { p50: +pct(rawLat, 50).toFixed(1), p99: +pct(rawLat, 99).toFixed(1) },
+      ratioP50: +(pct(sluiceLat, 50) / pct(rawLat, 50)).toFixed(2),
+      ratioP99: +(pct(sluiceLat, 99) / pct(rawLat, 99)).toFixed(2),
+    },
+  };
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+
+  await follower.disconnect();
+  await stopRaw();
+  await producer.disconnect();
+  await client.close();
+  await coordinator.stop();
+  await admin
+    .deleteTopics({ topics: [rawIn, rawOut, topics.control, topics.jobs] })
+    .catch(() => undefined);
+  await admin.disconnect();
+  await infra.stop();
+}
+
+await main();
