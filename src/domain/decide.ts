@@ -1,7 +1,7 @@
 import { assertNever } from './assert.js';
 import type { SuspensionCause } from './cause.js';
 import type { Command } from './commands.js';
-import { compileConfigDelta, compileJobConfig, isValidName } from './config.js';
+import { applyConfigDelta, compileConfigDelta, compileJobConfig, isValidName } from './config.js';
 import { isSluiceError } from './errors.js';
 import type { EventDraft, RejectionCode } from './events.js';
 import { exportedSnapshot, liveJobNamed, type Cluster, type Outcome } from './cluster.js';
@@ -95,7 +95,8 @@ export function decide(cluster: Cluster, command: Command): Decision {
           type: 'JobResumed',
           jobId,
           failingRecord: command.failingRecord,
-          deadLetterTopic: command.deadLetterTopic,
+          // An empty topic name from a JSON command means "none", like null.
+          deadLetterTopic: command.deadLetterTopic || null,
           record,
         },
       ]);
@@ -120,7 +121,7 @@ export function decide(cluster: Cluster, command: Command): Decision {
         return reject('INVALID_ARGUMENT', isSluiceError(err) ? err.message : String(err));
       }
       return transition(job, 'ConfigUpdated', () => [
-        { type: 'ConfigUpdated', jobId, delta, config: { ...job.config, ...delta } },
+        { type: 'ConfigUpdated', jobId, delta, config: applyConfigDelta(job.config, delta) },
       ]);
     }
     default:
