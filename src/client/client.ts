@@ -49,6 +49,7 @@ export class SluiceClient {
   private readonly histories = new Map<string, JobEvent[]>();
   private readonly waiters = new Map<string, Waiter>();
   private readonly listeners = new Map<string, Set<(c: StatusChange) => void>>();
+  private readonly eventListeners = new Set<(e: JobEvent, state: JobState | undefined) => void>();
   private readonly commandTimeoutMs: number;
   private producer: Producer | undefined;
   private reader: LogReader | undefined;
@@ -103,7 +104,7 @@ export class SluiceClient {
       groupPrefix: `${this.namespace}.client`,
       onProgress: () => this.settleWaiters(),
     });
-    await this.reader.start((e) => this.onEvent(e));
+    await this.reader.start((e) => this.applyEvent(e));
   }
 
   /** Submits a job; resolves once the coordinator has accepted it. */
@@ -170,6 +171,15 @@ export class SluiceClient {
     return [...(this.histories.get(jobId) ?? [])];
   }
 
+  /**
+   * Calls `listener` with every event read from the log from now on, and the job's state after
+   * it; returns the unsubscribe function. Workers follow jobs this way.
+   */
+  onEvent(listener: (event: JobEvent, state: JobState | undefined) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
   /** @internal Subscribes to a job's status changes. */
   subscribe(jobId: string, listener: (c: StatusChange) => void): () => void {
     let set = this.listeners.get(jobId);
@@ -233,13 +243,21 @@ export class SluiceClient {
     });
   }
 
-  private onEvent(e: JobEvent): void {
+  private applyEvent(e: JobEvent): void {
     const before = this.cluster.jobs.get(e.jobId);
     fold(this.cluster, e);
     let h = this.histories.get(e.jobId);
     if (!h) this.histories.set(e.jobId, (h = []));
     h.push(e);
-    const change = statusChange(before, this.cluster.jobs.get(e.jobId), e);
+    const after = this.cluster.jobs.get(e.jobId);
+    for (const l of this.eventListeners) {
+      try {
+        l(e, after);
+      } catch (err) {
+        this.logger.error({ err, jobId: e.jobId }, 'onEvent listener threw');
+      }
+    }
+    const change = statusChange(before, after, e);
     if (change) {
       for (const l of this.listeners.get(e.jobId) ?? []) {
         try {

@@ -117,6 +117,8 @@ export class AvroCodec {
     private readonly registry: RegistryClient,
     readonly subject: string,
     readonly schema: object,
+    /** Decode every record with its own writer's schema (for sources whose schema Sluice does not own). */
+    private readonly opts: { readWithWriterSchema?: boolean } = {},
   ) {
     this.reader = avsc.Type.forSchema(schema as avsc.Schema, typeOpts());
   }
@@ -158,7 +160,7 @@ export class AvroCodec {
       const writer = await this.registry.writerType(framed.schemaId);
       let resolver: avsc.Resolver | undefined;
       try {
-        resolver = this.reader.createResolver(writer);
+        resolver = this.opts.readWithWriterSchema ? undefined : this.reader.createResolver(writer);
       } catch {
         resolver = undefined;
       }

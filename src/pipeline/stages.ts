@@ -1,0 +1,37 @@
+/** A user function may return its result or a promise of it. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** A stage of a pipeline, as the runtime sees it. Every stage has a stable name. */
+export type StageDef =
+  | { kind: 'map'; name: string; fn: (value: unknown) => MaybePromise<unknown> }
+  | { kind: 'filter'; name: string; fn: (value: unknown) => MaybePromise<boolean> }
+  | { kind: 'flatMap'; name: string; fn: (value: unknown) => MaybePromise<Iterable<unknown>> }
+  | {
+      kind: 'aggregate';
+      name: string;
+      key: (value: unknown) => string;
+      init: () => unknown;
+      add: (state: unknown, value: unknown) => MaybePromise<unknown>;
+    }
+  | {
+      kind: 'mapWithState';
+      name: string;
+      key: (value: unknown) => string;
+      init: () => unknown;
+      /** Returns the new state and the output (undefined: no output). */
+      fn: (state: unknown, value: unknown, key: string) => MaybePromise<[unknown, unknown]>;
+    };
+
+/** The stateful stages, whose state lives in a changelog topic named after them. */
+export type StatefulStage = Extract<StageDef, { kind: 'aggregate' | 'mapWithState' }>;
+
+/** True for stages that keep keyed state. */
+export function isStateful(stage: StageDef): stage is StatefulStage {
+  return stage.kind === 'aggregate' || stage.kind === 'mapWithState';
+}
+
+/** What `aggregate` emits on every update. */
+export interface Keyed<V> {
+  key: string;
+  value: V;
+}

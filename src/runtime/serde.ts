@@ -1,0 +1,84 @@
+import { AvroCodec, type RegistryClient } from '../codec/registry.js';
+import { subjectFor } from '../codec/log-codec.js';
+import type { KafkaSinkDef } from '../pipeline/sinks.js';
+import type { Format } from '../pipeline/formats.js';
+
+/** A record value that could not be read in the source's format. */
+export class DeserializationFailure extends Error {
+  constructor(
+    readonly format: Format,
+    override readonly cause: unknown,
+  ) {
+    super(
+      `value is not valid ${format}: ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
+    this.name = 'DeserializationFailure';
+  }
+}
+
+/** Reads source values in one format; Avro values are read with their writer's schema from the registry. */
+export class Deserializer {
+  private readonly avro: AvroCodec | undefined;
+
+  constructor(
+    private readonly format: Format,
+    registry: RegistryClient,
+  ) {
+    // Reading needs no reader schema of our own: the writer's schema is the record's shape.
+    this.avro =
+      format === 'avro'
+        ? new AvroCodec(registry, '(source)', { type: 'null' }, { readWithWriterSchema: true })
+        : undefined;
+  }
+
+  async read(value: Buffer | null): Promise<unknown> {
+    if (value === null) return null;
+    try {
+      switch (this.format) {
+        case 'json':
+          return JSON.parse(value.toString('utf8')) as unknown;
+        case 'string':
+          return value.toString('utf8');
+        case 'bytes':
+          return value;
+        case 'avro':
+          return await (this.avro as AvroCodec).decode(value);
+      }
+    } catch (err) {
+      throw new DeserializationFailure(this.format, err);
+    }
+  }
+}
+
+/** Writes sink values in the sink's format. */
+export class Serializer {
+  private readonly avro: AvroCodec | undefined;
+
+  constructor(
+    private readonly sink: KafkaSinkDef,
+    registry: RegistryClient,
+  ) {
+    this.avro =
+      sink.format === 'avro' && sink.schema
+        ? new AvroCodec(registry, subjectFor(sink.topic), sink.schema)
+        : undefined;
+  }
+
+  /** Registers the sink's Avro schema, if any. */
+  async ready(): Promise<void> {
+    await this.avro?.ready();
+  }
+
+  write(value: unknown): Buffer {
+    switch (this.sink.format) {
+      case 'json':
+        return Buffer.from(JSON.stringify(value) ?? 'null');
+      case 'string':
+        return Buffer.from(typeof value === 'string' ? value : String(value));
+      case 'bytes':
+        return Buffer.isBuffer(value) ? value : Buffer.from(String(value));
+      case 'avro':
+        return (this.avro as AvroCodec).encode(value as object);
+    }
+  }
+}

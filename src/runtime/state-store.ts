@@ -1,0 +1,80 @@
+/** One write to a stage's keyed state; also what goes to the changelog topic. */
+export interface StateWrite {
+  stage: string;
+  key: string;
+  value: unknown;
+}
+
+/**
+ * Keyed state of one task, per stage, in memory. Writes go to a pending layer first and reach
+ * the committed maps only when the task's output commits, so an aborted transaction leaves the
+ * state exactly as the last committed snapshot had it.
+ */
+export class StateStore {
+  private readonly committed = new Map<string, Map<string, unknown>>();
+  private pending = new Map<string, Map<string, unknown>>();
+  private writes: StateWrite[] = [];
+
+  /** The current value (pending writes included), or undefined. */
+  get(stage: string, key: string): unknown {
+    const p = this.pending.get(stage);
+    if (p?.has(key)) return p.get(key);
+    return this.committed.get(stage)?.get(key);
+  }
+
+  /** Records a write in the pending layer. */
+  put(stage: string, key: string, value: unknown): void {
+    let p = this.pending.get(stage);
+    if (!p) this.pending.set(stage, (p = new Map<string, unknown>()));
+    p.set(key, value);
+    this.writes.push({ stage, key, value });
+  }
+
+  /** Pending writes, in order: what the changelog must receive before the commit. */
+  pendingWrites(): readonly StateWrite[] {
+    return this.writes;
+  }
+
+  /** A savepoint: how many pending writes exist now. */
+  mark(): number {
+    return this.writes.length;
+  }
+
+  /** Drops the pending writes made after `mark` (a record that failed halfway through the stages). */
+  revertTo(mark: number): void {
+    if (mark >= this.writes.length) return;
+    const kept = this.writes.slice(0, mark);
+    this.rollback();
+    for (const w of kept) this.put(w.stage, w.key, w.value);
+  }
+
+  /** The output committed: pending writes become the state. */
+  commit(): void {
+    for (const [stage, p] of this.pending) {
+      let c = this.committed.get(stage);
+      if (!c) this.committed.set(stage, (c = new Map<string, unknown>()));
+      for (const [k, v] of p) c.set(k, v);
+    }
+    this.pending = new Map();
+    this.writes = [];
+  }
+
+  /** The output was aborted: forget pending writes. */
+  rollback(): void {
+    this.pending = new Map();
+    this.writes = [];
+  }
+
+  /** Loads a committed value while restoring from the changelog (undefined value: a tombstone). */
+  restore(stage: string, key: string, value: unknown): void {
+    let c = this.committed.get(stage);
+    if (!c) this.committed.set(stage, (c = new Map<string, unknown>()));
+    if (value === undefined) c.delete(key);
+    else c.set(key, value);
+  }
+
+  /** How many keys a stage holds (committed). */
+  size(stage: string): number {
+    return this.committed.get(stage)?.size ?? 0;
+  }
+}
