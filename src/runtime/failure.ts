@@ -1,0 +1,56 @@
+import type { KafkaMessage } from 'kafkajs';
+import type { ErrorInfo, FailureReport } from '../domain/cause.js';
+import { DeserializationFailure } from './serde.js';
+import { StageFailure } from './execute.js';
+
+/** How much of a failing record's value the cause shows. */
+const PREVIEW_CHARS = 256;
+
+/** Builds the report a task sends when it meets a record it cannot process. */
+export function failureReport(
+  err: unknown,
+  worker: string,
+  topic: string,
+  partition: number,
+  message: KafkaMessage,
+): FailureReport {
+  const cause =
+    err instanceof StageFailure || err instanceof DeserializationFailure ? err.cause : err;
+  const stage =
+    err instanceof StageFailure
+      ? err.stage
+      : err instanceof DeserializationFailure
+        ? 'source'
+        : 'sink';
+  const description =
+    err instanceof StageFailure
+      ? `User code threw in stage "${err.stage}"`
+      : err instanceof DeserializationFailure
+        ? `A source record could not be read as ${err.format}`
+        : 'A record could not be written to the sink';
+  return {
+    description,
+    error: errorInfo(cause),
+    stage,
+    worker,
+    record: {
+      topic,
+      partition,
+      offset: message.offset,
+      key: message.key ? message.key.toString('utf8') : null,
+      valuePreview: message.value ? preview(message.value) : null,
+    },
+  };
+}
+
+/** An error as data. */
+export function errorInfo(err: unknown): ErrorInfo {
+  if (err instanceof Error)
+    return { name: err.name, message: err.message, stack: err.stack ?? null };
+  return { name: 'NonError', message: String(err), stack: null };
+}
+
+function preview(value: Buffer): string {
+  const text = value.toString('utf8');
+  return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text;
+}

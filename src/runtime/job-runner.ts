@@ -1,0 +1,418 @@
+import type { Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { SluiceClient } from '../client/client.js';
+import type { RegistryClient } from '../codec/registry.js';
+import type { RecordRef } from '../domain/cause.js';
+import type { JobState } from '../domain/state.js';
+import { producerConfig } from '../kafka/connect.js';
+import type { Logger } from '../observability/logger.js';
+import type { PipelineDef } from '../pipeline/pipeline.js';
+import { isStateful } from '../pipeline/stages.js';
+import { execute, type Output } from './execute.js';
+import { errorInfo, failureReport } from './failure.js';
+import { restoreState } from './restore.js';
+import { Deserializer, Serializer } from './serde.js';
+import { StateStore } from './state-store.js';
+import { changelogKey, changelogTopic, ensureChangelogs, jobGroup } from './topics.js';
+
+/** What a runner needs from its worker. */
+export interface RunnerDeps {
+  kafka: Kafka;
+  registry: RegistryClient;
+  client: SluiceClient;
+  namespace: string;
+  worker: string;
+  logger: Logger;
+}
+
+/** How the run began: what to do with the record an earlier run failed on. */
+export interface ResumePlan {
+  action: 'RETRY' | 'SKIP' | 'DEAD_LETTER';
+  record: RecordRef | null;
+  deadLetterTopic: string | null;
+}
+
+interface Task {
+  topic: string;
+  partition: number;
+  state: StateStore;
+  /** EXACTLY_ONCE only: this task's transactional producer (its id fences a zombie owner). */
+  producer?: Producer;
+  committed: string | undefined;
+}
+
+/**
+ * Runs one job's pipeline on this worker: the job's source partitions this worker owns in the
+ * job's consumer group, with state restored from the changelogs, outputs and offsets committed
+ * under the job's processing guarantee, and the first failing record reported, not skipped.
+ */
+export class JobRunner {
+  private consumer: Consumer | undefined;
+  private producer: Producer | undefined;
+  private readonly tasks = new Map<string, Task>();
+  private readonly changelogs: { topic: string; stage: string }[];
+  private readonly deserializer: Deserializer;
+  private readonly serializer: Serializer;
+  private readonly log: Logger;
+  private ready: Promise<void> = Promise.resolve();
+  private frozen = false;
+  private started = false;
+  private snapshotTimer: NodeJS.Timeout | undefined;
+  private snapshots = 0;
+  private dirty = false;
+  private endOffsets: Map<string, bigint> | undefined;
+  private completionReported = false;
+
+  constructor(
+    private readonly deps: RunnerDeps,
+    private readonly job: JobState,
+    private readonly pipeline: PipelineDef,
+    private readonly resume: ResumePlan,
+  ) {
+    this.log = deps.logger.child({ jobId: job.jobId, worker: deps.worker });
+    this.changelogs = pipeline.stages
+      .filter(isStateful)
+      .map((s) => ({ stage: s.name, topic: changelogTopic(deps.namespace, job.jobId, s.name) }));
+    this.deserializer = new Deserializer(pipeline.source.format, deps.registry);
+    this.serializer = new Serializer(pipeline.sink, deps.registry);
+  }
+
+  private get guarantee(): JobState['config']['processingGuarantee'] {
+    return this.job.config.processingGuarantee;
+  }
+
+  private get groupId(): string {
+    return jobGroup(this.deps.namespace, this.job.jobId);
+  }
+
+  /** Joins the job's consumer group and starts processing. */
+  async start(): Promise<void> {
+    const { kafka } = this.deps;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: this.pipeline.source.topics });
+      const widest = Math.max(...meta.topics.map((t) => t.partitions.length));
+      await ensureChangelogs(
+        admin,
+        this.changelogs.map((c) => c.topic),
+        widest,
+      );
+      if (this.pipeline.source.bounded) {
+        this.endOffsets = new Map();
+        for (const topic of this.pipeline.source.topics) {
+          for (const o of await admin.fetchTopicOffsets(topic)) {
+            if (BigInt(o.high) > BigInt(o.low))
+              this.endOffsets.set(`${topic}:${o.partition}`, BigInt(o.high));
+          }
+        }
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    await this.serializer.ready();
+    if (this.guarantee !== 'EXACTLY_ONCE') {
+      this.producer = kafka.producer(producerConfig());
+      await this.producer.connect();
+    }
+    const consumer = kafka.consumer({
+      groupId: this.groupId,
+      readUncommitted: false,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1000,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const owned = new Set<string>();
+      for (const [topic, partitions] of Object.entries(payload.memberAssignment))
+        for (const p of partitions) owned.add(`${topic}:${p}`);
+      this.ready = this.onAssignment(owned);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: this.pipeline.source.topics, fromBeginning: true });
+    await consumer.run({
+      autoCommit: this.guarantee === 'NONE',
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        await this.ready;
+        if (this.frozen) return;
+        await this.process(batch.topic, batch.partition, batch.messages, {
+          resolveOffset,
+          heartbeat,
+          isRunning,
+          isStale,
+        });
+      },
+    });
+    if (this.pipeline.source.bounded) this.checkCompletion();
+    this.snapshotTimer = setInterval(
+      () => void this.reportSnapshot(),
+      this.job.config.snapshotIntervalMs,
+    );
+  }
+
+  /** Stops processing; open transactions are aborted by disconnecting their producers. */
+  async stop(): Promise<void> {
+    this.frozen = true;
+    clearInterval(this.snapshotTimer);
+    await this.consumer?.disconnect().catch(() => undefined);
+    await Promise.all(
+      [...this.tasks.values()].map(async (t) => {
+        await t.producer?.disconnect().catch(() => undefined);
+      }),
+    );
+    await this.producer?.disconnect().catch(() => undefined);
+    this.tasks.clear();
+  }
+
+  /** Deletes what only this job used: its changelog topics and consumer group. */
+  async cleanup(): Promise<void> {
+    const admin = this.deps.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const topics = this.changelogs.map((c) => c.topic).filter((t) => existing.has(t));
+      if (topics.length > 0) await admin.deleteTopics({ topics });
+      await admin.deleteGroups([this.groupId]).catch(() => undefined);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  private async onAssignment(owned: Set<string>): Promise<void> {
+    for (const [id, task] of this.tasks) {
+      if (!owned.has(id)) {
+        await task.producer?.disconnect().catch(() => undefined);
+        this.tasks.delete(id);
+      }
+    }
+    const fresh = new Set([...owned].filter((id) => !this.tasks.has(id)));
+    const stores = new Map<string, StateStore>();
+    for (const id of fresh) stores.set(id, new StateStore());
+    await restoreState(
+      this.deps.kafka,
+      this.changelogs,
+      fresh,
+      (task, stage, key, value) => stores.get(task)?.restore(stage, key, value),
+      this.log,
+    );
+    for (const id of fresh) {
+      const [topic, partition] = splitTask(id);
+      const task: Task = {
+        topic,
+        partition,
+        state: stores.get(id) ?? new StateStore(),
+        committed: undefined,
+      };
+      if (this.guarantee === 'EXACTLY_ONCE') {
+        // One transactional id per source partition: the next owner's initTransactions fences us.
+        task.producer = this.deps.kafka.producer(
+          producerConfig({
+            transactionalId: `${this.groupId}.${topic}.${partition}`,
+            transactionTimeout: 60_000,
+          }),
+        );
+        await task.producer.connect();
+      }
+      this.tasks.set(id, task);
+    }
+    if (!this.started) {
+      this.started = true;
+      await this.deps.client
+        .send(this.job.jobId, 'ReportStarted', { worker: this.deps.worker })
+        .catch((err: unknown) => this.log.warn({ err }, 'could not report the start'));
+    }
+  }
+
+  private async process(
+    topic: string,
+    partition: number,
+    messages: KafkaMessage[],
+    ctl: {
+      resolveOffset: (o: string) => void;
+      heartbeat: () => Promise<void>;
+      isRunning: () => boolean;
+      isStale: () => boolean;
+    },
+  ): Promise<void> {
+    const task = this.tasks.get(`${topic}:${partition}`);
+    if (!task) return;
+    const outputs: Message[] = [];
+    const deadLetters: Message[] = [];
+    let last: string | undefined;
+    let failed: { err: unknown; message: KafkaMessage } | undefined;
+    for (const message of messages) {
+      if (!ctl.isRunning() || ctl.isStale()) break;
+      const planned = this.plannedFor(topic, partition, message.offset);
+      if (planned === 'SKIP' || planned === 'DEAD_LETTER') {
+        if (planned === 'DEAD_LETTER') deadLetters.push(this.deadLetter(message));
+        last = message.offset;
+        continue;
+      }
+      const mark = task.state.mark();
+      try {
+        const value = await this.deserializer.read(message.value);
+        for (const out of await execute(this.pipeline.stages, value, task.state))
+          outputs.push(this.toRecord(out));
+        last = message.offset;
+      } catch (err) {
+        task.state.revertTo(mark); // the failing record's partial state writes go too
+        failed = { err, message };
+        break;
+      }
+    }
+    if (last !== undefined) {
+      // Everything before the failing record is committed: a resume starts exactly at it.
+      await this.commit(task, outputs, deadLetters, last);
+      ctl.resolveOffset(last);
+    }
+    await ctl.heartbeat();
+    if (failed) await this.fail(task, failed.err, failed.message);
+    else if (this.endOffsets) this.checkCompletion();
+  }
+
+  private async commit(
+    task: Task,
+    outputs: Message[],
+    deadLetters: Message[],
+    last: string,
+  ): Promise<void> {
+    const next = (BigInt(last) + 1n).toString();
+    const topicMessages = [
+      { topic: this.pipeline.sink.topic, messages: outputs },
+      ...this.changelogMessages(task),
+    ];
+    if (this.deadLetterTopic && deadLetters.length > 0)
+      topicMessages.push({ topic: this.deadLetterTopic, messages: deadLetters });
+    const nonEmpty = topicMessages.filter((t) => t.messages.length > 0);
+    if (this.guarantee === 'EXACTLY_ONCE') {
+      const tx = await (task.producer as Producer).transaction();
+      try {
+        if (nonEmpty.length > 0) await tx.sendBatch({ topicMessages: nonEmpty });
+        await tx.sendOffsets({
+          consumerGroupId: this.groupId,
+          topics: [
+            { topic: task.topic, partitions: [{ partition: task.partition, offset: next }] },
+          ],
+        });
+        await tx.commit();
+      } catch (err) {
+        await tx.abort().catch(() => undefined);
+        task.state.rollback();
+        throw err; // kafkajs re-fetches from the last committed offset
+      }
+    } else {
+      if (nonEmpty.length > 0)
+        await (this.producer as Producer).sendBatch({ topicMessages: nonEmpty });
+      // AT_LEAST_ONCE: outputs and state are acknowledged before the offset is committed.
+      if (this.guarantee === 'AT_LEAST_ONCE')
+        await this.consumer?.commitOffsets([
+          { topic: task.topic, partition: task.partition, offset: next },
+        ]);
+    }
+    task.state.commit();
+    task.committed = next;
+    this.dirty = true;
+  }
+
+  private changelogMessages(task: Task): { topic: string; messages: Message[] }[] {
+    const byStage = new Map<string, Message[]>();
+    for (const w of task.state.pendingWrites()) {
+      const list = byStage.get(w.stage) ?? [];
+      list.push({
+        key: changelogKey(task.topic, task.partition, w.key),
+        value: JSON.stringify(w.value),
+        partition: task.partition,
+      });
+      byStage.set(w.stage, list);
+    }
+    return this.changelogs
+      .filter((c) => byStage.has(c.stage))
+      .map((c) => ({ topic: c.topic, messages: byStage.get(c.stage) ?? [] }));
+  }
+
+  private toRecord(out: Output): Message {
+    const key = this.pipeline.sink.key ? this.pipeline.sink.key(out.value) : out.key;
+    return { key, value: this.serializer.write(out.value) };
+  }
+
+  private get deadLetterTopic(): string | null {
+    return this.resume.action === 'DEAD_LETTER' ? this.resume.deadLetterTopic : null;
+  }
+
+  private plannedFor(
+    topic: string,
+    partition: number,
+    offset: string,
+  ): ResumePlan['action'] | undefined {
+    const r = this.resume.record;
+    if (!r || this.resume.action === 'RETRY') return undefined;
+    return r.topic === topic && r.partition === partition && r.offset === offset
+      ? this.resume.action
+      : undefined;
+  }
+
+  private deadLetter(message: KafkaMessage): Message {
+    const r = this.resume.record;
+    return {
+      key: message.key,
+      value: message.value,
+      headers: {
+        'sluice-job-id': this.job.jobId,
+        'sluice-source': `${r?.topic ?? '?'}/${r?.partition ?? '?'}@${r?.offset ?? '?'}`,
+        'sluice-cause': JSON.stringify(
+          'suspensionCause' in this.job ? this.job.suspensionCause : null,
+        ),
+      },
+    };
+  }
+
+  /** Freezes the whole job on this worker at once and reports the failing record. */
+  private async fail(task: Task, err: unknown, message: KafkaMessage): Promise<void> {
+    this.frozen = true;
+    this.consumer?.pause(this.pipeline.source.topics.map((topic) => ({ topic })));
+    const failure = failureReport(err, this.deps.worker, task.topic, task.partition, message);
+    this.log.error(
+      { err, stage: failure.stage, record: failure.record },
+      'record failed; job frozen',
+    );
+    await this.deps.client
+      .send(this.job.jobId, 'ReportFailure', { failure })
+      .catch((e: unknown) =>
+        this.log.error({ err: e, failure: errorInfo(err) }, 'could not report the failure'),
+      );
+  }
+
+  private async reportSnapshot(): Promise<void> {
+    if (!this.dirty || this.frozen || this.guarantee === 'NONE') return;
+    this.dirty = false;
+    const sourceOffsets = [...this.tasks.values()]
+      .filter((t) => t.committed !== undefined)
+      .map((t) => ({ topic: t.topic, partition: t.partition, offset: t.committed ?? '0' }));
+    await this.deps.client
+      .send(this.job.jobId, 'ReportSnapshot', {
+        worker: this.deps.worker,
+        snapshotId: `${this.deps.worker}-${++this.snapshots}`,
+        sourceOffsets,
+        stateOffsets: [],
+      })
+      .catch((err: unknown) => this.log.warn({ err }, 'could not report a snapshot'));
+  }
+
+  /** A bounded job is done when every source partition is committed up to its end offset. */
+  private checkCompletion(): void {
+    if (!this.endOffsets || this.completionReported) return;
+    for (const [id, end] of this.endOffsets) {
+      const committed = this.tasks.get(id)?.committed;
+      if (committed === undefined || BigInt(committed) < end) return;
+    }
+    this.completionReported = true;
+    void this.deps.client
+      .send(this.job.jobId, 'ReportCompleted', { worker: this.deps.worker })
+      .catch((err: unknown) => this.log.warn({ err }, 'could not report completion'));
+  }
+}
+
+function splitTask(id: string): [string, number] {
+  const i = id.lastIndexOf(':');
+  return [id.slice(0, i), Number(id.slice(i + 1))];
+}

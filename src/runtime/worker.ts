@@ -1,0 +1,157 @@
+import { hostname } from 'node:os';
+import { SluiceClient } from '../client/client.js';
+import { RegistryClient } from '../codec/registry.js';
+import { Coordinator } from '../control/coordinator.js';
+import { resolveNamespace } from '../control/topics.js';
+import type { JobEvent } from '../domain/events.js';
+import type { JobState } from '../domain/state.js';
+import { createKafka } from '../kafka/connect.js';
+import { defaultLogger, type Logger } from '../observability/logger.js';
+import type { PipelineDef } from '../pipeline/pipeline.js';
+import { JobRunner, type ResumePlan, type RunnerDeps } from './job-runner.js';
+
+/** Builds a pipeline from a job's `args`. Code is registered by name, never shipped over the wire. */
+export type PipelineFactory = (args: Record<string, string>) => PipelineDef;
+
+/** How to run a worker. */
+export interface WorkerOptions {
+  brokers: string[];
+  registryUrl: string;
+  namespace?: string;
+  logger?: Logger;
+  /** Shown in logs, failure reports and the job's worker list; default host:pid. */
+  workerId?: string;
+  /** Take part in the coordinator election (default true): any worker can be the coordinator. */
+  coordinator?: boolean;
+}
+
+const noResume: ResumePlan = { action: 'RETRY', record: null, deadLetterTopic: null };
+const ENDED_BY = new Set(['JobCancelled', 'JobCompleted', 'JobFailed']);
+
+/**
+ * Hosts pipelines and runs the jobs that use them. It follows the job log: it starts a job's
+ * tasks when the job is submitted, resumed or restarted, and stops them when the job is
+ * suspended, cancelled, failed or completed. Several workers hosting the same pipeline share a
+ * job's source partitions through the job's consumer group.
+ */
+export class Worker {
+  readonly workerId: string;
+  private readonly factories = new Map<string, PipelineFactory>();
+  private readonly running = new Map<string, JobRunner>();
+  private readonly log: Logger;
+  private client: SluiceClient | undefined;
+  private coordinator: Coordinator | undefined;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly opts: WorkerOptions) {
+    this.workerId = opts.workerId ?? `${hostname()}:${process.pid}`;
+    this.log = (opts.logger ?? defaultLogger()).child({
+      component: 'worker',
+      worker: this.workerId,
+    });
+  }
+
+  /** Hosts a pipeline under a name; jobs name it when they are submitted. */
+  register(name: string, factory: PipelineFactory): this {
+    this.factories.set(name, factory);
+    return this;
+  }
+
+  /** The pipelines this worker hosts. */
+  get pipelines(): string[] {
+    return [...this.factories.keys()];
+  }
+
+  async start(): Promise<void> {
+    const namespace = resolveNamespace(this.opts.namespace);
+    const kafka = createKafka({
+      brokers: this.opts.brokers,
+      clientId: 'sluice-worker',
+      logger: this.log,
+    });
+    const registry = new RegistryClient({ url: this.opts.registryUrl });
+    if (this.opts.coordinator !== false) {
+      this.coordinator = new Coordinator({
+        kafka,
+        registry,
+        namespace,
+        logger: this.log,
+        memberName: this.workerId,
+      });
+      await this.coordinator.start();
+    }
+    const client = await SluiceClient.connect({
+      ...this.opts,
+      namespace,
+      issuedBy: `worker:${this.workerId}`,
+      logger: this.log,
+    });
+    this.client = client;
+    const deps: RunnerDeps = {
+      kafka,
+      registry,
+      client,
+      namespace,
+      worker: this.workerId,
+      logger: this.log,
+    };
+    const reconcile = (state: JobState | undefined, event?: JobEvent): void => {
+      if (!state) return;
+      // In log order, one step at a time: starts and stops of a job never interleave.
+      this.queue = this.queue
+        .then(() => this.reconcile(deps, state, event))
+        .catch((err: unknown) =>
+          this.log.error({ err, jobId: state.jobId }, 'could not start or stop a job'),
+        );
+    };
+    client.onEvent((event, state) => reconcile(state, event));
+    for (const job of client.listJobs()) reconcile(job.snapshot());
+    this.log.info({ pipelines: this.pipelines }, 'worker started');
+  }
+
+  async stop(): Promise<void> {
+    await this.queue;
+    await Promise.all([...this.running.values()].map((r) => r.stop()));
+    this.running.clear();
+    await this.client?.close();
+    await this.coordinator?.stop();
+  }
+
+  private async reconcile(deps: RunnerDeps, state: JobState, event?: JobEvent): Promise<void> {
+    const factory = this.factories.get(state.pipeline);
+    if (!factory) return;
+    const current = this.running.get(state.jobId);
+    const wanted =
+      state.status === 'NOT_RUNNING' ||
+      state.status === 'STARTING' ||
+      state.status === 'RUNNING' ||
+      state.status === 'COMPLETING';
+    const newRun = event?.type === 'JobResumed' || event?.type === 'JobRestarted';
+    if (current && (!wanted || newRun)) {
+      await current.stop();
+      this.running.delete(state.jobId);
+      this.log.info({ jobId: state.jobId, status: state.status }, 'job stopped on this worker');
+    }
+    if (event && ENDED_BY.has(event.type)) {
+      await new JobRunner(deps, state, factory(state.config.args), noResume)
+        .cleanup()
+        .catch((err: unknown) =>
+          this.log.warn({ err, jobId: state.jobId }, 'could not delete the job state'),
+        );
+      return;
+    }
+    if (!wanted || this.running.has(state.jobId)) return;
+    const plan: ResumePlan =
+      event?.type === 'JobResumed'
+        ? {
+            action: event.failingRecord,
+            record: event.record,
+            deadLetterTopic: event.deadLetterTopic,
+          }
+        : noResume;
+    const runner = new JobRunner(deps, state, factory(state.config.args), plan);
+    this.running.set(state.jobId, runner);
+    this.log.info({ jobId: state.jobId, pipeline: state.pipeline }, 'starting job on this worker');
+    await runner.start();
+  }
+}
