@@ -3,14 +3,45 @@
  *
  * @example
  * ```ts
- * import { resolveInfra } from 'sluice/infra';
- * import { SluiceError } from 'sluice';
+ * import { Pipeline, Sources, Sinks, Worker, SluiceClient, JobSuspendedError } from 'sluice';
  *
- * const infra = await resolveInfra();
- * console.log(infra.brokers, infra.registryUrl);
- * await infra.stop();
+ * const worker = new Worker({ brokers, registryUrl }).register('order-totals', (args) =>
+ *   Pipeline.create()
+ *     .readFrom(Sources.kafka({ topic: args.input, format: 'json' }))
+ *     .groupingKey((o) => o.customer)
+ *     .aggregate({ name: 'totals', init: () => 0, add: (sum, o) => sum + o.amount })
+ *     .writeTo(Sinks.kafka({ topic: args.output, format: 'json' })),
+ * );
+ * await worker.start();
+ *
+ * const client = await SluiceClient.connect({ brokers, registryUrl });
+ * const job = await client.submit('order-totals', {
+ *   name: 'totals', suspendOnFailure: true, processingGuarantee: 'EXACTLY_ONCE',
+ *   args: { input: 'orders', output: 'totals' },
+ * });
+ * try {
+ *   await job.join();
+ * } catch (err) {
+ *   if (err instanceof JobSuspendedError) console.log(err.suspensionCause); // what, where, which record
+ * }
  * ```
  */
+export { SluiceClient, type ClientOptions } from './client/client.js';
+export { Job, type ResumeOptions } from './client/job.js';
+export type { StatusChange } from './client/status-events.js';
+export { Worker, type WorkerOptions, type PipelineFactory } from './runtime/worker.js';
+export { Coordinator, type CoordinatorOptions } from './control/coordinator.js';
+export {
+  Pipeline,
+  Stream,
+  KeyedStream,
+  type PipelineDef,
+  type StageOptions,
+} from './pipeline/pipeline.js';
+export { Sources, type KafkaSourceDef, type KafkaSourceOptions } from './pipeline/sources.js';
+export { Sinks, type KafkaSinkDef, type KafkaSinkOptions } from './pipeline/sinks.js';
+export type { Keyed, StageDef } from './pipeline/stages.js';
+export type { Format } from './pipeline/formats.js';
 export {
   SluiceError,
   isSluiceError,
@@ -18,3 +49,20 @@ export {
   type ErrorCode,
   type SluiceErrorOptions,
 } from './domain/errors.js';
+export {
+  JobSuspendedError,
+  JobFailedError,
+  JobCancelledError,
+  CommandRejectedError,
+  JobNotSuspendedError,
+} from './domain/job-errors.js';
+export {
+  JOB_STATUSES,
+  PROCESSING_GUARANTEES,
+  type JobStatus,
+  type ProcessingGuarantee,
+} from './domain/status.js';
+export type { JobConfig, JobConfigInput, JobConfigDelta } from './domain/config.js';
+export type { SuspensionCause, RecordRef, ErrorInfo, FailingRecordAction } from './domain/cause.js';
+export type { JobEvent, KnownEvent, UnknownEvent } from './domain/events.js';
+export type { JobState } from './domain/state.js';

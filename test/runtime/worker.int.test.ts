@@ -1,0 +1,175 @@
+import type { KafkaMessage } from 'kafkajs';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { SluiceClient } from '../../src/client/client.js';
+import { JobSuspendedError } from '../../src/domain/job-errors.js';
+import { Pipeline } from '../../src/pipeline/pipeline.js';
+import { Sinks } from '../../src/pipeline/sinks.js';
+import { Sources } from '../../src/pipeline/sources.js';
+import { Worker } from '../../src/runtime/worker.js';
+import { endpoints, kafkaClient, testNamespace, useTopics } from '../support/kafka.js';
+import { connectClient, testLogger } from '../support/sluice.js';
+
+// A worker runs real pipelines over real topics; jobs are controlled through the client.
+
+const ns = testNamespace('rt');
+await useTopics(ns, [
+  { topic: `${ns}.orders`, numPartitions: 1 },
+  { topic: `${ns}.totals`, numPartitions: 1 },
+  { topic: `${ns}.poison`, numPartitions: 1 },
+  { topic: `${ns}.poison-out`, numPartitions: 1 },
+]);
+
+interface Order {
+  n: number;
+  customer: string;
+  amount: number;
+}
+
+const workers: Worker[] = [];
+afterAll(async () => {
+  for (const w of workers) await w.stop();
+});
+
+async function startWorker(id: string, breakAt?: number): Promise<Worker> {
+  const { brokers, registryUrl } = endpoints();
+  const worker = new Worker({
+    brokers,
+    registryUrl,
+    namespace: ns,
+    logger: testLogger,
+    workerId: id,
+  }).register('totals', (args) =>
+    Pipeline.create()
+      .readFrom<Order>(Sources.kafka({ topic: args.input ?? '', format: 'json' }))
+      .filter((o) => o.amount !== 0)
+      .map(
+        (o) => {
+          if (o.n === breakAt) throw new TypeError(`cannot price order ${o.n}`);
+          return o;
+        },
+        { name: 'price' },
+      )
+      .groupingKey((o) => o.customer)
+      .aggregate({ name: 'sums', init: () => 0, add: (sum, o) => sum + o.amount })
+      .writeTo(Sinks.kafka({ topic: args.output ?? '', format: 'json' })),
+  );
+  await worker.start();
+  workers.push(worker);
+  return worker;
+}
+
+async function produce(topic: string, count: number): Promise<Map<string, number>> {
+  const producer = kafkaClient().producer();
+  await producer.connect();
+  const expected = new Map<string, number>();
+  const messages = Array.from({ length: count }, (_, i) => {
+    const o: Order = { n: i + 1, customer: `c${i % 7}`, amount: (i % 5) + 1 };
+    expected.set(o.customer, (expected.get(o.customer) ?? 0) + o.amount);
+    return { key: o.customer, value: JSON.stringify(o) };
+  });
+  for (let i = 0; i < messages.length; i += 500)
+    await producer.send({ topic, messages: messages.slice(i, i + 500) });
+  await producer.disconnect();
+  return expected;
+}
+
+/** Reads `topic` read_committed until `done` holds for the latest value per key. */
+async function readTotals(
+  topic: string,
+  done: (latest: Map<string, number>, all: KafkaMessage[]) => boolean,
+  timeoutMs = 60_000,
+): Promise<{ latest: Map<string, number>; all: KafkaMessage[] }> {
+  const consumer = kafkaClient().consumer({ groupId: `${ns}.reader-${Math.random()}` });
+  const latest = new Map<string, number>();
+  const all: KafkaMessage[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`timed out; latest ${JSON.stringify([...latest])}`)),
+        timeoutMs,
+      );
+      void consumer.run({
+        eachMessage: ({ message }) => {
+          all.push(message);
+          const { key, value } = JSON.parse(message.value?.toString() ?? '{}') as {
+            key: string;
+            value: number;
+          };
+          latest.set(key, value);
+          if (done(latest, all)) {
+            clearTimeout(timer);
+            resolve();
+          }
+          return Promise.resolve();
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return { latest, all };
+}
+
+const equalTo = (expected: Map<string, number>) => (latest: Map<string, number>) =>
+  [...expected].every(([k, v]) => latest.get(k) === v);
+
+describe('worker', () => {
+  let client: SluiceClient;
+
+  it('runs a keyed aggregation exactly once and reports the job RUNNING', async () => {
+    client = await connectClient(ns);
+    await startWorker('w1');
+    const expected = await produce(`${ns}.orders`, 2000);
+    const job = await client.submit('totals', {
+      name: 'sums',
+      processingGuarantee: 'EXACTLY_ONCE',
+      snapshotIntervalMs: 500,
+      args: { input: `${ns}.orders`, output: `${ns}.totals` },
+    });
+    const { all } = await readTotals(`${ns}.totals`, equalTo(expected));
+    expect(all).toHaveLength(2000); // one update per record, none duplicated
+    expect(job.status()).toBe('RUNNING');
+    expect(job.snapshot().workers).toEqual(['w1']);
+  });
+
+  it('suspends on a poison record with the whole cause, and a fixed worker resumes exactly', async () => {
+    for (const w of workers.splice(0)) await w.stop();
+    await startWorker('w-broken', 500);
+    const expected = await produce(`${ns}.poison`, 1000);
+    const job = await client.submit('totals', {
+      name: 'poison',
+      suspendOnFailure: true,
+      processingGuarantee: 'EXACTLY_ONCE',
+      args: { input: `${ns}.poison`, output: `${ns}.poison-out` },
+    });
+    const err = await job.join().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(JobSuspendedError);
+    const cause = (err as JobSuspendedError).suspensionCause;
+    expect(cause).toMatchObject({
+      dueToError: true,
+      stage: 'price',
+      error: { name: 'TypeError', message: 'cannot price order 500' },
+      record: { topic: `${ns}.poison`, partition: 0, offset: '499', key: 'c2' },
+    });
+    expect(cause.record?.valuePreview).toContain('"n":500');
+
+    // Everything before the poison record was committed: 499 outputs, and none after it, even
+    // after waiting (a frozen job writes nothing more).
+    await new Promise((r) => setTimeout(r, 3000));
+    const before = await readTotals(`${ns}.poison-out`, (_, all) => all.length >= 499);
+    const beyond = await readTotals(`${ns}.poison-out`, (_, all) => all.length > 499, 5000).catch(
+      (e: unknown) => e,
+    );
+    expect(before.all).toHaveLength(499);
+    expect(String(beyond)).toMatch(/timed out/);
+
+    // Deploy the fix: stop the broken workers, start fixed ones, resume.
+    for (const w of workers.splice(0)) await w.stop();
+    await startWorker('w-fixed');
+    await job.resume();
+    const after = await readTotals(`${ns}.poison-out`, equalTo(expected));
+    expect(after.all).toHaveLength(1000);
+  }, 120_000);
+});
