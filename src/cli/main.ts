@@ -5,6 +5,7 @@ import { registerCoordinator } from './commands/coordinator.js';
 import { registerInfra } from './commands/infra.js';
 import { registerJobVerbs } from './commands/job-verbs.js';
 import { registerJobViews } from './commands/job-views.js';
+import { registerWorker } from './commands/worker.js';
 import type { GlobalOptions } from './options.js';
 import { EXIT_USAGE, reportError } from './output.js';
 
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerJobVerbs(program, globals);
   registerJobViews(program, globals);
   registerCoordinator(program, globals);
+  registerWorker(program, globals);
   return program;
 }
 

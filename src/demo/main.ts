@@ -1,116 +1,250 @@
 /**
- * `npm run demo`, for now: an end-to-end round trip on the local infrastructure. It finds or
- * starts Kafka and the schema registry, registers an Avro schema from schemas/, produces Avro
- * records in the Confluent wire format, reads them back, and checks they match. The real demo
- * (a job suspended on a poison record, fixed and resumed) replaces this once the runtime exists.
+ * `npm run demo`: a streaming job hits a bug on one record, is suspended instead of killed,
+ * and after the fix is deployed it resumes from its snapshot with an exact result.
+ *
+ * It finds or starts Kafka and the schema registry, writes 10,000 orders (order 5,000 has no
+ * amount), runs a keyed running total with EXACTLY_ONCE and suspendOnFailure on a worker with
+ * the buggy pipeline, shows the suspension cause, swaps in the fixed worker, resumes, and checks
+ * every customer's total against the input.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import kafkajs, { type Kafka } from 'kafkajs';
+import { SluiceClient } from '../client/client.js';
+import { JobSuspendedError } from '../domain/job-errors.js';
 import { resolveInfra } from '../infra/index.js';
-import { packageRoot } from '../infra/paths.js';
+import { defaultLogger } from '../observability/logger.js';
+import { Worker } from '../runtime/worker.js';
+import { buggy, fixed, type Order } from './pipelines.js';
 
-interface Coordinates {
-  topic: string;
-  partition: number;
-  offset: string;
-  key: Buffer | null;
-}
+const ORDERS = 10_000;
+const POISON = 5_000;
+const CUSTOMERS = 25;
+const say = (m: string): void => console.log(m);
 
 async function main(): Promise<void> {
-  const infra = await resolveInfra({ onProgress: (m) => console.error(`  ${m}`) });
-  console.log(
-    `Kafka ${infra.brokers.join(',')} and registry ${infra.registryUrl} (${infra.source})`,
-  );
-  const topic = `sluice-demo.roundtrip.${randomBytes(3).toString('hex')}`;
+  const started = Date.now();
+  const infra = await resolveInfra({ onProgress: (m) => say(`  ${m}`) });
+  say(`Kafka ${infra.brokers.join(',')}, registry ${infra.registryUrl} (${infra.source})`);
+  const namespace = `demo-${randomBytes(3).toString('hex')}`;
+  const input = `${namespace}.orders`;
+  const output = `${namespace}.totals`;
   const kafka = new kafkajs.Kafka({
     clientId: 'sluice-demo',
     brokers: infra.brokers,
     logLevel: kafkajs.logLevel.NOTHING,
   });
   const admin = kafka.admin();
+  // The demo narrates; structured logs stay off unless asked for with SLUICE_LOG_LEVEL.
+  const logger = defaultLogger({ SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'silent' });
+  const workers: Worker[] = [];
+  let client: SluiceClient | undefined;
   try {
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-
-    const registry = new SchemaRegistry({ host: infra.registryUrl });
-    const schema = readFileSync(
-      join(packageRoot(), 'schemas', 'common', 'RecordCoordinates.avsc'),
-      'utf8',
-    );
-    const { id } = await registry.register(
-      { type: SchemaType.AVRO, schema },
-      { subject: `${topic}-value` },
-    );
-    console.log(`Registered schemas/common/RecordCoordinates.avsc as schema id ${id}`);
-
-    const sent: Coordinates[] = Array.from({ length: 5 }, (_, i) => ({
-      topic: 'orders',
-      partition: i % 2,
-      offset: String(1000 + i),
-      key: Buffer.from(`customer-${i}`),
-    }));
-    const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
-    await producer.connect();
-    await producer.send({
-      topic,
-      messages: await Promise.all(sent.map(async (v) => ({ value: await registry.encode(id, v) }))),
+    await admin.createTopics({
+      topics: [
+        { topic: input, numPartitions: 3 },
+        { topic: output, numPartitions: 3 },
+      ],
+      waitForLeaders: true,
     });
-    await producer.disconnect();
-    console.log(`Produced ${sent.length} Avro records to ${topic}`);
+    const expected = await writeOrders(kafka, input);
+    say(`1. Wrote ${ORDERS} orders to ${input}; order ${POISON} has no amount.`);
 
-    const received = await consume(kafka, topic, sent.length, registry);
-    for (const r of received) {
-      console.log(
-        `  read  ${r.topic}/${r.partition}@${r.offset}  key=${r.key?.toString() ?? 'null'}`,
-      );
-    }
-    const ok = JSON.stringify(received) === JSON.stringify(sent);
-    console.log(
-      ok
-        ? 'Round trip verified: every record came back identical.'
-        : 'MISMATCH between sent and received records.',
+    const v1 = new Worker({
+      brokers: infra.brokers,
+      registryUrl: infra.registryUrl,
+      namespace,
+      logger,
+      workerId: 'worker-v1',
+    });
+    v1.register('order-totals', buggy['order-totals']);
+    await v1.start();
+    workers.push(v1);
+    client = await SluiceClient.connect({
+      brokers: infra.brokers,
+      registryUrl: infra.registryUrl,
+      namespace,
+      logger,
+      issuedBy: 'demo',
+    });
+    const job = await client.submit('order-totals', {
+      name: 'order-totals',
+      suspendOnFailure: true,
+      processingGuarantee: 'EXACTLY_ONCE',
+      snapshotIntervalMs: 1000,
+      args: { input, output },
+    });
+    job.onStatusChange((c) =>
+      say(`   status: ${c.previousStatus ?? '-'} -> ${c.newStatus} (${c.description})`),
     );
-    if (!ok) process.exitCode = 1;
-    await admin.deleteTopics({ topics: [topic] });
+    say(
+      `2. Submitted job ${job.name} (${job.id}) on worker-v1: EXACTLY_ONCE, suspendOnFailure=true.`,
+    );
+
+    const err = await job.join().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (!(err instanceof JobSuspendedError))
+      throw new Error(`expected the job to be suspended, got ${String(err)}`);
+    const c = err.suspensionCause;
+    say('3. The job was suspended, not killed. join() rejected with JobSuspendedError:');
+    say(`     error   ${c.error?.name}: ${c.error?.message}`);
+    say(`     stage   ${c.stage}   worker ${c.worker}`);
+    say(
+      `     record  ${c.record?.topic} partition ${c.record?.partition} offset ${c.record?.offset} key ${c.record?.key}`,
+    );
+    say(`     value   ${c.record?.valuePreview}`);
+    const frozenAt = await countOutputs(kafka, output);
+    await new Promise((r) => setTimeout(r, 2000));
+    const stillFrozen = await countOutputs(kafka, output);
+    say(
+      `   ${frozenAt} totals were written before the bad record; ${stillFrozen - frozenAt} after it (the job is frozen).`,
+    );
+
+    say(
+      '4. Deploying the fix: worker-v1 stops, worker-v2 (same pipeline name, fixed code) starts, then resume.',
+    );
+    await v1.stop();
+    workers.splice(0);
+    const v2 = new Worker({
+      brokers: infra.brokers,
+      registryUrl: infra.registryUrl,
+      namespace,
+      logger,
+      workerId: 'worker-v2',
+    });
+    v2.register('order-totals', fixed['order-totals']);
+    await v2.start();
+    workers.push(v2);
+    await job.resume();
+
+    const { latest, count } = await readTotals(kafka, output, expected);
+    const wrong = [...expected].filter(([k, v]) => latest.get(k) !== v);
+    say(
+      `5. ${count} totals written in all, one per order; ${expected.size} customers checked against the input.`,
+    );
+    if (wrong.length > 0 || count !== ORDERS) {
+      say(`   MISMATCH: ${wrong.length} customers wrong, ${count} totals for ${ORDERS} orders.`);
+      process.exitCode = 1;
+    } else {
+      say('   Verified: every total is exact. Nothing lost, nothing counted twice.');
+    }
+    await job.cancel();
+    say(
+      `Done in ${((Date.now() - started) / 1000).toFixed(1)} s. History: ${job
+        .history()
+        .map((e) => e.type)
+        .join(' → ')}`,
+    );
   } finally {
+    for (const w of workers) await w.stop().catch(() => undefined);
+    await client?.close().catch(() => undefined);
+    const mine = (await admin.listTopics().catch(() => [] as string[])).filter((t) =>
+      t.startsWith(`${namespace}.`),
+    );
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
     await admin.disconnect();
     await infra.stop();
   }
 }
 
-async function consume(
+async function writeOrders(kafka: Kafka, topic: string): Promise<Map<string, number>> {
+  const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const expected = new Map<string, number>();
+  const orders: Order[] = Array.from({ length: ORDERS }, (_, i) => ({
+    id: i + 1,
+    customer: `customer-${(i * 7) % CUSTOMERS}`,
+    amount: i + 1 === POISON ? null : ((i * 13) % 97) + 1,
+  }));
+  for (const o of orders)
+    expected.set(o.customer, (expected.get(o.customer) ?? 0) + (o.amount ?? 0));
+  // Keyed by customer, so each customer's orders stay in one partition, in order.
+  for (let i = 0; i < orders.length; i += 1000) {
+    await producer.send({
+      topic,
+      messages: orders
+        .slice(i, i + 1000)
+        .map((o) => ({ key: o.customer, value: JSON.stringify(o) })),
+    });
+  }
+  await producer.disconnect();
+  return expected;
+}
+
+/** Committed outputs so far (read_committed, as any downstream reader sees them). */
+async function countOutputs(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const consumer = kafka.consumer({ groupId: `demo-count-${randomBytes(4).toString('hex')}` });
+  let count = 0;
+  try {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const targets = new Map(
+      ends
+        .filter((o) => BigInt(o.high) > BigInt(o.low))
+        .map((o) => [o.partition, BigInt(o.high) - 1n]),
+    );
+    if (targets.size === 0) return 0;
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve) => {
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        const t = targets.get(payload.partition);
+        if (t !== undefined && BigInt(payload.lastOffset) >= t) targets.delete(payload.partition);
+        if (targets.size === 0) resolve();
+      });
+      void consumer.run({
+        eachMessage: () => {
+          count++;
+          return Promise.resolve();
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+    await admin.disconnect();
+  }
+  return count;
+}
+
+async function readTotals(
   kafka: Kafka,
   topic: string,
-  count: number,
-  registry: SchemaRegistry,
-): Promise<Coordinates[]> {
-  const consumer = kafka.consumer({ groupId: `${topic}.reader` });
+  expected: Map<string, number>,
+): Promise<{ latest: Map<string, number>; count: number }> {
+  const consumer = kafka.consumer({ groupId: `demo-read-${randomBytes(4).toString('hex')}` });
+  const latest = new Map<string, number>();
+  let count = 0;
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
-  const out: Coordinates[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`only ${out.length} of ${count} records arrived within 30 s`)),
-        30_000,
+        () => reject(new Error('the totals did not arrive within 120 s')),
+        120_000,
       );
       void consumer.run({
-        eachMessage: async ({ message }) => {
-          if (message.value) out.push((await registry.decode(message.value)) as Coordinates);
-          if (out.length >= count) {
+        eachMessage: ({ message }) => {
+          count++;
+          const { key, value } = JSON.parse(message.value?.toString() ?? '{}') as {
+            key: string;
+            value: number;
+          };
+          latest.set(key, value);
+          if (count >= ORDERS && [...expected].every(([k, v]) => latest.get(k) === v)) {
             clearTimeout(timer);
             resolve();
           }
+          return Promise.resolve();
         },
       });
     });
   } finally {
     await consumer.disconnect();
   }
-  return out;
+  return { latest, count };
 }
 
 main().catch((err: unknown) => {

@@ -1,0 +1,82 @@
+import type { Command } from 'commander';
+import { once } from 'node:events';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { SluiceError } from '../../domain/errors.js';
+import { defaultLogger } from '../../observability/logger.js';
+import { Worker, type PipelineFactory } from '../../runtime/worker.js';
+import { endpointsFor } from '../connect.js';
+import type { GlobalOptions } from '../options.js';
+import { progress } from '../output.js';
+
+/** `sluice worker <module...>`: host the pipelines the modules export and run their jobs. */
+export function registerWorker(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('worker <modules...>')
+    .description(
+      'run a worker hosting the pipelines exported by the modules (default export: { name: (args) => Pipeline })',
+    )
+    .option('--worker-id <id>', 'name shown in failure reports and job status (default host:pid)')
+    .option('--no-coordinator', 'do not take part in the coordinator election')
+    .action(async (modules: string[], o: { workerId?: string; coordinator: boolean }) => {
+      const g = globals();
+      const factories = new Map<string, PipelineFactory>();
+      for (const m of modules)
+        for (const [name, factory] of Object.entries(await loadModule(m)))
+          factories.set(name, factory);
+      const { brokers, registryUrl } = await endpointsFor(g);
+      const worker = new Worker({
+        brokers,
+        registryUrl,
+        namespace: g.namespace,
+        workerId: o.workerId,
+        coordinator: o.coordinator,
+        logger: defaultLogger(),
+      });
+      for (const [name, factory] of factories) worker.register(name, factory);
+      await worker.start();
+      progress(`Worker ${worker.workerId} hosts ${worker.pipelines.join(', ')}; Ctrl-C to stop.`);
+      await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
+      progress('Stopping; other workers take over this worker’s partitions.');
+      await worker.stop();
+    });
+}
+
+async function loadModule(path: string): Promise<Record<string, PipelineFactory>> {
+  const abs = resolve(path);
+  if (/\.(c|m)?ts$/.test(abs)) await registerTypeScript(path);
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(abs).href)) as { default?: unknown };
+  } catch (err) {
+    throw new SluiceError(
+      'SLUICE_USAGE',
+      `Could not load pipeline module ${path}: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
+  const exported = mod.default;
+  if (
+    exported === null ||
+    typeof exported !== 'object' ||
+    Object.values(exported).some((f) => typeof f !== 'function')
+  ) {
+    throw new SluiceError(
+      'SLUICE_USAGE',
+      `${path} must default-export an object mapping pipeline names to factories, e.g. export default { 'order-totals': (args) => Pipeline.create()... }.`,
+    );
+  }
+  return exported as Record<string, PipelineFactory>;
+}
+
+async function registerTypeScript(path: string): Promise<void> {
+  try {
+    const api = (await import('tsx/esm/api')) as { register: () => unknown };
+    api.register();
+  } catch {
+    throw new SluiceError(
+      'SLUICE_USAGE',
+      `${path} is TypeScript and no loader is available. Install tsx (npm i -D tsx), or compile it to .js first.`,
+    );
+  }
+}
