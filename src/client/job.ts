@@ -9,7 +9,8 @@ import {
 } from '../domain/job-errors.js';
 import type { JobState } from '../domain/state.js';
 import type { JobStatus } from '../domain/status.js';
-import type { SluiceClient } from './client.js';
+import type { CommandPayloads, CommandType } from '../domain/commands.js';
+import type { Outcome } from '../domain/cluster.js';
 import type { StatusChange } from './status-events.js';
 
 /** Options for {@link Job.resume}. */
@@ -19,13 +20,25 @@ export interface ResumeOptions {
   deadLetterTopic?: string;
 }
 
+/** What a {@link Job} needs from its client; the client implements it. */
+export interface JobHost {
+  state(jobId: string): JobState;
+  history(jobId: string): JobEvent[];
+  send<K extends CommandType>(
+    jobId: string,
+    type: K,
+    payload: CommandPayloads[K],
+  ): Promise<Outcome>;
+  subscribe(jobId: string, listener: (c: StatusChange) => void): () => void;
+}
+
 /**
  * A handle on one job. Reads come from the client's fold of the job log, so they are as fresh as
  * the log; command methods resolve once the coordinator has applied the command.
  */
 export class Job {
   constructor(
-    private readonly client: SluiceClient,
+    private readonly client: JobHost,
     readonly id: string,
   ) {}
 

@@ -1,7 +1,6 @@
 import type { Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { SluiceClient } from '../client/client.js';
 import type { RegistryClient } from '../codec/registry.js';
-import type { RecordRef } from '../domain/cause.js';
 import type { JobState } from '../domain/state.js';
 import { producerConfig } from '../kafka/connect.js';
 import type { Logger } from '../observability/logger.js';
@@ -11,8 +10,10 @@ import { execute, type Output } from './execute.js';
 import { errorInfo, failureReport } from './failure.js';
 import { restoreState } from './restore.js';
 import { Deserializer, Serializer } from './serde.js';
+import { deadLetterMessage, plannedAction, type ResumePlan } from './resume-plan.js';
 import { StateStore } from './state-store.js';
-import { changelogKey, changelogTopic, ensureChangelogs, jobGroup } from './topics.js';
+import { commitTask, type Task } from './task.js';
+import { changelogTopic, ensureChangelogs, jobGroup } from './topics.js';
 
 /** What a runner needs from its worker. */
 export interface RunnerDeps {
@@ -22,22 +23,6 @@ export interface RunnerDeps {
   namespace: string;
   worker: string;
   logger: Logger;
-}
-
-/** How the run began: what to do with the record an earlier run failed on. */
-export interface ResumePlan {
-  action: 'RETRY' | 'SKIP' | 'DEAD_LETTER';
-  record: RecordRef | null;
-  deadLetterTopic: string | null;
-}
-
-interface Task {
-  topic: string;
-  partition: number;
-  state: StateStore;
-  /** EXACTLY_ONCE only: this task's transactional producer (its id fences a zombie owner). */
-  producer?: Producer;
-  committed: string | undefined;
 }
 
 /**
@@ -242,9 +227,18 @@ export class JobRunner {
     let failed: { err: unknown; message: KafkaMessage } | undefined;
     for (const message of messages) {
       if (!ctl.isRunning() || ctl.isStale()) break;
-      const planned = this.plannedFor(topic, partition, message.offset);
-      if (planned === 'SKIP' || planned === 'DEAD_LETTER') {
-        if (planned === 'DEAD_LETTER') deadLetters.push(this.deadLetter(message));
+      const planned = plannedAction(this.resume, topic, partition, message.offset);
+      if (planned !== undefined) {
+        if (planned === 'DEAD_LETTER' && this.resume.record) {
+          deadLetters.push(
+            deadLetterMessage(
+              this.job.jobId,
+              message,
+              this.resume.record,
+              'suspensionCause' in this.job ? this.job.suspensionCause : null,
+            ),
+          );
+        }
         last = message.offset;
         continue;
       }
@@ -262,7 +256,17 @@ export class JobRunner {
     }
     if (last !== undefined) {
       // Everything before the failing record is committed: a resume starts exactly at it.
-      await this.commit(task, outputs, deadLetters, last);
+      const topics = [{ topic: this.pipeline.sink.topic, messages: outputs }];
+      if (this.resume.deadLetterTopic)
+        topics.push({ topic: this.resume.deadLetterTopic, messages: deadLetters });
+      await commitTask(task, topics, last, {
+        guarantee: this.guarantee,
+        groupId: this.groupId,
+        changelogs: this.changelogs,
+        producer: this.producer,
+        consumer: this.consumer,
+      });
+      this.dirty = true;
       ctl.resolveOffset(last);
     }
     await ctl.heartbeat();
@@ -270,100 +274,9 @@ export class JobRunner {
     else if (this.endOffsets) this.checkCompletion();
   }
 
-  private async commit(
-    task: Task,
-    outputs: Message[],
-    deadLetters: Message[],
-    last: string,
-  ): Promise<void> {
-    const next = (BigInt(last) + 1n).toString();
-    const topicMessages = [
-      { topic: this.pipeline.sink.topic, messages: outputs },
-      ...this.changelogMessages(task),
-    ];
-    if (this.deadLetterTopic && deadLetters.length > 0)
-      topicMessages.push({ topic: this.deadLetterTopic, messages: deadLetters });
-    const nonEmpty = topicMessages.filter((t) => t.messages.length > 0);
-    if (this.guarantee === 'EXACTLY_ONCE') {
-      const tx = await (task.producer as Producer).transaction();
-      try {
-        if (nonEmpty.length > 0) await tx.sendBatch({ topicMessages: nonEmpty });
-        await tx.sendOffsets({
-          consumerGroupId: this.groupId,
-          topics: [
-            { topic: task.topic, partitions: [{ partition: task.partition, offset: next }] },
-          ],
-        });
-        await tx.commit();
-      } catch (err) {
-        await tx.abort().catch(() => undefined);
-        task.state.rollback();
-        throw err; // kafkajs re-fetches from the last committed offset
-      }
-    } else {
-      if (nonEmpty.length > 0)
-        await (this.producer as Producer).sendBatch({ topicMessages: nonEmpty });
-      // AT_LEAST_ONCE: outputs and state are acknowledged before the offset is committed.
-      if (this.guarantee === 'AT_LEAST_ONCE')
-        await this.consumer?.commitOffsets([
-          { topic: task.topic, partition: task.partition, offset: next },
-        ]);
-    }
-    task.state.commit();
-    task.committed = next;
-    this.dirty = true;
-  }
-
-  private changelogMessages(task: Task): { topic: string; messages: Message[] }[] {
-    const byStage = new Map<string, Message[]>();
-    for (const w of task.state.pendingWrites()) {
-      const list = byStage.get(w.stage) ?? [];
-      list.push({
-        key: changelogKey(task.topic, task.partition, w.key),
-        value: JSON.stringify(w.value),
-        partition: task.partition,
-      });
-      byStage.set(w.stage, list);
-    }
-    return this.changelogs
-      .filter((c) => byStage.has(c.stage))
-      .map((c) => ({ topic: c.topic, messages: byStage.get(c.stage) ?? [] }));
-  }
-
   private toRecord(out: Output): Message {
     const key = this.pipeline.sink.key ? this.pipeline.sink.key(out.value) : out.key;
     return { key, value: this.serializer.write(out.value) };
-  }
-
-  private get deadLetterTopic(): string | null {
-    return this.resume.action === 'DEAD_LETTER' ? this.resume.deadLetterTopic : null;
-  }
-
-  private plannedFor(
-    topic: string,
-    partition: number,
-    offset: string,
-  ): ResumePlan['action'] | undefined {
-    const r = this.resume.record;
-    if (!r || this.resume.action === 'RETRY') return undefined;
-    return r.topic === topic && r.partition === partition && r.offset === offset
-      ? this.resume.action
-      : undefined;
-  }
-
-  private deadLetter(message: KafkaMessage): Message {
-    const r = this.resume.record;
-    return {
-      key: message.key,
-      value: message.value,
-      headers: {
-        'sluice-job-id': this.job.jobId,
-        'sluice-source': `${r?.topic ?? '?'}/${r?.partition ?? '?'}@${r?.offset ?? '?'}`,
-        'sluice-cause': JSON.stringify(
-          'suspensionCause' in this.job ? this.job.suspensionCause : null,
-        ),
-      },
-    };
   }
 
   /** Freezes the whole job on this worker at once and reports the failing record. */

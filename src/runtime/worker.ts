@@ -8,7 +8,8 @@ import type { JobState } from '../domain/state.js';
 import { createKafka } from '../kafka/connect.js';
 import { defaultLogger, type Logger } from '../observability/logger.js';
 import type { PipelineDef } from '../pipeline/pipeline.js';
-import { JobRunner, type ResumePlan, type RunnerDeps } from './job-runner.js';
+import { JobRunner, type RunnerDeps } from './job-runner.js';
+import { NO_PLAN, type ResumePlan } from './resume-plan.js';
 
 /** Builds a pipeline from a job's `args`. Code is registered by name, never shipped over the wire. */
 export type PipelineFactory = (args: Record<string, string>) => PipelineDef;
@@ -25,7 +26,6 @@ export interface WorkerOptions {
   coordinator?: boolean;
 }
 
-const noResume: ResumePlan = { action: 'RETRY', record: null, deadLetterTopic: null };
 const ENDED_BY = new Set(['JobCancelled', 'JobCompleted', 'JobFailed']);
 
 /**
@@ -133,7 +133,7 @@ export class Worker {
       this.log.info({ jobId: state.jobId, status: state.status }, 'job stopped on this worker');
     }
     if (event && ENDED_BY.has(event.type)) {
-      await new JobRunner(deps, state, factory(state.config.args), noResume)
+      await new JobRunner(deps, state, factory(state.config.args), NO_PLAN)
         .cleanup()
         .catch((err: unknown) =>
           this.log.warn({ err, jobId: state.jobId }, 'could not delete the job state'),
@@ -148,7 +148,7 @@ export class Worker {
             record: event.record,
             deadLetterTopic: event.deadLetterTopic,
           }
-        : noResume;
+        : NO_PLAN;
     const runner = new JobRunner(deps, state, factory(state.config.args), plan);
     this.running.set(state.jobId, runner);
     this.log.info({ jobId: state.jobId, pipeline: state.pipeline }, 'starting job on this worker');

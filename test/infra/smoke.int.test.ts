@@ -124,17 +124,18 @@ describe('schema registry', () => {
     const { registryUrl } = endpoints();
     const registry = new SchemaRegistry({ host: registryUrl });
     const schema = readFileSync(
-      new URL('../../schemas/common/RecordCoordinates.avsc', import.meta.url),
+      new URL('../../schemas/common/RecordRef.avsc', import.meta.url),
       'utf8',
     );
-    const subject = `${ns}-RecordCoordinates`;
+    const subject = `${ns}-RecordRef`;
     const { id } = await registry.register({ type: SchemaType.AVRO, schema }, { subject });
 
     const record = {
       topic: 'orders',
       partition: 3,
       offset: '9007199254740993',
-      key: Buffer.from('customer-7'),
+      key: 'customer-7',
+      valuePreview: '{"amount":null}',
     };
     const bytes = await registry.encode(id, record);
     expect(bytes[0]).toBe(0); // magic byte
@@ -146,7 +147,7 @@ describe('schema registry', () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as { schema: string };
     expect(JSON.parse(body.schema)).toMatchObject({
-      name: 'RecordCoordinates',
+      name: 'RecordRef',
       namespace: 'dev.sluice.common',
     });
   });

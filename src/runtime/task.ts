@@ -1,0 +1,91 @@
+import type { Consumer, Message, Producer } from 'kafkajs';
+import type { ProcessingGuarantee } from '../domain/status.js';
+import type { StateStore } from './state-store.js';
+import { changelogKey } from './topics.js';
+
+/** One source partition owned by this worker, with its state. */
+export interface Task {
+  topic: string;
+  partition: number;
+  state: StateStore;
+  /** EXACTLY_ONCE only: this task's transactional producer (its id fences a zombie owner). */
+  producer?: Producer;
+  /** The next offset to read, as last committed. */
+  committed: string | undefined;
+}
+
+/** What a commit needs to know about its job. */
+export interface CommitContext {
+  guarantee: ProcessingGuarantee;
+  groupId: string;
+  changelogs: { topic: string; stage: string }[];
+  /** The shared producer (NONE and AT_LEAST_ONCE). */
+  producer: Producer | undefined;
+  consumer: Consumer | undefined;
+}
+
+/**
+ * Commits a task's outputs, its pending state writes (to the changelogs) and its source
+ * offset up to `last`, under the job's guarantee. On failure the pending state is dropped, so
+ * memory matches what Kafka holds, and the error is rethrown for kafkajs to re-deliver.
+ */
+export async function commitTask(
+  task: Task,
+  outputs: { topic: string; messages: Message[] }[],
+  last: string,
+  ctx: CommitContext,
+): Promise<void> {
+  const next = (BigInt(last) + 1n).toString();
+  const topicMessages = [...outputs, ...changelogMessages(task, ctx.changelogs)].filter(
+    (t) => t.messages.length > 0,
+  );
+  if (ctx.guarantee === 'EXACTLY_ONCE') {
+    const tx = await (task.producer as Producer).transaction();
+    try {
+      if (topicMessages.length > 0) await tx.sendBatch({ topicMessages });
+      await tx.sendOffsets({
+        consumerGroupId: ctx.groupId,
+        topics: [{ topic: task.topic, partitions: [{ partition: task.partition, offset: next }] }],
+      });
+      await tx.commit();
+    } catch (err) {
+      await tx.abort().catch(() => undefined);
+      task.state.rollback();
+      throw err;
+    }
+  } else {
+    try {
+      if (topicMessages.length > 0) await (ctx.producer as Producer).sendBatch({ topicMessages });
+      // AT_LEAST_ONCE: outputs and state are acknowledged before the offset is committed.
+      if (ctx.guarantee === 'AT_LEAST_ONCE')
+        await ctx.consumer?.commitOffsets([
+          { topic: task.topic, partition: task.partition, offset: next },
+        ]);
+    } catch (err) {
+      task.state.rollback();
+      throw err;
+    }
+  }
+  task.state.commit();
+  task.committed = next;
+}
+
+/** The task's pending state writes as changelog records: keyed by task and grouping key, in the task's partition. */
+function changelogMessages(
+  task: Task,
+  changelogs: { topic: string; stage: string }[],
+): { topic: string; messages: Message[] }[] {
+  const byStage = new Map<string, Message[]>();
+  for (const w of task.state.pendingWrites()) {
+    const list = byStage.get(w.stage) ?? [];
+    list.push({
+      key: changelogKey(task.topic, task.partition, w.key),
+      value: JSON.stringify(w.value),
+      partition: task.partition,
+    });
+    byStage.set(w.stage, list);
+  }
+  return changelogs
+    .filter((c) => byStage.has(c.stage))
+    .map((c) => ({ topic: c.topic, messages: byStage.get(c.stage) ?? [] }));
+}
