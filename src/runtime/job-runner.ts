@@ -231,12 +231,7 @@ export class JobRunner {
       if (planned !== undefined) {
         if (planned === 'DEAD_LETTER' && this.resume.record) {
           deadLetters.push(
-            deadLetterMessage(
-              this.job.jobId,
-              message,
-              this.resume.record,
-              'suspensionCause' in this.job ? this.job.suspensionCause : null,
-            ),
+            deadLetterMessage(this.job.jobId, message, this.resume.record, this.resume.cause),
           );
         }
         last = message.offset;

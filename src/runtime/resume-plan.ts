@@ -6,10 +6,17 @@ export interface ResumePlan {
   action: FailingRecordAction;
   record: RecordRef | null;
   deadLetterTopic: string | null;
+  /** Why the earlier run stopped: written into each dead letter's headers. */
+  cause: SuspensionCause | null;
 }
 
 /** A fresh start, or a plain resume: every record is processed. */
-export const NO_PLAN: ResumePlan = { action: 'RETRY', record: null, deadLetterTopic: null };
+export const NO_PLAN: ResumePlan = {
+  action: 'RETRY',
+  record: null,
+  deadLetterTopic: null,
+  cause: null,
+};
 
 /** SKIP or DEAD_LETTER when this record is the one the plan names; undefined otherwise. */
 export function plannedAction(

@@ -3,6 +3,7 @@ import { SluiceClient } from '../client/client.js';
 import { RegistryClient } from '../codec/registry.js';
 import { Coordinator } from '../control/coordinator.js';
 import { resolveNamespace } from '../control/topics.js';
+import type { SuspensionCause } from '../domain/cause.js';
 import type { JobEvent } from '../domain/events.js';
 import type { JobState } from '../domain/state.js';
 import { createKafka } from '../kafka/connect.js';
@@ -147,6 +148,7 @@ export class Worker {
             action: event.failingRecord,
             record: event.record,
             deadLetterTopic: event.deadLetterTopic,
+            cause: lastErrorCause(this.client?.history(state.jobId) ?? []),
           }
         : NO_PLAN;
     const runner = new JobRunner(deps, state, factory(state.config.args), plan);
@@ -154,4 +156,13 @@ export class Worker {
     this.log.info({ jobId: state.jobId, pipeline: state.pipeline }, 'starting job on this worker');
     await runner.start();
   }
+}
+
+/** The cause of the job's latest suspension due to an error, from its history. */
+function lastErrorCause(history: JobEvent[]): SuspensionCause | null {
+  for (let i = history.length - 1; i >= 0; i--) {
+    const e = history[i];
+    if (e?.type === 'JobSuspendedDueToError') return e.cause;
+  }
+  return null;
 }
