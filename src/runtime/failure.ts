@@ -51,6 +51,9 @@ export function errorInfo(err: unknown): ErrorInfo {
 }
 
 function preview(value: Buffer): string {
-  const text = value.toString('utf8');
-  return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text;
+  // By code points, so a character outside the BMP is never cut in half.
+  const chars = [...value.toString('utf8')];
+  return chars.length > PREVIEW_CHARS
+    ? `${chars.slice(0, PREVIEW_CHARS).join('')}…`
+    : chars.join('');
 }

@@ -170,26 +170,15 @@ export class JobRunner {
         this.tasks.delete(id);
       }
     }
-    const fresh = new Set([...owned].filter((id) => !this.tasks.has(id)));
-    const stores = new Map<string, StateStore>();
-    for (const id of fresh) stores.set(id, new StateStore());
-    await restoreState(
-      this.deps.kafka,
-      this.changelogs,
-      fresh,
-      (task, stage, key, value) => stores.get(task)?.restore(stage, key, value),
-      this.log,
-    );
+    const fresh = [...owned].filter((id) => !this.tasks.has(id));
+    const tasks: Task[] = [];
     for (const id of fresh) {
       const [topic, partition] = splitTask(id);
-      const task: Task = {
-        topic,
-        partition,
-        state: stores.get(id) ?? new StateStore(),
-        committed: undefined,
-      };
+      const task: Task = { topic, partition, state: new StateStore(), committed: undefined };
       if (this.guarantee === 'EXACTLY_ONCE') {
-        // One transactional id per source partition: the next owner's initTransactions fences us.
+        // One transactional id per source partition. Connecting first matters: it fences the
+        // previous owner and aborts its open transaction, whose changelog writes would
+        // otherwise hold back the read_committed restore below until the transaction times out.
         task.producer = this.deps.kafka.producer(
           producerConfig({
             transactionalId: `${this.groupId}.${topic}.${partition}`,
@@ -198,8 +187,17 @@ export class JobRunner {
         );
         await task.producer.connect();
       }
-      this.tasks.set(id, task);
+      tasks.push(task);
     }
+    const byId = new Map(tasks.map((t) => [`${t.topic}:${t.partition}`, t]));
+    await restoreState(
+      this.deps.kafka,
+      this.changelogs,
+      new Set(byId.keys()),
+      (id, stage, key, value) => byId.get(id)?.state.restore(stage, key, value),
+      this.log,
+    );
+    for (const [id, task] of byId) this.tasks.set(id, task);
     if (!this.started) {
       this.started = true;
       await this.deps.client

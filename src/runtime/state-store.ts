@@ -15,11 +15,16 @@ export class StateStore {
   private pending = new Map<string, Map<string, unknown>>();
   private writes: StateWrite[] = [];
 
-  /** The current value (pending writes included), or undefined. */
+  /**
+   * The current value (pending writes included), or undefined. A committed object is handed out
+   * as a copy: user code may update its state in place (`acc.n += 1; return acc`), and a record
+   * that then fails must not leave its change in the committed state.
+   */
   get(stage: string, key: string): unknown {
     const p = this.pending.get(stage);
     if (p?.has(key)) return p.get(key);
-    return this.committed.get(stage)?.get(key);
+    const value = this.committed.get(stage)?.get(key);
+    return value !== null && typeof value === 'object' ? structuredClone(value) : value;
   }
 
   /** Records a write in the pending layer. */

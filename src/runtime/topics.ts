@@ -20,7 +20,13 @@ export function parseChangelogKey(
   raw: string,
 ): { topic: string; partition: number; key: string } | undefined {
   const [topic, partition, ...rest] = raw.split('\u0000');
-  if (topic === undefined || partition === undefined || rest.length === 0) return undefined;
+  if (
+    topic === undefined ||
+    partition === undefined ||
+    rest.length === 0 ||
+    !/^\d+$/.test(partition)
+  )
+    return undefined;
   return { topic, partition: Number(partition), key: rest.join('\u0000') };
 }
 
