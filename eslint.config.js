@@ -25,7 +25,13 @@ export default tseslint.config(
   },
   {
     // The CLI's own output, the demo, benchmarks and the failover timing report print on purpose.
-    files: ['src/cli/**', 'src/demo/**', 'test/bench/**', 'test/control/failover.int.test.ts'],
+    files: [
+      'src/cli/**',
+      'src/demo/**',
+      'test/bench/**',
+      'test/control/failover.int.test.ts',
+      'test/runtime/crash.int.test.ts',
+    ],
     rules: { 'no-console': 'off' },
   },
   {

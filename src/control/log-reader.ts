@@ -3,6 +3,7 @@ import type { Consumer, Kafka } from 'kafkajs';
 import type { EventCodec } from '../codec/log-codec.js';
 import { isSluiceError } from '../domain/errors.js';
 import type { JobEvent } from '../domain/events.js';
+import { topicOffsets } from '../kafka/offsets.js';
 import type { Logger } from '../observability/logger.js';
 
 /** Called for every event, in log order within each partition (so in seq order within a job). */
@@ -43,11 +44,9 @@ export class LogReader {
     let targets: Map<number, bigint>;
     try {
       // The last offset to reach per partition (high watermark - 1; it may be a commit marker).
-      const offsets = await admin.fetchTopicOffsets(topic);
+      const offsets = await topicOffsets(admin, topic);
       targets = new Map(
-        offsets
-          .filter((o) => BigInt(o.high) > BigInt(o.low))
-          .map((o) => [o.partition, BigInt(o.high) - 1n]),
+        offsets.filter((o) => o.high > o.low).map((o) => [o.partition, o.high - 1n]),
       );
     } finally {
       await admin.disconnect();

@@ -3,6 +3,7 @@ import type { SluiceClient } from '../client/client.js';
 import type { RegistryClient } from '../codec/registry.js';
 import type { JobState } from '../domain/state.js';
 import { producerConfig } from '../kafka/connect.js';
+import { topicOffsets } from '../kafka/offsets.js';
 import type { Logger } from '../observability/logger.js';
 import type { PipelineDef } from '../pipeline/pipeline.js';
 import { isStateful } from '../pipeline/stages.js';
@@ -85,9 +86,8 @@ export class JobRunner {
       if (this.pipeline.source.bounded) {
         this.endOffsets = new Map();
         for (const topic of this.pipeline.source.topics) {
-          for (const o of await admin.fetchTopicOffsets(topic)) {
-            if (BigInt(o.high) > BigInt(o.low))
-              this.endOffsets.set(`${topic}:${o.partition}`, BigInt(o.high));
+          for (const o of await topicOffsets(admin, topic)) {
+            if (o.high > o.low) this.endOffsets.set(`${topic}:${o.partition}`, o.high);
           }
         }
       }

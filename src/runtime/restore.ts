@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
+import { topicOffsets } from '../kafka/offsets.js';
 import type { Logger } from '../observability/logger.js';
 import { parseChangelogKey } from './topics.js';
 
@@ -17,9 +18,8 @@ export async function restoreState(
   const targets = new Map<string, bigint>();
   try {
     for (const { topic } of changelogs) {
-      for (const o of await admin.fetchTopicOffsets(topic)) {
-        if (BigInt(o.high) > BigInt(o.low))
-          targets.set(`${topic}:${o.partition}`, BigInt(o.high) - 1n);
+      for (const o of await topicOffsets(admin, topic)) {
+        if (o.high > o.low) targets.set(`${topic}:${o.partition}`, o.high - 1n);
       }
     }
   } finally {

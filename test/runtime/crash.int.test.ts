@@ -1,0 +1,172 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { KafkaMessage } from 'kafkajs';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ProcessingGuarantee } from '../../src/domain/status.js';
+import { endpoints, kafkaClient, testNamespace, useTopics } from '../support/kafka.js';
+import { ROOT } from '../support/spawn.js';
+import { connectClient, startCoordinator } from '../support/sluice.js';
+
+// A keyed running count over 100,000 records on three worker processes (the real CLI), two of
+// them killed with SIGKILL at different times while it runs.
+
+const RECORDS = 100_000;
+const KEYS = 50;
+const ns = testNamespace('crash');
+await useTopics(ns, [
+  { topic: `${ns}.in`, numPartitions: 6 },
+  { topic: `${ns}.out-eos`, numPartitions: 6 },
+  { topic: `${ns}.out-alo`, numPartitions: 6 },
+]);
+await startCoordinator(ns);
+const client = await connectClient(ns);
+
+const children: ChildProcess[] = [];
+afterAll(() => children.forEach((c) => c.kill('SIGKILL')));
+
+function startWorker(id: string): ChildProcess {
+  const { brokers, registryUrl } = endpoints();
+  const child = spawn(
+    process.execPath,
+    [
+      'dist/cli/main.js',
+      'worker',
+      'test/fixtures/pipelines/running-count.mjs',
+      '--worker-id',
+      id,
+      '--no-coordinator',
+    ],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        SLUICE_BROKERS: brokers.join(','),
+        SLUICE_REGISTRY_URL: registryUrl,
+        SLUICE_NAMESPACE: ns,
+      },
+      stdio: ['ignore', 'ignore', 'ignore'],
+    },
+  );
+  children.push(child);
+  return child;
+}
+
+async function produce(): Promise<void> {
+  const producer = kafkaClient().producer();
+  await producer.connect();
+  for (let i = 0; i < RECORDS; i += 2000) {
+    const messages = Array.from({ length: 2000 }, (_, j) => ({
+      key: `k${(i + j) % KEYS}`,
+      value: JSON.stringify({ k: `k${(i + j) % KEYS}`, n: i + j }),
+    }));
+    await producer.send({ topic: `${ns}.in`, messages });
+  }
+  await producer.disconnect();
+}
+
+/** Reads every committed output until each key has reached its final count, or the time runs out. */
+async function readCounts(topic: string, onProgress: (n: number) => void): Promise<KafkaMessage[]> {
+  const consumer = kafkaClient().consumer({ groupId: `${ns}.reader-${Math.random()}` });
+  const all: KafkaMessage[] = [];
+  const max = new Map<string, number>();
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`timed out after ${all.length} outputs`)),
+        240_000,
+      );
+      void consumer.run({
+        eachBatch: ({ batch }) => {
+          for (const m of batch.messages) {
+            all.push(m);
+            const { key, value } = JSON.parse(m.value?.toString() ?? '{}') as {
+              key: string;
+              value: number;
+            };
+            max.set(key, Math.max(max.get(key) ?? 0, value));
+          }
+          onProgress(all.length);
+          if (max.size === KEYS && [...max.values()].every((v) => v === RECORDS / KEYS)) {
+            clearTimeout(timer);
+            resolve();
+          }
+          return Promise.resolve();
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return all;
+}
+
+async function run(
+  guarantee: ProcessingGuarantee,
+  output: string,
+): Promise<{ outputs: number; duplicates: number; perKeyExact: boolean }> {
+  const workers = [
+    startWorker(`${guarantee}-1`),
+    startWorker(`${guarantee}-2`),
+    startWorker(`${guarantee}-3`),
+  ];
+  await sleep(3000); // let the workers follow the log before the job appears
+  await client.submit('running-count', {
+    name: `count-${guarantee}`,
+    processingGuarantee: guarantee,
+    snapshotIntervalMs: 1000,
+    args: { input: `${ns}.in`, output: `${ns}.${output}` },
+  });
+  let killedFirst = false;
+  let killedSecond = false;
+  const all = await readCounts(`${ns}.${output}`, (n) => {
+    if (!killedFirst && n >= RECORDS * 0.2) {
+      killedFirst = true;
+      workers[0]?.kill('SIGKILL');
+    }
+    if (!killedSecond && n >= RECORDS * 0.6) {
+      killedSecond = true;
+      workers[1]?.kill('SIGKILL');
+    }
+  });
+  for (const w of workers) w.kill('SIGKILL');
+  // Every update emits the key's new count, so the outputs of a key are exactly 1..2000 when
+  // nothing is lost or repeated; a repeat shows up as the same count twice.
+  const seen = new Map<string, number[]>();
+  for (const m of all) {
+    const { key, value } = JSON.parse(m.value?.toString() ?? '{}') as {
+      key: string;
+      value: number;
+    };
+    seen.set(key, [...(seen.get(key) ?? []), value]);
+  }
+  let duplicates = 0;
+  let perKeyExact = seen.size === KEYS;
+  for (const values of seen.values()) {
+    const distinct = new Set(values);
+    duplicates += values.length - distinct.size;
+    if (distinct.size !== RECORDS / KEYS || Math.max(...distinct) !== RECORDS / KEYS)
+      perKeyExact = false;
+  }
+  expect(killedFirst && killedSecond).toBe(true);
+  return { outputs: all.length, duplicates, perKeyExact };
+}
+
+describe('three worker processes, two killed with SIGKILL mid-run', () => {
+  it('EXACTLY_ONCE: every key counts exactly, and no output is duplicated', async () => {
+    await produce();
+    const result = await run('EXACTLY_ONCE', 'out-eos');
+    console.log(`EXACTLY_ONCE: ${result.outputs} outputs, ${result.duplicates} duplicates`);
+    expect(result).toEqual({ outputs: RECORDS, duplicates: 0, perKeyExact: true });
+  }, 300_000);
+
+  it('AT_LEAST_ONCE: nothing is lost (duplicates are counted, not forbidden)', async () => {
+    const result = await run('AT_LEAST_ONCE', 'out-alo');
+    console.log(
+      `AT_LEAST_ONCE: ${result.outputs} outputs, ${result.duplicates} duplicates after two SIGKILLs`,
+    );
+    expect(result.perKeyExact).toBe(true);
+    expect(result.outputs).toBeGreaterThanOrEqual(RECORDS);
+  }, 300_000);
+});
