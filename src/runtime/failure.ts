@@ -2,6 +2,7 @@ import type { KafkaMessage } from 'kafkajs';
 import type { ErrorInfo, FailureReport } from '../domain/cause.js';
 import { DeserializationFailure } from './serde.js';
 import { StageFailure } from './execute.js';
+import { originOf } from './origin.js';
 
 /** How much of a failing record's value the cause shows. */
 const PREVIEW_CHARS = 256;
@@ -28,18 +29,14 @@ export function failureReport(
       : err instanceof DeserializationFailure
         ? `A source record could not be read as ${err.format}`
         : 'A record could not be written to the sink';
+  // On a repartition topic the record names its source record in headers; report that one.
+  const origin = originOf(topic, partition, message);
   return {
     description,
     error: errorInfo(cause),
     stage,
     worker,
-    record: {
-      topic,
-      partition,
-      offset: message.offset,
-      key: message.key ? message.key.toString('utf8') : null,
-      valuePreview: message.value ? preview(message.value) : null,
-    },
+    record: { ...origin, valuePreview: message.value ? preview(message.value) : null },
   };
 }
 

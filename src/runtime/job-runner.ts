@@ -1,20 +1,24 @@
-import type { Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SluiceClient } from '../client/client.js';
 import type { RegistryClient } from '../codec/registry.js';
+import type { PartitionOffset } from '../domain/cause.js';
 import type { JobState } from '../domain/state.js';
-import { producerConfig } from '../kafka/connect.js';
 import { topicOffsets } from '../kafka/offsets.js';
 import type { Logger } from '../observability/logger.js';
 import type { PipelineDef } from '../pipeline/pipeline.js';
-import { isStateful } from '../pipeline/stages.js';
-import { execute, type Output } from './execute.js';
+import { isStateful, type StageDef, type StatefulStage } from '../pipeline/stages.js';
 import { errorInfo, failureReport } from './failure.js';
-import { restoreState } from './restore.js';
+import { Hop, type HopSpec } from './hop.js';
+import type { ResumePlan } from './resume-plan.js';
 import { Deserializer, Serializer } from './serde.js';
-import { deadLetterMessage, plannedAction, type ResumePlan } from './resume-plan.js';
-import { StateStore } from './state-store.js';
-import { commitTask, type Task } from './task.js';
-import { changelogTopic, ensureChangelogs, jobGroup } from './topics.js';
+import {
+  changelogTopic,
+  ensureChangelogs,
+  ensureRepartitions,
+  jobGroup,
+  repartitionTopic,
+} from './topics.js';
 
 /** What a runner needs from its worker. */
 export interface RunnerDeps {
@@ -26,54 +30,71 @@ export interface RunnerDeps {
   logger: Logger;
 }
 
+/** How long a failure waits for later hops to finish their input before freezing them anyway. */
+const DRAIN_TIMEOUT_MS = 30_000;
+
+/** Stages up to the next stateful one; every stateful stage starts a segment of its own. */
+interface Segment {
+  head: StatefulStage | undefined;
+  stages: StageDef[];
+}
+
 /**
- * Runs one job's pipeline on this worker: the job's source partitions this worker owns in the
- * job's consumer group, with state restored from the changelogs, outputs and offsets committed
- * under the job's processing guarantee, and the first failing record reported, not skipped.
+ * Runs one job on this worker as a chain of hops. The first hop reads the sources; each
+ * stateful stage starts a new hop fed by an internal repartition topic keyed by its grouping
+ * key, so a key's state lives in exactly one task whatever the source partitioning, and any
+ * number of workers share each hop's partitions through the hop's consumer group.
  */
 export class JobRunner {
-  private consumer: Consumer | undefined;
-  private producer: Producer | undefined;
-  private readonly tasks = new Map<string, Task>();
-  private readonly changelogs: { topic: string; stage: string }[];
-  private readonly deserializer: Deserializer;
-  private readonly serializer: Serializer;
+  private readonly hops: Hop[] = [];
+  private readonly segments: Segment[];
   private readonly log: Logger;
-  private ready: Promise<void> = Promise.resolve();
-  private frozen = false;
-  private started = false;
+  private readonly serializer: Serializer;
   private snapshotTimer: NodeJS.Timeout | undefined;
   private snapshots = 0;
   private dirty = false;
-  private endOffsets: Map<string, bigint> | undefined;
-  private completionReported = false;
+  private failed = false;
+  private reportedStart = false;
+  private ends: Map<string, bigint>[] | undefined;
+  private completion: 'running' | 'checking' | 'reported' = 'running';
 
   constructor(
     private readonly deps: RunnerDeps,
     private readonly job: JobState,
     private readonly pipeline: PipelineDef,
-    private readonly resume: ResumePlan,
+    private readonly plan: ResumePlan,
   ) {
     this.log = deps.logger.child({ jobId: job.jobId, worker: deps.worker });
-    this.changelogs = pipeline.stages
-      .filter(isStateful)
-      .map((s) => ({ stage: s.name, topic: changelogTopic(deps.namespace, job.jobId, s.name) }));
-    this.deserializer = new Deserializer(pipeline.source.format, deps.registry);
+    this.segments = split(pipeline.stages);
     this.serializer = new Serializer(pipeline.sink, deps.registry);
   }
 
-  private get guarantee(): JobState['config']['processingGuarantee'] {
-    return this.job.config.processingGuarantee;
+  private get changelogs(): { topic: string; stage: string }[] {
+    return this.segments.flatMap((s) =>
+      s.head
+        ? [
+            {
+              stage: s.head.name,
+              topic: changelogTopic(this.deps.namespace, this.job.jobId, s.head.name),
+            },
+          ]
+        : [],
+    );
   }
 
-  private get groupId(): string {
-    return jobGroup(this.deps.namespace, this.job.jobId);
+  private get repartitions(): string[] {
+    return this.segments.flatMap((s) =>
+      s.head ? [repartitionTopic(this.deps.namespace, this.job.jobId, s.head.name)] : [],
+    );
   }
 
-  /** Joins the job's consumer group and starts processing. */
+  private groupOf(segment: Segment): string {
+    const base = jobGroup(this.deps.namespace, this.job.jobId);
+    return segment.head ? `${base}.${segment.head.name}` : base;
+  }
+
   async start(): Promise<void> {
-    const { kafka } = this.deps;
-    const admin = kafka.admin();
+    const admin = this.deps.kafka.admin();
     await admin.connect();
     try {
       const meta = await admin.fetchTopicMetadata({ topics: this.pipeline.source.topics });
@@ -83,200 +104,135 @@ export class JobRunner {
         this.changelogs.map((c) => c.topic),
         widest,
       );
+      await ensureRepartitions(admin, this.repartitions, widest);
       if (this.pipeline.source.bounded) {
-        this.endOffsets = new Map();
+        const sourceEnds = new Map<string, bigint>();
         for (const topic of this.pipeline.source.topics) {
-          for (const o of await topicOffsets(admin, topic)) {
-            if (o.high > o.low) this.endOffsets.set(`${topic}:${o.partition}`, o.high);
-          }
+          for (const o of await topicOffsets(admin, topic))
+            if (o.high > o.low) sourceEnds.set(`${topic}:${o.partition}`, o.high);
         }
+        this.ends = [sourceEnds];
       }
     } finally {
       await admin.disconnect();
     }
     await this.serializer.ready();
-    if (this.guarantee !== 'EXACTLY_ONCE') {
-      this.producer = kafka.producer(producerConfig());
-      await this.producer.connect();
-    }
-    const consumer = kafka.consumer({
-      groupId: this.groupId,
-      readUncommitted: false,
-      sessionTimeout: 10_000,
-      heartbeatInterval: 1000,
+    const json = new Deserializer('json', this.deps.registry);
+    const source = new Deserializer(this.pipeline.source.format, this.deps.registry);
+    this.segments.forEach((segment, i) => {
+      const next = this.segments[i + 1];
+      const spec: HopSpec = {
+        index: i,
+        inputs: segment.head
+          ? [repartitionTopic(this.deps.namespace, this.job.jobId, segment.head.name)]
+          : this.pipeline.source.topics,
+        deserializer: segment.head ? json : source,
+        stages: segment.stages,
+        output: next?.head
+          ? {
+              topic: repartitionTopic(this.deps.namespace, this.job.jobId, next.head.name),
+              key: (
+                (head: StatefulStage) => (out) =>
+                  head.key(out.value)
+              )(next.head),
+              write: (v) => Buffer.from(JSON.stringify(v) ?? 'null'),
+              internal: true,
+            }
+          : {
+              topic: this.pipeline.sink.topic,
+              key: (out) => (this.pipeline.sink.key ? this.pipeline.sink.key(out.value) : out.key),
+              write: (v) => this.serializer.write(v),
+              internal: false,
+            },
+        changelogs: segment.head
+          ? this.changelogs.filter((c) => c.stage === segment.head?.name)
+          : [],
+        groupId: this.groupOf(segment),
+      };
+      this.hops.push(
+        new Hop(
+          this.deps.kafka,
+          spec,
+          this.job.config.processingGuarantee,
+          this.plan,
+          this.job.jobId,
+          {
+            started: () => i === 0 && this.reportStarted(),
+            committed: () => this.onCommitted(),
+            failed: (err, topic, partition, message) =>
+              this.fail(i, err, topic, partition, message),
+          },
+          this.log,
+        ),
+      );
     });
-    this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      const owned = new Set<string>();
-      for (const [topic, partitions] of Object.entries(payload.memberAssignment))
-        for (const p of partitions) owned.add(`${topic}:${p}`);
-      this.ready = this.onAssignment(owned);
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topics: this.pipeline.source.topics, fromBeginning: true });
-    await consumer.run({
-      autoCommit: this.guarantee === 'NONE',
-      eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        await this.ready;
-        if (this.frozen) return;
-        await this.process(batch.topic, batch.partition, batch.messages, {
-          resolveOffset,
-          heartbeat,
-          isRunning,
-          isStale,
-        });
-      },
-    });
-    if (this.pipeline.source.bounded) this.checkCompletion();
+    for (const hop of this.hops) await hop.start();
     this.snapshotTimer = setInterval(
       () => void this.reportSnapshot(),
       this.job.config.snapshotIntervalMs,
     );
   }
 
-  /** Stops processing; open transactions are aborted by disconnecting their producers. */
   async stop(): Promise<void> {
-    this.frozen = true;
     clearInterval(this.snapshotTimer);
-    await this.consumer?.disconnect().catch(() => undefined);
-    await Promise.all(
-      [...this.tasks.values()].map(async (t) => {
-        await t.producer?.disconnect().catch(() => undefined);
-      }),
-    );
-    await this.producer?.disconnect().catch(() => undefined);
-    this.tasks.clear();
+    for (const hop of this.hops) await hop.stop();
+    this.hops.length = 0;
   }
 
-  /** Deletes what only this job used: its changelog topics and consumer group. */
+  /** Deletes what only this job used: changelogs, repartition topics, consumer groups. */
   async cleanup(): Promise<void> {
     const admin = this.deps.kafka.admin();
     await admin.connect();
     try {
       const existing = new Set(await admin.listTopics());
-      const topics = this.changelogs.map((c) => c.topic).filter((t) => existing.has(t));
+      const topics = [...this.changelogs.map((c) => c.topic), ...this.repartitions].filter((t) =>
+        existing.has(t),
+      );
       if (topics.length > 0) await admin.deleteTopics({ topics });
-      await admin.deleteGroups([this.groupId]).catch(() => undefined);
+      await admin.deleteGroups(this.segments.map((s) => this.groupOf(s))).catch(() => undefined);
     } finally {
       await admin.disconnect();
     }
   }
 
-  private async onAssignment(owned: Set<string>): Promise<void> {
-    for (const [id, task] of this.tasks) {
-      if (!owned.has(id)) {
-        await task.producer?.disconnect().catch(() => undefined);
-        this.tasks.delete(id);
-      }
-    }
-    const fresh = [...owned].filter((id) => !this.tasks.has(id));
-    const tasks: Task[] = [];
-    for (const id of fresh) {
-      const [topic, partition] = splitTask(id);
-      const task: Task = { topic, partition, state: new StateStore(), committed: undefined };
-      if (this.guarantee === 'EXACTLY_ONCE') {
-        // One transactional id per source partition. Connecting first matters: it fences the
-        // previous owner and aborts its open transaction, whose changelog writes would
-        // otherwise hold back the read_committed restore below until the transaction times out.
-        task.producer = this.deps.kafka.producer(
-          producerConfig({
-            transactionalId: `${this.groupId}.${topic}.${partition}`,
-            transactionTimeout: 60_000,
-          }),
-        );
-        await task.producer.connect();
-      }
-      tasks.push(task);
-    }
-    const byId = new Map(tasks.map((t) => [`${t.topic}:${t.partition}`, t]));
-    await restoreState(
-      this.deps.kafka,
-      this.changelogs,
-      new Set(byId.keys()),
-      (id, stage, key, value) => byId.get(id)?.state.restore(stage, key, value),
-      this.log,
-    );
-    for (const [id, task] of byId) this.tasks.set(id, task);
-    if (!this.started) {
-      this.started = true;
-      await this.deps.client
-        .send(this.job.jobId, 'ReportStarted', { worker: this.deps.worker })
-        .catch((err: unknown) => this.log.warn({ err }, 'could not report the start'));
-    }
+  private reportStarted(): void {
+    if (this.reportedStart) return;
+    this.reportedStart = true;
+    void this.deps.client
+      .send(this.job.jobId, 'ReportStarted', { worker: this.deps.worker })
+      .catch((err: unknown) => this.log.warn({ err }, 'could not report the start'));
   }
 
-  private async process(
+  private onCommitted(): void {
+    this.dirty = true;
+    if (this.ends) void this.checkCompletion();
+  }
+
+  /**
+   * Freezes the failing hop and those before it at once; lets each later hop finish what was
+   * already handed to it (so the failure snapshot holds every output of the records before the
+   * failing one), then freezes it too, and reports the failing record.
+   */
+  private async fail(
+    index: number,
+    err: unknown,
     topic: string,
     partition: number,
-    messages: KafkaMessage[],
-    ctl: {
-      resolveOffset: (o: string) => void;
-      heartbeat: () => Promise<void>;
-      isRunning: () => boolean;
-      isStale: () => boolean;
-    },
+    message: KafkaMessage,
   ): Promise<void> {
-    const task = this.tasks.get(`${topic}:${partition}`);
-    if (!task) return;
-    const outputs: Message[] = [];
-    const deadLetters: Message[] = [];
-    let last: string | undefined;
-    let failed: { err: unknown; message: KafkaMessage } | undefined;
-    for (const message of messages) {
-      if (!ctl.isRunning() || ctl.isStale()) break;
-      const planned = plannedAction(this.resume, topic, partition, message.offset);
-      if (planned !== undefined) {
-        if (planned === 'DEAD_LETTER' && this.resume.record) {
-          deadLetters.push(
-            deadLetterMessage(this.job.jobId, message, this.resume.record, this.resume.cause),
-          );
-        }
-        last = message.offset;
-        continue;
-      }
-      const mark = task.state.mark();
-      try {
-        const value = await this.deserializer.read(message.value);
-        for (const out of await execute(this.pipeline.stages, value, task.state))
-          outputs.push(this.toRecord(out));
-        last = message.offset;
-      } catch (err) {
-        task.state.revertTo(mark); // the failing record's partial state writes go too
-        failed = { err, message };
-        break;
-      }
+    if (this.failed) return;
+    this.failed = true;
+    this.hops.slice(0, index + 1).forEach((h) => h.freeze());
+    for (let j = index + 1; j < this.hops.length; j++) {
+      const drained = await this.drain(j, DRAIN_TIMEOUT_MS).catch(() => false);
+      if (!drained)
+        this.log.warn(
+          { hop: j },
+          'a later hop did not finish its input in time; a resume reprocesses the rest',
+        );
+      this.hops[j]?.freeze();
     }
-    if (last !== undefined) {
-      // Everything before the failing record is committed: a resume starts exactly at it.
-      const topics = [{ topic: this.pipeline.sink.topic, messages: outputs }];
-      if (this.resume.deadLetterTopic)
-        topics.push({ topic: this.resume.deadLetterTopic, messages: deadLetters });
-      await commitTask(task, topics, last, {
-        guarantee: this.guarantee,
-        groupId: this.groupId,
-        changelogs: this.changelogs,
-        producer: this.producer,
-        consumer: this.consumer,
-      });
-      this.dirty = true;
-      ctl.resolveOffset(last);
-    }
-    await ctl.heartbeat();
-    if (failed) await this.fail(task, failed.err, failed.message);
-    else if (this.endOffsets) this.checkCompletion();
-  }
-
-  private toRecord(out: Output): Message {
-    const key = this.pipeline.sink.key ? this.pipeline.sink.key(out.value) : out.key;
-    return { key, value: this.serializer.write(out.value) };
-  }
-
-  /** Freezes the whole job on this worker at once and reports the failing record. */
-  private async fail(task: Task, err: unknown, message: KafkaMessage): Promise<void> {
-    this.frozen = true;
-    this.consumer?.pause(this.pipeline.source.topics.map((topic) => ({ topic })));
-    const failure = failureReport(err, this.deps.worker, task.topic, task.partition, message);
+    const failure = failureReport(err, this.deps.worker, topic, partition, message);
     this.log.error(
       { err, stage: failure.stage, record: failure.record },
       'record failed; job frozen',
@@ -288,37 +244,122 @@ export class JobRunner {
       );
   }
 
-  private async reportSnapshot(): Promise<void> {
-    if (!this.dirty || this.frozen || this.guarantee === 'NONE') return;
-    this.dirty = false;
-    const sourceOffsets = [...this.tasks.values()]
+  /** Waits until hop j has committed its input up to the input's current end (its owned partitions). */
+  private async drain(j: number, timeoutMs: number): Promise<boolean> {
+    const hop = this.hops[j];
+    const segment = this.segments[j];
+    if (!hop || !segment) return true;
+    const ends = await this.repartitionEnds(j);
+    const admin = this.deps.kafka.admin();
+    await admin.connect();
+    try {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const group = await admin.fetchOffsets({
+          groupId: this.groupOf(segment),
+          topics: [...new Set([...ends.keys()].map((id) => id.slice(0, id.lastIndexOf(':'))))],
+        });
+        const stored = new Map<string, bigint>(
+          group.flatMap((t) =>
+            t.partitions.map((p) => [`${t.topic}:${p.partition}`, BigInt(p.offset)] as const),
+          ),
+        );
+        const done = [...ends].every(([id, end]) => {
+          const task = hop.tasks.get(id);
+          if (!task) return true; // another worker's partition: it drains its own
+          const committed = task.committed === undefined ? -1n : BigInt(task.committed);
+          const atLeast = committed > (stored.get(id) ?? -1n) ? committed : (stored.get(id) ?? -1n);
+          return atLeast >= end;
+        });
+        if (done) return true;
+        if (Date.now() > deadline) return false;
+        await sleep(100);
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  private committed(hop: Hop | undefined): PartitionOffset[] {
+    return [...(hop?.tasks.values() ?? [])]
       .filter((t) => t.committed !== undefined)
       .map((t) => ({ topic: t.topic, partition: t.partition, offset: t.committed ?? '0' }));
+  }
+
+  private async reportSnapshot(): Promise<void> {
+    if (!this.dirty || this.failed || this.job.config.processingGuarantee === 'NONE') return;
+    this.dirty = false;
     await this.deps.client
       .send(this.job.jobId, 'ReportSnapshot', {
         worker: this.deps.worker,
         snapshotId: `${this.deps.worker}-${++this.snapshots}`,
-        sourceOffsets,
-        stateOffsets: [],
+        sourceOffsets: this.committed(this.hops[0]),
+        // Positions in the internal repartition topics: with the changelogs, the hops' state.
+        stateOffsets: this.hops.slice(1).flatMap((h) => this.committed(h)),
       })
       .catch((err: unknown) => this.log.warn({ err }, 'could not report a snapshot'));
   }
 
-  /** A bounded job is done when every source partition is committed up to its end offset. */
-  private checkCompletion(): void {
-    if (!this.endOffsets || this.completionReported) return;
-    for (const [id, end] of this.endOffsets) {
-      const committed = this.tasks.get(id)?.committed;
-      if (committed === undefined || BigInt(committed) < end) return;
+  /**
+   * A bounded job is done when the first hop has read every source partition to the end offset
+   * taken at start, and each later hop has read its repartition topic to the end that topic had
+   * once the hop before it was done.
+   */
+  private async checkCompletion(): Promise<void> {
+    const ends = this.ends;
+    if (!ends || this.completion !== 'running') return;
+    this.completion = 'checking';
+    try {
+      for (let i = 0; i < this.hops.length; i++) {
+        let target = ends[i];
+        if (!target) {
+          target = await this.repartitionEnds(i);
+          ends[i] = target;
+        }
+        const hop = this.hops[i];
+        for (const [id, end] of target) {
+          const committed = hop?.tasks.get(id)?.committed;
+          if (committed === undefined || BigInt(committed) < end) {
+            if (i > 0 && ends.length > i) ends.length = i; // re-measure later hops next time
+            return;
+          }
+        }
+      }
+      this.completion = 'reported';
+      await this.deps.client.send(this.job.jobId, 'ReportCompleted', { worker: this.deps.worker });
+    } catch (err) {
+      this.log.warn({ err }, 'could not check or report completion');
+    } finally {
+      if (this.completion === 'checking') this.completion = 'running';
     }
-    this.completionReported = true;
-    void this.deps.client
-      .send(this.job.jobId, 'ReportCompleted', { worker: this.deps.worker })
-      .catch((err: unknown) => this.log.warn({ err }, 'could not report completion'));
+  }
+
+  /** The end of hop i's repartition topic; under EXACTLY_ONCE the last offset is a commit marker no reader sees. */
+  private async repartitionEnds(i: number): Promise<Map<string, bigint>> {
+    const topic =
+      this.hops.length > i
+        ? repartitionTopic(this.deps.namespace, this.job.jobId, this.segments[i]?.head?.name ?? '')
+        : '';
+    const admin = this.deps.kafka.admin();
+    await admin.connect();
+    try {
+      const marker = this.job.config.processingGuarantee === 'EXACTLY_ONCE' ? 1n : 0n;
+      return new Map(
+        (await topicOffsets(admin, topic))
+          .filter((o) => o.high > o.low)
+          .map((o) => [`${topic}:${o.partition}`, o.high - marker]),
+      );
+    } finally {
+      await admin.disconnect();
+    }
   }
 }
 
-function splitTask(id: string): [string, number] {
-  const i = id.lastIndexOf(':');
-  return [id.slice(0, i), Number(id.slice(i + 1))];
+function split(stages: StageDef[]): Segment[] {
+  const segments: Segment[] = [{ head: undefined, stages: [] }];
+  for (const stage of stages) {
+    if (isStateful(stage)) segments.push({ head: stage, stages: [stage] });
+    else segments.at(-1)?.stages.push(stage);
+  }
+  return segments;
 }

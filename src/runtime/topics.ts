@@ -5,6 +5,11 @@ export function changelogTopic(namespace: string, jobId: string, stage: string):
   return `${namespace}.state.${jobId}.${stage}`;
 }
 
+/** The internal topic feeding a stateful stage, keyed by its grouping key. */
+export function repartitionTopic(namespace: string, jobId: string, stage: string): string {
+  return `${namespace}.repartition.${jobId}.${stage}`;
+}
+
 /** The consumer group of a job: its committed offsets are the job's source position. */
 export function jobGroup(namespace: string, jobId: string): string {
   return `${namespace}.job.${jobId}`;
@@ -36,16 +41,30 @@ export async function ensureChangelogs(
   topics: string[],
   partitions: number,
 ): Promise<void> {
+  await ensure(admin, topics, partitions, [{ name: 'cleanup.policy', value: 'compact' }]);
+}
+
+/** Creates repartition topics when missing; plain retention, they only carry records between hops. */
+export async function ensureRepartitions(
+  admin: Admin,
+  topics: string[],
+  partitions: number,
+): Promise<void> {
+  await ensure(admin, topics, partitions, []);
+}
+
+async function ensure(
+  admin: Admin,
+  topics: string[],
+  partitions: number,
+  configEntries: { name: string; value: string }[],
+): Promise<void> {
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((t) => !existing.has(t));
   if (missing.length === 0) return;
   await admin
     .createTopics({
-      topics: missing.map((topic) => ({
-        topic,
-        numPartitions: partitions,
-        configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
-      })),
+      topics: missing.map((topic) => ({ topic, numPartitions: partitions, configEntries })),
       waitForLeaders: true,
     })
     .catch(async (err: unknown) => {

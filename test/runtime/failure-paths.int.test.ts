@@ -244,7 +244,13 @@ describe('weaker guarantees', () => {
     await produce('in-none', 600);
     const job = await suspendedJob('none', 'in-none', 'out-none', 'NONE');
     await job.resume({ failingRecord: 'SKIP' });
-    const out = await read('out-none', (a) => latest(a).get('k4') === sums(600, POISON).get('k4'));
-    expect(latest(out)).toEqual(sums(600, POISON));
+    // NONE promises no exactness (offsets are committed automatically, so a restart may repeat
+    // records), but the resumed job goes on past the failing record to the end of the input.
+    const expected = sums(600, POISON);
+    const out = await read('out-none', (a) =>
+      [...expected].every(([k, v]) => (latest(a).get(k) ?? 0) >= v),
+    );
+    for (const [k, v] of expected) expect(latest(out).get(k)).toBeGreaterThanOrEqual(v);
+    expect(job.status()).toBe('RUNNING');
   });
 });

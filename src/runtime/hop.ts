@@ -1,0 +1,235 @@
+import type { Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { ProcessingGuarantee } from '../domain/status.js';
+import { producerConfig } from '../kafka/connect.js';
+import type { Logger } from '../observability/logger.js';
+import type { StageDef } from '../pipeline/stages.js';
+import { execute, type Output } from './execute.js';
+import { originHeaders, originOf } from './origin.js';
+import { restoreState } from './restore.js';
+import { deadLetterMessage, plannedAction, type ResumePlan } from './resume-plan.js';
+import type { Deserializer } from './serde.js';
+import { StateStore } from './state-store.js';
+import { commitTask, type Task } from './task.js';
+
+/** One hop of a job: input topics, the stages up to the next repartition, one output. */
+export interface HopSpec {
+  index: number;
+  inputs: string[];
+  deserializer: Deserializer;
+  stages: StageDef[];
+  /** Where outputs go: the sink, or the next hop's repartition topic. */
+  output: {
+    topic: string;
+    key: (out: Output) => string | null;
+    write: (value: unknown) => Buffer;
+    internal: boolean;
+  };
+  changelogs: { topic: string; stage: string }[];
+  groupId: string;
+}
+
+/** What a hop tells its job runner. */
+export interface HopEvents {
+  /** The first assignment is restored and processing starts. */
+  started(): void;
+  committed(): void;
+  /** A record failed; the hop is frozen already. */
+  failed(err: unknown, topic: string, partition: number, message: KafkaMessage): Promise<void>;
+}
+
+/**
+ * Runs one hop on this worker: the partitions of its inputs this worker owns in the hop's
+ * consumer group, with state restored from its changelogs, outputs and offsets committed under
+ * the job's guarantee, and the first failing record reported, not skipped.
+ */
+export class Hop {
+  private consumer: Consumer | undefined;
+  private producer: Producer | undefined;
+  readonly tasks = new Map<string, Task>();
+  private ready: Promise<void> = Promise.resolve();
+  private frozen = false;
+  private started = false;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly spec: HopSpec,
+    private readonly guarantee: ProcessingGuarantee,
+    private readonly plan: ResumePlan,
+    private readonly jobId: string,
+    private readonly events: HopEvents,
+    logger: Logger,
+  ) {
+    this.log = logger.child({ hop: spec.index });
+  }
+
+  async start(): Promise<void> {
+    if (this.guarantee !== 'EXACTLY_ONCE') {
+      this.producer = this.kafka.producer(producerConfig());
+      await this.producer.connect();
+    }
+    const consumer = this.kafka.consumer({
+      groupId: this.spec.groupId,
+      readUncommitted: false,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1000,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const owned = new Set<string>();
+      for (const [topic, partitions] of Object.entries(payload.memberAssignment))
+        for (const p of partitions) owned.add(`${topic}:${p}`);
+      this.ready = this.onAssignment(owned);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: this.spec.inputs, fromBeginning: true });
+    await consumer.run({
+      autoCommit: this.guarantee === 'NONE',
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        await this.ready;
+        if (this.frozen) return;
+        await this.process(batch.topic, batch.partition, batch.messages, {
+          resolveOffset,
+          heartbeat,
+          isRunning,
+          isStale,
+        });
+      },
+    });
+  }
+
+  /** Stops at once: no more batches; consumption paused. */
+  freeze(): void {
+    this.frozen = true;
+    this.consumer?.pause(this.spec.inputs.map((topic) => ({ topic })));
+  }
+
+  /** Leaves the group; open transactions are aborted by disconnecting their producers. */
+  async stop(): Promise<void> {
+    this.frozen = true;
+    await this.consumer?.disconnect().catch(() => undefined);
+    await Promise.all(
+      [...this.tasks.values()].map(async (t) => {
+        await t.producer?.disconnect().catch(() => undefined);
+      }),
+    );
+    await this.producer?.disconnect().catch(() => undefined);
+    this.tasks.clear();
+  }
+
+  private async onAssignment(owned: Set<string>): Promise<void> {
+    for (const [id, task] of this.tasks) {
+      if (!owned.has(id)) {
+        await task.producer?.disconnect().catch(() => undefined);
+        this.tasks.delete(id);
+      }
+    }
+    const byId = new Map<string, Task>();
+    for (const id of [...owned].filter((i) => !this.tasks.has(i))) {
+      const [topic, partition] = splitTask(id);
+      const task: Task = { topic, partition, state: new StateStore(), committed: undefined };
+      if (this.guarantee === 'EXACTLY_ONCE') {
+        // One transactional id per input partition. Connecting first matters: it fences the
+        // previous owner and aborts its open transaction, whose changelog writes would
+        // otherwise hold back the read_committed restore below until the transaction times out.
+        task.producer = this.kafka.producer(
+          producerConfig({
+            transactionalId: `${this.spec.groupId}.${topic}.${partition}`,
+            transactionTimeout: 60_000,
+          }),
+        );
+        await task.producer.connect();
+      }
+      byId.set(id, task);
+    }
+    await restoreState(
+      this.kafka,
+      this.spec.changelogs,
+      new Set(byId.keys()),
+      (id, stage, key, value) => byId.get(id)?.state.restore(stage, key, value),
+      this.log,
+    );
+    for (const [id, task] of byId) this.tasks.set(id, task);
+    if (!this.started) {
+      this.started = true;
+      this.events.started();
+    }
+  }
+
+  private async process(
+    topic: string,
+    partition: number,
+    messages: KafkaMessage[],
+    ctl: {
+      resolveOffset: (o: string) => void;
+      heartbeat: () => Promise<void>;
+      isRunning: () => boolean;
+      isStale: () => boolean;
+    },
+  ): Promise<void> {
+    const task = this.tasks.get(`${topic}:${partition}`);
+    if (!task) return;
+    const outputs: Message[] = [];
+    const deadLetters: Message[] = [];
+    let last: string | undefined;
+    let failed: KafkaMessage | undefined;
+    let failure: unknown;
+    for (const message of messages) {
+      if (!ctl.isRunning() || ctl.isStale()) break;
+      const origin = originOf(topic, partition, message);
+      const planned = plannedAction(this.plan, origin.topic, origin.partition, origin.offset);
+      if (planned !== undefined) {
+        if (planned === 'DEAD_LETTER' && this.plan.record)
+          deadLetters.push(
+            deadLetterMessage(this.jobId, message, this.plan.record, this.plan.cause),
+          );
+        last = message.offset;
+        continue;
+      }
+      const mark = task.state.mark();
+      try {
+        const value = await this.spec.deserializer.read(message.value);
+        for (const out of await execute(this.spec.stages, value, task.state)) {
+          const record: Message = {
+            key: this.spec.output.key(out),
+            value: this.spec.output.write(out.value),
+          };
+          if (this.spec.output.internal) record.headers = originHeaders(origin);
+          outputs.push(record);
+        }
+        last = message.offset;
+      } catch (err) {
+        task.state.revertTo(mark); // the failing record's partial state writes go too
+        failed = message;
+        failure = err;
+        break;
+      }
+    }
+    if (last !== undefined) {
+      // Everything before the failing record is committed: a resume starts exactly at it.
+      const topics = [{ topic: this.spec.output.topic, messages: outputs }];
+      if (this.plan.deadLetterTopic)
+        topics.push({ topic: this.plan.deadLetterTopic, messages: deadLetters });
+      await commitTask(task, topics, last, {
+        guarantee: this.guarantee,
+        groupId: this.spec.groupId,
+        changelogs: this.spec.changelogs,
+        producer: this.producer,
+        consumer: this.consumer,
+      });
+      ctl.resolveOffset(last);
+      this.events.committed();
+    }
+    await ctl.heartbeat();
+    if (failed) {
+      this.freeze();
+      await this.events.failed(failure, topic, partition, failed);
+    }
+  }
+}
+
+function splitTask(id: string): [string, number] {
+  const i = id.lastIndexOf(':');
+  return [id.slice(0, i), Number(id.slice(i + 1))];
+}
