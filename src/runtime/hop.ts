@@ -11,6 +11,12 @@ import type { Deserializer } from './serde.js';
 import { StateStore } from './state-store.js';
 import { commitTask, type Task } from './task.js';
 
+/**
+ * Records per commit. kafkajs groups a send's messages per partition in quadratic time, and
+ * an open transaction holds back read_committed readers, so commits stay small.
+ */
+const MAX_RECORDS_PER_COMMIT = 500;
+
 /** One hop of a job: input topics, the stages up to the next repartition, one output. */
 export interface HopSpec {
   index: number;
@@ -157,6 +163,7 @@ export class Hop {
     }
   }
 
+  /** Splits a batch so each commit stays small: short transactions, and cheap sends. */
   private async process(
     topic: string,
     partition: number,
@@ -168,8 +175,32 @@ export class Hop {
       isStale: () => boolean;
     },
   ): Promise<void> {
+    for (let i = 0; i < messages.length; i += MAX_RECORDS_PER_COMMIT) {
+      if (this.frozen || !ctl.isRunning() || ctl.isStale()) return;
+      const more = await this.processChunk(
+        topic,
+        partition,
+        messages.slice(i, i + MAX_RECORDS_PER_COMMIT),
+        ctl,
+      );
+      if (!more) return;
+    }
+  }
+
+  /** Processes and commits one chunk; false when a record failed and the hop froze. */
+  private async processChunk(
+    topic: string,
+    partition: number,
+    messages: KafkaMessage[],
+    ctl: {
+      resolveOffset: (o: string) => void;
+      heartbeat: () => Promise<void>;
+      isRunning: () => boolean;
+      isStale: () => boolean;
+    },
+  ): Promise<boolean> {
     const task = this.tasks.get(`${topic}:${partition}`);
-    if (!task) return;
+    if (!task) return false;
     const outputs: Message[] = [];
     const deadLetters: Message[] = [];
     let last: string | undefined;
@@ -225,7 +256,9 @@ export class Hop {
     if (failed) {
       this.freeze();
       await this.events.failed(failure, topic, partition, failed);
+      return false;
     }
+    return last !== undefined;
   }
 }
 

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KafkaMessage } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,7 @@ import { connectClient, startCoordinator } from '../support/sluice.js';
 // A keyed running count over 100,000 records on three worker processes (the real CLI), two of
 // them killed with SIGKILL at different times while it runs.
 
-const RECORDS = 100_000;
+const RECORDS = Number(process.env.SLUICE_TEST_CRASH_RECORDS ?? 100_000);
 const KEYS = 50;
 const ns = testNamespace('crash');
 await useTopics(ns, [
@@ -44,7 +45,14 @@ function startWorker(id: string): ChildProcess {
         SLUICE_REGISTRY_URL: registryUrl,
         SLUICE_NAMESPACE: ns,
       },
-      stdio: ['ignore', 'ignore', 'ignore'],
+      // SLUICE_TEST_WORKER_LOGS=dir keeps each worker's structured log, for a failed run.
+      stdio: [
+        'ignore',
+        'ignore',
+        process.env.SLUICE_TEST_WORKER_LOGS
+          ? openSync(`${process.env.SLUICE_TEST_WORKER_LOGS}/${id}.log`, 'w')
+          : 'ignore',
+      ],
     },
   );
   children.push(child);
