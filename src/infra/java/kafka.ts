@@ -74,7 +74,7 @@ export async function startKafka(java: string, distDir: string, dir: string): Pr
   writeFileSync(join(dir, 'log4j2.yaml'), LOG4J(logFile));
   const classpath = join(distDir, 'libs', '*');
   // A KRaft cluster id is 16 random bytes in URL-safe base64 without padding.
-  const clusterId = randomBytes(16).toString('base64url');
+  const clusterId = newClusterId();
   try {
     await run(
       java,
@@ -106,6 +106,18 @@ export async function startKafka(java: string, distDir: string, dir: string): Pr
     { cwd: dir, logFile: join(dir, 'stdout.log') },
   );
   return { process, brokers: [`127.0.0.1:${brokerPort}`], logFile };
+}
+
+/**
+ * A KRaft cluster id: 16 random bytes in URL-safe base64. One that starts with "-" would be read
+ * as an option by the storage tool (1 start in 64 failed that way), so, like Kafka's own
+ * Uuid.randomUuid, draw again.
+ */
+export function newClusterId(random: () => Buffer = () => randomBytes(16)): string {
+  for (;;) {
+    const id = random().toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 /** The end of the broker's logs, for error messages. */

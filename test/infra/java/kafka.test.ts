@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { serverProperties } from '../../../src/infra/java/kafka.js';
+import { newClusterId, serverProperties } from '../../../src/infra/java/kafka.js';
 
 function parse(text: string): Map<string, string> {
   return new Map(
@@ -25,5 +25,18 @@ describe('serverProperties', () => {
     expect(props.get('transaction.state.log.replication.factor')).toBe('1');
     expect(props.get('transaction.state.log.min.isr')).toBe('1');
     expect(props.get('group.initial.rebalance.delay.ms')).toBe('0');
+  });
+});
+
+describe('newClusterId', () => {
+  it('never starts with "-", which the storage tool would read as an option', () => {
+    const draws = [
+      Buffer.from([0xfb, ...Array<number>(15).fill(1)]),
+      Buffer.from(Array<number>(16).fill(7)),
+    ];
+    const id = newClusterId(() => draws.shift() ?? Buffer.alloc(16));
+    expect(Buffer.from([0xfb]).toString('base64url')).toMatch(/^-/); // the first draw would have been refused
+    expect(id).toBe(Buffer.from(Array<number>(16).fill(7)).toString('base64url'));
+    expect(id).toHaveLength(22);
   });
 });
