@@ -17,6 +17,14 @@ import { commitTask, type Task } from './task.js';
  */
 const MAX_RECORDS_PER_COMMIT = 500;
 
+/** The kafkajs eachBatch helpers a hop uses. */
+interface BatchControl {
+  resolveOffset: (offset: string) => void;
+  heartbeat: () => Promise<void>;
+  isRunning: () => boolean;
+  isStale: () => boolean;
+}
+
 /** One hop of a job: input topics, the stages up to the next repartition, one output. */
 export interface HopSpec {
   index: number;
@@ -168,12 +176,7 @@ export class Hop {
     topic: string,
     partition: number,
     messages: KafkaMessage[],
-    ctl: {
-      resolveOffset: (o: string) => void;
-      heartbeat: () => Promise<void>;
-      isRunning: () => boolean;
-      isStale: () => boolean;
-    },
+    ctl: BatchControl,
   ): Promise<void> {
     for (let i = 0; i < messages.length; i += MAX_RECORDS_PER_COMMIT) {
       if (this.frozen || !ctl.isRunning() || ctl.isStale()) return;
@@ -192,12 +195,7 @@ export class Hop {
     topic: string,
     partition: number,
     messages: KafkaMessage[],
-    ctl: {
-      resolveOffset: (o: string) => void;
-      heartbeat: () => Promise<void>;
-      isRunning: () => boolean;
-      isStale: () => boolean;
-    },
+    ctl: BatchControl,
   ): Promise<boolean> {
     const task = this.tasks.get(`${topic}:${partition}`);
     if (!task) return false;

@@ -27,12 +27,7 @@ export function registerInfra(program: Command, globals: () => GlobalOptions): v
       emit(
         opts,
         { brokers: found.brokers, registryUrl: found.registryUrl, source: found.source },
-        () =>
-          table([
-            ['brokers', found.brokers.join(',')],
-            ['registry', found.registryUrl],
-            ['source', describe(found.source)],
-          ]),
+        () => view(found),
       );
     });
 
@@ -59,12 +54,7 @@ export function registerInfra(program: Command, globals: () => GlobalOptions): v
           registryUrl: found.registryUrl,
           source: found.source,
         },
-        () =>
-          table([
-            ['brokers', found.brokers.join(',')],
-            ['registry', found.registryUrl],
-            ['source', describe(found.source)],
-          ]),
+        () => view(found),
       );
     });
 
@@ -80,6 +70,14 @@ export function registerInfra(program: Command, globals: () => GlobalOptions): v
         stopped ? 'Stopped Kafka and the schema registry.' : 'Nothing was running.',
       );
     });
+}
+
+function view(found: { brokers: string[]; registryUrl: string; source: string }): string {
+  return table([
+    ['brokers', found.brokers.join(',')],
+    ['registry', found.registryUrl],
+    ['source', describe(found.source)],
+  ]);
 }
 
 function describe(source: string): string {
