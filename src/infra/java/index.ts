@@ -48,9 +48,14 @@ export async function startJavaInfra(opts: JavaStartOptions): Promise<Infra> {
   let kafka: LocalKafka | undefined;
   let registry: LocalRegistry | undefined;
   try {
+    // Record each server's pid as soon as it runs, so a failure of the other still stops it.
+    const record = <T extends { process: { pid: number } }>(started: T): T => {
+      state.pids.push(started.process.pid);
+      return started;
+    };
     [kafka, registry] = await Promise.all([
-      startKafka(jdk.java, kafkaDist, join(dir, 'kafka')),
-      startApicurio(jdk.java, apicurioDist, join(dir, 'registry')),
+      startKafka(jdk.java, kafkaDist, join(dir, 'kafka')).then(record),
+      startApicurio(jdk.java, apicurioDist, join(dir, 'registry')).then(record),
     ]);
     state.pids = [kafka.process.pid, registry.process.pid];
     state.brokers = kafka.brokers;
