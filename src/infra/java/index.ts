@@ -47,16 +47,17 @@ export async function startJavaInfra(opts: JavaStartOptions): Promise<Infra> {
   );
   let kafka: LocalKafka | undefined;
   let registry: LocalRegistry | undefined;
+  let starting: Promise<unknown>[] = [];
   try {
     // Record each server's pid as soon as it runs, so a failure of the other still stops it.
     const record = <T extends { process: { pid: number } }>(started: T): T => {
       state.pids.push(started.process.pid);
       return started;
     };
-    [kafka, registry] = await Promise.all([
-      startKafka(jdk.java, kafkaDist, join(dir, 'kafka')).then(record),
-      startApicurio(jdk.java, apicurioDist, join(dir, 'registry')).then(record),
-    ]);
+    const kafkaStart = startKafka(jdk.java, kafkaDist, join(dir, 'kafka')).then(record);
+    const registryStart = startApicurio(jdk.java, apicurioDist, join(dir, 'registry')).then(record);
+    starting = [kafkaStart, registryStart];
+    [kafka, registry] = await Promise.all([kafkaStart, registryStart]);
     state.pids = [kafka.process.pid, registry.process.pid];
     state.brokers = kafka.brokers;
     state.registryUrl = registry.registryUrl;
@@ -69,6 +70,7 @@ export async function startJavaInfra(opts: JavaStartOptions): Promise<Infra> {
       registry: () => exited('Apicurio Registry', r.process.exitCode(), r.logFile),
     });
   } catch (err) {
+    await Promise.allSettled(starting); // a server still starting must be recorded before the stop
     await stopInstance(state, 5000).catch(() => rmSync(dir, { recursive: true, force: true }));
     if (err instanceof SluiceError) throw err;
     throw new SluiceError(
