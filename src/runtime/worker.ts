@@ -29,6 +29,9 @@ export interface WorkerOptions {
 
 const ENDED_BY = new Set(['JobCancelled', 'JobCompleted', 'JobFailed']);
 
+/** How long an ended job's topics stay, so every worker stops its part before they go. */
+const CLEANUP_DELAY_MS = 5000;
+
 /**
  * Hosts pipelines and runs the jobs that use them. It follows the job log: it starts a job's
  * tasks when the job is submitted, resumed or restarted, and stops them when the job is
@@ -43,6 +46,7 @@ export class Worker {
   private client: SluiceClient | undefined;
   private coordinator: Coordinator | undefined;
   private queue: Promise<void> = Promise.resolve();
+  private readonly cleanups = new Set<Promise<void>>();
 
   constructor(private readonly opts: WorkerOptions) {
     this.workerId = opts.workerId ?? `${hostname()}:${process.pid}`;
@@ -112,6 +116,7 @@ export class Worker {
 
   async stop(): Promise<void> {
     await this.queue;
+    await Promise.all(this.cleanups);
     await Promise.all([...this.running.values()].map((r) => r.stop()));
     this.running.clear();
     await this.client?.close();
@@ -134,11 +139,24 @@ export class Worker {
       this.log.info({ jobId: state.jobId, status: state.status }, 'job stopped on this worker');
     }
     if (event && ENDED_BY.has(event.type)) {
-      await new JobRunner(deps, state, factory(state.config.args), NO_PLAN)
-        .cleanup()
-        .catch((err: unknown) =>
-          this.log.warn({ err, jobId: state.jobId }, 'could not delete the job state'),
-        );
+      // Every worker of the job reads the same event and stops its part; deleting the topics
+      // at once would pull them from under workers that have not stopped yet.
+      const runner = new JobRunner(deps, state, factory(state.config.args), NO_PLAN);
+      const cleanup = new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          runner
+            .cleanup()
+            .catch((err: unknown) =>
+              this.log.warn({ err, jobId: state.jobId }, 'could not delete the job state'),
+            )
+            .finally(() => {
+              this.cleanups.delete(cleanup);
+              resolve();
+            });
+        }, CLEANUP_DELAY_MS);
+        timer.unref();
+      });
+      this.cleanups.add(cleanup);
       return;
     }
     if (!wanted || this.running.has(state.jobId)) return;

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { endpoints, kafkaClient } from '../support/kafka.js';
+import { endpoints, kafkaClient, sluiceEnv } from '../support/kafka.js';
 import { ROOT } from '../support/spawn.js';
 import { connectClient, freshNamespace, startCoordinator } from '../support/sluice.js';
 
@@ -20,17 +20,10 @@ interface Run {
 }
 
 function sluice(...args: string[]): Promise<Run> {
-  const { brokers, registryUrl } = endpoints();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['dist/cli/main.js', ...args, '--json'], {
       cwd: ROOT,
-      env: {
-        ...process.env,
-        SLUICE_BROKERS: brokers.join(','),
-        SLUICE_REGISTRY_URL: registryUrl,
-        SLUICE_NAMESPACE: ns,
-        SLUICE_ISSUED_BY: 'cli-test',
-      },
+      env: sluiceEnv(ns, { SLUICE_ISSUED_BY: 'cli-test' }),
     });
     let out = '';
     let err = '';

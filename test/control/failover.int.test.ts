@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Command } from '../../src/domain/commands.js';
 import type { JobEvent } from '../../src/domain/events.js';
 import { codecs, command, publish, readLogUntil } from '../support/commands.js';
-import { endpoints, kafkaClient } from '../support/kafka.js';
+import { kafkaClient, sluiceEnv } from '../support/kafka.js';
 import { ROOT } from '../support/spawn.js';
 import { freshNamespace } from '../support/sluice.js';
 
@@ -31,19 +31,12 @@ const members: Member[] = [];
 afterAll(() => members.forEach((m) => m.child.kill('SIGKILL')));
 
 function startMember(name: string): Member {
-  const { brokers, registryUrl } = endpoints();
   const child = spawn(
     process.execPath,
     ['dist/cli/main.js', 'coordinator', '--session-timeout', '6000'],
     {
       cwd: ROOT,
-      env: {
-        ...process.env,
-        SLUICE_BROKERS: brokers.join(','),
-        SLUICE_REGISTRY_URL: registryUrl,
-        SLUICE_NAMESPACE: ns,
-        SLUICE_LOG_LEVEL: 'info',
-      },
+      env: sluiceEnv(ns, { SLUICE_LOG_LEVEL: 'info' }),
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );

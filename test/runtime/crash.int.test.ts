@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { KafkaMessage } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ProcessingGuarantee } from '../../src/domain/status.js';
-import { endpoints, kafkaClient, testNamespace, useTopics } from '../support/kafka.js';
+import { kafkaClient, sluiceEnv, testNamespace, useTopics } from '../support/kafka.js';
 import { ROOT } from '../support/spawn.js';
 import { connectClient, startCoordinator } from '../support/sluice.js';
 
@@ -26,7 +26,6 @@ const children: ChildProcess[] = [];
 afterAll(() => children.forEach((c) => c.kill('SIGKILL')));
 
 function startWorker(id: string): ChildProcess {
-  const { brokers, registryUrl } = endpoints();
   const child = spawn(
     process.execPath,
     [
@@ -39,12 +38,7 @@ function startWorker(id: string): ChildProcess {
     ],
     {
       cwd: ROOT,
-      env: {
-        ...process.env,
-        SLUICE_BROKERS: brokers.join(','),
-        SLUICE_REGISTRY_URL: registryUrl,
-        SLUICE_NAMESPACE: ns,
-      },
+      env: sluiceEnv(ns),
       // SLUICE_TEST_WORKER_LOGS=dir keeps each worker's structured log, for a failed run.
       stdio: [
         'ignore',

@@ -7,6 +7,21 @@ export function endpoints(): { brokers: string[]; registryUrl: string } {
   return inject('infra');
 }
 
+/** The environment for a `sluice` child process on the test servers and a namespace. */
+export function sluiceEnv(
+  namespace: string,
+  extra: Record<string, string> = {},
+): NodeJS.ProcessEnv {
+  const { brokers, registryUrl } = endpoints();
+  return {
+    ...process.env,
+    SLUICE_BROKERS: brokers.join(','),
+    SLUICE_REGISTRY_URL: registryUrl,
+    SLUICE_NAMESPACE: namespace,
+    ...extra,
+  };
+}
+
 /** A kafkajs client on the test broker; quiet, because expected errors would flood the output. */
 export function kafkaClient(clientId = 'sluice-test'): Kafka {
   return new Kafka({ clientId, brokers: endpoints().brokers, logLevel: logLevel.NOTHING });
