@@ -30,7 +30,7 @@ export default tseslint.config(
       'src/demo/**',
       'test/bench/**',
       'test/control/failover.int.test.ts',
-      'test/runtime/crash.int.test.ts',
+      'test/runtime/crash.crash.test.ts',
     ],
     rules: { 'no-console': 'off' },
   },

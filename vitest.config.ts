@@ -9,7 +9,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/**/*.int.test.ts'],
+          exclude: ['test/**/*.int.test.ts', 'test/**/*.crash.test.ts'],
         },
       },
       {
@@ -18,6 +18,17 @@ export default defineConfig({
           include: ['test/**/*.int.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 60_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        // Kills worker processes mid-run; slow, and kept out of `npm test` while it fails
+        // intermittently (a known stall after the second SIGKILL, see issue 4).
+        test: {
+          name: 'crash',
+          include: ['test/**/*.crash.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 300_000,
           hookTimeout: 180_000,
         },
       },
