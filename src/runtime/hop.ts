@@ -61,6 +61,8 @@ export class Hop {
   private producer: Producer | undefined;
   readonly tasks = new Map<string, Task>();
   private ready: Promise<void> = Promise.resolve();
+  /** The partitions the latest assignment gave this worker. */
+  private owned = new Set<string>();
   private frozen = false;
   private started = false;
   private readonly log: Logger;
@@ -93,7 +95,10 @@ export class Hop {
       const owned = new Set<string>();
       for (const [topic, partitions] of Object.entries(payload.memberAssignment))
         for (const p of partitions) owned.add(`${topic}:${p}`);
-      this.ready = this.onAssignment(owned);
+      // Joins can overlap (a rebalance during a slow restore). Run assignments one after the
+      // other: two at once would open two producers with one transactional id, and the fenced
+      // one could end up owning the task, failing every commit from then on.
+      this.ready = this.ready.catch(() => undefined).then(() => this.onAssignment(owned));
     });
     await consumer.connect();
     await consumer.subscribe({ topics: this.spec.inputs, fromBeginning: true });
@@ -133,14 +138,27 @@ export class Hop {
   }
 
   private async onAssignment(owned: Set<string>): Promise<void> {
+    this.owned = owned;
     for (const [id, task] of this.tasks) {
-      if (!owned.has(id)) {
-        await task.producer?.disconnect().catch(() => undefined);
-        this.tasks.delete(id);
-      }
+      if (!owned.has(id)) await this.dropTask(id, task);
     }
+    await this.openTasks([...owned].filter((i) => !this.tasks.has(i)));
+    if (!this.started) {
+      this.started = true;
+      this.events.started();
+    }
+  }
+
+  private async dropTask(id: string, task: Task): Promise<void> {
+    this.tasks.delete(id);
+    await task.producer?.disconnect().catch(() => undefined);
+  }
+
+  /** Opens tasks: fences their previous owners, then restores their state from the changelogs. */
+  private async openTasks(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
     const byId = new Map<string, Task>();
-    for (const id of [...owned].filter((i) => !this.tasks.has(i))) {
+    for (const id of ids) {
       const [topic, partition] = splitTask(id);
       const task: Task = { topic, partition, state: new StateStore(), committed: undefined };
       if (this.guarantee === 'EXACTLY_ONCE') {
@@ -165,10 +183,19 @@ export class Hop {
       this.log,
     );
     for (const [id, task] of byId) this.tasks.set(id, task);
-    if (!this.started) {
-      this.started = true;
-      this.events.started();
+  }
+
+  /**
+   * The task of an owned partition. One whose commit failed was dropped (its producer may be
+   * fenced, its memory ahead of Kafka); it is opened afresh here, from the committed state, and
+   * the unresolved records are fetched again.
+   */
+  private async taskFor(id: string): Promise<Task | undefined> {
+    if (!this.tasks.has(id) && this.owned.has(id)) {
+      this.ready = this.ready.catch(() => undefined).then(() => this.openTasks([id]));
+      await this.ready;
     }
+    return this.tasks.get(id);
   }
 
   /** Splits a batch so each commit stays small: short transactions, and cheap sends. */
@@ -197,7 +224,8 @@ export class Hop {
     messages: KafkaMessage[],
     ctl: BatchControl,
   ): Promise<boolean> {
-    const task = this.tasks.get(`${topic}:${partition}`);
+    const id = `${topic}:${partition}`;
+    const task = await this.taskFor(id);
     if (!task) return false;
     const outputs: Message[] = [];
     const deadLetters: Message[] = [];
@@ -240,13 +268,20 @@ export class Hop {
       const topics = [{ topic: this.spec.output.topic, messages: outputs }];
       if (this.plan.deadLetterTopic)
         topics.push({ topic: this.plan.deadLetterTopic, messages: deadLetters });
-      await commitTask(task, topics, last, {
-        guarantee: this.guarantee,
-        groupId: this.spec.groupId,
-        changelogs: this.spec.changelogs,
-        producer: this.producer,
-        consumer: this.consumer,
-      });
+      try {
+        await commitTask(task, topics, last, {
+          guarantee: this.guarantee,
+          groupId: this.spec.groupId,
+          changelogs: this.spec.changelogs,
+          producer: this.producer,
+          consumer: this.consumer,
+        });
+      } catch (err) {
+        // kafkajs fetches the unresolved records again; the task restarts from what Kafka holds.
+        this.log.warn({ err, task: id }, 'commit failed; reopening the task from its last commit');
+        await this.dropTask(id, task);
+        throw err;
+      }
       ctl.resolveOffset(last);
       this.events.committed();
     }

@@ -108,7 +108,7 @@ async function readCounts(topic: string, onProgress: (n: number) => void): Promi
 async function run(
   guarantee: ProcessingGuarantee,
   output: string,
-): Promise<{ outputs: number; duplicates: number; perKeyExact: boolean }> {
+): Promise<{ outputs: number; duplicates: number; perKeyExact: boolean; noGap: boolean }> {
   const workers = [
     startWorker(`${guarantee}-1`),
     startWorker(`${guarantee}-2`),
@@ -146,14 +146,18 @@ async function run(
   }
   let duplicates = 0;
   let perKeyExact = seen.size === KEYS;
+  // At least once, a replayed record may count twice into a key's state, so its counts run
+  // past 2000; nothing is lost when every count from 1 to 2000 was still emitted.
+  let noGap = seen.size === KEYS;
   for (const values of seen.values()) {
     const distinct = new Set(values);
     duplicates += values.length - distinct.size;
     if (distinct.size !== RECORDS / KEYS || Math.max(...distinct) !== RECORDS / KEYS)
       perKeyExact = false;
+    for (let c = 1; c <= RECORDS / KEYS; c++) if (!distinct.has(c)) noGap = false;
   }
   expect(killedFirst && killedSecond).toBe(true);
-  return { outputs: all.length, duplicates, perKeyExact };
+  return { outputs: all.length, duplicates, perKeyExact, noGap };
 }
 
 describe('three worker processes, two killed with SIGKILL mid-run', () => {
@@ -161,15 +165,15 @@ describe('three worker processes, two killed with SIGKILL mid-run', () => {
     await produce();
     const result = await run('EXACTLY_ONCE', 'out-eos');
     console.log(`EXACTLY_ONCE: ${result.outputs} outputs, ${result.duplicates} duplicates`);
-    expect(result).toEqual({ outputs: RECORDS, duplicates: 0, perKeyExact: true });
+    expect(result).toEqual({ outputs: RECORDS, duplicates: 0, perKeyExact: true, noGap: true });
   }, 300_000);
 
   it('AT_LEAST_ONCE: nothing is lost (duplicates are counted, not forbidden)', async () => {
     const result = await run('AT_LEAST_ONCE', 'out-alo');
     console.log(
-      `AT_LEAST_ONCE: ${result.outputs} outputs, ${result.duplicates} duplicates after two SIGKILLs`,
+      `AT_LEAST_ONCE: ${result.outputs} outputs (${result.outputs - RECORDS} from replayed records), ${result.duplicates} repeated counts after two SIGKILLs`,
     );
-    expect(result.perKeyExact).toBe(true);
+    expect(result.noGap).toBe(true);
     expect(result.outputs).toBeGreaterThanOrEqual(RECORDS);
   }, 300_000);
 });
