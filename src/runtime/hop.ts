@@ -1,6 +1,7 @@
 import type { Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { ProcessingGuarantee } from '../domain/status.js';
 import { producerConfig } from '../kafka/connect.js';
+import { topicOffsets } from '../kafka/offsets.js';
 import type { Logger } from '../observability/logger.js';
 import type { StageDef } from '../pipeline/stages.js';
 import { execute, type Output } from './execute.js';
@@ -175,6 +176,7 @@ export class Hop {
       }
       byId.set(id, task);
     }
+    if (this.guarantee === 'EXACTLY_ONCE') await this.seekToCommitted(ids);
     await restoreState(
       this.kafka,
       this.spec.changelogs,
@@ -183,6 +185,41 @@ export class Hop {
       this.log,
     );
     for (const [id, task] of byId) this.tasks.set(id, task);
+  }
+
+  /**
+   * Moves the consumer to the offsets the group holds now. kafkajs read them when it joined,
+   * before the producers above fenced the previous owners; a transaction of a killed owner that
+   * was already committing completes during the fencing, so those offsets may be one commit
+   * behind the state the restore reads, and that commit would be counted twice.
+   */
+  private async seekToCommitted(ids: string[]): Promise<void> {
+    const consumer = this.consumer;
+    if (!consumer) return;
+    const byTopic = new Map<string, number[]>();
+    for (const id of ids) {
+      const [topic, partition] = splitTask(id);
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
+    }
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const group = await admin.fetchOffsets({
+        groupId: this.spec.groupId,
+        topics: [...byTopic.keys()],
+      });
+      for (const { topic, partitions } of group) {
+        const low = new Map((await topicOffsets(admin, topic)).map((o) => [o.partition, o.low]));
+        for (const { partition, offset } of partitions) {
+          if (!byTopic.get(topic)?.includes(partition)) continue;
+          // No committed offset yet: the beginning, as the subscription says.
+          const next = BigInt(offset) >= 0n ? offset : String(low.get(partition) ?? 0n);
+          consumer.seek({ topic, partition, offset: next });
+        }
+      }
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   /**

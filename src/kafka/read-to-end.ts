@@ -1,0 +1,68 @@
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import { topicOffsets } from './offsets.js';
+
+/** Where to start reading a partition (`topic:partition`); partitions not named start at their beginning. */
+export type StartOffsets = Map<string, bigint>;
+
+/**
+ * Reads the topics, read_committed, from `from` (or their beginning) up to the end offsets they
+ * have when the call starts, and returns once every partition got there. kafkajs cannot assign
+ * partitions by hand, so a throwaway consumer group subscribes from the beginning and records
+ * before a partition's start are skipped.
+ */
+export async function readToEnd(
+  kafka: Kafka,
+  topics: string[],
+  onMessage: (topic: string, partition: number, message: KafkaMessage) => void,
+  from: StartOffsets = new Map(),
+): Promise<void> {
+  if (topics.length === 0) return;
+  const admin = kafka.admin();
+  await admin.connect();
+  // The last offset to reach per partition. A transaction's commit marker takes the last
+  // offset and is never delivered, but the batch that holds it reports it as its last offset.
+  const targets = new Map<string, bigint>();
+  try {
+    for (const topic of topics) {
+      for (const o of await topicOffsets(admin, topic)) {
+        const id = `${topic}:${o.partition}`;
+        const start = from.get(id) ?? o.low;
+        if (o.high > start && o.high > o.low) targets.set(id, o.high - 1n);
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  if (targets.size === 0) return;
+  const consumer = kafka.consumer({ groupId: `sluice-read-${randomUUID()}` });
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (!payload.restart) reject(payload.error);
+      });
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        const id = `${payload.topic}:${payload.partition}`;
+        const target = targets.get(id);
+        if (target !== undefined && BigInt(payload.lastOffset) >= target) targets.delete(id);
+        if (targets.size === 0) resolve();
+      });
+      void consumer.run({
+        eachMessage: ({ topic, partition, message }) => {
+          const id = `${topic}:${partition}`;
+          const target = targets.get(id);
+          const start = from.get(id);
+          const offset = BigInt(message.offset);
+          // Records past the target arrived after the call started: not ours to read.
+          if (target !== undefined && (start === undefined || offset >= start) && offset <= target)
+            onMessage(topic, partition, message);
+          return Promise.resolve();
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+}
