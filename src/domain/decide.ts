@@ -65,7 +65,9 @@ export function decide(cluster: Cluster, command: Command): Decision {
         snapshotId: job.lastSnapshot?.snapshotId ?? null,
         at,
       };
-      return job.config.suspendOnFailure
+      // A job whose saved state the code does not match has processed nothing: failing it
+      // would delete the very state the check protects, so it suspends whatever the flag says.
+      return job.config.suspendOnFailure || f.error.name === 'SLUICE_STATE_INCOMPATIBLE'
         ? transition(job, 'JobSuspendedDueToError', () => [
             { type: 'JobSuspendedDueToError', jobId, cause },
           ])

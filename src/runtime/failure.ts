@@ -1,8 +1,27 @@
 import type { KafkaMessage } from 'kafkajs';
 import type { ErrorInfo, FailureReport } from '../domain/cause.js';
+import { SluiceError } from '../domain/errors.js';
 import { DeserializationFailure } from './serde.js';
 import { StageFailure } from './execute.js';
 import { originOf } from './origin.js';
+
+/** Outputs, state or offsets that could not be committed: not retriable, or retried past the budget. */
+export class CommitFailure extends Error {
+  constructor(
+    override readonly cause: unknown,
+    readonly attempts: number,
+    readonly elapsedMs: number,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = 'CommitFailure';
+  }
+
+  get description(): string {
+    return this.attempts > 1
+      ? `Writing outputs and offsets kept failing for ${Math.round(this.elapsedMs / 1000)} s (${this.attempts} attempts); the records from this one on are not committed`
+      : 'Writing outputs and offsets failed with an error that cannot be retried; the records from this one on are not committed';
+  }
+}
 
 /** How much of a failing record's value the cause shows. */
 const PREVIEW_CHARS = 256;
@@ -16,7 +35,11 @@ export function failureReport(
   message: KafkaMessage,
 ): FailureReport {
   const cause =
-    err instanceof StageFailure || err instanceof DeserializationFailure ? err.cause : err;
+    err instanceof StageFailure ||
+    err instanceof DeserializationFailure ||
+    err instanceof CommitFailure
+      ? err.cause
+      : err;
   const stage =
     err instanceof StageFailure
       ? err.stage
@@ -28,7 +51,9 @@ export function failureReport(
       ? `User code threw in stage "${err.stage}"`
       : err instanceof DeserializationFailure
         ? `A source record could not be read as ${err.format}`
-        : 'A record could not be written to the sink';
+        : err instanceof CommitFailure
+          ? err.description
+          : 'A record could not be written to the sink';
   // On a repartition topic the record names its source record in headers; report that one.
   const origin = originOf(topic, partition, message);
   return {
@@ -42,6 +67,9 @@ export function failureReport(
 
 /** An error as data. */
 export function errorInfo(err: unknown): ErrorInfo {
+  // A Sluice error is named by its stable code: that is what scripts and decisions branch on.
+  if (err instanceof SluiceError)
+    return { name: err.code, message: err.message, stack: err.stack ?? null };
   if (err instanceof Error)
     return { name: err.name, message: err.message, stack: err.stack ?? null };
   return { name: 'NonError', message: String(err), stack: null };

@@ -1,10 +1,13 @@
 import type { Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProcessingGuarantee } from '../domain/status.js';
 import { producerConfig } from '../kafka/connect.js';
 import { topicOffsets } from '../kafka/offsets.js';
+import { isTransient, RetryBudget, type RetryPolicy } from '../kafka/retry.js';
 import type { Logger } from '../observability/logger.js';
 import type { StageDef } from '../pipeline/stages.js';
 import { execute, type Output } from './execute.js';
+import { CommitFailure } from './failure.js';
 import { originHeaders, originOf } from './origin.js';
 import { restoreState } from './restore.js';
 import { deadLetterMessage, plannedAction, type ResumePlan } from './resume-plan.js';
@@ -41,6 +44,8 @@ export interface HopSpec {
   };
   changelogs: { topic: string; stage: string }[];
   groupId: string;
+  /** How long failing commits are retried before the job is told. */
+  retry: RetryPolicy;
 }
 
 /** What a hop tells its job runner. */
@@ -67,6 +72,7 @@ export class Hop {
   private frozen = false;
   private started = false;
   private readonly log: Logger;
+  private readonly commitRetry: RetryBudget;
 
   constructor(
     private readonly kafka: Kafka,
@@ -78,6 +84,7 @@ export class Hop {
     logger: Logger,
   ) {
     this.log = logger.child({ hop: spec.index });
+    this.commitRetry = new RetryBudget(spec.retry);
   }
 
   async start(): Promise<void> {
@@ -235,6 +242,41 @@ export class Hop {
     return this.tasks.get(id);
   }
 
+  /**
+   * A chunk that could not be committed is not resolved, so kafkajs fetches it again and a
+   * reopened task (fresh producer, state and position from Kafka) processes it anew. Transient
+   * errors and fencing are retried with backoff within the budget; anything else, or a spent
+   * budget, freezes the hop and reports the chunk's first record: nothing after it is committed.
+   */
+  private async commitFailed(
+    err: unknown,
+    id: string,
+    task: Task,
+    topic: string,
+    partition: number,
+    messages: KafkaMessage[],
+    ctl: BatchControl,
+  ): Promise<false> {
+    await this.dropTask(id, task);
+    const delay = isTransient(err) || isFenced(err) ? this.commitRetry.failed() : undefined;
+    const first = messages[0];
+    if (delay === undefined && first) {
+      const { attempts, elapsedMs } = this.commitRetry.spent;
+      this.freeze();
+      await this.events.failed(
+        new CommitFailure(err, Math.max(1, attempts), elapsedMs),
+        topic,
+        partition,
+        first,
+      );
+      return false;
+    }
+    this.log.warn({ err, task: id, retryInMs: delay }, 'commit failed; reopening the task');
+    await sleep(delay ?? 0);
+    await ctl.heartbeat();
+    return false;
+  }
+
   /** Splits a batch so each commit stays small: short transactions, and cheap sends. */
   private async process(
     topic: string,
@@ -313,11 +355,9 @@ export class Hop {
           producer: this.producer,
           consumer: this.consumer,
         });
+        this.commitRetry.succeeded();
       } catch (err) {
-        // kafkajs fetches the unresolved records again; the task restarts from what Kafka holds.
-        this.log.warn({ err, task: id }, 'commit failed; reopening the task from its last commit');
-        await this.dropTask(id, task);
-        throw err;
+        return this.commitFailed(err, id, task, topic, partition, messages, ctl);
       }
       ctl.resolveOffset(last);
       this.events.committed();
@@ -330,6 +370,12 @@ export class Hop {
     }
     return last !== undefined;
   }
+}
+
+/** A fenced producer: another owner took the task, or this one must reopen it. */
+function isFenced(err: unknown): boolean {
+  const type = (err as { type?: string }).type;
+  return type === 'INVALID_PRODUCER_EPOCH' || type === 'PRODUCER_FENCED';
 }
 
 function splitTask(id: string): [string, number] {

@@ -3,13 +3,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SluiceClient } from '../client/client.js';
 import type { RegistryClient } from '../codec/registry.js';
 import type { PartitionOffset } from '../domain/cause.js';
+import { SluiceError } from '../domain/errors.js';
 import type { JobState } from '../domain/state.js';
 import { topicOffsets } from '../kafka/offsets.js';
+import type { RetryPolicy } from '../kafka/retry.js';
 import type { Logger } from '../observability/logger.js';
 import type { PipelineDef } from '../pipeline/pipeline.js';
 import { isStateful, type StageDef, type StatefulStage } from '../pipeline/stages.js';
 import { errorInfo, failureReport } from './failure.js';
 import { Hop, type HopSpec } from './hop.js';
+import { checkStagesMatch, savedStages, seedFromSnapshot } from './snapshot-state.js';
 import type { ResumePlan } from './resume-plan.js';
 import { Deserializer, Serializer } from './serde.js';
 import {
@@ -28,6 +31,7 @@ export interface RunnerDeps {
   namespace: string;
   worker: string;
   logger: Logger;
+  retry: RetryPolicy;
 }
 
 /** How long a failure waits for later hops to finish their input before freezing them anyway. */
@@ -105,6 +109,16 @@ export class JobRunner {
         widest,
       );
       await ensureRepartitions(admin, this.repartitions, widest);
+      const stages = this.changelogs.map((c) => c.stage);
+      const snapshotName = this.job.config.initialSnapshotName;
+      if (snapshotName !== null) await this.seed(snapshotName, stages, widest);
+      // Before anything runs: fixed code must not silently drop the state it resumes from.
+      checkStagesMatch(
+        await savedStages(admin, this.deps.namespace, this.job.jobId),
+        stages,
+        widest,
+        `Job "${this.job.name}"`,
+      );
       if (this.pipeline.source.bounded) {
         const sourceEnds = new Map<string, bigint>();
         for (const topic of this.pipeline.source.topics) {
@@ -148,6 +162,7 @@ export class JobRunner {
           ? this.changelogs.filter((c) => c.stage === segment.head?.name)
           : [],
         groupId: this.groupOf(segment),
+        retry: this.deps.retry,
       };
       this.hops.push(
         new Hop(
@@ -170,6 +185,33 @@ export class JobRunner {
     this.snapshotTimer = setInterval(
       () => void this.reportSnapshot(),
       this.job.config.snapshotIntervalMs,
+    );
+  }
+
+  /** A new job started from an exported snapshot takes its state and positions first. */
+  private async seed(snapshotName: string, stages: string[], partitions: number): Promise<void> {
+    const from = this.deps.client
+      .listJobs()
+      .map((j) => j.snapshot())
+      .find((s) => s.exportedSnapshots[snapshotName] !== undefined);
+    if (!from) {
+      throw new SluiceError(
+        'SLUICE_STATE_INCOMPATIBLE',
+        `No exported snapshot is named "${snapshotName}" any more; cancel this job and submit it again without initialSnapshotName, or with another snapshot.`,
+      );
+    }
+    await seedFromSnapshot(
+      this.deps.kafka,
+      {
+        namespace: this.deps.namespace,
+        jobId: this.job.jobId,
+        from,
+        snapshotName,
+        sourceTopics: this.pipeline.source.topics,
+        stages,
+        partitions,
+      },
+      this.log,
     );
   }
 

@@ -7,8 +7,10 @@ import type { SuspensionCause } from '../domain/cause.js';
 import type { JobEvent } from '../domain/events.js';
 import type { JobState } from '../domain/state.js';
 import { createKafka } from '../kafka/connect.js';
+import { DEFAULT_RETRY, withRetry, type RetryPolicy } from '../kafka/retry.js';
 import { defaultLogger, type Logger } from '../observability/logger.js';
 import type { PipelineDef } from '../pipeline/pipeline.js';
+import { errorInfo } from './failure.js';
 import { JobRunner, type RunnerDeps } from './job-runner.js';
 import { NO_PLAN, type ResumePlan } from './resume-plan.js';
 
@@ -25,6 +27,11 @@ export interface WorkerOptions {
   workerId?: string;
   /** Take part in the coordinator election (default true): any worker can be the coordinator. */
   coordinator?: boolean;
+  /**
+   * How long transient Kafka errors (a broker down, a leader change, a timeout) are retried,
+   * when starting a job and when committing, before the job is suspended or failed.
+   */
+  retry?: Partial<RetryPolicy>;
 }
 
 const ENDED_BY = new Set(['JobCancelled', 'JobCompleted', 'JobFailed']);
@@ -99,6 +106,7 @@ export class Worker {
       namespace,
       worker: this.workerId,
       logger: this.log,
+      retry: { ...DEFAULT_RETRY, ...this.opts.retry },
     };
     const reconcile = (state: JobState | undefined, event?: JobEvent): void => {
       if (!state) return;
@@ -138,6 +146,15 @@ export class Worker {
       this.running.delete(state.jobId);
       this.log.info({ jobId: state.jobId, status: state.status }, 'job stopped on this worker');
     }
+    if (event && ENDED_BY.has(event.type) && Object.keys(state.exportedSnapshots).length > 0) {
+      // An exported snapshot is the job's state topics and offsets, kept by reference: a job
+      // started from it later reads them, so they stay until the namespace is cleaned up.
+      this.log.info(
+        { jobId: state.jobId, snapshots: Object.keys(state.exportedSnapshots) },
+        'job ended; its state topics stay for its exported snapshots',
+      );
+      return;
+    }
     if (event && ENDED_BY.has(event.type)) {
       // Every worker of the job reads the same event and stops its part; deleting the topics
       // at once would pull them from under workers that have not stopped yet.
@@ -169,10 +186,40 @@ export class Worker {
             cause: lastErrorCause(this.client?.history(state.jobId) ?? []),
           }
         : NO_PLAN;
-    const runner = new JobRunner(deps, state, factory(state.config.args), plan);
-    this.running.set(state.jobId, runner);
     this.log.info({ jobId: state.jobId, pipeline: state.pipeline }, 'starting job on this worker');
-    await runner.start();
+    const attempt = async (): Promise<void> => {
+      const runner = new JobRunner(deps, state, factory(state.config.args), plan);
+      this.running.set(state.jobId, runner);
+      try {
+        await runner.start();
+      } catch (err) {
+        this.running.delete(state.jobId);
+        await runner.stop().catch(() => undefined);
+        throw err;
+      }
+    };
+    try {
+      await withRetry(attempt, deps.retry, (err, n, delayMs) =>
+        this.log.warn(
+          { err, jobId: state.jobId, attempt: n, delayMs },
+          'job start failed; retrying',
+        ),
+      );
+    } catch (err) {
+      // Not transient, or the retry budget ran out: the job must not look as if it ran here.
+      this.log.error({ err, jobId: state.jobId }, 'could not start the job');
+      await deps.client
+        .send(state.jobId, 'ReportFailure', {
+          failure: {
+            description: `Worker ${this.workerId} could not start the job`,
+            error: errorInfo(err),
+            stage: null,
+            worker: this.workerId,
+            record: null,
+          },
+        })
+        .catch((e: unknown) => this.log.error({ err: e }, 'could not report the failure'));
+    }
   }
 }
 

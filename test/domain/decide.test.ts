@@ -255,6 +255,19 @@ describe('job lifecycle', () => {
     expect(job.status === 'SUSPENDED_DUE_TO_ERROR' && job.suspensionCause.snapshotId).toBeNull();
   });
 
+  it('suspends, whatever the flag, when the code does not match the saved state', () => {
+    const sim = new Sim();
+    running(sim, 'j1', 'orders', false);
+    const failure = {
+      error: { name: 'SLUICE_STATE_INCOMPATIBLE', message: 'no stage "totals"', stack: null },
+      record: null,
+    };
+    expect(expectAccepted(sim.fail('j1', failure)).map((e) => e.type)).toEqual([
+      'JobSuspendedDueToError',
+    ]);
+    expect(sim.job('j1').status).toBe('SUSPENDED_DUE_TO_ERROR');
+  });
+
   it('fails on a failure when suspendOnFailure is false', () => {
     const sim = new Sim();
     running(sim, 'j1', 'orders', false);

@@ -2,7 +2,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { SluiceError } from '../../src/domain/errors.js';
 import { StageFailure } from '../../src/runtime/execute.js';
-import { errorInfo, failureReport } from '../../src/runtime/failure.js';
+import { CommitFailure, errorInfo, failureReport } from '../../src/runtime/failure.js';
 import { DeserializationFailure } from '../../src/runtime/serde.js';
 
 function message(
@@ -70,12 +70,32 @@ describe('failureReport', () => {
     });
   });
 
+  it('describes a commit that kept failing, with the attempts and the time spent', () => {
+    const broker = Object.assign(new Error('Connection error: ECONNREFUSED'), {
+      name: 'KafkaJSConnectionError',
+    });
+    const report = failureReport(
+      new CommitFailure(broker, 7, 61_400),
+      'w',
+      'orders',
+      2,
+      message(Buffer.from('{}')),
+    );
+    expect(report.stage).toBe('sink');
+    expect(report.description).toBe(
+      'Writing outputs and offsets kept failing for 61 s (7 attempts); the records from this one on are not committed',
+    );
+    expect(report.error.name).toBe('KafkaJSConnectionError');
+    expect(report.record?.partition).toBe(2);
+  });
+
   it('reports any other error as the sink failing, with that error itself', () => {
     const err = new SluiceError('SLUICE_ENCODE_FAILED', 'field "amount" is not a double');
     const report = failureReport(err, 'w', 'orders', 1, message(Buffer.from('{}')));
     expect(report.stage).toBe('sink');
     expect(report.description).toBe('A record could not be written to the sink');
-    expect(report.error.name).toBe('SluiceError');
+    // A Sluice error is named by its stable code.
+    expect(report.error.name).toBe('SLUICE_ENCODE_FAILED');
     expect(report.error.message).toBe('field "amount" is not a double');
     expect(report.error.stack).toBe(err.stack);
   });

@@ -1,0 +1,110 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * How long Sluice keeps retrying a transient Kafka error (a broker down, a leader change, a
+ * timeout) before it counts as a failure. Exponential backoff with full jitter, bounded by a
+ * total budget: the budget is what an operator reasons about ("a 30 s broker outage must not
+ * suspend the job"), so it is the setting, and the attempt count follows from it.
+ */
+export interface RetryPolicy {
+  /** First delay before jitter, ms. */
+  initialMs: number;
+  /** Largest delay before jitter, ms. */
+  maxMs: number;
+  /** Give up once this long has passed since the first failure, ms. */
+  budgetMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { initialMs: 250, maxMs: 5_000, budgetMs: 60_000 };
+
+/** kafkajs error names that say the request may succeed later. */
+const TRANSIENT_NAMES = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSLockTimeout',
+  'KafkaJSMetadataNotLoaded',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSStaleTopicMetadataAssignment',
+]);
+
+/**
+ * True for errors worth retrying: kafkajs marks protocol errors `retriable`, and wraps the last
+ * error of its own exhausted retries, which is transient when that one was. A fenced producer
+ * is not transient for its producer, but the task reopens with a fresh one, so callers that
+ * reopen treat fencing as transient themselves.
+ */
+export function isTransient(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && e instanceof Error; depth++) {
+    const x = e as Error & { retriable?: boolean; originalError?: unknown; cause?: unknown };
+    if (x.retriable === true || TRANSIENT_NAMES.has(x.name)) return true;
+    if (x.name === 'KafkaJSNumberOfRetriesExceeded' || x.name === 'KafkaJSNonRetriableError')
+      e = x.originalError ?? x.cause;
+    else return false;
+  }
+  return false;
+}
+
+/** The delay before attempt `attempt` (1-based), with full jitter. */
+export function backoffMs(
+  policy: RetryPolicy,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
+  const cap = Math.min(policy.maxMs, policy.initialMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(cap / 2 + (random() * cap) / 2);
+}
+
+/** Tracks consecutive failures of one operation against a policy's budget. */
+export class RetryBudget {
+  private firstFailure: number | undefined;
+  private attempts = 0;
+
+  constructor(
+    private readonly policy: RetryPolicy,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Records a failure; the delay to wait before the next attempt, or undefined when the budget is spent. */
+  failed(): number | undefined {
+    const now = this.now();
+    this.firstFailure ??= now;
+    this.attempts++;
+    if (now - this.firstFailure >= this.policy.budgetMs) return undefined;
+    return backoffMs(this.policy, this.attempts);
+  }
+
+  succeeded(): void {
+    this.firstFailure = undefined;
+    this.attempts = 0;
+  }
+
+  /** What the budget saw: for the failure report when it runs out. */
+  get spent(): { attempts: number; elapsedMs: number } {
+    return {
+      attempts: this.attempts,
+      elapsedMs: this.firstFailure === undefined ? 0 : this.now() - this.firstFailure,
+    };
+  }
+}
+
+/** Runs `fn`, retrying transient errors within the policy's budget; rethrows the rest at once. */
+export async function withRetry<T>(
+  fn: () => Promise<T>,
+  policy: RetryPolicy,
+  onRetry: (err: unknown, attempt: number, delayMs: number) => void = () => undefined,
+): Promise<T> {
+  const budget = new RetryBudget(policy);
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      const delay = isTransient(err) ? budget.failed() : undefined;
+      if (delay === undefined) throw err;
+      onRetry(err, budget.spent.attempts, delay);
+      await sleep(delay);
+    }
+  }
+}

@@ -1,0 +1,219 @@
+import type { Admin, Kafka, Message } from 'kafkajs';
+import { SluiceError } from '../domain/errors.js';
+import type { JobState } from '../domain/state.js';
+import { producerConfig } from '../kafka/connect.js';
+import { topicOffsets } from '../kafka/offsets.js';
+import { readToEnd } from '../kafka/read-to-end.js';
+import type { Logger } from '../observability/logger.js';
+import {
+  changelogKey,
+  changelogTopic,
+  jobGroup,
+  parseChangelogKey,
+  repartitionTopic,
+} from './topics.js';
+
+/** Records per send inside the seeding transaction: kafkajs sends are quadratic in size. */
+const CHUNK = 500;
+
+/** The stages a job holds state for: its changelog topics that have records, with their partition counts. */
+export async function savedStages(
+  admin: Admin,
+  namespace: string,
+  jobId: string,
+): Promise<Map<string, number>> {
+  const prefix = changelogTopic(namespace, jobId, '');
+  const stages = new Map<string, number>();
+  for (const topic of (await admin.listTopics()).filter((t) => t.startsWith(prefix))) {
+    const offsets = await topicOffsets(admin, topic);
+    if (offsets.some((o) => o.high > o.low)) stages.set(topic.slice(prefix.length), offsets.length);
+  }
+  return stages;
+}
+
+/**
+ * Refuses to run a pipeline that would silently drop saved state: every stage the job holds
+ * state for must be a stateful stage of the pipeline, by name. A stage new to the pipeline
+ * starts empty, which is what adding a stage means.
+ */
+export function checkStagesMatch(
+  saved: Map<string, number>,
+  pipelineStages: string[],
+  partitions: number,
+  where: string,
+): void {
+  const missing = [...saved.keys()].filter((s) => !pipelineStages.includes(s));
+  if (missing.length > 0) {
+    throw new SluiceError(
+      'SLUICE_STATE_INCOMPATIBLE',
+      `${where} holds state for stage${missing.length > 1 ? 's' : ''} ${quoted(missing)}, which the pipeline does not have (its stateful stages: ${pipelineStages.length > 0 ? quoted(pipelineStages) : 'none'}). ` +
+        'Give the stateful stage its old name (e.g. aggregate({ name: ... })) and resume, or cancel the job and start a new one.',
+      { details: { missing, pipelineStages } },
+    );
+  }
+  const resized = [...saved].filter(([, n]) => n !== partitions).map(([s]) => s);
+  if (resized.length > 0) {
+    throw new SluiceError(
+      'SLUICE_STATE_INCOMPATIBLE',
+      `${where} keeps the state of ${quoted(resized)} in ${saved.get(resized[0] ?? '')} partitions, but the pipeline's sources now have ${partitions}; state is partitioned by key, so it cannot move. Keep the source topics' partition count.`,
+      { details: { resized, partitions } },
+    );
+  }
+}
+
+/** What a new job starts from when its config names an exported snapshot. */
+export interface SeedSpec {
+  namespace: string;
+  /** The new job. */
+  jobId: string;
+  /** The job the snapshot was exported from. */
+  from: JobState;
+  snapshotName: string;
+  sourceTopics: string[];
+  stages: string[];
+  partitions: number;
+}
+
+/**
+ * Gives a new job the state and positions of an exported snapshot, in one transaction: the
+ * source job's changelogs (keys moved to the new job's tasks), the records its stateful stages
+ * had not read yet from its repartition topics, and its source offsets as the new job's
+ * committed offsets. The committed offsets also mark the seeding done, so every worker of the
+ * job may try: the transactional id fences a concurrent seeder, and the check after fencing
+ * sees what a finished one committed.
+ */
+export async function seedFromSnapshot(kafka: Kafka, spec: SeedSpec, log: Logger): Promise<void> {
+  const { namespace, jobId, from } = spec;
+  const group = jobGroup(namespace, jobId);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    if (await seeded(admin, group, spec.sourceTopics)) return;
+    if (!['SUSPENDED', 'SUSPENDED_DUE_TO_ERROR', 'CANCELLED', 'COMPLETED'].includes(from.status)) {
+      throw new SluiceError(
+        'SLUICE_STATE_INCOMPATIBLE',
+        `Snapshot "${spec.snapshotName}" belongs to job "${from.name}" (${from.jobId}), which is ${from.status}: its state moves on, so it cannot seed another job now. Suspend or cancel "${from.name}", then resume this job.`,
+      );
+    }
+    const saved = await savedStages(admin, namespace, from.jobId);
+    checkStagesMatch(saved, spec.stages, spec.partitions, `Snapshot "${spec.snapshotName}"`);
+    const producer = kafka.producer(
+      producerConfig({ transactionalId: `${group}.seed`, transactionTimeout: 120_000 }),
+    );
+    await producer.connect(); // fences a concurrent seeder of the same job
+    try {
+      if (await seeded(admin, group, spec.sourceTopics)) return;
+      const writes = await stateAndInFlight(kafka, admin, spec, [...saved.keys()]);
+      const offsets = await sourcePositions(admin, jobGroup(namespace, from.jobId), spec);
+      const tx = await producer.transaction();
+      try {
+        for (const [topic, messages] of writes)
+          for (let i = 0; i < messages.length; i += CHUNK)
+            await tx.send({ topic, messages: messages.slice(i, i + CHUNK) });
+        await tx.sendOffsets({ consumerGroupId: group, topics: offsets });
+        await tx.commit();
+      } catch (err) {
+        await tx.abort().catch(() => undefined);
+        throw err;
+      }
+      log.info(
+        {
+          snapshot: spec.snapshotName,
+          from: from.jobId,
+          records: [...writes.values()].reduce((n, m) => n + m.length, 0),
+        },
+        'job seeded from an exported snapshot',
+      );
+    } finally {
+      await producer.disconnect();
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** True once the new job's group holds an offset for any source partition. */
+async function seeded(admin: Admin, group: string, topics: string[]): Promise<boolean> {
+  const offsets = await admin.fetchOffsets({ groupId: group, topics });
+  return offsets.some((t) => t.partitions.some((p) => BigInt(p.offset) >= 0n));
+}
+
+/** The writes that carry the source job's state over: per topic, in partition order. */
+async function stateAndInFlight(
+  kafka: Kafka,
+  admin: Admin,
+  spec: SeedSpec,
+  stages: string[],
+): Promise<Map<string, Message[]>> {
+  const { namespace, jobId, from } = spec;
+  const writes = new Map<string, Message[]>();
+  const add = (topic: string, m: Message): void => {
+    const list = writes.get(topic) ?? [];
+    list.push(m);
+    writes.set(topic, list);
+  };
+  for (const stage of stages) {
+    const oldInput = repartitionTopic(namespace, from.jobId, stage);
+    const newInput = repartitionTopic(namespace, jobId, stage);
+    const target = changelogTopic(namespace, jobId, stage);
+    await readToEnd(kafka, [changelogTopic(namespace, from.jobId, stage)], (_t, partition, m) => {
+      const key = m.key ? parseChangelogKey(m.key.toString()) : undefined;
+      if (!key || key.topic !== oldInput) return;
+      add(target, {
+        key: changelogKey(newInput, key.partition, key.key),
+        value: m.value,
+        partition,
+      });
+    });
+    // Records the stage had not read when the job stopped: outputs of the hop before it.
+    const group = `${jobGroup(namespace, from.jobId)}.${stage}`;
+    const committed = await admin.fetchOffsets({ groupId: group, topics: [oldInput] });
+    const start = new Map<string, bigint>();
+    for (const t of committed)
+      for (const p of t.partitions)
+        if (BigInt(p.offset) >= 0n) start.set(`${t.topic}:${p.partition}`, BigInt(p.offset));
+    const existing = new Set(await admin.listTopics());
+    if (!existing.has(oldInput)) continue;
+    await readToEnd(
+      kafka,
+      [oldInput],
+      (_t, partition, m) =>
+        add(newInput, {
+          key: m.key,
+          value: m.value,
+          partition,
+          headers: m.headers as Message['headers'],
+        }),
+      start,
+    );
+  }
+  return writes;
+}
+
+/** The source job's committed positions on the new job's sources; the beginning elsewhere. */
+async function sourcePositions(
+  admin: Admin,
+  fromGroup: string,
+  spec: SeedSpec,
+): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]> {
+  const old = await admin.fetchOffsets({ groupId: fromGroup, topics: spec.sourceTopics });
+  const result = [];
+  for (const topic of spec.sourceTopics) {
+    const committed = new Map(
+      (old.find((t) => t.topic === topic)?.partitions ?? []).map((p) => [
+        p.partition,
+        BigInt(p.offset),
+      ]),
+    );
+    const partitions = (await topicOffsets(admin, topic)).map((o) => {
+      const c = committed.get(o.partition) ?? -1n;
+      return { partition: o.partition, offset: String(c >= 0n ? c : o.low) };
+    });
+    result.push({ topic, partitions });
+  }
+  return result;
+}
+
+function quoted(names: string[]): string {
+  return names.map((n) => `"${n}"`).join(', ');
+}

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import {
+  backoffMs,
+  isTransient,
+  RetryBudget,
+  withRetry,
+  type RetryPolicy,
+} from '../../src/kafka/retry.js';
+
+const policy: RetryPolicy = { initialMs: 100, maxMs: 1000, budgetMs: 5000 };
+
+function kafkaError(name: string, extra: Record<string, unknown> = {}): Error {
+  return Object.assign(new Error(name), { name, ...extra });
+}
+
+describe('isTransient', () => {
+  it('accepts connection errors, timeouts and retriable protocol errors', () => {
+    expect(isTransient(kafkaError('KafkaJSConnectionError'))).toBe(true);
+    expect(isTransient(kafkaError('KafkaJSRequestTimeoutError'))).toBe(true);
+    expect(isTransient(kafkaError('KafkaJSProtocolError', { retriable: true }))).toBe(true);
+  });
+
+  it('looks through kafkajs retry wrappers to the last error', () => {
+    const inner = kafkaError('KafkaJSProtocolError', { retriable: true });
+    expect(
+      isTransient(kafkaError('KafkaJSNumberOfRetriesExceeded', { originalError: inner })),
+    ).toBe(true);
+    const fatal = kafkaError('KafkaJSProtocolError', { retriable: false });
+    expect(
+      isTransient(kafkaError('KafkaJSNumberOfRetriesExceeded', { originalError: fatal })),
+    ).toBe(false);
+  });
+
+  it('rejects user errors and non-retriable protocol errors', () => {
+    expect(isTransient(new TypeError('x is undefined'))).toBe(false);
+    expect(isTransient(kafkaError('KafkaJSProtocolError', { retriable: false }))).toBe(false);
+    expect(isTransient('a string')).toBe(false);
+  });
+});
+
+describe('backoff', () => {
+  it('doubles from the initial delay up to the cap, jittered into its upper half', () => {
+    expect(backoffMs(policy, 1, () => 0)).toBe(50);
+    expect(backoffMs(policy, 1, () => 1)).toBe(100);
+    expect(backoffMs(policy, 3, () => 1)).toBe(400);
+    expect(backoffMs(policy, 10, () => 1)).toBe(1000);
+    expect(backoffMs(policy, 10, () => 0)).toBe(500);
+  });
+
+  it('stops once the budget has passed since the first failure, and restarts after a success', () => {
+    let now = 0;
+    const budget = new RetryBudget(policy, () => now);
+    expect(budget.failed()).toBeGreaterThan(0);
+    now = 4999;
+    expect(budget.failed()).toBeGreaterThan(0);
+    now = 5000;
+    expect(budget.failed()).toBeUndefined();
+    expect(budget.spent).toEqual({ attempts: 3, elapsedMs: 5000 });
+    budget.succeeded();
+    now = 9000;
+    expect(budget.failed()).toBeGreaterThan(0);
+    expect(budget.spent).toEqual({ attempts: 1, elapsedMs: 0 });
+  });
+});
+
+describe('withRetry', () => {
+  it('retries transient errors until the call succeeds', async () => {
+    let calls = 0;
+    const retried: number[] = [];
+    const result = await withRetry(
+      () => {
+        calls++;
+        if (calls < 3) return Promise.reject(kafkaError('KafkaJSConnectionError'));
+        return Promise.resolve('ok');
+      },
+      { initialMs: 1, maxMs: 2, budgetMs: 10_000 },
+      (_err, attempt) => retried.push(attempt),
+    );
+    expect(result).toBe('ok');
+    expect(retried).toEqual([1, 2]);
+  });
+
+  it('rethrows a non-transient error at once', async () => {
+    let calls = 0;
+    await expect(
+      withRetry(() => {
+        calls++;
+        return Promise.reject(new RangeError('bad input'));
+      }, policy),
+    ).rejects.toThrow('bad input');
+    expect(calls).toBe(1);
+  });
+
+  it('gives up with the last error when the budget is spent', async () => {
+    await expect(
+      withRetry(() => Promise.reject(kafkaError('KafkaJSConnectionError')), {
+        initialMs: 1,
+        maxMs: 1,
+        budgetMs: 20,
+      }),
+    ).rejects.toThrow('KafkaJSConnectionError');
+  });
+});
