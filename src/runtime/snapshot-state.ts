@@ -182,7 +182,7 @@ async function stateAndInFlight(
           key: m.key,
           value: m.value,
           partition,
-          headers: m.headers as Message['headers'],
+          headers: m.headers,
         }),
       start,
     );
