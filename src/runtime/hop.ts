@@ -183,7 +183,7 @@ export class Hop {
       }
       byId.set(id, task);
     }
-    if (this.guarantee === 'EXACTLY_ONCE') await this.seekToCommitted(ids);
+    await this.loadPositions(byId);
     await restoreState(
       this.kafka,
       this.spec.changelogs,
@@ -195,33 +195,34 @@ export class Hop {
   }
 
   /**
-   * Moves the consumer to the offsets the group holds now. kafkajs read them when it joined,
-   * before the producers above fenced the previous owners; a transaction of a killed owner that
+   * The offsets the group holds now for these tasks: where each task stands, which a bounded
+   * job's completion check needs even for a partition that has nothing left to read.
+   *
+   * Under EXACTLY_ONCE the consumer also moves there. kafkajs read the offsets when it joined,
+   * before the producers above fenced the previous owners; a killed owner's transaction that
    * was already committing completes during the fencing, so those offsets may be one commit
    * behind the state the restore reads, and that commit would be counted twice.
    */
-  private async seekToCommitted(ids: string[]): Promise<void> {
+  private async loadPositions(tasks: Map<string, Task>): Promise<void> {
     const consumer = this.consumer;
-    if (!consumer) return;
-    const byTopic = new Map<string, number[]>();
-    for (const id of ids) {
-      const [topic, partition] = splitTask(id);
-      byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
-    }
+    const topics = [...new Set([...tasks.values()].map((t) => t.topic))];
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      const group = await admin.fetchOffsets({
-        groupId: this.spec.groupId,
-        topics: [...byTopic.keys()],
-      });
+      const group = await admin.fetchOffsets({ groupId: this.spec.groupId, topics });
       for (const { topic, partitions } of group) {
         const low = new Map((await topicOffsets(admin, topic)).map((o) => [o.partition, o.low]));
         for (const { partition, offset } of partitions) {
-          if (!byTopic.get(topic)?.includes(partition)) continue;
+          const task = tasks.get(`${topic}:${partition}`);
+          if (!task) continue;
+          if (BigInt(offset) >= 0n) task.committed = offset;
           // No committed offset yet: the beginning, as the subscription says.
-          const next = BigInt(offset) >= 0n ? offset : String(low.get(partition) ?? 0n);
-          consumer.seek({ topic, partition, offset: next });
+          if (this.guarantee === 'EXACTLY_ONCE')
+            consumer?.seek({
+              topic,
+              partition,
+              offset: task.committed ?? String(low.get(partition) ?? 0n),
+            });
         }
       }
     } finally {
@@ -341,6 +342,12 @@ export class Hop {
         failure = err;
         break;
       }
+    }
+    if (this.frozen && !failed) {
+      // Frozen while this chunk ran (the job was suspended or stopped): commit nothing more.
+      // Its records are fetched again by whoever runs the job next.
+      task.state.rollback();
+      return false;
     }
     if (last !== undefined) {
       // Everything before the failing record is committed: a resume starts exactly at it.

@@ -217,6 +217,9 @@ export class JobRunner {
 
   async stop(): Promise<void> {
     clearInterval(this.snapshotTimer);
+    // Every hop at once: stopping them one by one would let later hops go on writing outputs
+    // while the first leaves its group.
+    for (const hop of this.hops) hop.freeze();
     for (const hop of this.hops) await hop.stop();
     this.hops.length = 0;
   }
@@ -362,6 +365,7 @@ export class JobRunner {
         for (const [id, end] of target) {
           const committed = hop?.tasks.get(id)?.committed;
           if (committed === undefined || BigInt(committed) < end) {
+            this.log.debug({ hop: i, partition: id, committed, end: String(end) }, 'not done yet');
             if (i > 0 && ends.length > i) ends.length = i; // re-measure later hops next time
             return;
           }

@@ -1,4 +1,3 @@
-import type { KafkaMessage } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { JobFailedError } from '../../src/domain/job-errors.js';
 import type { ProcessingGuarantee } from '../../src/domain/status.js';
@@ -6,7 +5,8 @@ import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
 import { Worker } from '../../src/runtime/worker.js';
-import { endpoints, kafkaClient, testNamespace, useTopics } from '../support/kafka.js';
+import { endpoints, testNamespace, useTopics } from '../support/kafka.js';
+import { latest, produceNumbers, readUntil, sums } from '../support/records.js';
 import { connectClient, testLogger } from '../support/sluice.js';
 
 // Resume choices, the fail path, batch jobs and the weaker guarantees, on a real broker.
@@ -74,71 +74,6 @@ const worker = new Worker({
 await worker.start();
 afterAll(() => worker.stop());
 
-async function produce(topic: string, count: number, keys = 5): Promise<void> {
-  const producer = kafkaClient().producer();
-  await producer.connect();
-  const messages = Array.from({ length: count }, (_, i) => ({
-    key: `k${i % keys}`,
-    value: JSON.stringify({ n: i + 1, k: `k${i % keys}` }),
-  }));
-  for (let i = 0; i < messages.length; i += 500)
-    await producer.send({ topic: `${ns}.${topic}`, messages: messages.slice(i, i + 500) });
-  await producer.disconnect();
-}
-
-/** Reads until `done` holds on everything read so far, or fails after the timeout. */
-async function read(
-  topic: string,
-  done: (all: KafkaMessage[]) => boolean,
-  timeoutMs = 60_000,
-): Promise<KafkaMessage[]> {
-  const consumer = kafkaClient().consumer({ groupId: `${ns}.r-${Math.random()}` });
-  const all: KafkaMessage[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic: `${ns}.${topic}`, fromBeginning: true });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`timed out with ${all.length} records on ${topic}`)),
-        timeoutMs,
-      );
-      void consumer.run({
-        eachMessage: ({ message }) => {
-          all.push(message);
-          if (done(all)) {
-            clearTimeout(timer);
-            resolve();
-          }
-          return Promise.resolve();
-        },
-      });
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return all;
-}
-
-function latest(all: KafkaMessage[]): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const r of all) {
-    const { key, value } = JSON.parse(r.value?.toString() ?? '{}') as {
-      key: string;
-      value: number;
-    };
-    m.set(key, value);
-  }
-  return m;
-}
-
-/** The expected sums of 1..count by key k(i % 5), leaving out `skip`. */
-function sums(count: number, skip?: number): Map<string, number> {
-  const m = new Map<string, number>();
-  for (let i = 0; i < count; i++)
-    if (i + 1 !== skip) m.set(`k${i % 5}`, (m.get(`k${i % 5}`) ?? 0) + i + 1);
-  return m;
-}
-
 async function suspendedJob(
   name: string,
   input: string,
@@ -158,10 +93,10 @@ async function suspendedJob(
 
 describe('resuming past a failing record', () => {
   it('--skip-failing-record leaves the record out and continues', async () => {
-    await produce('in-skip', 600);
+    await produceNumbers(`${ns}.in-skip`, 600);
     const job = await suspendedJob('skip', 'in-skip', 'out-skip');
     await job.resume({ failingRecord: 'SKIP' });
-    const all = await read('out-skip', (a) => a.length >= 599);
+    const all = await readUntil(`${ns}.out-skip`, (a) => a.length >= 599);
     expect(latest(all)).toEqual(sums(600, POISON));
     expect(job.history().find((e) => e.type === 'JobResumed')).toMatchObject({
       failingRecord: 'SKIP',
@@ -170,12 +105,12 @@ describe('resuming past a failing record', () => {
   });
 
   it('--dead-letter writes the record to the topic with the cause in its headers', async () => {
-    await produce('in-dlq', 600);
+    await produceNumbers(`${ns}.in-dlq`, 600);
     const job = await suspendedJob('dlq', 'in-dlq', 'out-dlq');
     await job.resume({ failingRecord: 'DEAD_LETTER', deadLetterTopic: `${ns}.dlq` });
-    const out = await read('out-dlq', (a) => a.length >= 599);
+    const out = await readUntil(`${ns}.out-dlq`, (a) => a.length >= 599);
     expect(latest(out)).toEqual(sums(600, POISON));
-    const [dead] = await read('dlq', (a) => a.length >= 1);
+    const [dead] = await readUntil(`${ns}.dlq`, (a) => a.length >= 1);
     expect(JSON.parse(dead?.value?.toString() ?? '{}')).toEqual({
       n: POISON,
       k: `k${(POISON - 1) % 5}`,
@@ -190,7 +125,7 @@ describe('resuming past a failing record', () => {
 
 describe('without suspendOnFailure', () => {
   it('fails the job, rejects join() with JobFailedError, and deletes its state topics', async () => {
-    await produce('in-fail', 400);
+    await produceNumbers(`${ns}.in-fail`, 400);
     const job = await client.submit('strict-sum', {
       name: 'fails',
       processingGuarantee: 'EXACTLY_ONCE',
@@ -211,7 +146,7 @@ describe('without suspendOnFailure', () => {
 
 describe('a bounded (batch) job', () => {
   it('reads to the end offsets taken at start and reaches COMPLETED with the right output', async () => {
-    await produce('in-batch', 900, 9);
+    await produceNumbers(`${ns}.in-batch`, 900, 9);
     const job = await client.submit('count', {
       name: 'batch',
       processingGuarantee: 'AT_LEAST_ONCE',
@@ -219,7 +154,7 @@ describe('a bounded (batch) job', () => {
     });
     await job.join();
     expect(job.status()).toBe('COMPLETED');
-    const out = await read('out-batch', (a) => a.length >= 900);
+    const out = await readUntil(`${ns}.out-batch`, (a) => a.length >= 900);
     expect([...latest(out).values()].reduce((a, b) => a + b, 0)).toBe(900);
     expect(latest(out).size).toBe(9);
   });
@@ -227,27 +162,27 @@ describe('a bounded (batch) job', () => {
 
 describe('weaker guarantees', () => {
   it('AT_LEAST_ONCE loses nothing', async () => {
-    await produce('in-alo', 1000);
+    await produceNumbers(`${ns}.in-alo`, 1000);
     await client.submit('count', {
       name: 'alo',
       processingGuarantee: 'AT_LEAST_ONCE',
       args: { input: `${ns}.in-alo`, output: `${ns}.out-alo` },
     });
-    const out = await read(
-      'out-alo',
+    const out = await readUntil(
+      `${ns}.out-alo`,
       (a) => [...latest(a).values()].reduce((x, y) => x + y, 0) >= 1000,
     );
     expect([...latest(out).values()].reduce((a, b) => a + b, 0)).toBe(1000);
   });
 
   it('NONE suspends on a failure and resumes from the last committed position', async () => {
-    await produce('in-none', 600);
+    await produceNumbers(`${ns}.in-none`, 600);
     const job = await suspendedJob('none', 'in-none', 'out-none', 'NONE');
     await job.resume({ failingRecord: 'SKIP' });
     // NONE promises no exactness (offsets are committed automatically, so a restart may repeat
     // records), but the resumed job goes on past the failing record to the end of the input.
     const expected = sums(600, POISON);
-    const out = await read('out-none', (a) =>
+    const out = await readUntil(`${ns}.out-none`, (a) =>
       [...expected].every(([k, v]) => (latest(a).get(k) ?? 0) >= v),
     );
     for (const [k, v] of expected) expect(latest(out).get(k)).toBeGreaterThanOrEqual(v);

@@ -1,0 +1,79 @@
+import type { KafkaMessage } from 'kafkajs';
+import { readToEnd } from '../../src/kafka/read-to-end.js';
+import { kafkaClient } from './kafka.js';
+
+/** Produces `{ n, k }` for n = 1..count, keyed k(i % keys), in sends of 500. */
+export async function produceNumbers(
+  topic: string,
+  count: number,
+  keys = 5,
+  first = 1,
+): Promise<void> {
+  const producer = kafkaClient().producer();
+  await producer.connect();
+  const messages = Array.from({ length: count }, (_, i) => ({
+    key: `k${(first - 1 + i) % keys}`,
+    value: JSON.stringify({ n: first + i, k: `k${(first - 1 + i) % keys}` }),
+  }));
+  for (let i = 0; i < messages.length; i += 500)
+    await producer.send({ topic, messages: messages.slice(i, i + 500) });
+  await producer.disconnect();
+}
+
+/** Reads a topic read_committed until `done` holds on everything read so far, or fails after the timeout. */
+export async function readUntil(
+  topic: string,
+  done: (all: KafkaMessage[]) => boolean,
+  timeoutMs = 60_000,
+): Promise<KafkaMessage[]> {
+  const consumer = kafkaClient().consumer({ groupId: `sluice-test-reader-${Math.random()}` });
+  const all: KafkaMessage[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`timed out with ${all.length} records on ${topic}`)),
+        timeoutMs,
+      );
+      void consumer.run({
+        eachBatch: ({ batch }) => {
+          all.push(...batch.messages);
+          if (done(all)) {
+            clearTimeout(timer);
+            resolve();
+          }
+          return Promise.resolve();
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return all;
+}
+
+/** Everything a topic holds now, read_committed. */
+export async function readAll(topic: string): Promise<KafkaMessage[]> {
+  const all: KafkaMessage[] = [];
+  await readToEnd(kafkaClient(), [topic], (_t, _p, m) => all.push(m));
+  return all;
+}
+
+/** The `{ key, value }` outputs of a keyed stage, parsed, in order. */
+export function keyed(all: KafkaMessage[]): { key: string; value: number }[] {
+  return all.map((r) => JSON.parse(r.value?.toString() ?? '{}') as { key: string; value: number });
+}
+
+/** The last value per key. */
+export function latest(all: KafkaMessage[]): Map<string, number> {
+  return new Map(keyed(all).map((o) => [o.key, o.value]));
+}
+
+/** The sums of n = 1..count by key k(i % keys), leaving out n = `skip`. */
+export function sums(count: number, skip?: number, keys = 5): Map<string, number> {
+  const m = new Map<string, number>();
+  for (let i = 0; i < count; i++)
+    if (i + 1 !== skip) m.set(`k${i % keys}`, (m.get(`k${i % keys}`) ?? 0) + i + 1);
+  return m;
+}
