@@ -2,6 +2,7 @@ import type { Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { ProcessingGuarantee } from '../domain/status.js';
 import { producerConfig } from '../kafka/connect.js';
 import type { Logger } from '../observability/logger.js';
+import { NO_METRICS, type JobMetrics } from '../observability/metrics.js';
 import type { StageDef } from '../pipeline/stages.js';
 import { execute, type Output } from './execute.js';
 import { originHeaders, originOf } from './origin.js';
@@ -73,6 +74,7 @@ export class Hop {
     private readonly jobId: string,
     private readonly events: HopEvents,
     logger: Logger,
+    private readonly metrics: JobMetrics = NO_METRICS.job('', ''),
   ) {
     this.log = logger.child({ hop: spec.index });
   }
@@ -95,6 +97,11 @@ export class Hop {
         for (const p of partitions) owned.add(`${topic}:${p}`);
       this.ready = this.onAssignment(owned);
     });
+    // Beside the assignment handler above, not in it: a rebalance drops the lag series of the
+    // partitions that moved to another worker, which reports them from now on.
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
+      this.metrics.assigned(this.spec.inputs, ownedIds(payload.memberAssignment)),
+    );
     await consumer.connect();
     await consumer.subscribe({ topics: this.spec.inputs, fromBeginning: true });
     await consumer.run({
@@ -109,6 +116,8 @@ export class Hop {
           isRunning,
           isStale,
         });
+        // Once per batch, from the fetch's high watermark: no extra request, nothing per record.
+        if (!this.frozen) this.metrics.lag(batch.topic, batch.partition, Number(batch.offsetLag()));
       },
     });
   }
@@ -163,6 +172,7 @@ export class Hop {
       new Set(byId.keys()),
       (id, stage, key, value) => byId.get(id)?.state.restore(stage, key, value),
       this.log,
+      (done, total) => this.metrics.restore(done, total),
     );
     for (const [id, task] of byId) this.tasks.set(id, task);
     if (!this.started) {
@@ -249,6 +259,9 @@ export class Hop {
       });
       ctl.resolveOffset(last);
       this.events.committed();
+      // Counted once committed, so a re-delivered chunk is not counted twice as "processed".
+      this.metrics.recordsIn(messages.findIndex((m) => m.offset === last) + 1);
+      this.metrics.recordsOut(outputs.length);
     }
     await ctl.heartbeat();
     if (failed) {
@@ -258,6 +271,13 @@ export class Hop {
     }
     return last !== undefined;
   }
+}
+
+function ownedIds(assignment: Record<string, number[]>): Set<string> {
+  const owned = new Set<string>();
+  for (const [topic, partitions] of Object.entries(assignment))
+    for (const p of partitions) owned.add(`${topic}:${p}`);
+  return owned;
 }
 
 function splitTask(id: string): [string, number] {
