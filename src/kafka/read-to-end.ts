@@ -16,6 +16,7 @@ export async function readToEnd(
   topics: string[],
   onMessage: (topic: string, partition: number, message: KafkaMessage) => void,
   from: StartOffsets = new Map(),
+  progress: (done: number, total: number) => void = () => undefined,
 ): Promise<void> {
   if (topics.length === 0) return;
   const admin = kafka.admin();
@@ -23,17 +24,27 @@ export async function readToEnd(
   // The last offset to reach per partition. A transaction's commit marker takes the last
   // offset and is never delivered, but the batch that holds it reports it as its last offset.
   const targets = new Map<string, bigint>();
+  const starts = new Map<string, bigint>();
   try {
     for (const topic of topics) {
       for (const o of await topicOffsets(admin, topic)) {
         const id = `${topic}:${o.partition}`;
         const start = from.get(id) ?? o.low;
-        if (o.high > start && o.high > o.low) targets.set(id, o.high - 1n);
+        if (o.high > start && o.high > o.low) {
+          targets.set(id, o.high - 1n);
+          starts.set(id, start > o.low ? start : o.low);
+        }
       }
     }
   } finally {
     await admin.disconnect();
   }
+  // Progress counts offsets, not records: compaction leaves gaps, so records have no known total.
+  let total = 0;
+  for (const [id, target] of targets) total += Number(target - (starts.get(id) ?? 0n) + 1n);
+  const read = new Map<string, number>();
+  let done = 0;
+  progress(0, total);
   if (targets.size === 0) return;
   const consumer = kafka.consumer({ groupId: `sluice-read-${randomUUID()}` });
   try {
@@ -46,7 +57,16 @@ export async function readToEnd(
       consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
         const id = `${payload.topic}:${payload.partition}`;
         const target = targets.get(id);
-        if (target !== undefined && BigInt(payload.lastOffset) >= target) targets.delete(id);
+        if (target !== undefined) {
+          const last = BigInt(payload.lastOffset);
+          const upTo = Number((last < target ? last : target) - (starts.get(id) ?? 0n) + 1n);
+          if (upTo > 0) {
+            done += upTo - (read.get(id) ?? 0);
+            read.set(id, upTo);
+            progress(done, total);
+          }
+          if (last >= target) targets.delete(id);
+        }
         if (targets.size === 0) resolve();
       });
       void consumer.run({

@@ -5,6 +5,7 @@ import { producerConfig } from '../kafka/connect.js';
 import { topicOffsets } from '../kafka/offsets.js';
 import { isTransient, RetryBudget, type RetryPolicy } from '../kafka/retry.js';
 import type { Logger } from '../observability/logger.js';
+import { NO_METRICS, type JobMetrics } from '../observability/metrics.js';
 import type { StageDef } from '../pipeline/stages.js';
 import { execute, type Output } from './execute.js';
 import { CommitFailure } from './failure.js';
@@ -82,6 +83,7 @@ export class Hop {
     private readonly jobId: string,
     private readonly events: HopEvents,
     logger: Logger,
+    private readonly metrics: JobMetrics = NO_METRICS.job('', ''),
   ) {
     this.log = logger.child({ hop: spec.index });
     this.commitRetry = new RetryBudget(spec.retry);
@@ -100,14 +102,17 @@ export class Hop {
     });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      const owned = new Set<string>();
-      for (const [topic, partitions] of Object.entries(payload.memberAssignment))
-        for (const p of partitions) owned.add(`${topic}:${p}`);
+      const owned = ownedIds(payload.memberAssignment);
       // Joins can overlap (a rebalance during a slow restore). Run assignments one after the
       // other: two at once would open two producers with one transactional id, and the fenced
       // one could end up owning the task, failing every commit from then on.
       this.ready = this.ready.catch(() => undefined).then(() => this.onAssignment(owned));
     });
+    // Beside the assignment handler above, not in it: a rebalance drops the lag series of the
+    // partitions that moved to another worker, which reports them from now on.
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
+      this.metrics.assigned(this.spec.inputs, ownedIds(payload.memberAssignment)),
+    );
     await consumer.connect();
     await consumer.subscribe({ topics: this.spec.inputs, fromBeginning: true });
     await consumer.run({
@@ -122,6 +127,8 @@ export class Hop {
           isRunning,
           isStale,
         });
+        // Once per batch, from the fetch's high watermark: no extra request, nothing per record.
+        if (!this.frozen) this.metrics.lag(batch.topic, batch.partition, Number(batch.offsetLag()));
       },
     });
   }
@@ -190,6 +197,7 @@ export class Hop {
       new Set(byId.keys()),
       (id, stage, key, value) => byId.get(id)?.state.restore(stage, key, value),
       this.log,
+      (done, total) => this.metrics.restore(done, total),
     );
     for (const [id, task] of byId) this.tasks.set(id, task);
   }
@@ -368,6 +376,9 @@ export class Hop {
       }
       ctl.resolveOffset(last);
       this.events.committed();
+      // Counted once committed, so a re-delivered chunk is not counted twice as "processed".
+      this.metrics.recordsIn(messages.findIndex((m) => m.offset === last) + 1);
+      this.metrics.recordsOut(outputs.length);
     }
     await ctl.heartbeat();
     if (failed) {
@@ -383,6 +394,13 @@ export class Hop {
 function isFenced(err: unknown): boolean {
   const type = (err as { type?: string }).type;
   return type === 'INVALID_PRODUCER_EPOCH' || type === 'PRODUCER_FENCED';
+}
+
+function ownedIds(assignment: Record<string, number[]>): Set<string> {
+  const owned = new Set<string>();
+  for (const [topic, partitions] of Object.entries(assignment))
+    for (const p of partitions) owned.add(`${topic}:${p}`);
+  return owned;
 }
 
 function splitTask(id: string): [string, number] {

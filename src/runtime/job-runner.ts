@@ -8,6 +8,7 @@ import type { JobState } from '../domain/state.js';
 import { topicOffsets } from '../kafka/offsets.js';
 import type { RetryPolicy } from '../kafka/retry.js';
 import type { Logger } from '../observability/logger.js';
+import { NO_METRICS, type JobMetrics, type MetricsSink } from '../observability/metrics.js';
 import type { PipelineDef } from '../pipeline/pipeline.js';
 import { isStateful, type StageDef, type StatefulStage } from '../pipeline/stages.js';
 import { errorInfo, failureReport } from './failure.js';
@@ -32,6 +33,8 @@ export interface RunnerDeps {
   worker: string;
   logger: Logger;
   retry: RetryPolicy;
+  /** Where the job's counters go; default nowhere. */
+  metrics?: MetricsSink;
 }
 
 /** How long a failure waits for later hops to finish their input before freezing them anyway. */
@@ -54,6 +57,7 @@ export class JobRunner {
   private readonly segments: Segment[];
   private readonly log: Logger;
   private readonly serializer: Serializer;
+  private readonly metrics: JobMetrics;
   private snapshotTimer: NodeJS.Timeout | undefined;
   private snapshots = 0;
   private dirty = false;
@@ -71,6 +75,7 @@ export class JobRunner {
     this.log = deps.logger.child({ jobId: job.jobId, worker: deps.worker });
     this.segments = split(pipeline.stages);
     this.serializer = new Serializer(pipeline.sink, deps.registry);
+    this.metrics = (deps.metrics ?? NO_METRICS).job(job.jobId, job.pipeline);
   }
 
   private get changelogs(): { topic: string; stage: string }[] {
@@ -178,6 +183,7 @@ export class JobRunner {
               this.fail(i, err, topic, partition, message),
           },
           this.log,
+          this.metrics.hop(i, { source: i === 0, sink: !spec.output.internal }),
         ),
       );
     });
@@ -265,6 +271,7 @@ export class JobRunner {
     partition: number,
     message: KafkaMessage,
   ): Promise<void> {
+    this.metrics.error();
     if (this.failed) return;
     this.failed = true;
     this.hops.slice(0, index + 1).forEach((h) => h.freeze());
@@ -334,6 +341,7 @@ export class JobRunner {
   private async reportSnapshot(): Promise<void> {
     if (!this.dirty || this.failed || this.job.config.processingGuarantee === 'NONE') return;
     this.dirty = false;
+    const started = Date.now();
     await this.deps.client
       .send(this.job.jobId, 'ReportSnapshot', {
         worker: this.deps.worker,
@@ -342,6 +350,8 @@ export class JobRunner {
         // Positions in the internal repartition topics: with the changelogs, the hops' state.
         stateOffsets: this.hops.slice(1).flatMap((h) => this.committed(h)),
       })
+      // Resolves once the coordinator has committed the snapshot to the job log.
+      .then(() => this.metrics.snapshot(Date.now() - started))
       .catch((err: unknown) => this.log.warn({ err }, 'could not report a snapshot'));
   }
 

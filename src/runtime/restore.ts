@@ -3,13 +3,17 @@ import { readToEnd } from '../kafka/read-to-end.js';
 import type { Logger } from '../observability/logger.js';
 import { parseChangelogKey } from './topics.js';
 
-/** Calls `load` for every changelog record of the given source partitions, in order. */
+/**
+ * Calls `load` for every changelog record of the given source partitions, in order, and
+ * `progress` with the changelog offsets read so far out of those to read.
+ */
 export async function restoreState(
   kafka: Kafka,
   changelogs: { topic: string; stage: string }[],
   owned: Set<string>,
   load: (task: string, stage: string, key: string, value: unknown) => void,
   logger: Logger,
+  progress: (done: number, total: number) => void = () => undefined,
 ): Promise<number> {
   if (changelogs.length === 0 || owned.size === 0) return 0;
   const stageOf = new Map(changelogs.map((c) => [c.topic, c.stage]));
@@ -33,6 +37,8 @@ export async function restoreState(
       restored++;
       if (restored % 50_000 === 0) logger.info({ restored }, 'restoring state');
     },
+    new Map(),
+    progress,
   );
   logger.info({ restored, ms: Date.now() - started }, 'state restored');
   return restored;

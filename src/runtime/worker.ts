@@ -4,11 +4,18 @@ import { RegistryClient } from '../codec/registry.js';
 import { Coordinator } from '../control/coordinator.js';
 import { resolveNamespace } from '../control/topics.js';
 import type { SuspensionCause } from '../domain/cause.js';
+import { SluiceError } from '../domain/errors.js';
 import type { JobEvent } from '../domain/events.js';
 import type { JobState } from '../domain/state.js';
 import { createKafka } from '../kafka/connect.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from '../kafka/retry.js';
+import {
+  startObservabilityServer,
+  type ObservabilityServer,
+  type Readiness,
+} from '../observability/http.js';
 import { defaultLogger, type Logger } from '../observability/logger.js';
+import { WorkerMetrics } from '../observability/prometheus.js';
 import type { PipelineDef } from '../pipeline/pipeline.js';
 import { errorInfo } from './failure.js';
 import { JobRunner, type RunnerDeps } from './job-runner.js';
@@ -32,6 +39,11 @@ export interface WorkerOptions {
    * when starting a job and when committing, before the job is suspended or failed.
    */
   retry?: Partial<RetryPolicy>;
+  /**
+   * Serve Prometheus metrics (`/metrics`) and health (`/livez`, `/readyz`) on this port; 0 picks
+   * a free one (see {@link Worker.metricsPort}). Default: no server, and no metrics kept.
+   */
+  metricsPort?: number;
 }
 
 const ENDED_BY = new Set(['JobCancelled', 'JobCompleted', 'JobFailed']);
@@ -54,6 +66,10 @@ export class Worker {
   private coordinator: Coordinator | undefined;
   private queue: Promise<void> = Promise.resolve();
   private readonly cleanups = new Set<Promise<void>>();
+  private readonly metrics: WorkerMetrics | undefined;
+  private server: ObservabilityServer | undefined;
+  /** Why the worker is not ready yet (or any more), for `/readyz`; undefined once started. */
+  private notReady: string | undefined = 'not started';
 
   constructor(private readonly opts: WorkerOptions) {
     this.workerId = opts.workerId ?? `${hostname()}:${process.pid}`;
@@ -61,6 +77,19 @@ export class Worker {
       component: 'worker',
       worker: this.workerId,
     });
+    const port = opts.metricsPort;
+    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535))
+      throw new SluiceError(
+        'SLUICE_CONFIG_INVALID',
+        `metricsPort must be an integer from 0 to 65535 (0 picks a free port), not ${port}.`,
+        { details: { metricsPort: port } },
+      );
+    if (port !== undefined) this.metrics = new WorkerMetrics();
+  }
+
+  /** The port `/metrics`, `/livez` and `/readyz` are served on, once started; else undefined. */
+  get metricsPort(): number | undefined {
+    return this.server?.port;
   }
 
   /** Hosts a pipeline under a name; jobs name it when they are submitted. */
@@ -75,6 +104,20 @@ export class Worker {
   }
 
   async start(): Promise<void> {
+    // Served first, so a probe can tell "starting" from "down" while Kafka is being reached.
+    if (this.metrics && this.opts.metricsPort !== undefined)
+      this.server = await this.serve(this.metrics, this.opts.metricsPort);
+    try {
+      await this.connect();
+    } catch (err) {
+      this.notReady = 'start failed';
+      await this.server?.close();
+      this.server = undefined;
+      throw err;
+    }
+  }
+
+  private async connect(): Promise<void> {
     const namespace = resolveNamespace(this.opts.namespace);
     const kafka = createKafka({
       brokers: this.opts.brokers,
@@ -83,6 +126,7 @@ export class Worker {
     });
     const registry = new RegistryClient({ url: this.opts.registryUrl });
     if (this.opts.coordinator !== false) {
+      this.notReady = 'joining the coordinator election';
       this.coordinator = new Coordinator({
         kafka,
         registry,
@@ -92,6 +136,7 @@ export class Worker {
       });
       await this.coordinator.start();
     }
+    this.notReady = 'reading the job log';
     const client = await SluiceClient.connect({
       ...this.opts,
       namespace,
@@ -107,6 +152,7 @@ export class Worker {
       worker: this.workerId,
       logger: this.log,
       retry: { ...DEFAULT_RETRY, ...this.opts.retry },
+      metrics: this.metrics,
     };
     const reconcile = (state: JobState | undefined, event?: JobEvent): void => {
       if (!state) return;
@@ -117,18 +163,55 @@ export class Worker {
           this.log.error({ err, jobId: state.jobId }, 'could not start or stop a job'),
         );
     };
-    client.onEvent((event, state) => reconcile(state, event));
-    for (const job of client.listJobs()) reconcile(job.snapshot());
-    this.log.info({ pipelines: this.pipelines }, 'worker started');
+    client.onEvent((event, state) => {
+      this.observe(state);
+      reconcile(state, event);
+    });
+    for (const job of client.listJobs()) {
+      this.observe(job.snapshot());
+      reconcile(job.snapshot());
+    }
+    this.notReady = undefined;
+    this.log.info({ pipelines: this.pipelines, metricsPort: this.metricsPort }, 'worker started');
   }
 
   async stop(): Promise<void> {
+    this.notReady = 'stopping';
     await this.queue;
     await Promise.all(this.cleanups);
     await Promise.all([...this.running.values()].map((r) => r.stop()));
     this.running.clear();
     await this.client?.close();
     await this.coordinator?.stop();
+    await this.server?.close();
+    this.server = undefined;
+  }
+
+  /** Live while the event loop answers; ready once the job log is read and the election joined. */
+  private readiness(): Readiness {
+    return this.notReady === undefined ? { ready: true } : { ready: false, reason: this.notReady };
+  }
+
+  private async serve(metrics: WorkerMetrics, port: number): Promise<ObservabilityServer> {
+    try {
+      return await startObservabilityServer({
+        port,
+        scrape: () => metrics.scrape(),
+        readiness: () => this.readiness(),
+        logger: this.log,
+      });
+    } catch (err) {
+      throw new SluiceError(
+        'SLUICE_CONFIG_INVALID',
+        `Could not serve metrics on port ${port}: ${err instanceof Error ? err.message : String(err)}. Pick a free port, or 0 for any.`,
+        { cause: err, details: { metricsPort: port } },
+      );
+    }
+  }
+
+  /** Keeps the metrics' view of a hosted job's status (and suspension) current. */
+  private observe(state: JobState | undefined): void {
+    if (state && this.factories.has(state.pipeline)) this.metrics?.track(state);
   }
 
   private async reconcile(deps: RunnerDeps, state: JobState, event?: JobEvent): Promise<void> {

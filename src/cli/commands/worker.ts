@@ -6,7 +6,7 @@ import { SluiceError } from '../../domain/errors.js';
 import { defaultLogger } from '../../observability/logger.js';
 import { Worker, type PipelineFactory } from '../../runtime/worker.js';
 import { endpointsFor } from '../connect.js';
-import type { GlobalOptions } from '../options.js';
+import { parsePort, type GlobalOptions } from '../options.js';
 import { progress } from '../output.js';
 
 /** `sluice worker <module...>`: host the pipelines the modules export and run their jobs. */
@@ -18,8 +18,14 @@ export function registerWorker(program: Command, globals: () => GlobalOptions): 
     )
     .option('--worker-id <id>', 'name shown in failure reports and job status (default host:pid)')
     .option('--no-coordinator', 'do not take part in the coordinator election')
-    .action(async (modules: string[], o: { workerId?: string; coordinator: boolean }) => {
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus /metrics, /livez and /readyz on this port; 0 picks a free one (env SLUICE_METRICS_PORT)',
+    )
+    .action(async (modules: string[], o: WorkerFlags) => {
       const g = globals();
+      // Checked before loading modules or reaching Kafka: a typo fails fast, naming the value.
+      const metricsPort = metricsPortOf(o, process.env);
       const factories = new Map<string, PipelineFactory>();
       for (const m of modules)
         for (const [name, factory] of Object.entries(await loadModule(m)))
@@ -31,15 +37,36 @@ export function registerWorker(program: Command, globals: () => GlobalOptions): 
         namespace: g.namespace,
         workerId: o.workerId,
         coordinator: o.coordinator,
+        metricsPort,
         logger: defaultLogger(),
       });
       for (const [name, factory] of factories) worker.register(name, factory);
       await worker.start();
-      progress(`Worker ${worker.workerId} hosts ${worker.pipelines.join(', ')}; Ctrl-C to stop.`);
+      const served =
+        worker.metricsPort === undefined
+          ? ''
+          : `; metrics on http://localhost:${worker.metricsPort}/metrics`;
+      progress(
+        `Worker ${worker.workerId} hosts ${worker.pipelines.join(', ')}${served}; Ctrl-C to stop.`,
+      );
       await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
       progress('Stopping; other workers take over this worker’s partitions.');
       await worker.stop();
     });
+}
+
+interface WorkerFlags {
+  workerId?: string;
+  coordinator: boolean;
+  metricsPort?: string;
+}
+
+/** The metrics port from the flag, else SLUICE_METRICS_PORT, else none. */
+export function metricsPortOf(o: WorkerFlags, env: NodeJS.ProcessEnv): number | undefined {
+  if (o.metricsPort !== undefined) return parsePort(o.metricsPort, '--metrics-port');
+  const fromEnv = env.SLUICE_METRICS_PORT;
+  if (fromEnv !== undefined && fromEnv !== '') return parsePort(fromEnv, 'SLUICE_METRICS_PORT');
+  return undefined;
 }
 
 async function loadModule(path: string): Promise<Record<string, PipelineFactory>> {

@@ -1,0 +1,88 @@
+/**
+ * What the runtime reports about the jobs it runs, as a small interface: the hot path calls a
+ * handful of in-memory counters, and knows nothing of Prometheus. A worker without a metrics
+ * port gets {@link NO_METRICS}, whose calls do nothing.
+ */
+
+/** What one job reports on this worker. Every call is cheap: memory only, no I/O. */
+export interface JobMetrics {
+  /** `n` records of the job's sources were processed and committed. */
+  recordsIn(n: number): void;
+  /** `n` records were written to the job's sink and committed. */
+  recordsOut(n: number): void;
+  /** A record failed (user code threw, or it could not be decoded). */
+  error(): void;
+  /** A snapshot this worker reported was committed by the coordinator, `durationMs` after the report. */
+  snapshot(durationMs: number): void;
+  /** A state restore has read `done` of `total` changelog offsets. */
+  restore(done: number, total: number): void;
+  /** An owned input partition is `lag` records behind its high watermark, as of its last batch. */
+  lag(topic: string, partition: number, lag: number): void;
+  /**
+   * The input partitions of `topics` this worker owns after a rebalance, as `topic:partition`;
+   * the lag of the others is dropped, since their new owner reports it.
+   */
+  assigned(topics: readonly string[], owned: ReadonlySet<string>): void;
+  /**
+   * The view one hop reports through. Only the first hop reads the sources and only the last
+   * writes the sink; counting the internal repartition hops too would count a record twice.
+   */
+  hop(index: number, role: HopRole): JobMetrics;
+}
+
+/** Where a hop sits in its job. */
+export interface HopRole {
+  /** The hop reads the job's source topics. */
+  source: boolean;
+  /** The hop writes the job's sink topic. */
+  sink: boolean;
+}
+
+/** Hands out each job's {@link JobMetrics}; what a worker passes to its job runners. */
+export interface MetricsSink {
+  job(jobId: string, pipeline: string): JobMetrics;
+}
+
+const noop = (): void => undefined;
+
+const NO_JOB_METRICS: JobMetrics = {
+  recordsIn: noop,
+  recordsOut: noop,
+  error: noop,
+  snapshot: noop,
+  restore: noop,
+  lag: noop,
+  assigned: noop,
+  hop: () => NO_JOB_METRICS,
+};
+
+/** Metrics that go nowhere: the default where no metrics are wanted. */
+export const NO_METRICS: MetricsSink = { job: () => NO_JOB_METRICS };
+
+/**
+ * A hop's view of its job's metrics: source and sink counts pass only where the hop touches
+ * the source or the sink, and restore progress is kept per hop (several hops can restore at
+ * once after a rebalance), through `restoreOf`.
+ */
+export function hopView(
+  job: JobMetrics,
+  index: number,
+  role: HopRole,
+  restoreOf: (hop: number, done: number, total: number) => void,
+): JobMetrics {
+  const view: JobMetrics = {
+    recordsIn: (n) => {
+      if (role.source) job.recordsIn(n);
+    },
+    recordsOut: (n) => {
+      if (role.sink) job.recordsOut(n);
+    },
+    error: () => job.error(),
+    snapshot: (ms) => job.snapshot(ms),
+    restore: (done, total) => restoreOf(index, done, total),
+    lag: (topic, partition, lag) => job.lag(topic, partition, lag),
+    assigned: (topics, owned) => job.assigned(topics, owned),
+    hop: () => view,
+  };
+  return view;
+}
