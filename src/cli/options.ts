@@ -1,5 +1,7 @@
+import type { SecurityFlags } from '../kafka/security.js';
+
 /** Flags every `sluice` command accepts. */
-export interface GlobalOptions {
+export interface GlobalOptions extends SecurityFlags {
   brokers?: string;
   registry?: string;
   namespace?: string;

@@ -5,6 +5,7 @@ import { Coordinator } from '../control/coordinator.js';
 import { resolveNamespace } from '../control/topics.js';
 import type { SuspensionCause } from '../domain/cause.js';
 import type { JobEvent } from '../domain/events.js';
+import type { ConnectionSecurity } from '../domain/security.js';
 import type { JobState } from '../domain/state.js';
 import { createKafka } from '../kafka/connect.js';
 import { defaultLogger, type Logger } from '../observability/logger.js';
@@ -19,6 +20,8 @@ export type PipelineFactory = (args: Record<string, string>) => PipelineDef;
 export interface WorkerOptions {
   brokers: string[];
   registryUrl: string;
+  /** TLS, SASL and registry basic auth, for every client the worker makes. */
+  security?: ConnectionSecurity | undefined;
   namespace?: string;
   logger?: Logger;
   /** Shown in logs, failure reports and the job's worker list; default host:pid. */
@@ -73,8 +76,12 @@ export class Worker {
       brokers: this.opts.brokers,
       clientId: 'sluice-worker',
       logger: this.log,
+      security: this.opts.security,
     });
-    const registry = new RegistryClient({ url: this.opts.registryUrl });
+    const registry = new RegistryClient({
+      url: this.opts.registryUrl,
+      auth: this.opts.security?.registryAuth,
+    });
     if (this.opts.coordinator !== false) {
       this.coordinator = new Coordinator({
         kafka,
