@@ -16,7 +16,7 @@ export {
   parseRegistryUrl,
   type GivenEndpointInput,
 } from './endpoints.js';
-export { basicAuthHeader, probeBroker, probeRegistry } from './probe.js';
+export { probeBroker, probeRegistry } from './probe.js';
 export { cacheRoot } from './paths.js';
 export { KAFKA_VERSION, APICURIO_VERSION } from './java/fetch.js';
 export type {
