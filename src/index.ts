@@ -66,3 +66,14 @@ export type { JobConfig, JobConfigInput, JobConfigDelta } from './domain/config.
 export type { SuspensionCause, RecordRef, ErrorInfo, FailingRecordAction } from './domain/cause.js';
 export type { JobEvent, KnownEvent, UnknownEvent } from './domain/events.js';
 export type { JobState } from './domain/state.js';
+// Secure connections: `loadSecurity()` reads flags, SLUICE_* variables and a config file, the way
+// the CLI does; pass the result as `security` to `SluiceClient.connect` and `new Worker`.
+export {
+  SASL_MECHANISMS,
+  type ConnectionSecurity,
+  type Credentials,
+  type SaslMechanism,
+  type TlsFiles,
+} from './domain/security.js';
+export { loadSecurity, type SecurityFlags } from './kafka/security.js';
+export { redacted } from './observability/redact.js';

@@ -1,16 +1,46 @@
 import { SluiceClient } from '../client/client.js';
-import { resolveInfra, type Endpoints } from '../infra/index.js';
+import { SluiceError } from '../domain/errors.js';
+import type { ConnectionSecurity } from '../domain/security.js';
+import { givenEndpoints, resolveInfra, type Access, type Endpoints } from '../infra/index.js';
+import { kafkaConnection, loadSecurity } from '../kafka/security.js';
 import { defaultLogger } from '../observability/logger.js';
 import type { GlobalOptions } from './options.js';
+
+/** Where a command connects, and how it gets past the servers' security. */
+export interface Connection extends Endpoints {
+  security: ConnectionSecurity;
+}
 
 /**
  * The endpoints a command uses: given ones, or those `sluice infra up` left running. Commands
  * other than `infra up` never start servers: a typo in --brokers must not quietly start a
  * local broker and submit a job there.
  */
-export async function endpointsFor(g: GlobalOptions): Promise<Endpoints> {
-  const infra = await resolveInfra({ mode: 'find', brokers: g.brokers, registryUrl: g.registry });
-  return { brokers: infra.brokers, registryUrl: infra.registryUrl };
+export async function endpointsFor(g: GlobalOptions): Promise<Connection> {
+  const security = loadSecurity({ flags: g });
+  const infra = await resolveInfra({
+    mode: 'find',
+    brokers: g.brokers,
+    registryUrl: g.registry,
+    access: accessFor(g, security),
+  });
+  return { brokers: infra.brokers, registryUrl: infra.registryUrl, security };
+}
+
+/**
+ * What the reachability check needs to log in. Security settings only make sense for servers
+ * the user names: the local ones `infra up` starts are plaintext, and sending credentials meant
+ * for a remote cluster to them would fail confusingly.
+ */
+export function accessFor(g: GlobalOptions, security: ConnectionSecurity): Access {
+  const secured = security.ssl !== undefined || security.sasl || security.registryAuth;
+  if (secured && !givenEndpoints({ brokers: g.brokers, registryUrl: g.registry })) {
+    throw new SluiceError(
+      'SLUICE_USAGE',
+      'TLS, SASL or registry credentials are set, but no servers are named. Give --brokers and --registry (or SLUICE_BROKERS and SLUICE_REGISTRY_URL) for the secured cluster.',
+    );
+  }
+  return { connection: kafkaConnection(security), registryAuth: security.registryAuth };
 }
 
 /** Runs `fn` with a connected client and always closes it. */
@@ -18,10 +48,11 @@ export async function withClient<T>(
   g: GlobalOptions,
   fn: (client: SluiceClient) => Promise<T>,
 ): Promise<T> {
-  const { brokers, registryUrl } = await endpointsFor(g);
+  const { brokers, registryUrl, security } = await endpointsFor(g);
   const client = await SluiceClient.connect({
     brokers,
     registryUrl,
+    security,
     namespace: g.namespace,
     issuedBy: g.issuedBy ?? process.env.SLUICE_ISSUED_BY,
     logger: defaultLogger(),

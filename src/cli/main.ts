@@ -7,6 +7,7 @@ import { registerJobVerbs } from './commands/job-verbs.js';
 import { registerJobViews } from './commands/job-views.js';
 import { registerWorker } from './commands/worker.js';
 import type { GlobalOptions } from './options.js';
+import { addSecurityOptions } from './security-options.js';
 import { EXIT_USAGE, reportError } from './output.js';
 
 /** Builds the `sluice` command tree; exported so tests can run it in-process. */
@@ -21,9 +22,9 @@ export function buildProgram(): Command {
     .option(
       '--namespace <ns>',
       'prefix of every Sluice topic (env SLUICE_NAMESPACE, default "sluice")',
-    )
-    .showHelpAfterError()
-    .exitOverride();
+    );
+  addSecurityOptions(program);
+  program.showHelpAfterError().exitOverride();
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
   registerInfra(program, globals);
   registerJobVerbs(program, globals);

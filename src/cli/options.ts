@@ -1,7 +1,8 @@
 import { SluiceError } from '../domain/errors.js';
+import type { SecurityFlags } from '../kafka/security.js';
 
 /** Flags every `sluice` command accepts. */
-export interface GlobalOptions {
+export interface GlobalOptions extends SecurityFlags {
   brokers?: string;
   registry?: string;
   namespace?: string;

@@ -10,6 +10,7 @@ import type { Command, CommandPayloads, CommandType } from '../domain/commands.j
 import { compileJobConfig, type JobConfigInput } from '../domain/config.js';
 import { SluiceError } from '../domain/errors.js';
 import type { JobEvent } from '../domain/events.js';
+import type { ConnectionSecurity } from '../domain/security.js';
 import { CommandRejectedError } from '../domain/job-errors.js';
 import type { JobState } from '../domain/state.js';
 import { createKafka, producerConfig } from '../kafka/connect.js';
@@ -21,6 +22,9 @@ import { statusChange, type StatusChange } from './status-events.js';
 export interface ClientOptions {
   brokers: string[];
   registryUrl: string;
+  /** TLS, SASL and registry basic auth; see `loadSecurity` for reading them from flags, env or a file. */
+  security?: ConnectionSecurity | undefined;
+  /** Registry basic auth; overrides `security.registryAuth` (kept for callers that set only this). */
   registryAuth?: RegistryOptions['auth'];
   /** Default: SLUICE_NAMESPACE or "sluice". */
   namespace?: string;
@@ -72,8 +76,16 @@ export class SluiceClient {
     const logger = (opts.logger ?? defaultLogger()).child({ component: 'client' });
     const namespace = resolveNamespace(opts.namespace);
     const topics = topicNames(namespace);
-    const kafka = createKafka({ brokers: opts.brokers, clientId: `sluice-client`, logger });
-    const registry = new RegistryClient({ url: opts.registryUrl, auth: opts.registryAuth });
+    const kafka = createKafka({
+      brokers: opts.brokers,
+      clientId: `sluice-client`,
+      logger,
+      security: opts.security,
+    });
+    const registry = new RegistryClient({
+      url: opts.registryUrl,
+      auth: opts.registryAuth ?? opts.security?.registryAuth,
+    });
     const client = new SluiceClient(
       kafka,
       new EventCodec(registry, topics.jobs),

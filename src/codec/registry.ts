@@ -39,6 +39,7 @@ export class RegistryClient {
       return id;
     } catch (err) {
       const status = (err as { status?: number }).status;
+      if (status === 401 || status === 403) throw this.refused(status);
       if (status === 409) {
         throw new SluiceError(
           'SLUICE_SCHEMA_INCOMPATIBLE',
@@ -78,6 +79,10 @@ export class RegistryClient {
       headers,
       signal: AbortSignal.timeout(10_000),
     });
+    if (res.status === 401 || res.status === 403) {
+      await res.arrayBuffer();
+      throw this.refused(res.status);
+    }
     if (res.status === 404) {
       throw new SluiceError(
         'SLUICE_DECODE_FAILED',
@@ -101,6 +106,15 @@ export class RegistryClient {
       );
     }
     return avsc.Type.forSchema(JSON.parse(body.schema) as avsc.Schema, typeOpts());
+  }
+
+  /** A 401 or 403: retrying will not help, and the user must fix the credentials. */
+  private refused(status: number): SluiceError {
+    return new SluiceError(
+      'SLUICE_AUTH_FAILED',
+      `The schema registry at ${this.opts.url} answered ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}: ${this.opts.auth ? 'check the registry username and password' : 'it requires a username and password (--registry-user, SLUICE_REGISTRY_USERNAME and SLUICE_REGISTRY_PASSWORD)'}.`,
+      { details: { registryUrl: this.opts.url, status } },
+    );
   }
 }
 

@@ -13,6 +13,8 @@ export const ERROR_CODES = [
   'SLUICE_INFRA_FETCH_FAILED',
   'SLUICE_INFRA_START_FAILED',
   'SLUICE_INFRA_NOT_RUNNING',
+  // Security: a broker or registry refused the credentials.
+  'SLUICE_AUTH_FAILED',
   // Schemas and the registry.
   'SLUICE_SCHEMA_INCOMPATIBLE',
   'SLUICE_REGISTRY_UNAVAILABLE',

@@ -19,4 +19,13 @@ export {
 export { probeBroker, probeRegistry } from './probe.js';
 export { cacheRoot } from './paths.js';
 export { KAFKA_VERSION, APICURIO_VERSION } from './java/fetch.js';
-export type { Endpoints, Infra, InfraSource, ProgressFn } from './types.js';
+export type {
+  Access,
+  BasicAuth,
+  BrokerConnection,
+  Endpoints,
+  Infra,
+  InfraSource,
+  ProgressFn,
+} from './types.js';
+export type { BrokerSecurity } from './java/kafka.js';

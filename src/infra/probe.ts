@@ -1,12 +1,18 @@
 import kafkajs from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SluiceError } from '../domain/errors.js';
+import type { Access, BasicAuth, BrokerConnection } from './types.js';
 
 /** One attempt: does a broker answer a metadata request? Resolves to the cluster's broker count. */
-export async function probeBroker(brokers: string[], timeoutMs = 3000): Promise<number> {
+export async function probeBroker(
+  brokers: string[],
+  timeoutMs = 3000,
+  connection: BrokerConnection = {},
+): Promise<number> {
   const kafka = new kafkajs.Kafka({
     clientId: 'sluice-probe',
     brokers,
+    ...connection,
     connectionTimeout: timeoutMs,
     requestTimeout: timeoutMs,
     retry: { retries: 0 },
@@ -23,10 +29,31 @@ export async function probeBroker(brokers: string[], timeoutMs = 3000): Promise<
 }
 
 /** One attempt: does a Confluent-compatible registry answer `GET /subjects`? */
-export async function probeRegistry(registryUrl: string, timeoutMs = 3000): Promise<void> {
-  const res = await fetch(`${registryUrl}/subjects`, { signal: AbortSignal.timeout(timeoutMs) });
-  if (!res.ok) throw new Error(`GET ${registryUrl}/subjects answered ${res.status}`);
+export async function probeRegistry(
+  registryUrl: string,
+  timeoutMs = 3000,
+  auth?: BasicAuth,
+): Promise<void> {
+  const res = await fetch(`${registryUrl}/subjects`, {
+    headers: auth ? { authorization: basicAuthHeader(auth) } : {},
+    signal: AbortSignal.timeout(timeoutMs),
+  });
   await res.arrayBuffer();
+  if (res.status === 401 || res.status === 403) throw new RegistryRefused(res.status);
+  if (!res.ok) throw new Error(`GET ${registryUrl}/subjects answered ${res.status}`);
+}
+
+/** The `Authorization` header value for HTTP basic auth. */
+export function basicAuthHeader(auth: BasicAuth): string {
+  return `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+}
+
+/** The registry answered, but refused the credentials (or their absence). */
+class RegistryRefused extends Error {
+  constructor(readonly status: number) {
+    super(`answered ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}`);
+    this.name = 'RegistryRefused';
+  }
 }
 
 /** Options for {@link waitUntil}. */
@@ -34,6 +61,8 @@ export interface WaitOptions {
   timeoutMs: number;
   /** Polled between attempts; a non-undefined result aborts the wait at once with that reason. */
   failFast?: () => string | undefined;
+  /** An attempt's error that no retry can cure (refused credentials): thrown at once. */
+  fatal?: (err: unknown) => SluiceError | undefined;
   intervalMs?: number;
 }
 
@@ -55,6 +84,8 @@ export async function waitUntil<T>(
     try {
       return await attempt();
     } catch (err) {
+      const fatal = opts.fatal?.(err);
+      if (fatal) throw fatal;
       last = err;
     }
     if (Date.now() >= deadline) {
@@ -74,28 +105,64 @@ export interface Liveness {
   registry?: () => string | undefined;
 }
 
-/** Checks that endpoints someone else runs answer; a clear error names the one that does not. */
+/**
+ * Checks that endpoints someone else runs answer; a clear error names the one that does not.
+ * Refused credentials end the wait at once with SLUICE_AUTH_FAILED: retrying cannot fix them.
+ */
 export async function checkReachable(
   brokers: string[],
   registryUrl: string,
   timeoutMs: number,
+  access: Access = {},
 ): Promise<void> {
   await waitForBoth(
     brokers,
     registryUrl,
     timeoutMs,
     {},
+    access,
     (message, cause) =>
-      new SluiceError(
-        'SLUICE_INFRA_UNREACHABLE',
-        `${message}. Check the address, or unset it to let Sluice find or start local servers.`,
-        {
-          cause,
-          retryable: true,
-          details: { brokers, registryUrl },
-        },
-      ),
+      new SluiceError('SLUICE_INFRA_UNREACHABLE', `${message}. ${unreachableHint(cause, access)}`, {
+        cause,
+        retryable: true,
+        details: { brokers, registryUrl },
+      }),
   );
+}
+
+/**
+ * A broker that wants TLS or SASL simply closes a connection that does not speak it, which
+ * looks like a network fault; say so when the client was not set up for either.
+ */
+function unreachableHint(cause: unknown, access: Access): string {
+  // kafkajs's typings omit this subclass of KafkaJSConnectionError; its name is stable.
+  const closed = cause instanceof Error && cause.name === 'KafkaJSConnectionClosedError';
+  if (closed && !access.connection?.sasl && !access.connection?.ssl) {
+    return 'The broker closed the connection: it may require TLS or SASL (see --tls and --sasl-mechanism, or SLUICE_TLS and SLUICE_SASL_MECHANISM).';
+  }
+  return 'Check the address, or unset it to let Sluice find or start local servers.';
+}
+
+/** Refused credentials, as SLUICE_AUTH_FAILED; undefined for any other error. */
+function refusal(brokers: string[], registryUrl: string, access: Access) {
+  return {
+    broker: (err: unknown): SluiceError | undefined =>
+      err instanceof kafkajs.KafkaJSSASLAuthenticationError
+        ? new SluiceError(
+            'SLUICE_AUTH_FAILED',
+            `Kafka at ${brokers.join(',')} refused the SASL ${access.connection?.sasl?.mechanism ?? ''} login: ${err.message}. Check the username, password and mechanism.`,
+            { cause: err, details: { brokers } },
+          )
+        : undefined,
+    registry: (err: unknown): SluiceError | undefined =>
+      err instanceof RegistryRefused
+        ? new SluiceError(
+            'SLUICE_AUTH_FAILED',
+            `The schema registry at ${registryUrl} ${err.message}: ${access.registryAuth ? 'check the registry username and password' : 'it requires a username and password (--registry-user, SLUICE_REGISTRY_USERNAME and SLUICE_REGISTRY_PASSWORD)'}.`,
+            { details: { registryUrl, status: err.status } },
+          )
+        : undefined,
+  };
 }
 
 /** Waits for servers this process started; ends early with their log when one dies. */
@@ -104,12 +171,14 @@ export async function checkReachableOwned(
   registryUrl: string,
   timeoutMs: number,
   alive: Liveness,
+  access: Access = {},
 ): Promise<void> {
   await waitForBoth(
     brokers,
     registryUrl,
     timeoutMs,
     alive,
+    access,
     (message, cause) =>
       new SluiceError('SLUICE_INFRA_START_FAILED', message, {
         cause,
@@ -123,19 +192,21 @@ async function waitForBoth(
   registryUrl: string,
   timeoutMs: number,
   alive: Liveness,
+  access: Access,
   onFailure: (message: string, cause: unknown) => SluiceError,
 ): Promise<void> {
+  const refused = refusal(brokers, registryUrl, access);
   await Promise.all([
     waitUntil(
       `Kafka at ${brokers.join(',')}`,
-      () => probeBroker(brokers),
-      { timeoutMs, failFast: alive.broker },
+      () => probeBroker(brokers, 3000, access.connection),
+      { timeoutMs, failFast: alive.broker, fatal: refused.broker },
       onFailure,
     ),
     waitUntil(
       `Schema registry at ${registryUrl}`,
-      () => probeRegistry(registryUrl),
-      { timeoutMs, failFast: alive.registry },
+      () => probeRegistry(registryUrl, 3000, access.registryAuth),
+      { timeoutMs, failFast: alive.registry, fatal: refused.registry },
       onFailure,
     ),
   ]);

@@ -12,8 +12,9 @@ import {
 } from './instance.js';
 import { findJava } from './java/jdk.js';
 import { startJavaInfra } from './java/index.js';
+import type { BrokerSecurity } from './java/kafka.js';
 import { checkReachable, probeBroker, probeRegistry } from './probe.js';
-import type { Infra, ProgressFn } from './types.js';
+import type { Access, Infra, ProgressFn } from './types.js';
 
 /** Kafka 4.x brokers and Apicurio 3.0 both need Java 17. */
 const MIN_JAVA = 17;
@@ -32,6 +33,14 @@ export interface ResolveOptions extends GivenEndpointInput {
   /** How long to wait for servers to answer. Default 120 s (a cold JVM on two cores is slow). */
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Start a broker whose client listener requires SASL (SCRAM-SHA-256, SCRAM-SHA-512 and PLAIN)
+   * with these credentials, next to a plain registry. Owned mode and Java only: given endpoints
+   * and the shared instance are never used, since nothing says they are secured the same way.
+   */
+  brokerSecurity?: BrokerSecurity;
+  /** How to log in to given endpoints when they are secured (the check that they answer needs it). */
+  access?: Access;
 }
 
 /**
@@ -48,9 +57,16 @@ export async function resolveInfra(opts: ResolveOptions = {}): Promise<Infra> {
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const onProgress = opts.onProgress ?? (() => undefined);
 
+  if (opts.brokerSecurity) return startSecured(opts, opts.brokerSecurity, env);
+
   const given = givenEndpoints(opts, env);
   if (given) {
-    await checkReachable(given.brokers, given.registryUrl, Math.min(timeoutMs, 15_000));
+    await checkReachable(
+      given.brokers,
+      given.registryUrl,
+      Math.min(timeoutMs, 15_000),
+      opts.access,
+    );
     return { ...given, source: 'given', owned: false, stop: () => Promise.resolve() };
   }
 
@@ -90,6 +106,39 @@ export async function resolveInfra(opts: ResolveOptions = {}): Promise<Infra> {
       `start a Docker engine; or install a JDK ${MIN_JAVA}+ and Maven (e.g. apt-get install openjdk-17-jdk-headless maven).`,
     { details: { tried } },
   );
+}
+
+/** A private, owned pair whose broker requires SASL; see {@link ResolveOptions.brokerSecurity}. */
+async function startSecured(
+  opts: ResolveOptions,
+  brokerSecurity: BrokerSecurity,
+  env: NodeJS.ProcessEnv,
+): Promise<Infra> {
+  if ((opts.mode ?? 'owned') !== 'owned' || opts.strategy === 'docker') {
+    throw new SluiceError(
+      'SLUICE_USAGE',
+      'A SASL broker (brokerSecurity) is started only in owned mode, from Java; drop mode and strategy, or set them to "owned" and "java".',
+    );
+  }
+  const jdk = findJava(MIN_JAVA, env);
+  if (!jdk) {
+    throw new SluiceError(
+      'SLUICE_INFRA_NOT_FOUND',
+      `Starting a SASL broker needs Java ${MIN_JAVA}+ (looked at SLUICE_JAVA_HOME, JAVA_HOME, PATH and /usr/lib/jvm). Install a JDK, e.g. apt-get install openjdk-17-jdk-headless maven.`,
+    );
+  }
+  await reapStale(env);
+  const name = `run-${process.pid}-sasl-${randomBytes(3).toString('hex')}`;
+  return startJavaInfra({
+    jdk,
+    name,
+    dir: instanceDir(name, env),
+    owner: process.pid,
+    timeoutMs: opts.timeoutMs ?? 120_000,
+    onProgress: opts.onProgress ?? (() => undefined),
+    env,
+    brokerSecurity,
+  });
 }
 
 /** The shared instance, if its servers still run and answer; a dead one is cleaned away. */

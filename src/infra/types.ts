@@ -1,3 +1,5 @@
+import type { KafkaConfig } from 'kafkajs';
+
 /** Where a Kafka broker and a schema registry came from. */
 export type InfraSource = 'given' | 'running' | 'docker' | 'java';
 
@@ -20,3 +22,18 @@ export interface Infra extends Endpoints {
 
 /** Progress of long work (downloads, server start-up), one human-readable line per step. */
 export type ProgressFn = (message: string) => void;
+
+/** TLS and SASL settings for reaching a broker, in kafkajs's own terms. */
+export type BrokerConnection = Pick<KafkaConfig, 'ssl' | 'sasl'>;
+
+/** HTTP basic-auth credentials for a schema registry. */
+export interface BasicAuth {
+  username: string;
+  password: string;
+}
+
+/** How to get past the servers' security, when they have any. */
+export interface Access {
+  connection?: BrokerConnection | undefined;
+  registryAuth?: BasicAuth | undefined;
+}

@@ -1,13 +1,17 @@
 import kafkajs, { type Kafka, type LogEntry, type ProducerConfig } from 'kafkajs';
 
 const { logLevel } = kafkajs;
+import type { ConnectionSecurity } from '../domain/security.js';
 import type { Logger } from '../observability/logger.js';
+import { kafkaConnection } from './security.js';
 
 /** What every Sluice component needs to reach Kafka. */
 export interface KafkaOptions {
   brokers: string[];
   clientId: string;
   logger: Logger;
+  /** TLS and SASL; only `ssl` and `sasl` matter here (registry auth goes to the registry client). */
+  security?: ConnectionSecurity | undefined;
 }
 
 /**
@@ -21,6 +25,7 @@ export function createKafka(opts: KafkaOptions): Kafka {
   return new kafkajs.Kafka({
     clientId: opts.clientId,
     brokers: opts.brokers,
+    ...kafkaConnection(opts.security),
     logLevel: logLevel.WARN,
     logCreator:
       () =>

@@ -6,6 +6,7 @@ import { resolveNamespace } from '../control/topics.js';
 import type { SuspensionCause } from '../domain/cause.js';
 import { SluiceError } from '../domain/errors.js';
 import type { JobEvent } from '../domain/events.js';
+import type { ConnectionSecurity } from '../domain/security.js';
 import type { JobState } from '../domain/state.js';
 import { createKafka } from '../kafka/connect.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from '../kafka/retry.js';
@@ -28,6 +29,8 @@ export type PipelineFactory = (args: Record<string, string>) => PipelineDef;
 export interface WorkerOptions {
   brokers: string[];
   registryUrl: string;
+  /** TLS, SASL and registry basic auth, for every client the worker makes. */
+  security?: ConnectionSecurity | undefined;
   namespace?: string;
   logger?: Logger;
   /** Shown in logs, failure reports and the job's worker list; default host:pid. */
@@ -123,8 +126,12 @@ export class Worker {
       brokers: this.opts.brokers,
       clientId: 'sluice-worker',
       logger: this.log,
+      security: this.opts.security,
     });
-    const registry = new RegistryClient({ url: this.opts.registryUrl });
+    const registry = new RegistryClient({
+      url: this.opts.registryUrl,
+      auth: this.opts.security?.registryAuth,
+    });
     if (this.opts.coordinator !== false) {
       this.notReady = 'joining the coordinator election';
       this.coordinator = new Coordinator({

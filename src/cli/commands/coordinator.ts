@@ -23,12 +23,12 @@ export function registerCoordinator(program: Command, globals: () => GlobalOptio
     )
     .action(async (o: { sessionTimeout: string }) => {
       const g = globals();
-      const { brokers, registryUrl } = await endpointsFor(g);
+      const { brokers, registryUrl, security } = await endpointsFor(g);
       const logger = defaultLogger();
       const namespace = resolveNamespace(g.namespace);
       const coordinator = new Coordinator({
-        kafka: createKafka({ brokers, clientId: 'sluice-coordinator', logger }),
-        registry: new RegistryClient({ url: registryUrl }),
+        kafka: createKafka({ brokers, clientId: 'sluice-coordinator', logger, security }),
+        registry: new RegistryClient({ url: registryUrl, auth: security.registryAuth }),
         namespace,
         logger,
         sessionTimeoutMs: Number(o.sessionTimeout),

@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
 import { resolveInfra, stopShared } from '../../infra/index.js';
 import { isSluiceError } from '../../domain/errors.js';
+import type { ConnectionSecurity } from '../../domain/security.js';
+import { loadSecurity } from '../../kafka/security.js';
+import { redacted } from '../../observability/redact.js';
+import { accessFor } from '../connect.js';
 import { emit, EXIT_FAILURE, progress, table } from '../output.js';
 import type { GlobalOptions } from '../options.js';
 
@@ -22,6 +26,7 @@ export function registerInfra(program: Command, globals: () => GlobalOptions): v
         mode: 'shared',
         brokers: g.brokers,
         registryUrl: g.registry,
+        access: accessFor(g, loadSecurity({ flags: g })),
         onProgress: progress,
       });
       emit(
@@ -37,9 +42,15 @@ export function registerInfra(program: Command, globals: () => GlobalOptions): v
     .option('--json', 'print machine-readable JSON')
     .action(async (opts: { json?: boolean }) => {
       const g = globals();
+      const security = loadSecurity({ flags: g });
       let found;
       try {
-        found = await resolveInfra({ mode: 'find', brokers: g.brokers, registryUrl: g.registry });
+        found = await resolveInfra({
+          mode: 'find',
+          brokers: g.brokers,
+          registryUrl: g.registry,
+          access: accessFor(g, security),
+        });
       } catch (err) {
         if (!isSluiceError(err, 'SLUICE_INFRA_NOT_RUNNING')) throw err;
         emit(opts, { running: false, brokers: [], registryUrl: null }, () => err.message);
@@ -53,8 +64,10 @@ export function registerInfra(program: Command, globals: () => GlobalOptions): v
           brokers: found.brokers,
           registryUrl: found.registryUrl,
           source: found.source,
+          // What later commands would log in with, so a user can check which source won.
+          security: redacted(security),
         },
-        () => view(found),
+        () => `${view(found)}\n${table([['security', securityLine(security)]])}`,
       );
     });
 
@@ -78,6 +91,16 @@ function view(found: { brokers: string[]; registryUrl: string; source: string })
     ['registry', found.registryUrl],
     ['source', describe(found.source)],
   ]);
+}
+
+/** One line, no secrets: "SASL scram-sha-256 as alice, TLS, registry user bob". */
+function securityLine(s: ConnectionSecurity): string {
+  const parts = [
+    s.sasl && `SASL ${s.sasl.mechanism} as ${s.sasl.username}`,
+    s.ssl !== undefined && s.ssl !== false && 'TLS',
+    s.registryAuth && `registry user ${s.registryAuth.username}`,
+  ].filter((p): p is string => typeof p === 'string');
+  return parts.length > 0 ? parts.join(', ') : 'none (plaintext)';
 }
 
 function describe(source: string): string {

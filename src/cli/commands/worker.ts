@@ -30,10 +30,11 @@ export function registerWorker(program: Command, globals: () => GlobalOptions): 
       for (const m of modules)
         for (const [name, factory] of Object.entries(await loadModule(m)))
           factories.set(name, factory);
-      const { brokers, registryUrl } = await endpointsFor(g);
+      const { brokers, registryUrl, security } = await endpointsFor(g);
       const worker = new Worker({
         brokers,
         registryUrl,
+        security,
         namespace: g.namespace,
         workerId: o.workerId,
         coordinator: o.coordinator,

@@ -4,10 +4,10 @@ import { SluiceError } from '../../domain/errors.js';
 import { stopInstance, writeState, type InstanceState } from '../instance.js';
 import { checkReachableOwned } from '../probe.js';
 import { startWatchdog, tail } from '../process.js';
-import type { Infra, ProgressFn } from '../types.js';
+import type { BrokerConnection, Infra, ProgressFn } from '../types.js';
 import { ensureApicurio, ensureKafka, KAFKA_VERSION, APICURIO_VERSION } from './fetch.js';
 import type { Jdk } from './jdk.js';
-import { startKafka, type LocalKafka } from './kafka.js';
+import { startKafka, type BrokerSecurity, type LocalKafka } from './kafka.js';
 import { startApicurio, type LocalRegistry } from './registry.js';
 
 /** How to start a local pair from Maven Central's jars. */
@@ -20,6 +20,8 @@ export interface JavaStartOptions {
   timeoutMs: number;
   onProgress: ProgressFn;
   env?: NodeJS.ProcessEnv;
+  /** Make the broker's client listener require SASL with these credentials. */
+  brokerSecurity?: BrokerSecurity | undefined;
 }
 
 /** Fetches (once), formats, starts and waits for a Kafka broker and an Apicurio registry. */
@@ -43,7 +45,7 @@ export async function startJavaInfra(opts: JavaStartOptions): Promise<Infra> {
   };
   writeState(state);
   opts.onProgress(
-    `Starting Kafka ${KAFKA_VERSION} and Apicurio Registry ${APICURIO_VERSION} (java ${jdk.major}) in ${dir}`,
+    `Starting Kafka ${KAFKA_VERSION}${opts.brokerSecurity ? ' (SASL listener)' : ''} and Apicurio Registry ${APICURIO_VERSION} (java ${jdk.major}) in ${dir}`,
   );
   let kafka: LocalKafka | undefined;
   let registry: LocalRegistry | undefined;
@@ -54,7 +56,12 @@ export async function startJavaInfra(opts: JavaStartOptions): Promise<Infra> {
       state.pids.push(started.process.pid);
       return started;
     };
-    const kafkaStart = startKafka(jdk.java, kafkaDist, join(dir, 'kafka')).then(record);
+    const kafkaStart = startKafka(
+      jdk.java,
+      kafkaDist,
+      join(dir, 'kafka'),
+      opts.brokerSecurity,
+    ).then(record);
     const registryStart = startApicurio(jdk.java, apicurioDist, join(dir, 'registry')).then(record);
     starting = [kafkaStart, registryStart];
     [kafka, registry] = await Promise.all([kafkaStart, registryStart]);
@@ -65,10 +72,16 @@ export async function startJavaInfra(opts: JavaStartOptions): Promise<Infra> {
     writeState(state);
     const k = kafka;
     const r = registry;
-    await checkReachableOwned(state.brokers, state.registryUrl, opts.timeoutMs, {
-      broker: () => exited('Kafka', k.process.exitCode(), k.logFile),
-      registry: () => exited('Apicurio Registry', r.process.exitCode(), r.logFile),
-    });
+    await checkReachableOwned(
+      state.brokers,
+      state.registryUrl,
+      opts.timeoutMs,
+      {
+        broker: () => exited('Kafka', k.process.exitCode(), k.logFile),
+        registry: () => exited('Apicurio Registry', r.process.exitCode(), r.logFile),
+      },
+      { connection: opts.brokerSecurity && probeLogin(opts.brokerSecurity) },
+    );
   } catch (err) {
     await Promise.allSettled(starting); // a server still starting must be recorded before the stop
     await stopInstance(state, 5000).catch(() => rmSync(dir, { recursive: true, force: true }));
@@ -89,6 +102,11 @@ export async function startJavaInfra(opts: JavaStartOptions): Promise<Infra> {
     owned: opts.owner !== null,
     stop: () => stopInstance(state),
   };
+}
+
+/** The probe logs in as the broker's own user; any of the enabled mechanisms would do. */
+function probeLogin(security: BrokerSecurity): BrokerConnection {
+  return { sasl: { mechanism: 'scram-sha-256', ...security.sasl } };
 }
 
 function exited(

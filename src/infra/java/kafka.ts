@@ -8,6 +8,15 @@ import { freePort, spawnService, tail, type ServiceProcess } from '../process.js
 
 const run = promisify(execFile);
 
+/**
+ * A broker whose client listener requires SASL: SCRAM-SHA-256, SCRAM-SHA-512 and PLAIN, all
+ * with this one user (who is also the broker's own inter-broker identity). For tests and local
+ * trials of secured connections; not a production setup.
+ */
+export interface BrokerSecurity {
+  sasl: { username: string; password: string };
+}
+
 /** A single-node KRaft broker started from the cached jars. */
 export interface LocalKafka {
   process: ServiceProcess;
@@ -18,18 +27,26 @@ export interface LocalKafka {
 /**
  * Single-node settings. Replication factor 1 for the internal topics, or the group and
  * transaction coordinators never become available on one broker; no initial rebalance delay,
- * so tests do not wait 3 s per consumer group.
+ * so tests do not wait 3 s per consumer group. With `security`, the client listener is
+ * SASL_PLAINTEXT instead of PLAINTEXT (see {@link saslListenerProperties}).
  */
-export function serverProperties(dir: string, brokerPort: number, controllerPort: number): string {
+export function serverProperties(
+  dir: string,
+  brokerPort: number,
+  controllerPort: number,
+  security?: BrokerSecurity,
+): string {
+  const listener = security ? 'SASL_PLAINTEXT' : 'PLAINTEXT';
   return [
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${brokerPort}`,
+    `listeners=${listener}://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=${listener}://127.0.0.1:${brokerPort}`,
     'controller.listener.names=CONTROLLER',
-    'inter.broker.listener.name=PLAINTEXT',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    `inter.broker.listener.name=${listener}`,
+    `listener.security.protocol.map=${listener}:${listener},CONTROLLER:PLAINTEXT`,
+    ...(security ? saslListenerProperties(security) : []),
     `log.dirs=${join(dir, 'data')}`,
     'num.partitions=1',
     'default.replication.factor=1',
@@ -43,6 +60,56 @@ export function serverProperties(dir: string, brokerPort: number, controllerPort
     'group.initial.rebalance.delay.ms=0',
     '',
   ].join('\n');
+}
+
+/** The SCRAM mechanisms whose credentials {@link scramFormatArgs} creates. */
+const SCRAM_MECHANISMS = ['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+
+/**
+ * The SASL listener. The broker reaches itself through it too (the transaction coordinator sends
+ * its markers to partition leaders, itself included), so it logs in with SCRAM-SHA-512 as the
+ * same user; the KRaft controller listener stays PLAINTEXT, because SCRAM credentials live in
+ * the metadata log the controller serves. No authorizer: any authenticated user may do anything.
+ */
+export function saslListenerProperties(security: BrokerSecurity): string[] {
+  const { username, password } = checkedCredentials(security);
+  const scram = `org.apache.kafka.common.security.scram.ScramLoginModule required username="${username}" password="${password}";`;
+  const plain = `org.apache.kafka.common.security.plain.PlainLoginModule required username="${username}" password="${password}" user_${username}="${password}";`;
+  return [
+    `sasl.enabled.mechanisms=${SCRAM_MECHANISMS.join(',')},PLAIN`,
+    'sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512',
+    `listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=${scram}`,
+    `listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=${scram}`,
+    `listener.name.sasl_plaintext.plain.sasl.jaas.config=${plain}`,
+  ];
+}
+
+/**
+ * KRaft keeps SCRAM credentials in the metadata log, so they must exist before the broker first
+ * starts (it authenticates to itself with them): the storage tool writes them at format time.
+ */
+export function scramFormatArgs(security: BrokerSecurity): string[] {
+  const { username, password } = checkedCredentials(security);
+  return SCRAM_MECHANISMS.flatMap((m) => [
+    '--add-scram',
+    `${m}=[name=${username},password=${password}]`,
+  ]);
+}
+
+/**
+ * The credentials end up inside JAAS strings and the storage tool's `[name=..,password=..]`
+ * syntax, neither of which has a quoting rule worth trusting; a plain alphabet avoids both.
+ */
+function checkedCredentials(security: BrokerSecurity): { username: string; password: string } {
+  const safe = /^[A-Za-z0-9._~-]{1,100}$/;
+  const { username, password } = security.sasl;
+  if (!safe.test(username) || !safe.test(password)) {
+    throw new SluiceError(
+      'SLUICE_USAGE',
+      'A local SASL broker needs a username and password of 1-100 letters, digits, ".", "_", "~" or "-".',
+    );
+  }
+  return { username, password };
 }
 
 const LOG4J = (logFile: string): string => `Configuration:
@@ -64,13 +131,24 @@ const LOG4J = (logFile: string): string => `Configuration:
         - ref: file
 `;
 
-/** Formats KRaft storage in `dir` and starts the broker; readiness is the caller's to wait for. */
-export async function startKafka(java: string, distDir: string, dir: string): Promise<LocalKafka> {
+/**
+ * Formats KRaft storage in `dir` and starts the broker; readiness is the caller's to wait for.
+ * With `security`, the client listener requires SASL (see {@link BrokerSecurity}).
+ */
+export async function startKafka(
+  java: string,
+  distDir: string,
+  dir: string,
+  security?: BrokerSecurity,
+): Promise<LocalKafka> {
   mkdirSync(dir, { recursive: true });
   const [brokerPort, controllerPort] = [await freePort(), await freePort()];
   const props = join(dir, 'server.properties');
   const logFile = join(dir, 'server.log');
-  writeFileSync(props, serverProperties(dir, brokerPort, controllerPort));
+  // The properties hold the SASL password when secured: readable by this user only.
+  writeFileSync(props, serverProperties(dir, brokerPort, controllerPort, security), {
+    mode: 0o600,
+  });
   writeFileSync(join(dir, 'log4j2.yaml'), LOG4J(logFile));
   const classpath = join(distDir, 'libs', '*');
   // A KRaft cluster id is 16 random bytes in URL-safe base64 without padding.
@@ -78,7 +156,17 @@ export async function startKafka(java: string, distDir: string, dir: string): Pr
   try {
     await run(
       java,
-      ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props],
+      [
+        '-cp',
+        classpath,
+        'kafka.tools.StorageTool',
+        'format',
+        '-t',
+        clusterId,
+        '-c',
+        props,
+        ...(security ? scramFormatArgs(security) : []),
+      ],
       { timeout: 60000 },
     );
   } catch (err) {
@@ -86,7 +174,8 @@ export async function startKafka(java: string, distDir: string, dir: string): Pr
     throw new SluiceError(
       'SLUICE_INFRA_START_FAILED',
       `Formatting Kafka storage in ${dir} failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`,
-      { cause: err },
+      // execFile's error quotes the whole command line, which holds the SCRAM password.
+      { cause: security ? undefined : err },
     );
   }
   const process = spawnService(
