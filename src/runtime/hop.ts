@@ -22,6 +22,9 @@ import { commitTask, type Task } from './task.js';
  */
 const MAX_RECORDS_PER_COMMIT = 500;
 
+/** Partitions a hop processes at the same time on one worker. */
+const PARTITIONS_IN_PARALLEL = 4;
+
 /** The kafkajs eachBatch helpers a hop uses. */
 interface BatchControl {
   resolveOffset: (offset: string) => void;
@@ -99,6 +102,9 @@ export class Hop {
       readUncommitted: false,
       sessionTimeout: 10_000,
       heartbeatInterval: 1000,
+      // Stopping waits for the fetch in flight; kafkajs's default long poll (5 s) made every
+      // suspend, cancel and rebalance of a caught-up job wait that long.
+      maxWaitTimeInMs: 500,
     });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
@@ -118,6 +124,10 @@ export class Hop {
     await consumer.run({
       autoCommit: this.guarantee === 'NONE',
       eachBatchAutoResolve: false,
+      // Each partition is a task with its own transactions; overlapping them hides the commit
+      // round trips (measured: exactly-once map 0.42 → 0.59 of the raw loop). kafkajs never
+      // runs one partition's batches at once, so a task's records stay in order.
+      partitionsConsumedConcurrently: PARTITIONS_IN_PARALLEL,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         await this.ready;
         if (this.frozen) return;

@@ -67,7 +67,8 @@ export class Worker {
   private readonly log: Logger;
   private client: SluiceClient | undefined;
   private coordinator: Coordinator | undefined;
-  private queue: Promise<void> = Promise.resolve();
+  /** Per job: its starts and stops in log order. Jobs do not wait for each other. */
+  private readonly queues = new Map<string, Promise<void>>();
   private readonly cleanups = new Set<Promise<void>>();
   private readonly metrics: WorkerMetrics | undefined;
   private server: ObservabilityServer | undefined;
@@ -163,12 +164,18 @@ export class Worker {
     };
     const reconcile = (state: JobState | undefined, event?: JobEvent): void => {
       if (!state) return;
-      // In log order, one step at a time: starts and stops of a job never interleave.
-      this.queue = this.queue
+      // In log order, one step at a time: starts and stops of a job never interleave. Each job
+      // has its own queue, so stopping one job (which waits for its fetches to end) never
+      // delays starting another.
+      const next = (this.queues.get(state.jobId) ?? Promise.resolve())
         .then(() => this.reconcile(deps, state, event))
         .catch((err: unknown) =>
           this.log.error({ err, jobId: state.jobId }, 'could not start or stop a job'),
         );
+      this.queues.set(state.jobId, next);
+      void next.then(() => {
+        if (this.queues.get(state.jobId) === next) this.queues.delete(state.jobId);
+      });
     };
     client.onEvent((event, state) => {
       this.observe(state);
@@ -184,7 +191,7 @@ export class Worker {
 
   async stop(): Promise<void> {
     this.notReady = 'stopping';
-    await this.queue;
+    await Promise.all(this.queues.values());
     await Promise.all(this.cleanups);
     await Promise.all([...this.running.values()].map((r) => r.stop()));
     this.running.clear();
