@@ -9,6 +9,7 @@ import type { EventDraft, JobEvent } from '../domain/events.js';
 import { producerConfig } from '../kafka/connect.js';
 import type { Logger } from '../observability/logger.js';
 import { LogReader } from './log-reader.js';
+import { SnapshotTaker, type Positions } from './snapshots.js';
 import { ensureTopics, jobPartition, topicNames, type Topics } from './topics.js';
 
 /** The pseudo job id under which control records that name no usable job are audited. */
@@ -55,6 +56,9 @@ export class Coordinator {
   private active = false;
   private activation: Promise<void> | undefined;
   private generation = 0;
+  private snapshotTimer: NodeJS.Timeout | undefined;
+  /** Publishes the coordinator's own ReportSnapshot commands: snapshots go through the log like any command. */
+  private commandProducer: Producer | undefined;
 
   constructor(private readonly opts: CoordinatorOptions) {
     this.topics = topicNames(opts.namespace);
@@ -144,6 +148,8 @@ export class Coordinator {
   async stop(): Promise<void> {
     this.deactivate('stopping');
     await this.consumer?.disconnect();
+    await this.commandProducer?.disconnect().catch(() => undefined);
+    this.commandProducer = undefined;
     await this.producer?.disconnect().catch(() => undefined);
     this.consumer = undefined;
     this.producer = undefined;
@@ -187,13 +193,66 @@ export class Coordinator {
     if (generation !== this.generation) return;
     this.cluster = cluster;
     this.active = true;
+    this.startSnapshots();
     this.log.info(
       { jobs: cluster.jobs.size, events: reader.eventsRead, ms: Date.now() - started },
       'state rebuilt; coordinator active',
     );
   }
 
+  /** Every second while active: record the snapshots that are due (see {@link SnapshotTaker}). */
+  private startSnapshots(): void {
+    const member = this.opts.memberName ?? `${hostname()}:${process.pid}`;
+    const taker = new SnapshotTaker(
+      this.opts.kafka,
+      this.opts.namespace,
+      (jobId, snapshotId, p) => this.publishSnapshot(jobId, snapshotId, `coordinator:${member}`, p),
+      this.log,
+    );
+    let busy = false;
+    clearInterval(this.snapshotTimer);
+    this.snapshotTimer = setInterval(() => {
+      const cluster = this.cluster;
+      if (busy || !cluster) return;
+      busy = true;
+      void taker.tick(cluster.jobs.values(), Date.now()).finally(() => (busy = false));
+    }, 1000);
+  }
+
+  private async publishSnapshot(
+    jobId: string,
+    snapshotId: string,
+    worker: string,
+    p: Positions,
+  ): Promise<void> {
+    if (!this.commandProducer) {
+      this.commandProducer = this.opts.kafka.producer(producerConfig());
+      await this.commandProducer.connect();
+    }
+    const command: Command = {
+      type: 'ReportSnapshot',
+      commandId: `${jobId}/snapshot/${snapshotId}`,
+      jobId,
+      issuedBy: worker,
+      at: Date.now(),
+      worker,
+      snapshotId,
+      ...p,
+    };
+    await this.commandProducer.send({
+      topic: this.topics.control,
+      messages: [
+        {
+          key: jobId,
+          value: this.commands.encode(command),
+          headers: { 'sluice-issued-by': worker },
+        },
+      ],
+    });
+  }
+
   private deactivate(reason: string): void {
+    clearInterval(this.snapshotTimer);
     if (this.active) this.log.info({ reason }, 'coordinator inactive');
     this.active = false;
     this.cluster = undefined;

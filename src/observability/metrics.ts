@@ -12,7 +12,7 @@ export interface JobMetrics {
   recordsOut(n: number): void;
   /** A record failed (user code threw, or it could not be decoded). */
   error(): void;
-  /** A snapshot this worker reported was committed by the coordinator, `durationMs` after the report. */
+  /** One of this worker’s tasks committed its outputs, state and offsets (its part of a snapshot), taking `durationMs`. */
   snapshot(durationMs: number): void;
   /** A state restore has read `done` of `total` changelog offsets. */
   restore(done: number, total: number): void;

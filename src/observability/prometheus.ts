@@ -67,7 +67,7 @@ export class WorkerMetrics implements MetricsSink {
     );
     this.snapshots = counter(
       'sluice_job_snapshots_total',
-      'Snapshots this worker reported and the coordinator committed.',
+      'Commits of outputs, state and source offsets by this worker’s tasks: their parts of the job’s snapshots.',
     );
     // Derived gauges: filled from this.jobs at each scrape, so a series goes when its job does.
     this.derived('sluice_job_status', 'The job status: 1 for the current one.', ['status'], (s) =>
@@ -90,7 +90,7 @@ export class WorkerMetrics implements MetricsSink {
     );
     this.derived(
       'sluice_job_last_snapshot_duration_seconds',
-      'Time from this worker reporting a snapshot to the coordinator committing it.',
+      'Duration of the last commit of outputs, state and source offsets by one of this worker’s tasks: a task’s part of a snapshot.',
       [],
       (s) => (s.lastSnapshotMs === undefined ? [] : [[{}, s.lastSnapshotMs / 1000]]),
     );

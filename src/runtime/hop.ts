@@ -56,7 +56,8 @@ export interface HopSpec {
 export interface HopEvents {
   /** The first assignment is restored and processing starts. */
   started(): void;
-  committed(): void;
+  /** A chunk's outputs, state and offsets were committed, taking `ms`. */
+  committed(ms: number): void;
   /** A record failed; the hop is frozen already. */
   failed(err: unknown, topic: string, partition: number, message: KafkaMessage): Promise<void>;
 }
@@ -372,6 +373,7 @@ export class Hop {
       const topics = [{ topic: this.spec.output.topic, messages: outputs }];
       if (this.plan.deadLetterTopic)
         topics.push({ topic: this.plan.deadLetterTopic, messages: deadLetters });
+      const started = Date.now();
       try {
         await commitTask(task, topics, last, {
           guarantee: this.guarantee,
@@ -385,7 +387,7 @@ export class Hop {
         return this.commitFailed(err, id, task, topic, partition, messages, ctl);
       }
       ctl.resolveOffset(last);
-      this.events.committed();
+      this.events.committed(Date.now() - started);
       // Counted once committed, so a re-delivered chunk is not counted twice as "processed".
       this.metrics.recordsIn(messages.findIndex((m) => m.offset === last) + 1);
       this.metrics.recordsOut(outputs.length);

@@ -2,7 +2,6 @@ import type { Kafka, KafkaMessage } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SluiceClient } from '../client/client.js';
 import type { RegistryClient } from '../codec/registry.js';
-import type { PartitionOffset } from '../domain/cause.js';
 import { SluiceError } from '../domain/errors.js';
 import type { JobState } from '../domain/state.js';
 import { topicOffsets } from '../kafka/offsets.js';
@@ -58,9 +57,6 @@ export class JobRunner {
   private readonly log: Logger;
   private readonly serializer: Serializer;
   private readonly metrics: JobMetrics;
-  private snapshotTimer: NodeJS.Timeout | undefined;
-  private snapshots = 0;
-  private dirty = false;
   private failed = false;
   private reportedStart = false;
   private ends: Map<string, bigint>[] | undefined;
@@ -178,7 +174,7 @@ export class JobRunner {
           this.job.jobId,
           {
             started: () => i === 0 && this.reportStarted(),
-            committed: () => this.onCommitted(),
+            committed: (ms) => this.onCommitted(ms),
             failed: (err, topic, partition, message) =>
               this.fail(i, err, topic, partition, message),
           },
@@ -188,10 +184,6 @@ export class JobRunner {
       );
     });
     for (const hop of this.hops) await hop.start();
-    this.snapshotTimer = setInterval(
-      () => void this.reportSnapshot(),
-      this.job.config.snapshotIntervalMs,
-    );
   }
 
   /** A new job started from an exported snapshot takes its state and positions first. */
@@ -222,7 +214,6 @@ export class JobRunner {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.snapshotTimer);
     // Every hop at once: stopping them one by one would let later hops go on writing outputs
     // while the first leaves its group.
     for (const hop of this.hops) hop.freeze();
@@ -254,8 +245,9 @@ export class JobRunner {
       .catch((err: unknown) => this.log.warn({ err }, 'could not report the start'));
   }
 
-  private onCommitted(): void {
-    this.dirty = true;
+  private onCommitted(ms: number): void {
+    // A commit is this task's part of a snapshot; the coordinator records the job's snapshots.
+    this.metrics.snapshot(ms);
     if (this.ends) void this.checkCompletion();
   }
 
@@ -330,29 +322,6 @@ export class JobRunner {
     } finally {
       await admin.disconnect();
     }
-  }
-
-  private committed(hop: Hop | undefined): PartitionOffset[] {
-    return [...(hop?.tasks.values() ?? [])]
-      .filter((t) => t.committed !== undefined)
-      .map((t) => ({ topic: t.topic, partition: t.partition, offset: t.committed ?? '0' }));
-  }
-
-  private async reportSnapshot(): Promise<void> {
-    if (!this.dirty || this.failed || this.job.config.processingGuarantee === 'NONE') return;
-    this.dirty = false;
-    const started = Date.now();
-    await this.deps.client
-      .send(this.job.jobId, 'ReportSnapshot', {
-        worker: this.deps.worker,
-        snapshotId: `${this.deps.worker}-${++this.snapshots}`,
-        sourceOffsets: this.committed(this.hops[0]),
-        // Positions in the internal repartition topics: with the changelogs, the hops' state.
-        stateOffsets: this.hops.slice(1).flatMap((h) => this.committed(h)),
-      })
-      // Resolves once the coordinator has committed the snapshot to the job log.
-      .then(() => this.metrics.snapshot(Date.now() - started))
-      .catch((err: unknown) => this.log.warn({ err }, 'could not report a snapshot'));
   }
 
   /**

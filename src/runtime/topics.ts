@@ -1,19 +1,6 @@
 import type { Admin } from 'kafkajs';
 
-/** The changelog topic of a stateful stage. */
-export function changelogTopic(namespace: string, jobId: string, stage: string): string {
-  return `${namespace}.state.${jobId}.${stage}`;
-}
-
-/** The internal topic feeding a stateful stage, keyed by its grouping key. */
-export function repartitionTopic(namespace: string, jobId: string, stage: string): string {
-  return `${namespace}.repartition.${jobId}.${stage}`;
-}
-
-/** The consumer group of a job: its committed offsets are the job's source position. */
-export function jobGroup(namespace: string, jobId: string): string {
-  return `${namespace}.job.${jobId}`;
-}
+export { changelogTopic, jobGroup, repartitionTopic } from '../domain/resources.js';
 
 /** The changelog record key: the task it belongs to plus the grouping key. */
 export function changelogKey(topic: string, partition: number, key: string): string {

@@ -131,6 +131,8 @@ describe('worker metrics and health', () => {
         sample(x, 'sluice_job_records_out_total', labels) === RECORDS &&
         sample(x, 'sluice_job_status', { ...labels, status: 'RUNNING' }) === 1 &&
         (sample(x, 'sluice_job_snapshots_total', labels) ?? 0) >= 1 &&
+        // The coordinator records the job's snapshot within an interval of the first commits.
+        sample(x, 'sluice_job_last_snapshot_age_seconds', labels) !== undefined &&
         sample(x, 'sluice_job_consumer_lag', { ...labels, topic: `${ns}.in` }) === 0,
     );
     expect(sample(s, 'sluice_job_errors_total', labels)).toBe(0);

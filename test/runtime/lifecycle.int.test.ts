@@ -103,6 +103,17 @@ describe('suspend and resume in the middle of a run', () => {
     expect(frozenAt).toBeLessThan(RECORDS); // suspended mid-run, not after the end
     await new Promise((r) => setTimeout(r, 2000));
     expect((await readAll(topic('out-mid'))).length).toBe(frozenAt);
+    // Once its workers have left, the coordinator records the position the resume starts from.
+    const suspendedAt = job.history().findIndex((e) => e.type === 'JobSuspended');
+    await until(
+      () => job.history().some((e, i) => i > suspendedAt && e.type === 'SnapshotCommitted'),
+      'the snapshot after the suspension',
+    );
+    const final = job.snapshot().lastSnapshot;
+    const consumed = (final?.sourceOffsets ?? []).reduce((n, o) => n + Number(o.offset), 0);
+    expect(consumed).toBeGreaterThan(0);
+    expect(consumed).toBeLessThanOrEqual(RECORDS);
+    expect(final?.stateOffsets.some((o) => o.topic === `${ns}.state.${job.id}.count`)).toBe(true);
 
     await job.resume();
     await readUntil(topic('out-mid'), (a) => a.length >= RECORDS);
@@ -117,6 +128,14 @@ describe('suspend and resume in the middle of a run', () => {
         Array.from({ length: RECORDS / KEYS }, (_, i) => i + 1),
       );
     expect(job.history().map((e) => e.type)).toContain('JobResumed');
+    // One snapshot per job per interval, recorded by the coordinator, never one per worker.
+    const snapshots = job.history().filter((e) => e.type === 'SnapshotCommitted');
+    expect(snapshots.length).toBeGreaterThan(0);
+    for (const e of snapshots)
+      expect(e.type === 'SnapshotCommitted' && e.worker).toMatch(/^coordinator:/);
+    const ats = snapshots.map((e) => e.at);
+    for (let i = 1; i < ats.length; i++)
+      expect((ats[i] ?? 0) - (ats[i - 1] ?? 0)).toBeGreaterThanOrEqual(400);
   }, 120_000);
 });
 

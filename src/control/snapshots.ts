@@ -1,0 +1,112 @@
+import type { Admin, Kafka } from 'kafkajs';
+import type { PartitionOffset } from '../domain/cause.js';
+import type { JobState } from '../domain/state.js';
+import { changelogTopic, jobGroup } from '../domain/resources.js';
+import { topicOffsets } from '../kafka/offsets.js';
+import type { Logger } from '../observability/logger.js';
+
+/** A snapshot to record: what a job's consumer groups and changelogs hold now. */
+export interface Positions {
+  sourceOffsets: PartitionOffset[];
+  stateOffsets: PartitionOffset[];
+}
+
+/**
+ * Records snapshots for the active coordinator: one `SnapshotCommitted` per job per interval.
+ * A snapshot is what Kafka already holds, committed offsets plus the state topics, so taking
+ * one means reading the job's consumer groups and changelog ends; the tasks commit on their
+ * own schedule. A snapshot is also recorded once after a job is suspended and its workers have
+ * left, so the log holds the position a resume starts from.
+ */
+export class SnapshotTaker {
+  /** Per job, the positions last recorded, to skip snapshots of a job that did not move. */
+  private readonly last = new Map<string, string>();
+  private readonly counts = new Map<string, number>();
+  /** Per job, when it was last looked at: a job that did not move is not read every tick. */
+  private readonly checkedAt = new Map<string, number>();
+  /** Per suspended job, the version whose final snapshot was handled. */
+  private readonly settled = new Map<string, number>();
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly namespace: string,
+    private readonly record: (jobId: string, snapshotId: string, p: Positions) => Promise<void>,
+    private readonly log: Logger,
+  ) {}
+
+  /** Records the snapshots due now. */
+  async tick(jobs: Iterable<JobState>, now: number): Promise<void> {
+    const due = [...jobs].filter((j) => this.due(j, now));
+    if (due.length === 0) return;
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const groups = (await admin.listGroups()).groups;
+      for (const job of due) {
+        const base = jobGroup(this.namespace, job.jobId);
+        const mine = groups.filter((g) => g.groupId === base || g.groupId.startsWith(`${base}.`));
+        if (job.status !== 'RUNNING' && job.status !== 'COMPLETING') {
+          // A suspended job's final position counts once its workers have left its groups.
+          if (
+            !(await this.allLeft(
+              admin,
+              mine.map((g) => g.groupId),
+            ))
+          )
+            continue;
+          this.settled.set(job.jobId, job.version);
+        }
+        this.checkedAt.set(job.jobId, now);
+        const positions = await this.positions(
+          admin,
+          job.jobId,
+          mine.map((g) => g.groupId),
+        );
+        // Nothing committed yet: there is no position to record.
+        if (positions.sourceOffsets.length + positions.stateOffsets.length === 0) continue;
+        const key = JSON.stringify(positions);
+        if (this.last.get(job.jobId) === key) continue;
+        const n = (this.counts.get(job.jobId) ?? job.version) + 1;
+        this.counts.set(job.jobId, n);
+        await this.record(job.jobId, `${job.jobId}-${n}`, positions);
+        this.last.set(job.jobId, key);
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'could not take snapshots; trying again at the next interval');
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  private due(job: JobState, now: number): boolean {
+    if (job.config.processingGuarantee === 'NONE') return false;
+    if (job.status === 'SUSPENDED' || job.status === 'SUSPENDED_DUE_TO_ERROR')
+      return this.settled.get(job.jobId) !== job.version;
+    if (job.status !== 'RUNNING' && job.status !== 'COMPLETING') return false;
+    const since = Math.max(job.lastSnapshot?.at ?? 0, this.checkedAt.get(job.jobId) ?? 0);
+    return now - since >= job.config.snapshotIntervalMs;
+  }
+
+  private async allLeft(admin: Admin, groupIds: string[]): Promise<boolean> {
+    if (groupIds.length === 0) return true;
+    const { groups } = await admin.describeGroups(groupIds);
+    return groups.every((g) => g.members.length === 0);
+  }
+
+  private async positions(admin: Admin, jobId: string, groupIds: string[]): Promise<Positions> {
+    const sourceOffsets: PartitionOffset[] = [];
+    const stateOffsets: PartitionOffset[] = [];
+    for (const groupId of [...groupIds].sort()) {
+      const into = groupId === jobGroup(this.namespace, jobId) ? sourceOffsets : stateOffsets;
+      for (const t of await admin.fetchOffsets({ groupId }))
+        for (const p of t.partitions)
+          if (BigInt(p.offset) >= 0n)
+            into.push({ topic: t.topic, partition: p.partition, offset: p.offset });
+    }
+    const prefix = changelogTopic(this.namespace, jobId, '');
+    for (const topic of (await admin.listTopics()).filter((t) => t.startsWith(prefix)).sort())
+      for (const o of await topicOffsets(admin, topic))
+        stateOffsets.push({ topic, partition: o.partition, offset: String(o.high) });
+    return { sourceOffsets, stateOffsets };
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * The names of a job's Kafka resources. The runtime creates them, the coordinator reads them
+ * for snapshots, cleanup deletes them; one definition keeps the three in step.
+ */
+
+/** The changelog topic of a stateful stage. */
+export function changelogTopic(namespace: string, jobId: string, stage: string): string {
+  return `${namespace}.state.${jobId}.${stage}`;
+}
+
+/** The internal topic feeding a stateful stage, keyed by its grouping key. */
+export function repartitionTopic(namespace: string, jobId: string, stage: string): string {
+  return `${namespace}.repartition.${jobId}.${stage}`;
+}
+
+/**
+ * The consumer group of a job's sources: its committed offsets are the job's source position.
+ * Each stateful stage's hop has the group `<jobGroup>.<stage>`.
+ */
+export function jobGroup(namespace: string, jobId: string): string {
+  return `${namespace}.job.${jobId}`;
+}
