@@ -22,8 +22,8 @@ export default defineConfig({
         },
       },
       {
-        // Kills worker processes mid-run; slow, and kept out of `npm test` while it fails
-        // intermittently (a known stall after the second SIGKILL, see issue 4).
+        // Kills worker processes mid-run, so it runs alone after the integration project (one
+        // file, no parallel load) and has a longer timeout. Part of `npm test`.
         test: {
           name: 'crash',
           include: ['test/**/*.crash.test.ts'],
