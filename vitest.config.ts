@@ -15,22 +15,14 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/**/*.int.test.ts'],
+          // *.crash.test.ts kill worker processes mid-run (their tests set longer timeouts);
+          // they share this project's servers rather than starting a second pair.
+          include: ['test/**/*.int.test.ts', 'test/**/*.crash.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 180_000,
         },
       },
-      {
-        // Kills worker processes mid-run, so it runs alone after the integration project (one
-        // file, no parallel load) and has a longer timeout. Part of `npm test`.
-        test: {
-          name: 'crash',
-          include: ['test/**/*.crash.test.ts'],
-          globalSetup: ['test/support/global-setup.ts'],
-          testTimeout: 300_000,
-          hookTimeout: 180_000,
-        },
       },
     ],
   },
