@@ -23,7 +23,6 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
-      },
     ],
   },
 });
