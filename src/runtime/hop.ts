@@ -114,6 +114,10 @@ export class Hop {
       // other: two at once would open two producers with one transactional id, and the fenced
       // one could end up owning the task, failing every commit from then on.
       this.ready = this.ready.catch(() => undefined).then(() => this.onAssignment(owned));
+      // Awaited by every batch (which rethrows to kafkajs); logged here for when none comes.
+      this.ready.catch((err: unknown) =>
+        this.log.warn({ err }, 'could not open the assigned tasks'),
+      );
     });
     // Beside the assignment handler above, not in it: a rebalance drops the lag series of the
     // partitions that moved to another worker, which reports them from now on.
@@ -236,7 +240,8 @@ export class Hop {
           if (!task) continue;
           if (BigInt(offset) >= 0n) task.committed = offset;
           // No committed offset yet: the beginning, as the subscription says.
-          if (this.guarantee === 'EXACTLY_ONCE')
+          // A hop stopping meanwhile has no consumer group left to move.
+          if (this.guarantee === 'EXACTLY_ONCE' && !this.frozen)
             consumer?.seek({
               topic,
               partition,

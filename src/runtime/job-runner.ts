@@ -36,6 +36,9 @@ export interface RunnerDeps {
   metrics?: MetricsSink;
 }
 
+/** How often a bounded job checks whether every partition reached its end offset. */
+const COMPLETION_CHECK_MS = 500;
+
 /** How long a failure waits for later hops to finish their input before freezing them anyway. */
 const DRAIN_TIMEOUT_MS = 30_000;
 
@@ -61,6 +64,7 @@ export class JobRunner {
   private reportedStart = false;
   private ends: Map<string, bigint>[] | undefined;
   private completion: 'running' | 'checking' | 'reported' = 'running';
+  private completionTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly deps: RunnerDeps,
@@ -184,6 +188,10 @@ export class JobRunner {
       );
     });
     for (const hop of this.hops) await hop.start();
+    // A bounded job is checked on a timer, not on commits: the last commit may be another
+    // worker's, or land while a check is running.
+    if (this.ends)
+      this.completionTimer = setInterval(() => void this.checkCompletion(), COMPLETION_CHECK_MS);
   }
 
   /** A new job started from an exported snapshot takes its state and positions first. */
@@ -214,6 +222,7 @@ export class JobRunner {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.completionTimer);
     // Every hop at once: stopping them one by one would let later hops go on writing outputs
     // while the first leaves its group.
     for (const hop of this.hops) hop.freeze();
@@ -248,7 +257,6 @@ export class JobRunner {
   private onCommitted(ms: number): void {
     // A commit is this task's part of a snapshot; the coordinator records the job's snapshots.
     this.metrics.snapshot(ms);
-    if (this.ends) void this.checkCompletion();
   }
 
   /**
@@ -331,30 +339,47 @@ export class JobRunner {
    */
   private async checkCompletion(): Promise<void> {
     const ends = this.ends;
-    if (!ends || this.completion !== 'running') return;
+    if (!ends || this.completion !== 'running' || this.failed) return;
     this.completion = 'checking';
+    const admin = this.deps.kafka.admin();
     try {
+      await admin.connect();
       for (let i = 0; i < this.hops.length; i++) {
         let target = ends[i];
         if (!target) {
           target = await this.repartitionEnds(i);
           ends[i] = target;
         }
-        const hop = this.hops[i];
+        // The group's offsets, not this worker's tasks: other workers may own partitions.
+        const segment = this.segments[i];
+        const topics = [
+          ...new Set([...target.keys()].map((id) => id.slice(0, id.lastIndexOf(':')))),
+        ];
+        const committed = new Map<string, bigint>();
+        if (segment && topics.length > 0)
+          for (const t of await admin.fetchOffsets({ groupId: this.groupOf(segment), topics }))
+            for (const p of t.partitions)
+              committed.set(`${t.topic}:${p.partition}`, BigInt(p.offset));
         for (const [id, end] of target) {
-          const committed = hop?.tasks.get(id)?.committed;
-          if (committed === undefined || BigInt(committed) < end) {
-            this.log.debug({ hop: i, partition: id, committed, end: String(end) }, 'not done yet');
+          const at = committed.get(id) ?? -1n;
+          if (at < end) {
+            this.log.debug(
+              { hop: i, partition: id, committed: String(at), end: String(end) },
+              'not done yet',
+            );
             if (i > 0 && ends.length > i) ends.length = i; // re-measure later hops next time
             return;
           }
         }
       }
+      if (this.deps.client.state(this.job.jobId).status === 'COMPLETED') return;
       this.completion = 'reported';
+      clearInterval(this.completionTimer);
       await this.deps.client.send(this.job.jobId, 'ReportCompleted', { worker: this.deps.worker });
     } catch (err) {
       this.log.warn({ err }, 'could not check or report completion');
     } finally {
+      await admin.disconnect().catch(() => undefined);
       if (this.completion === 'checking') this.completion = 'running';
     }
   }

@@ -15,9 +15,18 @@ const ns = testNamespace('life');
 const topic = (t: string): string => `${ns}.${t}`;
 const admin = await useTopics(
   ns,
-  ['in-mid', 'out-mid', 'in-cancel', 'out-cancel', 'in-batch', 'out-batch', 'in-up', 'out-up'].map(
-    (t) => ({ topic: topic(t), numPartitions: 3 }),
-  ),
+  [
+    'in-multi',
+    'out-multi',
+    'in-mid',
+    'out-mid',
+    'in-cancel',
+    'out-cancel',
+    'in-batch',
+    'out-batch',
+    'in-up',
+    'out-up',
+  ].map((t) => ({ topic: topic(t), numPartitions: 3 })),
 );
 const client = await connectClient(ns);
 const POISON = 300;
@@ -173,6 +182,36 @@ describe('a bounded (batch) job', () => {
     expect(job.status()).toBe('COMPLETED');
     const out = await readUntil(topic('out-batch'), (a) => a.length >= 899);
     expect(latest(out)).toEqual(sums(900, POISON));
+  });
+});
+
+describe('a bounded job spread over two workers', () => {
+  it('reaches COMPLETED once every partition is read to its end, whichever worker read it', async () => {
+    // Slow user code (async, 5 ms a record) keeps the job running until both workers joined.
+    const slow: PipelineFactory = (args) =>
+      Pipeline.create()
+        .readFrom<Rec>(Sources.kafka({ topic: args.input ?? '', bounded: true }))
+        .map(async (r) => {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          return r;
+        })
+        .groupingKey((r) => r.k)
+        .aggregate({ name: 'sum', init: () => 0, add: (s, r) => s + r.n })
+        .writeTo(Sinks.kafka({ topic: args.output ?? '' }));
+    await worker('multi-a', { 'multi-sum': slow });
+    await worker('multi-b', { 'multi-sum': slow });
+    await produceNumbers(topic('in-multi'), 1500);
+    const job = await client.submit('multi-sum', {
+      name: 'multi',
+      processingGuarantee: 'EXACTLY_ONCE',
+      args: { input: topic('in-multi'), output: topic('out-multi'), bounded: 'true' },
+    });
+    await job.join();
+    expect(job.status()).toBe('COMPLETED');
+    expect(latest(await readAll(topic('out-multi')))).toEqual(sums(1500));
+    // Both workers took part (each reports its start once it has joined the job's groups).
+    const started = job.history().filter((e) => e.type === 'JobStarted');
+    expect(new Set(started.map((e) => e.type === 'JobStarted' && e.worker)).size).toBe(2);
   });
 });
 
