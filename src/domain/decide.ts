@@ -137,6 +137,12 @@ function decideSubmit(
 ): Decision {
   if (cluster.jobs.has(command.jobId))
     return reject('JOB_EXISTS', `A job with id "${command.jobId}" already exists.`);
+  // The id becomes part of topic and group names, which allow only these characters.
+  if (!isValidName(command.jobId) || command.jobId.length > 100)
+    return reject(
+      'INVALID_ARGUMENT',
+      `Job id "${command.jobId}" must be 1 to 100 letters, digits, ".", "_" or "-": it names the job's topics and consumer groups.`,
+    );
   let config;
   try {
     config = compileJobConfig(command.config);

@@ -70,6 +70,8 @@ export async function readToEnd(
         if (targets.size === 0) resolve();
       });
       void consumer.run({
+        // A throwaway group: committing nothing lets the broker forget it once it is empty.
+        autoCommit: false,
         eachMessage: ({ topic, partition, message }) => {
           const id = `${topic}:${partition}`;
           const target = targets.get(id);

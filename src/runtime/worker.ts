@@ -274,15 +274,7 @@ export class Worker {
       return;
     }
     if (!wanted || this.running.has(state.jobId)) return;
-    const plan: ResumePlan =
-      event?.type === 'JobResumed'
-        ? {
-            action: event.failingRecord,
-            record: event.record,
-            deadLetterTopic: event.deadLetterTopic,
-            cause: lastErrorCause(this.client?.history(state.jobId) ?? []),
-          }
-        : NO_PLAN;
+    const plan = resumePlan(this.client?.history(state.jobId) ?? []);
     this.log.info({ jobId: state.jobId, pipeline: state.pipeline }, 'starting job on this worker');
     const attempt = async (): Promise<void> => {
       const runner = new JobRunner(deps, state, factory(state.config.args), plan);
@@ -318,6 +310,26 @@ export class Worker {
         .catch((e: unknown) => this.log.error({ err: e }, 'could not report the failure'));
     }
   }
+}
+
+/**
+ * What the current run does with the record its last suspension failed on. Read from the history,
+ * not from the event at hand, so a worker that joins the run later (or restarts) skips or
+ * dead-letters the same record as the workers that saw the resume happen.
+ */
+function resumePlan(history: JobEvent[]): ResumePlan {
+  for (let i = history.length - 1; i >= 0; i--) {
+    const e = history[i];
+    if (e?.type === 'JobRestarted' || e?.type === 'JobSubmitted') return NO_PLAN;
+    if (e?.type === 'JobResumed')
+      return {
+        action: e.failingRecord,
+        record: e.record,
+        deadLetterTopic: e.deadLetterTopic,
+        cause: lastErrorCause(history.slice(0, i)),
+      };
+  }
+  return NO_PLAN;
 }
 
 /** The cause of the job's latest suspension due to an error, from its history. */

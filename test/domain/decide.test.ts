@@ -255,6 +255,17 @@ describe('job lifecycle', () => {
     expect(job.status === 'SUSPENDED_DUE_TO_ERROR' && job.suspensionCause.snapshotId).toBeNull();
   });
 
+  it('refuses a job id that could not name topics and consumer groups', () => {
+    const sim = new Sim();
+    expect(expectRejected(sim.submit('a/b', 'orders'), 'INVALID_ARGUMENT')).toContain(
+      'names the job',
+    );
+    expect(expectRejected(sim.submit('x'.repeat(101), 'orders'), 'INVALID_ARGUMENT')).toContain(
+      '1 to 100',
+    );
+    expectAccepted(sim.submit('job-1.ok_2', 'orders'));
+  });
+
   it('suspends, whatever the flag, when the code does not match the saved state', () => {
     const sim = new Sim();
     running(sim, 'j1', 'orders', false);
