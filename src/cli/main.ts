@@ -8,7 +8,8 @@ import { registerJobViews } from './commands/job-views.js';
 import { registerWorker } from './commands/worker.js';
 import type { GlobalOptions } from './options.js';
 import { addSecurityOptions } from './security-options.js';
-import { EXIT_USAGE, reportError } from './output.js';
+import { EXIT_CODES, EXIT_CODES_HELP } from './exit-codes.js';
+import { reportError } from './output.js';
 
 /** Builds the `sluice` command tree; exported so tests can run it in-process. */
 export function buildProgram(): Command {
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
       'prefix of every Sluice topic (env SLUICE_NAMESPACE, default "sluice")',
     );
   addSecurityOptions(program);
+  program.addHelpText('after', `\n${EXIT_CODES_HELP}`);
   program.showHelpAfterError().exitOverride();
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
   registerInfra(program, globals);
@@ -36,21 +38,27 @@ export function buildProgram(): Command {
 
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  const json = argv.includes('--json');
   try {
     await program.parseAsync(argv);
-    return 0;
+    return EXIT_CODES.OK;
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version are "errors" to commander; they already printed.
-      if (err.exitCode === 0) return 0;
-      return EXIT_USAGE;
+      if (err.exitCode === 0) return EXIT_CODES.OK;
+      // Commander already explained the mistake on stderr; a script asked for JSON gets it too.
+      if (json) reportError(commanderUsage(err), true);
+      return EXIT_CODES.USAGE;
     }
-    const json = argv.includes('--json');
-    return reportError(
-      err instanceof Error ? err : new SluiceError('SLUICE_USAGE', String(err)),
-      json,
-    );
+    return reportError(err, json);
   }
+}
+
+/** A commander parse error as a SLUICE_USAGE error, keeping commander's code in the details. */
+function commanderUsage(err: CommanderError): SluiceError {
+  return new SluiceError('SLUICE_USAGE', err.message.replace(/^error: /, ''), {
+    details: { reason: err.code },
+  });
 }
 
 const code = await main(process.argv);

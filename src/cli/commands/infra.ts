@@ -5,7 +5,8 @@ import type { ConnectionSecurity } from '../../domain/security.js';
 import { loadSecurity } from '../../kafka/security.js';
 import { redacted } from '../../observability/redact.js';
 import { accessFor } from '../connect.js';
-import { emit, EXIT_FAILURE, progress, table } from '../output.js';
+import { EXIT_FAILURE } from '../exit-codes.js';
+import { emit, progress, table } from '../output.js';
 import type { GlobalOptions } from '../options.js';
 
 /** `sluice infra up | down | status`. */
