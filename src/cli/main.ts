@@ -2,14 +2,40 @@
 import { Command, CommanderError } from 'commander';
 import { SluiceError } from '../domain/errors.js';
 import { registerCoordinator } from './commands/coordinator.js';
+import { registerExportSnapshot } from './commands/export-snapshot.js';
+import { registerHistory } from './commands/history.js';
 import { registerInfra } from './commands/infra.js';
 import { registerJobVerbs } from './commands/job-verbs.js';
 import { registerJobViews } from './commands/job-views.js';
+import { registerSubmit } from './commands/submit.js';
 import { registerWorker } from './commands/worker.js';
-import type { GlobalOptions } from './options.js';
-import { addSecurityOptions } from './security-options.js';
 import { EXIT_CODES, EXIT_CODES_HELP } from './exit-codes.js';
+import type { GlobalOptions } from './options.js';
 import { reportError } from './output.js';
+import { addSecurityOptions } from './security-options.js';
+
+const ROOT_HELP = `
+Every command takes --json: the result as JSON on stdout (each command's help shows the shape),
+and on error { "error": { "code", "message", "details" } } on stdout instead of text on stderr.
+Progress bars are drawn on stderr only at a terminal, never with --json.
+
+${EXIT_CODES_HELP}
+
+Examples:
+  $ sluice infra up
+      start a local Kafka broker and schema registry for the commands below
+  $ sluice worker ./pipelines.js
+      host the pipelines a module exports (a worker is also a coordinator candidate)
+  $ sluice submit order-totals --name totals --suspend-on-failure --arg input=orders
+      run a job; an error suspends it instead of failing it
+  $ sluice jobs
+      list jobs: name, id, status, guarantee, age
+  $ sluice status totals
+      why a job is suspended, and the record it failed on
+  $ sluice resume totals --skip-failing-record
+      go on past that record
+  $ sluice history totals --follow
+      watch a job's lifecycle events as they happen`;
 
 /** Builds the `sluice` command tree; exported so tests can run it in-process. */
 export function buildProgram(): Command {
@@ -25,17 +51,23 @@ export function buildProgram(): Command {
       'prefix of every Sluice topic (env SLUICE_NAMESPACE, default "sluice")',
     );
   addSecurityOptions(program);
-  program.addHelpText('after', `\n${EXIT_CODES_HELP}`);
-  program.showHelpAfterError().exitOverride();
+  program.addHelpText('after', ROOT_HELP);
+  // Set before the subcommands are made, so they inherit both. A hint, not the whole help: with
+  // examples it runs to dozens of lines and would bury the one line that says what was wrong.
+  program.showHelpAfterError("(add --help for this command's usage and examples)").exitOverride();
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
   registerInfra(program, globals);
+  registerSubmit(program, globals);
   registerJobVerbs(program, globals);
+  registerExportSnapshot(program, globals);
   registerJobViews(program, globals);
+  registerHistory(program, globals);
   registerCoordinator(program, globals);
   registerWorker(program, globals);
   return program;
 }
 
+/** Runs the CLI and returns its exit code (see {@link EXIT_CODES}). */
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   const json = argv.includes('--json');
