@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { once } from 'node:events';
 import { RegistryClient } from '../../codec/registry.js';
 import { Coordinator, DEFAULT_SESSION_TIMEOUT_MS } from '../../control/coordinator.js';
 import { resolveNamespace } from '../../control/topics.js';
@@ -8,6 +7,7 @@ import { defaultLogger } from '../../observability/logger.js';
 import { endpointsFor } from '../connect.js';
 import type { GlobalOptions } from '../options.js';
 import { documented } from '../help.js';
+import { untilStopSignal } from '../signals.js';
 import { jsonLine, progress } from '../output.js';
 import { integer } from '../parse.js';
 
@@ -40,6 +40,8 @@ export function registerCoordinator(program: Command, globals: () => GlobalOptio
     const { brokers, registryUrl, security } = await endpointsFor(g);
     const logger = defaultLogger();
     const namespace = resolveNamespace(g.namespace);
+    // Listening from before the start, not from after the ready line: see untilStopSignal.
+    const stopSignal = untilStopSignal();
     const coordinator = new Coordinator({
       kafka: createKafka({ brokers, clientId: 'sluice-coordinator', logger, security }),
       registry: new RegistryClient({ url: registryUrl, auth: security.registryAuth }),
@@ -53,7 +55,7 @@ export function registerCoordinator(program: Command, globals: () => GlobalOptio
       progress(
         `Coordinator for namespace "${namespace}" on ${brokers.join(',')} joined the election; Ctrl-C to stop.`,
       );
-    await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
+    await stopSignal;
     if (!o.json) progress('Stopping; a standby coordinator takes over.');
     await coordinator.stop();
   });

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { once } from 'node:events';
 import { apply } from '../../domain/apply.js';
 import type { JobEvent } from '../../domain/events.js';
 import type { JobState } from '../../domain/state.js';
 import { withClient } from '../connect.js';
 import { documented } from '../help.js';
+import { untilStopSignal } from '../signals.js';
 import type { GlobalOptions } from '../options.js';
 import { emit, emitLine } from '../output.js';
 import { timeline, TIMELINE_HEADER, timelineLine, timelineRow } from '../render.js';
@@ -29,9 +29,11 @@ export function registerHistory(program: Command, globals: () => GlobalOptions):
       ],
     ],
   ).action(async (ref: string, o: { json?: boolean; follow?: boolean }) => {
+    // Listening before the first line is printed: see untilStopSignal.
+    const stopSignal = o.follow ? untilStopSignal() : undefined;
     await withClient(globals(), async (client) => {
       const job = client.getJob(ref);
-      if (!o.follow) {
+      if (!stopSignal) {
         const events = job.history();
         emit(o, events, () => timeline(events));
         return;
@@ -50,7 +52,7 @@ export function registerHistory(program: Command, globals: () => GlobalOptions):
       const off = client.onEvent((e) => {
         if (e.jobId === job.id) print(e);
       });
-      await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
+      await stopSignal;
       off();
     });
   });

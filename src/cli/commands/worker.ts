@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SluiceError } from '../../domain/errors.js';
@@ -9,6 +8,7 @@ import { Worker, type PipelineFactory } from '../../runtime/worker.js';
 import { endpointsFor } from '../connect.js';
 import { parsePort, type GlobalOptions } from '../options.js';
 import { documented } from '../help.js';
+import { untilStopSignal } from '../signals.js';
 import { jsonLine, progress } from '../output.js';
 import { progressBar, showProgress } from '../progress-bar.js';
 
@@ -57,6 +57,8 @@ export function registerWorker(program: Command, globals: () => GlobalOptions): 
       label: 'restoring state',
       unit: 'offsets',
     });
+    // Listening from before the start, not from after the ready line: see untilStopSignal.
+    const stopSignal = untilStopSignal();
     const worker = new Worker({
       brokers,
       registryUrl,
@@ -90,7 +92,7 @@ export function registerWorker(program: Command, globals: () => GlobalOptions): 
       progress(
         `Worker ${worker.workerId} hosts ${worker.pipelines.join(', ')}${served}; Ctrl-C to stop.`,
       );
-    await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
+    await stopSignal;
     if (!o.json) progress('Stopping; other workers take over this worker’s partitions.');
     await worker.stop();
     bar.finish();
