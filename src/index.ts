@@ -30,6 +30,7 @@ export { SluiceClient, type ClientOptions } from './client/client.js';
 export { Job, type ResumeOptions } from './client/job.js';
 export type { StatusChange } from './client/status-events.js';
 export { Worker, type WorkerOptions, type PipelineFactory } from './runtime/worker.js';
+export type { RestoreProgress } from './observability/metrics.js';
 export { Coordinator, type CoordinatorOptions } from './control/coordinator.js';
 export {
   Pipeline,

@@ -2,13 +2,40 @@
 import { Command, CommanderError } from 'commander';
 import { SluiceError } from '../domain/errors.js';
 import { registerCoordinator } from './commands/coordinator.js';
+import { registerExportSnapshot } from './commands/export-snapshot.js';
+import { registerHistory } from './commands/history.js';
 import { registerInfra } from './commands/infra.js';
 import { registerJobVerbs } from './commands/job-verbs.js';
 import { registerJobViews } from './commands/job-views.js';
+import { registerSubmit } from './commands/submit.js';
 import { registerWorker } from './commands/worker.js';
+import { EXIT_CODES, EXIT_CODES_HELP } from './exit-codes.js';
 import type { GlobalOptions } from './options.js';
+import { reportError } from './output.js';
 import { addSecurityOptions } from './security-options.js';
-import { EXIT_USAGE, reportError } from './output.js';
+
+const ROOT_HELP = `
+Every command takes --json: the result as JSON on stdout (each command's help shows the shape),
+and on error { "error": { "code", "message", "details" } } on stdout instead of text on stderr.
+Progress bars are drawn on stderr only at a terminal, never with --json.
+
+${EXIT_CODES_HELP}
+
+Examples:
+  $ sluice infra up
+      start a local Kafka broker and schema registry for the commands below
+  $ sluice worker ./pipelines.js
+      host the pipelines a module exports (a worker is also a coordinator candidate)
+  $ sluice submit order-totals --name totals --suspend-on-failure --arg input=orders
+      run a job; an error suspends it instead of failing it
+  $ sluice jobs
+      list jobs: name, id, status, guarantee, age
+  $ sluice status totals
+      why a job is suspended, and the record it failed on
+  $ sluice resume totals --skip-failing-record
+      go on past that record
+  $ sluice history totals --follow
+      watch a job's lifecycle events as they happen`;
 
 /** Builds the `sluice` command tree; exported so tests can run it in-process. */
 export function buildProgram(): Command {
@@ -24,33 +51,46 @@ export function buildProgram(): Command {
       'prefix of every Sluice topic (env SLUICE_NAMESPACE, default "sluice")',
     );
   addSecurityOptions(program);
-  program.showHelpAfterError().exitOverride();
+  program.addHelpText('after', ROOT_HELP);
+  // Set before the subcommands are made, so they inherit both. A hint, not the whole help: with
+  // examples it runs to dozens of lines and would bury the one line that says what was wrong.
+  program.showHelpAfterError("(add --help for this command's usage and examples)").exitOverride();
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
   registerInfra(program, globals);
+  registerSubmit(program, globals);
   registerJobVerbs(program, globals);
+  registerExportSnapshot(program, globals);
   registerJobViews(program, globals);
+  registerHistory(program, globals);
   registerCoordinator(program, globals);
   registerWorker(program, globals);
   return program;
 }
 
+/** Runs the CLI and returns its exit code (see {@link EXIT_CODES}). */
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  const json = argv.includes('--json');
   try {
     await program.parseAsync(argv);
-    return 0;
+    return EXIT_CODES.OK;
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version are "errors" to commander; they already printed.
-      if (err.exitCode === 0) return 0;
-      return EXIT_USAGE;
+      if (err.exitCode === 0) return EXIT_CODES.OK;
+      // Commander already explained the mistake on stderr; a script asked for JSON gets it too.
+      if (json) reportError(commanderUsage(err), true);
+      return EXIT_CODES.USAGE;
     }
-    const json = argv.includes('--json');
-    return reportError(
-      err instanceof Error ? err : new SluiceError('SLUICE_USAGE', String(err)),
-      json,
-    );
+    return reportError(err, json);
   }
+}
+
+/** A commander parse error as a SLUICE_USAGE error, keeping commander's code in the details. */
+function commanderUsage(err: CommanderError): SluiceError {
+  return new SluiceError('SLUICE_USAGE', err.message.replace(/^error: /, ''), {
+    details: { reason: err.code },
+  });
 }
 
 const code = await main(process.argv);

@@ -1,4 +1,5 @@
 import { isSluiceError } from '../domain/errors.js';
+import { exitCodeFor, type ExitCode } from './exit-codes.js';
 
 /** Output settings every command shares. */
 export interface OutputOptions {
@@ -11,24 +12,53 @@ export function emit(opts: OutputOptions, value: unknown, human: () => string): 
   else process.stdout.write(`${human()}\n`);
 }
 
+/**
+ * Prints one item of a stream: with `--json`, one compact JSON object per line (NDJSON), so a
+ * reader can parse each line as it arrives; otherwise the human line.
+ */
+export function emitLine(opts: OutputOptions, value: unknown, human: () => string): void {
+  if (opts.json) jsonLine(value);
+  else process.stdout.write(`${human()}\n`);
+}
+
+/** One compact JSON object on one line of stdout: what long-running commands print with `--json`. */
+export function jsonLine(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
 /** Progress of long work goes to stderr, so `--json` output on stdout stays parseable. */
 export function progress(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
-/** Exit codes: 1 for a failed or rejected operation, 2 for a usage mistake. */
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
+/**
+ * The `--json` shape of every error, whatever the command: `{ "error": { code, message,
+ * details } }`. `code` is a stable SLUICE_… code (SLUICE_UNEXPECTED for a bug), `details` an
+ * object of machine-readable facts (possibly empty).
+ */
+export interface JsonError {
+  error: { code: string; message: string; details: Record<string, unknown> };
+}
+
+/** The {@link JsonError} for any thrown value. */
+export function jsonError(err: unknown): JsonError {
+  return {
+    error: {
+      code: isSluiceError(err) ? err.code : 'SLUICE_UNEXPECTED',
+      message: err instanceof Error ? err.message : String(err),
+      details: isSluiceError(err) ? err.details : {},
+    },
+  };
+}
 
 /** Reports an error in the requested form and returns the exit code to use. */
-export function reportError(err: unknown, json: boolean): number {
-  const code = isSluiceError(err) ? err.code : 'SLUICE_UNEXPECTED';
-  const message = err instanceof Error ? err.message : String(err);
-  const details = isSluiceError(err) ? err.details : {};
-  if (json)
-    process.stdout.write(`${JSON.stringify({ error: { code, message, details } }, null, 2)}\n`);
-  else process.stderr.write(`error ${code}: ${message}\n`);
-  return isSluiceError(err, 'SLUICE_USAGE') ? EXIT_USAGE : EXIT_FAILURE;
+export function reportError(err: unknown, json: boolean): ExitCode {
+  if (json) process.stdout.write(`${JSON.stringify(jsonError(err), null, 2)}\n`);
+  else {
+    const { code, message } = jsonError(err).error;
+    process.stderr.write(`error ${code}: ${message}\n`);
+  }
+  return exitCodeFor(err);
 }
 
 /** Left-aligned columns for human tables. */

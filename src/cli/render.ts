@@ -1,25 +1,23 @@
 import type { Job } from '../client/job.js';
 import { describeEvent } from '../client/status-events.js';
-import type { SuspensionCause } from '../domain/cause.js';
+import { apply } from '../domain/apply.js';
 import type { JobEvent } from '../domain/events.js';
 import type { JobState } from '../domain/state.js';
+import type { ProcessingGuarantee } from '../domain/status.js';
 import { table } from './output.js';
 
-/** One line per job, for `sluice jobs`. */
-export function jobsTable(jobs: Job[]): string {
+/** One line per job, for `sluice jobs`: name, id, status, guarantee, age and pipeline. */
+export function jobsTable(jobs: JobState[], now: number): string {
   if (jobs.length === 0) return 'No jobs.';
-  const rows = jobs.map((j) => {
-    const s = j.snapshot();
-    return [
-      s.jobId,
-      s.name,
-      s.status,
-      s.pipeline,
-      s.config.processingGuarantee,
-      time(s.submittedAt),
-    ];
-  });
-  return table([['ID', 'NAME', 'STATUS', 'PIPELINE', 'GUARANTEE', 'SUBMITTED'], ...rows]);
+  const rows = jobs.map((s) => [
+    s.name,
+    s.jobId,
+    s.status,
+    guaranteeFlag(s.config.processingGuarantee),
+    age(now - s.submittedAt),
+    s.pipeline,
+  ]);
+  return table([['NAME', 'ID', 'STATUS', 'GUARANTEE', 'AGE', 'PIPELINE'], ...rows]);
 }
 
 /** The summary `--json` prints for a job after a command. */
@@ -27,82 +25,77 @@ export function jobSummary(j: Job): { jobId: string; name: string; status: strin
   return { jobId: j.id, name: j.name, status: j.status() };
 }
 
-/** Everything about one job, for `sluice status`. */
-export function statusView(s: JobState): string {
-  const rows: string[][] = [
-    ['job', `${s.name} (${s.jobId})`],
-    ['status', s.status],
-    ['pipeline', s.pipeline],
-    ['guarantee', s.config.processingGuarantee],
-    ['suspendOnFailure', String(s.config.suspendOnFailure)],
-    ['snapshotInterval', `${s.config.snapshotIntervalMs} ms`],
-    [
-      'args',
-      Object.entries(s.config.args)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(' ') || '-',
-    ],
-    ['submitted', `${time(s.submittedAt)} by ${s.submittedBy}`],
-    ['workers', s.workers.join(', ') || '-'],
-    [
-      'lastSnapshot',
-      s.lastSnapshot ? `${s.lastSnapshot.snapshotId} at ${time(s.lastSnapshot.at)}` : '-',
-    ],
-    [
-      'exported',
-      Object.entries(s.exportedSnapshots)
-        .map(([n, id]) => `${n}=${id}`)
-        .join(' ') || '-',
-    ],
-  ];
-  const cause =
-    'suspensionCause' in s ? s.suspensionCause : 'failureCause' in s ? s.failureCause : undefined;
-  const out = table(rows);
-  return cause
-    ? `${out}\n\n${causeView(s.status === 'FAILED' ? 'Failure cause' : 'Suspension cause', cause)}`
-    : out;
-}
-
-/** The whole cause: what broke, where, and on which record. */
-export function causeView(title: string, c: SuspensionCause): string {
-  const rows: string[][] = [
-    ['description', c.description],
-    ['requestedByUser', String(c.requestedByUser)],
-    ['dueToError', String(c.dueToError)],
-    ['at', time(c.at)],
-  ];
-  if (c.error) rows.push(['error', `${c.error.name}: ${c.error.message}`]);
-  if (c.stage) rows.push(['stage', c.stage]);
-  if (c.worker) rows.push(['worker', c.worker]);
-  if (c.record) {
-    rows.push([
-      'record',
-      `${c.record.topic} partition ${c.record.partition} offset ${c.record.offset}`,
-    ]);
-    rows.push(['key', c.record.key ?? '(null)']);
-    if (c.record.valuePreview !== null) rows.push(['value', c.record.valuePreview]);
-  }
-  rows.push(['snapshot', c.snapshotId ?? '(none: resume starts from the beginning)']);
-  const stack = c.error?.stack ? `\n${c.error.stack}` : '';
-  return `${title}:\n${table(rows)}${stack}`;
-}
-
-/** `sluice history`: time, event, who, detail. */
+/** `sluice history`: one row per event, with the status it led to where it changed one. */
 export function timeline(events: JobEvent[]): string {
   if (events.length === 0) return 'No events.';
-  return table([['TIME', 'EVENT', 'WHO', 'DETAIL'], ...events.map(timelineRow)]);
+  return table([TIMELINE_HEADER, ...timelineRows(events)]);
 }
 
-/** One timeline row (also printed line by line by `history --follow`). */
-export function timelineRow(e: JobEvent): string[] {
+/** The timeline's column titles. */
+export const TIMELINE_HEADER = ['TIME', 'EVENT', 'STATUS', 'WHO', 'DETAIL'];
+
+/** Timeline rows, folding the events so each row can say which status it led to. */
+export function timelineRows(events: JobEvent[]): string[][] {
+  let state: JobState | undefined;
+  return events.map((e) => {
+    const before = state;
+    state = apply(state, e);
+    return timelineRow(e, before, state);
+  });
+}
+
+/** One timeline row; STATUS is empty when the event left the status as it was. */
+export function timelineRow(
+  e: JobEvent,
+  before: JobState | undefined,
+  after: JobState | undefined,
+): string[] {
+  const changed = after !== undefined && after.status !== before?.status;
   return [
     time(e.at),
     e.type === 'Unknown' ? `Unknown(${e.originalType})` : e.type,
+    changed ? `→ ${after.status}` : '',
     e.issuedBy,
     describeEvent(e),
   ];
 }
 
-function time(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+/**
+ * Widths for rows printed one at a time by `history --follow`, where no table can measure the
+ * rows to come: wide enough for every event type and status, so columns line up.
+ */
+const FOLLOW_WIDTHS = [24, 22, 30, 16];
+
+/** A timeline row as one line with fixed-width columns (a longer cell pushes the rest right). */
+export function timelineLine(row: string[]): string {
+  return row
+    .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(FOLLOW_WIDTHS[i] ?? 0)))
+    .join('  ')
+    .trimEnd();
+}
+
+/** A guarantee as the `--guarantee` flag spells it: EXACTLY_ONCE → exactly-once. */
+export function guaranteeFlag(g: ProcessingGuarantee): string {
+  return g.toLowerCase().replace(/_/g, '-');
+}
+
+/**
+ * A duration the way `kubectl get` shows ages: two units while the first is small (3m20s,
+ * 2h5m, 4d3h), then one. Negative durations (clocks apart) read as 0s.
+ */
+export function age(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const [m, h, d] = [Math.floor(s / 60), Math.floor(s / 3600), Math.floor(s / 86_400)];
+  if (s < 60) return `${s}s`;
+  if (m < 10) return s % 60 === 0 ? `${m}m` : `${m}m${s % 60}s`;
+  if (h < 1) return `${m}m`;
+  if (h < 10) return m % 60 === 0 ? `${h}h` : `${h}h${m % 60}m`;
+  if (d < 1) return `${h}h`;
+  if (d < 10) return h % 24 === 0 ? `${d}d` : `${d}d${h % 24}h`;
+  return `${d}d`;
+}
+
+/** UTC time to the millisecond: "2024-05-01 12:00:00.123Z". */
+export function time(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ');
 }

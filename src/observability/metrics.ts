@@ -86,3 +86,55 @@ export function hopView(
   };
   return view;
 }
+
+/** A job's state restore on this worker, summed over its hops. */
+export interface RestoreProgress {
+  jobId: string;
+  pipeline: string;
+  /** Changelog offsets read so far, over every hop restoring. */
+  done: number;
+  /** Changelog offsets to read, over every hop restoring. */
+  total: number;
+}
+
+/**
+ * The same sink, but every restore report is also passed to `listener`, summed over the job's
+ * hops (they restore at the same time). This is how a worker at a terminal draws a progress bar
+ * without the runtime knowing of terminals; the metrics still get every report.
+ */
+export function withRestoreListener(
+  sink: MetricsSink,
+  listener: (p: RestoreProgress) => void,
+): MetricsSink {
+  return {
+    job(jobId, pipeline) {
+      const hops = new Map<number, { done: number; total: number }>();
+      const report = (hop: number, done: number, total: number): void => {
+        hops.set(hop, { done, total });
+        let sumDone = 0;
+        let sumTotal = 0;
+        for (const h of hops.values()) {
+          sumDone += h.done;
+          sumTotal += h.total;
+        }
+        listener({ jobId, pipeline, done: sumDone, total: sumTotal });
+      };
+      // Forwarded call by call rather than spread: a sink may be a class whose methods live on
+      // its prototype.
+      const wrap = (m: JobMetrics, hop: number): JobMetrics => ({
+        recordsIn: (n) => m.recordsIn(n),
+        recordsOut: (n) => m.recordsOut(n),
+        error: () => m.error(),
+        snapshot: (ms) => m.snapshot(ms),
+        restore: (done, total) => {
+          m.restore(done, total);
+          report(hop, done, total);
+        },
+        lag: (topic, partition, lag) => m.lag(topic, partition, lag),
+        assigned: (topics, owned) => m.assigned(topics, owned),
+        hop: (index, role) => wrap(m.hop(index, role), index),
+      });
+      return wrap(sink.job(jobId, pipeline), 0);
+    },
+  };
+}

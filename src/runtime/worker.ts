@@ -16,6 +16,7 @@ import {
   type Readiness,
 } from '../observability/http.js';
 import { defaultLogger, type Logger } from '../observability/logger.js';
+import { NO_METRICS, withRestoreListener, type RestoreProgress } from '../observability/metrics.js';
 import { WorkerMetrics } from '../observability/prometheus.js';
 import type { PipelineDef } from '../pipeline/pipeline.js';
 import { errorInfo } from './failure.js';
@@ -47,6 +48,11 @@ export interface WorkerOptions {
    * a free one (see {@link Worker.metricsPort}). Default: no server, and no metrics kept.
    */
   metricsPort?: number;
+  /**
+   * Called as a job's state is restored on this worker (changelog offsets read out of those to
+   * read, over the job's hops); `sluice worker` draws a progress bar from it on a terminal.
+   */
+  onRestoreProgress?: (p: RestoreProgress) => void;
 }
 
 const ENDED_BY = new Set(['JobCancelled', 'JobCompleted', 'JobFailed']);
@@ -160,7 +166,9 @@ export class Worker {
       worker: this.workerId,
       logger: this.log,
       retry: { ...DEFAULT_RETRY, ...this.opts.retry },
-      metrics: this.metrics,
+      metrics: this.opts.onRestoreProgress
+        ? withRestoreListener(this.metrics ?? NO_METRICS, this.opts.onRestoreProgress)
+        : this.metrics,
     };
     const reconcile = (state: JobState | undefined, event?: JobEvent): void => {
       if (!state) return;

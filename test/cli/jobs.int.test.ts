@@ -136,7 +136,7 @@ describe('sluice job verbs with --json', () => {
     expect((rejected.json as { error: { message: string } }).error.message).toMatch(/CANCELLED/);
 
     const unknown = await sluice('status', 'no-such-job');
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(3);
     expect(unknown.json).toMatchObject({ error: { code: 'SLUICE_JOB_NOT_FOUND' } });
 
     const usage = await sluice('submit', 'p', '--guarantee', 'twice');

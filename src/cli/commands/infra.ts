@@ -5,7 +5,9 @@ import type { ConnectionSecurity } from '../../domain/security.js';
 import { loadSecurity } from '../../kafka/security.js';
 import { redacted } from '../../observability/redact.js';
 import { accessFor } from '../connect.js';
-import { emit, EXIT_FAILURE, progress, table } from '../output.js';
+import { documented } from '../help.js';
+import { EXIT_FAILURE } from '../exit-codes.js';
+import { emit, progress, table } from '../output.js';
 import type { GlobalOptions } from '../options.js';
 
 /** `sluice infra up | down | status`. */
@@ -14,75 +16,96 @@ export function registerInfra(program: Command, globals: () => GlobalOptions): v
     .command('infra')
     .description('start, stop or show the local Kafka broker and schema registry');
 
-  infra
+  const up = infra
     .command('up')
     .description(
       'find or start Kafka and a schema registry, and leave them running for later commands',
-    )
-    .option('--json', 'print machine-readable JSON')
-    .action(async (opts: { json?: boolean }) => {
-      const g = globals();
-      const found = await resolveInfra({
-        mode: 'shared',
+    );
+  documented(
+    up,
+    '{ "brokers": string[], "registryUrl": string, "source": "given" | "running" | "docker" | "java" }',
+    [
+      ['sluice infra up', 'start a local broker and registry (or find the running ones)'],
+      [
+        'sluice infra up --json | jq -r \'.brokers | join(",")\'',
+        'the bootstrap servers, e.g. for SLUICE_BROKERS elsewhere',
+      ],
+    ],
+  ).action(async (opts: { json?: boolean }) => {
+    const g = globals();
+    const found = await resolveInfra({
+      mode: 'shared',
+      brokers: g.brokers,
+      registryUrl: g.registry,
+      access: accessFor(g, loadSecurity({ flags: g })),
+      onProgress: progress,
+    });
+    emit(
+      opts,
+      { brokers: found.brokers, registryUrl: found.registryUrl, source: found.source },
+      () => view(found),
+    );
+  });
+
+  const status = infra
+    .command('status')
+    .description(
+      'show the Kafka broker and schema registry later commands would use (exit code 1 when none runs)',
+    );
+  documented(
+    status,
+    '{ "running": true, "brokers": string[], "registryUrl": string, "source": "given" | "running",\n  "security": the settings later commands log in with, passwords redacted }\nor, with exit code 1: { "running": false, "brokers": [], "registryUrl": null }',
+    [
+      ['sluice infra status', 'which servers later commands would use, and how they log in'],
+      [
+        'sluice infra status --json >/dev/null || sluice infra up',
+        'start servers only if none run',
+      ],
+    ],
+  ).action(async (opts: { json?: boolean }) => {
+    const g = globals();
+    const security = loadSecurity({ flags: g });
+    let found;
+    try {
+      found = await resolveInfra({
+        mode: 'find',
         brokers: g.brokers,
         registryUrl: g.registry,
-        access: accessFor(g, loadSecurity({ flags: g })),
-        onProgress: progress,
+        access: accessFor(g, security),
       });
-      emit(
-        opts,
-        { brokers: found.brokers, registryUrl: found.registryUrl, source: found.source },
-        () => view(found),
-      );
-    });
+    } catch (err) {
+      if (!isSluiceError(err, 'SLUICE_INFRA_NOT_RUNNING')) throw err;
+      emit(opts, { running: false, brokers: [], registryUrl: null }, () => err.message);
+      process.exitCode = EXIT_FAILURE;
+      return;
+    }
+    emit(
+      opts,
+      {
+        running: true,
+        brokers: found.brokers,
+        registryUrl: found.registryUrl,
+        source: found.source,
+        // What later commands would log in with, so a user can check which source won.
+        security: redacted(security),
+      },
+      () => `${view(found)}\n${table([['security', securityLine(security)]])}`,
+    );
+  });
 
-  infra
-    .command('status')
-    .description('show the Kafka broker and schema registry later commands would use')
-    .option('--json', 'print machine-readable JSON')
-    .action(async (opts: { json?: boolean }) => {
-      const g = globals();
-      const security = loadSecurity({ flags: g });
-      let found;
-      try {
-        found = await resolveInfra({
-          mode: 'find',
-          brokers: g.brokers,
-          registryUrl: g.registry,
-          access: accessFor(g, security),
-        });
-      } catch (err) {
-        if (!isSluiceError(err, 'SLUICE_INFRA_NOT_RUNNING')) throw err;
-        emit(opts, { running: false, brokers: [], registryUrl: null }, () => err.message);
-        process.exitCode = EXIT_FAILURE;
-        return;
-      }
-      emit(
-        opts,
-        {
-          running: true,
-          brokers: found.brokers,
-          registryUrl: found.registryUrl,
-          source: found.source,
-          // What later commands would log in with, so a user can check which source won.
-          security: redacted(security),
-        },
-        () => `${view(found)}\n${table([['security', securityLine(security)]])}`,
-      );
-    });
-
-  infra
+  const down = infra
     .command('down')
     .description(
       'stop the Kafka broker and schema registry that `sluice infra up` started, and delete their data',
-    )
-    .option('--json', 'print machine-readable JSON')
-    .action(async (opts: { json?: boolean }) => {
-      const stopped = await stopShared();
-      emit(opts, { stopped }, () =>
-        stopped ? 'Stopped Kafka and the schema registry.' : 'Nothing was running.',
-      );
-    });
+    );
+  documented(down, '{ "stopped": boolean } (false when nothing was running)', [
+    ['sluice infra down', 'stop them and delete their data'],
+  ]).action(async (opts: { json?: boolean }) => {
+    const stopped = await stopShared();
+    emit(opts, { stopped }, () =>
+      stopped ? 'Stopped Kafka and the schema registry.' : 'Nothing was running.',
+    );
+  });
 }
 
 function view(found: { brokers: string[]; registryUrl: string; source: string }): string {

@@ -1,79 +1,68 @@
 import type { Command } from 'commander';
-import { once } from 'node:events';
+import { isTerminal } from '../../domain/status.js';
 import { withClient } from '../connect.js';
+import { documented } from '../help.js';
 import type { GlobalOptions } from '../options.js';
-import { emit, table } from '../output.js';
-import { jobsTable, statusView, timeline, timelineRow } from '../render.js';
+import { emit } from '../output.js';
+import { jobsTable } from '../render.js';
+import { statusView } from '../render-status.js';
+import { describeStatus } from '../status-description.js';
 
 interface JsonFlag {
   json?: boolean;
 }
 
-/** `jobs`, `status`, `history`. */
-export function registerJobViews(program: Command, globals: () => GlobalOptions): void {
-  program
-    .command('jobs')
-    .description('list jobs, newest first')
-    .option('--active', 'only jobs that have not ended')
-    .option('--json', 'print machine-readable JSON')
-    .action(async (o: JsonFlag & { active?: boolean }) => {
-      await withClient(globals(), (client) => {
-        const jobs = client
-          .listJobs()
-          .filter((j) => !o.active || !['COMPLETED', 'FAILED', 'CANCELLED'].includes(j.status()));
-        emit(
-          o,
-          jobs.map((j) => j.snapshot()),
-          () => jobsTable(jobs),
-        );
-        return Promise.resolve();
-      });
-    });
+/** The fields of a job state in `--json` output. */
+const JOB_STATE_JSON =
+  '{ "jobId", "name", "pipeline", "status", "config", "submittedAt", "submittedBy",\n  "lastSnapshot", "exportedSnapshots", "workers", "version", "updatedAt",\n  "suspensionCause" (while suspended), "failureCause" (when failed) }; times are epoch ms';
 
-  program
+/** `jobs`, `status`. */
+export function registerJobViews(program: Command, globals: () => GlobalOptions): void {
+  const jobs = program
+    .command('jobs')
+    .description('list jobs, newest first: name, id, status, guarantee, age')
+    .option('--active', 'only jobs that have not ended');
+  documented(jobs, `[ job, ... ], newest first; each job is\n${JOB_STATE_JSON}`, [
+    ['sluice jobs', 'every job of the namespace, newest first'],
+    ['sluice jobs --active', 'only jobs that have not completed, failed or been cancelled'],
+    [
+      'sluice jobs --json | jq -r \'.[] | select(.status == "SUSPENDED_DUE_TO_ERROR") | .name\'',
+      'the names of jobs an error suspended',
+    ],
+  ]).action(async (o: JsonFlag & { active?: boolean }) => {
+    await withClient(globals(), (client) => {
+      const states = client
+        .listJobs()
+        .map((j) => j.snapshot())
+        .filter((s) => !o.active || !isTerminal(s.status));
+      emit(o, states, () => jobsTable(states, Date.now()));
+      return Promise.resolve();
+    });
+  });
+
+  const status = program
     .command('status <job>')
     .description(
-      "show a job's status, config, snapshots and, when suspended or failed, the whole cause",
-    )
-    .option('--json', 'print machine-readable JSON')
-    .action(async (ref: string, o: JsonFlag) => {
-      await withClient(globals(), (client) => {
-        const state = client.getJob(ref).snapshot();
-        emit(o, state, () => statusView(state));
-        return Promise.resolve();
-      });
+      "show a job's status and what to do next, its config and snapshots and, when suspended or failed, the cause and the failing record",
+    );
+  documented(
+    status,
+    `${JOB_STATE_JSON},\nplus "description": string (where the job stands and what to do next)`,
+    [
+      ['sluice status totals', 'by name: the live job of that name, else the latest ended one'],
+      ['sluice status 3f2a9c0d1e4b5a67', 'by id'],
+      [
+        'sluice status totals --json | jq .suspensionCause.record',
+        'the record a suspended job failed on: topic, partition, offset, key, value preview',
+      ],
+    ],
+  ).action(async (ref: string, o: JsonFlag) => {
+    await withClient(globals(), (client) => {
+      const state = client.getJob(ref).snapshot();
+      emit(o, { ...state, description: describeStatus(state) }, () =>
+        statusView(state, Date.now()),
+      );
+      return Promise.resolve();
     });
-
-  program
-    .command('history <job>')
-    .description("a job's lifecycle events from the log: time, event, who, detail")
-    .option('--follow', 'keep printing new events until interrupted')
-    .option('--json', 'print machine-readable JSON (with --follow, one event per line)')
-    .action(async (ref: string, o: JsonFlag & { follow?: boolean }) => {
-      await withClient(globals(), async (client) => {
-        const job = client.getJob(ref);
-        const events = job.history();
-        if (!o.follow) {
-          emit(o, events, () => timeline(events));
-          return;
-        }
-        let printed = 0;
-        const print = (): void => {
-          const all = job.history();
-          for (const e of all.slice(printed)) {
-            process.stdout.write(
-              o.json ? `${JSON.stringify(e)}\n` : `${table([timelineRow(e)])}\n`,
-            );
-          }
-          printed = all.length;
-        };
-        print();
-        const off = job.onStatusChange(() => print());
-        const timer = setInterval(print, 500);
-        await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
-        clearInterval(timer);
-        off();
-        print();
-      });
-    });
+  });
 }

@@ -1,62 +1,106 @@
 import type { Command } from 'commander';
-import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SluiceError } from '../../domain/errors.js';
+import { resolveNamespace } from '../../control/topics.js';
 import { defaultLogger } from '../../observability/logger.js';
 import { Worker, type PipelineFactory } from '../../runtime/worker.js';
 import { endpointsFor } from '../connect.js';
 import { parsePort, type GlobalOptions } from '../options.js';
-import { progress } from '../output.js';
+import { documented } from '../help.js';
+import { untilStopSignal } from '../signals.js';
+import { jsonLine, progress } from '../output.js';
+import { progressBar, showProgress } from '../progress-bar.js';
 
 /** `sluice worker <module...>`: host the pipelines the modules export and run their jobs. */
 export function registerWorker(program: Command, globals: () => GlobalOptions): void {
-  program
+  const cmd = program
     .command('worker <modules...>')
     .description(
-      'run a worker hosting the pipelines exported by the modules (default export: { name: (args) => Pipeline })',
+      'run a worker hosting the pipelines exported by the modules (default export: { name: (args) => Pipeline }), until Ctrl-C',
     )
     .option('--worker-id <id>', 'name shown in failure reports and job status (default host:pid)')
     .option('--no-coordinator', 'do not take part in the coordinator election')
     .option(
       '--metrics-port <port>',
       'serve Prometheus /metrics, /livez and /readyz on this port; 0 picks a free one (env SLUICE_METRICS_PORT)',
-    )
-    .action(async (modules: string[], o: WorkerFlags) => {
-      const g = globals();
-      // Checked before loading modules or reaching Kafka: a typo fails fast, naming the value.
-      const metricsPort = metricsPortOf(o, process.env);
-      const factories = new Map<string, PipelineFactory>();
-      for (const m of modules)
-        for (const [name, factory] of Object.entries(await loadModule(m)))
-          factories.set(name, factory);
-      const { brokers, registryUrl, security } = await endpointsFor(g);
-      const worker = new Worker({
-        brokers,
-        registryUrl,
-        security,
-        namespace: g.namespace,
-        workerId: o.workerId,
-        coordinator: o.coordinator,
-        metricsPort,
-        logger: defaultLogger(),
+    );
+  documented(
+    cmd,
+    'one line once the worker runs: { "workerId": string, "namespace": string, "pipelines": string[], "metricsPort": number | null }\nA module that cannot be loaded is a usage error (exit code 2).',
+    [
+      [
+        'sluice worker ./pipelines.js',
+        'host the pipelines ./pipelines.js exports; jobs naming them start here',
+      ],
+      [
+        'sluice worker ./pipelines.ts --worker-id w1 --metrics-port 9464',
+        'TypeScript through tsx, a fixed name, and Prometheus metrics on :9464',
+      ],
+      [
+        'sluice worker ./pipelines.js --no-coordinator',
+        'a worker that never becomes the coordinator',
+      ],
+    ],
+  ).action(async (modules: string[], o: WorkerFlags) => {
+    const g = globals();
+    // Checked before loading modules or reaching Kafka: a typo fails fast, naming the value.
+    const metricsPort = metricsPortOf(o, process.env);
+    const factories = new Map<string, PipelineFactory>();
+    for (const m of modules)
+      for (const [name, factory] of Object.entries(await loadModule(m)))
+        factories.set(name, factory);
+    const { brokers, registryUrl, security } = await endpointsFor(g);
+    // A bar only for a person at a terminal; the restore is also in the metrics and the logs.
+    const bar = progressBar({
+      enabled: showProgress(o),
+      label: 'restoring state',
+      unit: 'offsets',
+    });
+    // Listening from before the start, not from after the ready line: see untilStopSignal.
+    const stopSignal = untilStopSignal();
+    const worker = new Worker({
+      brokers,
+      registryUrl,
+      security,
+      namespace: g.namespace,
+      workerId: o.workerId,
+      coordinator: o.coordinator,
+      metricsPort,
+      logger: defaultLogger(),
+      onRestoreProgress: (p) => {
+        if (p.total === 0) return;
+        bar.update(p.done, p.total, `restoring ${p.pipeline} (${p.jobId})`);
+        if (p.done >= p.total) bar.finish();
+      },
+    });
+    for (const [name, factory] of factories) worker.register(name, factory);
+    await worker.start();
+    const served =
+      worker.metricsPort === undefined
+        ? ''
+        : `; metrics on http://localhost:${worker.metricsPort}/metrics`;
+    // With --json, stdout gets one line a supervising script can wait for; people read stderr.
+    if (o.json)
+      jsonLine({
+        workerId: worker.workerId,
+        namespace: resolveNamespace(g.namespace),
+        pipelines: worker.pipelines,
+        metricsPort: worker.metricsPort ?? null,
       });
-      for (const [name, factory] of factories) worker.register(name, factory);
-      await worker.start();
-      const served =
-        worker.metricsPort === undefined
-          ? ''
-          : `; metrics on http://localhost:${worker.metricsPort}/metrics`;
+    else
       progress(
         `Worker ${worker.workerId} hosts ${worker.pipelines.join(', ')}${served}; Ctrl-C to stop.`,
       );
-      await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
-      progress('Stopping; other workers take over this worker’s partitions.');
-      await worker.stop();
-    });
+    await stopSignal;
+    if (!o.json) progress('Stopping; other workers take over this worker’s partitions.');
+    await worker.stop();
+    bar.finish();
+  });
 }
 
 interface WorkerFlags {
+  json?: boolean;
   workerId?: string;
   coordinator: boolean;
   metricsPort?: string;
@@ -80,7 +124,7 @@ async function loadModule(path: string): Promise<Record<string, PipelineFactory>
     throw new SluiceError(
       'SLUICE_USAGE',
       `Could not load pipeline module ${path}: ${err instanceof Error ? err.message : String(err)}`,
-      { cause: err },
+      { cause: err, details: { module: path } },
     );
   }
   const exported = mod.default;
@@ -92,6 +136,7 @@ async function loadModule(path: string): Promise<Record<string, PipelineFactory>
     throw new SluiceError(
       'SLUICE_USAGE',
       `${path} must default-export an object mapping pipeline names to factories, e.g. export default { 'order-totals': (args) => Pipeline.create()... }.`,
+      { details: { module: path } },
     );
   }
   return exported as Record<string, PipelineFactory>;

@@ -1,0 +1,41 @@
+import { isSluiceError } from '../domain/errors.js';
+
+/**
+ * The process exit codes of `sluice`, in one place so scripts can rely on them. A code, once
+ * published, keeps its meaning; 0, 1 and 2 predate 3 and did not change when it was added.
+ */
+export const EXIT_CODES = {
+  /** The command did what it was asked. */
+  OK: 0,
+  /**
+   * The operation failed or was rejected: the coordinator refused a command, no coordinator
+   * answered, a server could not be reached or refused the credentials, `infra status` found
+   * nothing running.
+   */
+  FAILURE: 1,
+  /** A usage mistake: an unknown flag or command, a missing argument, a bad value, a missing module. */
+  USAGE: 2,
+  /** No job has the given id or name in the namespace. */
+  UNKNOWN_JOB: 3,
+} as const;
+
+/** One of {@link EXIT_CODES}. */
+export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
+
+export const EXIT_FAILURE = EXIT_CODES.FAILURE;
+export const EXIT_USAGE = EXIT_CODES.USAGE;
+export const EXIT_UNKNOWN_JOB = EXIT_CODES.UNKNOWN_JOB;
+
+/** The exit code for an error a command threw, decided by its stable code only. */
+export function exitCodeFor(err: unknown): ExitCode {
+  if (isSluiceError(err, 'SLUICE_USAGE')) return EXIT_CODES.USAGE;
+  if (isSluiceError(err, 'SLUICE_JOB_NOT_FOUND')) return EXIT_CODES.UNKNOWN_JOB;
+  return EXIT_CODES.FAILURE;
+}
+
+/** The exit-code table as `sluice --help` prints it. */
+export const EXIT_CODES_HELP = `Exit codes:
+  0  success
+  1  the operation failed or was rejected (e.g. SLUICE_COMMAND_REJECTED, SLUICE_COMMAND_TIMEOUT)
+  2  usage error: unknown flag or command, missing argument, bad value (SLUICE_USAGE)
+  3  unknown job: no job has that id or name (SLUICE_JOB_NOT_FOUND)`;

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { statusView } from '../../src/cli/render-status.js';
+import { reach, running, Sim, T0 } from '../domain/harness.js';
+
+const NOW = T0 + 600_000;
+
+describe('statusView', () => {
+  it('lays out a job an error suspended: where it stands, why, the failing record, the stack last', () => {
+    const sim = new Sim();
+    running(sim, 'j1', 'orders');
+    sim.fail('j1', {
+      error: {
+        name: 'RangeError',
+        message: 'amount NaN',
+        stack: 'RangeError: amount NaN\n    at parse (pipeline.js:12:7)',
+      },
+    });
+    const text = statusView(sim.job('j1'), NOW);
+    const sections = text.split('\n\n');
+    expect(sections).toHaveLength(5);
+    const [summary, why, record, resume, stack] = sections;
+
+    const lines = summary?.split('\n') ?? [];
+    expect(lines[0]).toBe('job        orders (j1)');
+    expect(lines[1]).toBe('status     SUSPENDED_DUE_TO_ERROR');
+    // The sentence on what to do next sits right under the status, in the value column.
+    expect(lines[2]).toMatch(/^ {11}Suspended due to an error: Stage "parse" threw on a record\. /);
+    expect(summary).toContain('guarantee  none; on failure: suspend');
+    expect(summary).toContain('submitted  2023-11-14 22:13:21.000Z by alice (9m59s ago)');
+    expect(summary).toContain(
+      'snapshots  every 10000 ms; last: snap-1 at 2023-11-14 22:13:23.000Z',
+    );
+
+    expect(why).toBe(
+      [
+        'Suspended due to an error at 2023-11-14 22:13:24.000Z, on worker worker-1, in stage "parse":',
+        '  Stage "parse" threw on a record.',
+        '  RangeError: amount NaN',
+      ].join('\n'),
+    );
+    expect(record).toBe(
+      [
+        'Failing record:',
+        '  topic      orders',
+        '  partition  3',
+        '  offset     9007199254740993',
+        '  key        order-17',
+        '  value      {"amount":"NaN"}',
+      ].join('\n'),
+    );
+    expect(resume).toBe('A resume starts from snapshot snap-1.');
+    expect(stack).toBe('Stack trace:\n  RangeError: amount NaN\n      at parse (pipeline.js:12:7)');
+  });
+
+  it('shows a user suspension without a record section', () => {
+    const text = statusView(reach(new Sim(), 'SUSPENDED'), NOW);
+    expect(text).toContain('Suspended on request at ');
+    expect(text).toContain('  Suspended by alice.');
+    expect(text).not.toContain('Failing record');
+    expect(text).toContain('A resume starts from snapshot snap-1.');
+  });
+
+  it('says what a failed job failed on, without offering a resume', () => {
+    const text = statusView(reach(new Sim(), 'FAILED'), NOW);
+    expect(text).toContain('Failed due to an error at ');
+    expect(text).toContain('Failing record:');
+    expect(text).not.toContain('A resume starts');
+  });
+
+  it('says a NOT_RUNNING job waits for a worker hosting its pipeline', () => {
+    const text = statusView(reach(new Sim(), 'NOT_RUNNING'), NOW);
+    expect(text).toContain('status     NOT_RUNNING');
+    expect(text).toContain('Waiting for a worker that hosts pipeline "word-count"');
+    expect(text).toContain('snapshots  every 10000 ms; last: -');
+    expect(text.split('\n\n')).toHaveLength(1);
+  });
+});
