@@ -108,6 +108,7 @@ describe('sluice infra up | status | down', () => {
       brokers: first.brokers,
       registryUrl: first.registryUrl,
       source: 'running',
+      security: {},
     });
 
     const state = onlyInstance(env.SLUICE_STATE_DIR ?? '');
