@@ -221,16 +221,25 @@ export class SluiceClient {
       ...payload,
     } as Command;
     const outcome = this.waitFor(commandId);
-    await producer.send({
-      topic: this.topics.control,
-      messages: [
-        {
-          key: jobId,
-          value: this.commands.encode(command),
-          headers: { 'sluice-issued-by': this.issuedBy },
-        },
-      ],
-    });
+    // Nothing awaits the outcome until the send is done, and a send that fails (a broker
+    // outage past kafkajs's retries) never does: its timeout, or a close() meanwhile, must not
+    // become an unhandled rejection, which ends a Node process (a worker, with all its jobs).
+    outcome.catch(() => undefined);
+    try {
+      await producer.send({
+        topic: this.topics.control,
+        messages: [
+          {
+            key: jobId,
+            value: this.commands.encode(command),
+            headers: { 'sluice-issued-by': this.issuedBy },
+          },
+        ],
+      });
+    } catch (err) {
+      this.stopWaiting(commandId);
+      throw err;
+    }
     const result = await outcome;
     if (!result.accepted && result.rejection) {
       throw new CommandRejectedError(type, result.rejection.code, result.rejection.reason, jobId);
@@ -279,6 +288,14 @@ export class SluiceClient {
         }
       }
     }
+  }
+
+  /** Drops the waiter of a command that was never published. */
+  private stopWaiting(commandId: string): void {
+    const w = this.waiters.get(commandId);
+    if (!w) return;
+    clearTimeout(w.timer);
+    this.waiters.delete(commandId);
   }
 
   /** Resolves waiters whose command has an outcome; called after each batch of the log. */
