@@ -5,7 +5,14 @@ import { CommandCodec, EventCodec } from '../codec/log-codec.js';
 import { RegistryClient, type RegistryOptions } from '../codec/registry.js';
 import { LogReader } from '../control/log-reader.js';
 import { ensureTopics, resolveNamespace, topicNames, type Topics } from '../control/topics.js';
-import { emptyCluster, fold, liveJobNamed, type Cluster, type Outcome } from '../domain/cluster.js';
+import {
+  alreadyFolded,
+  emptyCluster,
+  fold,
+  liveJobNamed,
+  type Cluster,
+  type Outcome,
+} from '../domain/cluster.js';
 import type { Command, CommandPayloads, CommandType } from '../domain/commands.js';
 import { compileJobConfig, type JobConfigInput } from '../domain/config.js';
 import { SluiceError } from '../domain/errors.js';
@@ -265,6 +272,10 @@ export class SluiceClient {
   }
 
   private applyEvent(e: JobEvent): void {
+    // A reader whose consumer restarted reads the log again: an event it had already must not
+    // be listed twice in the history, nor reach listeners again (a worker would act on an old
+    // JobResumed a second time, restarting the job's tasks).
+    if (alreadyFolded(this.cluster, e)) return;
     const before = this.cluster.jobs.get(e.jobId);
     fold(this.cluster, e);
     let h = this.histories.get(e.jobId);
