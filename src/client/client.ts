@@ -5,7 +5,14 @@ import { CommandCodec, EventCodec } from '../codec/log-codec.js';
 import { RegistryClient, type RegistryOptions } from '../codec/registry.js';
 import { LogReader } from '../control/log-reader.js';
 import { ensureTopics, resolveNamespace, topicNames, type Topics } from '../control/topics.js';
-import { emptyCluster, fold, liveJobNamed, type Cluster, type Outcome } from '../domain/cluster.js';
+import {
+  alreadyFolded,
+  emptyCluster,
+  fold,
+  liveJobNamed,
+  type Cluster,
+  type Outcome,
+} from '../domain/cluster.js';
 import type { Command, CommandPayloads, CommandType } from '../domain/commands.js';
 import { compileJobConfig, type JobConfigInput } from '../domain/config.js';
 import { SluiceError } from '../domain/errors.js';
@@ -221,16 +228,25 @@ export class SluiceClient {
       ...payload,
     } as Command;
     const outcome = this.waitFor(commandId);
-    await producer.send({
-      topic: this.topics.control,
-      messages: [
-        {
-          key: jobId,
-          value: this.commands.encode(command),
-          headers: { 'sluice-issued-by': this.issuedBy },
-        },
-      ],
-    });
+    // Nothing awaits the outcome until the send is done, and a send that fails (a broker
+    // outage past kafkajs's retries) never does: its timeout, or a close() meanwhile, must not
+    // become an unhandled rejection, which ends a Node process (a worker, with all its jobs).
+    outcome.catch(() => undefined);
+    try {
+      await producer.send({
+        topic: this.topics.control,
+        messages: [
+          {
+            key: jobId,
+            value: this.commands.encode(command),
+            headers: { 'sluice-issued-by': this.issuedBy },
+          },
+        ],
+      });
+    } catch (err) {
+      this.stopWaiting(commandId);
+      throw err;
+    }
     const result = await outcome;
     if (!result.accepted && result.rejection) {
       throw new CommandRejectedError(type, result.rejection.code, result.rejection.reason, jobId);
@@ -256,6 +272,10 @@ export class SluiceClient {
   }
 
   private applyEvent(e: JobEvent): void {
+    // A reader whose consumer restarted reads the log again: an event it had already must not
+    // be listed twice in the history, nor reach listeners again (a worker would act on an old
+    // JobResumed a second time, restarting the job's tasks).
+    if (alreadyFolded(this.cluster, e)) return;
     const before = this.cluster.jobs.get(e.jobId);
     fold(this.cluster, e);
     let h = this.histories.get(e.jobId);
@@ -279,6 +299,14 @@ export class SluiceClient {
         }
       }
     }
+  }
+
+  /** Drops the waiter of a command that was never published. */
+  private stopWaiting(commandId: string): void {
+    const w = this.waiters.get(commandId);
+    if (!w) return;
+    clearTimeout(w.timer);
+    this.waiters.delete(commandId);
   }
 
   /** Resolves waiters whose command has an outcome; called after each batch of the log. */

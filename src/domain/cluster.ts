@@ -27,10 +27,18 @@ export function emptyCluster(): Cluster {
   return { jobs: new Map(), nextSeq: new Map(), outcomes: new Map() };
 }
 
+/**
+ * True for an event the state already holds: one a reader is given again, after its consumer
+ * restarted (a broker restart makes it read the log again from the start).
+ */
+export function alreadyFolded(cluster: Cluster, event: JobEvent): boolean {
+  return event.seq < (cluster.nextSeq.get(event.jobId) ?? 0);
+}
+
 /** Folds one event into the cluster. Mutates it in place: the coordinator folds millions of events. */
 export function fold(cluster: Cluster, event: JobEvent): Cluster {
   // An event re-delivered (a reader restarted mid-batch) is already in the state.
-  if (event.seq < (cluster.nextSeq.get(event.jobId) ?? 0)) return cluster;
+  if (alreadyFolded(cluster, event)) return cluster;
   const next = apply(cluster.jobs.get(event.jobId), event);
   if (next) cluster.jobs.set(event.jobId, next);
   cluster.nextSeq.set(event.jobId, Math.max(cluster.nextSeq.get(event.jobId) ?? 0, event.seq + 1));

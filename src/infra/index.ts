@@ -23,6 +23,7 @@ export type {
   Access,
   BasicAuth,
   BrokerConnection,
+  BrokerControl,
   Endpoints,
   Infra,
   InfraSource,

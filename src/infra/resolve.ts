@@ -39,6 +39,12 @@ export interface ResolveOptions extends GivenEndpointInput {
    * and the shared instance are never used, since nothing says they are secured the same way.
    */
   brokerSecurity?: BrokerSecurity;
+  /**
+   * Start a new pair for this caller alone, from Java, even when endpoints are given or the
+   * shared instance runs: for tests that kill and restart its broker (see {@link Infra.broker}),
+   * which must never touch servers others use. Owned mode only.
+   */
+  private?: boolean;
   /** How to log in to given endpoints when they are secured (the check that they answer needs it). */
   access?: Access;
 }
@@ -57,7 +63,7 @@ export async function resolveInfra(opts: ResolveOptions = {}): Promise<Infra> {
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const onProgress = opts.onProgress ?? (() => undefined);
 
-  if (opts.brokerSecurity) return startSecured(opts, opts.brokerSecurity, env);
+  if (opts.brokerSecurity || opts.private) return startPrivate(opts, env);
 
   const given = givenEndpoints(opts, env);
   if (given) {
@@ -108,27 +114,28 @@ export async function resolveInfra(opts: ResolveOptions = {}): Promise<Infra> {
   );
 }
 
-/** A private, owned pair whose broker requires SASL; see {@link ResolveOptions.brokerSecurity}. */
-async function startSecured(
-  opts: ResolveOptions,
-  brokerSecurity: BrokerSecurity,
-  env: NodeJS.ProcessEnv,
-): Promise<Infra> {
+/**
+ * A private, owned pair from Java, never the shared one: for {@link ResolveOptions.private}, and
+ * for a broker that requires SASL ({@link ResolveOptions.brokerSecurity}).
+ */
+async function startPrivate(opts: ResolveOptions, env: NodeJS.ProcessEnv): Promise<Infra> {
+  const what = opts.brokerSecurity ? 'A SASL broker (brokerSecurity)' : 'A private instance';
   if ((opts.mode ?? 'owned') !== 'owned' || opts.strategy === 'docker') {
     throw new SluiceError(
       'SLUICE_USAGE',
-      'A SASL broker (brokerSecurity) is started only in owned mode, from Java; drop mode and strategy, or set them to "owned" and "java".',
+      `${what} is started only in owned mode, from Java; drop mode and strategy, or set them to "owned" and "java".`,
     );
   }
   const jdk = findJava(MIN_JAVA, env);
   if (!jdk) {
     throw new SluiceError(
       'SLUICE_INFRA_NOT_FOUND',
-      `Starting a SASL broker needs Java ${MIN_JAVA}+ (looked at SLUICE_JAVA_HOME, JAVA_HOME, PATH and /usr/lib/jvm). Install a JDK, e.g. apt-get install openjdk-17-jdk-headless maven.`,
+      `${what} needs Java ${MIN_JAVA}+ (looked at SLUICE_JAVA_HOME, JAVA_HOME, PATH and /usr/lib/jvm). Install a JDK, e.g. apt-get install openjdk-17-jdk-headless maven.`,
     );
   }
   await reapStale(env);
-  const name = `run-${process.pid}-sasl-${randomBytes(3).toString('hex')}`;
+  const kind = opts.brokerSecurity ? 'sasl' : 'private';
+  const name = `run-${process.pid}-${kind}-${randomBytes(3).toString('hex')}`;
   return startJavaInfra({
     jdk,
     name,
@@ -137,7 +144,7 @@ async function startSecured(
     timeoutMs: opts.timeoutMs ?? 120_000,
     onProgress: opts.onProgress ?? (() => undefined),
     env,
-    brokerSecurity,
+    brokerSecurity: opts.brokerSecurity,
   });
 }
 

@@ -18,6 +18,22 @@ export interface Infra extends Endpoints {
   owned: boolean;
   /** Stops the servers this process started; does nothing for given or shared ones. */
   stop(): Promise<void>;
+  /**
+   * The broker process, for fault injection: present only when this process started it from
+   * Java. Use it on a private instance (see `ResolveOptions.private`), never on one others share.
+   */
+  broker?: BrokerControl | undefined;
+}
+
+/** Crashes and restarts a local broker in place, as tests of broker outages need. */
+export interface BrokerControl {
+  /** Kills the broker with SIGKILL (no controlled shutdown) and resolves once it has exited. */
+  kill(): Promise<void>;
+  /**
+   * Starts the killed broker again on the same ports, with the same data and cluster id (no
+   * re-format), so clients reconnect to the address they already know; resolves once it answers.
+   */
+  start(): Promise<void>;
 }
 
 /** Progress of long work (downloads, server start-up), one human-readable line per step. */

@@ -23,6 +23,8 @@ const TRANSIENT_NAMES = new Set([
   'KafkaJSConnectionClosedError',
   'KafkaJSRequestTimeoutError',
   'KafkaJSBrokerNotFound',
+  // Thrown (as non-retriable) when no broker answered FindCoordinator: during an outage, say.
+  'KafkaJSGroupCoordinatorNotFound',
   'KafkaJSLockTimeout',
   'KafkaJSMetadataNotLoaded',
   'KafkaJSNoBrokerAvailableError',

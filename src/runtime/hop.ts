@@ -14,7 +14,7 @@ import { restoreState } from './restore.js';
 import { deadLetterMessage, plannedAction, type ResumePlan } from './resume-plan.js';
 import type { Deserializer } from './serde.js';
 import { StateStore } from './state-store.js';
-import { commitTask, type Task } from './task.js';
+import { commitTask, committedPrefix, type Task } from './task.js';
 
 /**
  * Records per commit. kafkajs groups a send's messages per partition in quadratic time, and
@@ -331,6 +331,18 @@ export class Hop {
     const id = `${topic}:${partition}`;
     const task = await this.taskFor(id);
     if (!task) return false;
+    // A seek still pending (a reopened task) moves the consumer anyway: nothing to skip then.
+    const replayed = ctl.isStale() ? 0 : committedPrefix(task, messages);
+    if (replayed > 0) {
+      const to = messages[replayed - 1]?.offset ?? '';
+      this.log.warn(
+        { task: id, from: messages[0]?.offset, to, committed: task.committed },
+        'records below the committed offset delivered again; skipped',
+      );
+      ctl.resolveOffset(to);
+      messages = messages.slice(replayed);
+      if (messages.length === 0) return true;
+    }
     const outputs: Message[] = [];
     const deadLetters: Message[] = [];
     let last: string | undefined;

@@ -1,4 +1,4 @@
-import type { Consumer, Message, Producer } from 'kafkajs';
+import type { Consumer, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { ProcessingGuarantee } from '../domain/status.js';
 import type { StateStore } from './state-store.js';
 import { changelogKey } from './topics.js';
@@ -12,6 +12,19 @@ export interface Task {
   producer?: Producer;
   /** The next offset to read, as last committed. */
   committed: string | undefined;
+}
+
+/**
+ * How many of `messages`, from the first, lie below the task's committed offset. The task's
+ * memory already holds their effect, so applying them again would count them twice; yet kafkajs
+ * can deliver them again to a task kept across a rejoin (after a broker restart, say), starting
+ * from an offset the group coordinator reports behind the task's own last commit.
+ */
+export function committedPrefix(task: Task, messages: KafkaMessage[]): number {
+  if (task.committed === undefined) return 0;
+  const committed = BigInt(task.committed);
+  const first = messages.findIndex((m) => BigInt(m.offset) >= committed);
+  return first === -1 ? messages.length : first;
 }
 
 /** What a commit needs to know about its job. */

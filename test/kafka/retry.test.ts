@@ -1,3 +1,4 @@
+import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import {
   backoffMs,
@@ -29,6 +30,21 @@ describe('isTransient', () => {
     expect(
       isTransient(kafkaError('KafkaJSNumberOfRetriesExceeded', { originalError: fatal })),
     ).toBe(false);
+  });
+
+  it('accepts "Failed to find group coordinator", which kafkajs throws as non-retriable when no broker answers', () => {
+    // A transaction's sendOffsets during a broker outage fails this way.
+    // Built as kafkajs builds them (its typings omit these constructors' arguments).
+    const err = Reflect.construct(kafkajs.KafkaJSGroupCoordinatorNotFound, [
+      'Failed to find group coordinator',
+    ]) as kafkajs.KafkaJSError;
+    expect(err.retriable).toBe(false);
+    expect(isTransient(err)).toBe(true);
+    const wrapped = Reflect.construct(kafkajs.KafkaJSNonRetriableError, [
+      err,
+      { cause: err },
+    ]) as kafkajs.KafkaJSError;
+    expect(isTransient(wrapped)).toBe(true);
   });
 
   it('rejects user errors and non-retriable protocol errors', () => {

@@ -22,9 +22,9 @@ export function sluiceEnv(
   };
 }
 
-/** A kafkajs client on the test broker; quiet, because expected errors would flood the output. */
-export function kafkaClient(clientId = 'sluice-test'): Kafka {
-  return new Kafka({ clientId, brokers: endpoints().brokers, logLevel: logLevel.NOTHING });
+/** A kafkajs client on the test broker (or `brokers`); quiet, because expected errors would flood the output. */
+export function kafkaClient(clientId = 'sluice-test', brokers = endpoints().brokers): Kafka {
+  return new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING });
 }
 
 /** A namespace unique to one test file, so tests never see each other's topics. */

@@ -2,14 +2,15 @@ import type { KafkaMessage } from 'kafkajs';
 import { readToEnd } from '../../src/kafka/read-to-end.js';
 import { kafkaClient } from './kafka.js';
 
-/** Produces `{ n, k }` for n = 1..count, keyed k(i % keys), in sends of 500. */
+/** Produces `{ n, k }` for n = first..first+count-1, keyed k(i % keys), in sends of 500. */
 export async function produceNumbers(
   topic: string,
   count: number,
   keys = 5,
   first = 1,
+  brokers?: string[],
 ): Promise<void> {
-  const producer = kafkaClient().producer();
+  const producer = kafkaClient('sluice-test', brokers).producer();
   await producer.connect();
   const messages = Array.from({ length: count }, (_, i) => ({
     key: `k${(first - 1 + i) % keys}`,
@@ -53,10 +54,10 @@ export async function readUntil(
   return all;
 }
 
-/** Everything a topic holds now, read_committed. */
-export async function readAll(topic: string): Promise<KafkaMessage[]> {
+/** Everything a topic holds now, read_committed (on the test broker, or `brokers`). */
+export async function readAll(topic: string, brokers?: string[]): Promise<KafkaMessage[]> {
   const all: KafkaMessage[] = [];
-  await readToEnd(kafkaClient(), [topic], (_t, _p, m) => all.push(m));
+  await readToEnd(kafkaClient('sluice-test', brokers), [topic], (_t, _p, m) => all.push(m));
   return all;
 }
 

@@ -3,6 +3,7 @@ import { afterAll } from 'vitest';
 import { SluiceClient } from '../../src/client/client.js';
 import { RegistryClient } from '../../src/codec/registry.js';
 import { Coordinator } from '../../src/control/coordinator.js';
+import type { Endpoints } from '../../src/infra/types.js';
 import { createKafka } from '../../src/kafka/connect.js';
 import { endpoints, testNamespace } from './kafka.js';
 import { useTopics } from './kafka.js';
@@ -17,12 +18,13 @@ export async function freshNamespace(prefix: string): Promise<string> {
   return ns;
 }
 
-/** Starts an in-process coordinator for `namespace`, stopped after the file. */
+/** Starts an in-process coordinator for `namespace` (on the shared servers by default), stopped after the file. */
 export async function startCoordinator(
   namespace: string,
   memberName = 'test-coordinator',
+  at: Endpoints = endpoints(),
 ): Promise<Coordinator> {
-  const { brokers, registryUrl } = endpoints();
+  const { brokers, registryUrl } = at;
   const coordinator = new Coordinator({
     kafka: createKafka({ brokers, clientId: memberName, logger: testLogger }),
     registry: new RegistryClient({ url: registryUrl }),
@@ -36,12 +38,13 @@ export async function startCoordinator(
   return coordinator;
 }
 
-/** A client on `namespace`, closed after the file. */
+/** A client on `namespace` (on the shared servers by default), closed after the file. */
 export async function connectClient(
   namespace: string,
   issuedBy = 'test-user',
+  at: Endpoints = endpoints(),
 ): Promise<SluiceClient> {
-  const { brokers, registryUrl } = endpoints();
+  const { brokers, registryUrl } = at;
   const client = await SluiceClient.connect({
     brokers,
     registryUrl,

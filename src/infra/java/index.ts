@@ -2,12 +2,18 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SluiceError } from '../../domain/errors.js';
 import { stopInstance, writeState, type InstanceState } from '../instance.js';
-import { checkReachableOwned } from '../probe.js';
-import { startWatchdog, tail } from '../process.js';
-import type { BrokerConnection, Infra, ProgressFn } from '../types.js';
+import { checkReachableOwned, probeBroker, waitUntil } from '../probe.js';
+import { isAlive, startWatchdog, tail } from '../process.js';
+import type { BrokerConnection, BrokerControl, Infra, ProgressFn } from '../types.js';
 import { ensureApicurio, ensureKafka, KAFKA_VERSION, APICURIO_VERSION } from './fetch.js';
 import type { Jdk } from './jdk.js';
-import { startKafka, type BrokerSecurity, type LocalKafka } from './kafka.js';
+import {
+  killKafka,
+  restartKafka,
+  startKafka,
+  type BrokerSecurity,
+  type LocalKafka,
+} from './kafka.js';
 import { startApicurio, type LocalRegistry } from './registry.js';
 
 /** How to start a local pair from Maven Central's jars. */
@@ -49,6 +55,7 @@ export async function startJavaInfra(opts: JavaStartOptions): Promise<Infra> {
   );
   let kafka: LocalKafka | undefined;
   let registry: LocalRegistry | undefined;
+  let broker: BrokerControl | undefined;
   let starting: Promise<unknown>[] = [];
   try {
     // Record each server's pid as soon as it runs, so a failure of the other still stops it.
@@ -82,6 +89,7 @@ export async function startJavaInfra(opts: JavaStartOptions): Promise<Infra> {
       },
       { connection: opts.brokerSecurity && probeLogin(opts.brokerSecurity) },
     );
+    broker = brokerControl(opts, kafkaDist, state, k, r);
   } catch (err) {
     await Promise.allSettled(starting); // a server still starting must be recorded before the stop
     await stopInstance(state, 5000).catch(() => rmSync(dir, { recursive: true, force: true }));
@@ -101,6 +109,63 @@ export async function startJavaInfra(opts: JavaStartOptions): Promise<Infra> {
     source: 'java',
     owned: opts.owner !== null,
     stop: () => stopInstance(state),
+    broker,
+  };
+}
+
+/**
+ * Kills and restarts the broker in place, keeping the instance's state file and its watchdog
+ * in step with the broker's pid, so a stop, a reap or the owner's death still finds it.
+ */
+function brokerControl(
+  opts: JavaStartOptions,
+  kafkaDist: string,
+  state: InstanceState,
+  started: LocalKafka,
+  registry: LocalRegistry,
+): BrokerControl {
+  let kafka = started;
+  const connection = opts.brokerSecurity && probeLogin(opts.brokerSecurity);
+  return {
+    kill: async () => {
+      // Down on purpose, so not ready: another process's reapStale would otherwise take the
+      // dead pid for a crashed instance and remove it, broker data and all, while it is away.
+      state.ready = false;
+      writeState(state);
+      await killKafka(kafka);
+    },
+    start: async () => {
+      if (kafka.process.exitCode() === undefined && isAlive(kafka.process.pid, kafka.dir)) {
+        throw new SluiceError(
+          'SLUICE_USAGE',
+          `Kafka at ${kafka.brokers.join(',')} is still running; kill() it before start().`,
+        );
+      }
+      const k = restartKafka(opts.jdk.java, kafkaDist, kafka);
+      kafka = k;
+      state.pids = [k.process.pid, registry.process.pid];
+      if (opts.owner !== null) {
+        // The running watchdog knows only the old pid: replace it with one that knows the new.
+        const old = state.watchdog;
+        state.watchdog = startWatchdog(opts.owner, state.pids, state.dir);
+        if (old !== undefined && isAlive(old)) process.kill(old, 'SIGKILL');
+      }
+      writeState(state);
+      await waitUntil(
+        `Kafka at ${k.brokers.join(',')}`,
+        () => probeBroker(k.brokers, 3000, connection),
+        {
+          timeoutMs: opts.timeoutMs,
+          failFast: () => exited('Kafka', k.process.exitCode(), k.logFile),
+        },
+        (message, cause) =>
+          new SluiceError('SLUICE_INFRA_START_FAILED', `A restarted broker failed. ${message}`, {
+            cause,
+          }),
+      );
+      state.ready = true;
+      writeState(state);
+    },
   };
 }
 

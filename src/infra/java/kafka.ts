@@ -2,9 +2,10 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { SluiceError } from '../../domain/errors.js';
-import { freePort, spawnService, tail, type ServiceProcess } from '../process.js';
+import { freePort, isAlive, spawnService, tail, type ServiceProcess } from '../process.js';
 
 const run = promisify(execFile);
 
@@ -22,6 +23,8 @@ export interface LocalKafka {
   process: ServiceProcess;
   brokers: string[];
   logFile: string;
+  /** Its folder: properties (and so its ports), data, cluster id and logs; a restart reuses it all. */
+  dir: string;
 }
 
 /**
@@ -58,6 +61,11 @@ export function serverProperties(
     'share.coordinator.state.topic.replication.factor=1',
     'share.coordinator.state.topic.min.isr=1',
     'group.initial.rebalance.delay.ms=0',
+    // A broker restarted in place (a crash, a test's kill) registers a new incarnation, which the
+    // controller refuses until the old one's session expires: 9 s by default, on top of the JVM
+    // start. Loopback heartbeats do not get lost, so a shorter session only shortens that wait.
+    'broker.heartbeat.interval.ms=1000',
+    'broker.session.timeout.ms=4000',
     '',
   ].join('\n');
 }
@@ -178,7 +186,12 @@ export async function startKafka(
       { cause: security ? undefined : err },
     );
   }
-  const process = spawnService(
+  return launchKafka(java, distDir, dir, [`127.0.0.1:${brokerPort}`]);
+}
+
+/** Starts the broker already formatted in `dir`, with the properties written there. */
+function launchKafka(java: string, distDir: string, dir: string, brokers: string[]): LocalKafka {
+  const child = spawnService(
     java,
     [
       '-Xms256m',
@@ -188,13 +201,48 @@ export async function startKafka(
       `-Dlog4j2.configurationFile=${join(dir, 'log4j2.yaml')}`,
       `-Dsluice.instance=${dir}`,
       '-cp',
-      classpath,
+      join(distDir, 'libs', '*'),
       'kafka.Kafka',
-      props,
+      join(dir, 'server.properties'),
     ],
     { cwd: dir, logFile: join(dir, 'stdout.log') },
   );
-  return { process, brokers: [`127.0.0.1:${brokerPort}`], logFile };
+  return { process: child, brokers, logFile: join(dir, 'server.log'), dir };
+}
+
+/**
+ * Kills the broker with SIGKILL, as a crash or a pulled plug would: no controlled shutdown, no
+ * flush, open transactions left for the restarted broker to recover. Resolves once it is gone.
+ */
+export async function killKafka(k: LocalKafka, timeoutMs = 10_000): Promise<void> {
+  const { pid } = k.process;
+  try {
+    process.kill(-pid, 'SIGKILL'); // its process group: spawnService starts it detached
+  } catch {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (k.process.exitCode() === undefined && isAlive(pid, k.dir)) {
+    if (Date.now() > deadline)
+      throw new SluiceError(
+        'SLUICE_INFRA_START_FAILED',
+        `Kafka (pid ${pid}) still ran ${timeoutMs / 1000} s after SIGKILL, so it cannot be started again on its port; look for it with \`ps -p ${pid}\`.`,
+      );
+    await sleep(50);
+  }
+}
+
+/**
+ * Starts a stopped broker again from its folder, without formatting it: the same properties
+ * (so the same ports, and clients reconnect to the address they know), the same data and the
+ * same cluster id. Readiness is the caller's to wait for.
+ */
+export function restartKafka(java: string, distDir: string, k: LocalKafka): LocalKafka {
+  return launchKafka(java, distDir, k.dir, k.brokers);
 }
 
 /**

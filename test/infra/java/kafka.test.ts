@@ -26,6 +26,13 @@ describe('serverProperties', () => {
     expect(props.get('transaction.state.log.min.isr')).toBe('1');
     expect(props.get('group.initial.rebalance.delay.ms')).toBe('0');
   });
+
+  it('lets a broker killed and restarted in place register again within seconds', () => {
+    // The controller refuses the new incarnation until the old one's session has expired.
+    const session = Number(props.get('broker.session.timeout.ms'));
+    expect(session).toBeLessThanOrEqual(4000);
+    expect(Number(props.get('broker.heartbeat.interval.ms'))).toBeLessThan(session / 2);
+  });
 });
 
 describe('serverProperties with SASL', () => {
