@@ -2,7 +2,7 @@ import type { Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProcessingGuarantee } from '../domain/status.js';
 import { producerConfig } from '../kafka/connect.js';
-import { topicOffsets } from '../kafka/offsets.js';
+import { groupPositions } from '../kafka/positions.js';
 import { isTransient, RetryBudget, type RetryPolicy } from '../kafka/retry.js';
 import type { Logger } from '../observability/logger.js';
 import { NO_METRICS, type JobMetrics } from '../observability/metrics.js';
@@ -14,7 +14,7 @@ import { restoreState } from './restore.js';
 import { deadLetterMessage, plannedAction, type ResumePlan } from './resume-plan.js';
 import type { Deserializer } from './serde.js';
 import { StateStore } from './state-store.js';
-import { commitTask, committedPrefix, type Task } from './task.js';
+import { commitTask, committedPrefix, isFenced, ownedIds, splitTask, type Task } from './task.js';
 
 /**
  * Records per commit. kafkajs groups a send's messages per partition in quadratic time, and
@@ -227,30 +227,20 @@ export class Hop {
    * behind the state the restore reads, and that commit would be counted twice.
    */
   private async loadPositions(tasks: Map<string, Task>): Promise<void> {
-    const consumer = this.consumer;
     const topics = [...new Set([...tasks.values()].map((t) => t.topic))];
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const group = await admin.fetchOffsets({ groupId: this.spec.groupId, topics });
-      for (const { topic, partitions } of group) {
-        const low = new Map((await topicOffsets(admin, topic)).map((o) => [o.partition, o.low]));
-        for (const { partition, offset } of partitions) {
-          const task = tasks.get(`${topic}:${partition}`);
-          if (!task) continue;
-          if (BigInt(offset) >= 0n) task.committed = offset;
-          // No committed offset yet: the beginning, as the subscription says.
-          // A hop stopping meanwhile has no consumer group left to move.
-          if (this.guarantee === 'EXACTLY_ONCE' && !this.frozen)
-            consumer?.seek({
-              topic,
-              partition,
-              offset: task.committed ?? String(low.get(partition) ?? 0n),
-            });
-        }
-      }
-    } finally {
-      await admin.disconnect();
+    const positions = await groupPositions(this.kafka, this.spec.groupId, topics);
+    for (const [id, task] of tasks) {
+      const at = positions.get(id);
+      if (!at) continue;
+      task.committed = at.committed;
+      // No committed offset yet: the beginning, as the subscription says. A hop stopping
+      // meanwhile has no consumer group left to move.
+      if (this.guarantee === 'EXACTLY_ONCE' && !this.frozen)
+        this.consumer?.seek({
+          topic: task.topic,
+          partition: task.partition,
+          offset: at.committed ?? String(at.low),
+        });
     }
   }
 
@@ -417,22 +407,4 @@ export class Hop {
     }
     return last !== undefined;
   }
-}
-
-/** A fenced producer: another owner took the task, or this one must reopen it. */
-function isFenced(err: unknown): boolean {
-  const type = (err as { type?: string }).type;
-  return type === 'INVALID_PRODUCER_EPOCH' || type === 'PRODUCER_FENCED';
-}
-
-function ownedIds(assignment: Record<string, number[]>): Set<string> {
-  const owned = new Set<string>();
-  for (const [topic, partitions] of Object.entries(assignment))
-    for (const p of partitions) owned.add(`${topic}:${p}`);
-  return owned;
-}
-
-function splitTask(id: string): [string, number] {
-  const i = id.lastIndexOf(':');
-  return [id.slice(0, i), Number(id.slice(i + 1))];
 }

@@ -5,6 +5,7 @@ import type { RegistryClient } from '../codec/registry.js';
 import { SluiceError } from '../domain/errors.js';
 import type { JobState } from '../domain/state.js';
 import { topicOffsets } from '../kafka/offsets.js';
+import { groupPositions, type GroupPosition } from '../kafka/positions.js';
 import type { RetryPolicy } from '../kafka/retry.js';
 import type { Logger } from '../observability/logger.js';
 import { NO_METRICS, type JobMetrics, type MetricsSink } from '../observability/metrics.js';
@@ -12,6 +13,7 @@ import type { PipelineDef } from '../pipeline/pipeline.js';
 import { isStateful, type StageDef, type StatefulStage } from '../pipeline/stages.js';
 import { errorInfo, failureReport } from './failure.js';
 import { Hop, type HopSpec } from './hop.js';
+import { splitTask } from './task.js';
 import { checkStagesMatch, savedStages, seedFromSnapshot } from './snapshot-state.js';
 import type { ResumePlan } from './resume-plan.js';
 import { Deserializer, Serializer } from './serde.js';
@@ -341,9 +343,7 @@ export class JobRunner {
     const ends = this.ends;
     if (!ends || this.completion !== 'running' || this.failed) return;
     this.completion = 'checking';
-    const admin = this.deps.kafka.admin();
     try {
-      await admin.connect();
       for (let i = 0; i < this.hops.length; i++) {
         let target = ends[i];
         if (!target) {
@@ -352,21 +352,14 @@ export class JobRunner {
         }
         // The group's offsets, not this worker's tasks: other workers may own partitions.
         const segment = this.segments[i];
-        const topics = [
-          ...new Set([...target.keys()].map((id) => id.slice(0, id.lastIndexOf(':')))),
-        ];
-        const committed = new Map<string, bigint>();
-        if (segment && topics.length > 0)
-          for (const t of await admin.fetchOffsets({ groupId: this.groupOf(segment), topics }))
-            for (const p of t.partitions)
-              committed.set(`${t.topic}:${p.partition}`, BigInt(p.offset));
+        const topics = [...new Set([...target.keys()].map((id) => splitTask(id)[0]))];
+        const at = segment
+          ? await groupPositions(this.deps.kafka, this.groupOf(segment), topics)
+          : new Map<string, GroupPosition>();
         for (const [id, end] of target) {
-          const at = committed.get(id) ?? -1n;
-          if (at < end) {
-            this.log.debug(
-              { hop: i, partition: id, committed: String(at), end: String(end) },
-              'not done yet',
-            );
+          const committed = at.get(id)?.committed;
+          if (committed === undefined || BigInt(committed) < end) {
+            this.log.debug({ hop: i, partition: id, committed, end: String(end) }, 'not done yet');
             if (i > 0 && ends.length > i) ends.length = i; // re-measure later hops next time
             return;
           }
@@ -379,7 +372,6 @@ export class JobRunner {
     } catch (err) {
       this.log.warn({ err }, 'could not check or report completion');
     } finally {
-      await admin.disconnect().catch(() => undefined);
       if (this.completion === 'checking') this.completion = 'running';
     }
   }

@@ -102,3 +102,21 @@ function changelogMessages(
     .filter((c) => byStage.has(c.stage))
     .map((c) => ({ topic: c.topic, messages: byStage.get(c.stage) ?? [] }));
 }
+
+/** A fenced producer: another owner took the task, or this one must reopen it. */
+export function isFenced(err: unknown): boolean {
+  const type = (err as { type?: string }).type;
+  return type === 'INVALID_PRODUCER_EPOCH' || type === 'PRODUCER_FENCED';
+}
+
+export function ownedIds(assignment: Record<string, number[]>): Set<string> {
+  const owned = new Set<string>();
+  for (const [topic, partitions] of Object.entries(assignment))
+    for (const p of partitions) owned.add(`${topic}:${p}`);
+  return owned;
+}
+
+export function splitTask(id: string): [string, number] {
+  const i = id.lastIndexOf(':');
+  return [id.slice(0, i), Number(id.slice(i + 1))];
+}
