@@ -275,6 +275,7 @@ export class Coordinator {
     const producer = this.producer;
     if (!cluster || !producer) throw new Error('coordinator not active');
     const out: JobEvent[] = [];
+    const changes = new Map<JobEvent, [string | null, string]>();
     for (const message of messages) {
       const command = await this.commands.decode(message.value, {
         commandId: `ctl-${partition}-${message.offset}`,
@@ -284,7 +285,12 @@ export class Coordinator {
       const events = this.decideOne(cluster, command, partition, message);
       // Fold now so the next command in this chunk sees the effect; if the transaction fails
       // the whole in-memory state is dropped and rebuilt from the log.
-      for (const e of events) fold(cluster, e);
+      for (const e of events) {
+        const before = cluster.jobs.get(e.jobId)?.status;
+        fold(cluster, e);
+        const after = cluster.jobs.get(e.jobId)?.status;
+        if (after !== undefined && after !== before) changes.set(e, [before ?? null, after]);
+      }
       out.push(...events);
     }
     const last = messages[messages.length - 1];
@@ -317,7 +323,7 @@ export class Coordinator {
       throw err; // kafkajs re-delivers from the last committed offset
     }
     this.applied += messages.length;
-    for (const e of out) this.logEvent(e);
+    for (const e of out) this.logEvent(e, changes.get(e));
   }
 
   private decideOne(
@@ -370,8 +376,14 @@ export class Coordinator {
     return stamp(cluster, drafts, ctx);
   }
 
-  private logEvent(e: JobEvent): void {
-    if (e.type === 'CommandRejected') {
+  /** Only the active coordinator appends, so each status change is logged once, here. */
+  private logEvent(e: JobEvent, change?: [string | null, string]): void {
+    if (change) {
+      this.log.info(
+        { jobId: e.jobId, event: e.type, from: change[0], status: change[1] },
+        `job ${e.jobId} is ${change[1]}`,
+      );
+    } else if (e.type === 'CommandRejected') {
       this.log.info(
         { jobId: e.jobId, commandId: e.commandId, code: e.code, reason: e.reason },
         'command rejected',
