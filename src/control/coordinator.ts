@@ -215,7 +215,10 @@ export class Coordinator {
       const cluster = this.cluster;
       if (busy || !cluster) return;
       busy = true;
-      void taker.tick(cluster.jobs.values(), Date.now()).finally(() => (busy = false));
+      void taker
+        .tick(cluster.jobs.values(), Date.now())
+        .catch((err: unknown) => this.log.warn({ err }, 'could not take snapshots'))
+        .finally(() => (busy = false));
     }, 1000);
   }
 

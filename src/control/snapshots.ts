@@ -39,8 +39,8 @@ export class SnapshotTaker {
     const due = [...jobs].filter((j) => this.due(j, now));
     if (due.length === 0) return;
     const admin = this.kafka.admin();
-    await admin.connect();
     try {
+      await admin.connect();
       const groups = (await admin.listGroups()).groups;
       for (const job of due) {
         const base = jobGroup(this.namespace, job.jobId);
@@ -74,7 +74,7 @@ export class SnapshotTaker {
     } catch (err) {
       this.log.warn({ err }, 'could not take snapshots; trying again at the next interval');
     } finally {
-      await admin.disconnect();
+      await admin.disconnect().catch(() => undefined);
     }
   }
 
