@@ -40,8 +40,14 @@ const TRANSIENT_NAMES = new Set([
 export function isTransient(err: unknown): boolean {
   let e: unknown = err;
   for (let depth = 0; depth < 5 && e instanceof Error; depth++) {
-    const x = e as Error & { retriable?: boolean; originalError?: unknown; cause?: unknown };
-    if (x.retriable === true || TRANSIENT_NAMES.has(x.name)) return true;
+    const x = e as Error & {
+      retriable?: boolean;
+      retryable?: boolean;
+      originalError?: unknown;
+      cause?: unknown;
+    };
+    // kafkajs says `retriable`; a SluiceError says `retryable` (no coordinator answered yet).
+    if (x.retriable === true || x.retryable === true || TRANSIENT_NAMES.has(x.name)) return true;
     if (x.name === 'KafkaJSNumberOfRetriesExceeded' || x.name === 'KafkaJSNonRetriableError')
       e = x.originalError ?? x.cause;
     else return false;

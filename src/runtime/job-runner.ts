@@ -2,6 +2,7 @@ import type { Kafka, KafkaMessage } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SluiceClient } from '../client/client.js';
 import type { RegistryClient } from '../codec/registry.js';
+import type { CommandPayloads, CommandType } from '../domain/commands.js';
 import { SluiceError } from '../domain/errors.js';
 import type { JobState } from '../domain/state.js';
 import { topicOffsets } from '../kafka/offsets.js';
@@ -15,6 +16,7 @@ import { errorInfo, failureReport } from './failure.js';
 import { Hop, type HopSpec } from './hop.js';
 import { splitTask } from './task.js';
 import { checkStagesMatch, savedStages, seedFromSnapshot } from './snapshot-state.js';
+import { sendReport } from './report.js';
 import type { ResumePlan } from './resume-plan.js';
 import { Deserializer, Serializer } from './serde.js';
 import {
@@ -251,9 +253,13 @@ export class JobRunner {
   private reportStarted(): void {
     if (this.reportedStart) return;
     this.reportedStart = true;
-    void this.deps.client
-      .send(this.job.jobId, 'ReportStarted', { worker: this.deps.worker })
-      .catch((err: unknown) => this.log.warn({ err }, 'could not report the start'));
+    void this.report('ReportStarted', { worker: this.deps.worker }).catch((err: unknown) =>
+      this.log.warn({ err }, 'could not report the start'),
+    );
+  }
+
+  private report<K extends CommandType>(type: K, payload: CommandPayloads[K]): Promise<void> {
+    return sendReport(this.deps.client, this.job.jobId, type, payload, this.deps.retry, this.log);
   }
 
   private onCommitted(ms: number): void {
@@ -291,11 +297,9 @@ export class JobRunner {
       { err, stage: failure.stage, record: failure.record },
       'record failed; job frozen',
     );
-    await this.deps.client
-      .send(this.job.jobId, 'ReportFailure', { failure })
-      .catch((e: unknown) =>
-        this.log.error({ err: e, failure: errorInfo(err) }, 'could not report the failure'),
-      );
+    await this.report('ReportFailure', { failure }).catch((e: unknown) =>
+      this.log.error({ err: e, failure: errorInfo(err) }, 'could not report the failure'),
+    );
   }
 
   /** Waits until hop j has committed its input up to the input's current end (its owned partitions). */
@@ -368,7 +372,7 @@ export class JobRunner {
       if (this.deps.client.state(this.job.jobId).status === 'COMPLETED') return;
       this.completion = 'reported';
       clearInterval(this.completionTimer);
-      await this.deps.client.send(this.job.jobId, 'ReportCompleted', { worker: this.deps.worker });
+      await this.report('ReportCompleted', { worker: this.deps.worker });
     } catch (err) {
       this.log.warn({ err }, 'could not check or report completion');
     } finally {

@@ -21,6 +21,7 @@ import { WorkerMetrics } from '../observability/prometheus.js';
 import type { PipelineDef } from '../pipeline/pipeline.js';
 import { errorInfo } from './failure.js';
 import { JobRunner, type RunnerDeps } from './job-runner.js';
+import { sendReport } from './report.js';
 import { NO_PLAN, type ResumePlan } from './resume-plan.js';
 
 /** Builds a pipeline from a job's `args`. Code is registered by name, never shipped over the wire. */
@@ -305,17 +306,21 @@ export class Worker {
     } catch (err) {
       // Not transient, or the retry budget ran out: the job must not look as if it ran here.
       this.log.error({ err, jobId: state.jobId }, 'could not start the job');
-      await deps.client
-        .send(state.jobId, 'ReportFailure', {
-          failure: {
-            description: `Worker ${this.workerId} could not start the job`,
-            error: errorInfo(err),
-            stage: null,
-            worker: this.workerId,
-            record: null,
-          },
-        })
-        .catch((e: unknown) => this.log.error({ err: e }, 'could not report the failure'));
+      const failure = {
+        description: `Worker ${this.workerId} could not start the job`,
+        error: errorInfo(err),
+        stage: null,
+        worker: this.workerId,
+        record: null,
+      };
+      await sendReport(
+        deps.client,
+        state.jobId,
+        'ReportFailure',
+        { failure },
+        deps.retry,
+        this.log,
+      ).catch((e: unknown) => this.log.error({ err: e }, 'could not report the failure'));
     }
   }
 }

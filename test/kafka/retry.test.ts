@@ -1,5 +1,6 @@
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
+import { SluiceError } from '../../src/domain/errors.js';
 import {
   backoffMs,
   isTransient,
@@ -45,6 +46,12 @@ describe('isTransient', () => {
       { cause: err },
     ]) as kafkajs.KafkaJSError;
     expect(isTransient(wrapped)).toBe(true);
+  });
+
+  it('accepts a Sluice error marked retryable, such as no coordinator answering yet', () => {
+    const timeout = new SluiceError('SLUICE_COMMAND_TIMEOUT', 'no answer', { retryable: true });
+    expect(isTransient(timeout)).toBe(true);
+    expect(isTransient(new SluiceError('SLUICE_COMMAND_REJECTED', 'refused'))).toBe(false);
   });
 
   it('rejects user errors and non-retriable protocol errors', () => {

@@ -1,0 +1,28 @@
+import { randomUUID } from 'node:crypto';
+import type { SluiceClient } from '../client/client.js';
+import type { CommandPayloads, CommandType } from '../domain/commands.js';
+import { withRetry, type RetryPolicy } from '../kafka/retry.js';
+import type { Logger } from '../observability/logger.js';
+
+/**
+ * Sends a worker's report to the coordinator, retrying a transient failure (a broker down, no
+ * coordinator answering yet) within the retry budget. One command id for every attempt: the
+ * coordinator applies a command once, so a report that did arrive is not applied twice. A lost
+ * failure report would leave a frozen job looking RUNNING.
+ */
+export async function sendReport<K extends CommandType>(
+  client: SluiceClient,
+  jobId: string,
+  type: K,
+  payload: CommandPayloads[K],
+  retry: RetryPolicy,
+  log: Logger,
+): Promise<void> {
+  const commandId = randomUUID();
+  await withRetry(
+    () => client.send(jobId, type, payload, commandId),
+    retry,
+    (err, attempt, delayMs) =>
+      log.warn({ err, jobId, report: type, attempt, delayMs }, 'report not delivered; retrying'),
+  );
+}
