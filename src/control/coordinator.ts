@@ -9,7 +9,7 @@ import type { EventDraft, JobEvent } from '../domain/events.js';
 import { producerConfig } from '../kafka/connect.js';
 import type { Logger } from '../observability/logger.js';
 import { LogReader } from './log-reader.js';
-import { SnapshotTaker, type Positions } from './snapshots.js';
+import { SnapshotTaker, snapshotCommand } from './snapshots.js';
 import { ensureTopics, jobPartition, topicNames, type Topics } from './topics.js';
 
 /** The pseudo job id under which control records that name no usable job are audited. */
@@ -56,7 +56,7 @@ export class Coordinator {
   private active = false;
   private activation: Promise<void> | undefined;
   private generation = 0;
-  private snapshotTimer: NodeJS.Timeout | undefined;
+  private snapshots: SnapshotTaker | undefined;
   /** Publishes the coordinator's own ReportSnapshot commands: snapshots go through the log like any command. */
   private commandProducer: Producer | undefined;
 
@@ -202,60 +202,37 @@ export class Coordinator {
 
   /** Every second while active: record the snapshots that are due (see {@link SnapshotTaker}). */
   private startSnapshots(): void {
-    const member = this.opts.memberName ?? `${hostname()}:${process.pid}`;
-    const taker = new SnapshotTaker(
+    const worker = `coordinator:${this.opts.memberName ?? `${hostname()}:${process.pid}`}`;
+    this.snapshots?.stop();
+    this.snapshots = new SnapshotTaker(
       this.opts.kafka,
       this.opts.namespace,
-      (jobId, snapshotId, p) => this.publishSnapshot(jobId, snapshotId, `coordinator:${member}`, p),
+      (jobId, snapshotId, p) =>
+        this.publish(jobId, snapshotCommand(jobId, snapshotId, worker, p), worker),
       this.log,
     );
-    let busy = false;
-    clearInterval(this.snapshotTimer);
-    this.snapshotTimer = setInterval(() => {
-      const cluster = this.cluster;
-      if (busy || !cluster) return;
-      busy = true;
-      void taker
-        .tick(cluster.jobs.values(), Date.now())
-        .catch((err: unknown) => this.log.warn({ err }, 'could not take snapshots'))
-        .finally(() => (busy = false));
-    }, 1000);
+    this.snapshots.start(() => this.cluster?.jobs.values());
   }
 
-  private async publishSnapshot(
-    jobId: string,
-    snapshotId: string,
-    worker: string,
-    p: Positions,
-  ): Promise<void> {
+  private async publish(jobId: string, command: Command, issuedBy: string): Promise<void> {
     if (!this.commandProducer) {
       this.commandProducer = this.opts.kafka.producer(producerConfig());
       await this.commandProducer.connect();
     }
-    const command: Command = {
-      type: 'ReportSnapshot',
-      commandId: `${jobId}/snapshot/${snapshotId}`,
-      jobId,
-      issuedBy: worker,
-      at: Date.now(),
-      worker,
-      snapshotId,
-      ...p,
-    };
     await this.commandProducer.send({
       topic: this.topics.control,
       messages: [
         {
           key: jobId,
           value: this.commands.encode(command),
-          headers: { 'sluice-issued-by': worker },
+          headers: { 'sluice-issued-by': issuedBy },
         },
       ],
     });
   }
 
   private deactivate(reason: string): void {
-    clearInterval(this.snapshotTimer);
+    this.snapshots?.stop();
     if (this.active) this.log.info({ reason }, 'coordinator inactive');
     this.active = false;
     this.cluster = undefined;

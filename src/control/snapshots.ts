@@ -1,5 +1,6 @@
 import type { Admin, Kafka } from 'kafkajs';
 import type { PartitionOffset } from '../domain/cause.js';
+import type { Command } from '../domain/commands.js';
 import type { JobState } from '../domain/state.js';
 import { changelogTopic, jobGroup } from '../domain/resources.js';
 import { topicOffsets } from '../kafka/offsets.js';
@@ -33,6 +34,26 @@ export class SnapshotTaker {
     private readonly record: (jobId: string, snapshotId: string, p: Positions) => Promise<void>,
     private readonly log: Logger,
   ) {}
+
+  private timer: NodeJS.Timeout | undefined;
+
+  /** Ticks every second until {@link stop}; `jobs` gives the current jobs, or none while inactive. */
+  start(jobs: () => Iterable<JobState> | undefined): void {
+    let busy = false;
+    this.stop();
+    this.timer = setInterval(() => {
+      const current = jobs();
+      if (busy || !current) return;
+      busy = true;
+      void this.tick(current, Date.now())
+        .catch((err: unknown) => this.log.warn({ err }, 'could not take snapshots'))
+        .finally(() => (busy = false));
+    }, 1000);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
 
   /** Records the snapshots due now. */
   async tick(jobs: Iterable<JobState>, now: number): Promise<void> {
@@ -109,4 +130,23 @@ export class SnapshotTaker {
         stateOffsets.push({ topic, partition: o.partition, offset: String(o.high) });
     return { sourceOffsets, stateOffsets };
   }
+}
+
+/** The command that records a snapshot: it goes through the control topic like any report. */
+export function snapshotCommand(
+  jobId: string,
+  snapshotId: string,
+  worker: string,
+  positions: Positions,
+): Command {
+  return {
+    type: 'ReportSnapshot',
+    commandId: `${jobId}/snapshot/${snapshotId}`,
+    jobId,
+    issuedBy: worker,
+    at: Date.now(),
+    worker,
+    snapshotId,
+    ...positions,
+  };
 }

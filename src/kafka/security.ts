@@ -115,17 +115,25 @@ function saslOptions(sasl: NonNullable<ConnectionSecurity['sasl']>): SASLOptions
   }
 }
 
-function readConfigFile(path: string): unknown {
-  let raw: string;
+/** A file's text; one that cannot be read is a config error worded by `cannot(reason)`. */
+function readText(path: string, cannot: (reason: string) => string): string {
   try {
-    raw = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (err) {
     throw new SluiceError(
       'SLUICE_CONFIG_INVALID',
-      `Cannot read the config file ${path} (--config or SLUICE_CONFIG): ${(err as NodeJS.ErrnoException).code ?? String(err)}. Check the path.`,
+      cannot((err as NodeJS.ErrnoException).code ?? String(err)),
       { details: { file: path } },
     );
   }
+}
+
+function readConfigFile(path: string): unknown {
+  const raw = readText(
+    path,
+    (reason) =>
+      `Cannot read the config file ${path} (--config or SLUICE_CONFIG): ${reason}. Check the path.`,
+  );
   try {
     return JSON.parse(raw) as unknown;
   } catch (err) {
@@ -146,16 +154,10 @@ function positionOf(err: SyntaxError): string {
 /** A password from a file: one line; the trailing newline an editor or `echo` adds is dropped. */
 function readSecretFile(path: string | undefined, flag: string): string | undefined {
   if (path === undefined) return undefined;
-  let raw: string;
-  try {
-    raw = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new SluiceError(
-      'SLUICE_CONFIG_INVALID',
-      `Cannot read ${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}. Give a file holding only the password.`,
-      { details: { file: path } },
-    );
-  }
+  const raw = readText(
+    path,
+    (reason) => `Cannot read ${flag} ${path}: ${reason}. Give a file holding only the password.`,
+  );
   const secret = raw.replace(/\r?\n$/, '');
   if (secret.length === 0) {
     throw new SluiceError(
@@ -168,15 +170,10 @@ function readSecretFile(path: string | undefined, flag: string): string | undefi
 }
 
 function readPem(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new SluiceError(
-      'SLUICE_CONFIG_INVALID',
-      `Cannot read the TLS ${what} file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}. Give the path of a PEM file.`,
-      { details: { file: path } },
-    );
-  }
+  return readText(
+    path,
+    (reason) => `Cannot read the TLS ${what} file ${path}: ${reason}. Give the path of a PEM file.`,
+  );
 }
 
 function parseBool(raw: string | undefined, name: string): boolean | undefined {

@@ -5,6 +5,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ProcessingGuarantee } from '../../src/domain/status.js';
 import { kafkaClient, sluiceEnv, testNamespace, useTopics } from '../support/kafka.js';
+import { keyed, readUntil } from '../support/records.js';
 import { ROOT } from '../support/spawn.js';
 import { connectClient, startCoordinator } from '../support/sluice.js';
 
@@ -68,41 +69,20 @@ async function produce(): Promise<void> {
 
 /** Reads every committed output until each key has reached its final count, or the time runs out. */
 async function readCounts(topic: string, onProgress: (n: number) => void): Promise<KafkaMessage[]> {
-  const consumer = kafkaClient().consumer({ groupId: `${ns}.reader-${Math.random()}` });
-  const all: KafkaMessage[] = [];
   const max = new Map<string, number>();
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`timed out after ${all.length} outputs`)),
-        240_000,
-      );
-      void consumer.run({
-        eachBatch: ({ batch }) => {
-          for (const m of batch.messages) {
-            all.push(m);
-            const { key, value } = JSON.parse(m.value?.toString() ?? '{}') as {
-              key: string;
-              value: number;
-            };
-            max.set(key, Math.max(max.get(key) ?? 0, value));
-          }
-          onProgress(all.length);
-          // >=: at-least-once may count a replayed record twice into the state.
-          if (max.size === KEYS && [...max.values()].every((v) => v >= RECORDS / KEYS)) {
-            clearTimeout(timer);
-            resolve();
-          }
-          return Promise.resolve();
-        },
-      });
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return all;
+  let read = 0;
+  return readUntil(
+    topic,
+    (all) => {
+      for (const { key, value } of keyed(all.slice(read)))
+        max.set(key, Math.max(max.get(key) ?? 0, value));
+      read = all.length;
+      onProgress(all.length);
+      // >=: at-least-once may count a replayed record twice into the state.
+      return max.size === KEYS && [...max.values()].every((v) => v >= RECORDS / KEYS);
+    },
+    240_000,
+  );
 }
 
 async function run(
@@ -137,13 +117,7 @@ async function run(
   // Every update emits the key's new count, so the outputs of a key are exactly 1..2000 when
   // nothing is lost or repeated; a repeat shows up as the same count twice.
   const seen = new Map<string, number[]>();
-  for (const m of all) {
-    const { key, value } = JSON.parse(m.value?.toString() ?? '{}') as {
-      key: string;
-      value: number;
-    };
-    seen.set(key, [...(seen.get(key) ?? []), value]);
-  }
+  for (const { key, value } of keyed(all)) seen.set(key, [...(seen.get(key) ?? []), value]);
   let duplicates = 0;
   let perKeyExact = seen.size === KEYS;
   // At least once, a replayed record may count twice into a key's state, so its counts run
