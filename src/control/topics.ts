@@ -1,4 +1,5 @@
-import kafkajs, { type Admin } from 'kafkajs';
+import type { Admin } from 'kafkajs';
+import kafkajs from '../kafka/kafkajs.js';
 import { SluiceError } from '../domain/errors.js';
 
 /** The topic names of one namespace. */

@@ -8,7 +8,8 @@
  * every customer's total against the input.
  */
 import { randomBytes } from 'node:crypto';
-import kafkajs, { type Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+import kafkajs from '../kafka/kafkajs.js';
 import { SluiceClient } from '../client/client.js';
 import { JobSuspendedError } from '../domain/job-errors.js';
 import { resolveInfra } from '../infra/index.js';

@@ -1,4 +1,5 @@
-import kafkajs, { type Kafka, type LogEntry, type ProducerConfig } from 'kafkajs';
+import type { Kafka, LogEntry, ProducerConfig } from 'kafkajs';
+import kafkajs from './kafkajs.js';
 
 const { logLevel } = kafkajs;
 import type { ConnectionSecurity } from '../domain/security.js';

@@ -4,7 +4,8 @@
 // back). Figures only; nothing here passes or fails.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import kafkajs, { type Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+import kafkajs from '../../src/kafka/kafkajs.js';
 import { pino } from 'pino';
 import { SluiceClient } from '../../src/client/client.js';
 import { CommandCodec } from '../../src/codec/log-codec.js';

@@ -9,7 +9,8 @@
 // The worker, client and coordinator run in this process, so the clocks are one clock.
 // Figures only; nothing here passes or fails.
 import { randomUUID } from 'node:crypto';
-import kafkajs, { type Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+import kafkajs from '../../src/kafka/kafkajs.js';
 import { pino } from 'pino';
 import { SluiceClient } from '../../src/client/client.js';
 import { resolveInfra } from '../../src/infra/index.js';

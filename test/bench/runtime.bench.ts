@@ -3,7 +3,8 @@
 // only; nothing here passes or fails. BENCH_RECORDS sets the size (default 50,000).
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import kafkajs, { type Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+import kafkajs from '../../src/kafka/kafkajs.js';
 import { pino } from 'pino';
 import { SluiceClient } from '../../src/client/client.js';
 import type { ProcessingGuarantee } from '../../src/domain/status.js';

@@ -1,4 +1,5 @@
-import kafkajs from 'kafkajs';
+import type { KafkaJSError } from 'kafkajs';
+import kafkajs from '../../src/kafka/kafkajs.js';
 import { describe, expect, it } from 'vitest';
 import { SluiceError } from '../../src/domain/errors.js';
 import {
@@ -38,13 +39,13 @@ describe('isTransient', () => {
     // Built as kafkajs builds them (its typings omit these constructors' arguments).
     const err = Reflect.construct(kafkajs.KafkaJSGroupCoordinatorNotFound, [
       'Failed to find group coordinator',
-    ]) as kafkajs.KafkaJSError;
+    ]) as KafkaJSError;
     expect(err.retriable).toBe(false);
     expect(isTransient(err)).toBe(true);
     const wrapped = Reflect.construct(kafkajs.KafkaJSNonRetriableError, [
       err,
       { cause: err },
-    ]) as kafkajs.KafkaJSError;
+    ]) as KafkaJSError;
     expect(isTransient(wrapped)).toBe(true);
   });
 

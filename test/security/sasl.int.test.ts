@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import kafkajs from 'kafkajs';
+import type { Kafka, SASLOptions } from 'kafkajs';
+import kafkajs from '../../src/kafka/kafkajs.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SluiceClient } from '../../src/client/client.js';
 import { RegistryClient } from '../../src/codec/registry.js';
@@ -51,7 +52,7 @@ function security(mechanism: SaslMechanism, password = PASSWORD): ConnectionSecu
   return { sasl: { mechanism, username: USER, password } };
 }
 
-function bareKafka(sasl?: kafkajs.SASLOptions): kafkajs.Kafka {
+function bareKafka(sasl?: SASLOptions): Kafka {
   return new kafkajs.Kafka({
     clientId: 'sasl-test',
     brokers: infra.brokers,

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel, type Admin, type ITopicConfig } from 'kafkajs';
+import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
 import { afterAll, inject } from 'vitest';
+import kafkajs from '../../src/kafka/kafkajs.js';
+
+const { logLevel } = kafkajs;
 
 /** Endpoints from the global setup. */
 export function endpoints(): { brokers: string[]; registryUrl: string } {
@@ -24,7 +27,7 @@ export function sluiceEnv(
 
 /** A kafkajs client on the test broker (or `brokers`); quiet, because expected errors would flood the output. */
 export function kafkaClient(clientId = 'sluice-test', brokers = endpoints().brokers): Kafka {
-  return new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING });
+  return new kafkajs.Kafka({ clientId, brokers, logLevel: logLevel.NOTHING });
 }
 
 /** A namespace unique to one test file, so tests never see each other's topics. */
