@@ -10,7 +10,11 @@ export async function produceNumbers(
   first = 1,
   brokers?: string[],
 ): Promise<void> {
-  const producer = kafkaClient('sluice-test', brokers).producer();
+  // Idempotent: a send retried across a broker restart must not write its records twice.
+  const producer = kafkaClient('sluice-test', brokers).producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   await producer.connect();
   const messages = Array.from({ length: count }, (_, i) => ({
     key: `k${(first - 1 + i) % keys}`,
