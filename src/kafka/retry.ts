@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SluiceError } from '../domain/errors.js';
 
 /**
  * How long Sluice keeps retrying a transient Kafka error (a broker down, a leader change, a
@@ -16,6 +17,36 @@ export interface RetryPolicy {
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { initialMs: 250, maxMs: 5_000, budgetMs: 60_000 };
+
+/**
+ * A complete policy from the settings given (the rest from {@link DEFAULT_RETRY}), checked:
+ * whole milliseconds, a first delay of at least 1 ms, a largest delay no smaller than the first,
+ * and a budget of 0 (no retries: the first error counts) or more. `names` says what each
+ * setting is called where it came from (a flag, a variable), for the error message.
+ */
+export function retryPolicy(
+  given: Partial<RetryPolicy> = {},
+  names: Record<keyof RetryPolicy, string> = {
+    initialMs: 'retry.initialMs',
+    maxMs: 'retry.maxMs',
+    budgetMs: 'retry.budgetMs',
+  },
+): RetryPolicy {
+  const policy = { ...DEFAULT_RETRY, ...given };
+  const bad = (key: keyof RetryPolicy, rule: string): SluiceError =>
+    new SluiceError(
+      'SLUICE_CONFIG_INVALID',
+      `${names[key]} must be ${rule}, not ${String(policy[key])}.`,
+      { details: { [names[key]]: policy[key] } },
+    );
+  for (const key of ['initialMs', 'maxMs', 'budgetMs'] as const)
+    if (!Number.isSafeInteger(policy[key]) || policy[key] < 0)
+      throw bad(key, 'a whole number of milliseconds, 0 or more');
+  if (policy.initialMs < 1) throw bad('initialMs', 'at least 1 ms');
+  if (policy.maxMs < policy.initialMs)
+    throw bad('maxMs', `at least the first delay (${names.initialMs} = ${policy.initialMs} ms)`);
+  return policy;
+}
 
 /** kafkajs error names that say the request may succeed later. */
 const TRANSIENT_NAMES = new Set([

@@ -9,7 +9,7 @@ import type { JobEvent } from '../domain/events.js';
 import type { ConnectionSecurity } from '../domain/security.js';
 import type { JobState } from '../domain/state.js';
 import { createKafka } from '../kafka/connect.js';
-import { DEFAULT_RETRY, withRetry, type RetryPolicy } from '../kafka/retry.js';
+import { retryPolicy, withRetry, type RetryPolicy } from '../kafka/retry.js';
 import {
   startObservabilityServer,
   type ObservabilityServer,
@@ -81,6 +81,7 @@ export class Worker {
   private server: ObservabilityServer | undefined;
   /** Why the worker is not ready yet (or any more), for `/readyz`; undefined once started. */
   private notReady: string | undefined = 'not started';
+  private readonly retry: RetryPolicy;
 
   constructor(private readonly opts: WorkerOptions) {
     this.workerId = opts.workerId ?? `${hostname()}:${process.pid}`;
@@ -96,6 +97,7 @@ export class Worker {
         { details: { metricsPort: port } },
       );
     if (port !== undefined) this.metrics = new WorkerMetrics();
+    this.retry = retryPolicy(opts.retry);
   }
 
   /** The port `/metrics`, `/livez` and `/readyz` are served on, once started; else undefined. */
@@ -166,7 +168,7 @@ export class Worker {
       namespace,
       worker: this.workerId,
       logger: this.log,
-      retry: { ...DEFAULT_RETRY, ...this.opts.retry },
+      retry: this.retry,
       metrics: this.opts.onRestoreProgress
         ? withRestoreListener(this.metrics ?? NO_METRICS, this.opts.onRestoreProgress)
         : this.metrics,

@@ -1,11 +1,12 @@
 import type { KafkaJSError } from 'kafkajs';
 import kafkajs from '../../src/kafka/kafkajs.js';
 import { describe, expect, it } from 'vitest';
-import { SluiceError } from '../../src/domain/errors.js';
+import { isSluiceError, SluiceError } from '../../src/domain/errors.js';
 import {
   backoffMs,
   isTransient,
   RetryBudget,
+  retryPolicy,
   withRetry,
   type RetryPolicy,
 } from '../../src/kafka/retry.js';
@@ -123,5 +124,42 @@ describe('withRetry', () => {
         budgetMs: 20,
       }),
     ).rejects.toThrow('KafkaJSConnectionError');
+  });
+});
+
+describe('retryPolicy', () => {
+  it('fills what is not given from the defaults', () => {
+    expect(retryPolicy({ budgetMs: 1000 })).toEqual({
+      initialMs: 250,
+      maxMs: 5000,
+      budgetMs: 1000,
+    });
+  });
+
+  it('refuses a policy that cannot work, with SLUICE_CONFIG_INVALID naming the setting', () => {
+    for (const [given, text] of [
+      [
+        { budgetMs: -1 },
+        'retry.budgetMs must be a whole number of milliseconds, 0 or more, not -1.',
+      ],
+      [
+        { initialMs: 1.5 },
+        'retry.initialMs must be a whole number of milliseconds, 0 or more, not 1.5.',
+      ],
+      [{ initialMs: 0 }, 'retry.initialMs must be at least 1 ms, not 0.'],
+      [
+        { maxMs: 100 },
+        'retry.maxMs must be at least the first delay (retry.initialMs = 250 ms), not 100.',
+      ],
+    ] as const) {
+      let caught: unknown;
+      try {
+        retryPolicy(given);
+      } catch (err) {
+        caught = err;
+      }
+      expect(isSluiceError(caught, 'SLUICE_CONFIG_INVALID')).toBe(true);
+      expect((caught as Error).message).toBe(text);
+    }
   });
 });

@@ -18,6 +18,21 @@ describe('Worker options', () => {
     expect((thrown as Error).message).toContain(`not ${port}`);
   });
 
+  it('refuses a retry policy that cannot work before connecting', () => {
+    let thrown: unknown;
+    try {
+      new Worker({
+        brokers: ['127.0.0.1:1'],
+        registryUrl: 'http://127.0.0.1:1',
+        retry: { initialMs: 2000, maxMs: 1000 },
+      });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(isSluiceError(thrown, 'SLUICE_CONFIG_INVALID')).toBe(true);
+    expect((thrown as Error).message).toContain('retry.maxMs must be at least the first delay');
+  });
+
   it('has no metrics port until started, and none at all without the option', () => {
     const opts = { brokers: ['127.0.0.1:1'], registryUrl: 'http://127.0.0.1:1' };
     expect(new Worker({ ...opts, metricsPort: 0 }).metricsPort).toBeUndefined();

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SluiceError } from '../../domain/errors.js';
+import { isSluiceError, SluiceError } from '../../domain/errors.js';
+import { retryPolicy, type RetryPolicy } from '../../kafka/retry.js';
 import { resolveNamespace } from '../../control/topics.js';
 import { defaultLogger } from '../../observability/logger.js';
 import { Worker, type PipelineFactory } from '../../runtime/worker.js';
@@ -24,7 +25,16 @@ export function registerWorker(program: Command, globals: () => GlobalOptions): 
     .option(
       '--metrics-port <port>',
       'serve Prometheus /metrics, /livez and /readyz on this port; 0 picks a free one (env SLUICE_METRICS_PORT)',
-    );
+    )
+    .option(
+      '--retry-budget-ms <ms>',
+      'how long transient Kafka errors (a broker down, a leader change) are retried before a job suspends or fails; 0 retries nothing (default 60000, env SLUICE_RETRY_BUDGET_MS)',
+    )
+    .option(
+      '--retry-initial-ms <ms>',
+      'first backoff delay, doubled per attempt; each delay is random between half of it and all of it (default 250, env SLUICE_RETRY_INITIAL_MS)',
+    )
+    .option('--retry-max-ms <ms>', 'largest backoff delay (default 5000, env SLUICE_RETRY_MAX_MS)');
   documented(
     cmd,
     'one line once the worker runs: { "workerId": string, "namespace": string, "pipelines": string[], "metricsPort": number | null }\nA module that cannot be loaded is a usage error (exit code 2).',
@@ -41,11 +51,16 @@ export function registerWorker(program: Command, globals: () => GlobalOptions): 
         'sluice worker ./pipelines.js --no-coordinator',
         'a worker that never becomes the coordinator',
       ],
+      [
+        'sluice worker ./pipelines.js --retry-budget-ms 300000',
+        'ride out broker outages of up to 5 minutes before suspending a job',
+      ],
     ],
   ).action(async (modules: string[], o: WorkerFlags) => {
     const g = globals();
     // Checked before loading modules or reaching Kafka: a typo fails fast, naming the value.
     const metricsPort = metricsPortOf(o, process.env);
+    const retry = retryOf(o, process.env);
     const factories = new Map<string, PipelineFactory>();
     for (const m of modules)
       for (const [name, factory] of Object.entries(await loadModule(m)))
@@ -67,6 +82,7 @@ export function registerWorker(program: Command, globals: () => GlobalOptions): 
       workerId: o.workerId,
       coordinator: o.coordinator,
       metricsPort,
+      retry,
       logger: defaultLogger(),
       onRestoreProgress: (p) => {
         if (p.total === 0) return;
@@ -104,6 +120,41 @@ interface WorkerFlags {
   workerId?: string;
   coordinator: boolean;
   metricsPort?: string;
+  retryBudgetMs?: string;
+  retryInitialMs?: string;
+  retryMaxMs?: string;
+}
+
+/** The retry policy from the flags, else SLUICE_RETRY_*_MS, else the defaults; checked whole. */
+export function retryOf(o: WorkerFlags, env: NodeJS.ProcessEnv): RetryPolicy {
+  const given: Partial<RetryPolicy> = {};
+  const names = { initialMs: '', maxMs: '', budgetMs: '' };
+  const settings = [
+    ['budgetMs', o.retryBudgetMs, '--retry-budget-ms', 'SLUICE_RETRY_BUDGET_MS'],
+    ['initialMs', o.retryInitialMs, '--retry-initial-ms', 'SLUICE_RETRY_INITIAL_MS'],
+    ['maxMs', o.retryMaxMs, '--retry-max-ms', 'SLUICE_RETRY_MAX_MS'],
+  ] as const;
+  for (const [key, flag, flagName, envName] of settings) {
+    const fromEnv = env[envName] === '' ? undefined : env[envName];
+    const text = flag ?? fromEnv;
+    names[key] = flag !== undefined ? flagName : fromEnv !== undefined ? envName : flagName;
+    if (text === undefined) continue;
+    if (!/^\d+$/.test(text.trim()))
+      throw new SluiceError(
+        'SLUICE_USAGE',
+        `${names[key]} must be a whole number of milliseconds, not "${text}".`,
+        { details: { [names[key]]: text } },
+      );
+    given[key] = Number(text.trim());
+  }
+  try {
+    return retryPolicy(given, names);
+  } catch (err) {
+    // The same check as the Worker API's, reported as what it is here: a bad flag or variable.
+    if (isSluiceError(err, 'SLUICE_CONFIG_INVALID'))
+      throw new SluiceError('SLUICE_USAGE', err.message, { cause: err, details: err.details });
+    throw err;
+  }
 }
 
 /** The metrics port from the flag, else SLUICE_METRICS_PORT, else none. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { metricsPortOf } from '../../../src/cli/commands/worker.js';
+import { metricsPortOf, retryOf } from '../../../src/cli/commands/worker.js';
+import { DEFAULT_RETRY } from '../../../src/kafka/retry.js';
 import { isSluiceError } from '../../../src/domain/errors.js';
 
 function usageError(fn: () => unknown): Error {
@@ -28,5 +29,41 @@ describe('metricsPortOf', () => {
     const err = usageError(() => metricsPortOf(flags, { SLUICE_METRICS_PORT: '99999' }));
     expect(err.message).toContain('SLUICE_METRICS_PORT');
     expect(err.message).toContain('"99999"');
+  });
+});
+
+describe('retryOf', () => {
+  const flags = { coordinator: true };
+
+  it('takes each setting from its flag, else its variable, else the default', () => {
+    expect(retryOf(flags, {})).toEqual(DEFAULT_RETRY);
+    expect(
+      retryOf(
+        { ...flags, retryBudgetMs: '300000' },
+        { SLUICE_RETRY_BUDGET_MS: '1000', SLUICE_RETRY_MAX_MS: '8000' },
+      ),
+    ).toEqual({ initialMs: 250, maxMs: 8000, budgetMs: 300_000 });
+    expect(retryOf({ ...flags, retryBudgetMs: '0' }, {}).budgetMs).toBe(0);
+  });
+
+  it('names the flag or variable whose value is not a number of milliseconds', () => {
+    expect(usageError(() => retryOf({ ...flags, retryBudgetMs: '30s' }, {})).message).toBe(
+      '--retry-budget-ms must be a whole number of milliseconds, not "30s".',
+    );
+    expect(usageError(() => retryOf(flags, { SLUICE_RETRY_INITIAL_MS: '-5' })).message).toContain(
+      'SLUICE_RETRY_INITIAL_MS',
+    );
+  });
+
+  it('refuses settings that make no policy, as a usage error naming both sides', () => {
+    const err = usageError(() =>
+      retryOf({ ...flags, retryInitialMs: '2000' }, { SLUICE_RETRY_MAX_MS: '1000' }),
+    );
+    expect(err.message).toBe(
+      'SLUICE_RETRY_MAX_MS must be at least the first delay (--retry-initial-ms = 2000 ms), not 1000.',
+    );
+    expect(usageError(() => retryOf({ ...flags, retryInitialMs: '0' }, {})).message).toBe(
+      '--retry-initial-ms must be at least 1 ms, not 0.',
+    );
   });
 });
