@@ -6,8 +6,9 @@ import { emptyCluster, fold, rejectionDraft, stamp, type Cluster } from '../doma
 import type { Command } from '../domain/commands.js';
 import { decide } from '../domain/decide.js';
 import type { EventDraft, JobEvent } from '../domain/events.js';
-import { producerConfig } from '../kafka/connect.js';
+import { initTransactions, producerConfig } from '../kafka/connect.js';
 import type { Logger } from '../observability/logger.js';
+import { fenceStoppingJobs } from './fence.js';
 import { LogReader } from './log-reader.js';
 import { SnapshotTaker, snapshotCommand } from './snapshots.js';
 import { ensureTopics, jobPartition, topicNames, type Topics } from './topics.js';
@@ -167,15 +168,16 @@ export class Coordinator {
     const generation = this.generation;
     const started = Date.now();
     await this.producer?.disconnect().catch(() => undefined);
-    // The transactional id is the same for every coordinator of the namespace: connecting
-    // bumps the producer epoch, which aborts a zombie's open transaction and fences it.
+    // The transactional id is the same for every coordinator of the namespace: taking it over
+    // fences a zombie, aborts its open transaction and lets one it was committing finish, all
+    // before the state is rebuilt from the log.
     this.producer = this.opts.kafka.producer(
       producerConfig({
         transactionalId: `${this.opts.namespace}.coordinator`,
         transactionTimeout: 30_000,
       }),
     );
-    await this.producer.connect();
+    await initTransactions(this.producer);
     const cluster = emptyCluster();
     const reader = new LogReader({
       kafka: this.opts.kafka,
@@ -275,6 +277,7 @@ export class Coordinator {
     }
     const last = messages[messages.length - 1];
     if (!last) return;
+    await fenceStoppingJobs(this.opts.kafka, this.topics.namespace, cluster, out, this.log);
     const tx = await producer.transaction();
     try {
       if (out.length > 0) {

@@ -20,3 +20,11 @@ export function repartitionTopic(namespace: string, jobId: string, stage: string
 export function jobGroup(namespace: string, jobId: string): string {
   return `${namespace}.job.${jobId}`;
 }
+
+/**
+ * The transactional id of an exactly-once task: one per hop group and input partition, so the
+ * next owner of the partition (or the coordinator freezing the job) fences the previous one.
+ */
+export function taskTransactionalId(groupId: string, topic: string, partition: number): string {
+  return `${groupId}.${topic}.${partition}`;
+}

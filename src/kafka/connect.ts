@@ -1,4 +1,4 @@
-import type { Kafka, LogEntry, ProducerConfig } from 'kafkajs';
+import type { Kafka, LogEntry, Producer, ProducerConfig } from 'kafkajs';
 import kafkajs from './kafkajs.js';
 
 const { logLevel } = kafkajs;
@@ -51,4 +51,21 @@ export function producerConfig(extra: ProducerConfig = {}): ProducerConfig {
     maxInFlightRequests: 1,
     ...extra,
   };
+}
+
+/**
+ * Connects a transactional producer and takes over its transactional id, as Java's
+ * `initTransactions()` does: the id's epoch is bumped, so an earlier producer with the id (a
+ * zombie task, a worker the coordinator is stopping) can commit nothing more; its open
+ * transaction is aborted; and one already committing completes before this resolves.
+ *
+ * kafkajs's `connect()` alone does none of this. It registers the producer without its
+ * transactional id and defers that to the first `transaction()` call, so a task that only
+ * connected had fenced nobody: the previous owner could still commit, and offsets and state
+ * read then could be one commit behind (shown by test/kafka/fencing.int.test.ts).
+ */
+export async function initTransactions(producer: Producer): Promise<void> {
+  await producer.connect();
+  const tx = await producer.transaction(); // InitProducerId with the transactional id
+  await tx.abort(); // nothing was sent: ends the local transaction without a request
 }

@@ -1,7 +1,8 @@
 import type { Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { taskTransactionalId } from '../domain/resources.js';
 import type { ProcessingGuarantee } from '../domain/status.js';
-import { producerConfig } from '../kafka/connect.js';
+import { initTransactions, producerConfig } from '../kafka/connect.js';
 import { groupPositions } from '../kafka/positions.js';
 import { isTransient, RetryBudget, type RetryPolicy } from '../kafka/retry.js';
 import type { Logger } from '../observability/logger.js';
@@ -21,6 +22,12 @@ import { commitTask, committedPrefix, isFenced, ownedIds, splitTask, type Task }
  * an open transaction holds back read_committed readers, so commits stay small.
  */
 const MAX_RECORDS_PER_COMMIT = 500;
+
+/**
+ * How long a fenced task waits before it reopens. The coordinator appends a stopping event a
+ * few milliseconds after fencing; workers read it within a fetch, well inside this pause.
+ */
+const FENCED_PAUSE_MS = 1000;
 
 /** Partitions a hop processes at the same time on one worker. */
 const PARTITIONS_IN_PARALLEL = 4;
@@ -192,16 +199,16 @@ export class Hop {
       const [topic, partition] = splitTask(id);
       const task: Task = { topic, partition, state: new StateStore(), committed: undefined };
       if (this.guarantee === 'EXACTLY_ONCE') {
-        // One transactional id per input partition. Connecting first matters: it fences the
-        // previous owner and aborts its open transaction, whose changelog writes would
-        // otherwise hold back the read_committed restore below until the transaction times out.
+        // One transactional id per input partition, taken over before anything is read: the
+        // previous owner is fenced, its open transaction aborted, and one it was committing
+        // completes first, so the offsets and state read below include it.
         task.producer = this.kafka.producer(
           producerConfig({
-            transactionalId: `${this.spec.groupId}.${topic}.${partition}`,
+            transactionalId: taskTransactionalId(this.spec.groupId, topic, partition),
             transactionTimeout: 60_000,
           }),
         );
-        await task.producer.connect();
+        await initTransactions(task.producer);
       }
       byId.set(id, task);
     }
@@ -286,8 +293,12 @@ export class Hop {
       );
       return false;
     }
-    this.log.warn({ err, task: id, retryInMs: delay }, 'commit failed; reopening the task');
-    await sleep(delay ?? 0);
+    // Fenced: a new owner took the partition, or the coordinator is stopping the job and
+    // appends its event right after fencing. Reopening at once would fence back and could
+    // commit after that event; after the pause the event has been read and the hop is frozen.
+    const wait = isFenced(err) ? Math.max(delay ?? 0, FENCED_PAUSE_MS) : (delay ?? 0);
+    this.log.warn({ err, task: id, retryInMs: wait }, 'commit failed; reopening the task');
+    await sleep(wait);
     await ctl.heartbeat();
     return false;
   }

@@ -1,7 +1,7 @@
 import type { Admin, Kafka, Message } from 'kafkajs';
 import { SluiceError } from '../domain/errors.js';
 import type { JobState } from '../domain/state.js';
-import { producerConfig } from '../kafka/connect.js';
+import { producerConfig, initTransactions } from '../kafka/connect.js';
 import { topicOffsets } from '../kafka/offsets.js';
 import { readToEnd } from '../kafka/read-to-end.js';
 import type { Logger } from '../observability/logger.js';
@@ -100,7 +100,7 @@ export async function seedFromSnapshot(kafka: Kafka, spec: SeedSpec, log: Logger
     const producer = kafka.producer(
       producerConfig({ transactionalId: `${group}.seed`, transactionTimeout: 120_000 }),
     );
-    await producer.connect(); // fences a concurrent seeder of the same job
+    await initTransactions(producer); // fences a concurrent seeder of the same job
     try {
       if (await seeded(admin, group, spec.sourceTopics)) return;
       const writes = await stateAndInFlight(kafka, admin, spec, [...saved.keys()]);

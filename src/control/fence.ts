@@ -1,0 +1,124 @@
+import type { Admin, Kafka } from 'kafkajs';
+import type { Cluster } from '../domain/cluster.js';
+import type { JobEvent } from '../domain/events.js';
+import { jobGroup, taskTransactionalId } from '../domain/resources.js';
+import { initTransactions, producerConfig } from '../kafka/connect.js';
+import kafkajs from '../kafka/kafkajs.js';
+import { topicOffsets } from '../kafka/offsets.js';
+import type { Logger } from '../observability/logger.js';
+
+/** Producers opened at once while fencing: enough to be quick, few enough to spare the broker. */
+const FENCE_CONCURRENCY = 8;
+
+/**
+ * The transactional ids an exactly-once job's tasks use: one per partition of every topic any
+ * of the job's consumer groups reads, whether it committed there yet (its offsets) or not (its
+ * members' assignments).
+ */
+export async function jobTransactionalIds(
+  admin: Admin,
+  namespace: string,
+  jobId: string,
+): Promise<string[]> {
+  const base = jobGroup(namespace, jobId);
+  const groupIds = (await admin.listGroups()).groups
+    .map((g) => g.groupId)
+    .filter((g) => g === base || g.startsWith(`${base}.`));
+  if (groupIds.length === 0) return [];
+  const { groups } = await admin.describeGroups(groupIds);
+  const ids: string[] = [];
+  for (const groupId of groupIds) {
+    const topics = new Set((await admin.fetchOffsets({ groupId })).map((t) => t.topic));
+    for (const member of groups.find((g) => g.groupId === groupId)?.members ?? []) {
+      const decoded = kafkajs.AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
+      for (const topic of Object.keys(decoded?.assignment ?? {})) topics.add(topic);
+    }
+    for (const topic of [...topics].sort())
+      for (const { partition } of await topicOffsets(admin, topic))
+        ids.push(taskTransactionalId(groupId, topic, partition));
+  }
+  return ids;
+}
+
+/**
+ * Fences the job's tasks before the coordinator appends the event that stops the job. Opening
+ * a producer with a task's transactional id bumps its epoch: a transaction already committing
+ * completes first (the broker answers only then), an open one is aborted, and the task's
+ * producer can commit nothing more. A task must then open a new producer, which a worker does
+ * only after a pause long enough to have read the event (see runtime/hop.ts), so no output
+ * of the job appears after the event.
+ *
+ * Resolves to the number of ids fenced.
+ */
+export async function fenceJob(kafka: Kafka, namespace: string, jobId: string): Promise<number> {
+  const admin = kafka.admin();
+  let ids: string[];
+  await admin.connect();
+  try {
+    ids = await jobTransactionalIds(admin, namespace, jobId);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+  let next = 0;
+  const fenceNext = async (): Promise<void> => {
+    for (let id = ids[next++]; id !== undefined; id = ids[next++]) {
+      const producer = kafka.producer(producerConfig({ transactionalId: id }));
+      try {
+        await initTransactions(producer); // the fencing itself
+      } finally {
+        await producer.disconnect().catch(() => undefined);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(FENCE_CONCURRENCY, ids.length) }, fenceNext));
+  return ids.length;
+}
+
+/** Events that stop a job's tasks: their transactions must not commit after these appear. */
+const STOPPING: ReadonlySet<JobEvent['type']> = new Set([
+  'JobSuspendedDueToError',
+  'JobSuspended',
+  'JobFailed',
+]);
+
+/** A fence that has not answered by then is given up: the event must be appended regardless. */
+const FENCE_TIMEOUT_MS = 10_000;
+
+/**
+ * Fences every exactly-once job that `events` stop, before the coordinator appends them. Best
+ * effort: a fence that fails or hangs is logged and the events go out anyway, since a job that
+ * failed must be seen as stopped even when a broker misbehaves.
+ */
+export async function fenceStoppingJobs(
+  kafka: Kafka,
+  namespace: string,
+  cluster: Cluster,
+  events: JobEvent[],
+  log: Logger,
+): Promise<void> {
+  for (const e of events) {
+    if (!STOPPING.has(e.type)) continue;
+    if (cluster.jobs.get(e.jobId)?.config.processingGuarantee !== 'EXACTLY_ONCE') continue;
+    const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const fenced = await Promise.race([
+        fenceJob(kafka, namespace, e.jobId),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${FENCE_TIMEOUT_MS} ms`)),
+            FENCE_TIMEOUT_MS,
+          );
+        }),
+      ]);
+      log.debug({ jobId: e.jobId, fenced, ms: Date.now() - started }, 'job transactions fenced');
+    } catch (err) {
+      log.warn(
+        { err, jobId: e.jobId },
+        'could not fence the job’s transactions; a commit in flight may land after the event',
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
