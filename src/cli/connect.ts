@@ -54,7 +54,7 @@ export async function withClient<T>(
     registryUrl,
     security,
     namespace: g.namespace,
-    issuedBy: g.issuedBy ?? process.env.SLUICE_ISSUED_BY,
+    issuedBy: issuedByOf(g, process.env),
     logger: defaultLogger(),
   });
   try {
@@ -62,4 +62,16 @@ export async function withClient<T>(
   } finally {
     await client.close();
   }
+}
+
+/** Who the commands are recorded as: --issued-by, else SLUICE_ISSUED_BY, else the client's default. */
+export function issuedByOf(g: GlobalOptions, env: NodeJS.ProcessEnv): string | undefined {
+  const fromEnv = env.SLUICE_ISSUED_BY === '' ? undefined : env.SLUICE_ISSUED_BY;
+  const who = g.issuedBy ?? fromEnv;
+  if (who !== undefined && (who.trim() === '' || who.length > 200))
+    throw new SluiceError(
+      'SLUICE_USAGE',
+      `${g.issuedBy !== undefined ? '--issued-by' : 'SLUICE_ISSUED_BY'} must name who issues the command in 1 to 200 characters, not "${who.slice(0, 40)}${who.length > 40 ? '…' : ''}".`,
+    );
+  return who;
 }

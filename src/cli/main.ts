@@ -49,6 +49,10 @@ export function buildProgram(): Command {
     .option(
       '--namespace <ns>',
       'prefix of every Sluice topic (env SLUICE_NAMESPACE, default "sluice")',
+    )
+    .option(
+      '--issued-by <who>',
+      'who the commands are recorded as in the job log (env SLUICE_ISSUED_BY, default user@host)',
     );
   addSecurityOptions(program);
   program.addHelpText('after', ROOT_HELP);

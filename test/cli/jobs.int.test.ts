@@ -117,7 +117,16 @@ describe('sluice job verbs with --json', () => {
     });
 
     expect(
-      (await sluice('update-config', 'cli-job', '--snapshot-interval', '2000')).json,
+      (
+        await sluice(
+          'update-config',
+          'cli-job',
+          '--snapshot-interval',
+          '2000',
+          '--issued-by',
+          'ops-bot',
+        )
+      ).json,
     ).toMatchObject({ config: { snapshotIntervalMs: 2000 } });
     expect((await sluice('export-snapshot', 'cli-job', 'cli-export')).json).toMatchObject({
       snapshot: 'cli-export',
@@ -165,6 +174,8 @@ describe('sluice job verbs with --json', () => {
       'CommandRejected',
     ]);
     expect(history.find((e) => e.type === 'JobSuspended')?.issuedBy).toBe('cli-test');
+    // --issued-by wins over SLUICE_ISSUED_BY, for that command only.
+    expect(history.find((e) => e.type === 'ConfigUpdated')?.issuedBy).toBe('ops-bot');
 
     const raw = (await plainConsumerRead(history.length))
       .filter((r) => r.jobId === jobId)
