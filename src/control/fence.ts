@@ -11,19 +11,22 @@ import type { Logger } from '../observability/logger.js';
 const FENCE_CONCURRENCY = 8;
 
 /**
- * The transactional ids an exactly-once job's tasks use: one per partition of every topic any
- * of the job's consumer groups reads, whether it committed there yet (its offsets) or not (its
+ * The transactional ids the jobs' exactly-once tasks use: one per partition of every topic any
+ * of a job's consumer groups reads, whether it committed there yet (its offsets) or not (its
  * members' assignments).
  */
-export async function jobTransactionalIds(
+export async function transactionalIds(
   admin: Admin,
   namespace: string,
-  jobId: string,
+  jobIds: string[],
 ): Promise<string[]> {
-  const base = jobGroup(namespace, jobId);
-  const groupIds = (await admin.listGroups()).groups
-    .map((g) => g.groupId)
-    .filter((g) => g === base || g.startsWith(`${base}.`));
+  const all = (await admin.listGroups()).groups.map((g) => g.groupId);
+  const groupIds = all.filter((g) =>
+    jobIds.some((jobId) => {
+      const base = jobGroup(namespace, jobId);
+      return g === base || g.startsWith(`${base}.`);
+    }),
+  );
   if (groupIds.length === 0) return [];
   const { groups } = await admin.describeGroups(groupIds);
   const ids: string[] = [];
@@ -41,21 +44,25 @@ export async function jobTransactionalIds(
 }
 
 /**
- * Fences the job's tasks before the coordinator appends the event that stops the job. Opening
- * a producer with a task's transactional id bumps its epoch: a transaction already committing
- * completes first (the broker answers only then), an open one is aborted, and the task's
- * producer can commit nothing more. A task must then open a new producer, which a worker does
- * only after a pause long enough to have read the event (see runtime/hop.ts), so no output
- * of the job appears after the event.
+ * Fences the jobs' tasks before the coordinator appends the events that stop them. Taking over
+ * a task's transactional id bumps its epoch: a transaction already committing completes first
+ * (the broker answers only then), an open one is aborted, and the task's producer can commit
+ * nothing more. A task must then open a new producer, which a worker does only after a pause
+ * long enough to have read the event (see runtime/hop.ts), so no output of the job appears
+ * after the event.
  *
  * Resolves to the number of ids fenced.
  */
-export async function fenceJob(kafka: Kafka, namespace: string, jobId: string): Promise<number> {
+export async function fenceJobs(
+  kafka: Kafka,
+  namespace: string,
+  jobIds: string[],
+): Promise<number> {
   const admin = kafka.admin();
   let ids: string[];
   await admin.connect();
   try {
-    ids = await jobTransactionalIds(admin, namespace, jobId);
+    ids = await transactionalIds(admin, namespace, jobIds);
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
@@ -81,7 +88,7 @@ const STOPPING: ReadonlySet<JobEvent['type']> = new Set([
   'JobFailed',
 ]);
 
-/** A fence that has not answered by then is given up: the event must be appended regardless. */
+/** A fence that has not answered by then is given up: the events must be appended regardless. */
 const FENCE_TIMEOUT_MS = 10_000;
 
 /**
@@ -96,29 +103,38 @@ export async function fenceStoppingJobs(
   events: JobEvent[],
   log: Logger,
 ): Promise<void> {
-  for (const e of events) {
-    if (!STOPPING.has(e.type)) continue;
-    if (cluster.jobs.get(e.jobId)?.config.processingGuarantee !== 'EXACTLY_ONCE') continue;
-    const started = Date.now();
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const fenced = await Promise.race([
-        fenceJob(kafka, namespace, e.jobId),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`no answer within ${FENCE_TIMEOUT_MS} ms`)),
-            FENCE_TIMEOUT_MS,
-          );
-        }),
-      ]);
-      log.debug({ jobId: e.jobId, fenced, ms: Date.now() - started }, 'job transactions fenced');
-    } catch (err) {
-      log.warn(
-        { err, jobId: e.jobId },
-        'could not fence the job’s transactions; a commit in flight may land after the event',
-      );
-    } finally {
-      clearTimeout(timer);
-    }
-  }
+  const jobIds = [
+    ...new Set(
+      events
+        .filter((e) => STOPPING.has(e.type))
+        .filter((e) => cluster.jobs.get(e.jobId)?.config.processingGuarantee === 'EXACTLY_ONCE')
+        .map((e) => e.jobId),
+    ),
+  ];
+  if (jobIds.length === 0) return;
+  const started = Date.now();
+  // Settled here whatever happens, so a fence still running after the timeout rejects nowhere.
+  const fencing = fenceJobs(kafka, namespace, jobIds).then(
+    (fenced) => ({ fenced }),
+    (err: unknown) => ({ err }),
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<{ err: Error }>((resolve) => {
+    timer = setTimeout(
+      () => resolve({ err: new Error(`no answer within ${FENCE_TIMEOUT_MS} ms`) }),
+      FENCE_TIMEOUT_MS,
+    );
+  });
+  const outcome = await Promise.race([fencing, timeout]);
+  clearTimeout(timer);
+  if ('fenced' in outcome)
+    log.debug(
+      { jobIds, fenced: outcome.fenced, ms: Date.now() - started },
+      'job transactions fenced',
+    );
+  else
+    log.warn(
+      { err: outcome.err, jobIds },
+      'could not fence the jobs’ transactions; a commit in flight may land after the event',
+    );
 }
