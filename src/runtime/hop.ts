@@ -18,10 +18,13 @@ import { StateStore } from './state-store.js';
 import { commitTask, committedPrefix, isFenced, ownedIds, splitTask, type Task } from './task.js';
 
 /**
- * Records per commit. kafkajs groups a send's messages per partition in quadratic time, and
- * an open transaction holds back read_committed readers, so commits stay small.
+ * Records per commit. Each exactly-once commit pays fixed round trips (offsets to the
+ * transaction, end of transaction) besides the send, so bigger chunks amortise them: with 2,000
+ * the stateless exactly-once bench went from 0.62 to 0.70 of the raw loop (200,000 records).
+ * An open transaction holds back read_committed readers, which bounds it: 2,000 records are
+ * about 70 ms of work here.
  */
-const MAX_RECORDS_PER_COMMIT = 500;
+const MAX_RECORDS_PER_COMMIT = 2000;
 
 /**
  * How long a fenced task waits before it reopens. The coordinator appends a stopping event a

@@ -1,6 +1,7 @@
 // `npm run bench:runtime`: records per second through a Sluice pipeline beside a raw kafkajs
 // consume-then-produce loop over the same records, in the same run on the same broker. Figures
-// only; nothing here passes or fails. BENCH_RECORDS sets the size (default 50,000).
+// only; nothing here passes or fails. BENCH_RECORDS sets the size (default 200,000: each Sluice
+// run includes the job's start, submission to tasks open, which weighs heavily on a small one).
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Kafka } from 'kafkajs';
@@ -15,7 +16,7 @@ import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
 import { Worker } from '../../src/runtime/worker.js';
 
-const RECORDS = Number(process.env.BENCH_RECORDS ?? 50_000);
+const RECORDS = Number(process.env.BENCH_RECORDS ?? 200_000);
 const PARTITIONS = 3;
 const logger = pino({ level: 'silent' });
 
