@@ -6,6 +6,9 @@ import { changelogTopic, jobGroup } from '../domain/resources.js';
 import { topicOffsets } from '../kafka/offsets.js';
 import type { Logger } from '../observability/logger.js';
 
+/** How long a snapshot tick may wait for the broker before the next one starts. */
+const TICK_TIMEOUT_MS = 10_000;
+
 /** A snapshot to record: what a job's consumer groups and changelogs hold now. */
 export interface Positions {
   sourceOffsets: PartitionOffset[];
@@ -37,17 +40,33 @@ export class SnapshotTaker {
 
   private timer: NodeJS.Timeout | undefined;
 
-  /** Ticks every second until {@link stop}; `jobs` gives the current jobs, or none while inactive. */
+  /**
+   * Ticks every second until {@link stop}; `jobs` gives the current jobs, or none while inactive.
+   * A tick caught on a request to a broker that died waits for the client's request timeout
+   * (30 s); it is abandoned after {@link TICK_TIMEOUT_MS} instead, so snapshots resume as soon
+   * as the broker is back, and whatever it finds later is not recorded: it would be older than
+   * what the next ticks record.
+   */
   start(jobs: () => Iterable<JobState> | undefined): void {
     let busy = false;
+    let ticks = 0;
     this.stop();
     this.timer = setInterval(() => {
       const current = jobs();
       if (busy || !current) return;
       busy = true;
-      void this.tick(current, Date.now())
+      const tick = ++ticks;
+      const stuck = setTimeout(() => {
+        this.log.warn({ ms: TICK_TIMEOUT_MS }, 'snapshot tick got no answer; starting a new one');
+        ticks++;
+        busy = false;
+      }, TICK_TIMEOUT_MS);
+      void this.tick(current, Date.now(), () => tick === ticks)
         .catch((err: unknown) => this.log.warn({ err }, 'could not take snapshots'))
-        .finally(() => (busy = false));
+        .finally(() => {
+          clearTimeout(stuck);
+          if (tick === ticks) busy = false;
+        });
     }, 1000);
   }
 
@@ -55,8 +74,12 @@ export class SnapshotTaker {
     clearInterval(this.timer);
   }
 
-  /** Records the snapshots due now. */
-  async tick(jobs: Iterable<JobState>, now: number): Promise<void> {
+  /** Records the snapshots due now, while `current` holds. */
+  async tick(
+    jobs: Iterable<JobState>,
+    now: number,
+    current: () => boolean = () => true,
+  ): Promise<void> {
     const due = [...jobs].filter((j) => this.due(j, now));
     if (due.length === 0) return;
     const admin = this.kafka.admin();
@@ -66,31 +89,35 @@ export class SnapshotTaker {
       for (const job of due) {
         const base = jobGroup(this.namespace, job.jobId);
         const mine = groups.filter((g) => g.groupId === base || g.groupId.startsWith(`${base}.`));
-        if (job.status !== 'RUNNING' && job.status !== 'COMPLETING') {
-          // A suspended job's final position counts once its workers have left its groups.
-          if (
-            !(await this.allLeft(
-              admin,
-              mine.map((g) => g.groupId),
-            ))
-          )
-            continue;
-          this.settled.set(job.jobId, job.version);
-        }
+        // A suspended job's final position counts once its workers have left its groups. It is
+        // settled only once recorded (or found already recorded): a tick that fails midway, or
+        // is abandoned, leaves it for the next.
+        const settles = job.status !== 'RUNNING' && job.status !== 'COMPLETING';
+        if (
+          settles &&
+          !(await this.allLeft(
+            admin,
+            mine.map((g) => g.groupId),
+          ))
+        )
+          continue;
         this.checkedAt.set(job.jobId, now);
         const positions = await this.positions(
           admin,
           job.jobId,
           mine.map((g) => g.groupId),
         );
-        // Nothing committed yet: there is no position to record.
-        if (positions.sourceOffsets.length + positions.stateOffsets.length === 0) continue;
+        if (!current()) return;
         const key = JSON.stringify(positions);
-        if (this.last.get(job.jobId) === key) continue;
-        const n = (this.counts.get(job.jobId) ?? job.version) + 1;
-        this.counts.set(job.jobId, n);
-        await this.record(job.jobId, `${job.jobId}-${n}`, positions);
-        this.last.set(job.jobId, key);
+        // Nothing committed yet, or nothing new: there is no position to record.
+        const empty = positions.sourceOffsets.length + positions.stateOffsets.length === 0;
+        if (!empty && this.last.get(job.jobId) !== key) {
+          const n = (this.counts.get(job.jobId) ?? job.version) + 1;
+          this.counts.set(job.jobId, n);
+          await this.record(job.jobId, `${job.jobId}-${n}`, positions);
+          this.last.set(job.jobId, key);
+        }
+        if (settles) this.settled.set(job.jobId, job.version);
       }
     } catch (err) {
       this.log.warn({ err }, 'could not take snapshots; trying again at the next interval');
