@@ -1,7 +1,7 @@
 import type { Admin, Kafka } from 'kafkajs';
 import type { Cluster } from '../domain/cluster.js';
 import type { JobEvent } from '../domain/events.js';
-import { jobGroup, taskTransactionalId } from '../domain/resources.js';
+import { isJobGroup, taskTransactionalId } from '../domain/resources.js';
 import { initTransactions, producerConfig } from '../kafka/connect.js';
 import kafkajs from '../kafka/kafkajs.js';
 import { topicOffsets } from '../kafka/offsets.js';
@@ -21,12 +21,7 @@ export async function transactionalIds(
   jobIds: string[],
 ): Promise<string[]> {
   const all = (await admin.listGroups()).groups.map((g) => g.groupId);
-  const groupIds = all.filter((g) =>
-    jobIds.some((jobId) => {
-      const base = jobGroup(namespace, jobId);
-      return g === base || g.startsWith(`${base}.`);
-    }),
-  );
+  const groupIds = all.filter((g) => jobIds.some((jobId) => isJobGroup(namespace, jobId, g)));
   if (groupIds.length === 0) return [];
   const { groups } = await admin.describeGroups(groupIds);
   const ids: string[] = [];

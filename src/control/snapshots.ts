@@ -2,7 +2,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import type { PartitionOffset } from '../domain/cause.js';
 import type { Command } from '../domain/commands.js';
 import type { JobState } from '../domain/state.js';
-import { changelogTopic, jobGroup } from '../domain/resources.js';
+import { changelogTopic, isJobGroup, jobGroup } from '../domain/resources.js';
 import { topicOffsets } from '../kafka/offsets.js';
 import type { Logger } from '../observability/logger.js';
 
@@ -87,8 +87,7 @@ export class SnapshotTaker {
       await admin.connect();
       const groups = (await admin.listGroups()).groups;
       for (const job of due) {
-        const base = jobGroup(this.namespace, job.jobId);
-        const mine = groups.filter((g) => g.groupId === base || g.groupId.startsWith(`${base}.`));
+        const mine = groups.filter((g) => isJobGroup(this.namespace, job.jobId, g.groupId));
         // A suspended job's final position counts once its workers have left its groups. It is
         // settled only once recorded (or found already recorded): a tick that fails midway, or
         // is abandoned, leaves it for the next.

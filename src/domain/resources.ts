@@ -21,6 +21,17 @@ export function jobGroup(namespace: string, jobId: string): string {
   return `${namespace}.job.${jobId}`;
 }
 
+/** The consumer group of the hop feeding the stateful stage `stage`. */
+export function stageGroup(namespace: string, jobId: string, stage: string): string {
+  return `${jobGroup(namespace, jobId)}.${stage}`;
+}
+
+/** True for the job's source group and its stage groups. */
+export function isJobGroup(namespace: string, jobId: string, groupId: string): boolean {
+  const base = jobGroup(namespace, jobId);
+  return groupId === base || groupId.startsWith(`${base}.`);
+}
+
 /**
  * The transactional id of an exactly-once task: one per hop group and input partition, so the
  * next owner of the partition (or the coordinator freezing the job) fences the previous one.

@@ -5,6 +5,7 @@ import type { RegistryClient } from '../codec/registry.js';
 import type { CommandPayloads, CommandType } from '../domain/commands.js';
 import { SluiceError } from '../domain/errors.js';
 import type { JobState } from '../domain/state.js';
+import { changelogTopic, jobGroup, repartitionTopic, stageGroup } from '../domain/resources.js';
 import { topicOffsets } from '../kafka/offsets.js';
 import { groupPositions, type GroupPosition } from '../kafka/positions.js';
 import type { RetryPolicy } from '../kafka/retry.js';
@@ -19,13 +20,7 @@ import { checkStagesMatch, savedStages, seedFromSnapshot } from './snapshot-stat
 import { sendReport } from './report.js';
 import type { ResumePlan } from './resume-plan.js';
 import { Deserializer, Serializer } from './serde.js';
-import {
-  changelogTopic,
-  ensureChangelogs,
-  ensureRepartitions,
-  jobGroup,
-  repartitionTopic,
-} from './topics.js';
+import { ensureChangelogs, ensureRepartitions } from './topics.js';
 
 /** What a runner needs from its worker. */
 export interface RunnerDeps {
@@ -102,8 +97,10 @@ export class JobRunner {
   }
 
   private groupOf(segment: Segment): string {
-    const base = jobGroup(this.deps.namespace, this.job.jobId);
-    return segment.head ? `${base}.${segment.head.name}` : base;
+    const { namespace } = this.deps;
+    return segment.head
+      ? stageGroup(namespace, this.job.jobId, segment.head.name)
+      : jobGroup(namespace, this.job.jobId);
   }
 
   async start(): Promise<void> {

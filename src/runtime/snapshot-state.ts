@@ -1,17 +1,12 @@
 import type { Admin, Kafka, Message } from 'kafkajs';
 import { SluiceError } from '../domain/errors.js';
 import type { JobState } from '../domain/state.js';
+import { changelogTopic, jobGroup, repartitionTopic, stageGroup } from '../domain/resources.js';
 import { producerConfig, initTransactions } from '../kafka/connect.js';
 import { topicOffsets } from '../kafka/offsets.js';
 import { readToEnd } from '../kafka/read-to-end.js';
 import type { Logger } from '../observability/logger.js';
-import {
-  changelogKey,
-  changelogTopic,
-  jobGroup,
-  parseChangelogKey,
-  repartitionTopic,
-} from './topics.js';
+import { changelogKey, parseChangelogKey } from './topics.js';
 
 /** Records per send inside the seeding transaction: kafkajs sends are quadratic in size. */
 const CHUNK = 500;
@@ -166,7 +161,7 @@ async function stateAndInFlight(
       });
     });
     // Records the stage had not read when the job stopped: outputs of the hop before it.
-    const group = `${jobGroup(namespace, from.jobId)}.${stage}`;
+    const group = stageGroup(namespace, from.jobId, stage);
     const committed = await admin.fetchOffsets({ groupId: group, topics: [oldInput] });
     const start = new Map<string, bigint>();
     for (const t of committed)

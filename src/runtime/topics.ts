@@ -1,7 +1,5 @@
 import type { Admin } from 'kafkajs';
 
-export { changelogTopic, jobGroup, repartitionTopic } from '../domain/resources.js';
-
 /** The changelog record key: the task it belongs to plus the grouping key. */
 export function changelogKey(topic: string, partition: number, key: string): string {
   return `${topic}\u0000${partition}\u0000${key}`;

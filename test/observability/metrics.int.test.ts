@@ -6,7 +6,7 @@ import { JobSuspendedError } from '../../src/domain/job-errors.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
-import { jobGroup } from '../../src/runtime/topics.js';
+import { jobGroup } from '../../src/domain/resources.js';
 import { Worker } from '../../src/runtime/worker.js';
 import { endpoints, kafkaClient, sluiceEnv, testNamespace, useTopics } from '../support/kafka.js';
 import { parseProm, sample, type Sample } from '../support/prom.js';
