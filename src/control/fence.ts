@@ -4,7 +4,6 @@ import type { JobEvent } from '../domain/events.js';
 import { isJobGroup, taskTransactionalId } from '../domain/resources.js';
 import { initTransactions, producerConfig } from '../kafka/connect.js';
 import kafkajs from '../kafka/kafkajs.js';
-import { topicOffsets } from '../kafka/offsets.js';
 import type { Logger } from '../observability/logger.js';
 
 /** Producers opened at once while fencing: enough to be quick, few enough to spare the broker. */
@@ -15,7 +14,7 @@ const FENCE_CONCURRENCY = 8;
  * of a job's consumer groups reads, whether it committed there yet (its offsets) or not (its
  * members' assignments).
  */
-export async function transactionalIds(
+async function transactionalIds(
   admin: Admin,
   namespace: string,
   jobIds: string[],
@@ -31,9 +30,11 @@ export async function transactionalIds(
       const decoded = kafkajs.AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
       for (const topic of Object.keys(decoded?.assignment ?? {})) topics.add(topic);
     }
-    for (const topic of [...topics].sort())
-      for (const { partition } of await topicOffsets(admin, topic))
-        ids.push(taskTransactionalId(groupId, topic, partition));
+    if (topics.size === 0) continue;
+    const { topics: meta } = await admin.fetchTopicMetadata({ topics: [...topics].sort() });
+    for (const { name, partitions } of meta)
+      for (const { partitionId } of partitions)
+        ids.push(taskTransactionalId(groupId, name, partitionId));
   }
   return ids;
 }
@@ -48,11 +49,7 @@ export async function transactionalIds(
  *
  * Resolves to the number of ids fenced.
  */
-export async function fenceJobs(
-  kafka: Kafka,
-  namespace: string,
-  jobIds: string[],
-): Promise<number> {
+async function fenceJobs(kafka: Kafka, namespace: string, jobIds: string[]): Promise<number> {
   const admin = kafka.admin();
   let ids: string[];
   await admin.connect();
@@ -83,8 +80,12 @@ const STOPPING: ReadonlySet<JobEvent['type']> = new Set([
   'JobFailed',
 ]);
 
-/** A fence that has not answered by then is given up: the events must be appended regardless. */
-const FENCE_TIMEOUT_MS = 10_000;
+/**
+ * A fence that has not answered by then is given up: the events must be appended regardless.
+ * It runs inside the coordinator's batch, without heartbeats, so it stays well under the
+ * coordinator group's session timeout (10 s by default, 6 s at the least).
+ */
+const FENCE_TIMEOUT_MS = 4_000;
 
 /**
  * Fences every exactly-once job that `events` stop, before the coordinator appends them. Best
