@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import { topicOffsets } from './offsets.js';
 
 /** Where a consumer group stands on one partition. */
@@ -7,6 +7,20 @@ export interface GroupPosition {
   committed: string | undefined;
   /** The partition's first offset, where a group without a commit starts from the beginning. */
   low: bigint;
+}
+
+/** A group's committed offsets (the next offset to read) on the topics, by `topic:partition`; partitions without a commit are left out. */
+export async function committedOffsets(
+  admin: Admin,
+  groupId: string,
+  topics: string[],
+): Promise<Map<string, string>> {
+  const at = new Map<string, string>();
+  if (topics.length === 0) return at;
+  for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics }))
+    for (const { partition, offset } of partitions)
+      if (BigInt(offset) >= 0n) at.set(`${topic}:${partition}`, offset);
+  return at;
 }
 
 /** A group's committed positions on every partition of the topics, by `topic:partition`. */
@@ -20,14 +34,12 @@ export async function groupPositions(
   const admin = kafka.admin();
   await admin.connect();
   try {
-    for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics })) {
-      const low = new Map((await topicOffsets(admin, topic)).map((o) => [o.partition, o.low]));
-      for (const { partition, offset } of partitions)
-        positions.set(`${topic}:${partition}`, {
-          committed: BigInt(offset) >= 0n ? offset : undefined,
-          low: low.get(partition) ?? 0n,
-        });
-    }
+    const committed = await committedOffsets(admin, groupId, topics);
+    for (const topic of topics)
+      for (const { partition, low } of await topicOffsets(admin, topic)) {
+        const id = `${topic}:${partition}`;
+        positions.set(id, { committed: committed.get(id), low });
+      }
   } finally {
     await admin.disconnect();
   }

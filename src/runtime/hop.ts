@@ -1,4 +1,4 @@
-import type { Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { taskTransactionalId } from '../domain/resources.js';
 import type { ProcessingGuarantee } from '../domain/status.js';
@@ -7,13 +7,10 @@ import { groupPositions } from '../kafka/positions.js';
 import { isTransient, RetryBudget, type RetryPolicy } from '../kafka/retry.js';
 import type { Logger } from '../observability/logger.js';
 import { NO_METRICS, type JobMetrics } from '../observability/metrics.js';
-import type { StageDef } from '../pipeline/stages.js';
-import { execute, type Output } from './execute.js';
+import { runChunk, type ChunkSpec } from './chunk.js';
 import { CommitFailure } from './failure.js';
-import { originHeaders, originOf } from './origin.js';
 import { restoreState } from './restore.js';
-import { deadLetterMessage, plannedAction, type ResumePlan } from './resume-plan.js';
-import type { Deserializer } from './serde.js';
+import type { ResumePlan } from './resume-plan.js';
 import { StateStore } from './state-store.js';
 import { commitTask, committedPrefix, isFenced, ownedIds, splitTask, type Task } from './task.js';
 
@@ -44,18 +41,9 @@ interface BatchControl {
 }
 
 /** One hop of a job: input topics, the stages up to the next repartition, one output. */
-export interface HopSpec {
+export interface HopSpec extends ChunkSpec {
   index: number;
   inputs: string[];
-  deserializer: Deserializer;
-  stages: StageDef[];
-  /** Where outputs go: the sink, or the next hop's repartition topic. */
-  output: {
-    topic: string;
-    key: (out: Output) => string | null;
-    write: (value: unknown) => Buffer;
-    internal: boolean;
-  };
   changelogs: { topic: string; stage: string }[];
   groupId: string;
   /** How long failing commits are retried before the job is told. */
@@ -66,8 +54,6 @@ export interface HopSpec {
 export interface HopEvents {
   /** The first assignment is restored and processing starts. */
   started(): void;
-  /** A chunk's outputs, state and offsets were committed, taking `ms`. */
-  committed(ms: number): void;
   /** A record failed; the hop is frozen already. */
   failed(err: unknown, topic: string, partition: number, message: KafkaMessage): Promise<void>;
 }
@@ -347,42 +333,14 @@ export class Hop {
       messages = messages.slice(replayed);
       if (messages.length === 0) return true;
     }
-    const outputs: Message[] = [];
-    const deadLetters: Message[] = [];
-    let last: string | undefined;
-    let failed: KafkaMessage | undefined;
-    let failure: unknown;
-    for (const message of messages) {
-      if (!ctl.isRunning() || ctl.isStale()) break;
-      const origin = originOf(topic, partition, message);
-      const planned = plannedAction(this.plan, origin.topic, origin.partition, origin.offset);
-      if (planned !== undefined) {
-        if (planned === 'DEAD_LETTER' && this.plan.record)
-          deadLetters.push(
-            deadLetterMessage(this.jobId, message, this.plan.record, this.plan.cause),
-          );
-        last = message.offset;
-        continue;
-      }
-      const mark = task.state.mark();
-      try {
-        const value = await this.spec.deserializer.read(message.value);
-        for (const out of await execute(this.spec.stages, value, task.state)) {
-          const record: Message = {
-            key: this.spec.output.key(out),
-            value: this.spec.output.write(out.value),
-          };
-          if (this.spec.output.internal) record.headers = originHeaders(origin);
-          outputs.push(record);
-        }
-        last = message.offset;
-      } catch (err) {
-        task.state.revertTo(mark); // the failing record's partial state writes go too
-        failed = message;
-        failure = err;
-        break;
-      }
-    }
+    const { outputs, deadLetters, last, failed, failure } = await runChunk(
+      this.spec,
+      this.plan,
+      this.jobId,
+      task,
+      messages,
+      () => !ctl.isRunning() || ctl.isStale(),
+    );
     if (this.frozen && !failed) {
       // Frozen while this chunk ran (the job was suspended or stopped): commit nothing more.
       // Its records are fetched again by whoever runs the job next.
@@ -408,7 +366,8 @@ export class Hop {
         return this.commitFailed(err, id, task, topic, partition, messages, ctl);
       }
       ctl.resolveOffset(last);
-      this.events.committed(Date.now() - started);
+      // A commit is this task's part of a snapshot; the coordinator records the job's snapshots.
+      this.metrics.snapshot(Date.now() - started);
       // Counted once committed, so a re-delivered chunk is not counted twice as "processed".
       this.metrics.recordsIn(messages.findIndex((m) => m.offset === last) + 1);
       this.metrics.recordsOut(outputs.length);

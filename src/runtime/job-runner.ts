@@ -1,4 +1,4 @@
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SluiceClient } from '../client/client.js';
 import type { RegistryClient } from '../codec/registry.js';
@@ -7,7 +7,7 @@ import { SluiceError } from '../domain/errors.js';
 import type { JobState } from '../domain/state.js';
 import { changelogTopic, jobGroup, repartitionTopic, stageGroup } from '../domain/resources.js';
 import { topicOffsets } from '../kafka/offsets.js';
-import { groupPositions, type GroupPosition } from '../kafka/positions.js';
+import { committedOffsets } from '../kafka/positions.js';
 import type { RetryPolicy } from '../kafka/retry.js';
 import type { Logger } from '../observability/logger.js';
 import { NO_METRICS, type JobMetrics, type MetricsSink } from '../observability/metrics.js';
@@ -179,7 +179,6 @@ export class JobRunner {
           this.job.jobId,
           {
             started: () => i === 0 && this.reportStarted(),
-            committed: (ms) => this.onCommitted(ms),
             failed: (err, topic, partition, message) =>
               this.fail(i, err, topic, partition, message),
           },
@@ -259,11 +258,6 @@ export class JobRunner {
     return sendReport(this.deps.client, this.job.jobId, type, payload, this.deps.retry, this.log);
   }
 
-  private onCommitted(ms: number): void {
-    // A commit is this task's part of a snapshot; the coordinator records the job's snapshots.
-    this.metrics.snapshot(ms);
-  }
-
   /**
    * Freezes the failing hop and those before it at once; lets each later hop finish what was
    * already handed to it (so the failure snapshot holds every output of the records before the
@@ -304,27 +298,20 @@ export class JobRunner {
     const hop = this.hops[j];
     const segment = this.segments[j];
     if (!hop || !segment) return true;
-    const ends = await this.repartitionEnds(j);
     const admin = this.deps.kafka.admin();
     await admin.connect();
     try {
+      const ends = await this.repartitionEnds(admin, j);
+      const topics = topicsOf(ends);
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const group = await admin.fetchOffsets({
-          groupId: this.groupOf(segment),
-          topics: [...new Set([...ends.keys()].map((id) => id.slice(0, id.lastIndexOf(':'))))],
-        });
-        const stored = new Map<string, bigint>(
-          group.flatMap((t) =>
-            t.partitions.map((p) => [`${t.topic}:${p.partition}`, BigInt(p.offset)] as const),
-          ),
-        );
+        const stored = await committedOffsets(admin, this.groupOf(segment), topics);
         const done = [...ends].every(([id, end]) => {
           const task = hop.tasks.get(id);
           if (!task) return true; // another worker's partition: it drains its own
-          const committed = task.committed === undefined ? -1n : BigInt(task.committed);
-          const atLeast = committed > (stored.get(id) ?? -1n) ? committed : (stored.get(id) ?? -1n);
-          return atLeast >= end;
+          const mine = task.committed === undefined ? -1n : BigInt(task.committed);
+          const group = BigInt(stored.get(id) ?? -1n);
+          return (mine > group ? mine : group) >= end;
         });
         if (done) return true;
         if (Date.now() > deadline) return false;
@@ -344,21 +331,19 @@ export class JobRunner {
     const ends = this.ends;
     if (!ends || this.completion !== 'running' || this.failed) return;
     this.completion = 'checking';
+    const admin = this.deps.kafka.admin();
     try {
+      await admin.connect();
       for (let i = 0; i < this.hops.length; i++) {
-        let target = ends[i];
-        if (!target) {
-          target = await this.repartitionEnds(i);
-          ends[i] = target;
-        }
+        const target = ends[i] ?? (await this.repartitionEnds(admin, i));
+        ends[i] = target;
         // The group's offsets, not this worker's tasks: other workers may own partitions.
         const segment = this.segments[i];
-        const topics = [...new Set([...target.keys()].map((id) => splitTask(id)[0]))];
         const at = segment
-          ? await groupPositions(this.deps.kafka, this.groupOf(segment), topics)
-          : new Map<string, GroupPosition>();
+          ? await committedOffsets(admin, this.groupOf(segment), topicsOf(target))
+          : new Map<string, string>();
         for (const [id, end] of target) {
-          const committed = at.get(id)?.committed;
+          const committed = at.get(id);
           if (committed === undefined || BigInt(committed) < end) {
             this.log.debug({ hop: i, partition: id, committed, end: String(end) }, 'not done yet');
             if (i > 0 && ends.length > i) ends.length = i; // re-measure later hops next time
@@ -366,35 +351,32 @@ export class JobRunner {
           }
         }
       }
-      if (this.deps.client.state(this.job.jobId).status === 'COMPLETED') return;
+      // Done either way: another worker may have reported it already.
       this.completion = 'reported';
       clearInterval(this.completionTimer);
-      await this.report('ReportCompleted', { worker: this.deps.worker });
+      if (this.deps.client.state(this.job.jobId).status !== 'COMPLETED')
+        await this.report('ReportCompleted', { worker: this.deps.worker });
     } catch (err) {
       this.log.warn({ err }, 'could not check or report completion');
     } finally {
+      await admin.disconnect().catch(() => undefined);
       if (this.completion === 'checking') this.completion = 'running';
     }
   }
 
   /** The end of hop i's repartition topic; under EXACTLY_ONCE the last offset is a commit marker no reader sees. */
-  private async repartitionEnds(i: number): Promise<Map<string, bigint>> {
-    const topic =
-      this.hops.length > i
-        ? repartitionTopic(this.deps.namespace, this.job.jobId, this.segments[i]?.head?.name ?? '')
-        : '';
-    const admin = this.deps.kafka.admin();
-    await admin.connect();
-    try {
-      const marker = this.job.config.processingGuarantee === 'EXACTLY_ONCE' ? 1n : 0n;
-      return new Map(
-        (await topicOffsets(admin, topic))
-          .filter((o) => o.high > o.low)
-          .map((o) => [`${topic}:${o.partition}`, o.high - marker]),
-      );
-    } finally {
-      await admin.disconnect();
-    }
+  private async repartitionEnds(admin: Admin, i: number): Promise<Map<string, bigint>> {
+    const topic = repartitionTopic(
+      this.deps.namespace,
+      this.job.jobId,
+      this.segments[i]?.head?.name ?? '',
+    );
+    const marker = this.job.config.processingGuarantee === 'EXACTLY_ONCE' ? 1n : 0n;
+    return new Map(
+      (await topicOffsets(admin, topic))
+        .filter((o) => o.high > o.low)
+        .map((o) => [`${topic}:${o.partition}`, o.high - marker]),
+    );
   }
 }
 
@@ -405,4 +387,9 @@ function split(stages: StageDef[]): Segment[] {
     else segments.at(-1)?.stages.push(stage);
   }
   return segments;
+}
+
+/** The topics of `topic:partition` keys. */
+function topicsOf(ids: Map<string, unknown>): string[] {
+  return [...new Set([...ids.keys()].map((id) => splitTask(id)[0]))];
 }

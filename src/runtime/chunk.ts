@@ -1,0 +1,79 @@
+import type { KafkaMessage, Message } from 'kafkajs';
+import type { StageDef } from '../pipeline/stages.js';
+import { execute, type Output } from './execute.js';
+import { originHeaders, originOf } from './origin.js';
+import { deadLetterMessage, plannedAction, type ResumePlan } from './resume-plan.js';
+import type { Deserializer } from './serde.js';
+import type { Task } from './task.js';
+
+/** What running records through a hop's stages needs. */
+export interface ChunkSpec {
+  deserializer: Deserializer;
+  stages: StageDef[];
+  /** Where outputs go: the sink, or the next hop's repartition topic. */
+  output: {
+    topic: string;
+    key: (out: Output) => string | null;
+    write: (value: unknown) => Buffer;
+    internal: boolean;
+  };
+}
+
+/** A chunk's records, run: what to commit, and the first record that failed, if one did. */
+export interface ChunkResult {
+  outputs: Message[];
+  deadLetters: Message[];
+  /** The offset of the last record handled (processed, skipped or dead-lettered). */
+  last: string | undefined;
+  failed: KafkaMessage | undefined;
+  failure: unknown;
+}
+
+/**
+ * Runs a chunk of one partition's records through the stages, into the task's state (pending
+ * until committed), applying the resume plan's skip or dead letter. Stops at the first record
+ * that fails, whose partial state writes are reverted, or as soon as `stopped()` says so.
+ */
+export async function runChunk(
+  spec: ChunkSpec,
+  plan: ResumePlan,
+  jobId: string,
+  task: Task,
+  messages: KafkaMessage[],
+  stopped: () => boolean,
+): Promise<ChunkResult> {
+  const result: ChunkResult = {
+    outputs: [],
+    deadLetters: [],
+    last: undefined,
+    failed: undefined,
+    failure: undefined,
+  };
+  for (const message of messages) {
+    if (stopped()) break;
+    const origin = originOf(task.topic, task.partition, message);
+    const planned = plannedAction(plan, origin.topic, origin.partition, origin.offset);
+    if (planned !== undefined) {
+      if (planned === 'DEAD_LETTER' && plan.record)
+        result.deadLetters.push(deadLetterMessage(jobId, message, plan.record, plan.cause));
+      result.last = message.offset;
+      continue;
+    }
+    const mark = task.state.mark();
+    try {
+      const value = await spec.deserializer.read(message.value);
+      for (const out of await execute(spec.stages, value, task.state)) {
+        const record: Message = { key: spec.output.key(out), value: spec.output.write(out.value) };
+        if (spec.output.internal) record.headers = originHeaders(origin);
+        result.outputs.push(record);
+      }
+      result.last = message.offset;
+    } catch (err) {
+      task.state.revertTo(mark); // the failing record's partial state writes go too
+      result.failed = message;
+      result.failure = err;
+      break;
+    }
+  }
+  return result;
+}
