@@ -22,10 +22,6 @@ export const EXIT_CODES = {
 /** One of {@link EXIT_CODES}. */
 export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
 
-export const EXIT_FAILURE = EXIT_CODES.FAILURE;
-export const EXIT_USAGE = EXIT_CODES.USAGE;
-export const EXIT_UNKNOWN_JOB = EXIT_CODES.UNKNOWN_JOB;
-
 /** The exit code for an error a command threw, decided by its stable code only. */
 export function exitCodeFor(err: unknown): ExitCode {
   if (isSluiceError(err, 'SLUICE_USAGE')) return EXIT_CODES.USAGE;

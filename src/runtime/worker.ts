@@ -100,6 +100,11 @@ export class Worker {
     this.retry = retryPolicy(opts.retry);
   }
 
+  /** The namespace this worker serves (the option, else SLUICE_NAMESPACE, else the default). */
+  get namespace(): string {
+    return resolveNamespace(this.opts.namespace);
+  }
+
   /** The port `/metrics`, `/livez` and `/readyz` are served on, once started; else undefined. */
   get metricsPort(): number | undefined {
     return this.server?.port;
@@ -131,7 +136,7 @@ export class Worker {
   }
 
   private async connect(): Promise<void> {
-    const namespace = resolveNamespace(this.opts.namespace);
+    const namespace = this.namespace;
     const kafka = createKafka({
       brokers: this.opts.brokers,
       clientId: 'sluice-worker',

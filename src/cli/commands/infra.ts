@@ -6,7 +6,7 @@ import { loadSecurity } from '../../kafka/security.js';
 import { redacted } from '../../observability/redact.js';
 import { accessFor } from '../connect.js';
 import { documented } from '../help.js';
-import { EXIT_FAILURE } from '../exit-codes.js';
+import { EXIT_CODES } from '../exit-codes.js';
 import { emit, progress, table } from '../output.js';
 import type { GlobalOptions } from '../options.js';
 
@@ -76,7 +76,7 @@ export function registerInfra(program: Command, globals: () => GlobalOptions): v
     } catch (err) {
       if (!isSluiceError(err, 'SLUICE_INFRA_NOT_RUNNING')) throw err;
       emit(opts, { running: false, brokers: [], registryUrl: null }, () => err.message);
-      process.exitCode = EXIT_FAILURE;
+      process.exitCode = EXIT_CODES.FAILURE;
       return;
     }
     emit(

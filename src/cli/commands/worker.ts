@@ -3,7 +3,6 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isSluiceError, SluiceError } from '../../domain/errors.js';
 import { retryPolicy, type RetryPolicy } from '../../kafka/retry.js';
-import { resolveNamespace } from '../../control/topics.js';
 import { defaultLogger } from '../../observability/logger.js';
 import { Worker, type PipelineFactory } from '../../runtime/worker.js';
 import { endpointsFor } from '../connect.js';
@@ -84,11 +83,14 @@ export function registerWorker(program: Command, globals: () => GlobalOptions): 
       metricsPort,
       retry,
       logger: defaultLogger(),
-      onRestoreProgress: (p) => {
-        if (p.total === 0) return;
-        bar.update(p.done, p.total, `restoring ${p.pipeline} (${p.jobId})`);
-        if (p.done >= p.total) bar.finish();
-      },
+      // Only for the bar: a listener wraps every metrics call of the worker's jobs.
+      onRestoreProgress: showProgress(o)
+        ? (p) => {
+            if (p.total === 0) return;
+            bar.update(p.done, p.total, `restoring ${p.pipeline} (${p.jobId})`);
+            if (p.done >= p.total) bar.finish();
+          }
+        : undefined,
     });
     for (const [name, factory] of factories) worker.register(name, factory);
     await worker.start();
@@ -100,7 +102,7 @@ export function registerWorker(program: Command, globals: () => GlobalOptions): 
     if (o.json)
       jsonLine({
         workerId: worker.workerId,
-        namespace: resolveNamespace(g.namespace),
+        namespace: worker.namespace,
         pipelines: worker.pipelines,
         metricsPort: worker.metricsPort ?? null,
       });
