@@ -501,7 +501,9 @@ describe('random command sequences', () => {
           for (const job of run.cluster.jobs.values()) statuses.add(job.status);
         });
       }),
-      RUNS,
+      // More runs than the others: with 300 sequences the coverage check below missed FAILED
+      // once in 28 runs of this file.
+      { numRuns: 1000 },
     );
     // The generator reaches every status a whole command can leave a job in.
     expect([...statuses].sort()).toEqual(
