@@ -29,17 +29,10 @@ export interface ChunkResult {
   failure: unknown;
 }
 
-/** How often a chunk in progress tells the consumer group this member is alive. */
-const HEARTBEAT_EVERY_MS = 1000;
-
 /**
  * Runs a chunk of one partition's records through the stages, into the task's state (pending
  * until committed), applying the resume plan's skip or dead letter. Stops at the first record
  * that fails, whose partial state writes are reverted, or as soon as `stopped()` says so.
- *
- * Slow user code can make a chunk outlast the group's session timeout, and a rebalance waits
- * for the chunk; so it heartbeats as it goes. A heartbeat that reports a rebalance throws, and
- * the caller drops the chunk's pending state.
  */
 export async function runChunk(
   spec: ChunkSpec,
@@ -48,7 +41,6 @@ export async function runChunk(
   task: Task,
   messages: KafkaMessage[],
   stopped: () => boolean,
-  heartbeat: () => Promise<void>,
 ): Promise<ChunkResult> {
   const result: ChunkResult = {
     outputs: [],
@@ -57,13 +49,8 @@ export async function runChunk(
     failed: undefined,
     failure: undefined,
   };
-  let beat = Date.now();
   for (const message of messages) {
     if (stopped()) break;
-    if (Date.now() - beat >= HEARTBEAT_EVERY_MS) {
-      await heartbeat();
-      beat = Date.now();
-    }
     const origin = originOf(task.topic, task.partition, message);
     const planned = plannedAction(plan, origin.topic, origin.partition, origin.offset);
     if (planned !== undefined) {

@@ -340,11 +340,7 @@ export class Hop {
       task,
       messages,
       () => !ctl.isRunning() || ctl.isStale(),
-      ctl.heartbeat,
-    ).catch((err: unknown) => {
-      task.state.rollback(); // a rebalance: nothing of this chunk was committed
-      throw err;
-    });
+    );
     if (this.frozen && !failed) {
       // Frozen while this chunk ran (the job was suspended or stopped): commit nothing more.
       // Its records are fetched again by whoever runs the job next.
