@@ -1,18 +1,23 @@
 import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { taskTransactionalId } from '../domain/resources.js';
 import type { ProcessingGuarantee } from '../domain/status.js';
-import { initTransactions, producerConfig } from '../kafka/connect.js';
-import { groupPositions } from '../kafka/positions.js';
 import { isTransient, RetryBudget, type RetryPolicy } from '../kafka/retry.js';
+import { producerConfig } from '../kafka/connect.js';
 import type { Logger } from '../observability/logger.js';
 import { NO_METRICS, type JobMetrics } from '../observability/metrics.js';
 import { runChunk, type ChunkSpec } from './chunk.js';
 import { CommitFailure } from './failure.js';
-import { restoreState } from './restore.js';
+import { openTasks } from './open.js';
 import type { ResumePlan } from './resume-plan.js';
-import { StateStore } from './state-store.js';
-import { commitTask, committedPrefix, isFenced, ownedIds, splitTask, type Task } from './task.js';
+import {
+  commitTask,
+  committedPrefix,
+  inTurn,
+  isFenced,
+  ownedIds,
+  type CommitContext,
+  type Task,
+} from './task.js';
 
 /**
  * Records per commit. Bigger chunks amortise each exactly-once commit's fixed round trips
@@ -37,6 +42,10 @@ interface BatchControl {
   heartbeat: () => Promise<void>;
   isRunning: () => boolean;
   isStale: () => boolean;
+  /** The offset of the batch's last record handed to the hop. */
+  lastDelivered: string | undefined;
+  /** The batch's last offset, past records the hop never sees: commit markers, aborted records. */
+  end: string;
 }
 
 /** One hop of a job: input topics, the stages up to the next repartition, one output. */
@@ -66,6 +75,13 @@ export class Hop {
   private consumer: Consumer | undefined;
   private producer: Producer | undefined;
   readonly tasks = new Map<string, Task>();
+  /**
+   * Per partition of the output topic (`topic:partition`), the first offset of the last batch
+   * this worker committed there. A later hop's wait on a failure needs it: a transaction whose
+   * commit has returned may not have its markers written yet, and until then the topic's
+   * read_committed end does not include it.
+   */
+  readonly written = new Map<string, bigint>();
   private ready: Promise<void> = Promise.resolve();
   /** The partitions the latest assignment gave this worker. */
   private owned = new Set<string>();
@@ -119,6 +135,15 @@ export class Hop {
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
       this.metrics.assigned(this.spec.inputs, ownedIds(payload.memberAssignment)),
     );
+    // kafkajs never hands eachBatch a batch whose records were all aborted or markers; it only
+    // moves its own position past them. The group's offset must move too: a later hop waiting
+    // on a failure, and a bounded job's completion check, compare it with the topic's end, and
+    // a repartition topic whose last transaction was aborted (a task moved, a worker crashed)
+    // would otherwise never get there.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize === 0 && payload.firstOffset !== null && this.guarantee !== 'NONE')
+        void this.commitPast(`${payload.topic}:${payload.partition}`, payload.lastOffset);
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: this.spec.inputs, fromBeginning: true });
     await consumer.run({
@@ -136,6 +161,8 @@ export class Hop {
           heartbeat,
           isRunning,
           isStale,
+          lastDelivered: batch.messages.at(-1)?.offset,
+          end: batch.lastOffset(),
         });
         // Once per batch, from the fetch's high watermark: no extra request, nothing per record.
         if (!this.frozen) this.metrics.lag(batch.topic, batch.partition, Number(batch.offsetLag()));
@@ -179,64 +206,55 @@ export class Hop {
     await task.producer?.disconnect().catch(() => undefined);
   }
 
-  /** Opens tasks: fences their previous owners, then restores their state from the changelogs. */
+  /** Opens tasks (see open.ts); under EXACTLY_ONCE the consumer moves to where the group stands. */
   private async openTasks(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    const byId = new Map<string, Task>();
-    for (const id of ids) {
-      const [topic, partition] = splitTask(id);
-      const task: Task = { topic, partition, state: new StateStore(), committed: undefined };
-      if (this.guarantee === 'EXACTLY_ONCE') {
-        // One transactional id per input partition, taken over before anything is read: the
-        // previous owner is fenced, its open transaction aborted, and one it was committing
-        // completes first, so the offsets and state read below include it.
-        task.producer = this.kafka.producer(
-          producerConfig({
-            transactionalId: taskTransactionalId(this.spec.groupId, topic, partition),
-            transactionTimeout: 60_000,
-          }),
-        );
-        await initTransactions(task.producer);
-      }
-      byId.set(id, task);
-    }
-    await this.loadPositions(byId);
-    await restoreState(
+    const opened = await openTasks(
       this.kafka,
-      this.spec.changelogs,
-      new Set(byId.keys()),
-      (id, stage, key, value) => byId.get(id)?.state.restore(stage, key, value),
+      { ...this.spec, guarantee: this.guarantee },
+      ids,
+      (task, at) => {
+        // No committed offset yet: the beginning, as the subscription says. A hop stopping
+        // meanwhile has no consumer group left to move.
+        if (this.guarantee === 'EXACTLY_ONCE' && !this.frozen)
+          this.consumer?.seek({
+            topic: task.topic,
+            partition: task.partition,
+            offset: at.committed ?? String(at.low),
+          });
+      },
       this.log,
       (done, total) => this.metrics.restore(done, total),
     );
-    for (const [id, task] of byId) this.tasks.set(id, task);
+    for (const [id, task] of opened) this.tasks.set(id, task);
   }
 
   /**
-   * The offsets the group holds now for these tasks: where each task stands, which a bounded
-   * job's completion check needs even for a partition that has nothing left to read.
-   *
-   * Under EXACTLY_ONCE the consumer also moves there. kafkajs read the offsets when it joined,
-   * before the producers above fenced the previous owners; a killed owner's transaction that
-   * was already committing completes during the fencing, so those offsets may be one commit
-   * behind the state the restore reads, and that commit would be counted twice.
+   * Commits a task's offset past `last`, with no outputs: the records up to it were all
+   * aborted. kafkajs fetches a partition's next batch only once the one before is resolved, so
+   * nothing below `last` is left unprocessed. A failure only leaves the offset behind: the
+   * records are filtered out again by whoever reads from there.
    */
-  private async loadPositions(tasks: Map<string, Task>): Promise<void> {
-    const topics = [...new Set([...tasks.values()].map((t) => t.topic))];
-    const positions = await groupPositions(this.kafka, this.spec.groupId, topics);
-    for (const [id, task] of tasks) {
-      const at = positions.get(id);
-      if (!at) continue;
-      task.committed = at.committed;
-      // No committed offset yet: the beginning, as the subscription says. A hop stopping
-      // meanwhile has no consumer group left to move.
-      if (this.guarantee === 'EXACTLY_ONCE' && !this.frozen)
-        this.consumer?.seek({
-          topic: task.topic,
-          partition: task.partition,
-          offset: at.committed ?? String(at.low),
-        });
-    }
+  private async commitPast(id: string, last: string): Promise<void> {
+    const task = this.tasks.get(id);
+    if (!task) return;
+    await inTurn(task, async () => {
+      if (this.frozen || this.tasks.get(id) !== task) return;
+      if (task.committed !== undefined && BigInt(task.committed) > BigInt(last)) return;
+      await commitTask(task, [], last, this.commitContext());
+    }).catch((err: unknown) =>
+      this.log.debug({ err, task: id, last }, 'could not commit past aborted records'),
+    );
+  }
+
+  private commitContext(): CommitContext {
+    return {
+      guarantee: this.guarantee,
+      groupId: this.spec.groupId,
+      changelogs: this.spec.changelogs,
+      producer: this.producer,
+      consumer: this.consumer,
+    };
   }
 
   /**
@@ -320,6 +338,17 @@ export class Hop {
     const id = `${topic}:${partition}`;
     const task = await this.taskFor(id);
     if (!task) return false;
+    return inTurn(task, () => this.runTask(id, task, topic, partition, messages, ctl));
+  }
+
+  private async runTask(
+    id: string,
+    task: Task,
+    topic: string,
+    partition: number,
+    messages: KafkaMessage[],
+    ctl: BatchControl,
+  ): Promise<boolean> {
     // A seek still pending (a reopened task) moves the consumer anyway: nothing to skip then.
     const replayed = ctl.isStale() ? 0 : committedPrefix(task, messages);
     if (replayed > 0) {
@@ -351,15 +380,15 @@ export class Hop {
       const topics = [{ topic: this.spec.output.topic, messages: outputs }];
       if (this.plan.deadLetterTopic)
         topics.push({ topic: this.plan.deadLetterTopic, messages: deadLetters });
+      // The batch's last record done: commit past the batch's end, as kafkajs's own position
+      // is. A transaction's trailing marker, or aborted records, would else leave the group's
+      // offset short of the topic's end, and a bounded job would never see itself done.
+      const through = last === ctl.lastDelivered && !failed ? ctl.end : last;
       const started = Date.now();
       try {
-        await commitTask(task, topics, last, {
-          guarantee: this.guarantee,
-          groupId: this.spec.groupId,
-          changelogs: this.spec.changelogs,
-          producer: this.producer,
-          consumer: this.consumer,
-        });
+        for (const m of await commitTask(task, topics, through, this.commitContext()))
+          if (m.topicName === this.spec.output.topic)
+            this.written.set(`${m.topicName}:${m.partition}`, BigInt(m.baseOffset ?? '-1'));
         this.commitRetry.succeeded();
       } catch (err) {
         return this.commitFailed(err, id, task, topic, partition, messages, ctl);

@@ -1,4 +1,4 @@
-import type { Consumer, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { Consumer, KafkaMessage, Message, Producer, RecordMetadata } from 'kafkajs';
 import type { ProcessingGuarantee } from '../domain/status.js';
 import type { StateStore } from './state-store.js';
 import { changelogKey } from './topics.js';
@@ -12,6 +12,21 @@ export interface Task {
   producer?: Producer;
   /** The next offset to read, as last committed. */
   committed: string | undefined;
+  /** The task's work in flight: its commits run one at a time (see `inTurn`). */
+  turn?: Promise<void>;
+}
+
+/**
+ * Runs `work` once the task's earlier work has finished. A task's producer holds one
+ * transaction at a time, and a chunk and a commit past aborted records can be due at once.
+ */
+export function inTurn<T>(task: Task, work: () => Promise<T>): Promise<T> {
+  const result = (task.turn ?? Promise.resolve()).then(work);
+  task.turn = result.then(
+    () => undefined,
+    () => undefined,
+  );
+  return result;
 }
 
 /**
@@ -41,13 +56,15 @@ export interface CommitContext {
  * Commits a task's outputs, its pending state writes (to the changelogs) and its source
  * offset up to `last`, under the job's guarantee. On failure the pending state is dropped, so
  * memory matches what Kafka holds, and the error is rethrown for kafkajs to re-deliver.
+ * Resolves to where the records went: one entry per partition written, with its first offset.
  */
 export async function commitTask(
   task: Task,
   outputs: { topic: string; messages: Message[] }[],
   last: string,
   ctx: CommitContext,
-): Promise<void> {
+): Promise<RecordMetadata[]> {
+  let written: RecordMetadata[] = [];
   const next = (BigInt(last) + 1n).toString();
   const topicMessages = [...outputs, ...changelogMessages(task, ctx.changelogs)].filter(
     (t) => t.messages.length > 0,
@@ -55,7 +72,7 @@ export async function commitTask(
   if (ctx.guarantee === 'EXACTLY_ONCE') {
     const tx = await (task.producer as Producer).transaction();
     try {
-      if (topicMessages.length > 0) await tx.sendBatch({ topicMessages });
+      if (topicMessages.length > 0) written = await tx.sendBatch({ topicMessages });
       await tx.sendOffsets({
         consumerGroupId: ctx.groupId,
         topics: [{ topic: task.topic, partitions: [{ partition: task.partition, offset: next }] }],
@@ -68,7 +85,8 @@ export async function commitTask(
     }
   } else {
     try {
-      if (topicMessages.length > 0) await (ctx.producer as Producer).sendBatch({ topicMessages });
+      if (topicMessages.length > 0)
+        written = await (ctx.producer as Producer).sendBatch({ topicMessages });
       // AT_LEAST_ONCE: outputs and state are acknowledged before the offset is committed.
       if (ctx.guarantee === 'AT_LEAST_ONCE')
         await ctx.consumer?.commitOffsets([
@@ -81,6 +99,7 @@ export async function commitTask(
   }
   task.state.commit();
   task.committed = next;
+  return written;
 }
 
 /** The task's pending state writes as changelog records: keyed by task and grouping key, in the task's partition. */

@@ -1,7 +1,7 @@
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { StateStore } from '../../src/runtime/state-store.js';
-import { committedPrefix, type Task } from '../../src/runtime/task.js';
+import { committedPrefix, inTurn, type Task } from '../../src/runtime/task.js';
 
 function task(committed: string | undefined): Task {
   return { topic: 't', partition: 0, state: new StateStore(), committed };
@@ -32,5 +32,26 @@ describe('committedPrefix', () => {
   it('compares offsets as numbers, not strings', () => {
     expect(committedPrefix(task('1000'), at(999, 1000))).toBe(1);
     expect(committedPrefix(task('99'), at(100))).toBe(0);
+  });
+});
+
+describe('inTurn', () => {
+  it('runs a task’s work one piece at a time, in order, even after a failure', async () => {
+    const t = task(undefined);
+    const log: string[] = [];
+    const step =
+      (name: string, ms: number, fail = false) =>
+      async () => {
+        log.push(`${name} start`);
+        await new Promise((r) => setTimeout(r, ms));
+        log.push(`${name} end`);
+        if (fail) throw new Error(name);
+        return name;
+      };
+    const a = inTurn(t, step('a', 20, true));
+    const b = inTurn(t, step('b', 1));
+    await expect(a).rejects.toThrow('a');
+    await expect(b).resolves.toBe('b');
+    expect(log).toEqual(['a start', 'a end', 'b start', 'b end']);
   });
 });
