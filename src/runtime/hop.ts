@@ -75,12 +75,7 @@ export class Hop {
   private consumer: Consumer | undefined;
   private producer: Producer | undefined;
   readonly tasks = new Map<string, Task>();
-  /**
-   * Per partition of the output topic (`topic:partition`), the first offset of the last batch
-   * this worker committed there. A later hop's wait on a failure needs it: a transaction whose
-   * commit has returned may not have its markers written yet, and until then the topic's
-   * read_committed end does not include it.
-   */
+  /** Per output partition, the first offset of the last batch this worker committed there (see progress.ts). */
   readonly written = new Map<string, bigint>();
   private ready: Promise<void> = Promise.resolve();
   /** The partitions the latest assignment gave this worker. */
@@ -278,13 +273,11 @@ export class Hop {
    */
   private async commitFailed(
     err: unknown,
-    id: string,
     task: Task,
-    topic: string,
-    partition: number,
     messages: KafkaMessage[],
     ctl: BatchControl,
   ): Promise<false> {
+    const id = `${task.topic}:${task.partition}`;
     await this.dropTask(id, task);
     const delay = isTransient(err) || isFenced(err) ? this.commitRetry.failed() : undefined;
     const first = messages[0];
@@ -293,8 +286,8 @@ export class Hop {
       this.freeze();
       await this.events.failed(
         new CommitFailure(err, Math.max(1, attempts), elapsedMs),
-        topic,
-        partition,
+        task.topic,
+        task.partition,
         first,
       );
       return false;
@@ -328,27 +321,23 @@ export class Hop {
     }
   }
 
-  /** Processes and commits one chunk; false when a record failed and the hop froze. */
+  /** Processes and commits one chunk, in its task's turn; false when the hop stopped or froze. */
   private async processChunk(
     topic: string,
     partition: number,
     messages: KafkaMessage[],
     ctl: BatchControl,
   ): Promise<boolean> {
-    const id = `${topic}:${partition}`;
-    const task = await this.taskFor(id);
-    if (!task) return false;
-    return inTurn(task, () => this.runTask(id, task, topic, partition, messages, ctl));
+    const task = await this.taskFor(`${topic}:${partition}`);
+    return task ? inTurn(task, () => this.commitChunk(task, messages, ctl)) : false;
   }
 
-  private async runTask(
-    id: string,
+  private async commitChunk(
     task: Task,
-    topic: string,
-    partition: number,
     messages: KafkaMessage[],
     ctl: BatchControl,
   ): Promise<boolean> {
+    const id = `${task.topic}:${task.partition}`;
     // A seek still pending (a reopened task) moves the consumer anyway: nothing to skip then.
     const replayed = ctl.isStale() ? 0 : committedPrefix(task, messages);
     if (replayed > 0) {
@@ -391,7 +380,7 @@ export class Hop {
             this.written.set(`${m.topicName}:${m.partition}`, BigInt(m.baseOffset ?? '-1'));
         this.commitRetry.succeeded();
       } catch (err) {
-        return this.commitFailed(err, id, task, topic, partition, messages, ctl);
+        return this.commitFailed(err, task, messages, ctl);
       }
       ctl.resolveOffset(last);
       // A commit is this task's part of a snapshot; the coordinator records the job's snapshots.
@@ -403,7 +392,7 @@ export class Hop {
     await ctl.heartbeat();
     if (failed) {
       this.freeze();
-      await this.events.failed(failure, topic, partition, failed);
+      await this.events.failed(failure, task.topic, task.partition, failed);
       return false;
     }
     return last !== undefined;

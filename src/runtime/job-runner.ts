@@ -1,5 +1,4 @@
-import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { SluiceClient } from '../client/client.js';
 import type { RegistryClient } from '../codec/registry.js';
 import type { CommandPayloads, CommandType } from '../domain/commands.js';
@@ -15,7 +14,7 @@ import type { PipelineDef } from '../pipeline/pipeline.js';
 import { isStateful, type StageDef, type StatefulStage } from '../pipeline/stages.js';
 import { errorInfo, failureReport } from './failure.js';
 import { Hop, type HopSpec } from './hop.js';
-import { splitTask } from './task.js';
+import { drain, includesWritten, inputEnds, topicsOf, type HopInput } from './progress.js';
 import { checkStagesMatch, savedStages, seedFromSnapshot } from './snapshot-state.js';
 import { sendReport } from './report.js';
 import type { ResumePlan } from './resume-plan.js';
@@ -275,7 +274,10 @@ export class JobRunner {
     this.failed = true;
     this.hops.slice(0, index + 1).forEach((h) => h.freeze());
     for (let j = index + 1; j < this.hops.length; j++) {
-      const drained = await this.drain(j, DRAIN_TIMEOUT_MS).catch(() => false);
+      const input = this.inputOf(j);
+      const drained = input
+        ? await drain(this.deps.kafka, input, DRAIN_TIMEOUT_MS).catch(() => false)
+        : true;
       if (!drained)
         this.log.warn(
           { hop: j },
@@ -294,51 +296,6 @@ export class JobRunner {
   }
 
   /**
-   * Waits until hop j's consumer group has committed its input up to the input's current end,
-   * every partition of it. Not only this worker's tasks: a partition not assigned here yet (the
-   * hop still joining, as it may be when the failure comes seconds after the start) or owned by
-   * another worker, which goes on until it reads the event, counts too; treating those as done
-   * let the job be suspended with the later hop's outputs of the earlier records missing.
-   *
-   * The end is read_committed, and a transaction whose commit has returned may still lack its
-   * markers for a moment: right after commit() the end left the transaction out in 16 of 200
-   * reads on an idle broker. An end taken then left out the failing hop's last commit, and under
-   * CI load the suspended job's sink lacked every output before the failing record. So the end
-   * is taken once it includes every batch this worker's hop before committed.
-   */
-  private async drain(j: number, timeoutMs: number): Promise<boolean> {
-    const hop = this.hops[j];
-    const segment = this.segments[j];
-    if (!hop || !segment) return true;
-    const deadline = Date.now() + timeoutMs;
-    const admin = this.deps.kafka.admin();
-    await admin.connect();
-    try {
-      let ends = await this.repartitionEnds(admin, j);
-      while (!this.includesWritten(j, ends)) {
-        if (Date.now() > deadline) return false;
-        await sleep(50);
-        ends = await this.repartitionEnds(admin, j);
-      }
-      const topics = topicsOf(ends);
-      for (;;) {
-        const stored = await committedOffsets(admin, this.groupOf(segment), topics);
-        const done = [...ends].every(([id, end]) => {
-          const committed = hop.tasks.get(id)?.committed;
-          const mine = committed === undefined ? -1n : BigInt(committed);
-          const group = BigInt(stored.get(id) ?? -1n);
-          return (mine > group ? mine : group) >= end;
-        });
-        if (done) return true;
-        if (Date.now() > deadline) return false;
-        await sleep(100);
-      }
-    } finally {
-      await admin.disconnect();
-    }
-  }
-
-  /**
    * A bounded job is done when the first hop has read every source partition to the end offset
    * taken at start, and each later hop has read its repartition topic to the end that topic had
    * once the hop before it was done.
@@ -351,10 +308,12 @@ export class JobRunner {
     try {
       await admin.connect();
       for (let i = 0; i < this.hops.length; i++) {
-        const target = ends[i] ?? (await this.repartitionEnds(admin, i));
-        // Not yet holding every batch this worker's hop before committed (markers pending, see
-        // drain): measured again at the next check.
-        if (!this.includesWritten(i, target)) return;
+        const input = this.inputOf(i);
+        const target =
+          ends[i] ?? (input ? await inputEnds(admin, input) : new Map<string, bigint>());
+        // Not yet holding every batch this worker's hop before committed: measured again at
+        // the next check.
+        if (input && !includesWritten(input, target)) return;
         ends[i] = target;
         // The group's offsets, not this worker's tasks: other workers may own partitions.
         const segment = this.segments[i];
@@ -383,25 +342,18 @@ export class JobRunner {
     }
   }
 
-  /** True when `ends` of hop i's input pass the first offset of every batch this worker's hop i-1 committed there. */
-  private includesWritten(i: number, ends: Map<string, bigint>): boolean {
-    const written = i > 0 ? this.hops[i - 1]?.written : undefined;
-    return [...(written ?? [])].every(([id, first]) => (ends.get(id) ?? -1n) >= first);
-  }
-
-  /** The end of hop i's repartition topic; under EXACTLY_ONCE the last offset is a commit marker no reader sees. */
-  private async repartitionEnds(admin: Admin, i: number): Promise<Map<string, bigint>> {
-    const topic = repartitionTopic(
-      this.deps.namespace,
-      this.job.jobId,
-      this.segments[i]?.head?.name ?? '',
-    );
-    const marker = this.job.config.processingGuarantee === 'EXACTLY_ONCE' ? 1n : 0n;
-    return new Map(
-      (await topicOffsets(admin, topic))
-        .filter((o) => o.high > o.low)
-        .map((o) => [`${topic}:${o.partition}`, o.high - marker]),
-    );
+  /** Hop i's repartition input, for the progress measures; undefined for the first hop. */
+  private inputOf(i: number): HopInput | undefined {
+    const hop = this.hops[i];
+    const segment = this.segments[i];
+    if (i === 0 || !hop || !segment?.head) return undefined;
+    return {
+      topic: repartitionTopic(this.deps.namespace, this.job.jobId, segment.head.name),
+      groupId: this.groupOf(segment),
+      tasks: hop.tasks,
+      written: this.hops[i - 1]?.written ?? new Map<string, bigint>(),
+      transactional: this.job.config.processingGuarantee === 'EXACTLY_ONCE',
+    };
   }
 }
 
@@ -412,9 +364,4 @@ function split(stages: StageDef[]): Segment[] {
     else segments.at(-1)?.stages.push(stage);
   }
   return segments;
-}
-
-/** The topics of `topic:partition` keys. */
-function topicsOf(ids: Map<string, unknown>): string[] {
-  return [...new Set([...ids.keys()].map((id) => splitTask(id)[0]))];
 }
