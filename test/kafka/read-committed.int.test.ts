@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { kafkaClient, testNamespace, useTopics } from '../support/kafka.js';
 import { readAll } from '../support/records.js';
+import { committedByMarkers } from '../support/transactions.js';
 
 // Why src/kafka/kafkajs.ts exists, on a real broker: two transactional producers write one
 // partition, interleaved, and are aborted in the other order than they began (as after a restart,
@@ -39,5 +40,8 @@ describe('read_committed through Sluice’s kafkajs', () => {
     }
     const values = (await readAll(topic)).map((m) => m.value?.toString());
     expect(values).toEqual(['c1', 'c2']);
+    // The markers-only view other tests check their reader against agrees, on the same data.
+    const byMarkers = (await committedByMarkers(topic)).map((m) => m.value?.toString());
+    expect(byMarkers).toEqual(['c1', 'c2']);
   });
 });

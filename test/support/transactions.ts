@@ -1,0 +1,80 @@
+import type { KafkaMessage } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import { kafkaClient } from './kafka.js';
+
+/** A record as kafkajs decodes it, with the record batch it came in. */
+type RawRecord = KafkaMessage & {
+  isControlRecord?: boolean;
+  batchContext?: { producerId: string; inTransaction: boolean };
+};
+
+/**
+ * What read_committed readers must see of a topic, worked out from the transaction markers
+ * themselves: every record read read_uncommitted, a transactional producer's records kept when
+ * the next marker of that producer on the partition is a commit. It does not rely on any
+ * read_committed filter (kafkajs's, or Sluice's replacement), so a test can check one against
+ * it. Call it once nothing writes to the topic any more: open transactions count as not
+ * committed.
+ */
+export async function committedByMarkers(
+  topic: string,
+  brokers?: string[],
+  timeoutMs = 60_000,
+): Promise<KafkaMessage[]> {
+  const kafka = kafkaClient('sluice-test-markers', brokers);
+  const admin = kafka.admin();
+  await admin.connect();
+  const pending = new Set<number>();
+  try {
+    for (const o of await admin.fetchTopicOffsets(topic))
+      if (BigInt(o.high) > BigInt(o.low)) pending.add(o.partition);
+  } finally {
+    await admin.disconnect();
+  }
+  const committed: KafkaMessage[] = [];
+  if (pending.size === 0) return committed;
+  // Per partition and producer, the transactional records since that producer's last marker.
+  const open = new Map<string, KafkaMessage[]>();
+  const consumer = kafka.consumer({
+    groupId: `sluice-test-${randomUUID()}`,
+    readUncommitted: true,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${topic} not read in time`)), timeoutMs);
+      void consumer.run({
+        autoCommit: false,
+        eachBatch: ({ batch }) => {
+          // Not in kafkajs's types, but on every batch: all decoded records, and the fetch offset.
+          const raw = batch as unknown as { rawMessages: RawRecord[]; fetchedOffset: string };
+          for (const r of raw.rawMessages) {
+            if (BigInt(r.offset) < BigInt(raw.fetchedOffset)) continue;
+            const ctx = r.batchContext;
+            if (!ctx?.inTransaction) {
+              committed.push(r);
+              continue;
+            }
+            const id = `${batch.partition}/${ctx.producerId}`;
+            if (r.isControlRecord) {
+              // A control record's key: version (int16), then type (int16): 0 abort, 1 commit.
+              if (r.key?.readInt16BE(2) === 1) committed.push(...(open.get(id) ?? []));
+              open.delete(id);
+            } else open.set(id, [...(open.get(id) ?? []), r]);
+          }
+          if (BigInt(batch.lastOffset()) >= BigInt(batch.highWatermark) - 1n)
+            pending.delete(batch.partition);
+          if (pending.size === 0) {
+            clearTimeout(timer);
+            resolve();
+          }
+          return Promise.resolve();
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return committed;
+}
