@@ -188,9 +188,20 @@ describe('a broker killed and restarted while an exactly-once job runs', () => {
     // committed: were it not, a count below could be wrong because of the reader's filter.
     const view = (all: KafkaMessage[]) =>
       all.map((m) => `${m.offset}|${m.key?.toString()}|${m.value?.toString()}`).sort();
-    expect(view(await readAll(topic('out'), at.brokers))).toEqual(
-      view(await committedByMarkers(topic('out'), at.brokers)),
-    );
+    const byMarkers = await committedByMarkers(topic('out'), at.brokers);
+    expect(view(await readAll(topic('out'), at.brokers))).toEqual(view(byMarkers));
+    // An output written twice: in one transaction (a send retried and not deduplicated) or in
+    // two (a chunk committed twice)? Printed, as the counts below only say that it happened.
+    const copies = new Map<string, string[]>();
+    for (const m of byMarkers) {
+      const id = `${m.key?.toString()}=${m.value?.toString()}`;
+      copies.set(id, [...(copies.get(id) ?? []), `${m.txn}@${m.offset}`]);
+    }
+    const twice = [...copies].filter(([, where]) => where.length > 1);
+    if (twice.length > 0)
+      process.stderr.write(
+        `[broker-restart] ${twice.length} outputs written more than once, e.g. ${JSON.stringify(twice.slice(0, 5))}\n`,
+      );
 
     // Every key's running count is exactly 1..N, once each: nothing lost, nothing twice. All
     // keys at once, so a failure shows every key that went wrong.

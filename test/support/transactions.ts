@@ -16,11 +16,14 @@ type RawRecord = KafkaMessage & {
  * it. Call it once nothing writes to the topic any more: open transactions count as not
  * committed.
  */
+/** A committed record, and the transaction it came in: `<partition>/<producerId>#<n>`, n counting that producer's transactions there; `-` outside transactions. */
+export type CommittedRecord = KafkaMessage & { partition: number; txn: string };
+
 export async function committedByMarkers(
   topic: string,
   brokers?: string[],
   timeoutMs = 60_000,
-): Promise<KafkaMessage[]> {
+): Promise<CommittedRecord[]> {
   const kafka = kafkaClient('sluice-test-markers', brokers);
   const admin = kafka.admin();
   await admin.connect();
@@ -31,10 +34,11 @@ export async function committedByMarkers(
   } finally {
     await admin.disconnect();
   }
-  const committed: KafkaMessage[] = [];
+  const committed: CommittedRecord[] = [];
   if (pending.size === 0) return committed;
   // Per partition and producer, the transactional records since that producer's last marker.
   const open = new Map<string, KafkaMessage[]>();
+  const ended = new Map<string, number>();
   const consumer = kafka.consumer({
     groupId: `sluice-test-${randomUUID()}`,
     readUncommitted: true,
@@ -53,13 +57,17 @@ export async function committedByMarkers(
             if (BigInt(r.offset) < BigInt(raw.fetchedOffset)) continue;
             const ctx = r.batchContext;
             if (!ctx?.inTransaction) {
-              committed.push(r);
+              committed.push({ ...r, partition: batch.partition, txn: '-' });
               continue;
             }
             const id = `${batch.partition}/${ctx.producerId}`;
             if (r.isControlRecord) {
+              const n = ended.get(id) ?? 0;
+              ended.set(id, n + 1);
               // A control record's key: version (int16), then type (int16): 0 abort, 1 commit.
-              if (r.key?.readInt16BE(2) === 1) committed.push(...(open.get(id) ?? []));
+              if (r.key?.readInt16BE(2) === 1)
+                for (const m of open.get(id) ?? [])
+                  committed.push({ ...m, partition: batch.partition, txn: `${id}#${n}` });
               open.delete(id);
             } else open.set(id, [...(open.get(id) ?? []), r]);
           }
