@@ -130,8 +130,11 @@ export class Hop {
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
       this.metrics.assigned(this.spec.inputs, ownedIds(payload.memberAssignment)),
     );
-    // kafkajs hands eachBatch no batch of only aborted records (or markers) and moves just its
-    // own position past it; the group's offset must pass it too (see commitPast).
+    // kafkajs never hands eachBatch a batch whose records were all aborted or markers; it only
+    // moves its own position past them. The group's offset must move too: a later hop waiting
+    // on a failure, and a bounded job's completion check, compare it with the topic's end, and
+    // a repartition topic whose last transaction was aborted (a task moved, a worker crashed)
+    // would otherwise never get there.
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       if (payload.batchSize === 0 && payload.firstOffset !== null && this.guarantee !== 'NONE')
         void this.commitPast(`${payload.topic}:${payload.partition}`, payload.lastOffset);
@@ -194,7 +197,7 @@ export class Hop {
   }
 
   private async dropTask(id: string, task: Task): Promise<void> {
-    if (this.tasks.get(id) === task) this.tasks.delete(id); // not a newer opening of it
+    this.tasks.delete(id);
     await task.producer?.disconnect().catch(() => undefined);
   }
 
@@ -222,11 +225,10 @@ export class Hop {
   }
 
   /**
-   * Commits a task's offset past `last`, with no outputs: the records up to it were all aborted,
-   * and a topic ending so would never look finished to a later hop's wait on a failure, a
-   * bounded job's completion check or a lag monitor. kafkajs fetches a partition's next batch
-   * only once the one before is resolved, so nothing below `last` is left unprocessed. A failure
-   * only leaves the offset behind: whoever reads from there filters the records out again.
+   * Commits a task's offset past `last`, with no outputs: the records up to it were all
+   * aborted. kafkajs fetches a partition's next batch only once the one before is resolved, so
+   * nothing below `last` is left unprocessed. A failure only leaves the offset behind: the
+   * records are filtered out again by whoever reads from there.
    */
   private async commitPast(id: string, last: string): Promise<void> {
     const task = this.tasks.get(id);
@@ -257,10 +259,7 @@ export class Hop {
    */
   private async taskFor(id: string): Promise<Task | undefined> {
     if (!this.tasks.has(id) && this.owned.has(id)) {
-      // Checked again in turn: an assignment queued before may be opening it already.
-      this.ready = this.ready
-        .catch(() => undefined)
-        .then(() => (this.tasks.has(id) || !this.owned.has(id) ? undefined : this.openTasks([id])));
+      this.ready = this.ready.catch(() => undefined).then(() => this.openTasks([id]));
       await this.ready;
     }
     return this.tasks.get(id);
