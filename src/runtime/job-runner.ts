@@ -14,7 +14,7 @@ import type { PipelineDef } from '../pipeline/pipeline.js';
 import { isStateful, type StageDef, type StatefulStage } from '../pipeline/stages.js';
 import { errorInfo, failureReport } from './failure.js';
 import { Hop, type HopSpec } from './hop.js';
-import { drain, includesWritten, inputEnds, topicsOf, type HopInput } from './progress.js';
+import { drain, includesWritten, inputEnds, shortOf, topicsOf, type HopInput } from './progress.js';
 import { checkStagesMatch, savedStages, seedFromSnapshot } from './snapshot-state.js';
 import { sendReport } from './report.js';
 import type { ResumePlan } from './resume-plan.js';
@@ -320,13 +320,15 @@ export class JobRunner {
         const at = segment
           ? await committedOffsets(admin, this.groupOf(segment), topicsOf(target))
           : new Map<string, string>();
-        for (const [id, end] of target) {
-          const committed = at.get(id);
-          if (committed === undefined || BigInt(committed) < end) {
-            this.log.debug({ hop: i, partition: id, committed, end: String(end) }, 'not done yet');
-            if (i > 0 && ends.length > i) ends.length = i; // re-measure later hops next time
-            return;
-          }
+        const short = shortOf(target, at);
+        if (short) {
+          const { id, committed, end } = short;
+          this.log.debug(
+            { hop: i, partition: id, committed: committed?.toString(), end: String(end) },
+            'not done yet',
+          );
+          if (i > 0 && ends.length > i) ends.length = i; // re-measure later hops next time
+          return;
         }
       }
       // Done either way: another worker may have reported it already.

@@ -47,6 +47,26 @@ export function topicsOf(ids: Map<string, unknown>): string[] {
 }
 
 /**
+ * The first partition of `ends` that the group has not committed up to its end, or undefined
+ * when none is short. A task of this worker (`tasks`) counts with its own last commit when that
+ * is newer than what the group coordinator returned.
+ */
+export function shortOf(
+  ends: Map<string, bigint>,
+  stored: Map<string, string>,
+  tasks?: ReadonlyMap<string, Task>,
+): { id: string; committed: bigint | undefined; end: bigint } | undefined {
+  for (const [id, end] of ends) {
+    const known = [tasks?.get(id)?.committed, stored.get(id)].flatMap((o) =>
+      o === undefined ? [] : [BigInt(o)],
+    );
+    const committed = known.length > 0 ? known.reduce((a, b) => (b > a ? b : a)) : undefined;
+    if (committed === undefined || committed < end) return { id, committed, end };
+  }
+  return undefined;
+}
+
+/**
  * Waits until the hop's consumer group has committed its input up to the input's current end,
  * every partition of it; false when `timeoutMs` passes first. Not only this worker's tasks: a
  * partition not assigned here yet (the hop still joining, as it may be when a failure comes
@@ -69,13 +89,7 @@ export async function drain(kafka: Kafka, input: HopInput, timeoutMs: number): P
     const topics = topicsOf(ends);
     for (;;) {
       const stored = await committedOffsets(admin, input.groupId, topics);
-      const done = [...ends].every(([id, end]) => {
-        const committed = input.tasks.get(id)?.committed;
-        const mine = committed === undefined ? -1n : BigInt(committed);
-        const group = BigInt(stored.get(id) ?? -1n);
-        return (mine > group ? mine : group) >= end;
-      });
-      if (done) return true;
+      if (shortOf(ends, stored, input.tasks) === undefined) return true;
       if (Date.now() > deadline) return false;
       await sleep(100);
     }
