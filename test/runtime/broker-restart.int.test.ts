@@ -195,7 +195,7 @@ describe('a broker killed and restarted while an exactly-once job runs', () => {
     const copies = new Map<string, string[]>();
     for (const m of byMarkers) {
       const id = `${m.key?.toString()}=${m.value?.toString()}`;
-      copies.set(id, [...(copies.get(id) ?? []), `${m.txn}@${m.offset}`]);
+      copies.set(id, [...(copies.get(id) ?? []), `${m.txn}@${m.offset} (${m.batch})`]);
     }
     const twice = [...copies].filter(([, where]) => where.length > 1);
     if (twice.length > 0)

@@ -5,7 +5,12 @@ import { kafkaClient } from './kafka.js';
 /** A record as kafkajs decodes it, with the record batch it came in. */
 type RawRecord = KafkaMessage & {
   isControlRecord?: boolean;
-  batchContext?: { producerId: string; inTransaction: boolean };
+  batchContext?: {
+    producerId: string;
+    producerEpoch: number;
+    firstSequence: number;
+    inTransaction: boolean;
+  };
 };
 
 /**
@@ -16,8 +21,19 @@ type RawRecord = KafkaMessage & {
  * it. Call it once nothing writes to the topic any more: open transactions count as not
  * committed.
  */
-/** A committed record, and the transaction it came in: `<partition>/<producerId>#<n>`, n counting that producer's transactions there; `-` outside transactions. */
-export type CommittedRecord = KafkaMessage & { partition: number; txn: string };
+/**
+ * A committed record, and the transaction it came in: `<partition>/<producerId>#<n>`, n counting
+ * that producer's transactions there; `-` outside transactions. `batch` names the record batch
+ * that carried it: `epoch <producer epoch> seq <first sequence>`. Two copies of a record in one
+ * transaction tell by it how they got there: one epoch and the same sequence (a retried batch the
+ * broker did not deduplicate), one epoch and two sequences (the client sent it twice), or two
+ * epochs (a fenced producer's records that no abort marker closed).
+ */
+export type CommittedRecord = KafkaMessage & { partition: number; txn: string; batch: string };
+
+function batchOf(r: RawRecord): string {
+  return `epoch ${r.batchContext?.producerEpoch} seq ${r.batchContext?.firstSequence}`;
+}
 
 export async function committedByMarkers(
   topic: string,
@@ -57,7 +73,7 @@ export async function committedByMarkers(
             if (BigInt(r.offset) < BigInt(raw.fetchedOffset)) continue;
             const ctx = r.batchContext;
             if (!ctx?.inTransaction) {
-              committed.push({ ...r, partition: batch.partition, txn: '-' });
+              committed.push({ ...r, partition: batch.partition, txn: '-', batch: batchOf(r) });
               continue;
             }
             const id = `${batch.partition}/${ctx.producerId}`;
@@ -67,7 +83,12 @@ export async function committedByMarkers(
               // A control record's key: version (int16), then type (int16): 0 abort, 1 commit.
               if (r.key?.readInt16BE(2) === 1)
                 for (const m of open.get(id) ?? [])
-                  committed.push({ ...m, partition: batch.partition, txn: `${id}#${n}` });
+                  committed.push({
+                    ...m,
+                    partition: batch.partition,
+                    txn: `${id}#${n}`,
+                    batch: batchOf(m),
+                  });
               open.delete(id);
             } else open.set(id, [...(open.get(id) ?? []), r]);
           }
