@@ -7,6 +7,7 @@ import type { Command } from '../domain/commands.js';
 import { decide } from '../domain/decide.js';
 import type { EventDraft, JobEvent } from '../domain/events.js';
 import { initTransactions, producerConfig } from '../kafka/connect.js';
+import { restartOnError } from '../kafka/restart.js';
 import type { Logger } from '../observability/logger.js';
 import { fenceStoppingJobs } from './fence.js';
 import { LogReader } from './log-reader.js';
@@ -124,7 +125,7 @@ export class Coordinator {
     await consumer.subscribe({ topic: this.topics.control, fromBeginning: true });
     await consumer.run({
       autoCommit: false, // offsets are committed inside each transaction
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      eachBatch: restartOnError(async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (!this.cluster) {
           this.activation ??= this.activate(heartbeat);
           await this.activation;
@@ -141,7 +142,7 @@ export class Coordinator {
           if (last) resolveOffset(last.offset);
           await heartbeat();
         }
-      },
+      }),
     });
   }
 
@@ -168,9 +169,8 @@ export class Coordinator {
     const generation = this.generation;
     const started = Date.now();
     await this.producer?.disconnect().catch(() => undefined);
-    // The transactional id is the same for every coordinator of the namespace: taking it over
-    // fences a zombie, aborts its open transaction and lets one it was committing finish, all
-    // before the state is rebuilt from the log.
+    // One transactional id for every coordinator of the namespace: taking it over fences a
+    // zombie, aborts its open transaction and lets one it was committing finish, before the rebuild.
     this.producer = this.opts.kafka.producer(
       producerConfig({
         transactionalId: `${this.opts.namespace}.coordinator`,

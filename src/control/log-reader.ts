@@ -4,6 +4,7 @@ import type { EventCodec } from '../codec/log-codec.js';
 import { isSluiceError } from '../domain/errors.js';
 import type { JobEvent } from '../domain/events.js';
 import { topicOffsets } from '../kafka/offsets.js';
+import { restartOnError } from '../kafka/restart.js';
 import type { Logger } from '../observability/logger.js';
 
 /** Called for every event, in log order within each partition (so in seq order within a job). */
@@ -82,7 +83,7 @@ export class LogReader {
     });
     await consumer.run({
       autoCommit: false,
-      eachBatch: async ({ batch, heartbeat }) => {
+      eachBatch: restartOnError(async ({ batch, heartbeat }) => {
         for (const message of batch.messages) {
           if (message.value === null) continue; // a tombstone: a purged job's event
           let event: JobEvent;
@@ -103,7 +104,7 @@ export class LogReader {
         }
         await this.opts.onProgress?.(this.read);
         await heartbeat();
-      },
+      }),
     });
     await Promise.race([done, failed]);
   }
