@@ -6,6 +6,15 @@ import { deadLetterMessage, plannedAction, type ResumePlan } from './resume-plan
 import type { Deserializer } from './serde.js';
 import type { Task } from './task.js';
 
+/**
+ * A commit's records: at most this many, and no more than CHUNK_TIME_MS of processing holds.
+ * Bigger chunks amortise each exactly-once commit's fixed round trips (five sequential requests
+ * in kafkajs), but a chunk runs without a heartbeat, so slow user code in a big chunk delayed
+ * rebalances; the time bound keeps that to about a second whatever the code costs.
+ */
+export const MAX_RECORDS_PER_COMMIT = 2_000;
+export const CHUNK_TIME_MS = 1_000;
+
 /** What running records through a hop's stages needs. */
 export interface ChunkSpec {
   deserializer: Deserializer;
@@ -32,7 +41,8 @@ export interface ChunkResult {
 /**
  * Runs a chunk of one partition's records through the stages, into the task's state (pending
  * until committed), applying the resume plan's skip or dead letter. Stops at the first record
- * that fails, whose partial state writes are reverted, or as soon as `stopped()` says so.
+ * that fails, whose partial state writes are reverted, as soon as `stopped()` says so, or once
+ * `timeMs` has passed with at least one record handled; `last` says how far it got.
  */
 export async function runChunk(
   spec: ChunkSpec,
@@ -41,7 +51,9 @@ export async function runChunk(
   task: Task,
   messages: KafkaMessage[],
   stopped: () => boolean,
+  timeMs = CHUNK_TIME_MS,
 ): Promise<ChunkResult> {
+  const deadline = Date.now() + timeMs;
   const result: ChunkResult = {
     outputs: [],
     deadLetters: [],
@@ -50,7 +62,7 @@ export async function runChunk(
     failure: undefined,
   };
   for (const message of messages) {
-    if (stopped()) break;
+    if (stopped() || (result.last !== undefined && Date.now() >= deadline)) break;
     const origin = originOf(task.topic, task.partition, message);
     const planned = plannedAction(plan, origin.topic, origin.partition, origin.offset);
     if (planned !== undefined) {

@@ -6,7 +6,7 @@ import { restartOnError } from '../kafka/restart.js';
 import { producerConfig } from '../kafka/connect.js';
 import type { Logger } from '../observability/logger.js';
 import { NO_METRICS, type JobMetrics } from '../observability/metrics.js';
-import { runChunk, type ChunkSpec } from './chunk.js';
+import { MAX_RECORDS_PER_COMMIT, runChunk, type ChunkSpec } from './chunk.js';
 import { CommitFailure } from './failure.js';
 import { openTasks } from './open.js';
 import type { ResumePlan } from './resume-plan.js';
@@ -19,14 +19,6 @@ import {
   type CommitContext,
   type Task,
 } from './task.js';
-
-/**
- * Records per commit. Bigger chunks amortise each exactly-once commit's fixed round trips
- * (2,000 reached 0.70 of the raw loop against 0.62 for 500), but a chunk runs without a
- * heartbeat, so with slow user code it delayed rebalances; and heartbeating inside the chunk
- * coincided with a double count in the broker-restart test that is not explained yet. So 500.
- */
-const MAX_RECORDS_PER_COMMIT = 500;
 
 /**
  * How long a fenced task waits before it reopens. The coordinator appends a stopping event a
@@ -275,7 +267,7 @@ export class Hop {
     task: Task,
     messages: KafkaMessage[],
     ctl: BatchControl,
-  ): Promise<false> {
+  ): Promise<0> {
     const id = `${task.topic}:${task.partition}`;
     await this.dropTask(id, task);
     const delay = isTransient(err) || isFenced(err) ? this.commitRetry.failed() : undefined;
@@ -289,7 +281,7 @@ export class Hop {
         task.partition,
         first,
       );
-      return false;
+      return 0;
     }
     // Fenced: a new owner took the partition, or the coordinator is stopping the job and
     // appends its event right after fencing. Reopening at once would fence back and could
@@ -298,44 +290,48 @@ export class Hop {
     this.log.warn({ err, task: id, retryInMs: wait }, 'commit failed; reopening the task');
     await sleep(wait);
     await ctl.heartbeat();
-    return false;
+    return 0;
   }
 
-  /** Splits a batch so each commit stays small: short transactions, and cheap sends. */
+  /** Splits a batch into chunks (see MAX_RECORDS_PER_COMMIT): short transactions, cheap sends. */
   private async process(
     topic: string,
     partition: number,
     messages: KafkaMessage[],
     ctl: BatchControl,
   ): Promise<void> {
-    for (let i = 0; i < messages.length; i += MAX_RECORDS_PER_COMMIT) {
+    for (let i = 0; i < messages.length;) {
       if (this.frozen || !ctl.isRunning() || ctl.isStale()) return;
-      const more = await this.processChunk(
+      const done = await this.processChunk(
         topic,
         partition,
         messages.slice(i, i + MAX_RECORDS_PER_COMMIT),
         ctl,
       );
-      if (!more) return;
+      if (done === 0) return;
+      i += done;
     }
   }
 
-  /** Processes and commits one chunk, in its task's turn; false when the hop stopped or froze. */
+  /**
+   * Processes and commits one chunk, in its task's turn: how many of its records are done (a
+   * chunk cut short by its time bound leaves the rest to the next), 0 when the hop stopped or froze.
+   */
   private async processChunk(
     topic: string,
     partition: number,
     messages: KafkaMessage[],
     ctl: BatchControl,
-  ): Promise<boolean> {
+  ): Promise<number> {
     const task = await this.taskFor(`${topic}:${partition}`);
-    return task ? inTurn(task, () => this.commitChunk(task, messages, ctl)) : false;
+    return task ? inTurn(task, () => this.commitChunk(task, messages, ctl)) : 0;
   }
 
   private async commitChunk(
     task: Task,
     messages: KafkaMessage[],
     ctl: BatchControl,
-  ): Promise<boolean> {
+  ): Promise<number> {
     const id = `${task.topic}:${task.partition}`;
     // A seek still pending (a reopened task) moves the consumer anyway: nothing to skip then.
     const replayed = ctl.isStale() ? 0 : committedPrefix(task, messages);
@@ -347,7 +343,7 @@ export class Hop {
       );
       ctl.resolveOffset(to);
       messages = messages.slice(replayed);
-      if (messages.length === 0) return true;
+      if (messages.length === 0) return replayed;
     }
     const { outputs, deadLetters, last, failed, failure } = await runChunk(
       this.spec,
@@ -361,8 +357,9 @@ export class Hop {
       // Frozen while this chunk ran (the job was suspended or stopped): commit nothing more.
       // Its records are fetched again by whoever runs the job next.
       task.state.rollback();
-      return false;
+      return 0;
     }
+    const handled = messages.findIndex((m) => m.offset === last) + 1;
     if (last !== undefined) {
       // Everything before the failing record is committed: a resume starts exactly at it.
       const topics = [{ topic: this.spec.output.topic, messages: outputs }];
@@ -385,15 +382,15 @@ export class Hop {
       // A commit is this task's part of a snapshot; the coordinator records the job's snapshots.
       this.metrics.snapshot(Date.now() - started);
       // Counted once committed, so a re-delivered chunk is not counted twice as "processed".
-      this.metrics.recordsIn(messages.findIndex((m) => m.offset === last) + 1);
+      this.metrics.recordsIn(handled);
       this.metrics.recordsOut(outputs.length);
     }
     await ctl.heartbeat();
     if (failed) {
       this.freeze();
       await this.events.failed(failure, task.topic, task.partition, failed);
-      return false;
+      return 0;
     }
-    return last !== undefined;
+    return handled === 0 ? 0 : replayed + handled;
   }
 }
