@@ -83,6 +83,19 @@ export class SluiceClient {
     const logger = (opts.logger ?? defaultLogger()).child({ component: 'client' });
     const namespace = resolveNamespace(opts.namespace);
     const topics = topicNames(namespace);
+    // What it connects to and how, never the secrets: where an authentication problem starts.
+    const { ssl, sasl, registryAuth } = opts.security ?? {};
+    logger.debug(
+      {
+        brokers: opts.brokers,
+        registryUrl: opts.registryUrl,
+        namespace,
+        tls: ssl !== undefined && ssl !== false,
+        sasl: sasl && { mechanism: sasl.mechanism, username: sasl.username },
+        registryUser: (opts.registryAuth ?? registryAuth)?.username,
+      },
+      'client connecting',
+    );
     const kafka = createKafka({
       brokers: opts.brokers,
       clientId: `sluice-client`,
