@@ -27,11 +27,26 @@ export function restartOnError<P>(
 }
 
 /**
+ * Errors kafkajs's runner answers itself, recognised by their `type`: it rejoins the group.
+ * Wrapped, they lost the type, and a member that should rejoin retried its fetch instead; a
+ * second worker then waited for the rebalance until the job had ended without it.
+ */
+const REJOIN_TYPES = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+]);
+
+/**
  * `err` as an error kafkajs retries. The original is kept as `originalError` (which Sluice's
- * isTransient follows), never as `cause`: kafkajs would judge the wrapper by it.
+ * isTransient follows), never as `cause`: kafkajs would judge the wrapper by it. Errors that
+ * kafkajs already retries, or answers by rejoining, are returned as they are.
  */
 export function retriable(err: unknown): Error {
-  if (rootOf(err).retriable === true) return err as Error;
+  const type = (err as { type?: unknown } | null | undefined)?.type;
+  if (rootOf(err).retriable === true || (typeof type === 'string' && REJOIN_TYPES.has(type)))
+    return err as Error;
   const wrapped = new kafkajs.KafkaJSError(err instanceof Error ? err.message : String(err), {
     retriable: true,
   }) as Error & { originalError?: unknown };

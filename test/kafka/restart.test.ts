@@ -10,6 +10,20 @@ describe('retriable: an error kafkajs restarts a consumer after', () => {
     expect(retriable(err)).toBe(err);
   });
 
+  it('keeps the errors kafkajs answers by rejoining the group, which it recognises by their type', () => {
+    for (const type of [
+      'REBALANCE_IN_PROGRESS',
+      'NOT_COORDINATOR_FOR_GROUP',
+      'ILLEGAL_GENERATION',
+      'UNKNOWN_MEMBER_ID',
+    ]) {
+      const err = new kafkajs.KafkaJSProtocolError(
+        Object.assign(new Error(type), { type, retriable: false }),
+      );
+      expect(retriable(err)).toBe(err);
+    }
+  });
+
   it('wraps a non-retriable one without a cause (kafkajs judges by the root cause), keeping the original', () => {
     const err = new kafkajs.KafkaJSNonRetriableError('Failed to find group coordinator');
     const out = retriable(err) as Judged;
