@@ -45,6 +45,11 @@ export interface ResolveOptions extends GivenEndpointInput {
    * which must never touch servers others use. Owned mode only.
    */
   private?: boolean;
+  /**
+   * Broker settings added to a private instance's (see {@link private}), for tests that need the
+   * broker to behave otherwise, e.g. `transaction.partition.verification.enable: 'false'`.
+   */
+  brokerProperties?: Record<string, string>;
   /** How to log in to given endpoints when they are secured (the check that they answer needs it). */
   access?: Access;
 }
@@ -145,6 +150,7 @@ async function startPrivate(opts: ResolveOptions, env: NodeJS.ProcessEnv): Promi
     onProgress: opts.onProgress ?? (() => undefined),
     env,
     brokerSecurity: opts.brokerSecurity,
+    brokerProperties: opts.brokerProperties,
   });
 }
 

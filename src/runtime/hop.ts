@@ -77,6 +77,7 @@ export class Hop {
   private started = false;
   private readonly log: Logger;
   private readonly commitRetry: RetryBudget;
+  private readonly sweeps = new Set<string>(); // tasks whose commit failed (see sweep in open.ts)
 
   constructor(
     private readonly kafka: Kafka,
@@ -197,7 +198,7 @@ export class Hop {
     if (ids.length === 0) return;
     const opened = await openTasks(
       this.kafka,
-      { ...this.spec, guarantee: this.guarantee },
+      { ...this.spec, guarantee: this.guarantee, sweep: this.sweeps },
       ids,
       (task, at) => {
         // No committed offset yet: the beginning, as the subscription says. A hop stopping
@@ -213,6 +214,7 @@ export class Hop {
       (done, total) => this.metrics.restore(done, total),
     );
     for (const [id, task] of opened) this.tasks.set(id, task);
+    for (const id of opened.keys()) this.sweeps.delete(id);
   }
 
   /**
@@ -270,6 +272,7 @@ export class Hop {
   ): Promise<0> {
     const id = `${task.topic}:${task.partition}`;
     await this.dropTask(id, task);
+    if (this.guarantee === 'EXACTLY_ONCE') this.sweeps.add(id); // see sweep in open.ts
     const delay = isTransient(err) || isFenced(err) ? this.commitRetry.failed() : undefined;
     const first = messages[0];
     if (delay === undefined && first) {

@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import { taskTransactionalId } from '../domain/resources.js';
 import type { ProcessingGuarantee } from '../domain/status.js';
 import { initTransactions, producerConfig } from '../kafka/connect.js';
@@ -13,6 +13,10 @@ export interface OpenSpec {
   groupId: string;
   changelogs: { topic: string; stage: string }[];
   guarantee: ProcessingGuarantee;
+  /** Where the hop's outputs go. */
+  output: { topic: string };
+  /** EXACTLY_ONCE: tasks whose last commit failed here, to sweep (see sweep). */
+  sweep?: ReadonlySet<string>;
 }
 
 /**
@@ -48,6 +52,9 @@ export async function openTasks(
         }),
       );
       await initTransactions(task.producer);
+      // Not the dead-letter topic: it may not exist, and takes one record per resume at most.
+      const writes = [spec.output.topic, ...spec.changelogs.map((c) => c.topic)];
+      if (spec.sweep?.has(id)) await sweep(kafka, task.producer, writes, id, log);
     }
     byId.set(id, task);
   }
@@ -70,4 +77,46 @@ export async function openTasks(
     progress,
   );
   return byId;
+}
+
+/**
+ * Aborts, at the task's new epoch, records that a failed commit may have left open. When the
+ * broker crashes during a commit, the restarted transaction coordinator may not know the
+ * transaction any more (seen once in the broker-restart test: the new producer got epoch 1, not
+ * the epoch after next). Taking the id over then aborts nothing, the records stay open on their
+ * partitions, and the task's next commit commits them along with the chunk processed again. A
+ * transaction that writes one record to every partition the hop writes, then aborts, closes
+ * them as aborted: the abort marker ends whatever that producer id has open there. Reproduced
+ * with a batch written outside any known transaction, on a broker with
+ * transaction.partition.verification.enable=false: the next commit committed it, and with this
+ * sweep first it was aborted. read_committed readers never see the swept records.
+ */
+export async function sweep(
+  kafka: Kafka,
+  producer: Producer,
+  topics: string[],
+  id: string,
+  log: Logger,
+): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const { topics: found } = await admin
+    .fetchTopicMetadata({ topics })
+    .finally(() => admin.disconnect());
+  const tx = await producer.transaction();
+  try {
+    await tx.sendBatch({
+      topicMessages: found.map((t) => ({
+        topic: t.name,
+        messages: t.partitions.map((p) => ({
+          key: 'sluice-sweep',
+          value: Buffer.alloc(0),
+          partition: p.partitionId,
+        })),
+      })),
+    });
+  } finally {
+    await tx.abort();
+  }
+  log.info({ task: id, topics }, 'aborted what the failed commit may have left open');
 }

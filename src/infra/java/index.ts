@@ -28,6 +28,8 @@ export interface JavaStartOptions {
   env?: NodeJS.ProcessEnv;
   /** Make the broker's client listener require SASL with these credentials. */
   brokerSecurity?: BrokerSecurity | undefined;
+  /** Settings added to the broker's (see ResolveOptions.brokerProperties). */
+  brokerProperties?: Record<string, string> | undefined;
 }
 
 /** Fetches (once), formats, starts and waits for a Kafka broker and an Apicurio registry. */
@@ -68,6 +70,7 @@ export async function startJavaInfra(opts: JavaStartOptions): Promise<Infra> {
       kafkaDist,
       join(dir, 'kafka'),
       opts.brokerSecurity,
+      opts.brokerProperties,
     ).then(record);
     const registryStart = startApicurio(jdk.java, apicurioDist, join(dir, 'registry')).then(record);
     starting = [kafkaStart, registryStart];

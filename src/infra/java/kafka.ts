@@ -38,6 +38,7 @@ export function serverProperties(
   brokerPort: number,
   controllerPort: number,
   security?: BrokerSecurity,
+  extra: Record<string, string> = {},
 ): string {
   const listener = security ? 'SASL_PLAINTEXT' : 'PLAINTEXT';
   return [
@@ -66,6 +67,7 @@ export function serverProperties(
     // start. Loopback heartbeats do not get lost, so a shorter session only shortens that wait.
     'broker.heartbeat.interval.ms=1000',
     'broker.session.timeout.ms=4000',
+    ...Object.entries(extra).map(([key, value]) => `${key}=${value}`),
     '',
   ].join('\n');
 }
@@ -148,13 +150,14 @@ export async function startKafka(
   distDir: string,
   dir: string,
   security?: BrokerSecurity,
+  extra?: Record<string, string>,
 ): Promise<LocalKafka> {
   mkdirSync(dir, { recursive: true });
   const [brokerPort, controllerPort] = [await freePort(), await freePort()];
   const props = join(dir, 'server.properties');
   const logFile = join(dir, 'server.log');
   // The properties hold the SASL password when secured: readable by this user only.
-  writeFileSync(props, serverProperties(dir, brokerPort, controllerPort, security), {
+  writeFileSync(props, serverProperties(dir, brokerPort, controllerPort, security, extra), {
     mode: 0o600,
   });
   writeFileSync(join(dir, 'log4j2.yaml'), LOG4J(logFile));

@@ -85,6 +85,16 @@ describe('serverProperties with SASL', () => {
     expect(plain.get('listeners')).toBe('PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093');
     expect([...plain.keys()].some((k) => k.includes('sasl'))).toBe(false);
   });
+
+  it('adds the extra settings a private instance was asked for', () => {
+    const props = parse(
+      serverProperties('/data/x', 19092, 19093, undefined, {
+        'transaction.partition.verification.enable': 'false',
+      }),
+    );
+    expect(props.get('transaction.partition.verification.enable')).toBe('false');
+    expect(props.get('node.id')).toBe('1');
+  });
 });
 
 describe('newClusterId', () => {
