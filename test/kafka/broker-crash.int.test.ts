@@ -50,7 +50,12 @@ describe('a transaction open when the broker is SIGKILLed', () => {
     await tx.commit();
     await after.disconnect();
 
-    const committed = await committedByMarkers(topic, infra.brokers);
+    // The markers are written after commit() returns: read until the last commit shows.
+    let committed = await committedByMarkers(topic, infra.brokers);
+    for (let i = 0; i < 50 && !committed.some((r) => r.value?.toString() === 'next-2'); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      committed = await committedByMarkers(topic, infra.brokers);
+    }
     expect(committed.map((r) => r.value?.toString())).toEqual([
       'committed-0',
       'committed-1',

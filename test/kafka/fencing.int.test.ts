@@ -1,8 +1,8 @@
-import type { Producer } from 'kafkajs';
+import type { KafkaMessage, Producer } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initTransactions, producerConfig } from '../../src/kafka/connect.js';
 import { kafkaClient, testNamespace, useTopics } from '../support/kafka.js';
-import { readAll } from '../support/records.js';
+import { readAll, readUntil } from '../support/records.js';
 
 // Exactly-once rests on fencing: a task's new producer must stop the old one with the same
 // transactional id. kafkajs's connect() does not do it (it defers the transactional id to the
@@ -52,7 +52,12 @@ describe('taking over a transactional id', () => {
     const tx = await fresh.transaction();
     await tx.send({ topic, messages: [{ value: 'by the new owner' }] });
     await tx.commit();
-    const values = (await readAll(topic)).map((m) => m.value?.toString());
+    // Read until it shows: right after commit() the read_committed end may still lack the
+    // transaction (its markers are written after commit returns), and a read to that end missed it.
+    const isNew = (m: KafkaMessage) => m.value?.toString() === 'by the new owner';
+    const values = (await readUntil(topic, (all) => all.some(isNew), 15_000)).map((m) =>
+      m.value?.toString(),
+    );
     expect(values).toContain('by the new owner');
   });
 });
