@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import kafkajs from '../../src/kafka/kafkajs.js';
 import { initTransactions, producerConfig } from '../../src/kafka/connect.js';
 import { resolveInfra } from '../../src/infra/index.js';
-import { committedByMarkers } from '../support/transactions.js';
+import { committedOnceShown } from '../support/transactions.js';
 
 // What exactly-once after a broker crash rests on: a transaction left open when the broker is
 // SIGKILLed is aborted when a new producer takes its transactional id over, on the restarted
@@ -50,12 +50,9 @@ describe('a transaction open when the broker is SIGKILLed', () => {
     await tx.commit();
     await after.disconnect();
 
-    // The markers are written after commit() returns: read until the last commit shows.
-    let committed = await committedByMarkers(topic, infra.brokers);
-    for (let i = 0; i < 50 && !committed.some((r) => r.value?.toString() === 'next-2'); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      committed = await committedByMarkers(topic, infra.brokers);
-    }
+    const committed = await committedOnceShown(topic, infra.brokers, (all) =>
+      all.some((r) => r.value?.toString() === 'next-2'),
+    );
     expect(committed.map((r) => r.value?.toString())).toEqual([
       'committed-0',
       'committed-1',

@@ -4,7 +4,7 @@ import { initTransactions, producerConfig } from '../../src/kafka/connect.js';
 import { resolveInfra } from '../../src/infra/index.js';
 import { sweep } from '../../src/runtime/open.js';
 import { readAll } from '../support/records.js';
-import { committedByMarkers } from '../support/transactions.js';
+import { committedByMarkers, committedOnceShown } from '../support/transactions.js';
 import { testLogger } from '../support/sluice.js';
 
 // The sweep a task runs when it reopens after a failed commit (src/runtime/open.ts), against the
@@ -69,11 +69,7 @@ async function leaveOpen(topic: string): Promise<void> {
   await tx.commit();
   await first.disconnect();
   // Its producer id, from the committed batch (the markers may take a moment to show).
-  let [record] = await committedByMarkers(topic, infra.brokers);
-  for (let attempt = 0; !record && attempt < 50; attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    [record] = await committedByMarkers(topic, infra.brokers);
-  }
+  const [record] = await committedOnceShown(topic, infra.brokers, (all) => all.length > 0);
   const producerId = Number(record?.txn.split('/')[1]?.split('#')[0]);
   expect(Number.isInteger(producerId)).toBe(true);
   const leader = Object.keys(cluster.findLeaderForPartitions(topic, [1]))[0] ?? '';

@@ -107,3 +107,23 @@ export async function committedByMarkers(
   }
   return committed;
 }
+
+/**
+ * {@link committedByMarkers}, read again until `shows` holds of it (at most `timeoutMs`): a
+ * transaction's markers are written after its commit() returns, so a read right after may not
+ * count it as committed yet. Resolves to the last read either way; the caller asserts on it.
+ */
+export async function committedOnceShown(
+  topic: string,
+  brokers: string[] | undefined,
+  shows: (records: CommittedRecord[]) => boolean,
+  timeoutMs = 10_000,
+): Promise<CommittedRecord[]> {
+  const deadline = Date.now() + timeoutMs;
+  let records = await committedByMarkers(topic, brokers);
+  while (!shows(records) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    records = await committedByMarkers(topic, brokers);
+  }
+  return records;
+}
