@@ -2,10 +2,12 @@ import type * as KafkaJS from 'kafkajs';
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import { dropAborted, FILTER_MARK } from './aborted.js';
+import { GROUPING_MARK, groupPerPartition } from './grouping.js';
 
 /**
- * kafkajs, with its read_committed filter replaced: every value import of kafkajs in Sluice
- * comes from here (lint enforces it).
+ * kafkajs, with two of its modules replaced: every value import of kafkajs in Sluice comes
+ * from here (lint enforces it). The producer's grouping of a send by partition is replaced by
+ * a linear one (see grouping.ts); the read_committed filter, for correctness:
  *
  * kafkajs 2.2.4 drops an aborted transaction's records only from the first record at or past
  * the transaction's first offset, taking the broker's list in order and one entry per record.
@@ -16,25 +18,40 @@ import { dropAborted, FILTER_MARK } from './aborted.js';
  * that aborts several transactions made a downstream task count records that were never
  * committed.
  *
- * kafkajs is CommonJS and binds the filter when its batch module loads, so the fixed filter is
+ * kafkajs is CommonJS and binds both when the modules using them load, so the replacements are
  * put in the module cache before that. If another copy was loaded first (an application that
  * imported kafkajs itself), that copy is left to its owner and Sluice loads its own.
  */
 function load(): typeof KafkaJS {
   const require = createRequire(import.meta.url);
   const root = dirname(require.resolve('kafkajs'));
-  const filterPath = join(root, 'src', 'consumer', 'filterAbortedMessages.js');
-  const batchPath = join(root, 'src', 'consumer', 'batch.js');
-  const cached = require.cache[filterPath];
-  const fixed = (cached?.exports as Record<symbol, unknown> | undefined)?.[FILTER_MARK] === true;
-  if (!fixed) {
-    if (require.cache[batchPath])
+  const patches = [
+    {
+      path: join(root, 'src', 'consumer', 'filterAbortedMessages.js'),
+      by: dropAborted,
+      mark: FILTER_MARK,
+      usedBy: join(root, 'src', 'consumer', 'batch.js'),
+    },
+    {
+      path: join(root, 'src', 'producer', 'groupMessagesPerPartition.js'),
+      by: groupPerPartition,
+      mark: GROUPING_MARK,
+      usedBy: join(root, 'src', 'producer', 'sendMessages.js'),
+    },
+  ];
+  const patched = (p: (typeof patches)[number]): boolean =>
+    (require.cache[p.path]?.exports as Record<symbol, unknown> | undefined)?.[p.mark] === true;
+  if (!patches.every(patched)) {
+    // Modules that bound the originals must load again: drop that copy of kafkajs whole.
+    if (patches.some((p) => require.cache[p.usedBy]))
       for (const key of Object.keys(require.cache))
         if (key.startsWith(root + sep)) Reflect.deleteProperty(require.cache, key);
-    require(filterPath);
-    const module = require.cache[filterPath];
-    if (!module) throw new Error(`kafkajs layout changed: ${filterPath} is not a module`);
-    module.exports = dropAborted;
+    for (const p of patches) {
+      require(p.path);
+      const module = require.cache[p.path];
+      if (!module) throw new Error(`kafkajs layout changed: ${p.path} is not a module`);
+      module.exports = p.by;
+    }
   }
   return require('kafkajs') as typeof KafkaJS;
 }

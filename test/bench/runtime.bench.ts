@@ -22,6 +22,8 @@ import { Worker } from '../../src/runtime/worker.js';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 200_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** BENCH_ONLY=mapExactlyOnce,... runs only those pipelines (for profiling one). */
+const ONLY = process.env.BENCH_ONLY?.split(',').filter((s) => s !== '');
 const PARTITIONS = 3;
 const logger = pino({ level: 'silent' });
 
@@ -105,10 +107,10 @@ async function main(): Promise<void> {
   await admin.connect();
   const t = (name: string): string => `${ns}.${name}`;
   const runs = [
-    { name: 'mapAtLeastOnce', pipeline: 'double', guarantee: 'AT_LEAST_ONCE' },
-    { name: 'mapExactlyOnce', pipeline: 'double', guarantee: 'EXACTLY_ONCE' },
-    { name: 'keyedAggregationExactlyOnce', pipeline: 'sum', guarantee: 'EXACTLY_ONCE' },
-  ] as const;
+    { name: 'mapAtLeastOnce', pipeline: 'double', guarantee: 'AT_LEAST_ONCE' as const },
+    { name: 'mapExactlyOnce', pipeline: 'double', guarantee: 'EXACTLY_ONCE' as const },
+    { name: 'keyedAggregationExactlyOnce', pipeline: 'sum', guarantee: 'EXACTLY_ONCE' as const },
+  ].filter((r) => !ONLY || ONLY.includes(r.name));
   const outputs = ['raw2'];
   for (let round = 0; round < ROUNDS; round++)
     for (const r of runs) outputs.push(`raw-${r.name}-${round}`, `${r.name}-${round}`);

@@ -1,0 +1,58 @@
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import '../../src/kafka/kafkajs.js';
+import { GROUPING_MARK, groupPerPartition } from '../../src/kafka/grouping.js';
+
+type Grouping = typeof groupPerPartition;
+const require = createRequire(import.meta.url);
+const path = require.resolve('kafkajs/src/producer/groupMessagesPerPartition.js');
+
+/** kafkajs's own version, read from its file: the one in the module cache is Sluice's. */
+function kafkajsOriginal(): Grouping {
+  const cached = require.cache[path];
+  Reflect.deleteProperty(require.cache, path);
+  try {
+    return require(path) as Grouping;
+  } finally {
+    if (cached) require.cache[path] = cached;
+  }
+}
+
+interface Msg {
+  key: string;
+  n: number;
+}
+const partitionMetadata = [{ partitionId: 0 }, { partitionId: 1 }, { partitionId: 2 }];
+const byKey = ({ message }: { message: Msg }): number => message.key.charCodeAt(1) % 3;
+
+describe('groupPerPartition', () => {
+  it('groups as kafkajs does: the same partitions, each list in send order', () => {
+    const original = kafkajsOriginal();
+    expect(original[GROUPING_MARK as keyof Grouping]).toBeUndefined(); // really kafkajs's
+    const messages = Array.from({ length: 500 }, (_, n) => ({ key: `k${(n * 7) % 11}`, n }));
+    const input = { topic: 't', partitionMetadata, messages, partitioner: byKey };
+    const ours = groupPerPartition(input);
+    expect(ours).toEqual(original(input));
+    expect(Object.keys(ours)).toEqual(['0', '1', '2']);
+    expect(Object.values(ours).flat()).toHaveLength(500);
+    expect(ours[1]?.map((m) => m.n)).toEqual(
+      messages.filter((m) => byKey({ message: m }) === 1).map((m) => m.n),
+    );
+  });
+
+  it('returns nothing without partition metadata, as kafkajs does', () => {
+    const input = {
+      topic: 't',
+      partitionMetadata: [],
+      messages: [{ key: 'k1', n: 1 }],
+      partitioner: byKey,
+    };
+    expect(groupPerPartition(input)).toEqual({});
+    expect(kafkajsOriginal()(input)).toEqual({});
+  });
+
+  it('is the grouping kafkajs producers use once Sluice loaded kafkajs', () => {
+    const loaded = require(path) as Grouping;
+    expect(loaded[GROUPING_MARK as keyof Grouping]).toBe(true);
+  });
+});
