@@ -35,9 +35,22 @@ export class StateStore {
     this.writes.push({ stage, key, value });
   }
 
-  /** Pending writes, in order: what the changelog must receive before the commit. */
+  /** Pending writes, in order, each one: what a failing record's `revertTo` undoes. */
   pendingWrites(): readonly StateWrite[] {
     return this.writes;
+  }
+
+  /**
+   * What the changelog must receive before the commit: the last pending value of each key.
+   * The changelog is compacted and a commit's writes land together, so a key's earlier values
+   * in the same commit would only be compacted away; a running count over 100 keys writes at
+   * most 100 records per commit, not one per input record.
+   */
+  changelogWrites(): StateWrite[] {
+    const out: StateWrite[] = [];
+    for (const [stage, p] of this.pending)
+      for (const [key, value] of p) out.push({ stage, key, value });
+    return out;
   }
 
   /** A savepoint: how many pending writes exist now. */

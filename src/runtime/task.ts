@@ -102,13 +102,13 @@ export async function commitTask(
   return written;
 }
 
-/** The task's pending state writes as changelog records: keyed by task and grouping key, in the task's partition. */
+/** The task's pending state as changelog records: keyed by task and grouping key, in the task's partition. */
 function changelogMessages(
   task: Task,
   changelogs: { topic: string; stage: string }[],
 ): { topic: string; messages: Message[] }[] {
   const byStage = new Map<string, Message[]>();
-  for (const w of task.state.pendingWrites()) {
+  for (const w of task.state.changelogWrites()) {
     const list = byStage.get(w.stage) ?? [];
     list.push({
       key: changelogKey(task.topic, task.partition, w.key),

@@ -22,6 +22,8 @@ describe('StateStore', () => {
       { stage: 'agg', key: 'k', value: 1 },
       { stage: 'agg', key: 'k', value: 2 },
     ]);
+    // The changelog gets the key's last value only: the earlier one would be compacted away.
+    expect(s.changelogWrites()).toEqual([{ stage: 'agg', key: 'k', value: 2 }]);
   });
 
   it('keeps stages apart', () => {
@@ -204,10 +206,20 @@ class Model {
     return this.committed.get(`${stage}/${key}`);
   }
 
+  /** The last pending write of each stage and key. */
+  lastPerKey(): StateWrite[] {
+    const last = new Map<string, StateWrite>();
+    for (const w of this.writes) last.set(`${w.stage}/${w.key}`, w);
+    return [...last.values()];
+  }
+
   size(stage: string): number {
     return [...this.committed.keys()].filter((k) => k.startsWith(`${stage}/`)).length;
   }
 }
+
+const sorted = (ws: StateWrite[]): StateWrite[] =>
+  [...ws].sort((a, b) => `${a.stage}/${a.key}`.localeCompare(`${b.stage}/${b.key}`));
 
 describe('StateStore (model-based)', () => {
   it('random put/mark/revertTo/commit/rollback/restore sequences match a simple model', () => {
@@ -258,6 +270,7 @@ describe('StateStore (model-based)', () => {
             expect(store.size(stage)).toBe(model.size(stage));
           }
           expect(store.pendingWrites()).toEqual(model.writes);
+          expect(sorted(store.changelogWrites())).toEqual(sorted(model.lastPerKey()));
           expect(store.mark()).toBe(model.writes.length);
         }
       }),
