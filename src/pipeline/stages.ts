@@ -1,6 +1,15 @@
 /** A user function may return its result or a promise of it. */
 export type MaybePromise<T> = T | Promise<T>;
 
+/** True for a promise, or anything `await` would wait for. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
 /** A stage of a pipeline, as the runtime sees it. Every stage has a stable name. */
 export type StageDef =
   | { kind: 'map'; name: string; fn: (value: unknown) => MaybePromise<unknown> }

@@ -1,5 +1,5 @@
 import type { KafkaMessage, Message } from 'kafkajs';
-import type { StageDef } from '../pipeline/stages.js';
+import { isThenable, type StageDef } from '../pipeline/stages.js';
 import { execute, type Output } from './execute.js';
 import { originHeaders, originOf } from './origin.js';
 import { deadLetterMessage, plannedAction, type ResumePlan } from './resume-plan.js';
@@ -61,10 +61,12 @@ export async function runChunk(
     failed: undefined,
     failure: undefined,
   };
+  // Origins are read only where used: a plan naming a record, or headers for the next hop.
+  const tracksOrigin = spec.output.internal || plan.record !== null;
   for (const message of messages) {
     if (stopped() || (result.last !== undefined && Date.now() >= deadline)) break;
-    const origin = originOf(task.topic, task.partition, message);
-    const planned = plannedAction(plan, origin.topic, origin.partition, origin.offset);
+    const origin = tracksOrigin ? originOf(task.topic, task.partition, message) : undefined;
+    const planned = origin && plannedAction(plan, origin.topic, origin.partition, origin.offset);
     if (planned !== undefined) {
       if (planned === 'DEAD_LETTER' && plan.record)
         result.deadLetters.push(deadLetterMessage(jobId, message, plan.record, plan.cause));
@@ -73,10 +75,13 @@ export async function runChunk(
     }
     const mark = task.state.mark();
     try {
-      const value = await spec.deserializer.read(message.value);
-      for (const out of await execute(spec.stages, value, task.state)) {
+      // Awaited only when async (Avro, async user code): see execute.
+      const read = spec.deserializer.read(message.value);
+      const value = isThenable(read) ? await read : read;
+      const run = execute(spec.stages, value, task.state);
+      for (const out of isThenable(run) ? await run : run) {
         const record: Message = { key: spec.output.key(out), value: spec.output.write(out.value) };
-        if (spec.output.internal) record.headers = originHeaders(origin);
+        if (origin && spec.output.internal) record.headers = originHeaders(origin);
         result.outputs.push(record);
       }
       result.last = message.offset;

@@ -1,5 +1,5 @@
 import { assertNever } from '../domain/assert.js';
-import type { StageDef } from '../pipeline/stages.js';
+import { isThenable, type MaybePromise, type StageDef } from '../pipeline/stages.js';
 import type { StateStore } from './state-store.js';
 
 /** One value leaving the last stage, with the key the sink writes it under. */
@@ -21,66 +21,117 @@ export class StageFailure extends Error {
 
 /**
  * Runs one input value through the stages. State reads and writes go through `state` (pending
- * until the task commits). Throws {@link StageFailure} naming the stage when user code throws.
+ * until the task commits). Fails with {@link StageFailure} naming the stage when user code throws.
+ *
+ * Synchronous while the user functions are: a promise per record and stage cost about as much
+ * as the stages themselves (measured: 3.1 → 1.9 µs a record through a one-`map` hop, with
+ * scratch/chunk-bench.ts). From the first function that returns a promise, the rest of this
+ * value's run is awaited, in the same order.
  */
-export async function execute(
+export function execute(
   stages: readonly StageDef[],
   input: unknown,
   state: StateStore,
-): Promise<Output[]> {
-  let items: Output[] = [{ key: null, value: input }];
-  for (const stage of stages) {
+): MaybePromise<Output[]> {
+  return runFrom(stages, 0, [{ key: null, value: input }], state);
+}
+
+/** Runs `items` through the stages from `first` on, synchronously until a step must wait. */
+function runFrom(
+  stages: readonly StageDef[],
+  first: number,
+  items: Output[],
+  state: StateStore,
+): MaybePromise<Output[]> {
+  for (let s = first; s < stages.length && items.length > 0; s++) {
+    const stage = stages[s] as StageDef;
     const next: Output[] = [];
-    for (const item of items) {
-      try {
-        await step(stage, item, state, next);
-      } catch (err) {
-        throw new StageFailure(stage.name, err);
-      }
+    for (let i = 0; i < items.length; i++) {
+      const waiting = guarded(stage, items[i] as Output, state, next);
+      if (waiting) return awaitRest(stages, s, items, i, waiting, next, state);
     }
     items = next;
-    if (items.length === 0) break;
   }
   return items;
 }
 
-async function step(
+/** Waits for item `i` of stage `s`, runs that stage's other items awaited, then the next stages. */
+async function awaitRest(
+  stages: readonly StageDef[],
+  s: number,
+  items: Output[],
+  i: number,
+  waiting: Promise<void>,
+  next: Output[],
+  state: StateStore,
+): Promise<Output[]> {
+  await waiting;
+  const stage = stages[s] as StageDef;
+  for (let j = i + 1; j < items.length; j++) await guarded(stage, items[j] as Output, state, next);
+  return runFrom(stages, s + 1, next, state);
+}
+
+/** One step, its failure (thrown or rejected) wrapped in StageFailure naming the stage. */
+function guarded(
   stage: StageDef,
   item: Output,
   state: StateStore,
   out: Output[],
-): Promise<void> {
+): Promise<void> | undefined {
+  try {
+    return step(stage, item, state, out)?.catch((err: unknown) => {
+      throw new StageFailure(stage.name, err);
+    });
+  } catch (err) {
+    throw new StageFailure(stage.name, err);
+  }
+}
+
+/** Applies one stage to one item, adding its outputs to `out`: at once, or once user code resolves. */
+function step(
+  stage: StageDef,
+  item: Output,
+  state: StateStore,
+  out: Output[],
+): Promise<void> | undefined {
   switch (stage.kind) {
     case 'map':
-      out.push({ key: item.key, value: await stage.fn(item.value) });
-      return;
+      return then(stage.fn(item.value), (value) => {
+        out.push({ key: item.key, value });
+      });
     case 'filter':
-      if (await stage.fn(item.value)) out.push(item);
-      return;
+      return then(stage.fn(item.value), (keep) => {
+        if (keep) out.push(item);
+      });
     case 'flatMap':
-      for (const v of await stage.fn(item.value)) out.push({ key: item.key, value: v });
-      return;
+      return then(stage.fn(item.value), (values) => {
+        for (const value of values) out.push({ key: item.key, value });
+      });
     case 'aggregate': {
       const key = stage.key(item.value);
       const current = state.get(stage.name, key);
-      const updated = await stage.add(current === undefined ? stage.init() : current, item.value);
-      state.put(stage.name, key, updated);
-      out.push({ key, value: { key, value: updated } });
-      return;
+      return then(stage.add(current === undefined ? stage.init() : current, item.value), (v) => {
+        state.put(stage.name, key, v);
+        out.push({ key, value: { key, value: v } });
+      });
     }
     case 'mapWithState': {
       const key = stage.key(item.value);
       const current = state.get(stage.name, key);
-      const [updated, output] = await stage.fn(
-        current === undefined ? stage.init() : current,
-        item.value,
-        key,
-      );
-      state.put(stage.name, key, updated);
-      if (output !== undefined) out.push({ key, value: output });
-      return;
+      const result = stage.fn(current === undefined ? stage.init() : current, item.value, key);
+      return then(result, ([updated, output]) => {
+        state.put(stage.name, key, updated);
+        if (output !== undefined) out.push({ key, value: output });
+      });
     }
     default:
-      assertNever(stage);
+      return assertNever(stage);
   }
+}
+
+/** Calls `fn` with `value` now, or once it resolves; returns the promise to wait for, if any. */
+function then<T>(value: MaybePromise<T>, fn: (v: T) => void): Promise<void> | undefined {
+  if (isThenable(value)) return Promise.resolve(value).then(fn);
+  fn(value);
+  return undefined;
 }

@@ -2,6 +2,7 @@ import { AvroCodec, type RegistryClient } from '../codec/registry.js';
 import { subjectFor } from '../codec/log-codec.js';
 import type { KafkaSinkDef } from '../pipeline/sinks.js';
 import type { Format } from '../pipeline/formats.js';
+import type { MaybePromise } from '../pipeline/stages.js';
 
 /** A record value that could not be read in the source's format. */
 export class DeserializationFailure extends Error {
@@ -31,7 +32,8 @@ export class Deserializer {
         : undefined;
   }
 
-  async read(value: Buffer | null): Promise<unknown> {
+  /** The value; a promise only for Avro, whose writer schema may have to be fetched first. */
+  read(value: Buffer | null): MaybePromise<unknown> {
     if (value === null) return null;
     try {
       switch (this.format) {
@@ -42,7 +44,9 @@ export class Deserializer {
         case 'bytes':
           return value;
         case 'avro':
-          return await (this.avro as AvroCodec).decode(value);
+          return (this.avro as AvroCodec).decode(value).catch((err: unknown) => {
+            throw new DeserializationFailure(this.format, err);
+          });
       }
     } catch (err) {
       throw new DeserializationFailure(this.format, err);

@@ -6,10 +6,10 @@ import type { StageDef } from '../../src/pipeline/stages.js';
 import { execute, StageFailure } from '../../src/runtime/execute.js';
 import { StateStore } from '../../src/runtime/state-store.js';
 
-/** Runs `fn` and returns its rejection, failing the test if it resolved. */
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
+/** Runs `run` and returns what it threw or rejected with, failing the test if it did neither. */
+async function rejection(run: () => unknown): Promise<unknown> {
   try {
-    await promise;
+    await run(); // a failure may be thrown at once (sync user code) or rejected
   } catch (err) {
     return err;
   }
@@ -65,6 +65,51 @@ describe('execute: stateless stages', () => {
       { key: null, value: 4 },
     ]);
     expect(await execute(stages, 2, new StateStore())).toEqual([]);
+  });
+
+  it('runs synchronous stages without a promise: the result is the outputs themselves', () => {
+    const stages = Pipeline.create()
+      .readFrom<number>(Sources.kafka({ topic: 'in' }))
+      .flatMap((n) => [n, n + 1])
+      .map((n) => n * 2)
+      .writeTo(Sinks.kafka({ topic: 'out' })).stages;
+    expect(execute(stages, 1, new StateStore())).toEqual([
+      { key: null, value: 2 },
+      { key: null, value: 4 },
+    ]);
+  });
+
+  it('keeps the order when only some values wait: async for one item, sync for the others', async () => {
+    const calls: string[] = [];
+    const stages = Pipeline.create()
+      .readFrom<number>(Sources.kafka({ topic: 'in' }))
+      .flatMap((n) => [n, n + 1, n + 2])
+      .map((n) => {
+        calls.push(`map ${n}`);
+        if (n !== 2) return n * 10;
+        return tick().then(() => n * 10); // the second of three waits
+      })
+      .groupingKey(() => 'k')
+      .aggregate({
+        name: 'sum',
+        init: () => 0,
+        add: (s, n) => {
+          calls.push(`add ${n}`);
+          return s + n;
+        },
+      })
+      .writeTo(Sinks.kafka({ topic: 'out' })).stages;
+    const state = new StateStore();
+    const run = execute(stages, 1, state);
+    expect(run).toBeInstanceOf(Promise);
+    expect((await run).map((o) => o.value)).toEqual([
+      { key: 'k', value: 10 },
+      { key: 'k', value: 30 },
+      { key: 'k', value: 60 },
+    ]);
+    // Every map before any add, each stage in input order, as when everything was awaited.
+    expect(calls).toEqual(['map 1', 'map 2', 'map 3', 'add 10', 'add 20', 'add 30']);
+    expect(state.pendingWrites().map((w) => w.value)).toEqual([10, 30, 60]);
   });
 
   it('stops at an empty flatMap without calling later stages', async () => {
@@ -274,7 +319,7 @@ describe('execute: failures', () => {
       )
       .map((v) => v, { name: 'last' })
       .writeTo(Sinks.kafka({ topic: 'out' })).stages;
-    const err = await rejection(execute(stages, 1, new StateStore()));
+    const err = await rejection(() => execute(stages, 1, new StateStore()));
     expect(err).toBeInstanceOf(StageFailure);
     const failure = err as StageFailure;
     expect(failure.stage).toBe('price');
@@ -291,7 +336,7 @@ describe('execute: failures', () => {
         throw new Error('bad');
       })
       .writeTo(Sinks.kafka({ topic: 'out' })).stages;
-    const err = await rejection(execute(stages, 1, new StateStore()));
+    const err = await rejection(() => execute(stages, 1, new StateStore()));
     expect((err as StageFailure).stage).toBe('filter-2');
   });
 
@@ -304,7 +349,7 @@ describe('execute: failures', () => {
         throw 'plain string';
       })
       .writeTo(Sinks.kafka({ topic: 'out' })).stages;
-    const err = await rejection(execute(stages, 1, new StateStore()));
+    const err = await rejection(() => execute(stages, 1, new StateStore()));
     expect(err).toBeInstanceOf(StageFailure);
     expect((err as StageFailure).stage).toBe('flatMap-1');
     expect((err as StageFailure).cause).toBe('plain string');
@@ -316,7 +361,7 @@ describe('execute: failures', () => {
       .readFrom(Sources.kafka({ topic: 'in' }))
       .flatMap(() => 42 as unknown as number[], { name: 'explode' })
       .writeTo(Sinks.kafka({ topic: 'out' })).stages;
-    const err = await rejection(execute(stages, 1, new StateStore()));
+    const err = await rejection(() => execute(stages, 1, new StateStore()));
     expect((err as StageFailure).stage).toBe('explode');
     expect((err as StageFailure).cause).toBeInstanceOf(TypeError);
   });
@@ -365,7 +410,7 @@ describe('execute: failures', () => {
     ];
     for (const [stages, cause] of cases) {
       const state = new StateStore();
-      const err = await rejection(execute(stages, 1, state));
+      const err = await rejection(() => execute(stages, 1, state));
       expect(err).toBeInstanceOf(StageFailure);
       expect((err as StageFailure).stage).toBe('agg');
       expect((err as StageFailure).cause).toBe(cause);
@@ -387,7 +432,7 @@ describe('execute: failures', () => {
       })
       .writeTo(Sinks.kafka({ topic: 'out' })).stages;
     const state = new StateStore();
-    const err = await rejection(execute(stages, 1, state));
+    const err = await rejection(() => execute(stages, 1, state));
     expect((err as StageFailure).stage).toBe('sessions');
     expect((err as StageFailure).cause).toBeInstanceOf(RangeError);
     expect(state.get('sessions', 'k')).toBeUndefined();
@@ -409,7 +454,7 @@ describe('execute: failures', () => {
     const state = new StateStore();
     await execute(stages, 4, state);
     const mark = state.mark();
-    const err = await rejection(execute(stages, 20, state));
+    const err = await rejection(() => execute(stages, 20, state));
     expect((err as StageFailure).stage).toBe('check');
     expect(state.get('sum', 'k')).toBe(24);
     state.revertTo(mark);
@@ -440,7 +485,7 @@ describe('execute: failures', () => {
     await execute(stages, 1, state);
     state.commit();
     const mark = state.mark();
-    await rejection(execute(stages, 100, state));
+    await rejection(() => execute(stages, 100, state));
     state.revertTo(mark);
     expect(state.get('acc', 'k')).toEqual({ n: 1 });
   });
