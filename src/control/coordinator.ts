@@ -6,7 +6,7 @@ import { emptyCluster, fold, rejectionDraft, stamp, type Cluster } from '../doma
 import type { Command } from '../domain/commands.js';
 import { decide } from '../domain/decide.js';
 import type { EventDraft, JobEvent } from '../domain/events.js';
-import { initTransactions, producerConfig } from '../kafka/connect.js';
+import { consumerConfig, initTransactions, producerConfig } from '../kafka/connect.js';
 import { restartOnError } from '../kafka/restart.js';
 import type { Logger } from '../observability/logger.js';
 import { fenceStoppingJobs } from './fence.js';
@@ -94,12 +94,14 @@ export class Coordinator {
     await Promise.all([this.events.ready(), this.commands.ready()]);
 
     const sessionTimeout = this.opts.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
-    const consumer = this.opts.kafka.consumer({
-      groupId: this.groupId,
-      sessionTimeout,
-      heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 6)),
-      readUncommitted: false,
-    });
+    const consumer = this.opts.kafka.consumer(
+      consumerConfig({
+        groupId: this.groupId,
+        sessionTimeout,
+        heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 6)),
+        readUncommitted: false,
+      }),
+    );
     this.consumer = consumer;
     // After any rebalance the state is rebuilt before the next command, even when this member
     // keeps the partition: in between, another member may have owned it and written events.

@@ -3,6 +3,7 @@ import type { Consumer, Kafka } from 'kafkajs';
 import type { EventCodec } from '../codec/log-codec.js';
 import { isSluiceError } from '../domain/errors.js';
 import type { JobEvent } from '../domain/events.js';
+import { consumerConfig } from '../kafka/connect.js';
 import { topicOffsets } from '../kafka/offsets.js';
 import { restartOnError } from '../kafka/restart.js';
 import type { Logger } from '../observability/logger.js';
@@ -53,12 +54,14 @@ export class LogReader {
       await admin.disconnect();
     }
 
-    const consumer = kafka.consumer({
-      groupId: `${this.opts.groupPrefix}.${randomUUID()}`,
-      readUncommitted: false,
-      // A reader is alone in its group: no need to wait for others to join.
-      rebalanceTimeout: 10_000,
-    });
+    const consumer = kafka.consumer(
+      consumerConfig({
+        groupId: `${this.opts.groupPrefix}.${randomUUID()}`,
+        readUncommitted: false,
+        // A reader is alone in its group: no need to wait for others to join.
+        rebalanceTimeout: 10_000,
+      }),
+    );
     this.consumer = consumer;
     let caughtUp: () => void = () => undefined;
     const done = new Promise<void>((resolve) => (caughtUp = resolve));

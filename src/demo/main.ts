@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import kafkajs from '../kafka/kafkajs.js';
+import { consumerConfig } from '../kafka/connect.js';
 import { SluiceClient } from '../client/client.js';
 import { JobSuspendedError } from '../domain/job-errors.js';
 import { resolveInfra } from '../infra/index.js';
@@ -178,7 +179,9 @@ async function writeOrders(kafka: Kafka, topic: string): Promise<Map<string, num
 async function countOutputs(kafka: Kafka, topic: string): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
-  const consumer = kafka.consumer({ groupId: `demo-count-${randomBytes(4).toString('hex')}` });
+  const consumer = kafka.consumer(
+    consumerConfig({ groupId: `demo-count-${randomBytes(4).toString('hex')}` }),
+  );
   let count = 0;
   try {
     const ends = await admin.fetchTopicOffsets(topic);
@@ -215,7 +218,9 @@ async function readTotals(
   topic: string,
   expected: Map<string, number>,
 ): Promise<{ latest: Map<string, number>; count: number }> {
-  const consumer = kafka.consumer({ groupId: `demo-read-${randomBytes(4).toString('hex')}` });
+  const consumer = kafka.consumer(
+    consumerConfig({ groupId: `demo-read-${randomBytes(4).toString('hex')}` }),
+  );
   const latest = new Map<string, number>();
   let count = 0;
   await consumer.connect();

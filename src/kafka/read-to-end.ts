@@ -1,5 +1,6 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
+import { consumerConfig } from './connect.js';
 import { topicOffsets } from './offsets.js';
 
 /** Where to start reading a partition (`topic:partition`); partitions not named start at their beginning. */
@@ -46,7 +47,7 @@ export async function readToEnd(
   let done = 0;
   progress(0, total);
   if (targets.size === 0) return;
-  const consumer = kafka.consumer({ groupId: `sluice-read-${randomUUID()}` });
+  const consumer = kafka.consumer(consumerConfig({ groupId: `sluice-read-${randomUUID()}` }));
   try {
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });

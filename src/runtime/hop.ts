@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProcessingGuarantee } from '../domain/status.js';
 import { isTransient, RetryBudget, type RetryPolicy } from '../kafka/retry.js';
 import { restartOnError } from '../kafka/restart.js';
-import { producerConfig } from '../kafka/connect.js';
+import { consumerConfig, producerConfig } from '../kafka/connect.js';
 import type { Logger } from '../observability/logger.js';
 import { NO_METRICS, type JobMetrics } from '../observability/metrics.js';
 import { MAX_RECORDS_PER_COMMIT, runChunk, type ChunkSpec } from './chunk.js';
@@ -98,15 +98,14 @@ export class Hop {
       this.producer = this.kafka.producer(producerConfig());
       await this.producer.connect();
     }
-    const consumer = this.kafka.consumer({
-      groupId: this.spec.groupId,
-      readUncommitted: false,
-      sessionTimeout: 10_000,
-      heartbeatInterval: 1000,
-      // Stopping waits for the fetch in flight; kafkajs's default long poll (5 s) made every
-      // suspend, cancel and rebalance of a caught-up job wait that long.
-      maxWaitTimeInMs: 500,
-    });
+    const consumer = this.kafka.consumer(
+      consumerConfig({
+        groupId: this.spec.groupId,
+        readUncommitted: false,
+        sessionTimeout: 10_000,
+        heartbeatInterval: 1000,
+      }),
+    );
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       const owned = ownedIds(payload.memberAssignment);

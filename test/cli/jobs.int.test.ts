@@ -1,3 +1,4 @@
+import { consumerConfig } from '../../src/kafka/connect.js';
 import { spawn } from 'node:child_process';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { KafkaMessage } from 'kafkajs';
@@ -45,7 +46,7 @@ function sluice(...args: string[]): Promise<Run> {
 /** Reads the job log with kafkajs and @kafkajs/confluent-schema-registry only. */
 async function plainConsumerRead(count: number): Promise<Record<string, unknown>[]> {
   const registry = new SchemaRegistry({ host: endpoints().registryUrl });
-  const consumer = kafkaClient().consumer({ groupId: `${ns}.plain-${Date.now()}` });
+  const consumer = kafkaClient().consumer(consumerConfig({ groupId: `${ns}.plain-${Date.now()}` }));
   const messages: KafkaMessage[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic: `${ns}.jobs`, fromBeginning: true });

@@ -1,3 +1,4 @@
+import { consumerConfig } from '../../src/kafka/connect.js';
 import { readFileSync } from 'node:fs';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import type { EachMessagePayload, KafkaMessage } from 'kafkajs';
@@ -24,10 +25,12 @@ async function readAll(
   count: number,
   readUncommitted = false,
 ): Promise<KafkaMessage[]> {
-  const consumer = kafkaClient().consumer({
-    groupId: `${ns}.reader-${Math.random()}`,
-    readUncommitted,
-  });
+  const consumer = kafkaClient().consumer(
+    consumerConfig({
+      groupId: `${ns}.reader-${Math.random()}`,
+      readUncommitted,
+    }),
+  );
   const seen: KafkaMessage[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });

@@ -1,3 +1,4 @@
+import { consumerConfig } from '../../src/kafka/connect.js';
 import type { EachBatchPayload } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -30,7 +31,7 @@ async function run(
   ms = 15_000,
 ): Promise<{ calls: number; processed: string[]; crashes: { restart: boolean }[] }> {
   const seen = { calls: 0, processed: [] as string[], crashes: [] as { restart: boolean }[] };
-  const consumer = kafka.consumer({ groupId: `${ns}.${randomUUID()}` });
+  const consumer = kafka.consumer(consumerConfig({ groupId: `${ns}.${randomUUID()}` }));
   consumer.on(consumer.events.CRASH, ({ payload }) =>
     seen.crashes.push({ restart: payload.restart }),
   );

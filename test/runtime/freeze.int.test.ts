@@ -1,3 +1,4 @@
+import { consumerConfig } from '../../src/kafka/connect.js';
 import type { KafkaMessage } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { JobSuspendedError } from '../../src/domain/job-errors.js';
@@ -89,7 +90,9 @@ async function markers(topic: string): Promise<Marker[]> {
   );
   const found: Marker[] = [];
   if (left.size === 0) return found;
-  const consumer = kafkaClient().consumer({ groupId: `${ns}-markers-${Math.random()}` });
+  const consumer = kafkaClient().consumer(
+    consumerConfig({ groupId: `${ns}-markers-${Math.random()}` }),
+  );
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   try {

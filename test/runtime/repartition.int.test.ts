@@ -1,3 +1,4 @@
+import { consumerConfig } from '../../src/kafka/connect.js';
 import type { KafkaMessage } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
@@ -59,7 +60,7 @@ describe('a grouping key that differs from the source partitioning', () => {
       name: 'rep',
       processingGuarantee: 'EXACTLY_ONCE',
     });
-    const consumer = kafkaClient().consumer({ groupId: `${ns}.reader` });
+    const consumer = kafkaClient().consumer(consumerConfig({ groupId: `${ns}.reader` }));
     const latest = new Map<string, number>();
     const all: KafkaMessage[] = [];
     await consumer.connect();

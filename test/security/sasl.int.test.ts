@@ -11,7 +11,7 @@ import { isSluiceError } from '../../src/domain/errors.js';
 import type { ConnectionSecurity, SaslMechanism } from '../../src/domain/security.js';
 import { resolveInfra, type Infra } from '../../src/infra/index.js';
 import { checkReachable } from '../../src/infra/probe.js';
-import { createKafka } from '../../src/kafka/connect.js';
+import { consumerConfig, createKafka } from '../../src/kafka/connect.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
@@ -121,7 +121,7 @@ describe('a broker that requires SASL', () => {
       await producer.connect();
       await producer.send({ topic, messages: [{ key: 'k', value: `hello over ${mechanism}` }] });
       await producer.disconnect();
-      const consumer = kafka.consumer({ groupId: `${topic}.group` });
+      const consumer = kafka.consumer(consumerConfig({ groupId: `${topic}.group` }));
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
       const value = await new Promise<string>((resolve) => {
@@ -291,7 +291,7 @@ describe('a broker that requires SASL', () => {
         namespace: ns,
         logger: testLogger,
       });
-      const consumer = kafka.consumer({ groupId: `${ns}.reader` });
+      const consumer = kafka.consumer(consumerConfig({ groupId: `${ns}.reader` }));
       try {
         const job = await client.submit('shout', {
           name: 'shout',

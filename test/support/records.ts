@@ -1,3 +1,4 @@
+import { consumerConfig } from '../../src/kafka/connect.js';
 import type { KafkaMessage } from 'kafkajs';
 import { readToEnd } from '../../src/kafka/read-to-end.js';
 import { kafkaClient } from './kafka.js';
@@ -31,7 +32,9 @@ export async function readUntil(
   done: (all: KafkaMessage[]) => boolean,
   timeoutMs = 60_000,
 ): Promise<KafkaMessage[]> {
-  const consumer = kafkaClient().consumer({ groupId: `sluice-test-reader-${Math.random()}` });
+  const consumer = kafkaClient().consumer(
+    consumerConfig({ groupId: `sluice-test-reader-${Math.random()}` }),
+  );
   const all: KafkaMessage[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });

@@ -1,3 +1,4 @@
+import { consumerConfig } from '../../src/kafka/connect.js';
 import type { KafkaMessage } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { kafkaClient } from './kafka.js';
@@ -55,10 +56,12 @@ export async function committedByMarkers(
   // Per partition and producer, the transactional records since that producer's last marker.
   const open = new Map<string, KafkaMessage[]>();
   const ended = new Map<string, number>();
-  const consumer = kafka.consumer({
-    groupId: `sluice-test-${randomUUID()}`,
-    readUncommitted: true,
-  });
+  const consumer = kafka.consumer(
+    consumerConfig({
+      groupId: `sluice-test-${randomUUID()}`,
+      readUncommitted: true,
+    }),
+  );
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   try {
