@@ -5,7 +5,8 @@
 // The raw loop runs right before each pipeline, and each ratio is to that run: on this 2-core
 // machine the raw loop alone varied from 38k to 53k records/s within minutes, so one raw figure
 // for the whole run made later ratios drift. BENCH_ROUNDS (default 3) repeats it all; the
-// figures given are medians over the rounds, with each round's ratio listed.
+// figures given are medians over the rounds, with each round's ratio listed. Each run is given
+// end to end (its start included) and steady (first output to last), with the start apart.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Kafka } from 'kafkajs';
@@ -32,17 +33,27 @@ interface Rec {
   n: number;
 }
 
-/** Resolves when `topic` holds `count` records (read_committed). */
-async function drained(kafka: Kafka, topic: string, count: number): Promise<number> {
+/** When `topic` held its first records and all `count` of them (read_committed). */
+interface Drained {
+  first: number;
+  /** How many records the first batch read held. */
+  firstBatch: number;
+  last: number;
+}
+
+async function drained(kafka: Kafka, topic: string, count: number): Promise<Drained> {
   const consumer = kafka.consumer({ groupId: `bench-drain-${randomUUID()}` });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   let seen = 0;
-  const at = await new Promise<number>((resolve) => {
+  let first: { at: number; count: number } | undefined;
+  const at = await new Promise<Drained>((resolve) => {
     void consumer.run({
       eachBatch: ({ batch }) => {
         seen += batch.messages.length;
-        if (seen >= count) resolve(performance.now());
+        first ??= { at: performance.now(), count: seen };
+        if (seen >= count)
+          resolve({ first: first.at, firstBatch: first.count, last: performance.now() });
         return Promise.resolve();
       },
     });
@@ -51,8 +62,23 @@ async function drained(kafka: Kafka, topic: string, count: number): Promise<numb
   return at;
 }
 
+/** A run's figures: end to end from its start, and steady from its first output on. */
+interface Rate {
+  perSecond: number;
+  steadyPerSecond: number;
+  startMs: number;
+}
+
+function rate(t0: number, d: Drained): Rate {
+  return {
+    perSecond: RECORDS / ((d.last - t0) / 1000),
+    steadyPerSecond: (RECORDS - d.firstBatch) / ((d.last - d.first) / 1000),
+    startMs: d.first - t0,
+  };
+}
+
 /** The raw loop: consume a batch, produce its records mapped, commit the offsets. */
-async function rawLoop(kafka: Kafka, input: string, output: string): Promise<number> {
+async function rawLoop(kafka: Kafka, input: string, output: string): Promise<Rate> {
   const consumer = kafka.consumer({ groupId: `bench-raw-${randomUUID()}` });
   const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
   await Promise.all([consumer.connect(), producer.connect()]);
@@ -73,10 +99,10 @@ async function rawLoop(kafka: Kafka, input: string, output: string): Promise<num
       }
     },
   });
-  const seconds = ((await done) - t0) / 1000;
+  const figures = rate(t0, await done);
   await consumer.disconnect();
   await producer.disconnect();
-  return RECORDS / seconds;
+  return figures;
 }
 
 async function sluiceRun(
@@ -86,7 +112,7 @@ async function sluiceRun(
   guarantee: ProcessingGuarantee,
   input: string,
   output: string,
-): Promise<number> {
+): Promise<Rate> {
   const done = drained(kafka, output, RECORDS);
   const t0 = performance.now();
   const job = await client.submit(pipeline, {
@@ -94,9 +120,9 @@ async function sluiceRun(
     processingGuarantee: guarantee,
     args: { input, output },
   });
-  const seconds = ((await done) - t0) / 1000;
+  const figures = rate(t0, await done);
   await job.cancel();
-  return RECORDS / seconds;
+  return figures;
 }
 
 async function main(): Promise<void> {
@@ -162,28 +188,37 @@ async function main(): Promise<void> {
     .submit('double', { name: 'warmup', args: { input: t('in'), output: t('raw2') } })
     .then((j) => j.cancel());
 
-  const figures = new Map<string, { perSecond: number; rawPerSecond: number; ratio: number }[]>();
+  const figures = new Map<string, { sluice: Rate; raw: Rate }[]>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const r of runs) {
       const raw = await rawLoop(kafka, t('in'), t(`raw-${r.name}-${round}`));
       const out = t(`${r.name}-${round}`);
-      const perSecond = await sluiceRun(client, kafka, r.pipeline, r.guarantee, t('in'), out);
-      const list = figures.get(r.name) ?? [];
-      list.push({ perSecond, rawPerSecond: raw, ratio: perSecond / raw });
-      figures.set(r.name, list);
+      const sluice = await sluiceRun(client, kafka, r.pipeline, r.guarantee, t('in'), out);
+      figures.set(r.name, [...(figures.get(r.name) ?? []), { sluice, raw }]);
     }
     process.stderr.write(`round ${round + 1} of ${ROUNDS} done\n`);
   }
   const median = (xs: number[]): number =>
     [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+  type Run = { sluice: Rate; raw: Rate };
+  const med = (list: Run[], f: (run: Run) => number, digits = 0): number =>
+    +median(list.map(f)).toFixed(digits);
   const summary = Object.fromEntries(
     [...figures].map(([name, list]) => [
       name,
       {
-        perSecond: Math.round(median(list.map((f) => f.perSecond))),
-        rawPerSecond: Math.round(median(list.map((f) => f.rawPerSecond))),
-        ratio: +median(list.map((f) => f.ratio)).toFixed(2),
-        ratios: list.map((f) => +f.ratio.toFixed(2)),
+        // End to end: submission (or the raw loop's start) to the last output.
+        perSecond: med(list, (f) => f.sluice.perSecond),
+        rawPerSecond: med(list, (f) => f.raw.perSecond),
+        ratio: med(list, (f) => f.sluice.perSecond / f.raw.perSecond, 2),
+        ratios: list.map((f) => +(f.sluice.perSecond / f.raw.perSecond).toFixed(2)),
+        // Steady: from the first output to the last, without the start.
+        steadyPerSecond: med(list, (f) => f.sluice.steadyPerSecond),
+        rawSteadyPerSecond: med(list, (f) => f.raw.steadyPerSecond),
+        steadyRatio: med(list, (f) => f.sluice.steadyPerSecond / f.raw.steadyPerSecond, 2),
+        // Start: submission to the first output (a job's start, the tasks' opening).
+        startMs: med(list, (f) => f.sluice.startMs),
+        rawStartMs: med(list, (f) => f.raw.startMs),
       },
     ]),
   );
