@@ -6,7 +6,7 @@ import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
 import { Worker } from '../../src/runtime/worker.js';
 import { endpoints, testNamespace, useTopics } from '../support/kafka.js';
-import { latest, produceNumbers, readUntil, sums } from '../support/records.js';
+import { latest, produceNumbers, readAll, readUntil, sums } from '../support/records.js';
 import { connectClient, testLogger } from '../support/sluice.js';
 
 // Resume choices, the fail path, batch jobs and the weaker guarantees, on a real broker.
@@ -26,6 +26,8 @@ const topics = [
   'out-alo',
   'in-none',
   'out-none',
+  'in-hop2',
+  'out-hop2',
 ];
 const admin = await useTopics(
   ns,
@@ -60,6 +62,21 @@ const worker = new Worker({
       )
       .groupingKey((r) => r.k)
       .aggregate({ name: 'sum', init: () => 0, add: (s, r) => s + r.n })
+      .writeTo(Sinks.kafka({ topic: args.output ?? '' })),
+  )
+  // Fails in its second hop, after the repartition: the report must still name the source record.
+  .register('strict-add', (args) =>
+    Pipeline.create()
+      .readFrom<{ n: number; k: string }>(Sources.kafka({ topic: args.input ?? '' }))
+      .groupingKey((r) => r.k)
+      .aggregate({
+        name: 'sum',
+        init: () => 0,
+        add: (s, r) => {
+          if (r.n === POISON) throw new RangeError(`n=${r.n} is not allowed`);
+          return s + r.n;
+        },
+      })
       .writeTo(Sinks.kafka({ topic: args.output ?? '' })),
   )
   .register('count', (args) =>
@@ -120,6 +137,36 @@ describe('resuming past a failing record', () => {
       stage: 'check',
       error: { name: 'RangeError' },
     });
+  });
+});
+
+describe('a failure after a repartition', () => {
+  it('names the source record, and a skip leaves out exactly that record', async () => {
+    await produceNumbers(`${ns}.in-hop2`, 600);
+    const job = await client.submit('strict-add', {
+      name: 'hop2',
+      suspendOnFailure: true,
+      processingGuarantee: 'EXACTLY_ONCE',
+      args: { input: `${ns}.in-hop2`, output: `${ns}.out-hop2` },
+    });
+    await job.join().catch(() => undefined);
+    expect(job.status()).toBe('SUSPENDED_DUE_TO_ERROR');
+    // The value reached the failing stage from the repartition topic; its origin header says
+    // where it was read first.
+    expect(job.suspensionCause()).toMatchObject({
+      stage: 'sum',
+      record: {
+        topic: `${ns}.in-hop2`,
+        partition: 0,
+        offset: String(POISON - 1),
+        key: `k${(POISON - 1) % 5}`,
+      },
+    });
+    await job.resume({ failingRecord: 'SKIP' });
+    const all = await readUntil(`${ns}.out-hop2`, (a) => a.length >= 599);
+    expect(latest(all)).toEqual(sums(600, POISON));
+    // Exactly once: one update per record but the skipped one.
+    expect(await readAll(`${ns}.out-hop2`)).toHaveLength(599);
   });
 });
 
