@@ -1,22 +1,10 @@
-import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import '../../src/kafka/kafkajs.js';
 import { GROUPING_MARK, groupPerPartition } from '../../src/kafka/grouping.js';
+import { kafkajsModule, marked } from '../support/kafkajs-modules.js';
 
 type Grouping = typeof groupPerPartition;
-const require = createRequire(import.meta.url);
-const path = require.resolve('kafkajs/src/producer/groupMessagesPerPartition.js');
-
-/** kafkajs's own version, read from its file: the one in the module cache is Sluice's. */
-function kafkajsOriginal(): Grouping {
-  const cached = require.cache[path];
-  Reflect.deleteProperty(require.cache, path);
-  try {
-    return require(path) as Grouping;
-  } finally {
-    if (cached) require.cache[path] = cached;
-  }
-}
+const grouping = kafkajsModule<Grouping>('producer/groupMessagesPerPartition.js');
 
 interface Msg {
   key: string;
@@ -27,8 +15,8 @@ const byKey = ({ message }: { message: Msg }): number => message.key.charCodeAt(
 
 describe('groupPerPartition', () => {
   it('groups as kafkajs does: the same partitions, each list in send order', () => {
-    const original = kafkajsOriginal();
-    expect(original[GROUPING_MARK as keyof Grouping]).toBeUndefined(); // really kafkajs's
+    const original = grouping.original;
+    expect(marked(original, GROUPING_MARK)).toBe(false); // really kafkajs's
     const messages = Array.from({ length: 500 }, (_, n) => ({ key: `k${(n * 7) % 11}`, n }));
     const input = { topic: 't', partitionMetadata, messages, partitioner: byKey };
     const ours = groupPerPartition(input);
@@ -48,11 +36,10 @@ describe('groupPerPartition', () => {
       partitioner: byKey,
     };
     expect(groupPerPartition(input)).toEqual({});
-    expect(kafkajsOriginal()(input)).toEqual({});
+    expect(grouping.original(input)).toEqual({});
   });
 
   it('is the grouping kafkajs producers use once Sluice loaded kafkajs', () => {
-    const loaded = require(path) as Grouping;
-    expect(loaded[GROUPING_MARK as keyof Grouping]).toBe(true);
+    expect(marked(grouping.loaded, GROUPING_MARK)).toBe(true);
   });
 });
