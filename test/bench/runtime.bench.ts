@@ -7,10 +7,14 @@
 // for the whole run made later ratios drift. BENCH_ROUNDS (default 3) repeats it all; the
 // figures given are medians over the rounds, with each round's ratio listed. Each run is given
 // end to end (its start included) and steady (first output to last), with the start apart.
+// The raw loop uses kafkajs as published. Sluice replaces two of kafkajs's modules for speed
+// (src/kafka/kafkajs.ts), so the raw loop also runs on that copy, and the ratio to it is given:
+// what Sluice itself costs, with what its kafkajs changes give any loop taken out.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Kafka } from 'kafkajs';
 import kafkajs from '../../src/kafka/kafkajs.js';
+import { stockKafkajs } from '../support/kafkajs-modules.js';
 import { pino } from 'pino';
 import { SluiceClient } from '../../src/client/client.js';
 import type { ProcessingGuarantee } from '../../src/domain/status.js';
@@ -77,10 +81,28 @@ function rate(t0: number, d: Drained): Rate {
   };
 }
 
-/** The raw loop: consume a batch, produce its records mapped, commit the offsets. */
-async function rawLoop(kafka: Kafka, input: string, output: string): Promise<Rate> {
-  const consumer = kafka.consumer({ groupId: `bench-raw-${randomUUID()}` });
-  const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+/** kafkajs as published (the raw baseline), and as Sluice loads it (see src/kafka/kafkajs.ts). */
+const kafkajsCopies = { stock: stockKafkajs(), sluice: kafkajs };
+
+/**
+ * The raw loop: consume a batch, produce its records mapped, commit the offsets; with a client
+ * of the given kafkajs copy. `drained` watches the output with Sluice's client either way.
+ */
+async function rawLoop(
+  copy: keyof typeof kafkajsCopies,
+  kafka: Kafka,
+  brokers: string[],
+  input: string,
+  output: string,
+): Promise<Rate> {
+  const lib = kafkajsCopies[copy];
+  const client = new lib.Kafka({
+    clientId: `bench-raw-${copy}`,
+    brokers,
+    logLevel: lib.logLevel.NOTHING,
+  });
+  const consumer = client.consumer({ groupId: `bench-raw-${randomUUID()}` });
+  const producer = client.producer({ createPartitioner: lib.Partitioners.DefaultPartitioner });
   await Promise.all([consumer.connect(), producer.connect()]);
   await consumer.subscribe({ topic: input, fromBeginning: true });
   const done = drained(kafka, output, RECORDS);
@@ -137,9 +159,10 @@ async function main(): Promise<void> {
     { name: 'mapExactlyOnce', pipeline: 'double', guarantee: 'EXACTLY_ONCE' as const },
     { name: 'keyedAggregationExactlyOnce', pipeline: 'sum', guarantee: 'EXACTLY_ONCE' as const },
   ].filter((r) => !ONLY || ONLY.includes(r.name));
-  const outputs = ['raw2'];
+  const outputs = ['raw2', 'warm-stock', 'warm-sluice'];
   for (let round = 0; round < ROUNDS; round++)
-    for (const r of runs) outputs.push(`raw-${r.name}-${round}`, `${r.name}-${round}`);
+    for (const r of runs)
+      outputs.push(`raw-${r.name}-${round}`, `rawsk-${r.name}-${round}`, `${r.name}-${round}`);
   await admin.createTopics({
     topics: [t('in'), ...outputs.map(t)].map((topic) => ({ topic, numPartitions: PARTITIONS })),
     waitForLeaders: true,
@@ -187,20 +210,31 @@ async function main(): Promise<void> {
   await client
     .submit('double', { name: 'warmup', args: { input: t('in'), output: t('raw2') } })
     .then((j) => j.cancel());
+  // Both kafkajs copies run once before anything is measured, as Sluice's warm-up job does.
+  for (const copy of ['stock', 'sluice'] as const)
+    await rawLoop(copy, kafka, infra.brokers, t('in'), t(`warm-${copy}`));
 
-  const figures = new Map<string, { sluice: Rate; raw: Rate }[]>();
+  type Run = { sluice: Rate; raw: Rate; rawOnSluiceKafkajs: Rate };
+  const figures = new Map<string, Run[]>();
+  const brokers = infra.brokers;
   for (let round = 0; round < ROUNDS; round++) {
     for (const r of runs) {
-      const raw = await rawLoop(kafka, t('in'), t(`raw-${r.name}-${round}`));
+      const raw = await rawLoop('stock', kafka, brokers, t('in'), t(`raw-${r.name}-${round}`));
+      const rawOnSluiceKafkajs = await rawLoop(
+        'sluice',
+        kafka,
+        brokers,
+        t('in'),
+        t(`rawsk-${r.name}-${round}`),
+      );
       const out = t(`${r.name}-${round}`);
       const sluice = await sluiceRun(client, kafka, r.pipeline, r.guarantee, t('in'), out);
-      figures.set(r.name, [...(figures.get(r.name) ?? []), { sluice, raw }]);
+      figures.set(r.name, [...(figures.get(r.name) ?? []), { sluice, raw, rawOnSluiceKafkajs }]);
     }
     process.stderr.write(`round ${round + 1} of ${ROUNDS} done\n`);
   }
   const median = (xs: number[]): number =>
     [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-  type Run = { sluice: Rate; raw: Rate };
   const med = (list: Run[], f: (run: Run) => number, digits = 0): number =>
     +median(list.map(f)).toFixed(digits);
   const summary = Object.fromEntries(
@@ -216,6 +250,13 @@ async function main(): Promise<void> {
         steadyPerSecond: med(list, (f) => f.sluice.steadyPerSecond),
         rawSteadyPerSecond: med(list, (f) => f.raw.steadyPerSecond),
         steadyRatio: med(list, (f) => f.sluice.steadyPerSecond / f.raw.steadyPerSecond, 2),
+        // The raw loop on kafkajs as Sluice loads it: what Sluice's kafkajs changes give any loop.
+        rawOnSluiceKafkajsPerSecond: med(list, (f) => f.rawOnSluiceKafkajs.perSecond),
+        ratioToRawOnSluiceKafkajs: med(
+          list,
+          (f) => f.sluice.perSecond / f.rawOnSluiceKafkajs.perSecond,
+          2,
+        ),
         // Start: submission to the first output (a job's start, the tasks' opening).
         startMs: med(list, (f) => f.sluice.startMs),
         rawStartMs: med(list, (f) => f.raw.startMs),
