@@ -63,8 +63,13 @@ export async function runChunk(
   };
   // Origins are read only where used: a plan naming a record, or headers for the next hop.
   const tracksOrigin = spec.output.internal || plan.record !== null;
+  // Nothing else runs while this does not await, so `stopped()` can only change across an await:
+  // it is asked before the first record and after each record that awaited. Asking kafkajs
+  // (`isStale()`) for every record cost about 1.5 % of a keyed job's CPU.
+  let awaited = true;
   for (const message of messages) {
-    if (stopped() || (result.last !== undefined && Date.now() >= deadline)) break;
+    if ((awaited && stopped()) || (result.last !== undefined && Date.now() >= deadline)) break;
+    awaited = false;
     const origin = tracksOrigin ? originOf(task.topic, task.partition, message) : undefined;
     const planned = origin && plannedAction(plan, origin.topic, origin.partition, origin.offset);
     if (planned !== undefined) {
@@ -77,8 +82,10 @@ export async function runChunk(
     try {
       // Awaited only when async (Avro, async user code): see execute.
       const read = spec.deserializer.read(message.value);
+      if (isThenable(read)) awaited = true;
       const value = isThenable(read) ? await read : read;
       const run = execute(spec.stages, value, task.state);
+      if (isThenable(run)) awaited = true;
       for (const out of isThenable(run) ? await run : run) {
         const record: Message = { key: spec.output.key(out), value: spec.output.write(out.value) };
         if (origin && spec.output.internal) record.headers = originHeaders(origin);

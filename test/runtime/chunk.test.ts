@@ -71,3 +71,37 @@ describe('runChunk: the time bound', () => {
     expect(result.outputs).toHaveLength(200);
   });
 });
+
+describe('runChunk: stopping', () => {
+  const syncSpec = (): ChunkSpec => ({
+    ...spec(0),
+    stages: Pipeline.create()
+      .readFrom<number>(Sources.kafka({ topic: 'in' }))
+      .map((n) => n * 2)
+      .writeTo(Sinks.kafka({ topic: 'out' })).stages,
+  });
+
+  it('asks whether to stop once for a chunk that never awaits: nothing can stop it meanwhile', async () => {
+    let asked = 0;
+    const result = await runChunk(syncSpec(), NO_PLAN, 'job', task(), records(100), () => {
+      asked++;
+      return false;
+    });
+    expect(result.last).toBe('99');
+    expect(asked).toBe(1);
+  });
+
+  it('does nothing when stopped before it starts', async () => {
+    const result = await runChunk(syncSpec(), NO_PLAN, 'job', task(), records(10), () => true);
+    expect(result.last).toBeUndefined();
+    expect(result.outputs).toHaveLength(0);
+  });
+
+  it('asks after every record that awaited, and stops at the first record after a stop', async () => {
+    let asked = 0;
+    // Stops once three records are done: asked before each record, the fourth ask says stop.
+    const result = await runChunk(spec(0), NO_PLAN, 'job', task(), records(10), () => ++asked > 3);
+    expect(result.last).toBe('2');
+    expect(result.outputs.map((o) => String(o.value))).toEqual(['0', '2', '4']);
+  });
+});
