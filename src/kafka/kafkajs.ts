@@ -5,6 +5,14 @@ import { dropAborted, FILTER_MARK } from './aborted.js';
 import { GROUPING_MARK, groupPerPartition } from './grouping.js';
 import { cheapRecordEncoder, RECORD_MARK } from './record.js';
 
+/** A kafkajs module replaced: by what (given the original), and which module binds it. */
+interface Patch {
+  path: string;
+  by: (original: unknown) => unknown;
+  mark: symbol;
+  usedBy: string;
+}
+
 /**
  * kafkajs, with three of its modules replaced: every value import of kafkajs in Sluice comes
  * from here (lint enforces it). Two for speed, with the same results: the producer's grouping of
@@ -20,18 +28,10 @@ import { cheapRecordEncoder, RECORD_MARK } from './record.js';
  * that aborts several transactions made a downstream task count records that were never
  * committed.
  *
- * kafkajs is CommonJS and binds both when the modules using them load, so the replacements are
+ * kafkajs is CommonJS and binds each when the module using it loads, so the replacements are
  * put in the module cache before that. If another copy was loaded first (an application that
  * imported kafkajs itself), that copy is left to its owner and Sluice loads its own.
  */
-/** A kafkajs module replaced: by what (given the original), and which module binds it. */
-interface Patch {
-  path: string;
-  by: (original: unknown) => unknown;
-  mark: symbol;
-  usedBy: string;
-}
-
 function load(): typeof KafkaJS {
   const require = createRequire(import.meta.url);
   const root = dirname(require.resolve('kafkajs'));
