@@ -99,7 +99,6 @@ export class Coordinator {
         groupId: this.groupId,
         sessionTimeout,
         heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 6)),
-        readUncommitted: false,
       }),
     );
     this.consumer = consumer;

@@ -57,7 +57,6 @@ export class LogReader {
     const consumer = kafka.consumer(
       consumerConfig({
         groupId: `${this.opts.groupPrefix}.${randomUUID()}`,
-        readUncommitted: false,
         // A reader is alone in its group: no need to wait for others to join.
         rebalanceTimeout: 10_000,
       }),

@@ -76,9 +76,13 @@ export function producerConfig(extra: ProducerConfig = {}): ProducerConfig {
  */
 export const FETCH_WAIT_MS = 500;
 
-/** Consumer settings every Sluice consumer shares: {@link FETCH_WAIT_MS}. */
+/**
+ * Consumer settings every Sluice consumer shares: {@link FETCH_WAIT_MS}, and read_committed
+ * (kafkajs's default too, stated once here: job logs, changelogs, repartition topics and sinks
+ * are written in transactions).
+ */
 export function consumerConfig(config: ConsumerConfig): ConsumerConfig {
-  return { maxWaitTimeInMs: FETCH_WAIT_MS, ...config };
+  return { maxWaitTimeInMs: FETCH_WAIT_MS, readUncommitted: false, ...config };
 }
 
 /**

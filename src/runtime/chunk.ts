@@ -81,12 +81,17 @@ export async function runChunk(
     const mark = task.state.mark();
     try {
       // Awaited only when async (Avro, async user code): see execute.
-      const read = spec.deserializer.read(message.value);
-      if (isThenable(read)) awaited = true;
-      const value = isThenable(read) ? await read : read;
-      const run = execute(spec.stages, value, task.state);
-      if (isThenable(run)) awaited = true;
-      for (const out of isThenable(run) ? await run : run) {
+      let value = spec.deserializer.read(message.value);
+      if (isThenable(value)) {
+        awaited = true;
+        value = await value;
+      }
+      let outs = execute(spec.stages, value, task.state);
+      if (isThenable(outs)) {
+        awaited = true;
+        outs = await outs;
+      }
+      for (const out of outs) {
         const record: Message = { key: spec.output.key(out), value: spec.output.write(out.value) };
         if (origin && spec.output.internal) record.headers = originHeaders(origin);
         result.outputs.push(record);

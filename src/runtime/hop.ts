@@ -101,7 +101,6 @@ export class Hop {
     const consumer = this.kafka.consumer(
       consumerConfig({
         groupId: this.spec.groupId,
-        readUncommitted: false,
         sessionTimeout: 10_000,
         heartbeatInterval: 1000,
       }),

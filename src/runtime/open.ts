@@ -53,8 +53,10 @@ export async function openTasks(
       );
       await initTransactions(task.producer);
       // Not the dead-letter topic: it may not exist, and takes one record per resume at most.
-      const writes = [spec.output.topic, ...spec.changelogs.map((c) => c.topic)];
-      if (spec.sweep?.has(id)) await sweep(kafka, task.producer, writes, id, log);
+      if (spec.sweep?.has(id)) {
+        const writes = [spec.output.topic, ...spec.changelogs.map((c) => c.topic)];
+        await sweep(kafka, task.producer, writes, id, log);
+      }
     }
     byId.set(id, task);
   }
