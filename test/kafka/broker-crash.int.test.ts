@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import kafkajs from '../../src/kafka/kafkajs.js';
 import { initTransactions, producerConfig } from '../../src/kafka/connect.js';
 import { resolveInfra } from '../../src/infra/index.js';
+import { createTopics } from '../support/kafka.js';
 import { committedOnceShown } from '../support/transactions.js';
 
 // What exactly-once after a broker crash rests on: a transaction left open when the broker is
@@ -21,10 +22,7 @@ const kafka = new kafkajs.Kafka({
   retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 2_000 },
 });
 const topic = 'crash-sink';
-const admin = kafka.admin();
-await admin.connect();
-await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-await admin.disconnect();
+await createTopics(kafka, [{ topic, numPartitions: 1 }]);
 
 const batch = (tag: string) => ({
   topicMessages: [{ topic, messages: [0, 1, 2].map((i) => ({ value: `${tag}-${i}` })) }],

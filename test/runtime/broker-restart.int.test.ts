@@ -2,7 +2,6 @@ import type { KafkaMessage } from 'kafkajs';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import kafkajs from '../../src/kafka/kafkajs.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { JobStatus } from '../../src/domain/status.js';
 import { readState, type InstanceState } from '../../src/infra/instance.js';
@@ -15,7 +14,7 @@ import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
 import { originOf } from '../../src/runtime/origin.js';
 import { Worker } from '../../src/runtime/worker.js';
-import { testNamespace } from '../support/kafka.js';
+import { createTopics, kafkaClient, testNamespace } from '../support/kafka.js';
 import { keyed, produceNumbers, readAll } from '../support/records.js';
 import { committedByMarkers } from '../support/transactions.js';
 import { connectClient, startCoordinator, testLogger } from '../support/sluice.js';
@@ -42,18 +41,11 @@ if (!broker) throw new Error('a private Java instance must hand out its broker')
 
 const ns = testNamespace('brk');
 const topic = (t: string): string => `${ns}.${t}`;
-const kafka = new kafkajs.Kafka({
-  clientId: 'broker-restart-test',
-  brokers: at.brokers,
-  logLevel: kafkajs.logLevel.NOTHING,
-});
-const admin = kafka.admin();
-await admin.connect();
-await admin.createTopics({
-  topics: ['in', 'out'].map((t) => ({ topic: topic(t), numPartitions: PARTITIONS })),
-  waitForLeaders: true,
-});
-await admin.disconnect();
+const kafka = kafkaClient('broker-restart-test', at.brokers);
+await createTopics(
+  kafka,
+  ['in', 'out'].map((t) => ({ topic: topic(t), numPartitions: PARTITIONS })),
+);
 
 const coordinator = await startCoordinator(ns, 'restart-coordinator', at);
 const client = await connectClient(ns, 'test-user', at);

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import kafkajs from '../../src/kafka/kafkajs.js';
 import { initTransactions, producerConfig } from '../../src/kafka/connect.js';
 import { resolveInfra } from '../../src/infra/index.js';
 import { sweep } from '../../src/runtime/open.js';
-import { readAll } from '../support/records.js';
+import { createTopics, kafkaClient } from '../support/kafka.js';
+import { readAgainUntil, readAll } from '../support/records.js';
 import { committedByMarkers, committedOnceShown } from '../support/transactions.js';
 import { testLogger } from '../support/sluice.js';
 
@@ -20,18 +20,11 @@ const infra = await resolveInfra({
   brokerProperties: { 'transaction.partition.verification.enable': 'false' },
 });
 afterAll(() => infra.stop());
-const kafka = new kafkajs.Kafka({
-  clientId: 'sweep-test',
-  brokers: infra.brokers,
-  logLevel: kafkajs.logLevel.NOTHING,
-});
-const admin = kafka.admin();
-await admin.connect();
-await admin.createTopics({
-  topics: ['plain', 'swept'].map((topic) => ({ topic, numPartitions: 2 })),
-  waitForLeaders: true,
-});
-await admin.disconnect();
+const kafka = kafkaClient('sweep-test', infra.brokers);
+await createTopics(
+  kafka,
+  ['plain', 'swept'].map((topic) => ({ topic, numPartitions: 2 })),
+);
 
 // kafkajs's own cluster object, for one raw produce request (no public API writes a batch
 // outside a transaction the coordinator knows).
@@ -95,11 +88,10 @@ async function reopenAndCommit(topic: string, swept: boolean): Promise<string[]>
   await tx.commit();
   await next.disconnect();
   // Read until the commit shows: right after commit() the read_committed end may still lack it.
-  for (let attempt = 0; ; attempt++) {
-    const seen = (await readAll(topic, infra.brokers)).map((m) => m.value?.toString() ?? '');
-    if (seen.includes('next-2') || attempt === 50) return seen;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  return readAgainUntil(
+    async () => (await readAll(topic, infra.brokers)).map((m) => m.value?.toString() ?? ''),
+    (seen) => seen.includes('next-2'),
+  );
 }
 
 describe('records left open where the coordinator knows no transaction', () => {

@@ -30,6 +30,17 @@ export function kafkaClient(clientId = 'sluice-test', brokers = endpoints().brok
   return new kafkajs.Kafka({ clientId, brokers, logLevel: logLevel.NOTHING });
 }
 
+/** Creates topics where `kafka` connects (a private broker a test file started), leaders elected. */
+export async function createTopics(kafka: Kafka, topics: ITopicConfig[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics, waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** A namespace unique to one test file, so tests never see each other's topics. */
 export function testNamespace(prefix = 't'): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;

@@ -61,6 +61,25 @@ export async function readUntil(
   return all;
 }
 
+/**
+ * `read()` again every 200 ms until `shows` holds of what it read, for at most `timeoutMs`: a
+ * transaction's markers are written after its commit() returns, so a read right after may not
+ * count it as committed yet. Resolves to the last read either way; the caller asserts on it.
+ */
+export async function readAgainUntil<T>(
+  read: () => Promise<T>,
+  shows: (read: T) => boolean,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await read();
+  while (!shows(last) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    last = await read();
+  }
+  return last;
+}
+
 /** Everything a topic holds now, read_committed (on the test broker, or `brokers`). */
 export async function readAll(topic: string, brokers?: string[]): Promise<KafkaMessage[]> {
   const all: KafkaMessage[] = [];

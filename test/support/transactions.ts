@@ -1,7 +1,8 @@
-import { consumerConfig } from '../../src/kafka/connect.js';
 import type { KafkaMessage } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
+import { consumerConfig } from '../../src/kafka/connect.js';
 import { kafkaClient } from './kafka.js';
+import { readAgainUntil } from './records.js';
 
 /** A record as kafkajs decodes it, with the record batch it came in. */
 type RawRecord = KafkaMessage & {
@@ -14,14 +15,6 @@ type RawRecord = KafkaMessage & {
   };
 };
 
-/**
- * What read_committed readers must see of a topic, worked out from the transaction markers
- * themselves: every record read read_uncommitted, a transactional producer's records kept when
- * the next marker of that producer on the partition is a commit. It does not rely on any
- * read_committed filter (kafkajs's, or Sluice's replacement), so a test can check one against
- * it. Call it once nothing writes to the topic any more: open transactions count as not
- * committed.
- */
 /**
  * A committed record, and the transaction it came in: `<partition>/<producerId>#<n>`, n counting
  * that producer's transactions there; `-` outside transactions. `batch` names the record batch
@@ -36,6 +29,14 @@ function batchOf(r: RawRecord): string {
   return `epoch ${r.batchContext?.producerEpoch} seq ${r.batchContext?.firstSequence}`;
 }
 
+/**
+ * What read_committed readers must see of a topic, worked out from the transaction markers
+ * themselves: every record read read_uncommitted, a transactional producer's records kept when
+ * the next marker of that producer on the partition is a commit. It does not rely on any
+ * read_committed filter (kafkajs's, or Sluice's replacement), so a test can check one against
+ * it. Call it once nothing writes to the topic any more: open transactions count as not
+ * committed.
+ */
 export async function committedByMarkers(
   topic: string,
   brokers?: string[],
@@ -111,22 +112,12 @@ export async function committedByMarkers(
   return committed;
 }
 
-/**
- * {@link committedByMarkers}, read again until `shows` holds of it (at most `timeoutMs`): a
- * transaction's markers are written after its commit() returns, so a read right after may not
- * count it as committed yet. Resolves to the last read either way; the caller asserts on it.
- */
-export async function committedOnceShown(
+/** {@link committedByMarkers}, read again until `shows` holds of it (see readAgainUntil). */
+export function committedOnceShown(
   topic: string,
   brokers: string[] | undefined,
   shows: (records: CommittedRecord[]) => boolean,
   timeoutMs = 10_000,
 ): Promise<CommittedRecord[]> {
-  const deadline = Date.now() + timeoutMs;
-  let records = await committedByMarkers(topic, brokers);
-  while (!shows(records) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    records = await committedByMarkers(topic, brokers);
-  }
-  return records;
+  return readAgainUntil(() => committedByMarkers(topic, brokers), shows, timeoutMs);
 }
