@@ -26,12 +26,14 @@
  * }
  * ```
  */
-export { SluiceClient, type ClientOptions } from './client/client.js';
+export { SluiceClient, type ClientOptions } from './node/client.js';
 export { Job, type ResumeOptions } from './client/job.js';
 export type { StatusChange } from './client/status-events.js';
-export { Worker, type WorkerOptions, type PipelineFactory } from './runtime/worker.js';
+export { Worker, type WorkerOptions, type PipelineFactory } from './node/worker.js';
 export type { RestoreProgress } from './observability/metrics.js';
-export { Coordinator, type CoordinatorOptions } from './control/coordinator.js';
+export { createCoordinator } from './node/coordinator.js';
+export type { Coordinator } from './control/coordinator.js';
+export type { CoordinatorOptions } from './node/options.js';
 export {
   Pipeline,
   Stream,
@@ -76,5 +78,5 @@ export {
   type SaslMechanism,
   type TlsFiles,
 } from './domain/security.js';
-export { loadSecurity, type SecurityFlags } from './kafka/security.js';
+export { loadSecurity, type SecurityFlags } from './node/security.js';
 export { redacted } from './observability/redact.js';

@@ -1,8 +1,8 @@
-import { SluiceClient } from '../client/client.js';
+import { SluiceClient } from '../node/client.js';
 import { SluiceError } from '../domain/errors.js';
 import type { ConnectionSecurity } from '../domain/security.js';
 import { givenEndpoints, resolveInfra, type Access, type Endpoints } from '../infra/index.js';
-import { kafkaConnection, loadSecurity } from '../kafka/security.js';
+import { loadSecurity } from '../node/security.js';
 import { defaultLogger } from '../observability/logger.js';
 import type { GlobalOptions } from './options.js';
 
@@ -40,7 +40,7 @@ export function accessFor(g: GlobalOptions, security: ConnectionSecurity): Acces
       'TLS, SASL or registry credentials are set, but no servers are named. Give --brokers and --registry (or SLUICE_BROKERS and SLUICE_REGISTRY_URL) for the secured cluster.',
     );
   }
-  return { connection: kafkaConnection(security), registryAuth: security.registryAuth };
+  return { connection: security, registryAuth: security.registryAuth };
 }
 
 /** Runs `fn` with a connected client and always closes it. */

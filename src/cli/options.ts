@@ -1,5 +1,5 @@
 import { SluiceError } from '../domain/errors.js';
-import type { SecurityFlags } from '../kafka/security.js';
+import type { SecurityFlags } from '../node/security.js';
 
 /** Flags every `sluice` command accepts. */
 export interface GlobalOptions extends SecurityFlags {

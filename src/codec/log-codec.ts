@@ -1,9 +1,10 @@
 import type { Command } from '../domain/commands.js';
+import type { MalformedCommand } from '../domain/control.js';
 import type { JobEvent } from '../domain/events.js';
 import { isSluiceError } from '../domain/errors.js';
 import { parseJsonCommand, type JsonDefaults } from './json-command.js';
 import { commandFromAvro, commandToAvro, eventFromAvro, eventToAvro } from './mapping.js';
-import { AvroCodec, type RegistryClient } from './registry.js';
+import { AvroCodec, type SchemaRegistry } from './registry.js';
 import { loadSchema } from './schemas.js';
 
 /** Registry subjects follow the topic-name strategy: `<topic>-value`. */
@@ -15,7 +16,7 @@ export function subjectFor(topic: string): string {
 export class EventCodec {
   private readonly avro: AvroCodec;
 
-  constructor(registry: RegistryClient, topic: string) {
+  constructor(registry: SchemaRegistry, topic: string) {
     this.avro = new AvroCodec(registry, subjectFor(topic), loadSchema('events/JobEvent'));
   }
 
@@ -33,20 +34,11 @@ export class EventCodec {
   }
 }
 
-/** Why a control record could not be read as a command. */
-export interface MalformedCommand {
-  malformed: true;
-  reason: string;
-  /** The jobId, when the record got far enough to name one. */
-  jobId: string | null;
-  commandType: string | null;
-}
-
 /** Encodes commands as Avro, and decodes either Avro (wire format) or plain JSON. */
 export class CommandCodec {
   private readonly avro: AvroCodec;
 
-  constructor(registry: RegistryClient, topic: string) {
+  constructor(registry: SchemaRegistry, topic: string) {
     this.avro = new AvroCodec(registry, subjectFor(topic), loadSchema('commands/Command'));
   }
 

@@ -1,4 +1,7 @@
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import {
+  SchemaRegistry as ConfluentRegistry,
+  SchemaType,
+} from '@kafkajs/confluent-schema-registry';
 import avsc from 'avsc';
 import { SluiceError } from '../domain/errors.js';
 import { frame, unframe } from './wire.js';
@@ -18,15 +21,27 @@ export interface RegistryOptions {
 }
 
 /**
+ * What Sluice needs of a schema registry: to register a schema under a subject, and to find a
+ * writer's schema by id. {@link RegistryClient} speaks to a Confluent-compatible registry;
+ * `MemoryRegistry` (memory-registry.ts) keeps schemas in memory for tests without servers.
+ */
+export interface SchemaRegistry {
+  /** Registers `schema` under `subject`; resolves to its id (the same id for the same schema). */
+  register(subject: string, schema: object): Promise<number>;
+  /** The writer's schema for an id, as an Avro type. */
+  writerType(id: number): Promise<avsc.Type>;
+}
+
+/**
  * A thin client: registration goes through @kafkajs/confluent-schema-registry (which also sets
  * the subject's compatibility), lookups of writer schemas by id are plain HTTP and cached.
  */
-export class RegistryClient {
-  private readonly lib: SchemaRegistry;
+export class RegistryClient implements SchemaRegistry {
+  private readonly lib: ConfluentRegistry;
   private readonly byId = new Map<number, Promise<avsc.Type>>();
 
   constructor(private readonly opts: RegistryOptions) {
-    this.lib = new SchemaRegistry({ host: opts.url, auth: opts.auth });
+    this.lib = new ConfluentRegistry({ host: opts.url, auth: opts.auth });
   }
 
   /** Registers `schema` under `subject` with BACKWARD compatibility; returns its id. */
@@ -128,7 +143,7 @@ export class AvroCodec {
   private id: number | undefined;
 
   constructor(
-    private readonly registry: RegistryClient,
+    private readonly registry: SchemaRegistry,
     readonly subject: string,
     readonly schema: object,
     /** Decode every record with its own writer's schema (for sources whose schema Sluice does not own). */

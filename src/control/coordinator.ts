@@ -1,41 +1,48 @@
+import { DEFAULT_SESSION_TIMEOUT_MS, TRANSACTION_TIMEOUT_MS } from '../domain/settings.js';
 import { hostname } from 'node:os';
-import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import { CommandCodec, EventCodec, type MalformedCommand } from '../codec/log-codec.js';
-import type { RegistryClient } from '../codec/registry.js';
-import { emptyCluster, fold, rejectionDraft, stamp, type Cluster } from '../domain/cluster.js';
+import { CommandCodec, EventCodec } from '../codec/log-codec.js';
+import type { SchemaRegistry } from '../codec/registry.js';
+import { emptyCluster, fold, type Cluster } from '../domain/cluster.js';
+import { systemClock, type Clock } from '../domain/clock.js';
+import { decideRecord } from '../domain/control.js';
+import {
+  coordinatorGroup,
+  jobPartition,
+  logReaderGroupPrefix,
+  topicNames,
+  type Topics,
+} from '../domain/resources.js';
 import type { Command } from '../domain/commands.js';
-import { decide } from '../domain/decide.js';
-import type { EventDraft, JobEvent } from '../domain/events.js';
-import { consumerConfig, initTransactions, producerConfig } from '../kafka/connect.js';
-import { restartOnError } from '../kafka/restart.js';
+import type { JobEvent } from '../domain/events.js';
+import { withAdmin } from '../kafka/offsets.js';
+import type {
+  ConsumedRecord,
+  GroupConsumer,
+  Kafka,
+  Producer,
+  TransactionalProducer,
+} from '../kafka/port.js';
 import type { Logger } from '../observability/logger.js';
 import { fenceStoppingJobs } from './fence.js';
-import { LogReader } from './log-reader.js';
+import { LogReader } from '../log/log-reader.js';
 import { SnapshotTaker, snapshotCommand } from './snapshots.js';
-import { ensureTopics, jobPartition, topicNames, type Topics } from './topics.js';
-
-/** The pseudo job id under which control records that name no usable job are audited. */
-export const AUDIT_JOB_ID = '_control';
-
-/**
- * Failover takes about this long after the active coordinator dies: the group notices a dead
- * member only when its session times out. Kafka's floor is 6 s (group.min.session.timeout.ms).
- */
-export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
+import { ensureTopics } from '../log/topics.js';
 
 /** At most this many commands share one transaction, which keeps transactions short. */
 const MAX_COMMANDS_PER_TRANSACTION = 500;
 
 /** How to run a coordinator. */
-export interface CoordinatorOptions {
+export interface CoordinatorDeps {
   kafka: Kafka;
-  registry: RegistryClient;
+  registry: SchemaRegistry;
   namespace: string;
   logger: Logger;
   /** Shown in logs; defaults to host:pid. */
   memberName?: string;
   sessionTimeoutMs?: number;
   jobsPartitions?: number;
+  /** Default: the wall clock. */
+  clock?: Clock;
 }
 
 /**
@@ -50,8 +57,8 @@ export class Coordinator {
   private readonly log: Logger;
   private readonly events: EventCodec;
   private readonly commands: CommandCodec;
-  private consumer: Consumer | undefined;
-  private producer: Producer | undefined;
+  private consumer: GroupConsumer | undefined;
+  private producer: TransactionalProducer | undefined;
   private cluster: Cluster | undefined;
   private jobsPartitions = 0;
   private applied = 0;
@@ -62,7 +69,10 @@ export class Coordinator {
   /** Publishes the coordinator's own ReportSnapshot commands: snapshots go through the log like any command. */
   private commandProducer: Producer | undefined;
 
-  constructor(private readonly opts: CoordinatorOptions) {
+  private readonly clock: Clock;
+
+  constructor(private readonly opts: CoordinatorDeps) {
+    this.clock = opts.clock ?? systemClock;
     this.topics = topicNames(opts.namespace);
     const member = opts.memberName ?? `${hostname()}:${process.pid}`;
     this.log = opts.logger.child({ component: 'coordinator', member, namespace: opts.namespace });
@@ -82,51 +92,40 @@ export class Coordinator {
 
   /** Joins the election and starts handling commands whenever this member is elected. */
   async start(): Promise<void> {
-    const admin = this.opts.kafka.admin();
-    await admin.connect();
-    try {
+    await withAdmin(this.opts.kafka, async (admin) => {
       await ensureTopics(admin, this.topics, this.opts.jobsPartitions);
-      const meta = await admin.fetchTopicMetadata({ topics: [this.topics.jobs] });
-      this.jobsPartitions = meta.topics[0]?.partitions.length ?? 1;
-    } finally {
-      await admin.disconnect();
-    }
+      const meta = await admin.partitions([this.topics.jobs]);
+      this.jobsPartitions = meta[0]?.partitions.length ?? 1;
+    });
     await Promise.all([this.events.ready(), this.commands.ready()]);
 
     const sessionTimeout = this.opts.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
-    const consumer = this.opts.kafka.consumer(
-      consumerConfig({
-        groupId: this.groupId,
-        sessionTimeout,
-        heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 6)),
-      }),
-    );
+    const consumer = this.opts.kafka.consumer({
+      groupId: this.groupId,
+      sessionTimeoutMs: sessionTimeout,
+      heartbeatIntervalMs: Math.max(500, Math.floor(sessionTimeout / 6)),
+    });
     this.consumer = consumer;
-    // After any rebalance the state is rebuilt before the next command, even when this member
-    // keeps the partition: in between, another member may have owned it and written events.
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      const owns = (payload.memberAssignment[this.topics.control] ?? []).includes(0);
-      this.deactivate(
-        owns
-          ? 'rebalanced; rebuilding before the next command'
-          : 'the control partition belongs to another member',
-      );
-      this.log.info(
-        { owns, leader: payload.isLeader },
-        owns ? 'elected coordinator' : 'standing by',
-      );
-      // Rebuild at once rather than on the first command, so that command is not kept waiting.
-      if (owns)
-        this.activation = this.activate().catch((err: unknown) => this.activationFailed(err));
-    });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      this.deactivate(`consumer crashed: ${payload.error.message}`);
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.topics.control, fromBeginning: true });
-    await consumer.run({
+    await consumer.start({
+      topics: [this.topics.control],
       autoCommit: false, // offsets are committed inside each transaction
-      eachBatch: restartOnError(async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      // After any rebalance the state is rebuilt before the next command, even when this
+      // member keeps the partition: in between, another member may have owned it and written
+      // events.
+      onAssignment: (assignment) => {
+        const owns = (assignment[this.topics.control] ?? []).includes(0);
+        this.deactivate(
+          owns
+            ? 'rebalanced; rebuilding before the next command'
+            : 'the control partition belongs to another member',
+        );
+        this.log.info({ owns }, owns ? 'elected coordinator' : 'standing by');
+        // Rebuild at once rather than on the first command, so that command is not kept waiting.
+        if (owns)
+          this.activation = this.activate().catch((err: unknown) => this.activationFailed(err));
+      },
+      onCrash: (err) => this.deactivate(`consumer crashed: ${err.message}`),
+      eachBatch: async (batch, { resolveOffset, heartbeat, isRunning, isStale }) => {
         if (!this.cluster) {
           this.activation ??= this.activate(heartbeat);
           await this.activation;
@@ -134,23 +133,23 @@ export class Coordinator {
         }
         for (
           let i = 0;
-          i < batch.messages.length && isRunning() && !isStale();
+          i < batch.records.length && isRunning() && !isStale();
           i += MAX_COMMANDS_PER_TRANSACTION
         ) {
-          const chunk = batch.messages.slice(i, i + MAX_COMMANDS_PER_TRANSACTION);
+          const chunk = batch.records.slice(i, i + MAX_COMMANDS_PER_TRANSACTION);
           await this.handle(batch.partition, chunk);
           const last = chunk[chunk.length - 1];
           if (last) resolveOffset(last.offset);
           await heartbeat();
         }
-      }),
+      },
     });
   }
 
   /** Leaves the election; a standby takes over after a rebalance. */
   async stop(): Promise<void> {
     this.deactivate('stopping');
-    await this.consumer?.disconnect();
+    await this.consumer?.stop();
     await this.commandProducer?.disconnect().catch(() => undefined);
     this.commandProducer = undefined;
     await this.producer?.disconnect().catch(() => undefined);
@@ -159,7 +158,7 @@ export class Coordinator {
   }
 
   private get groupId(): string {
-    return `${this.opts.namespace}.coordinator`;
+    return coordinatorGroup(this.opts.namespace);
   }
 
   /**
@@ -168,24 +167,22 @@ export class Coordinator {
    */
   private async activate(heartbeat?: () => Promise<void>): Promise<void> {
     const generation = this.generation;
-    const started = Date.now();
+    const started = this.clock.now();
     await this.producer?.disconnect().catch(() => undefined);
     // One transactional id for every coordinator of the namespace: taking it over fences a
     // zombie, aborts its open transaction and lets one it was committing finish, before the rebuild.
-    this.producer = this.opts.kafka.producer(
-      producerConfig({
-        transactionalId: `${this.opts.namespace}.coordinator`,
-        transactionTimeout: 30_000,
-      }),
-    );
-    await initTransactions(this.producer);
+    this.producer = this.opts.kafka.transactionalProducer({
+      transactionalId: coordinatorGroup(this.opts.namespace),
+      transactionTimeoutMs: TRANSACTION_TIMEOUT_MS.coordinator,
+    });
+    await this.producer.init();
     const cluster = emptyCluster();
     const reader = new LogReader({
       kafka: this.opts.kafka,
       codec: this.events,
       topic: this.topics.jobs,
       logger: this.log,
-      groupPrefix: `${this.opts.namespace}.coordinator-rebuild`,
+      groupPrefix: logReaderGroupPrefix(this.opts.namespace, 'coordinator-rebuild'),
       onProgress: () => heartbeat?.(),
     });
     try {
@@ -198,7 +195,7 @@ export class Coordinator {
     this.active = true;
     this.startSnapshots();
     this.log.info(
-      { jobs: cluster.jobs.size, events: reader.eventsRead, ms: Date.now() - started },
+      { jobs: cluster.jobs.size, events: reader.eventsRead, ms: this.clock.now() - started },
       'state rebuilt; coordinator active',
     );
   }
@@ -207,31 +204,38 @@ export class Coordinator {
   private startSnapshots(): void {
     const worker = `coordinator:${this.opts.memberName ?? `${hostname()}:${process.pid}`}`;
     this.snapshots?.stop();
-    this.snapshots = new SnapshotTaker(
-      this.opts.kafka,
-      this.opts.namespace,
-      (jobId, snapshotId, p) =>
-        this.publish(jobId, snapshotCommand(jobId, snapshotId, worker, p), worker),
-      this.log,
-    );
+    this.snapshots = new SnapshotTaker({
+      kafka: this.opts.kafka,
+      namespace: this.opts.namespace,
+      record: (jobId, snapshotId, p) =>
+        this.publish(
+          jobId,
+          snapshotCommand(jobId, snapshotId, worker, p, this.clock.now()),
+          worker,
+        ),
+      log: this.log,
+      clock: this.clock,
+    });
     this.snapshots.start(() => this.cluster?.jobs.values());
   }
 
   private async publish(jobId: string, command: Command, issuedBy: string): Promise<void> {
     if (!this.commandProducer) {
-      this.commandProducer = this.opts.kafka.producer(producerConfig());
+      this.commandProducer = this.opts.kafka.producer();
       await this.commandProducer.connect();
     }
-    await this.commandProducer.send({
-      topic: this.topics.control,
-      messages: [
-        {
-          key: jobId,
-          value: this.commands.encode(command),
-          headers: { 'sluice-issued-by': issuedBy },
-        },
-      ],
-    });
+    await this.commandProducer.send([
+      {
+        topic: this.topics.control,
+        messages: [
+          {
+            key: jobId,
+            value: this.commands.encode(command),
+            headers: { 'sluice-issued-by': issuedBy },
+          },
+        ],
+      },
+    ]);
   }
 
   private deactivate(reason: string): void {
@@ -253,7 +257,7 @@ export class Coordinator {
   }
 
   /** Decides a chunk of commands against the state and commits their events and offsets atomically. */
-  private async handle(partition: number, messages: KafkaMessage[]): Promise<void> {
+  private async handle(partition: number, messages: ConsumedRecord[]): Promise<void> {
     const cluster = this.cluster;
     const producer = this.producer;
     if (!cluster || !producer) throw new Error('coordinator not active');
@@ -265,7 +269,14 @@ export class Coordinator {
         issuedBy: headerValue(message, 'sluice-issued-by') ?? 'unknown',
         at: Number(message.timestamp),
       });
-      const events = this.decideOne(cluster, command, partition, message);
+      const record = {
+        partition,
+        offset: message.offset,
+        preview: message.value ? message.value.subarray(0, 64).toString('base64') : null,
+      };
+      const { decision, events } = decideRecord(cluster, command, record, this.clock.now());
+      if (decision?.kind === 'duplicate')
+        this.log.debug({ offset: message.offset }, 'repeated command ignored');
       // Fold now so the next command in this chunk sees the effect; if the transaction fails
       // the whole in-memory state is dropped and rebuilt from the log.
       for (const e of events) {
@@ -278,86 +289,43 @@ export class Coordinator {
     }
     const last = messages[messages.length - 1];
     if (!last) return;
-    await fenceStoppingJobs(this.opts.kafka, this.topics.namespace, cluster, out, this.log);
-    const tx = await producer.transaction();
+    await fenceStoppingJobs(
+      this.opts.kafka,
+      this.topics.namespace,
+      cluster,
+      out,
+      this.log,
+      this.clock,
+    );
+    const tx = await producer.begin();
     try {
       if (out.length > 0) {
-        await tx.send({
-          topic: this.topics.jobs,
-          messages: out.map((e) => ({
-            key: e.eventId,
-            value: this.events.encode(e),
-            partition: jobPartition(e.jobId, this.jobsPartitions),
-          })),
-        });
-      }
-      await tx.sendOffsets({
-        consumerGroupId: this.groupId,
-        topics: [
+        await tx.send([
           {
-            topic: this.topics.control,
-            partitions: [{ partition, offset: (BigInt(last.offset) + 1n).toString() }],
+            topic: this.topics.jobs,
+            messages: out.map((e) => ({
+              key: e.eventId,
+              value: this.events.encode(e),
+              partition: jobPartition(e.jobId, this.jobsPartitions),
+            })),
           },
-        ],
-      });
+        ]);
+      }
+      await tx.sendOffsets({ groupId: this.groupId }, [
+        {
+          topic: this.topics.control,
+          partition,
+          offset: (BigInt(last.offset) + 1n).toString(),
+        },
+      ]);
       await tx.commit();
     } catch (err) {
       await tx.abort().catch(() => undefined);
       this.deactivate(`transaction failed: ${err instanceof Error ? err.message : String(err)}`);
-      throw err; // kafkajs re-delivers from the last committed offset
+      throw err; // the consumer hands the commands over again from the last committed offset
     }
     this.applied += messages.length;
     for (const e of out) this.logEvent(e, changes.get(e));
-  }
-
-  private decideOne(
-    cluster: Cluster,
-    command: Command | MalformedCommand,
-    partition: number,
-    message: KafkaMessage,
-  ): JobEvent[] {
-    const source = { partition, offset: message.offset };
-    const at = Date.now();
-    if ('malformed' in command) {
-      const preview = message.value ? message.value.subarray(0, 64).toString('base64') : null;
-      const jobId =
-        command.jobId !== null && command.jobId.length <= 200 ? command.jobId : AUDIT_JOB_ID;
-      const draft = rejectionDraft(
-        jobId,
-        command.commandType ?? '(unreadable)',
-        'MALFORMED',
-        command.reason,
-        source,
-        preview,
-      );
-      return stamp(cluster, [draft], {
-        commandId: `ctl-${partition}-${message.offset}`,
-        issuedBy: 'unknown',
-        at,
-      });
-    }
-    const ctx = { commandId: command.commandId, issuedBy: command.issuedBy, at };
-    const problem = envelopeProblem(command);
-    if (problem) {
-      const draft = rejectionDraft(AUDIT_JOB_ID, command.type, 'MALFORMED', problem, source, null);
-      return stamp(cluster, [draft], { ...ctx, commandId: `ctl-${partition}-${message.offset}` });
-    }
-    const decision = decide(cluster, command);
-    let drafts: EventDraft[];
-    switch (decision.kind) {
-      case 'duplicate':
-        this.log.debug({ commandId: command.commandId }, 'repeated command ignored');
-        return [];
-      case 'rejected':
-        drafts = [
-          rejectionDraft(command.jobId, command.type, decision.code, decision.reason, source, null),
-        ];
-        break;
-      case 'accepted':
-        drafts = decision.events;
-        break;
-    }
-    return stamp(cluster, drafts, ctx);
   }
 
   /** Only the active coordinator appends, so each status change is logged once, here. */
@@ -381,19 +349,7 @@ export class Coordinator {
   }
 }
 
-/** Ids longer than this would bloat every key and header; treat them as garbage. */
-const MAX_ID = 200;
-
-function envelopeProblem(c: Command): string | undefined {
-  if (c.commandId.length === 0 || c.commandId.length > MAX_ID)
-    return `commandId must be 1-${MAX_ID} characters`;
-  if (c.jobId.length === 0 || c.jobId.length > MAX_ID)
-    return `jobId must be 1-${MAX_ID} characters`;
-  if (c.jobId === AUDIT_JOB_ID) return `jobId "${AUDIT_JOB_ID}" is reserved`;
-  return undefined;
-}
-
-function headerValue(message: KafkaMessage, name: string): string | undefined {
+function headerValue(message: ConsumedRecord, name: string): string | undefined {
   const v = message.headers?.[name];
   if (v === undefined) return undefined;
   const first = Array.isArray(v) ? v[0] : v;

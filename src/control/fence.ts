@@ -1,9 +1,10 @@
-import type { Admin, Kafka } from 'kafkajs';
+import { FENCE_TIMEOUT_MS, TRANSACTION_TIMEOUT_MS } from '../domain/settings.js';
+import type { Clock } from '../domain/clock.js';
 import type { Cluster } from '../domain/cluster.js';
 import type { JobEvent } from '../domain/events.js';
 import { isJobGroup, taskTransactionalId } from '../domain/resources.js';
-import { initTransactions, producerConfig } from '../kafka/connect.js';
-import kafkajs from '../kafka/kafkajs.js';
+import { withAdmin } from '../kafka/offsets.js';
+import type { Admin, Kafka } from '../kafka/port.js';
 import type { Logger } from '../observability/logger.js';
 
 /** Producers opened at once while fencing: enough to be quick, few enough to spare the broker. */
@@ -19,22 +20,18 @@ async function transactionalIds(
   namespace: string,
   jobIds: string[],
 ): Promise<string[]> {
-  const all = (await admin.listGroups()).groups.map((g) => g.groupId);
+  const all = await admin.listGroups();
   const groupIds = all.filter((g) => jobIds.some((jobId) => isJobGroup(namespace, jobId, g)));
   if (groupIds.length === 0) return [];
-  const { groups } = await admin.describeGroups(groupIds);
+  const groups = await admin.describeGroups(groupIds);
   const ids: string[] = [];
   for (const groupId of groupIds) {
-    const topics = new Set((await admin.fetchOffsets({ groupId })).map((t) => t.topic));
-    for (const member of groups.find((g) => g.groupId === groupId)?.members ?? []) {
-      const decoded = kafkajs.AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
-      for (const topic of Object.keys(decoded?.assignment ?? {})) topics.add(topic);
-    }
+    const topics = new Set((await admin.committed(groupId)).map((p) => p.topic));
+    for (const member of groups.find((g) => g.groupId === groupId)?.members ?? [])
+      for (const topic of Object.keys(member.assignment)) topics.add(topic);
     if (topics.size === 0) continue;
-    const { topics: meta } = await admin.fetchTopicMetadata({ topics: [...topics].sort() });
-    for (const { name, partitions } of meta)
-      for (const { partitionId } of partitions)
-        ids.push(taskTransactionalId(groupId, name, partitionId));
+    for (const { topic, partitions } of await admin.partitions([...topics].sort()))
+      for (const partition of partitions) ids.push(taskTransactionalId(groupId, topic, partition));
   }
   return ids;
 }
@@ -50,20 +47,16 @@ async function transactionalIds(
  * Resolves to the number of ids fenced.
  */
 async function fenceJobs(kafka: Kafka, namespace: string, jobIds: string[]): Promise<number> {
-  const admin = kafka.admin();
-  let ids: string[];
-  await admin.connect();
-  try {
-    ids = await transactionalIds(admin, namespace, jobIds);
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
+  const ids = await withAdmin(kafka, (admin) => transactionalIds(admin, namespace, jobIds));
   let next = 0;
   const fenceNext = async (): Promise<void> => {
     for (let id = ids[next++]; id !== undefined; id = ids[next++]) {
-      const producer = kafka.producer(producerConfig({ transactionalId: id }));
+      const producer = kafka.transactionalProducer({
+        transactionalId: id,
+        transactionTimeoutMs: TRANSACTION_TIMEOUT_MS.fence,
+      });
       try {
-        await initTransactions(producer); // the fencing itself
+        await producer.init(); // the fencing itself
       } finally {
         await producer.disconnect().catch(() => undefined);
       }
@@ -81,13 +74,6 @@ const STOPPING: ReadonlySet<JobEvent['type']> = new Set([
 ]);
 
 /**
- * A fence that has not answered by then is given up: the events must be appended regardless.
- * It runs inside the coordinator's batch, without heartbeats, so it stays well under the
- * coordinator group's session timeout (10 s by default, 6 s at the least).
- */
-const FENCE_TIMEOUT_MS = 4_000;
-
-/**
  * Fences every exactly-once job that `events` stop, before the coordinator appends them. Best
  * effort: a fence that fails or hangs is logged and the events go out anyway, since a job that
  * failed must be seen as stopped even when a broker misbehaves.
@@ -98,6 +84,7 @@ export async function fenceStoppingJobs(
   cluster: Cluster,
   events: JobEvent[],
   log: Logger,
+  clock: Clock,
 ): Promise<void> {
   const jobIds = [
     ...new Set(
@@ -108,24 +95,23 @@ export async function fenceStoppingJobs(
     ),
   ];
   if (jobIds.length === 0) return;
-  const started = Date.now();
+  const started = clock.now();
   // Settled here whatever happens, so a fence still running after the timeout rejects nowhere.
   const fencing = fenceJobs(kafka, namespace, jobIds).then(
     (fenced) => ({ fenced }),
     (err: unknown) => ({ err }),
   );
-  let timer: NodeJS.Timeout | undefined;
+  let cancel: () => void = () => undefined;
   const timeout = new Promise<{ err: Error }>((resolve) => {
-    timer = setTimeout(
-      () => resolve({ err: new Error(`no answer within ${FENCE_TIMEOUT_MS} ms`) }),
-      FENCE_TIMEOUT_MS,
+    cancel = clock.after(FENCE_TIMEOUT_MS, () =>
+      resolve({ err: new Error(`no answer within ${FENCE_TIMEOUT_MS} ms`) }),
     );
   });
   const outcome = await Promise.race([fencing, timeout]);
-  clearTimeout(timer);
+  cancel();
   if ('fenced' in outcome)
     log.debug(
-      { jobIds, fenced: outcome.fenced, ms: Date.now() - started },
+      { jobIds, fenced: outcome.fenced, ms: clock.now() - started },
       'job transactions fenced',
     );
   else

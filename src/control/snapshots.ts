@@ -1,9 +1,10 @@
-import type { Admin, Kafka } from 'kafkajs';
 import type { PartitionOffset } from '../domain/cause.js';
+import type { Clock } from '../domain/clock.js';
 import type { Command } from '../domain/commands.js';
 import type { JobState } from '../domain/state.js';
 import { changelogTopic, isJobGroup, jobGroup } from '../domain/resources.js';
 import { topicOffsets } from '../kafka/offsets.js';
+import type { Admin, Kafka } from '../kafka/port.js';
 import type { Logger } from '../observability/logger.js';
 
 /** How long a snapshot tick may wait for the broker before the next one starts. */
@@ -13,6 +14,16 @@ const TICK_TIMEOUT_MS = 10_000;
 export interface Positions {
   sourceOffsets: PartitionOffset[];
   stateOffsets: PartitionOffset[];
+}
+
+/** What a snapshot taker needs. */
+export interface SnapshotTakerOptions {
+  kafka: Kafka;
+  namespace: string;
+  /** Records one snapshot (the coordinator sends it as a command). */
+  record: (jobId: string, snapshotId: string, p: Positions) => Promise<void>;
+  log: Logger;
+  clock: Clock;
 }
 
 /**
@@ -31,14 +42,17 @@ export class SnapshotTaker {
   /** Per suspended job, the version whose final snapshot was handled. */
   private readonly settled = new Map<string, number>();
 
-  constructor(
-    private readonly kafka: Kafka,
-    private readonly namespace: string,
-    private readonly record: (jobId: string, snapshotId: string, p: Positions) => Promise<void>,
-    private readonly log: Logger,
-  ) {}
+  private readonly kafka: Kafka;
+  private readonly namespace: string;
+  private readonly record: SnapshotTakerOptions['record'];
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private stopTicks: () => void = () => undefined;
 
-  private timer: NodeJS.Timeout | undefined;
+  constructor(o: SnapshotTakerOptions) {
+    ({ kafka: this.kafka, namespace: this.namespace, record: this.record } = o);
+    ({ log: this.log, clock: this.clock } = o);
+  }
 
   /**
    * Ticks every second until {@link stop}; `jobs` gives the current jobs, or none while inactive.
@@ -51,27 +65,27 @@ export class SnapshotTaker {
     let busy = false;
     let ticks = 0;
     this.stop();
-    this.timer = setInterval(() => {
+    this.stopTicks = this.clock.every(1000, () => {
       const current = jobs();
       if (busy || !current) return;
       busy = true;
       const tick = ++ticks;
-      const stuck = setTimeout(() => {
+      const unstick = this.clock.after(TICK_TIMEOUT_MS, () => {
         this.log.warn({ ms: TICK_TIMEOUT_MS }, 'snapshot tick got no answer; starting a new one');
         ticks++;
         busy = false;
-      }, TICK_TIMEOUT_MS);
-      void this.tick(current, Date.now(), () => tick === ticks)
+      });
+      void this.tick(current, this.clock.now(), () => tick === ticks)
         .catch((err: unknown) => this.log.warn({ err }, 'could not take snapshots'))
         .finally(() => {
-          clearTimeout(stuck);
+          unstick();
           if (tick === ticks) busy = false;
         });
-    }, 1000);
+    });
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.stopTicks();
   }
 
   /** Records the snapshots due now, while `current` holds. */
@@ -85,27 +99,16 @@ export class SnapshotTaker {
     const admin = this.kafka.admin();
     try {
       await admin.connect();
-      const groups = (await admin.listGroups()).groups;
+      const groups = await admin.listGroups();
       for (const job of due) {
-        const mine = groups.filter((g) => isJobGroup(this.namespace, job.jobId, g.groupId));
+        const mine = groups.filter((g) => isJobGroup(this.namespace, job.jobId, g));
         // A suspended job's final position counts once its workers have left its groups. It is
         // settled only once recorded (or found already recorded): a tick that fails midway, or
         // is abandoned, leaves it for the next.
         const settles = job.status !== 'RUNNING' && job.status !== 'COMPLETING';
-        if (
-          settles &&
-          !(await this.allLeft(
-            admin,
-            mine.map((g) => g.groupId),
-          ))
-        )
-          continue;
+        if (settles && !(await this.allLeft(admin, mine))) continue;
         this.checkedAt.set(job.jobId, now);
-        const positions = await this.positions(
-          admin,
-          job.jobId,
-          mine.map((g) => g.groupId),
-        );
+        const positions = await this.positions(admin, job.jobId, mine);
         if (!current()) return;
         const key = JSON.stringify(positions);
         // Nothing committed yet, or nothing new: there is no position to record.
@@ -136,7 +139,7 @@ export class SnapshotTaker {
 
   private async allLeft(admin: Admin, groupIds: string[]): Promise<boolean> {
     if (groupIds.length === 0) return true;
-    const { groups } = await admin.describeGroups(groupIds);
+    const groups = await admin.describeGroups(groupIds);
     return groups.every((g) => g.members.length === 0);
   }
 
@@ -145,10 +148,9 @@ export class SnapshotTaker {
     const stateOffsets: PartitionOffset[] = [];
     for (const groupId of [...groupIds].sort()) {
       const into = groupId === jobGroup(this.namespace, jobId) ? sourceOffsets : stateOffsets;
-      for (const t of await admin.fetchOffsets({ groupId }))
-        for (const p of t.partitions)
-          if (BigInt(p.offset) >= 0n)
-            into.push({ topic: t.topic, partition: p.partition, offset: p.offset });
+      for (const p of await admin.committed(groupId))
+        if (BigInt(p.offset) >= 0n)
+          into.push({ topic: p.topic, partition: p.partition, offset: p.offset });
     }
     const prefix = changelogTopic(this.namespace, jobId, '');
     for (const topic of (await admin.listTopics()).filter((t) => t.startsWith(prefix)).sort())
@@ -164,13 +166,14 @@ export function snapshotCommand(
   snapshotId: string,
   worker: string,
   positions: Positions,
+  at: number,
 ): Command {
   return {
     type: 'ReportSnapshot',
     commandId: `${jobId}/snapshot/${snapshotId}`,
     jobId,
     issuedBy: worker,
-    at: Date.now(),
+    at,
     worker,
     snapshotId,
     ...positions,

@@ -8,14 +8,15 @@
  * every customer's total against the input.
  */
 import { randomBytes } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
-import kafkajs from '../kafka/kafkajs.js';
-import { consumerConfig } from '../kafka/connect.js';
-import { SluiceClient } from '../client/client.js';
+import { createKafka } from '../kafka/kafkajs/adapter.js';
+import { withAdmin } from '../kafka/offsets.js';
+import type { Kafka } from '../kafka/port.js';
+import { readToEnd } from '../kafka/read-to-end.js';
+import { SluiceClient } from '../node/client.js';
 import { JobSuspendedError } from '../domain/job-errors.js';
 import { resolveInfra } from '../infra/index.js';
 import { defaultLogger } from '../observability/logger.js';
-import { Worker } from '../runtime/worker.js';
+import { Worker } from '../node/worker.js';
 import { buggy, fixed, type Order } from './pipelines.js';
 
 const ORDERS = 10_000;
@@ -30,25 +31,18 @@ async function main(): Promise<void> {
   const namespace = `demo-${randomBytes(3).toString('hex')}`;
   const input = `${namespace}.orders`;
   const output = `${namespace}.totals`;
-  const kafka = new kafkajs.Kafka({
-    clientId: 'sluice-demo',
-    brokers: infra.brokers,
-    logLevel: kafkajs.logLevel.NOTHING,
-  });
-  const admin = kafka.admin();
   // The demo narrates; structured logs stay off unless asked for with SLUICE_LOG_LEVEL.
   const logger = defaultLogger({ SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'silent' });
+  const kafka = createKafka({ brokers: infra.brokers, clientId: 'sluice-demo', logger });
   const workers: Worker[] = [];
   let client: SluiceClient | undefined;
   try {
-    await admin.connect();
-    await admin.createTopics({
-      topics: [
-        { topic: input, numPartitions: 3 },
-        { topic: output, numPartitions: 3 },
-      ],
-      waitForLeaders: true,
-    });
+    await withAdmin(kafka, (admin) =>
+      admin.createTopics([
+        { topic: input, partitions: 3 },
+        { topic: output, partitions: 3 },
+      ]),
+    );
     const expected = await writeOrders(kafka, input);
     say(`1. Wrote ${ORDERS} orders to ${input}; order ${POISON} has no amount.`);
 
@@ -142,17 +136,16 @@ async function main(): Promise<void> {
   } finally {
     for (const w of workers) await w.stop().catch(() => undefined);
     await client?.close().catch(() => undefined);
-    const mine = (await admin.listTopics().catch(() => [] as string[])).filter((t) =>
-      t.startsWith(`${namespace}.`),
-    );
-    if (mine.length > 0) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
-    await admin.disconnect();
+    await withAdmin(kafka, async (admin) => {
+      const mine = (await admin.listTopics()).filter((t) => t.startsWith(`${namespace}.`));
+      if (mine.length > 0) await admin.deleteTopics(mine);
+    }).catch(() => undefined);
     await infra.stop();
   }
 }
 
 async function writeOrders(kafka: Kafka, topic: string): Promise<Map<string, number>> {
-  const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+  const producer = kafka.producer();
   await producer.connect();
   const expected = new Map<string, number>();
   const orders: Order[] = Array.from({ length: ORDERS }, (_, i) => ({
@@ -164,12 +157,14 @@ async function writeOrders(kafka: Kafka, topic: string): Promise<Map<string, num
     expected.set(o.customer, (expected.get(o.customer) ?? 0) + (o.amount ?? 0));
   // Keyed by customer, so each customer's orders stay in one partition, in order.
   for (let i = 0; i < orders.length; i += 1000) {
-    await producer.send({
-      topic,
-      messages: orders
-        .slice(i, i + 1000)
-        .map((o) => ({ key: o.customer, value: JSON.stringify(o) })),
-    });
+    await producer.send([
+      {
+        topic,
+        messages: orders
+          .slice(i, i + 1000)
+          .map((o) => ({ key: o.customer, value: JSON.stringify(o) })),
+      },
+    ]);
   }
   await producer.disconnect();
   return expected;
@@ -177,39 +172,8 @@ async function writeOrders(kafka: Kafka, topic: string): Promise<Map<string, num
 
 /** Committed outputs so far (read_committed, as any downstream reader sees them). */
 async function countOutputs(kafka: Kafka, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const consumer = kafka.consumer(
-    consumerConfig({ groupId: `demo-count-${randomBytes(4).toString('hex')}` }),
-  );
   let count = 0;
-  try {
-    const ends = await admin.fetchTopicOffsets(topic);
-    const targets = new Map(
-      ends
-        .filter((o) => BigInt(o.high) > BigInt(o.low))
-        .map((o) => [o.partition, BigInt(o.high) - 1n]),
-    );
-    if (targets.size === 0) return 0;
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve) => {
-      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-        const t = targets.get(payload.partition);
-        if (t !== undefined && BigInt(payload.lastOffset) >= t) targets.delete(payload.partition);
-        if (targets.size === 0) resolve();
-      });
-      void consumer.run({
-        eachMessage: () => {
-          count++;
-          return Promise.resolve();
-        },
-      });
-    });
-  } finally {
-    await consumer.disconnect();
-    await admin.disconnect();
-  }
+  await readToEnd(kafka, [topic], () => count++);
   return count;
 }
 
@@ -218,37 +182,40 @@ async function readTotals(
   topic: string,
   expected: Map<string, number>,
 ): Promise<{ latest: Map<string, number>; count: number }> {
-  const consumer = kafka.consumer(
-    consumerConfig({ groupId: `demo-read-${randomBytes(4).toString('hex')}` }),
-  );
+  const consumer = kafka.consumer({ groupId: `demo-read-${randomBytes(4).toString('hex')}` });
   const latest = new Map<string, number>();
   let count = 0;
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error('the totals did not arrive within 120 s')),
         120_000,
       );
-      void consumer.run({
-        eachMessage: ({ message }) => {
-          count++;
-          const { key, value } = JSON.parse(message.value?.toString() ?? '{}') as {
-            key: string;
-            value: number;
-          };
-          latest.set(key, value);
-          if (count >= ORDERS && [...expected].every(([k, v]) => latest.get(k) === v)) {
-            clearTimeout(timer);
-            resolve();
-          }
-          return Promise.resolve();
-        },
-      });
+      consumer
+        .start({
+          topics: [topic],
+          autoCommit: false,
+          eachBatch: ({ records, lastOffset }, control) => {
+            for (const record of records) {
+              count++;
+              const { key, value } = JSON.parse(record.value?.toString() ?? '{}') as {
+                key: string;
+                value: number;
+              };
+              latest.set(key, value);
+            }
+            control.resolveOffset(lastOffset);
+            if (count >= ORDERS && [...expected].every(([k, v]) => latest.get(k) === v)) {
+              clearTimeout(timer);
+              resolve();
+            }
+            return Promise.resolve();
+          },
+        })
+        .catch(reject);
     });
   } finally {
-    await consumer.disconnect();
+    await consumer.stop();
   }
   return { latest, count };
 }

@@ -8,7 +8,10 @@ export interface JobConfig {
   /** Suspend instead of failing when the job hits an error. Default false (fail, as before). */
   suspendOnFailure: boolean;
   processingGuarantee: ProcessingGuarantee;
-  /** How often tasks commit a snapshot, in milliseconds. */
+  /**
+   * How often the coordinator records a snapshot (the committed positions) in the job log, in
+   * milliseconds. Tasks commit per chunk of records whatever this is (runtime/chunk.ts).
+   */
   snapshotIntervalMs: number;
   /** Free-form arguments handed to the pipeline factory. */
   args: Record<string, string>;
@@ -94,7 +97,7 @@ export function applyConfigDelta(config: JobConfig, delta: JobConfigDelta): JobC
   return { ...config, ...delta };
 }
 
-function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
+export function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const problems = result.error.issues.map(

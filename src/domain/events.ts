@@ -109,3 +109,15 @@ export type EventOf<K extends KnownEventType> = Extract<KnownEvent, { type: K }>
 export type EventDraft = {
   [K in KnownEventType]: { type: K; jobId: string } & EventPayloads[K];
 }[KnownEventType];
+
+/** The events that end a job: after them its tasks stop for good and its state may go. */
+export const ENDING_EVENTS = [
+  'JobCancelled',
+  'JobCompleted',
+  'JobFailed',
+] as const satisfies readonly KnownEventType[];
+
+/** True for an event that ends its job. */
+export function endsJob(event: JobEvent): boolean {
+  return (ENDING_EVENTS as readonly string[]).includes(event.type);
+}

@@ -1,7 +1,62 @@
 /**
- * The names of a job's Kafka resources. The runtime creates them, the coordinator reads them
- * for snapshots, cleanup deletes them; one definition keeps the three in step.
+ * The names of Sluice's Kafka resources, all in one place: the namespace's topics, the
+ * coordinator's group and transactional id, a job's topics, groups and transactional ids. The
+ * runtime creates them, the coordinator reads them for snapshots, cleanup deletes them; one
+ * definition keeps them in step.
  */
+import { SluiceError } from './errors.js';
+
+/** The topic names of one namespace. */
+export interface Topics {
+  namespace: string;
+  /** Commands in; one partition, so the coordinator sees them in one total order. */
+  control: string;
+  /** The compacted lifecycle log: every event of every job. */
+  jobs: string;
+}
+
+const NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
+
+/** The topic names for a namespace; throws on a namespace Kafka or the registry would choke on. */
+export function topicNames(namespace: string): Topics {
+  if (!NAMESPACE.test(namespace)) {
+    throw new SluiceError(
+      'SLUICE_CONFIG_INVALID',
+      `Namespace "${namespace}" must be 1-100 letters, digits, "_" or "-" (no dots: they separate the parts of Sluice's topic names).`,
+    );
+  }
+  return { namespace, control: `${namespace}.control`, jobs: `${namespace}.jobs` };
+}
+
+/** The partition of `<ns>.jobs` that holds a job's events: FNV-1a of the job id, so every writer agrees. */
+export function jobPartition(jobId: string, partitions: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < jobId.length; i++) {
+    h ^= jobId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % partitions;
+}
+
+/**
+ * The coordinator election's consumer group, which is also the coordinators' one transactional
+ * id: taking it over fences an earlier coordinator of the namespace.
+ */
+export function coordinatorGroup(namespace: string): string {
+  return `${namespace}.coordinator`;
+}
+
+/**
+ * The prefix of a job log reader's throwaway group (a consumer cannot read without one; it
+ * commits nothing): `coordinator-rebuild`, `client` or `worker`, so a listing of groups says
+ * who read.
+ */
+export function logReaderGroupPrefix(namespace: string, reader: string): string {
+  return `${namespace}.${reader}`;
+}
+
+/** The prefix of a one-off read's throwaway group (a restore, a snapshot's seeding). */
+export const READ_GROUP_PREFIX = 'sluice-read';
 
 /** The changelog topic of a stateful stage. */
 export function changelogTopic(namespace: string, jobId: string, stage: string): string {
@@ -38,4 +93,29 @@ export function isJobGroup(namespace: string, jobId: string, groupId: string): b
  */
 export function taskTransactionalId(groupId: string, topic: string, partition: number): string {
   return `${groupId}.${topic}.${partition}`;
+}
+
+/** The transactional id of the seeding of a new job from an exported snapshot (its source group's). */
+export function seedTransactionalId(jobGroupId: string): string {
+  return `${jobGroupId}.seed`;
+}
+
+/** The changelog record key: the task it belongs to plus the grouping key. */
+export function changelogKey(topic: string, partition: number, key: string): string {
+  return `${topic}\u0000${partition}\u0000${key}`;
+}
+
+/** Splits a changelog key; undefined for keys another writer made. */
+export function parseChangelogKey(
+  raw: string,
+): { topic: string; partition: number; key: string } | undefined {
+  const [topic, partition, ...rest] = raw.split('\u0000');
+  if (
+    topic === undefined ||
+    partition === undefined ||
+    rest.length === 0 ||
+    !/^\d+$/.test(partition)
+  )
+    return undefined;
+  return { topic, partition: Number(partition), key: rest.join('\u0000') };
 }

@@ -43,3 +43,24 @@ export function isSuspended(status: JobStatus): status is SuspendedStatus {
 /** Processing guarantees, as in Jet. */
 export const PROCESSING_GUARANTEES = ['NONE', 'AT_LEAST_ONCE', 'EXACTLY_ONCE'] as const;
 export type ProcessingGuarantee = (typeof PROCESSING_GUARANTEES)[number];
+
+/** Statuses in which a job's tasks run on the workers that host its pipeline. */
+export const TASK_STATUSES = [
+  'NOT_RUNNING',
+  'STARTING',
+  'RUNNING',
+  'COMPLETING',
+] as const satisfies readonly JobStatus[];
+
+/** True while the job's tasks should run: from its submission until it completes or stops. */
+export function runsTasks(status: JobStatus): boolean {
+  return (TASK_STATUSES as readonly JobStatus[]).includes(status);
+}
+
+/**
+ * True when the job's state no longer moves: suspended, or ended with its state kept. An
+ * exported snapshot can seed a new job only then.
+ */
+export function hasSettledState(status: JobStatus): boolean {
+  return isSuspended(status) || status === 'CANCELLED' || status === 'COMPLETED';
+}

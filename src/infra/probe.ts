@@ -1,7 +1,15 @@
-import kafkajs from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SluiceError } from '../domain/errors.js';
+import { isAuthenticationFailure, isConnectionClosed } from '../kafka/errors.js';
+import { createKafka, type AdapterLogger } from '../kafka/kafkajs/adapter.js';
 import type { Access, BasicAuth, BrokerConnection } from './types.js';
+
+/** A probe's answer is its result or its error: it logs nothing. */
+const QUIET: AdapterLogger = {
+  child: () => QUIET,
+  info: () => undefined,
+  debug: () => undefined,
+};
 
 /** One attempt: does a broker answer a metadata request? Resolves to the cluster's broker count. */
 export async function probeBroker(
@@ -9,20 +17,17 @@ export async function probeBroker(
   timeoutMs = 3000,
   connection: BrokerConnection = {},
 ): Promise<number> {
-  const kafka = new kafkajs.Kafka({
+  const kafka = createKafka({
     clientId: 'sluice-probe',
     brokers,
-    ...connection,
-    connectionTimeout: timeoutMs,
-    requestTimeout: timeoutMs,
-    retry: { retries: 0 },
-    logLevel: kafkajs.logLevel.NOTHING,
+    security: connection,
+    logger: QUIET,
+    probeTimeoutMs: timeoutMs,
   });
   const admin = kafka.admin();
   try {
     await admin.connect();
-    const cluster = await admin.describeCluster();
-    return cluster.brokers.length;
+    return await admin.brokerCount();
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
@@ -135,9 +140,7 @@ export async function checkReachable(
  * looks like a network fault; say so when the client was not set up for either.
  */
 function unreachableHint(cause: unknown, access: Access): string {
-  // kafkajs's typings omit this subclass of KafkaJSConnectionError; its name is stable.
-  const closed = cause instanceof Error && cause.name === 'KafkaJSConnectionClosedError';
-  if (closed && !access.connection?.sasl && !access.connection?.ssl) {
+  if (isConnectionClosed(cause) && !access.connection?.sasl && !access.connection?.ssl) {
     return 'The broker closed the connection: it may require TLS or SASL (see --tls and --sasl-mechanism, or SLUICE_TLS and SLUICE_SASL_MECHANISM).';
   }
   return 'Check the address, or unset it to let Sluice find or start local servers.';
@@ -147,7 +150,7 @@ function unreachableHint(cause: unknown, access: Access): string {
 function refusal(brokers: string[], registryUrl: string, access: Access) {
   return {
     broker: (err: unknown): SluiceError | undefined =>
-      err instanceof kafkajs.KafkaJSSASLAuthenticationError
+      isAuthenticationFailure(err)
         ? new SluiceError(
             'SLUICE_AUTH_FAILED',
             `Kafka at ${brokers.join(',')} refused the SASL ${access.connection?.sasl?.mechanism ?? ''} login: ${err.message}. Check the username, password and mechanism.`,

@@ -1,4 +1,4 @@
-import type { KafkaConfig } from 'kafkajs';
+import type { ConnectionSecurity } from '../domain/security.js';
 
 /** Where a Kafka broker and a schema registry came from. */
 export type InfraSource = 'given' | 'running' | 'docker' | 'java';
@@ -39,8 +39,8 @@ export interface BrokerControl {
 /** Progress of long work (downloads, server start-up), one human-readable line per step. */
 export type ProgressFn = (message: string) => void;
 
-/** TLS and SASL settings for reaching a broker, in kafkajs's own terms. */
-export type BrokerConnection = Pick<KafkaConfig, 'ssl' | 'sasl'>;
+/** TLS and SASL settings for reaching a broker. */
+export type BrokerConnection = Pick<ConnectionSecurity, 'ssl' | 'sasl'>;
 
 /** HTTP basic-auth credentials for a schema registry. */
 export interface BasicAuth {

@@ -1,11 +1,19 @@
-import type { Admin } from 'kafkajs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { Clock } from '../domain/clock.js';
+import { systemClock } from '../domain/clock.js';
+import { isUnknownTopic } from './errors.js';
+import type { Admin, Kafka, PartitionOffsets } from './port.js';
 
-/** One partition's offsets. */
-export interface PartitionOffsets {
-  partition: number;
-  low: bigint;
-  high: bigint;
+export type { PartitionOffsets } from './port.js';
+
+/** Runs `fn` with a connected admin client, and always disconnects it. */
+export async function withAdmin<T>(kafka: Kafka, fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
 }
 
 /**
@@ -17,26 +25,15 @@ export async function topicOffsets(
   admin: Admin,
   topic: string,
   timeoutMs = 10_000,
+  clock: Clock = systemClock,
 ): Promise<PartitionOffsets[]> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = clock.now() + timeoutMs;
   for (;;) {
     try {
-      const offsets = await admin.fetchTopicOffsets(topic);
-      return offsets.map((o) => ({
-        partition: o.partition,
-        low: BigInt(o.low),
-        high: BigInt(o.high),
-      }));
+      return await admin.offsets(topic);
     } catch (err) {
-      const type = (err as { type?: string }).type;
-      if (
-        (type !== 'UNKNOWN_TOPIC_OR_PARTITION' &&
-          type !== 'LEADER_NOT_AVAILABLE' &&
-          type !== 'NOT_LEADER_FOR_PARTITION') ||
-        Date.now() > deadline
-      )
-        throw err;
-      await sleep(200);
+      if (!isUnknownTopic(err) || clock.now() > deadline) throw err;
+      await clock.sleep(200);
     }
   }
 }

@@ -1,5 +1,5 @@
-import type { Admin, Kafka } from 'kafkajs';
-import { topicOffsets } from './offsets.js';
+import { topicOffsets, withAdmin } from './offsets.js';
+import type { Admin, Kafka } from './port.js';
 
 /** Where a consumer group stands on one partition. */
 export interface GroupPosition {
@@ -17,9 +17,8 @@ export async function committedOffsets(
 ): Promise<Map<string, string>> {
   const at = new Map<string, string>();
   if (topics.length === 0) return at;
-  for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics }))
-    for (const { partition, offset } of partitions)
-      if (BigInt(offset) >= 0n) at.set(`${topic}:${partition}`, offset);
+  for (const { topic, partition, offset } of await admin.committed(groupId, topics))
+    if (BigInt(offset) >= 0n) at.set(`${topic}:${partition}`, offset);
   return at;
 }
 
@@ -31,17 +30,13 @@ export async function groupPositions(
 ): Promise<Map<string, GroupPosition>> {
   const positions = new Map<string, GroupPosition>();
   if (topics.length === 0) return positions;
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
+  await withAdmin(kafka, async (admin) => {
     const committed = await committedOffsets(admin, groupId, topics);
     for (const topic of topics)
       for (const { partition, low } of await topicOffsets(admin, topic)) {
         const id = `${topic}:${partition}`;
         positions.set(id, { committed: committed.get(id), low });
       }
-  } finally {
-    await admin.disconnect();
-  }
+  });
   return positions;
 }

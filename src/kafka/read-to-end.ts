@@ -1,32 +1,30 @@
-import type { Kafka, KafkaMessage } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
-import { consumerConfig } from './connect.js';
-import { topicOffsets } from './offsets.js';
+import { READ_GROUP_PREFIX } from '../domain/resources.js';
+import { topicOffsets, withAdmin } from './offsets.js';
+import type { ConsumedRecord, Kafka } from './port.js';
 
 /** Where to start reading a partition (`topic:partition`); partitions not named start at their beginning. */
 export type StartOffsets = Map<string, bigint>;
 
 /**
  * Reads the topics, read_committed, from `from` (or their beginning) up to the end offsets they
- * have when the call starts, and returns once every partition got there. kafkajs cannot assign
- * partitions by hand, so a throwaway consumer group subscribes from the beginning and records
- * before a partition's start are skipped.
+ * have when the call starts, and returns once every partition got there. A group consumer
+ * cannot be assigned partitions by hand, so a throwaway group subscribes from the beginning and
+ * records before a partition's start are skipped.
  */
 export async function readToEnd(
   kafka: Kafka,
   topics: string[],
-  onMessage: (topic: string, partition: number, message: KafkaMessage) => void,
+  onRecord: (topic: string, partition: number, record: ConsumedRecord) => void,
   from: StartOffsets = new Map(),
   progress: (done: number, total: number) => void = () => undefined,
 ): Promise<void> {
   if (topics.length === 0) return;
-  const admin = kafka.admin();
-  await admin.connect();
   // The last offset to reach per partition. A transaction's commit marker takes the last
   // offset and is never delivered, but the batch that holds it reports it as its last offset.
   const targets = new Map<string, bigint>();
   const starts = new Map<string, bigint>();
-  try {
+  await withAdmin(kafka, async (admin) => {
     for (const topic of topics) {
       for (const o of await topicOffsets(admin, topic)) {
         const id = `${topic}:${o.partition}`;
@@ -37,9 +35,7 @@ export async function readToEnd(
         }
       }
     }
-  } finally {
-    await admin.disconnect();
-  }
+  });
   // Progress counts offsets, not records: compaction leaves gaps, so records have no known total.
   let total = 0;
   for (const [id, target] of targets) total += Number(target - (starts.get(id) ?? 0n) + 1n);
@@ -47,45 +43,53 @@ export async function readToEnd(
   let done = 0;
   progress(0, total);
   if (targets.size === 0) return;
-  const consumer = kafka.consumer(consumerConfig({ groupId: `sluice-read-${randomUUID()}` }));
+  const consumer = kafka.consumer({ groupId: `${READ_GROUP_PREFIX}-${randomUUID()}` });
   try {
-    await consumer.connect();
-    await consumer.subscribe({ topics, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
-      consumer.on(consumer.events.CRASH, ({ payload }) => {
-        if (!payload.restart) reject(payload.error);
-      });
-      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-        const id = `${payload.topic}:${payload.partition}`;
-        const target = targets.get(id);
-        if (target !== undefined) {
-          const last = BigInt(payload.lastOffset);
-          const upTo = Number((last < target ? last : target) - (starts.get(id) ?? 0n) + 1n);
-          if (upTo > 0) {
-            done += upTo - (read.get(id) ?? 0);
-            read.set(id, upTo);
-            progress(done, total);
-          }
-          if (last >= target) targets.delete(id);
-        }
-        if (targets.size === 0) resolve();
-      });
-      void consumer.run({
-        // A throwaway group: committing nothing lets the broker forget it once it is empty.
-        autoCommit: false,
-        eachMessage: ({ topic, partition, message }) => {
-          const id = `${topic}:${partition}`;
-          const target = targets.get(id);
-          const start = from.get(id);
-          const offset = BigInt(message.offset);
-          // Records past the target arrived after the call started: not ours to read.
-          if (target !== undefined && (start === undefined || offset >= start) && offset <= target)
-            onMessage(topic, partition, message);
-          return Promise.resolve();
-        },
-      });
+      consumer
+        .start({
+          topics,
+          // A throwaway group: committing nothing lets the broker forget it once it is empty.
+          autoCommit: false,
+          onCrash: (err, restarting) => {
+            if (!restarting) reject(err);
+          },
+          onBatchEnd: ({ topic, partition, lastOffset }) => {
+            const id = `${topic}:${partition}`;
+            const target = targets.get(id);
+            if (target !== undefined) {
+              const last = BigInt(lastOffset);
+              const upTo = Number((last < target ? last : target) - (starts.get(id) ?? 0n) + 1n);
+              if (upTo > 0) {
+                done += upTo - (read.get(id) ?? 0);
+                read.set(id, upTo);
+                progress(done, total);
+              }
+              if (last >= target) targets.delete(id);
+            }
+            if (targets.size === 0) resolve();
+          },
+          eachBatch: ({ topic, partition, records, lastOffset }, control) => {
+            const id = `${topic}:${partition}`;
+            const target = targets.get(id);
+            const start = from.get(id);
+            for (const record of records) {
+              const offset = BigInt(record.offset);
+              // Records past the target arrived after the call started: not ours to read.
+              if (
+                target !== undefined &&
+                (start === undefined || offset >= start) &&
+                offset <= target
+              )
+                onRecord(topic, partition, record);
+            }
+            control.resolveOffset(lastOffset);
+            return Promise.resolve();
+          },
+        })
+        .catch(reject);
     });
   } finally {
-    await consumer.disconnect();
+    await consumer.stop();
   }
 }

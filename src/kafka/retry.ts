@@ -1,5 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { systemClock, type Clock } from '../domain/clock.js';
 import { SluiceError } from '../domain/errors.js';
+import { isTransient } from './errors.js';
 
 /**
  * How long Sluice keeps retrying a transient Kafka error (a broker down, a leader change, a
@@ -48,44 +49,6 @@ export function retryPolicy(
   return policy;
 }
 
-/** kafkajs error names that say the request may succeed later. */
-const TRANSIENT_NAMES = new Set([
-  'KafkaJSConnectionError',
-  'KafkaJSConnectionClosedError',
-  'KafkaJSRequestTimeoutError',
-  'KafkaJSBrokerNotFound',
-  // Thrown (as non-retriable) when no broker answered FindCoordinator: during an outage, say.
-  'KafkaJSGroupCoordinatorNotFound',
-  'KafkaJSLockTimeout',
-  'KafkaJSMetadataNotLoaded',
-  'KafkaJSNoBrokerAvailableError',
-  'KafkaJSStaleTopicMetadataAssignment',
-]);
-
-/**
- * True for errors worth retrying: kafkajs marks protocol errors `retriable`, and wraps the last
- * error of its own exhausted retries, which is transient when that one was. A fenced producer
- * is not transient for its producer, but the task reopens with a fresh one, so callers that
- * reopen treat fencing as transient themselves.
- */
-export function isTransient(err: unknown): boolean {
-  let e: unknown = err;
-  for (let depth = 0; depth < 5 && e instanceof Error; depth++) {
-    const x = e as Error & {
-      retriable?: boolean;
-      retryable?: boolean;
-      originalError?: unknown;
-      cause?: unknown;
-    };
-    // kafkajs says `retriable`; a SluiceError says `retryable` (no coordinator answered yet).
-    if (x.retriable === true || x.retryable === true || TRANSIENT_NAMES.has(x.name)) return true;
-    if (x.name === 'KafkaJSNumberOfRetriesExceeded' || x.name === 'KafkaJSNonRetriableError')
-      e = x.originalError ?? x.cause;
-    else return false;
-  }
-  return false;
-}
-
 /** The delay before attempt `attempt` (1-based), with full jitter. */
 export function backoffMs(
   policy: RetryPolicy,
@@ -103,7 +66,7 @@ export class RetryBudget {
 
   constructor(
     private readonly policy: RetryPolicy,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = systemClock.now,
   ) {}
 
   /** Records a failure; the delay to wait before the next attempt, or undefined when the budget is spent. */
@@ -134,8 +97,9 @@ export async function withRetry<T>(
   fn: () => Promise<T>,
   policy: RetryPolicy,
   onRetry: (err: unknown, attempt: number, delayMs: number) => void = () => undefined,
+  clock: Clock = systemClock,
 ): Promise<T> {
-  const budget = new RetryBudget(policy);
+  const budget = new RetryBudget(policy, () => clock.now());
   for (;;) {
     try {
       return await fn();
@@ -143,7 +107,7 @@ export async function withRetry<T>(
       const delay = isTransient(err) ? budget.failed() : undefined;
       if (delay === undefined) throw err;
       onRetry(err, budget.spent.attempts, delay);
-      await sleep(delay);
+      await clock.sleep(delay);
     }
   }
 }

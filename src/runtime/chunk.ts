@@ -1,8 +1,9 @@
-import type { KafkaMessage, Message } from 'kafkajs';
+import type { ConsumedRecord, ProducedRecord } from '../kafka/port.js';
 import { isThenable, type StageDef } from '../pipeline/stages.js';
 import { execute, type Output } from './execute.js';
 import { originHeaders, originOf } from './origin.js';
-import { deadLetterMessage, plannedAction, type ResumePlan } from './resume-plan.js';
+import { plannedAction, type ResumePlan } from '../domain/resume-plan.js';
+import { deadLetterMessage } from './dead-letter.js';
 import type { Deserializer } from './serde.js';
 import type { Task } from './task.js';
 
@@ -30,11 +31,11 @@ export interface ChunkSpec {
 
 /** A chunk's records, run: what to commit, and the first record that failed, if one did. */
 export interface ChunkResult {
-  outputs: Message[];
-  deadLetters: Message[];
+  outputs: ProducedRecord[];
+  deadLetters: ProducedRecord[];
   /** The offset of the last record handled (processed, skipped or dead-lettered). */
   last: string | undefined;
-  failed: KafkaMessage | undefined;
+  failed: ConsumedRecord | undefined;
   failure: unknown;
 }
 
@@ -49,11 +50,12 @@ export async function runChunk(
   plan: ResumePlan,
   jobId: string,
   task: Task,
-  messages: KafkaMessage[],
+  messages: ConsumedRecord[],
   stopped: () => boolean,
+  now: () => number = Date.now,
   timeMs = CHUNK_TIME_MS,
 ): Promise<ChunkResult> {
-  const deadline = Date.now() + timeMs;
+  const deadline = now() + timeMs;
   const result: ChunkResult = {
     outputs: [],
     deadLetters: [],
@@ -68,7 +70,7 @@ export async function runChunk(
   // (`isStale()`) for every record cost about 1.5 % of a keyed job's CPU.
   let awaited = true;
   for (const message of messages) {
-    if ((awaited && stopped()) || (result.last !== undefined && Date.now() >= deadline)) break;
+    if ((awaited && stopped()) || (result.last !== undefined && now() >= deadline)) break;
     awaited = false;
     const origin = tracksOrigin ? originOf(task.topic, task.partition, message) : undefined;
     const planned = origin && plannedAction(plan, origin.topic, origin.partition, origin.offset);
@@ -92,7 +94,10 @@ export async function runChunk(
         outs = await outs;
       }
       for (const out of outs) {
-        const record: Message = { key: spec.output.key(out), value: spec.output.write(out.value) };
+        const record: ProducedRecord = {
+          key: spec.output.key(out),
+          value: spec.output.write(out.value),
+        };
         if (origin && spec.output.internal) record.headers = originHeaders(origin);
         result.outputs.push(record);
       }

@@ -1,6 +1,6 @@
-import type { KafkaMessage } from 'kafkajs';
 import type { ErrorInfo, FailureReport } from '../domain/cause.js';
 import { SluiceError } from '../domain/errors.js';
+import type { ConsumedRecord } from '../kafka/port.js';
 import { DeserializationFailure } from './serde.js';
 import { StageFailure } from './execute.js';
 import { originOf } from './origin.js';
@@ -32,7 +32,7 @@ export function failureReport(
   worker: string,
   topic: string,
   partition: number,
-  message: KafkaMessage,
+  message: ConsumedRecord,
 ): FailureReport {
   const cause =
     err instanceof StageFailure ||

@@ -1,40 +1,36 @@
-import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { FENCED_PAUSE_MS, TASK_HEARTBEAT_MS, TASK_SESSION_TIMEOUT_MS } from '../domain/settings.js';
+import type { Clock } from '../domain/clock.js';
 import type { ProcessingGuarantee } from '../domain/status.js';
-import { isTransient, RetryBudget, type RetryPolicy } from '../kafka/retry.js';
-import { restartOnError } from '../kafka/restart.js';
-import { consumerConfig, producerConfig } from '../kafka/connect.js';
+import { isFenced, isTransient } from '../kafka/errors.js';
+import type {
+  Batch,
+  BatchControl as KafkaBatchControl,
+  ConsumedRecord,
+  GroupConsumer,
+  Kafka,
+  Producer,
+} from '../kafka/port.js';
+import { RetryBudget, type RetryPolicy } from '../kafka/retry.js';
 import type { Logger } from '../observability/logger.js';
 import { NO_METRICS, type JobMetrics } from '../observability/metrics.js';
 import { MAX_RECORDS_PER_COMMIT, runChunk, type ChunkSpec } from './chunk.js';
 import { CommitFailure } from './failure.js';
 import { openTasks } from './open.js';
-import type { ResumePlan } from './resume-plan.js';
+import type { ResumePlan } from '../domain/resume-plan.js';
 import {
   commitTask,
   committedPrefix,
   inTurn,
-  isFenced,
   ownedIds,
   type CommitContext,
   type Task,
 } from './task.js';
 
-/**
- * How long a fenced task waits before it reopens. The coordinator appends a stopping event a
- * few milliseconds after fencing; workers read it within a fetch, well inside this pause.
- */
-const FENCED_PAUSE_MS = 1000;
-
 /** Partitions a hop processes at the same time on one worker. */
 const PARTITIONS_IN_PARALLEL = 4;
 
-/** The kafkajs eachBatch helpers a hop uses. */
-interface BatchControl {
-  resolveOffset: (offset: string) => void;
-  heartbeat: () => Promise<void>;
-  isRunning: () => boolean;
-  isStale: () => boolean;
+/** What a hop's chunks need of their batch: the consumer's control, and where the batch ends. */
+interface BatchControl extends KafkaBatchControl {
   /** The offset of the batch's last record handed to the hop. */
   lastDelivered: string | undefined;
   /** The batch's last offset, past records the hop never sees: commit markers, aborted records. */
@@ -56,7 +52,21 @@ export interface HopEvents {
   /** The first assignment is restored and processing starts. */
   started(): void;
   /** A record failed; the hop is frozen already. */
-  failed(err: unknown, topic: string, partition: number, message: KafkaMessage): Promise<void>;
+  failed(err: unknown, topic: string, partition: number, message: ConsumedRecord): Promise<void>;
+}
+
+/** What a hop is made of. */
+export interface HopOptions {
+  kafka: Kafka;
+  spec: HopSpec;
+  guarantee: ProcessingGuarantee;
+  /** What this run does with the record an earlier run failed on. */
+  plan: ResumePlan;
+  jobId: string;
+  events: HopEvents;
+  logger: Logger;
+  clock: Clock;
+  metrics?: JobMetrics;
 }
 
 /**
@@ -65,7 +75,7 @@ export interface HopEvents {
  * the job's guarantee, and the first failing record reported, not skipped.
  */
 export class Hop {
-  private consumer: Consumer | undefined;
+  private consumer: GroupConsumer | undefined;
   private producer: Producer | undefined;
   readonly tasks = new Map<string, Task>();
   /** Per output partition, the first offset of the last batch this worker committed there (see progress.ts). */
@@ -79,92 +89,87 @@ export class Hop {
   private readonly commitRetry: RetryBudget;
   private readonly sweeps = new Set<string>(); // tasks whose commit failed (see sweep in open.ts)
 
-  constructor(
-    private readonly kafka: Kafka,
-    private readonly spec: HopSpec,
-    private readonly guarantee: ProcessingGuarantee,
-    private readonly plan: ResumePlan,
-    private readonly jobId: string,
-    private readonly events: HopEvents,
-    logger: Logger,
-    private readonly metrics: JobMetrics = NO_METRICS.job('', ''),
-  ) {
-    this.log = logger.child({ hop: spec.index });
-    this.commitRetry = new RetryBudget(spec.retry);
+  private readonly kafka: Kafka;
+  private readonly spec: HopSpec;
+  private readonly guarantee: ProcessingGuarantee;
+  private readonly plan: ResumePlan;
+  private readonly jobId: string;
+  private readonly events: HopEvents;
+  private readonly clock: Clock;
+  private readonly metrics: JobMetrics;
+
+  constructor(o: HopOptions) {
+    ({ kafka: this.kafka, spec: this.spec, guarantee: this.guarantee, plan: this.plan } = o);
+    ({ jobId: this.jobId, events: this.events, clock: this.clock } = o);
+    this.metrics = o.metrics ?? NO_METRICS.job('', '');
+    this.log = o.logger.child({ hop: o.spec.index });
+    this.commitRetry = new RetryBudget(o.spec.retry, () => o.clock.now());
   }
 
   async start(): Promise<void> {
     if (this.guarantee !== 'EXACTLY_ONCE') {
-      this.producer = this.kafka.producer(producerConfig());
+      this.producer = this.kafka.producer();
       await this.producer.connect();
     }
-    const consumer = this.kafka.consumer(
-      consumerConfig({
-        groupId: this.spec.groupId,
-        sessionTimeout: 10_000,
-        heartbeatInterval: 1000,
-      }),
-    );
+    const consumer = this.kafka.consumer({
+      groupId: this.spec.groupId,
+      sessionTimeoutMs: TASK_SESSION_TIMEOUT_MS,
+      heartbeatIntervalMs: TASK_HEARTBEAT_MS,
+    });
     this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      const owned = ownedIds(payload.memberAssignment);
-      // Joins can overlap (a rebalance during a slow restore). Run assignments one after the
-      // other: two at once would open two producers with one transactional id, and the fenced
-      // one could end up owning the task, failing every commit from then on.
-      this.ready = this.ready.catch(() => undefined).then(() => this.onAssignment(owned));
-      // Awaited by every batch (which rethrows to kafkajs); logged here for when none comes.
-      this.ready.catch((err: unknown) =>
-        this.log.warn({ err }, 'could not open the assigned tasks'),
-      );
-    });
-    // Beside the assignment handler above, not in it: a rebalance drops the lag series of the
-    // partitions that moved to another worker, which reports them from now on.
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
-      this.metrics.assigned(this.spec.inputs, ownedIds(payload.memberAssignment)),
-    );
-    // kafkajs never hands eachBatch a batch of only aborted records or markers; it only moves
-    // its own position past them. The group's offset must move too (see commitPast): a later
-    // hop's wait on a failure and a bounded job's completion check compare it with the end.
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      if (payload.batchSize === 0 && payload.firstOffset !== null && this.guarantee !== 'NONE')
-        void this.commitPast(`${payload.topic}:${payload.partition}`, payload.lastOffset);
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topics: this.spec.inputs, fromBeginning: true });
-    await consumer.run({
+    await consumer.start({
+      topics: this.spec.inputs,
       autoCommit: this.guarantee === 'NONE',
-      eachBatchAutoResolve: false,
       // Each partition is a task with its own transactions; overlapping them hides the commit
-      // round trips (measured: exactly-once map 0.42 → 0.59 of the raw loop). kafkajs never
-      // runs one partition's batches at once, so a task's records stay in order.
-      partitionsConsumedConcurrently: PARTITIONS_IN_PARALLEL,
-      eachBatch: restartOnError(async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      // round trips (measured: exactly-once map 0.42 → 0.59 of the raw loop). One partition's
+      // batches never overlap, so a task's records stay in order.
+      partitionsInParallel: PARTITIONS_IN_PARALLEL,
+      onAssignment: (assignment) => {
+        const owned = ownedIds(assignment);
+        // Joins can overlap (a rebalance during a slow restore). Run assignments one after the
+        // other: two at once would open two producers with one transactional id, and the
+        // fenced one could end up owning the task, failing every commit from then on.
+        this.ready = this.ready.catch(() => undefined).then(() => this.onAssignment(owned));
+        // Awaited by every batch (which rethrows to the consumer); logged here for when none comes.
+        this.ready.catch((err: unknown) =>
+          this.log.warn({ err }, 'could not open the assigned tasks'),
+        );
+        // A rebalance drops the lag series of the partitions that moved to another worker,
+        // which reports them from now on.
+        this.metrics.assigned(this.spec.inputs, owned);
+      },
+      // A fetch of only aborted records or markers is never handed over; the consumer only
+      // moves its own position past them. The group's offset must move too (see commitPast):
+      // a later hop's wait on a failure and a bounded job's completion check compare it with
+      // the end.
+      onBatchEnd: ({ topic, partition, size, firstOffset, lastOffset }) => {
+        if (size === 0 && firstOffset !== null && this.guarantee !== 'NONE')
+          void this.commitPast(`${topic}:${partition}`, lastOffset);
+      },
+      eachBatch: async (batch: Batch, control: KafkaBatchControl) => {
         await this.ready;
         if (this.frozen) return;
-        await this.process(batch.topic, batch.partition, batch.messages, {
-          resolveOffset,
-          heartbeat,
-          isRunning,
-          isStale,
-          lastDelivered: batch.messages.at(-1)?.offset,
-          end: batch.lastOffset(),
+        await this.process(batch.topic, batch.partition, batch.records, {
+          ...control,
+          lastDelivered: batch.records.at(-1)?.offset,
+          end: batch.lastOffset,
         });
         // Once per batch, from the fetch's high watermark: no extra request, nothing per record.
-        if (!this.frozen) this.metrics.lag(batch.topic, batch.partition, Number(batch.offsetLag()));
-      }),
+        if (!this.frozen) this.metrics.lag(batch.topic, batch.partition, Number(batch.lag));
+      },
     });
   }
 
   /** Stops at once: no more batches; consumption paused. */
   freeze(): void {
     this.frozen = true;
-    this.consumer?.pause(this.spec.inputs.map((topic) => ({ topic })));
+    this.consumer?.pause(this.spec.inputs);
   }
 
   /** Leaves the group; open transactions are aborted by disconnecting their producers. */
   async stop(): Promise<void> {
     this.frozen = true;
-    await this.consumer?.disconnect().catch(() => undefined);
+    await this.consumer?.stop().catch(() => undefined);
     await Promise.all(
       [...this.tasks.values()].map(async (t) => {
         await t.producer?.disconnect().catch(() => undefined);
@@ -202,11 +207,7 @@ export class Hop {
         // No committed offset yet: the beginning, as the subscription says. A hop stopping
         // meanwhile has no consumer group left to move.
         if (this.guarantee === 'EXACTLY_ONCE' && !this.frozen)
-          this.consumer?.seek({
-            topic: task.topic,
-            partition: task.partition,
-            offset: at.committed ?? String(at.low),
-          });
+          this.consumer?.seek(task.topic, task.partition, at.committed ?? String(at.low));
       },
       this.log,
       (done, total) => this.metrics.restore(done, total),
@@ -265,7 +266,7 @@ export class Hop {
   private async commitFailed(
     err: unknown,
     task: Task,
-    messages: KafkaMessage[],
+    messages: ConsumedRecord[],
     ctl: BatchControl,
   ): Promise<0> {
     const id = `${task.topic}:${task.partition}`;
@@ -289,7 +290,7 @@ export class Hop {
     // commit after that event; after the pause the event has been read and the hop is frozen.
     const wait = isFenced(err) ? Math.max(delay ?? 0, FENCED_PAUSE_MS) : (delay ?? 0);
     this.log.warn({ err, task: id, retryInMs: wait }, 'commit failed; reopening the task');
-    await sleep(wait);
+    await this.clock.sleep(wait);
     await ctl.heartbeat();
     return 0;
   }
@@ -298,7 +299,7 @@ export class Hop {
   private async process(
     topic: string,
     partition: number,
-    messages: KafkaMessage[],
+    messages: ConsumedRecord[],
     ctl: BatchControl,
   ): Promise<void> {
     for (let i = 0; i < messages.length;) {
@@ -321,7 +322,7 @@ export class Hop {
   private async processChunk(
     topic: string,
     partition: number,
-    messages: KafkaMessage[],
+    messages: ConsumedRecord[],
     ctl: BatchControl,
   ): Promise<number> {
     const task = await this.taskFor(`${topic}:${partition}`);
@@ -330,7 +331,7 @@ export class Hop {
 
   private async commitChunk(
     task: Task,
-    messages: KafkaMessage[],
+    messages: ConsumedRecord[],
     ctl: BatchControl,
   ): Promise<number> {
     const id = `${task.topic}:${task.partition}`;
@@ -353,6 +354,7 @@ export class Hop {
       task,
       messages,
       () => !ctl.isRunning() || ctl.isStale(),
+      () => this.clock.now(),
     );
     if (this.frozen && !failed) {
       // Frozen while this chunk ran (the job was suspended or stopped): commit nothing more.
@@ -370,18 +372,18 @@ export class Hop {
       // is. A transaction's trailing marker, or aborted records, would else leave the group's
       // offset short of the topic's end, and a bounded job would never see itself done.
       const through = last === ctl.lastDelivered && !failed ? ctl.end : last;
-      const started = Date.now();
+      const started = this.clock.now();
       try {
         for (const m of await commitTask(task, topics, through, this.commitContext()))
-          if (m.topicName === this.spec.output.topic)
-            this.written.set(`${m.topicName}:${m.partition}`, BigInt(m.baseOffset ?? '-1'));
+          if (m.topic === this.spec.output.topic)
+            this.written.set(`${m.topic}:${m.partition}`, BigInt(m.baseOffset));
         this.commitRetry.succeeded();
       } catch (err) {
         return this.commitFailed(err, task, messages, ctl);
       }
       ctl.resolveOffset(last);
       // A commit is this task's part of a snapshot; the coordinator records the job's snapshots.
-      this.metrics.snapshot(Date.now() - started);
+      this.metrics.snapshot(this.clock.now() - started);
       // Counted once committed, so a re-delivered chunk is not counted twice as "processed".
       this.metrics.recordsIn(handled);
       this.metrics.recordsOut(outputs.length);

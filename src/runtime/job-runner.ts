@@ -1,13 +1,17 @@
-import type { Kafka, KafkaMessage } from 'kafkajs';
-import type { SluiceClient } from '../client/client.js';
-import type { RegistryClient } from '../codec/registry.js';
+import { COMPLETION_CHECK_MS, DRAIN_TIMEOUT_MS } from '../domain/settings.js';
+import type { SchemaRegistry } from '../codec/registry.js';
 import type { CommandPayloads, CommandType } from '../domain/commands.js';
 import { SluiceError } from '../domain/errors.js';
 import type { JobState } from '../domain/state.js';
 import { changelogTopic, jobGroup, repartitionTopic, stageGroup } from '../domain/resources.js';
-import { topicOffsets } from '../kafka/offsets.js';
+import { topicOffsets, withAdmin } from '../kafka/offsets.js';
+import type { ConsumedRecord, Kafka } from '../kafka/port.js';
 import { committedOffsets } from '../kafka/positions.js';
 import type { RetryPolicy } from '../kafka/retry.js';
+import type { CommandSender } from '../log/commands.js';
+import type { JobLog } from '../log/job-log.js';
+import { sendReport } from '../log/report.js';
+import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../observability/logger.js';
 import { NO_METRICS, type JobMetrics, type MetricsSink } from '../observability/metrics.js';
 import type { PipelineDef } from '../pipeline/pipeline.js';
@@ -16,29 +20,33 @@ import { errorInfo, failureReport } from './failure.js';
 import { Hop, type HopSpec } from './hop.js';
 import { drain, includesWritten, inputEnds, shortOf, topicsOf, type HopInput } from './progress.js';
 import { checkStagesMatch, savedStages, seedFromSnapshot } from './snapshot-state.js';
-import { sendReport } from './report.js';
-import type { ResumePlan } from './resume-plan.js';
+import type { ResumePlan } from '../domain/resume-plan.js';
 import { Deserializer, Serializer } from './serde.js';
 import { ensureChangelogs, ensureRepartitions } from './topics.js';
 
 /** What a runner needs from its worker. */
 export interface RunnerDeps {
   kafka: Kafka;
-  registry: RegistryClient;
-  client: SluiceClient;
+  registry: SchemaRegistry;
+  /** The namespace's job log, followed: jobs' states and histories. */
+  log: JobLog;
+  /** Sends the worker's reports (started, failed, completed) to the coordinator. */
+  reports: CommandSender;
   namespace: string;
   worker: string;
   logger: Logger;
   retry: RetryPolicy;
   /** Where the job's counters go; default nowhere. */
   metrics?: MetricsSink;
+  clock: Clock;
 }
 
-/** How often a bounded job checks whether every partition reached its end offset. */
-const COMPLETION_CHECK_MS = 500;
-
-/** How long a failure waits for later hops to finish their input before freezing them anyway. */
-const DRAIN_TIMEOUT_MS = 30_000;
+/** A runner: its worker's dependencies, the job, its pipeline, and what this run does about an earlier failure. */
+export interface RunnerOptions extends RunnerDeps {
+  job: JobState;
+  pipeline: PipelineDef;
+  plan: ResumePlan;
+}
 
 /** Stages up to the next stateful one; every stateful stage starts a segment of its own. */
 interface Segment {
@@ -62,14 +70,17 @@ export class JobRunner {
   private reportedStart = false;
   private ends: Map<string, bigint>[] | undefined;
   private completion: 'running' | 'checking' | 'reported' = 'running';
-  private completionTimer: NodeJS.Timeout | undefined;
+  private stopCompletionChecks: () => void = () => undefined;
 
-  constructor(
-    private readonly deps: RunnerDeps,
-    private readonly job: JobState,
-    private readonly pipeline: PipelineDef,
-    private readonly plan: ResumePlan,
-  ) {
+  private readonly deps: RunnerDeps;
+  private readonly job: JobState;
+  private readonly pipeline: PipelineDef;
+  private readonly plan: ResumePlan;
+
+  constructor(o: RunnerOptions) {
+    this.deps = o;
+    ({ job: this.job, pipeline: this.pipeline, plan: this.plan } = o);
+    const { deps, job, pipeline } = this;
     this.log = deps.logger.child({ jobId: job.jobId, worker: deps.worker });
     this.segments = split(pipeline.stages);
     this.serializer = new Serializer(pipeline.sink, deps.registry);
@@ -103,11 +114,9 @@ export class JobRunner {
   }
 
   async start(): Promise<void> {
-    const admin = this.deps.kafka.admin();
-    await admin.connect();
-    try {
-      const meta = await admin.fetchTopicMetadata({ topics: this.pipeline.source.topics });
-      const widest = Math.max(...meta.topics.map((t) => t.partitions.length));
+    await withAdmin(this.deps.kafka, async (admin) => {
+      const meta = await admin.partitions(this.pipeline.source.topics);
+      const widest = Math.max(...meta.map((t) => t.partitions.length));
       await ensureChangelogs(
         admin,
         this.changelogs.map((c) => c.topic),
@@ -132,9 +141,7 @@ export class JobRunner {
         }
         this.ends = [sourceEnds];
       }
-    } finally {
-      await admin.disconnect();
-    }
+    });
     await this.serializer.ready();
     const json = new Deserializer('json', this.deps.registry);
     const source = new Deserializer(this.pipeline.source.format, this.deps.registry);
@@ -170,35 +177,36 @@ export class JobRunner {
         retry: this.deps.retry,
       };
       this.hops.push(
-        new Hop(
-          this.deps.kafka,
+        new Hop({
+          kafka: this.deps.kafka,
           spec,
-          this.job.config.processingGuarantee,
-          this.plan,
-          this.job.jobId,
-          {
+          guarantee: this.job.config.processingGuarantee,
+          plan: this.plan,
+          jobId: this.job.jobId,
+          events: {
             started: () => i === 0 && this.reportStarted(),
             failed: (err, topic, partition, message) =>
               this.fail(i, err, topic, partition, message),
           },
-          this.log,
-          this.metrics.hop(i, { source: i === 0, sink: !spec.output.internal }),
-        ),
+          logger: this.log,
+          clock: this.deps.clock,
+          metrics: this.metrics.hop(i, { source: i === 0, sink: !spec.output.internal }),
+        }),
       );
     });
     for (const hop of this.hops) await hop.start();
     // A bounded job is checked on a timer, not on commits: the last commit may be another
     // worker's, or land while a check is running.
     if (this.ends)
-      this.completionTimer = setInterval(() => void this.checkCompletion(), COMPLETION_CHECK_MS);
+      this.stopCompletionChecks = this.deps.clock.every(
+        COMPLETION_CHECK_MS,
+        () => void this.checkCompletion(),
+      );
   }
 
   /** A new job started from an exported snapshot takes its state and positions first. */
   private async seed(snapshotName: string, stages: string[], partitions: number): Promise<void> {
-    const from = this.deps.client
-      .listJobs()
-      .map((j) => j.snapshot())
-      .find((s) => s.exportedSnapshots[snapshotName] !== undefined);
+    const from = this.deps.log.jobs().find((s) => s.exportedSnapshots[snapshotName] !== undefined);
     if (!from) {
       throw new SluiceError(
         'SLUICE_STATE_INCOMPATIBLE',
@@ -221,7 +229,7 @@ export class JobRunner {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.completionTimer);
+    this.stopCompletionChecks();
     // Every hop at once: stopping them one by one would let later hops go on writing outputs
     // while the first leaves its group.
     for (const hop of this.hops) hop.freeze();
@@ -231,18 +239,14 @@ export class JobRunner {
 
   /** Deletes what only this job used: changelogs, repartition topics, consumer groups. */
   async cleanup(): Promise<void> {
-    const admin = this.deps.kafka.admin();
-    await admin.connect();
-    try {
+    await withAdmin(this.deps.kafka, async (admin) => {
       const existing = new Set(await admin.listTopics());
       const topics = [...this.changelogs.map((c) => c.topic), ...this.repartitions].filter((t) =>
         existing.has(t),
       );
-      if (topics.length > 0) await admin.deleteTopics({ topics });
+      if (topics.length > 0) await admin.deleteTopics(topics);
       await admin.deleteGroups(this.segments.map((s) => this.groupOf(s))).catch(() => undefined);
-    } finally {
-      await admin.disconnect();
-    }
+    });
   }
 
   private reportStarted(): void {
@@ -254,7 +258,7 @@ export class JobRunner {
   }
 
   private report<K extends CommandType>(type: K, payload: CommandPayloads[K]): Promise<void> {
-    return sendReport(this.deps.client, this.job.jobId, type, payload, this.deps.retry, this.log);
+    return sendReport(this.deps.reports, this.job.jobId, type, payload, this.deps.retry, this.log);
   }
 
   /**
@@ -267,7 +271,7 @@ export class JobRunner {
     err: unknown,
     topic: string,
     partition: number,
-    message: KafkaMessage,
+    message: ConsumedRecord,
   ): Promise<void> {
     this.metrics.error();
     if (this.failed) return;
@@ -276,7 +280,7 @@ export class JobRunner {
     for (let j = index + 1; j < this.hops.length; j++) {
       const input = this.inputOf(j);
       const drained = input
-        ? await drain(this.deps.kafka, input, DRAIN_TIMEOUT_MS).catch(() => false)
+        ? await drain(this.deps.kafka, input, DRAIN_TIMEOUT_MS, this.deps.clock).catch(() => false)
         : true;
       if (!drained)
         this.log.warn(
@@ -333,8 +337,8 @@ export class JobRunner {
       }
       // Done either way: another worker may have reported it already.
       this.completion = 'reported';
-      clearInterval(this.completionTimer);
-      if (this.deps.client.state(this.job.jobId).status !== 'COMPLETED')
+      this.stopCompletionChecks();
+      if (this.deps.log.state(this.job.jobId)?.status !== 'COMPLETED')
         await this.report('ReportCompleted', { worker: this.deps.worker });
     } catch (err) {
       this.log.warn({ err }, 'could not check or report completion');

@@ -1,7 +1,8 @@
-import type { Kafka, Producer } from 'kafkajs';
+import { TRANSACTION_TIMEOUT_MS } from '../domain/settings.js';
 import { taskTransactionalId } from '../domain/resources.js';
 import type { ProcessingGuarantee } from '../domain/status.js';
-import { initTransactions, producerConfig } from '../kafka/connect.js';
+import { withAdmin } from '../kafka/offsets.js';
+import type { Kafka, TransactionalProducer } from '../kafka/port.js';
 import { groupPositions, type GroupPosition } from '../kafka/positions.js';
 import type { Logger } from '../observability/logger.js';
 import { restoreState } from './restore.js';
@@ -45,13 +46,11 @@ export async function openTasks(
       // One transactional id per input partition, taken over before anything is read: the
       // previous owner is fenced, its open transaction aborted, and one it was committing
       // completes first, so the offsets and state read below include it.
-      task.producer = kafka.producer(
-        producerConfig({
-          transactionalId: taskTransactionalId(spec.groupId, topic, partition),
-          transactionTimeout: 60_000,
-        }),
-      );
-      await initTransactions(task.producer);
+      task.producer = kafka.transactionalProducer({
+        transactionalId: taskTransactionalId(spec.groupId, topic, partition),
+        transactionTimeoutMs: TRANSACTION_TIMEOUT_MS.task,
+      });
+      await task.producer.init();
       // Not the dead-letter topic: it may not exist, and takes one record per resume at most.
       if (spec.sweep?.has(id)) {
         const writes = [spec.output.topic, ...spec.changelogs.map((c) => c.topic)];
@@ -95,28 +94,24 @@ export async function openTasks(
  */
 export async function sweep(
   kafka: Kafka,
-  producer: Producer,
+  producer: TransactionalProducer,
   topics: string[],
   id: string,
   log: Logger,
 ): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const { topics: found } = await admin
-    .fetchTopicMetadata({ topics })
-    .finally(() => admin.disconnect());
-  const tx = await producer.transaction();
+  const found = await withAdmin(kafka, (admin) => admin.partitions(topics));
+  const tx = await producer.begin();
   try {
-    await tx.sendBatch({
-      topicMessages: found.map((t) => ({
-        topic: t.name,
-        messages: t.partitions.map((p) => ({
+    await tx.send(
+      found.map((t) => ({
+        topic: t.topic,
+        messages: t.partitions.map((partition) => ({
           key: 'sluice-sweep',
           value: Buffer.alloc(0),
-          partition: p.partitionId,
+          partition,
         })),
       })),
-    });
+    );
   } finally {
     await tx.abort();
   }

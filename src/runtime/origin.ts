@@ -1,4 +1,4 @@
-import type { IHeaders, KafkaMessage } from 'kafkajs';
+import type { ConsumedRecord, RecordHeaders } from '../kafka/port.js';
 import type { RecordRef } from '../domain/cause.js';
 
 // Records on internal repartition topics carry the coordinates of the source record they came
@@ -29,7 +29,7 @@ export interface Origin {
 }
 
 /** The origin of a record read from `topic`/`partition`. */
-export function originOf(topic: string, partition: number, message: KafkaMessage): Origin {
+export function originOf(topic: string, partition: number, message: ConsumedRecord): Origin {
   const h = message.headers;
   if (h) {
     const carried = parseOrigin(header(h, ORIGIN)) ?? legacyOrigin(h);
@@ -44,7 +44,7 @@ export function originOf(topic: string, partition: number, message: KafkaMessage
 }
 
 /** Headers that carry an origin onto a repartition record. */
-export function originHeaders(origin: Origin): IHeaders {
+export function originHeaders(origin: Origin): RecordHeaders {
   return { [ORIGIN]: JSON.stringify(origin) };
 }
 
@@ -66,7 +66,7 @@ function parseOrigin(text: string | undefined): Origin | undefined {
   return undefined;
 }
 
-function legacyOrigin(h: IHeaders): Origin | undefined {
+function legacyOrigin(h: RecordHeaders): Origin | undefined {
   const t = header(h, LEGACY.topic);
   const p = header(h, LEGACY.partition);
   const o = header(h, LEGACY.offset);
@@ -84,7 +84,7 @@ export function isRecord(origin: Origin, record: RecordRef | null): boolean {
   );
 }
 
-function header(h: IHeaders, name: string): string | undefined {
+function header(h: RecordHeaders, name: string): string | undefined {
   const v = h[name];
   const first = Array.isArray(v) ? v[0] : v;
   return first === undefined ? undefined : first.toString();

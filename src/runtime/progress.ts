@@ -1,6 +1,6 @@
-import type { Admin, Kafka } from 'kafkajs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { Clock } from '../domain/clock.js';
 import { topicOffsets } from '../kafka/offsets.js';
+import type { Admin, Kafka } from '../kafka/port.js';
 import { committedOffsets } from '../kafka/positions.js';
 import { splitTask, type Task } from './task.js';
 
@@ -75,23 +75,28 @@ export function shortOf(
  * last commit, let a job be suspended with outputs of the records before the failing one
  * missing (under CI load, all of them).
  */
-export async function drain(kafka: Kafka, input: HopInput, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
+export async function drain(
+  kafka: Kafka,
+  input: HopInput,
+  timeoutMs: number,
+  clock: Clock,
+): Promise<boolean> {
+  const deadline = clock.now() + timeoutMs;
   const admin = kafka.admin();
   await admin.connect();
   try {
     let ends = await inputEnds(admin, input);
     while (!includesWritten(input, ends)) {
-      if (Date.now() > deadline) return false;
-      await sleep(50);
+      if (clock.now() > deadline) return false;
+      await clock.sleep(50);
       ends = await inputEnds(admin, input);
     }
     const topics = topicsOf(ends);
     for (;;) {
       const stored = await committedOffsets(admin, input.groupId, topics);
       if (shortOf(ends, stored, input.tasks) === undefined) return true;
-      if (Date.now() > deadline) return false;
-      await sleep(100);
+      if (clock.now() > deadline) return false;
+      await clock.sleep(100);
     }
   } finally {
     await admin.disconnect();

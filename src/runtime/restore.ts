@@ -1,7 +1,7 @@
-import type { Kafka } from 'kafkajs';
+import type { Kafka } from '../kafka/port.js';
 import { readToEnd } from '../kafka/read-to-end.js';
 import type { Logger } from '../observability/logger.js';
-import { parseChangelogKey } from './topics.js';
+import { parseChangelogKey } from '../domain/resources.js';
 
 /**
  * Calls `load` for every changelog record of the given source partitions, in order, and

@@ -1,4 +1,4 @@
-import { AvroCodec, type RegistryClient } from '../codec/registry.js';
+import { AvroCodec, type SchemaRegistry } from '../codec/registry.js';
 import { subjectFor } from '../codec/log-codec.js';
 import type { KafkaSinkDef } from '../pipeline/sinks.js';
 import type { Format } from '../pipeline/formats.js';
@@ -23,7 +23,7 @@ export class Deserializer {
 
   constructor(
     private readonly format: Format,
-    registry: RegistryClient,
+    registry: SchemaRegistry,
   ) {
     // Reading needs no reader schema of our own: the writer's schema is the record's shape.
     this.avro =
@@ -60,7 +60,7 @@ export class Serializer {
 
   constructor(
     private readonly sink: KafkaSinkDef,
-    registry: RegistryClient,
+    registry: SchemaRegistry,
   ) {
     this.avro =
       sink.format === 'avro' && sink.schema

@@ -1,12 +1,20 @@
-import type { Admin, Kafka, Message } from 'kafkajs';
+import { TRANSACTION_TIMEOUT_MS } from '../domain/settings.js';
 import { SluiceError } from '../domain/errors.js';
 import type { JobState } from '../domain/state.js';
-import { changelogTopic, jobGroup, repartitionTopic, stageGroup } from '../domain/resources.js';
-import { producerConfig, initTransactions } from '../kafka/connect.js';
+import { hasSettledState } from '../domain/status.js';
+import {
+  changelogKey,
+  changelogTopic,
+  jobGroup,
+  parseChangelogKey,
+  repartitionTopic,
+  seedTransactionalId,
+  stageGroup,
+} from '../domain/resources.js';
 import { topicOffsets } from '../kafka/offsets.js';
+import type { Admin, Kafka, PartitionOffset, ProducedRecord } from '../kafka/port.js';
 import { readToEnd } from '../kafka/read-to-end.js';
 import type { Logger } from '../observability/logger.js';
-import { changelogKey, parseChangelogKey } from './topics.js';
 
 /** Records per send inside the seeding transaction: kafkajs sends are quadratic in size. */
 const CHUNK = 500;
@@ -84,7 +92,7 @@ export async function seedFromSnapshot(kafka: Kafka, spec: SeedSpec, log: Logger
   await admin.connect();
   try {
     if (await seeded(admin, group, spec.sourceTopics)) return;
-    if (!['SUSPENDED', 'SUSPENDED_DUE_TO_ERROR', 'CANCELLED', 'COMPLETED'].includes(from.status)) {
+    if (!hasSettledState(from.status)) {
       throw new SluiceError(
         'SLUICE_STATE_INCOMPATIBLE',
         `Snapshot "${spec.snapshotName}" belongs to job "${from.name}" (${from.jobId}), which is ${from.status}: its state moves on, so it cannot seed another job now. Suspend or cancel "${from.name}", then resume this job.`,
@@ -92,20 +100,21 @@ export async function seedFromSnapshot(kafka: Kafka, spec: SeedSpec, log: Logger
     }
     const saved = await savedStages(admin, namespace, from.jobId);
     checkStagesMatch(saved, spec.stages, spec.partitions, `Snapshot "${spec.snapshotName}"`);
-    const producer = kafka.producer(
-      producerConfig({ transactionalId: `${group}.seed`, transactionTimeout: 120_000 }),
-    );
-    await initTransactions(producer); // fences a concurrent seeder of the same job
+    const producer = kafka.transactionalProducer({
+      transactionalId: seedTransactionalId(group),
+      transactionTimeoutMs: TRANSACTION_TIMEOUT_MS.seed,
+    });
+    await producer.init(); // fences a concurrent seeder of the same job
     try {
       if (await seeded(admin, group, spec.sourceTopics)) return;
       const writes = await stateAndInFlight(kafka, admin, spec, [...saved.keys()]);
       const offsets = await sourcePositions(admin, jobGroup(namespace, from.jobId), spec);
-      const tx = await producer.transaction();
+      const tx = await producer.begin();
       try {
         for (const [topic, messages] of writes)
           for (let i = 0; i < messages.length; i += CHUNK)
-            await tx.send({ topic, messages: messages.slice(i, i + CHUNK) });
-        await tx.sendOffsets({ consumerGroupId: group, topics: offsets });
+            await tx.send([{ topic, messages: messages.slice(i, i + CHUNK) }]);
+        await tx.sendOffsets({ groupId: group }, offsets);
         await tx.commit();
       } catch (err) {
         await tx.abort().catch(() => undefined);
@@ -129,8 +138,7 @@ export async function seedFromSnapshot(kafka: Kafka, spec: SeedSpec, log: Logger
 
 /** True once the new job's group holds an offset for any source partition. */
 async function seeded(admin: Admin, group: string, topics: string[]): Promise<boolean> {
-  const offsets = await admin.fetchOffsets({ groupId: group, topics });
-  return offsets.some((t) => t.partitions.some((p) => BigInt(p.offset) >= 0n));
+  return (await admin.committed(group, topics)).some((p) => BigInt(p.offset) >= 0n);
 }
 
 /** The writes that carry the source job's state over: per topic, in partition order. */
@@ -139,10 +147,10 @@ async function stateAndInFlight(
   admin: Admin,
   spec: SeedSpec,
   stages: string[],
-): Promise<Map<string, Message[]>> {
+): Promise<Map<string, ProducedRecord[]>> {
   const { namespace, jobId, from } = spec;
-  const writes = new Map<string, Message[]>();
-  const add = (topic: string, m: Message): void => {
+  const writes = new Map<string, ProducedRecord[]>();
+  const add = (topic: string, m: ProducedRecord): void => {
     const list = writes.get(topic) ?? [];
     list.push(m);
     writes.set(topic, list);
@@ -162,11 +170,9 @@ async function stateAndInFlight(
     });
     // Records the stage had not read when the job stopped: outputs of the hop before it.
     const group = stageGroup(namespace, from.jobId, stage);
-    const committed = await admin.fetchOffsets({ groupId: group, topics: [oldInput] });
     const start = new Map<string, bigint>();
-    for (const t of committed)
-      for (const p of t.partitions)
-        if (BigInt(p.offset) >= 0n) start.set(`${t.topic}:${p.partition}`, BigInt(p.offset));
+    for (const p of await admin.committed(group, [oldInput]))
+      if (BigInt(p.offset) >= 0n) start.set(`${p.topic}:${p.partition}`, BigInt(p.offset));
     const existing = new Set(await admin.listTopics());
     if (!existing.has(oldInput)) continue;
     await readToEnd(
@@ -190,21 +196,17 @@ async function sourcePositions(
   admin: Admin,
   fromGroup: string,
   spec: SeedSpec,
-): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]> {
-  const old = await admin.fetchOffsets({ groupId: fromGroup, topics: spec.sourceTopics });
-  const result = [];
+): Promise<PartitionOffset[]> {
+  const old = await admin.committed(fromGroup, spec.sourceTopics);
+  const result: PartitionOffset[] = [];
   for (const topic of spec.sourceTopics) {
     const committed = new Map(
-      (old.find((t) => t.topic === topic)?.partitions ?? []).map((p) => [
-        p.partition,
-        BigInt(p.offset),
-      ]),
+      old.filter((p) => p.topic === topic).map((p) => [p.partition, BigInt(p.offset)]),
     );
-    const partitions = (await topicOffsets(admin, topic)).map((o) => {
+    for (const o of await topicOffsets(admin, topic)) {
       const c = committed.get(o.partition) ?? -1n;
-      return { partition: o.partition, offset: String(c >= 0n ? c : o.low) };
-    });
-    result.push({ topic, partitions });
+      result.push({ topic, partition: o.partition, offset: String(c >= 0n ? c : o.low) });
+    }
   }
   return result;
 }

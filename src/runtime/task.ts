@@ -1,7 +1,15 @@
-import type { Consumer, KafkaMessage, Message, Producer, RecordMetadata } from 'kafkajs';
 import type { ProcessingGuarantee } from '../domain/status.js';
+import type {
+  ConsumedRecord,
+  GroupConsumer,
+  Producer,
+  ProducedRecord,
+  TopicRecords,
+  TransactionalProducer,
+  Written,
+} from '../kafka/port.js';
 import type { StateStore } from './state-store.js';
-import { changelogKey } from './topics.js';
+import { changelogKey } from '../domain/resources.js';
 
 /** One source partition owned by this worker, with its state. */
 export interface Task {
@@ -9,7 +17,7 @@ export interface Task {
   partition: number;
   state: StateStore;
   /** EXACTLY_ONCE only: this task's transactional producer (its id fences a zombie owner). */
-  producer?: Producer;
+  producer?: TransactionalProducer;
   /** The next offset to read, as last committed. */
   committed: string | undefined;
   /** The task's work in flight: its commits run one at a time (see `inTurn`). */
@@ -35,7 +43,7 @@ export function inTurn<T>(task: Task, work: () => Promise<T>): Promise<T> {
  * can deliver them again to a task kept across a rejoin (after a broker restart, say), starting
  * from an offset the group coordinator reports behind the task's own last commit.
  */
-export function committedPrefix(task: Task, messages: KafkaMessage[]): number {
+export function committedPrefix(task: Task, messages: ConsumedRecord[]): number {
   if (task.committed === undefined) return 0;
   const committed = BigInt(task.committed);
   const first = messages.findIndex((m) => BigInt(m.offset) >= committed);
@@ -49,7 +57,7 @@ export interface CommitContext {
   changelogs: { topic: string; stage: string }[];
   /** The shared producer (NONE and AT_LEAST_ONCE). */
   producer: Producer | undefined;
-  consumer: Consumer | undefined;
+  consumer: GroupConsumer | undefined;
 }
 
 /**
@@ -60,23 +68,22 @@ export interface CommitContext {
  */
 export async function commitTask(
   task: Task,
-  outputs: { topic: string; messages: Message[] }[],
+  outputs: TopicRecords[],
   last: string,
   ctx: CommitContext,
-): Promise<RecordMetadata[]> {
-  let written: RecordMetadata[] = [];
+): Promise<Written[]> {
+  let written: Written[] = [];
   const next = (BigInt(last) + 1n).toString();
   const topicMessages = [...outputs, ...changelogMessages(task, ctx.changelogs)].filter(
     (t) => t.messages.length > 0,
   );
   if (ctx.guarantee === 'EXACTLY_ONCE') {
-    const tx = await (task.producer as Producer).transaction();
+    const tx = await (task.producer as TransactionalProducer).begin();
     try {
-      if (topicMessages.length > 0) written = await tx.sendBatch({ topicMessages });
-      await tx.sendOffsets({
-        consumerGroupId: ctx.groupId,
-        topics: [{ topic: task.topic, partitions: [{ partition: task.partition, offset: next }] }],
-      });
+      if (topicMessages.length > 0) written = await tx.send(topicMessages);
+      await tx.sendOffsets({ groupId: ctx.groupId }, [
+        { topic: task.topic, partition: task.partition, offset: next },
+      ]);
       await tx.commit();
     } catch (err) {
       await tx.abort().catch(() => undefined);
@@ -85,11 +92,10 @@ export async function commitTask(
     }
   } else {
     try {
-      if (topicMessages.length > 0)
-        written = await (ctx.producer as Producer).sendBatch({ topicMessages });
+      if (topicMessages.length > 0) written = await (ctx.producer as Producer).send(topicMessages);
       // AT_LEAST_ONCE: outputs and state are acknowledged before the offset is committed.
       if (ctx.guarantee === 'AT_LEAST_ONCE')
-        await ctx.consumer?.commitOffsets([
+        await ctx.consumer?.commit([
           { topic: task.topic, partition: task.partition, offset: next },
         ]);
     } catch (err) {
@@ -106,8 +112,8 @@ export async function commitTask(
 function changelogMessages(
   task: Task,
   changelogs: { topic: string; stage: string }[],
-): { topic: string; messages: Message[] }[] {
-  const byStage = new Map<string, Message[]>();
+): TopicRecords[] {
+  const byStage = new Map<string, ProducedRecord[]>();
   for (const w of task.state.changelogWrites()) {
     const list = byStage.get(w.stage) ?? [];
     list.push({
@@ -120,12 +126,6 @@ function changelogMessages(
   return changelogs
     .filter((c) => byStage.has(c.stage))
     .map((c) => ({ topic: c.topic, messages: byStage.get(c.stage) ?? [] }));
-}
-
-/** A fenced producer: another owner took the task, or this one must reopen it. */
-export function isFenced(err: unknown): boolean {
-  const type = (err as { type?: string }).type;
-  return type === 'INVALID_PRODUCER_EPOCH' || type === 'PRODUCER_FENCED';
 }
 
 export function ownedIds(assignment: Record<string, number[]>): Set<string> {

@@ -1,24 +1,4 @@
-import type { Admin } from 'kafkajs';
-
-/** The changelog record key: the task it belongs to plus the grouping key. */
-export function changelogKey(topic: string, partition: number, key: string): string {
-  return `${topic}\u0000${partition}\u0000${key}`;
-}
-
-/** Splits a changelog key; undefined for keys another writer made. */
-export function parseChangelogKey(
-  raw: string,
-): { topic: string; partition: number; key: string } | undefined {
-  const [topic, partition, ...rest] = raw.split('\u0000');
-  if (
-    topic === undefined ||
-    partition === undefined ||
-    rest.length === 0 ||
-    !/^\d+$/.test(partition)
-  )
-    return undefined;
-  return { topic, partition: Number(partition), key: rest.join('\u0000') };
-}
+import type { Admin } from '../kafka/port.js';
 
 /** Creates compacted changelog topics when missing, with as many partitions as the widest source. */
 export async function ensureChangelogs(
@@ -26,7 +6,7 @@ export async function ensureChangelogs(
   topics: string[],
   partitions: number,
 ): Promise<void> {
-  await ensure(admin, topics, partitions, [{ name: 'cleanup.policy', value: 'compact' }]);
+  await ensure(admin, topics, partitions, { 'cleanup.policy': 'compact' });
 }
 
 /** Creates repartition topics when missing; plain retention, they only carry records between hops. */
@@ -35,23 +15,20 @@ export async function ensureRepartitions(
   topics: string[],
   partitions: number,
 ): Promise<void> {
-  await ensure(admin, topics, partitions, []);
+  await ensure(admin, topics, partitions, {});
 }
 
 async function ensure(
   admin: Admin,
   topics: string[],
   partitions: number,
-  configEntries: { name: string; value: string }[],
+  config: Record<string, string>,
 ): Promise<void> {
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((t) => !existing.has(t));
   if (missing.length === 0) return;
   await admin
-    .createTopics({
-      topics: missing.map((topic) => ({ topic, numPartitions: partitions, configEntries })),
-      waitForLeaders: true,
-    })
+    .createTopics(missing.map((topic) => ({ topic, partitions, config })))
     .catch(async (err: unknown) => {
       const now = new Set(await admin.listTopics());
       if (!missing.every((t) => now.has(t))) throw err;

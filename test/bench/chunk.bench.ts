@@ -8,7 +8,7 @@ import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
 import { runChunk, type ChunkSpec } from '../../src/runtime/chunk.js';
-import { NO_PLAN } from '../../src/runtime/resume-plan.js';
+import { NO_PLAN } from '../../src/domain/resume-plan.js';
 import { Deserializer } from '../../src/runtime/serde.js';
 import { StateStore } from '../../src/runtime/state-store.js';
 

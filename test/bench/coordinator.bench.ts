@@ -5,17 +5,18 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Kafka } from 'kafkajs';
-import kafkajs from '../../src/kafka/kafkajs.js';
+import kafkajs from '../../src/kafka/kafkajs/loader.js';
 import { pino } from 'pino';
-import { SluiceClient } from '../../src/client/client.js';
+import { SluiceClient } from '../../src/node/client.js';
 import { CommandCodec } from '../../src/codec/log-codec.js';
 import { RegistryClient } from '../../src/codec/registry.js';
 import { Coordinator } from '../../src/control/coordinator.js';
-import { topicNames } from '../../src/control/topics.js';
+import { topicNames } from '../../src/domain/resources.js';
 import type { Command } from '../../src/domain/commands.js';
 import { compileJobConfig } from '../../src/domain/config.js';
 import { resolveInfra } from '../../src/infra/index.js';
-import { createKafka } from '../../src/kafka/connect.js';
+import { createKafka } from '../../src/kafka/kafkajs/adapter.js';
+import { rawKafka } from '../support/raw-kafka.js';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 300); // × 10 commands each
 const LATENCY_SAMPLES = Number(process.env.BENCH_SAMPLES ?? 300);
@@ -125,7 +126,7 @@ async function rawLoop(kafka: Kafka, input: string, output: string): Promise<() 
 
 async function main(): Promise<void> {
   const infra = await resolveInfra({ onProgress: (m) => process.stderr.write(`${m}\n`) });
-  const kafka = createKafka({ brokers: infra.brokers, clientId: 'bench', logger });
+  const kafka = rawKafka('bench', infra.brokers);
   const registry = new RegistryClient({ url: infra.registryUrl });
   const ns = `bench-${randomUUID().slice(0, 8)}`;
   const topics = topicNames(ns);
@@ -135,7 +136,12 @@ async function main(): Promise<void> {
   const rawOut = `${ns}.raw-out`;
   await admin.createTopics({ topics: [{ topic: rawIn }, { topic: rawOut }], waitForLeaders: true });
 
-  const coordinator = new Coordinator({ kafka, registry, namespace: ns, logger });
+  const coordinator = new Coordinator({
+    kafka: createKafka({ brokers: infra.brokers, clientId: 'bench-coordinator', logger }),
+    registry,
+    namespace: ns,
+    logger,
+  });
   await coordinator.start();
   const client = await SluiceClient.connect({
     brokers: infra.brokers,

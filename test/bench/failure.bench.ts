@@ -10,15 +10,15 @@
 // Figures only; nothing here passes or fails.
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import kafkajs from '../../src/kafka/kafkajs.js';
+import kafkajs from '../../src/kafka/kafkajs/loader.js';
 import { pino } from 'pino';
-import { SluiceClient } from '../../src/client/client.js';
+import { SluiceClient } from '../../src/node/client.js';
 import { resolveInfra } from '../../src/infra/index.js';
-import { createKafka } from '../../src/kafka/connect.js';
+import { rawKafka } from '../support/raw-kafka.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
-import { Worker } from '../../src/runtime/worker.js';
+import { Worker } from '../../src/node/worker.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const RECORDS = 400;
@@ -70,7 +70,7 @@ async function until(check: () => boolean, what: string, timeoutMs = 60_000): Pr
 
 async function main(): Promise<void> {
   const infra = await resolveInfra({ onProgress: (m) => process.stderr.write(`${m}\n`) });
-  const kafka = createKafka({ brokers: infra.brokers, clientId: 'bench', logger });
+  const kafka = rawKafka('bench', infra.brokers);
   const ns = `benchfail-${randomUUID().slice(0, 8)}`;
   const admin = kafka.admin();
   await admin.connect();

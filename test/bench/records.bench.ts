@@ -3,7 +3,7 @@
 // record carries: none (a sink record), Sluice's one origin header (a repartition record), and
 // the four origin headers repartition records had before. 200,000 records a round, 3 rounds;
 // figures only, in microseconds per record.
-import '../../src/kafka/kafkajs.js';
+import '../../src/kafka/kafkajs/loader.js';
 import { originHeaders } from '../../src/runtime/origin.js';
 import { kafkajsModule } from '../support/kafkajs-modules.js';
 

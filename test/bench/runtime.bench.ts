@@ -13,17 +13,17 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Kafka } from 'kafkajs';
-import kafkajs from '../../src/kafka/kafkajs.js';
+import kafkajs from '../../src/kafka/kafkajs/loader.js';
 import { stockKafkajs } from '../support/kafkajs-modules.js';
 import { pino } from 'pino';
-import { SluiceClient } from '../../src/client/client.js';
+import { SluiceClient } from '../../src/node/client.js';
 import type { ProcessingGuarantee } from '../../src/domain/status.js';
 import { resolveInfra } from '../../src/infra/index.js';
-import { createKafka } from '../../src/kafka/connect.js';
+import { rawKafka } from '../support/raw-kafka.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
-import { Worker } from '../../src/runtime/worker.js';
+import { Worker } from '../../src/node/worker.js';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 200_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -149,7 +149,7 @@ async function sluiceRun(
 
 async function main(): Promise<void> {
   const infra = await resolveInfra({ onProgress: (m) => process.stderr.write(`${m}\n`) });
-  const kafka = createKafka({ brokers: infra.brokers, clientId: 'bench', logger });
+  const kafka = rawKafka('bench', infra.brokers);
   const ns = `benchrt-${randomUUID().slice(0, 8)}`;
   const admin = kafka.admin();
   await admin.connect();

@@ -1,23 +1,25 @@
 // `npm run bench:transactions`: the time one kafkajs transaction takes (500 records, the
 // offsets, the commit; one after the other on one partition), with the client's send retry
-// and with Sluice's (SEND_RETRY in src/kafka/connect.ts), alternating, in the same run on the
+// and with Sluice's (SEND_RETRY in src/kafka/kafkajs/producer.ts), alternating, in the same run on the
 // same broker. Figures only; nothing here passes or fails. BENCH_TRANSACTIONS sets how many
 // transactions each round runs (default 40), BENCH_ROUNDS how many rounds (default 3).
 import { performance } from 'node:perf_hooks';
 import type { ProducerConfig } from 'kafkajs';
-import { pino } from 'pino';
 import { resolveInfra } from '../../src/infra/index.js';
-import { createKafka, initTransactions, producerConfig } from '../../src/kafka/connect.js';
+import { CLIENT_RETRY } from '../../src/kafka/kafkajs/adapter.js';
+import kafkajs from '../../src/kafka/kafkajs/loader.js';
+import { initTransactions, producerConfig } from '../../src/kafka/kafkajs/producer.js';
 
 const TRANSACTIONS = Number(process.env.BENCH_TRANSACTIONS ?? 40);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const RECORDS = 500; // the runtime's records per commit
 
 const infra = await resolveInfra({ onProgress: (m) => process.stderr.write(`${m}\n`) });
-const kafka = createKafka({
+const kafka = new kafkajs.Kafka({
   brokers: infra.brokers,
   clientId: 'bench-transactions',
-  logger: pino({ level: 'silent' }),
+  logLevel: kafkajs.logLevel.NOTHING,
+  retry: CLIENT_RETRY, // the client's retry, as Sluice's adapter sets it
 });
 const topic = `bench-transactions-${Date.now()}`;
 const admin = kafka.admin();

@@ -1,4 +1,4 @@
-import { consumerConfig } from '../../src/kafka/connect.js';
+import { consumerConfig } from '../../src/kafka/kafkajs/consumer.js';
 import { spawn } from 'node:child_process';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { KafkaMessage } from 'kafkajs';

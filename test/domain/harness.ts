@@ -1,15 +1,9 @@
 /**
- * Test harness for the domain layer: runs commands the way the coordinator does (decide, then
- * stamp, then fold; a refusal is recorded as a CommandRejected event) so tests read as scenarios.
+ * Test harness for the domain layer: runs commands the way the coordinator does (its
+ * `decideRecord`, then fold) so tests read as scenarios.
  */
 import type { FailureReport, RecordRef } from '../../src/domain/cause.js';
-import {
-  emptyCluster,
-  fold,
-  rejectionDraft,
-  stamp,
-  type Cluster,
-} from '../../src/domain/cluster.js';
+import { emptyCluster, fold, stamp, type Cluster } from '../../src/domain/cluster.js';
 import type {
   Command,
   CommandEnvelope,
@@ -18,7 +12,8 @@ import type {
   CommandType,
 } from '../../src/domain/commands.js';
 import { compileJobConfig, type JobConfig, type JobConfigInput } from '../../src/domain/config.js';
-import { decide, type Decision } from '../../src/domain/decide.js';
+import { decideRecord } from '../../src/domain/control.js';
+import type { Decision } from '../../src/domain/decide.js';
 import type { JobEvent } from '../../src/domain/events.js';
 import type { JobState } from '../../src/domain/state.js';
 import type { JobStatus } from '../../src/domain/status.js';
@@ -37,17 +32,9 @@ export interface Step {
  * it mutates. A duplicate writes nothing, as the coordinator does.
  */
 export function execute(cluster: Cluster, command: Command): Step {
-  const decision = decide(cluster, command);
-  if (decision.kind === 'duplicate') return { decision, events: [] };
-  const drafts =
-    decision.kind === 'accepted'
-      ? decision.events
-      : [rejectionDraft(command.jobId, command.type, decision.code, decision.reason)];
-  const events = stamp(cluster, drafts, {
-    commandId: command.commandId,
-    issuedBy: command.issuedBy,
-    at: command.at,
-  });
+  const { decision, events } = decideRecord(cluster, command, null, command.at);
+  // The harness's commands have valid envelopes: every one is decided.
+  if (!decision) throw new Error(`invalid envelope: ${JSON.stringify(events[0])}`);
   for (const event of events) fold(cluster, event);
   return { decision, events };
 }

@@ -1,4 +1,4 @@
-import { consumerConfig } from '../../src/kafka/connect.js';
+import { consumerConfig } from '../../src/kafka/kafkajs/consumer.js';
 import { readFileSync } from 'node:fs';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import type { EachMessagePayload, KafkaMessage } from 'kafkajs';

@@ -4,7 +4,7 @@ import {
   dropAborted,
   type AbortedTransaction,
   type FetchedRecord,
-} from '../../src/kafka/aborted.js';
+} from '../../src/kafka/kafkajs/aborted.js';
 
 const ABORT = Buffer.from([0, 0, 0, 0]);
 const COMMIT = Buffer.from([0, 0, 0, 1]);

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import kafkajs from '../../src/kafka/kafkajs.js';
-import { initTransactions, producerConfig } from '../../src/kafka/connect.js';
+import kafkajs from '../../src/kafka/kafkajs/loader.js';
+import { initTransactions, producerConfig } from '../../src/kafka/kafkajs/producer.js';
 import { resolveInfra } from '../../src/infra/index.js';
 import { createTopics } from '../support/kafka.js';
 import { committedOnceShown } from '../support/transactions.js';

@@ -1,6 +1,7 @@
-import type { KafkaMessage, Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
+import type { ConsumedRecord } from '../../src/kafka/port.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { initTransactions, producerConfig } from '../../src/kafka/connect.js';
+import { initTransactions, producerConfig } from '../../src/kafka/kafkajs/producer.js';
 import { kafkaClient, testNamespace, useTopics } from '../support/kafka.js';
 import { readAll, readUntil } from '../support/records.js';
 
@@ -54,7 +55,7 @@ describe('taking over a transactional id', () => {
     await tx.commit();
     // Read until it shows: right after commit() the read_committed end may still lack the
     // transaction (its markers are written after commit returns), and a read to that end missed it.
-    const isNew = (m: KafkaMessage) => m.value?.toString() === 'by the new owner';
+    const isNew = (m: ConsumedRecord) => m.value?.toString() === 'by the new owner';
     const values = (await readUntil(topic, (all) => all.some(isNew), 15_000)).map((m) =>
       m.value?.toString(),
     );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import '../../src/kafka/kafkajs.js';
-import { GROUPING_MARK, groupPerPartition } from '../../src/kafka/grouping.js';
+import '../../src/kafka/kafkajs/loader.js';
+import { GROUPING_MARK, groupPerPartition } from '../../src/kafka/kafkajs/grouping.js';
 import { kafkajsModule, marked } from '../support/kafkajs-modules.js';
 
 type Grouping = typeof groupPerPartition;

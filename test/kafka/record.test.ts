@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import '../../src/kafka/kafkajs.js';
-import { RECORD_MARK, type RecordFields } from '../../src/kafka/record.js';
+import '../../src/kafka/kafkajs/loader.js';
+import { RECORD_MARK, type RecordFields } from '../../src/kafka/kafkajs/record.js';
 import { kafkajsModule, marked } from '../support/kafkajs-modules.js';
 
 type Encode = (fields: RecordFields) => { buffer: Buffer };

@@ -1,10 +1,10 @@
-import { consumerConfig } from '../../src/kafka/connect.js';
+import { consumerConfig } from '../../src/kafka/kafkajs/consumer.js';
 import type { EachBatchPayload } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import kafkajs from '../../src/kafka/kafkajs.js';
-import { restartOnError } from '../../src/kafka/restart.js';
+import kafkajs from '../../src/kafka/kafkajs/loader.js';
+import { restartOnError } from '../../src/kafka/kafkajs/restart.js';
 import { endpoints, testNamespace, useTopics } from '../support/kafka.js';
 
 // A consumer whose eachBatch throws an error kafkajs deems non-retriable (here the one kafkajs

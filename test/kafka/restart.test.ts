@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import kafkajs from '../../src/kafka/kafkajs.js';
-import { retriable } from '../../src/kafka/restart.js';
+import kafkajs from '../../src/kafka/kafkajs/loader.js';
+import { retriable } from '../../src/kafka/kafkajs/restart.js';
 
 type Judged = Error & { retriable?: boolean; cause?: unknown; originalError?: unknown };
 

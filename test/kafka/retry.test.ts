@@ -1,10 +1,10 @@
 import type { KafkaJSError } from 'kafkajs';
-import kafkajs from '../../src/kafka/kafkajs.js';
+import kafkajs from '../../src/kafka/kafkajs/loader.js';
 import { describe, expect, it } from 'vitest';
 import { isSluiceError, SluiceError } from '../../src/domain/errors.js';
+import { isTransient } from '../../src/kafka/errors.js';
 import {
   backoffMs,
-  isTransient,
   RetryBudget,
   retryPolicy,
   withRetry,

@@ -4,8 +4,7 @@ import { createServer, type TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka } from '../../src/kafka/connect.js';
-import { kafkaConnection } from '../../src/kafka/security.js';
+import { createKafka } from '../../src/kafka/kafkajs/adapter.js';
 import { probeBroker } from '../../src/infra/probe.js';
 
 // TLS wiring without a TLS broker: a local TLS server with a self-signed certificate stands in
@@ -57,9 +56,7 @@ describe('TLS to the brokers', () => {
 
   it('refuses the self-signed certificate when no CA is given', async () => {
     handshakes.length = 0;
-    const err = await probeBroker(brokers, 3000, kafkaConnection({ ssl: true })).catch(
-      (e: unknown) => e,
-    );
+    const err = await probeBroker(brokers, 3000, { ssl: true }).catch((e: unknown) => e);
     expect(String(err)).toMatch(/self[- ]signed certificate/i);
     expect(handshakes).toHaveLength(0);
   });

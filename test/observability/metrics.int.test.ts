@@ -7,7 +7,7 @@ import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
 import { jobGroup } from '../../src/domain/resources.js';
-import { Worker } from '../../src/runtime/worker.js';
+import { Worker } from '../../src/node/worker.js';
 import { endpoints, kafkaClient, sluiceEnv, testNamespace, useTopics } from '../support/kafka.js';
 import { parseProm, sample, type Sample } from '../support/prom.js';
 import { ROOT } from '../support/spawn.js';

@@ -4,7 +4,7 @@ import { jobGroup } from '../../src/domain/resources.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
-import { Worker } from '../../src/runtime/worker.js';
+import { Worker } from '../../src/node/worker.js';
 import { endpoints, kafkaClient, testNamespace, useTopics } from '../support/kafka.js';
 import { readAll, readUntil } from '../support/records.js';
 import { connectClient, testLogger } from '../support/sluice.js';

@@ -1,4 +1,4 @@
-import type { KafkaMessage } from 'kafkajs';
+import type { ConsumedRecord } from '../../src/kafka/port.js';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,7 +13,7 @@ import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
 import { originOf } from '../../src/runtime/origin.js';
-import { Worker } from '../../src/runtime/worker.js';
+import { Worker } from '../../src/node/worker.js';
 import { createTopics, kafkaClient, testNamespace } from '../support/kafka.js';
 import { keyed, produceNumbers, readAll } from '../support/records.js';
 import { committedByMarkers } from '../support/transactions.js';
@@ -178,7 +178,7 @@ describe('a broker killed and restarted while an exactly-once job runs', () => {
 
     // What this test's reader sees read_committed is what the transaction markers say was
     // committed: were it not, a count below could be wrong because of the reader's filter.
-    const view = (all: KafkaMessage[]) =>
+    const view = (all: ConsumedRecord[]) =>
       all.map((m) => `${m.offset}|${m.key?.toString()}|${m.value?.toString()}`).sort();
     const byMarkers = await committedByMarkers(topic('out'), at.brokers);
     expect(view(await readAll(topic('out'), at.brokers))).toEqual(view(byMarkers));

@@ -5,7 +5,7 @@ import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
 import { runChunk, type ChunkSpec } from '../../src/runtime/chunk.js';
-import { NO_PLAN } from '../../src/runtime/resume-plan.js';
+import { NO_PLAN } from '../../src/domain/resume-plan.js';
 import { Deserializer } from '../../src/runtime/serde.js';
 import { StateStore } from '../../src/runtime/state-store.js';
 import type { Task } from '../../src/runtime/task.js';
@@ -49,7 +49,16 @@ const records = (n: number): KafkaMessage[] =>
 
 describe('runChunk: the time bound', () => {
   it('stops once the bound has passed, with `last` at the last record done', async () => {
-    const result = await runChunk(spec(20), NO_PLAN, 'job', task(), records(50), () => false, 100);
+    const result = await runChunk(
+      spec(20),
+      NO_PLAN,
+      'job',
+      task(),
+      records(50),
+      () => false,
+      Date.now,
+      100,
+    );
     const done = Number(result.last) + 1;
     expect(done).toBeGreaterThanOrEqual(1);
     expect(done).toBeLessThan(50); // 50 records take 1 s at least: far past the bound
@@ -60,7 +69,16 @@ describe('runChunk: the time bound', () => {
   });
 
   it('does one record at least, however small the bound', async () => {
-    const result = await runChunk(spec(5), NO_PLAN, 'job', task(), records(3), () => false, 0);
+    const result = await runChunk(
+      spec(5),
+      NO_PLAN,
+      'job',
+      task(),
+      records(3),
+      () => false,
+      Date.now,
+      0,
+    );
     expect(result.last).toBe('0');
     expect(result.outputs).toHaveLength(1);
   });

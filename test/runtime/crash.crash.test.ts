@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { KafkaMessage } from 'kafkajs';
+import type { ConsumedRecord } from '../../src/kafka/port.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ProcessingGuarantee } from '../../src/domain/status.js';
 import { kafkaClient, sluiceEnv, testNamespace, useTopics } from '../support/kafka.js';
@@ -68,7 +68,10 @@ async function produce(): Promise<void> {
 }
 
 /** Reads every committed output until each key has reached its final count, or the time runs out. */
-async function readCounts(topic: string, onProgress: (n: number) => void): Promise<KafkaMessage[]> {
+async function readCounts(
+  topic: string,
+  onProgress: (n: number) => void,
+): Promise<ConsumedRecord[]> {
   const max = new Map<string, number>();
   let read = 0;
   return readUntil(

@@ -1,11 +1,11 @@
-import type { KafkaMessage } from 'kafkajs';
+import type { ConsumedRecord } from '../../src/kafka/port.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { JobSuspendedError } from '../../src/domain/job-errors.js';
 import { isJobGroup } from '../../src/domain/resources.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
-import { Worker } from '../../src/runtime/worker.js';
+import { Worker } from '../../src/node/worker.js';
 import { endpoints, kafkaClient, testNamespace, useTopics } from '../support/kafka.js';
 import { readAll, readUntil } from '../support/records.js';
 import { connectClient, testLogger } from '../support/sluice.js';
@@ -104,7 +104,7 @@ async function spreadOverBoth(jobId: string): Promise<void> {
   }
 }
 
-const valuesOf = (all: KafkaMessage[]): Set<number> =>
+const valuesOf = (all: ConsumedRecord[]): Set<number> =>
   new Set(all.map((m) => (JSON.parse(m.value?.toString() ?? '{}') as { value: number }).value));
 
 describe('a failure with a later hop on two workers', () => {

@@ -4,7 +4,7 @@ import type { ProcessingGuarantee } from '../../src/domain/status.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
-import { Worker } from '../../src/runtime/worker.js';
+import { Worker } from '../../src/node/worker.js';
 import { endpoints, testNamespace, useTopics } from '../support/kafka.js';
 import { latest, produceNumbers, readAll, readUntil, sums } from '../support/records.js';
 import { connectClient, testLogger } from '../support/sluice.js';

@@ -3,7 +3,7 @@ import { JobCancelledError, JobSuspendedError } from '../../src/domain/job-error
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
-import { Worker, type PipelineFactory } from '../../src/runtime/worker.js';
+import { Worker, type PipelineFactory } from '../../src/node/worker.js';
 import { endpoints, testNamespace, useTopics } from '../support/kafka.js';
 import { keyed, latest, produceNumbers, readAll, readUntil, sums } from '../support/records.js';
 import { connectClient, testLogger } from '../support/sluice.js';

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { initTransactions, producerConfig } from '../../src/kafka/connect.js';
+import { initTransactions, producerConfig } from '../../src/kafka/kafkajs/producer.js';
 import { resolveInfra } from '../../src/infra/index.js';
 import { sweep } from '../../src/runtime/open.js';
-import { createTopics, kafkaClient } from '../support/kafka.js';
+import { createTopics, kafkaClient, kafkaPort } from '../support/kafka.js';
 import { readAgainUntil, readAll } from '../support/records.js';
 import { committedByMarkers, committedOnceShown } from '../support/transactions.js';
 import { testLogger } from '../support/sluice.js';
@@ -80,11 +80,12 @@ async function leaveOpen(topic: string): Promise<void> {
 
 /** The task reopened: the id taken over, the sweep if asked, then its next commit. */
 async function reopenAndCommit(topic: string, swept: boolean): Promise<string[]> {
-  const next = kafka.producer(producerConfig({ transactionalId: topic }));
-  await initTransactions(next);
-  if (swept) await sweep(kafka, next, [topic], `${topic}:1`, testLogger);
-  const tx = await next.transaction();
-  await tx.sendBatch({ topicMessages: [{ topic, messages: values('next', 1) }] });
+  const port = kafkaPort('sluice-task', infra.brokers);
+  const next = port.transactionalProducer({ transactionalId: topic, transactionTimeoutMs: 60_000 });
+  await next.init();
+  if (swept) await sweep(port, next, [topic], `${topic}:1`, testLogger);
+  const tx = await next.begin();
+  await tx.send([{ topic, messages: values('next', 1) }]);
   await tx.commit();
   await next.disconnect();
   // Read until the commit shows: right after commit() the read_committed end may still lack it.

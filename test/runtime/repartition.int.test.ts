@@ -1,10 +1,10 @@
-import { consumerConfig } from '../../src/kafka/connect.js';
+import { consumerConfig } from '../../src/kafka/kafkajs/consumer.js';
 import type { KafkaMessage } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
-import { Worker } from '../../src/runtime/worker.js';
+import { Worker } from '../../src/node/worker.js';
 import { endpoints, kafkaClient, testNamespace, useTopics } from '../support/kafka.js';
 import { connectClient, testLogger } from '../support/sluice.js';
 

@@ -1,12 +1,8 @@
-import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import type { RecordRef, SuspensionCause } from '../../src/domain/cause.js';
-import {
-  deadLetterMessage,
-  NO_PLAN,
-  plannedAction,
-  type ResumePlan,
-} from '../../src/runtime/resume-plan.js';
+import type { ConsumedRecord } from '../../src/kafka/port.js';
+import { NO_PLAN, plannedAction, type ResumePlan } from '../../src/domain/resume-plan.js';
+import { deadLetterMessage } from '../../src/runtime/dead-letter.js';
 
 const record: RecordRef = {
   topic: 'orders',
@@ -26,8 +22,8 @@ function plan(action: ResumePlan['action'], r: RecordRef | null = record): Resum
   };
 }
 
-function message(key: Buffer | null, value: Buffer | null, offset = record.offset): KafkaMessage {
-  return { key, value, offset, timestamp: '0', attributes: 0, headers: {} };
+function message(key: Buffer | null, value: Buffer | null, offset = record.offset): ConsumedRecord {
+  return { key, value, offset, timestamp: '0', headers: {} };
 }
 
 describe('plannedAction', () => {

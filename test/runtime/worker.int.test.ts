@@ -1,11 +1,11 @@
-import type { KafkaMessage } from 'kafkajs';
+import type { ConsumedRecord } from '../../src/kafka/port.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { SluiceClient } from '../../src/client/client.js';
+import type { SluiceClient } from '../../src/node/client.js';
 import { JobSuspendedError } from '../../src/domain/job-errors.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
-import { Worker } from '../../src/runtime/worker.js';
+import { Worker } from '../../src/node/worker.js';
 import { endpoints, kafkaClient, testNamespace, useTopics } from '../support/kafka.js';
 import { latest, readAll, readUntil } from '../support/records.js';
 import { connectClient, testLogger } from '../support/sluice.js';
@@ -77,8 +77,8 @@ async function produce(topic: string, count: number): Promise<Map<string, number
 /** Reads `topic` read_committed until `done` holds for the latest value per key. */
 async function readTotals(
   topic: string,
-  done: (latest: Map<string, number>, all: KafkaMessage[]) => boolean,
-): Promise<{ latest: Map<string, number>; all: KafkaMessage[] }> {
+  done: (latest: Map<string, number>, all: ConsumedRecord[]) => boolean,
+): Promise<{ latest: Map<string, number>; all: ConsumedRecord[] }> {
   const all = await readUntil(topic, (a) => done(latest(a), a));
   return { latest: latest(all), all };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isSluiceError } from '../../src/domain/errors.js';
-import { Worker } from '../../src/runtime/worker.js';
+import { Worker } from '../../src/node/worker.js';
 
 describe('Worker options', () => {
   it.each([-1, 65536, 1.5, Number.NaN])('refuses metricsPort %s before connecting', (port) => {

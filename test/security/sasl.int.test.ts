@@ -2,20 +2,21 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kafka, SASLOptions } from 'kafkajs';
-import kafkajs from '../../src/kafka/kafkajs.js';
+import kafkajs from '../../src/kafka/kafkajs/loader.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SluiceClient } from '../../src/client/client.js';
+import { SluiceClient } from '../../src/node/client.js';
 import { RegistryClient } from '../../src/codec/registry.js';
 import { Coordinator } from '../../src/control/coordinator.js';
 import { isSluiceError } from '../../src/domain/errors.js';
 import type { ConnectionSecurity, SaslMechanism } from '../../src/domain/security.js';
 import { resolveInfra, type Infra } from '../../src/infra/index.js';
 import { checkReachable } from '../../src/infra/probe.js';
-import { consumerConfig, createKafka } from '../../src/kafka/connect.js';
+import { withAdmin } from '../../src/kafka/offsets.js';
+import { createKafka } from '../../src/kafka/kafkajs/adapter.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
-import { Worker } from '../../src/runtime/worker.js';
+import { Worker } from '../../src/node/worker.js';
 import { childEnv, runCli, type RunResult } from '../support/spawn.js';
 import { testLogger } from '../support/sluice.js';
 import { testNamespace } from '../support/kafka.js';
@@ -113,26 +114,25 @@ describe('a broker that requires SASL', () => {
         security: security(mechanism),
       });
       const topic = `${ns}.${mechanism}`;
-      const admin = kafka.admin();
-      await admin.connect();
-      await admin.createTopics({ topics: [{ topic }], waitForLeaders: true });
-      await admin.disconnect();
+      await withAdmin(kafka, (admin) => admin.createTopics([{ topic, partitions: 1 }]));
       const producer = kafka.producer();
       await producer.connect();
-      await producer.send({ topic, messages: [{ key: 'k', value: `hello over ${mechanism}` }] });
+      await producer.send([{ topic, messages: [{ key: 'k', value: `hello over ${mechanism}` }] }]);
       await producer.disconnect();
-      const consumer = kafka.consumer(consumerConfig({ groupId: `${topic}.group` }));
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: true });
-      const value = await new Promise<string>((resolve) => {
-        void consumer.run({
-          eachMessage: ({ message }) => {
-            resolve(message.value?.toString() ?? '');
-            return Promise.resolve();
-          },
-        });
+      const consumer = kafka.consumer({ groupId: `${topic}.group` });
+      const value = await new Promise<string>((resolve, reject) => {
+        consumer
+          .start({
+            topics: [topic],
+            autoCommit: false,
+            eachBatch: ({ records }) => {
+              resolve(records[0]?.value?.toString() ?? '');
+              return Promise.resolve();
+            },
+          })
+          .catch(reject);
       });
-      await consumer.disconnect();
+      await consumer.stop();
       expect(value).toBe(`hello over ${mechanism}`);
     },
   );
@@ -261,13 +261,12 @@ describe('a broker that requires SASL', () => {
         logger: testLogger,
         security: security('scram-sha-256'),
       });
-      const admin = kafka.admin();
-      await admin.connect();
-      await admin.createTopics({
-        topics: [{ topic: input }, { topic: output }],
-        waitForLeaders: true,
-      });
-      await admin.disconnect();
+      await withAdmin(kafka, (admin) =>
+        admin.createTopics([
+          { topic: input, partitions: 1 },
+          { topic: output, partitions: 1 },
+        ]),
+      );
 
       const worker = new Worker({
         brokers: infra.brokers,
@@ -291,7 +290,7 @@ describe('a broker that requires SASL', () => {
         namespace: ns,
         logger: testLogger,
       });
-      const consumer = kafka.consumer(consumerConfig({ groupId: `${ns}.reader` }));
+      const consumer = kafka.consumer({ groupId: `${ns}.reader` });
       try {
         const job = await client.submit('shout', {
           name: 'shout',
@@ -301,28 +300,34 @@ describe('a broker that requires SASL', () => {
         });
         const producer = kafka.producer();
         await producer.connect();
-        await producer.send({
-          topic: input,
-          messages: ['a', 'b', 'c'].map((word) => ({ value: JSON.stringify({ word }) })),
-        });
+        await producer.send([
+          {
+            topic: input,
+            messages: ['a', 'b', 'c'].map((word) => ({ value: JSON.stringify({ word }) })),
+          },
+        ]);
         await producer.disconnect();
 
-        await consumer.connect();
-        await consumer.subscribe({ topic: output, fromBeginning: true });
         const words: string[] = [];
-        await new Promise<void>((resolve) => {
-          void consumer.run({
-            eachMessage: ({ message }) => {
-              words.push((JSON.parse(message.value?.toString() ?? '{}') as { word: string }).word);
-              if (words.length >= 3) resolve();
-              return Promise.resolve();
-            },
-          });
+        await new Promise<void>((resolve, reject) => {
+          consumer
+            .start({
+              topics: [output],
+              autoCommit: false,
+              eachBatch: ({ records, lastOffset }, control) => {
+                for (const r of records)
+                  words.push((JSON.parse(r.value?.toString() ?? '{}') as { word: string }).word);
+                control.resolveOffset(lastOffset);
+                if (words.length >= 3) resolve();
+                return Promise.resolve();
+              },
+            })
+            .catch(reject);
         });
         expect(words.sort()).toEqual(['A', 'B', 'C']);
         await job.cancel();
       } finally {
-        await consumer.disconnect();
+        await consumer.stop();
         await client.close();
         await worker.stop();
       }

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
 import { CommandCodec, EventCodec } from '../../src/codec/log-codec.js';
 import { RegistryClient } from '../../src/codec/registry.js';
-import { LogReader } from '../../src/control/log-reader.js';
-import { topicNames } from '../../src/control/topics.js';
+import { LogReader } from '../../src/log/log-reader.js';
+import { topicNames } from '../../src/domain/resources.js';
 import type { Command, CommandPayloads, CommandType } from '../../src/domain/commands.js';
 import type { JobEvent } from '../../src/domain/events.js';
-import { kafkaClient, endpoints } from './kafka.js';
+import { kafkaPort, endpoints } from './kafka.js';
 import { testLogger } from './sluice.js';
 
 /** Builds commands the way the client does, for tests that drive the control topic directly. */
@@ -47,7 +47,7 @@ export async function publish(
 export async function readLog(namespace: string, events: EventCodec): Promise<JobEvent[]> {
   const out: JobEvent[] = [];
   const reader = new LogReader({
-    kafka: kafkaClient(),
+    kafka: kafkaPort(),
     codec: events,
     topic: topicNames(namespace).jobs,
     logger: testLogger,

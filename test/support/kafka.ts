@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
 import { afterAll, inject } from 'vitest';
-import kafkajs from '../../src/kafka/kafkajs.js';
-
-const { logLevel } = kafkajs;
+import { pino } from 'pino';
+import { createKafka } from '../../src/kafka/kafkajs/adapter.js';
+import type { Kafka as KafkaPort } from '../../src/kafka/port.js';
+import { rawKafka } from './raw-kafka.js';
 
 /** Endpoints from the global setup. */
 export function endpoints(): { brokers: string[]; registryUrl: string } {
@@ -27,7 +28,12 @@ export function sluiceEnv(
 
 /** A kafkajs client on the test broker (or `brokers`); quiet, because expected errors would flood the output. */
 export function kafkaClient(clientId = 'sluice-test', brokers = endpoints().brokers): Kafka {
-  return new kafkajs.Kafka({ clientId, brokers, logLevel: logLevel.NOTHING });
+  return rawKafka(clientId, brokers);
+}
+
+/** Sluice's Kafka port on the test broker (or `brokers`), for calling Sluice's own code; quiet. */
+export function kafkaPort(clientId = 'sluice-test', brokers = endpoints().brokers): KafkaPort {
+  return createKafka({ clientId, brokers, logger: pino({ level: 'silent' }) });
 }
 
 /** Creates topics where `kafka` connects (a private broker a test file started), leaders elected. */

@@ -1,7 +1,7 @@
-import { consumerConfig } from '../../src/kafka/connect.js';
-import type { KafkaMessage } from 'kafkajs';
+import { consumerConfig } from '../../src/kafka/kafkajs/consumer.js';
+import type { ConsumedRecord } from '../../src/kafka/port.js';
 import { readToEnd } from '../../src/kafka/read-to-end.js';
-import { kafkaClient } from './kafka.js';
+import { kafkaClient, kafkaPort } from './kafka.js';
 
 /** Produces `{ n, k }` for n = first..first+count-1, keyed k(i % keys), in sends of 500. */
 export async function produceNumbers(
@@ -29,13 +29,13 @@ export async function produceNumbers(
 /** Reads a topic read_committed until `done` holds on everything read so far, or fails after the timeout. */
 export async function readUntil(
   topic: string,
-  done: (all: KafkaMessage[]) => boolean,
+  done: (all: ConsumedRecord[]) => boolean,
   timeoutMs = 60_000,
-): Promise<KafkaMessage[]> {
+): Promise<ConsumedRecord[]> {
   const consumer = kafkaClient().consumer(
     consumerConfig({ groupId: `sluice-test-reader-${Math.random()}` }),
   );
-  const all: KafkaMessage[] = [];
+  const all: ConsumedRecord[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   try {
@@ -81,19 +81,19 @@ export async function readAgainUntil<T>(
 }
 
 /** Everything a topic holds now, read_committed (on the test broker, or `brokers`). */
-export async function readAll(topic: string, brokers?: string[]): Promise<KafkaMessage[]> {
-  const all: KafkaMessage[] = [];
-  await readToEnd(kafkaClient('sluice-test', brokers), [topic], (_t, _p, m) => all.push(m));
+export async function readAll(topic: string, brokers?: string[]): Promise<ConsumedRecord[]> {
+  const all: ConsumedRecord[] = [];
+  await readToEnd(kafkaPort('sluice-test', brokers), [topic], (_t, _p, m) => all.push(m));
   return all;
 }
 
 /** The `{ key, value }` outputs of a keyed stage, parsed, in order. */
-export function keyed(all: KafkaMessage[]): { key: string; value: number }[] {
+export function keyed(all: ConsumedRecord[]): { key: string; value: number }[] {
   return all.map((r) => JSON.parse(r.value?.toString() ?? '{}') as { key: string; value: number });
 }
 
 /** The last value per key. */
-export function latest(all: KafkaMessage[]): Map<string, number> {
+export function latest(all: ConsumedRecord[]): Map<string, number> {
   return new Map(keyed(all).map((o) => [o.key, o.value]));
 }
 

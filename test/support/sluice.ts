@@ -1,10 +1,10 @@
 import { pino } from 'pino';
 import { afterAll } from 'vitest';
-import { SluiceClient } from '../../src/client/client.js';
+import { SluiceClient } from '../../src/node/client.js';
 import { RegistryClient } from '../../src/codec/registry.js';
 import { Coordinator } from '../../src/control/coordinator.js';
 import type { Endpoints } from '../../src/infra/types.js';
-import { createKafka } from '../../src/kafka/connect.js';
+import { createKafka } from '../../src/kafka/kafkajs/adapter.js';
 import { endpoints, testNamespace } from './kafka.js';
 import { useTopics } from './kafka.js';
 

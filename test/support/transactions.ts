@@ -1,6 +1,6 @@
 import type { KafkaMessage } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
-import { consumerConfig } from '../../src/kafka/connect.js';
+import { consumerConfig } from '../../src/kafka/kafkajs/consumer.js';
 import { kafkaClient } from './kafka.js';
 import { readAgainUntil } from './records.js';
 

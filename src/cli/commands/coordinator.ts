@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { RegistryClient } from '../../codec/registry.js';
-import { Coordinator, DEFAULT_SESSION_TIMEOUT_MS } from '../../control/coordinator.js';
-import { resolveNamespace } from '../../control/topics.js';
-import { createKafka } from '../../kafka/connect.js';
+import { DEFAULT_SESSION_TIMEOUT_MS } from '../../domain/settings.js';
+import { createCoordinator } from '../../node/coordinator.js';
+import { resolveNamespace } from '../../node/options.js';
 import { defaultLogger } from '../../observability/logger.js';
 import { endpointsFor } from '../connect.js';
 import type { GlobalOptions } from '../options.js';
@@ -42,9 +41,10 @@ export function registerCoordinator(program: Command, globals: () => GlobalOptio
     const namespace = resolveNamespace(g.namespace);
     // Listening from before the start, not from after the ready line: see untilStopSignal.
     const stopSignal = untilStopSignal();
-    const coordinator = new Coordinator({
-      kafka: createKafka({ brokers, clientId: 'sluice-coordinator', logger, security }),
-      registry: new RegistryClient({ url: registryUrl, auth: security.registryAuth }),
+    const coordinator = createCoordinator({
+      brokers,
+      registryUrl,
+      security,
       namespace,
       logger,
       sessionTimeoutMs,

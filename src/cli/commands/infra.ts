@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { resolveInfra, stopShared } from '../../infra/index.js';
 import { isSluiceError } from '../../domain/errors.js';
 import type { ConnectionSecurity } from '../../domain/security.js';
-import { loadSecurity } from '../../kafka/security.js';
+import { loadSecurity } from '../../node/security.js';
 import { redacted } from '../../observability/redact.js';
 import { accessFor } from '../connect.js';
 import { documented } from '../help.js';

@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Consumer, Kafka } from 'kafkajs';
 import type { EventCodec } from '../codec/log-codec.js';
 import { isSluiceError } from '../domain/errors.js';
 import type { JobEvent } from '../domain/events.js';
-import { consumerConfig } from '../kafka/connect.js';
-import { topicOffsets } from '../kafka/offsets.js';
-import { restartOnError } from '../kafka/restart.js';
+import { topicOffsets, withAdmin } from '../kafka/offsets.js';
+import type { GroupConsumer, Kafka } from '../kafka/port.js';
 import type { Logger } from '../observability/logger.js';
 
 /** Called for every event, in log order within each partition (so in seq order within a job). */
@@ -17,7 +15,7 @@ export interface LogReaderOptions {
   codec: EventCodec;
   topic: string;
   logger: Logger;
-  /** Prefix of the throwaway consumer group (kafkajs cannot read without one); never committed. */
+  /** Prefix of the throwaway consumer group (a consumer cannot read without one); never committed. */
   groupPrefix: string;
   /**
    * Called after each batch, e.g. to heartbeat another consumer, or to act once a command's
@@ -33,7 +31,7 @@ export interface LogReaderOptions {
  * is what makes the log the single source of truth.
  */
 export class LogReader {
-  private consumer: Consumer | undefined;
+  private consumer: GroupConsumer | undefined;
   private read = 0;
 
   constructor(private readonly opts: LogReaderOptions) {}
@@ -41,58 +39,47 @@ export class LogReader {
   /** Starts reading; resolves when caught up with the log as it was when called. */
   async start(handler: EventHandler): Promise<void> {
     const { kafka, topic, codec, logger } = this.opts;
-    const admin = kafka.admin();
-    await admin.connect();
-    let targets: Map<number, bigint>;
-    try {
-      // The last offset to reach per partition (high watermark - 1; it may be a commit marker).
-      const offsets = await topicOffsets(admin, topic);
-      targets = new Map(
-        offsets.filter((o) => o.high > o.low).map((o) => [o.partition, o.high - 1n]),
-      );
-    } finally {
-      await admin.disconnect();
-    }
-
-    const consumer = kafka.consumer(
-      consumerConfig({
-        groupId: `${this.opts.groupPrefix}.${randomUUID()}`,
-        // A reader is alone in its group: no need to wait for others to join.
-        rebalanceTimeout: 10_000,
-      }),
+    // The last offset to reach per partition (high watermark - 1; it may be a commit marker).
+    const targets = new Map(
+      (await withAdmin(kafka, (admin) => topicOffsets(admin, topic)))
+        .filter((o) => o.high > o.low)
+        .map((o) => [o.partition, o.high - 1n]),
     );
+    const consumer = kafka.consumer({
+      groupId: `${this.opts.groupPrefix}.${randomUUID()}`,
+      // A reader is alone in its group: no need to wait for others to join.
+      rebalanceTimeoutMs: 10_000,
+    });
     this.consumer = consumer;
     let caughtUp: () => void = () => undefined;
     const done = new Promise<void>((resolve) => (caughtUp = resolve));
     const check = (): void => {
       if (targets.size === 0) caughtUp();
     };
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      const target = targets.get(payload.partition);
-      if (target !== undefined && BigInt(payload.lastOffset) >= target) {
-        targets.delete(payload.partition);
-        check();
-      }
-    });
     check();
-
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
     let crashed: ((err: Error) => void) | undefined;
     const failed = new Promise<never>((_, reject) => (crashed = reject));
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) crashed?.(payload.error);
-    });
-    await consumer.run({
+    await consumer.start({
+      topics: [topic],
       autoCommit: false,
-      eachBatch: restartOnError(async ({ batch, heartbeat }) => {
-        for (const message of batch.messages) {
+      onBatchEnd: ({ partition, lastOffset }) => {
+        const target = targets.get(partition);
+        if (target !== undefined && BigInt(lastOffset) >= target) {
+          targets.delete(partition);
+          check();
+        }
+      },
+      onCrash: (err, restarting) => {
+        if (!restarting) crashed?.(err);
+      },
+      eachBatch: async (batch, control) => {
+        for (const message of batch.records) {
           if (message.value === null) continue; // a tombstone: a purged job's event
           let event: JobEvent;
           try {
             event = await codec.decode(message.value);
           } catch (err) {
-            if (isSluiceError(err) && err.retryable) throw err; // registry down: kafkajs retries the batch
+            if (isSluiceError(err) && err.retryable) throw err; // registry down: the batch comes again
             // Only the coordinator writes here, through the registry; an undecodable event means
             // the registry lost a schema. Say so loudly, and keep reading the rest.
             logger.error(
@@ -104,9 +91,10 @@ export class LogReader {
           await handler(event);
           this.read++;
         }
+        control.resolveOffset(batch.lastOffset);
         await this.opts.onProgress?.(this.read);
-        await heartbeat();
-      }),
+        await control.heartbeat();
+      },
     });
     await Promise.race([done, failed]);
   }
@@ -117,7 +105,7 @@ export class LogReader {
   }
 
   async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+    await this.consumer?.stop();
     this.consumer = undefined;
   }
 }

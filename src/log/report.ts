@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { SluiceClient } from '../client/client.js';
 import type { CommandPayloads, CommandType } from '../domain/commands.js';
 import { withRetry, type RetryPolicy } from '../kafka/retry.js';
 import type { Logger } from '../observability/logger.js';
+import type { CommandSender } from './commands.js';
 
 /**
  * Sends a worker's report to the coordinator, retrying a transient failure (a broker down, no
@@ -11,7 +11,7 @@ import type { Logger } from '../observability/logger.js';
  * failure report would leave a frozen job looking RUNNING.
  */
 export async function sendReport<K extends CommandType>(
-  client: SluiceClient,
+  sender: CommandSender,
   jobId: string,
   type: K,
   payload: CommandPayloads[K],
@@ -20,7 +20,7 @@ export async function sendReport<K extends CommandType>(
 ): Promise<void> {
   const commandId = randomUUID();
   await withRetry(
-    () => client.send(jobId, type, payload, commandId),
+    () => sender.send(jobId, type, payload, commandId),
     retry,
     (err, attempt, delayMs) =>
       log.warn({ err, jobId, report: type, attempt, delayMs }, 'report not delivered; retrying'),

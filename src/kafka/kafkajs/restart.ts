@@ -1,4 +1,4 @@
-import kafkajs from './kafkajs.js';
+import kafkajs from './loader.js';
 
 /**
  * Wraps an `eachBatch` handler so that whatever it throws makes kafkajs retry the batch and, if

@@ -1,7 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { changelogTopic, jobGroup } from '../../src/domain/resources.js';
-import { changelogKey, parseChangelogKey } from '../../src/runtime/topics.js';
+import {
+  changelogKey,
+  changelogTopic,
+  jobGroup,
+  parseChangelogKey,
+} from '../../src/domain/resources.js';
 
 /** Kafka topic names: letters, digits, ".", "_" and "-", 1 to 249 characters. */
 const arbTopic = fc.stringMatching(/^[A-Za-z0-9._-]{1,40}$/);

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isSluiceError } from '../../src/domain/errors.js';
-import { kafkaConnection, loadSecurity } from '../../src/kafka/security.js';
+import { kafkaConnection } from '../../src/kafka/kafkajs/connection.js';
+import { loadSecurity } from '../../src/node/security.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-security-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,0 +1,102 @@
+import { rejectionDraft, stamp, type Cluster } from './cluster.js';
+import type { Command } from './commands.js';
+import { decide, type Decision } from './decide.js';
+import type { EventDraft, JobEvent } from './events.js';
+
+/** The pseudo job id under which control records that name no usable job are audited. */
+export const AUDIT_JOB_ID = '_control';
+
+/** Ids longer than this would bloat every key and header; treat them as garbage. */
+export const MAX_ID_LENGTH = 200;
+
+/** Why a control record could not be read as a command. */
+export interface MalformedCommand {
+  malformed: true;
+  reason: string;
+  /** The jobId, when the record got far enough to name one. */
+  jobId: string | null;
+  commandType: string | null;
+}
+
+/** Where a command was read: its control record, for the audit trail of a rejection. */
+export interface ControlRecord {
+  partition: number;
+  offset: string;
+  /** The record's first bytes, base64: shown when it could not be read at all. */
+  preview: string | null;
+}
+
+/** What a command came to: the decision (none for an unreadable record) and its events, stamped. */
+export interface CommandResult {
+  decision: Decision | undefined;
+  /** Stamped, not folded; none for a duplicate. */
+  events: JobEvent[];
+}
+
+/** What is wrong with a command's envelope, or undefined when nothing is. */
+export function envelopeProblem(c: Command): string | undefined {
+  if (c.commandId.length === 0 || c.commandId.length > MAX_ID_LENGTH)
+    return `commandId must be 1-${MAX_ID_LENGTH} characters`;
+  if (c.jobId.length === 0 || c.jobId.length > MAX_ID_LENGTH)
+    return `jobId must be 1-${MAX_ID_LENGTH} characters`;
+  if (c.jobId === AUDIT_JOB_ID) return `jobId "${AUDIT_JOB_ID}" is reserved`;
+  return undefined;
+}
+
+/**
+ * The coordinator's answer to one control record: an unreadable record or a bad envelope is
+ * rejected as MALFORMED (under the job it names when it names a usable one, else under
+ * {@link AUDIT_JOB_ID}, with the record's id, since its own cannot be trusted); a readable
+ * command is decided against the cluster. `at` is the coordinator's time. Pure: the caller
+ * folds the events once it has appended them.
+ */
+export function decideRecord(
+  cluster: Cluster,
+  command: Command | MalformedCommand,
+  record: ControlRecord | null,
+  at: number,
+): CommandResult {
+  const recordId = record ? `ctl-${record.partition}-${record.offset}` : undefined;
+  const source = record && { partition: record.partition, offset: record.offset };
+  if ('malformed' in command) {
+    const jobId =
+      command.jobId !== null && command.jobId.length <= MAX_ID_LENGTH
+        ? command.jobId
+        : AUDIT_JOB_ID;
+    const type = command.commandType ?? '(unreadable)';
+    const draft = rejectionDraft(
+      jobId,
+      type,
+      'MALFORMED',
+      command.reason,
+      source,
+      record?.preview ?? null,
+    );
+    const ctx = { commandId: recordId ?? `malformed-${at}`, issuedBy: 'unknown', at };
+    return { decision: undefined, events: stamp(cluster, [draft], ctx) };
+  }
+  const ctx = { commandId: command.commandId, issuedBy: command.issuedBy, at };
+  const problem = envelopeProblem(command);
+  if (problem) {
+    const draft = rejectionDraft(AUDIT_JOB_ID, command.type, 'MALFORMED', problem, source, null);
+    return {
+      decision: undefined,
+      events: stamp(cluster, [draft], { ...ctx, commandId: recordId ?? command.commandId }),
+    };
+  }
+  const decision = decide(cluster, command);
+  let drafts: EventDraft[];
+  switch (decision.kind) {
+    case 'duplicate':
+      return { decision, events: [] };
+    case 'rejected':
+      drafts = [
+        rejectionDraft(command.jobId, command.type, decision.code, decision.reason, source, null),
+      ];
+      break;
+    case 'accepted':
+      drafts = decision.events;
+      break;
+  }
+  return { decision, events: stamp(cluster, drafts, ctx) };
+}

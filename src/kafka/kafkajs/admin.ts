@@ -1,0 +1,94 @@
+import type { Admin as KafkaJSAdmin } from 'kafkajs';
+import type { Admin, GroupMember, NewTopic, PartitionOffset, PartitionOffsets } from '../port.js';
+import kafkajs from './loader.js';
+
+/** Cluster administration through a kafkajs admin client. */
+export class KafkajsAdmin implements Admin {
+  constructor(private readonly admin: KafkaJSAdmin) {}
+
+  connect(): Promise<void> {
+    return this.admin.connect();
+  }
+
+  disconnect(): Promise<void> {
+    return this.admin.disconnect();
+  }
+
+  listTopics(): Promise<string[]> {
+    return this.admin.listTopics();
+  }
+
+  async createTopics(topics: NewTopic[]): Promise<void> {
+    await this.admin.createTopics({
+      topics: topics.map((t) => ({
+        topic: t.topic,
+        numPartitions: t.partitions,
+        configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
+      })),
+      waitForLeaders: true,
+    });
+  }
+
+  deleteTopics(topics: string[]): Promise<void> {
+    return this.admin.deleteTopics({ topics });
+  }
+
+  async partitions(topics: string[]): Promise<{ topic: string; partitions: number[] }[]> {
+    const { topics: meta } = await this.admin.fetchTopicMetadata({ topics });
+    return meta.map((t) => ({ topic: t.name, partitions: t.partitions.map((p) => p.partitionId) }));
+  }
+
+  async offsets(topic: string): Promise<PartitionOffsets[]> {
+    return (await this.admin.fetchTopicOffsets(topic)).map((o) => ({
+      partition: o.partition,
+      low: BigInt(o.low),
+      high: BigInt(o.high),
+    }));
+  }
+
+  async committed(groupId: string, topics?: string[]): Promise<PartitionOffset[]> {
+    const answer = await this.admin.fetchOffsets(topics ? { groupId, topics } : { groupId });
+    return answer.flatMap(({ topic, partitions }) =>
+      partitions.map(({ partition, offset }) => ({ topic, partition, offset })),
+    );
+  }
+
+  async listGroups(): Promise<string[]> {
+    return (await this.admin.listGroups()).groups.map((g) => g.groupId);
+  }
+
+  async describeGroups(groupIds: string[]): Promise<{ groupId: string; members: GroupMember[] }[]> {
+    if (groupIds.length === 0) return [];
+    const { groups } = await this.admin.describeGroups(groupIds);
+    return groups.map((g) => ({
+      groupId: g.groupId,
+      members: g.members.map((m) => ({
+        memberId: m.memberId,
+        // Empty while the group rebalances, and for members of other protocols.
+        assignment:
+          m.memberAssignment.length > 0
+            ? (kafkajs.AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment ??
+              {})
+            : {},
+      })),
+    }));
+  }
+
+  deleteGroups(groupIds: string[]): Promise<void> {
+    return this.admin.deleteGroups(groupIds).then(() => undefined);
+  }
+
+  async topicConfig(topic: string, names: string[]): Promise<Record<string, string>> {
+    const { resources } = await this.admin.describeConfigs({
+      resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configNames: names }],
+      includeSynonyms: false,
+    });
+    return Object.fromEntries(
+      (resources[0]?.configEntries ?? []).map((c) => [c.configName, c.configValue]),
+    );
+  }
+
+  async brokerCount(): Promise<number> {
+    return (await this.admin.describeCluster()).brokers.length;
+  }
+}

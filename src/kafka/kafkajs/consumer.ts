@@ -1,0 +1,101 @@
+import type { Consumer as KafkaJSConsumer, ConsumerConfig, Kafka as KafkaJSClient } from 'kafkajs';
+import type { ConsumeOptions, ConsumerOptions, GroupConsumer, PartitionOffset } from '../port.js';
+import { restartOnError } from './restart.js';
+
+/**
+ * How long a fetch waits on the broker for records when there are none. kafkajs's default is
+ * 5 s, and disconnecting waits for the fetch in flight: every reader that caught up and then
+ * stopped (a coordinator's rebuild of the job log, a read to the end, a hop being suspended)
+ * took up to 5 s to stop. A coordinator's activation over an empty log measured 5.1 s, of which
+ * 5.0 s was that wait. Records that arrive still end the wait at once; an idle consumer only
+ * fetches twice a second instead of every 5 s.
+ */
+export const FETCH_WAIT_MS = 500;
+
+/**
+ * Consumer settings every Sluice consumer shares: {@link FETCH_WAIT_MS}, and read_committed
+ * (kafkajs's default too, stated once here: job logs, changelogs, repartition topics and sinks
+ * are written in transactions).
+ */
+export function consumerConfig(config: ConsumerConfig): ConsumerConfig {
+  return { maxWaitTimeInMs: FETCH_WAIT_MS, readUncommitted: false, ...config };
+}
+
+/**
+ * A group consumer on kafkajs, with {@link consumerConfig}'s settings; it resolves offsets
+ * only as the handler says.
+ */
+export class KafkajsConsumer implements GroupConsumer {
+  private readonly consumer: KafkaJSConsumer;
+
+  constructor(client: KafkaJSClient, options: ConsumerOptions) {
+    this.consumer = client.consumer(
+      consumerConfig({
+        groupId: options.groupId,
+        ...(options.sessionTimeoutMs !== undefined && { sessionTimeout: options.sessionTimeoutMs }),
+        ...(options.heartbeatIntervalMs !== undefined && {
+          heartbeatInterval: options.heartbeatIntervalMs,
+        }),
+        ...(options.rebalanceTimeoutMs !== undefined && {
+          rebalanceTimeout: options.rebalanceTimeoutMs,
+        }),
+      }),
+    );
+  }
+
+  async start(o: ConsumeOptions): Promise<void> {
+    const c = this.consumer;
+    const { onAssignment, onBatchEnd, onCrash } = o;
+    if (onAssignment)
+      c.on(c.events.GROUP_JOIN, ({ payload }) => onAssignment(payload.memberAssignment));
+    // Also after a fetch of only markers or aborted records, which kafkajs never hands to
+    // eachBatch: it moves its own position past them and reports them here (batchSize 0).
+    if (onBatchEnd)
+      c.on(c.events.END_BATCH_PROCESS, ({ payload }) =>
+        onBatchEnd({
+          topic: payload.topic,
+          partition: payload.partition,
+          size: payload.batchSize,
+          firstOffset: payload.firstOffset,
+          lastOffset: payload.lastOffset,
+        }),
+      );
+    if (onCrash) c.on(c.events.CRASH, ({ payload }) => onCrash(payload.error, payload.restart));
+    await c.connect();
+    await c.subscribe({ topics: o.topics, fromBeginning: true });
+    await c.run({
+      autoCommit: o.autoCommit,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: o.partitionsInParallel ?? 1,
+      eachBatch: restartOnError(async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) =>
+        o.eachBatch(
+          {
+            topic: batch.topic,
+            partition: batch.partition,
+            // kafkajs's messages are the port's records structurally: no copy.
+            records: batch.messages,
+            lastOffset: batch.lastOffset(),
+            lag: BigInt(batch.offsetLag()),
+          },
+          { resolveOffset, heartbeat, isRunning, isStale },
+        ),
+      ),
+    });
+  }
+
+  pause(topics: string[]): void {
+    this.consumer.pause(topics.map((topic) => ({ topic })));
+  }
+
+  seek(topic: string, partition: number, offset: string): void {
+    this.consumer.seek({ topic, partition, offset });
+  }
+
+  commit(offsets: PartitionOffset[]): Promise<void> {
+    return this.consumer.commitOffsets(offsets);
+  }
+
+  stop(): Promise<void> {
+    return this.consumer.disconnect();
+  }
+}

@@ -1,0 +1,152 @@
+import type {
+  Kafka as KafkaJSClient,
+  Producer as KafkaJSProducer,
+  ProducerConfig,
+  RecordMetadata,
+  Transaction as KafkaJSTransaction,
+} from 'kafkajs';
+import type {
+  GroupMetadata,
+  PartitionOffset,
+  Producer,
+  TopicRecords,
+  Transaction,
+  TransactionalOptions,
+  TransactionalProducer,
+  Written,
+} from '../port.js';
+import kafkajs from './loader.js';
+
+/**
+ * How a producer retries a send. kafkajs's producers take the client's retry settings: a first
+ * retry after 200 ms. A transaction's first send usually needs one: it asks the coordinator to
+ * add its partitions while the markers of the previous transaction are still being written, and
+ * gets CONCURRENT_TRANSACTIONS back for a few milliseconds. Java's client retries that after
+ * 20 ms; so does this, doubling up to the client's largest delay. Eleven retries span about
+ * 20 s, as the client's eight did; past them the send fails, and the caller's retry policy
+ * decides (a hop reopens its task, then suspends the job once the budget is spent).
+ * `npm run bench:transactions` measures one transaction of 500 records both ways.
+ */
+export const SEND_RETRY = { retries: 11, initialRetryTime: 20, multiplier: 2, maxRetryTime: 5_000 };
+
+/**
+ * Producer settings every Sluice producer shares: the murmur2 partitioner that Java clients use
+ * (so keyed records land where any Kafka tool expects), idempotence, and {@link SEND_RETRY}.
+ */
+export function producerConfig(extra: ProducerConfig = {}): ProducerConfig {
+  return {
+    createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    retry: SEND_RETRY,
+    ...extra,
+  };
+}
+
+/** kafkajs's answer to a send, as the port gives it: where each partition's records begin. */
+function written(metadata: RecordMetadata[]): Written[] {
+  return metadata.map((m) => ({
+    topic: m.topicName,
+    partition: m.partition,
+    baseOffset: m.baseOffset ?? '-1',
+  }));
+}
+
+/** A plain (idempotent, non-transactional) producer. */
+export class KafkajsProducer implements Producer {
+  private readonly producer: KafkaJSProducer;
+
+  constructor(client: KafkaJSClient) {
+    this.producer = client.producer(producerConfig());
+  }
+
+  connect(): Promise<void> {
+    return this.producer.connect();
+  }
+
+  async send(records: TopicRecords[]): Promise<Written[]> {
+    // The port's records are kafkajs's messages structurally: handed over as they are.
+    return written(await this.producer.sendBatch({ topicMessages: records }));
+  }
+
+  disconnect(): Promise<void> {
+    return this.producer.disconnect();
+  }
+}
+
+/** Connects a kafkajs transactional producer and takes its id over: see {@link KafkajsTransactionalProducer.init}. */
+export async function initTransactions(producer: KafkaJSProducer): Promise<void> {
+  await producer.connect();
+  const tx = await producer.transaction(); // InitProducerId with the transactional id
+  await tx.abort(); // nothing was sent: ends the local transaction without a request
+}
+
+/** A producer owning a transactional id. */
+export class KafkajsTransactionalProducer implements TransactionalProducer {
+  private readonly producer: KafkaJSProducer;
+
+  constructor(client: KafkaJSClient, options: TransactionalOptions) {
+    this.producer = client.producer(
+      producerConfig({
+        transactionalId: options.transactionalId,
+        transactionTimeout: options.transactionTimeoutMs,
+      }),
+    );
+  }
+
+  /**
+   * Connects and takes over the transactional id, as Java's `initTransactions()` does: the id's
+   * epoch is bumped, so an earlier producer with the id (a zombie task, a worker the
+   * coordinator is stopping) can commit nothing more; its open transaction is aborted; and one
+   * already committing completes before this resolves.
+   *
+   * kafkajs's `connect()` alone does none of this. It registers the producer without its
+   * transactional id and defers that to the first `transaction()` call, so a task that only
+   * connected had fenced nobody: the previous owner could still commit, and offsets and state
+   * read then could be one commit behind (shown by test/kafka/fencing.int.test.ts).
+   */
+  init(): Promise<void> {
+    return initTransactions(this.producer);
+  }
+
+  async begin(): Promise<Transaction> {
+    return new KafkajsTransaction(await this.producer.transaction());
+  }
+
+  disconnect(): Promise<void> {
+    return this.producer.disconnect();
+  }
+}
+
+class KafkajsTransaction implements Transaction {
+  constructor(private readonly tx: KafkaJSTransaction) {}
+
+  async send(records: TopicRecords[]): Promise<Written[]> {
+    return written(await this.tx.sendBatch({ topicMessages: records }));
+  }
+
+  /**
+   * kafkajs sends TxnOffsetCommit v1 at most, with the group id alone: no generation and member
+   * id (KIP-447), so fencing is by transactional id only, one per input partition.
+   */
+  async sendOffsets(group: GroupMetadata, offsets: PartitionOffset[]): Promise<void> {
+    const topics = new Map<string, { partition: number; offset: string }[]>();
+    for (const { topic, partition, offset } of offsets) {
+      const list = topics.get(topic) ?? [];
+      list.push({ partition, offset });
+      topics.set(topic, list);
+    }
+    await this.tx.sendOffsets({
+      consumerGroupId: group.groupId,
+      topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })),
+    });
+  }
+
+  commit(): Promise<void> {
+    return this.tx.commit();
+  }
+
+  abort(): Promise<void> {
+    return this.tx.abort();
+  }
+}

@@ -1,0 +1,123 @@
+import type { Admin, GroupMember, NewTopic, PartitionOffset, PartitionOffsets } from '../port.js';
+import type { FaultTarget } from './faults.js';
+import { toPartitionOffsets } from './offsets.js';
+import type { ClientProcess } from './process.js';
+
+/**
+ * Cluster administration. `connect` and `disconnect` only check the process is alive (nothing
+ * enforces connecting first). Lists come sorted, where Kafka's order is arbitrary.
+ */
+export class MemoryAdmin implements Admin {
+  constructor(private readonly process: ClientProcess) {}
+
+  connect(): Promise<void> {
+    return this.call('connect', {}, () => undefined);
+  }
+
+  disconnect(): Promise<void> {
+    return this.call('disconnect', {}, () => undefined);
+  }
+
+  listTopics(): Promise<string[]> {
+    return this.call('listTopics', {}, () => this.broker.topics.names());
+  }
+
+  createTopics(topics: NewTopic[]): Promise<void> {
+    return this.call('createTopics', { topics: topics.map((t) => t.topic) }, () => {
+      for (const t of topics)
+        if (this.broker.topics.create(t.topic, t.partitions, t.config))
+          this.broker.trace(`${this.process.name} created ${t.topic} (${t.partitions})`);
+    });
+  }
+
+  deleteTopics(topics: string[]): Promise<void> {
+    return this.call('deleteTopics', { topics }, () => {
+      for (const t of topics) this.broker.topics.require(t);
+      for (const t of topics) this.broker.topics.delete(t);
+      this.broker.trace(`${this.process.name} deleted ${topics.join(' ')}`);
+    });
+  }
+
+  partitions(topics: string[]): Promise<{ topic: string; partitions: number[] }[]> {
+    return this.call('partitions', { topics }, () =>
+      topics.map((topic) => ({
+        topic,
+        partitions: this.broker.topics.require(topic).logs.map((l) => l.partition),
+      })),
+    );
+  }
+
+  offsets(topic: string): Promise<PartitionOffsets[]> {
+    return this.call('offsets', { topics: [topic] }, () =>
+      this.broker.topics.require(topic).logs.map((l) => ({
+        partition: l.partition,
+        low: BigInt(l.low),
+        high: BigInt(l.high),
+      })),
+    );
+  }
+
+  committed(groupId: string, topics?: string[]): Promise<PartitionOffset[]> {
+    return this.call('committed', { groupId, topics: topics ?? [] }, () => {
+      const group = this.broker.groups.get(groupId);
+      if (topics === undefined) return toPartitionOffsets(group?.committed.values() ?? []);
+      return topics.flatMap((topic) =>
+        this.broker.topics.require(topic).logs.map((l) => ({
+          topic,
+          partition: l.partition,
+          offset: String(group?.committed.get(`${topic}:${l.partition}`)?.offset ?? -1),
+        })),
+      );
+    });
+  }
+
+  listGroups(): Promise<string[]> {
+    return this.call('listGroups', {}, () => this.broker.groups.ids());
+  }
+
+  describeGroups(groupIds: string[]): Promise<{ groupId: string; members: GroupMember[] }[]> {
+    return this.call('describeGroups', {}, () =>
+      groupIds.map((groupId) => {
+        const group = this.broker.groups.get(groupId);
+        const members = [...(group?.members.values() ?? [])]
+          .sort((a, b) => (a.id < b.id ? -1 : 1))
+          .map((m) => ({
+            memberId: m.id,
+            // Empty while the group rebalances, as kafkajs's describe shows it.
+            assignment: group?.rebalancing ? {} : structuredClone(m.assignment),
+          }));
+        return { groupId, members };
+      }),
+    );
+  }
+
+  deleteGroups(groupIds: string[]): Promise<void> {
+    return this.call('deleteGroups', {}, () => {
+      for (const id of groupIds) this.broker.groups.delete(id);
+    });
+  }
+
+  topicConfig(topic: string, names: string[]): Promise<Record<string, string>> {
+    return this.call('topicConfig', { topics: [topic] }, () => {
+      const t = this.broker.topics.require(topic);
+      const out: Record<string, string> = {};
+      for (const name of names) {
+        const value = t.configValue(name);
+        if (value !== undefined) out[name] = value;
+      }
+      return out;
+    });
+  }
+
+  brokerCount(): Promise<number> {
+    return this.call('brokerCount', {}, () => 1);
+  }
+
+  private get broker() {
+    return this.process.broker;
+  }
+
+  private call<T>(method: keyof Admin, target: FaultTarget, effect: () => T): Promise<T> {
+    return this.process.call(`admin.${method}`, target, effect);
+  }
+}

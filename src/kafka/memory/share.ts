@@ -1,0 +1,86 @@
+import type { Broker } from './broker.js';
+import type { PartitionLog } from './log.js';
+
+/** A partition a member owns in its current generation, with its fetch position. */
+export interface Owned {
+  topic: string;
+  partition: number;
+  /** `topic:partition`. */
+  key: string;
+  log: PartitionLog;
+  /** The next offset to fetch. */
+  position: number;
+  /** The offset last auto-committed (or found committed at assignment), -1 if none. */
+  committed: number;
+}
+
+/** One generation's share of a member; `stale` once the generation ended for it. */
+export interface Share {
+  generation: number;
+  owned: Owned[];
+  stale: boolean;
+}
+
+/**
+ * A new share: each assigned partition (topics sorted, partitions in order) at the group's
+ * committed offset, or at the log start when none is committed or it lies past the end (an
+ * out-of-range offset resets to the earliest, as a `fromBeginning` subscription does).
+ */
+export function assignShare(
+  broker: Broker,
+  groupId: string,
+  generation: number,
+  assignment: Record<string, number[]>,
+): Share {
+  const owned: Owned[] = [];
+  for (const topic of Object.keys(assignment).sort())
+    for (const partition of assignment[topic] ?? []) {
+      const log = broker.topics.get(topic)?.logs[partition];
+      if (log === undefined) continue;
+      const committed = broker.groups.committed(groupId, topic, partition);
+      const position = committed !== undefined && committed <= log.high ? committed : log.low;
+      const key = `${topic}:${partition}`;
+      owned.push({ topic, partition, key, log, position, committed: committed ?? -1 });
+    }
+  // A rebalance that began before the member took its share has already ended it.
+  const stale = broker.groups.get(groupId)?.rebalancing === true;
+  return { generation, owned, stale };
+}
+
+/** How a member picks the partitions of its next fetch. */
+export interface Picking {
+  share: Share;
+  /** Where the last pick stopped: picks take partitions in turn. */
+  cursor: number;
+  most: number;
+  paused: ReadonlySet<string>;
+  /** Seeks waiting: applied (and removed) as their partition is picked. */
+  seeks: Map<string, number>;
+}
+
+/**
+ * Up to `most` owned partitions that have something below their last stable offset, starting
+ * after the last one picked. Pending seeks are applied first; a position past the end resets
+ * to the earliest. Returns the partitions and the new cursor.
+ */
+export function pickReady(p: Picking): { ready: Owned[]; cursor: number } {
+  const owned = p.share.owned;
+  const n = owned.length;
+  const ready: Owned[] = [];
+  let cursor = p.cursor;
+  for (let k = 0; k < n && ready.length < p.most; k++) {
+    const i = (p.cursor + k) % n;
+    const o = owned[i] as Owned;
+    const seek = p.seeks.get(o.key);
+    if (seek !== undefined) {
+      p.seeks.delete(o.key);
+      o.position = seek;
+    }
+    if (p.paused.has(o.topic)) continue;
+    if (o.position > o.log.high) o.position = o.log.low;
+    if (o.position >= o.log.lastStable) continue;
+    ready.push(o);
+    cursor = (i + 1) % n;
+  }
+  return { ready, cursor };
+}

@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import { CommandCodec } from '../codec/log-codec.js';
+import type { SchemaRegistry } from '../codec/registry.js';
+import { systemClock, type Clock } from '../domain/clock.js';
+import type { Outcome } from '../domain/cluster.js';
+import type { Command, CommandPayloads, CommandType } from '../domain/commands.js';
+import { SluiceError } from '../domain/errors.js';
+import { CommandRejectedError } from '../domain/job-errors.js';
+import { topicNames } from '../domain/resources.js';
+import type { Kafka, Producer } from '../kafka/port.js';
+import type { JobLog } from './job-log.js';
+
+/** What sending commands needs. */
+export interface CommandSenderOptions {
+  kafka: Kafka;
+  registry: SchemaRegistry;
+  /** The job log the coordinator's answers are read from. */
+  log: JobLog;
+  /** Recorded with every command. */
+  issuedBy: string;
+  /** How long a command may wait for the coordinator's answer. */
+  timeoutMs: number;
+  /** Default: the wall clock. */
+  clock?: Clock;
+}
+
+interface Waiter {
+  resolve: (outcome: Outcome) => void;
+  reject: (err: Error) => void;
+  cancel: () => void;
+}
+
+/**
+ * Sends commands to a namespace's control topic and waits for the coordinator's answer in the
+ * job log: the events it appended, or the reason it refused. Clients send users' commands
+ * this way, workers their reports.
+ */
+export class CommandSender {
+  private readonly waiters = new Map<string, Waiter>();
+  private readonly stopListening: () => void;
+
+  private readonly clock: Clock;
+
+  private constructor(
+    private readonly opts: CommandSenderOptions,
+    private readonly codec: CommandCodec,
+    private readonly producer: Producer,
+  ) {
+    this.clock = opts.clock ?? systemClock;
+    this.stopListening = opts.log.onProgress(() => this.settle());
+  }
+
+  /** Registers the command schema and connects a producer. */
+  static async open(opts: CommandSenderOptions): Promise<CommandSender> {
+    const codec = new CommandCodec(opts.registry, topicNames(opts.log.namespace).control);
+    await codec.ready();
+    const producer = opts.kafka.producer();
+    await producer.connect();
+    return new CommandSender(opts, codec, producer);
+  }
+
+  get issuedBy(): string {
+    return this.opts.issuedBy;
+  }
+
+  /**
+   * Publishes a command and waits for the coordinator's outcome; rejects with
+   * {@link CommandRejectedError} carrying the coordinator's reason. A command id given again
+   * is applied once: the coordinator answers a repeat with the first outcome.
+   */
+  async send<K extends CommandType>(
+    jobId: string,
+    type: K,
+    payload: CommandPayloads[K],
+    commandId: string = randomUUID(),
+  ): Promise<Outcome> {
+    const command = {
+      type,
+      commandId,
+      jobId,
+      issuedBy: this.opts.issuedBy,
+      at: this.clock.now(),
+      ...payload,
+    } as Command;
+    const outcome = this.waitFor(commandId);
+    // Nothing awaits the outcome until the send is done, and a send that fails (a broker
+    // outage past the client's retries) never does: its timeout, or a close() meanwhile, must
+    // not become an unhandled rejection, which ends a Node process (a worker, with all its jobs).
+    outcome.catch(() => undefined);
+    try {
+      await this.producer.send([
+        {
+          topic: topicNames(this.opts.log.namespace).control,
+          messages: [
+            {
+              key: jobId,
+              value: this.codec.encode(command),
+              headers: { 'sluice-issued-by': this.opts.issuedBy },
+            },
+          ],
+        },
+      ]);
+    } catch (err) {
+      this.waiters.get(commandId)?.cancel();
+      this.waiters.delete(commandId);
+      throw err;
+    }
+    const result = await outcome;
+    if (!result.accepted && result.rejection) {
+      throw new CommandRejectedError(type, result.rejection.code, result.rejection.reason, jobId);
+    }
+    return result;
+  }
+
+  /** Stops waiting (pending commands reject) and disconnects. */
+  async close(): Promise<void> {
+    this.stopListening();
+    for (const [id, w] of this.waiters) {
+      w.cancel();
+      w.reject(
+        new SluiceError(
+          'SLUICE_COMMAND_TIMEOUT',
+          `Client closed before command ${id} was answered.`,
+        ),
+      );
+    }
+    this.waiters.clear();
+    await this.producer.disconnect();
+  }
+
+  private waitFor(commandId: string): Promise<Outcome> {
+    const namespace = this.opts.log.namespace;
+    return new Promise((resolve, reject) => {
+      const cancel = this.clock.after(this.opts.timeoutMs, () => {
+        this.waiters.delete(commandId);
+        reject(
+          new SluiceError(
+            'SLUICE_COMMAND_TIMEOUT',
+            `No coordinator answered command ${commandId} within ${Math.round(this.opts.timeoutMs / 1000)} s. Is a coordinator running for namespace "${namespace}"? Start one with \`sluice coordinator\`.`,
+            { retryable: true, details: { commandId, namespace } },
+          ),
+        );
+      });
+      this.waiters.set(commandId, { resolve, reject, cancel });
+      this.settle();
+    });
+  }
+
+  /** Resolves the waiters whose command has an outcome in the log. */
+  private settle(): void {
+    for (const [id, w] of this.waiters) {
+      const outcome = this.opts.log.outcome(id);
+      if (!outcome) continue;
+      w.cancel();
+      this.waiters.delete(id);
+      w.resolve(outcome);
+    }
+  }
+}

@@ -1,0 +1,137 @@
+import { EventCodec } from '../codec/log-codec.js';
+import type { SchemaRegistry } from '../codec/registry.js';
+import {
+  alreadyFolded,
+  emptyCluster,
+  fold,
+  liveJobNamed,
+  type Outcome,
+} from '../domain/cluster.js';
+import type { JobEvent } from '../domain/events.js';
+import { logReaderGroupPrefix, topicNames } from '../domain/resources.js';
+import type { JobState } from '../domain/state.js';
+import { withAdmin } from '../kafka/offsets.js';
+import type { Kafka } from '../kafka/port.js';
+import type { Logger } from '../observability/logger.js';
+import { LogReader } from './log-reader.js';
+import { ensureTopics } from './topics.js';
+
+/** Called with each new event, the job's state after it, and before it. */
+export type EventListener = (
+  event: JobEvent,
+  after: JobState | undefined,
+  before: JobState | undefined,
+) => void;
+
+/** What opening a namespace's job log needs. */
+export interface JobLogOptions {
+  kafka: Kafka;
+  registry: SchemaRegistry;
+  namespace: string;
+  logger: Logger;
+  /** Who reads (`client`, `worker`): names the reader's throwaway consumer group. */
+  reader: string;
+}
+
+/**
+ * A namespace's job log, followed and folded: every job's state and history as of the last
+ * event read, kept current until {@link close}. Clients and workers read the log this way; each
+ * reader replays the whole history, which is what makes the log the single source of truth.
+ */
+export class JobLog {
+  private readonly cluster = emptyCluster();
+  private readonly histories = new Map<string, JobEvent[]>();
+  private readonly listeners = new Set<EventListener>();
+  private readonly progress = new Set<() => void>();
+  private reader: LogReader | undefined;
+
+  private constructor(private readonly opts: JobLogOptions) {}
+
+  /** Makes sure the namespace's topics exist and reads the log up to now. */
+  static async open(opts: JobLogOptions): Promise<JobLog> {
+    const topics = topicNames(opts.namespace);
+    await withAdmin(opts.kafka, (admin) => ensureTopics(admin, topics));
+    const codec = new EventCodec(opts.registry, topics.jobs);
+    await codec.ready();
+    const log = new JobLog(opts);
+    log.reader = new LogReader({
+      kafka: opts.kafka,
+      codec,
+      topic: topics.jobs,
+      logger: opts.logger,
+      groupPrefix: logReaderGroupPrefix(opts.namespace, opts.reader),
+      onProgress: () => log.progress.forEach((f) => f()),
+    });
+    await log.reader.start((e) => log.apply(e));
+    return log;
+  }
+
+  get namespace(): string {
+    return this.opts.namespace;
+  }
+
+  /** A job's current state, or undefined when the log holds no such job. */
+  state(jobId: string): JobState | undefined {
+    return this.cluster.jobs.get(jobId);
+  }
+
+  /** Every job's current state. */
+  jobs(): JobState[] {
+    return [...this.cluster.jobs.values()];
+  }
+
+  /** Every event of a job, in order, rejections included. */
+  history(jobId: string): JobEvent[] {
+    return [...(this.histories.get(jobId) ?? [])];
+  }
+
+  /** The live (non-terminal) job with this name, if any: names are unique among live jobs. */
+  liveJob(name: string): JobState | undefined {
+    return liveJobNamed(this.cluster, name);
+  }
+
+  /** What became of a command, once the log holds its events. */
+  outcome(commandId: string): Outcome | undefined {
+    return this.cluster.outcomes.get(commandId);
+  }
+
+  /** Calls `listener` with every event read from now on; returns the unsubscribe function. */
+  onEvent(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener` after each batch of events: a command's events are written in one
+   * transaction, so by then all of them have been read.
+   */
+  onProgress(listener: () => void): () => void {
+    this.progress.add(listener);
+    return () => this.progress.delete(listener);
+  }
+
+  /** Stops following the log. */
+  async close(): Promise<void> {
+    await this.reader?.stop();
+  }
+
+  private apply(e: JobEvent): void {
+    // A reader whose consumer restarted reads the log again: an event it had already must not
+    // be listed twice in the history, nor reach listeners again (a worker would act on an old
+    // JobResumed a second time, restarting the job's tasks).
+    if (alreadyFolded(this.cluster, e)) return;
+    const before = this.cluster.jobs.get(e.jobId);
+    fold(this.cluster, e);
+    let h = this.histories.get(e.jobId);
+    if (!h) this.histories.set(e.jobId, (h = []));
+    h.push(e);
+    const after = this.cluster.jobs.get(e.jobId);
+    for (const l of this.listeners) {
+      try {
+        l(e, after, before);
+      } catch (err) {
+        this.opts.logger.error({ err, jobId: e.jobId }, 'job log listener threw');
+      }
+    }
+  }
+}

@@ -1,0 +1,64 @@
+import { SluiceError } from '../domain/errors.js';
+import { errorType } from '../kafka/errors.js';
+import type { Admin } from '../kafka/port.js';
+import type { Topics } from '../domain/resources.js';
+
+/** Default number of partitions of `<ns>.jobs`; a job's events all sit in one of them. */
+export const DEFAULT_JOBS_PARTITIONS = 3;
+
+/**
+ * Creates the namespace's topics when missing, and checks the settings of existing ones: a
+ * control topic with several partitions would break the total order of commands, and a jobs
+ * log without compaction would lose history to retention.
+ */
+export async function ensureTopics(
+  admin: Admin,
+  topics: Topics,
+  jobsPartitions = DEFAULT_JOBS_PARTITIONS,
+): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing = [
+    { topic: topics.control, partitions: 1 },
+    {
+      topic: topics.jobs,
+      partitions: jobsPartitions,
+      config: {
+        'cleanup.policy': 'compact',
+        // Keep the head of the log uncompacted for a day, so readers that lag still see every event.
+        'min.compaction.lag.ms': '86400000',
+      },
+    },
+  ].filter((t) => !existing.has(t.topic));
+  if (missing.length > 0) {
+    try {
+      await admin.createTopics(missing);
+    } catch (err) {
+      // Another process may have created them at the same moment; the checks below decide.
+      if (errorType(err) !== 'TOPIC_ALREADY_EXISTS') {
+        const again = new Set(await admin.listTopics());
+        if (!missing.every((t) => again.has(t.topic))) throw err;
+      }
+    }
+  }
+  await checkTopics(admin, topics);
+}
+
+async function checkTopics(admin: Admin, topics: Topics): Promise<void> {
+  const meta = await admin.partitions([topics.control, topics.jobs]);
+  const control = meta.find((t) => t.topic === topics.control);
+  if (control && control.partitions.length !== 1) {
+    throw new SluiceError(
+      'SLUICE_TOPIC_MISCONFIGURED',
+      `Topic ${topics.control} has ${control.partitions.length} partitions; Sluice needs exactly 1 so commands keep one order. Delete it (it holds only commands) or use another namespace.`,
+      { details: { topic: topics.control, partitions: control.partitions.length } },
+    );
+  }
+  const policy = (await admin.topicConfig(topics.jobs, ['cleanup.policy']))['cleanup.policy'] ?? '';
+  if (!policy.split(',').includes('compact')) {
+    throw new SluiceError(
+      'SLUICE_TOPIC_MISCONFIGURED',
+      `Topic ${topics.jobs} has cleanup.policy=${policy}; the job log must be compacted or retention will delete job history. Run: kafka-configs --alter --entity-type topics --entity-name ${topics.jobs} --add-config cleanup.policy=compact`,
+      { details: { topic: topics.jobs, cleanupPolicy: policy } },
+    );
+  }
+}

@@ -1,0 +1,174 @@
+import { Coordinator } from '../control/coordinator.js';
+import { systemClock } from '../domain/clock.js';
+import { SluiceError } from '../domain/errors.js';
+import { DEFAULT_COMMAND_TIMEOUT_MS } from '../domain/settings.js';
+import { CommandSender } from '../log/commands.js';
+import { JobLog } from '../log/job-log.js';
+import {
+  startObservabilityServer,
+  type ObservabilityServer,
+  type Readiness,
+} from '../observability/http.js';
+import type { Logger } from '../observability/logger.js';
+import { NO_METRICS, withRestoreListener } from '../observability/metrics.js';
+import { WorkerMetrics } from '../observability/prometheus.js';
+import { PipelineHost, type PipelineFactory } from '../runtime/pipeline-host.js';
+import { compileWorkerOptions, type WorkerOptions } from './options.js';
+import { connections } from './wiring.js';
+
+export type { PipelineFactory } from '../runtime/pipeline-host.js';
+export type { WorkerOptions } from './options.js';
+
+/** What a started worker holds, to stop in reverse. */
+interface Running {
+  coordinator: Coordinator | undefined;
+  log: JobLog;
+  sender: CommandSender;
+  host: PipelineHost;
+}
+
+/**
+ * A worker: hosts pipelines and runs the jobs that use them, takes part in the coordinator
+ * election unless told not to, and serves metrics and health when asked. This class only wires
+ * the parts together from validated options; the jobs run in src/runtime/.
+ */
+export class Worker {
+  readonly workerId: string;
+  readonly namespace: string;
+  private readonly o: ReturnType<typeof compileWorkerOptions>;
+  private readonly factories = new Map<string, PipelineFactory>();
+  private readonly log: Logger;
+  private readonly metrics: WorkerMetrics | undefined;
+  private server: ObservabilityServer | undefined;
+  private running: Running | undefined;
+  /** Why the worker is not ready yet (or any more), for `/readyz`; undefined once started. */
+  private notReady: string | undefined = 'not started';
+
+  /** Checks every option (SLUICE_CONFIG_INVALID lists what is wrong) before anything connects. */
+  constructor(private readonly options: WorkerOptions) {
+    this.o = compileWorkerOptions(options);
+    this.workerId = this.o.workerId;
+    this.namespace = this.o.namespace;
+    this.log = this.o.logger.child({ component: 'worker', worker: this.workerId });
+    if (this.o.metricsPort !== undefined) this.metrics = new WorkerMetrics();
+  }
+
+  /** The port `/metrics`, `/livez` and `/readyz` are served on, once started; else undefined. */
+  get metricsPort(): number | undefined {
+    return this.server?.port;
+  }
+
+  /** Hosts a pipeline under a name; jobs name it when they are submitted. */
+  register(name: string, factory: PipelineFactory): this {
+    this.factories.set(name, factory);
+    return this;
+  }
+
+  /** The pipelines this worker hosts. */
+  get pipelines(): string[] {
+    return [...this.factories.keys()];
+  }
+
+  async start(): Promise<void> {
+    // Served first, so a probe can tell "starting" from "down" while Kafka is being reached.
+    if (this.metrics && this.o.metricsPort !== undefined)
+      this.server = await this.serve(this.metrics, this.o.metricsPort);
+    try {
+      this.running = await this.connect();
+      this.notReady = undefined;
+      this.log.info({ pipelines: this.pipelines, metricsPort: this.metricsPort }, 'worker started');
+    } catch (err) {
+      this.notReady = 'start failed';
+      await this.server?.close();
+      this.server = undefined;
+      throw err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.notReady = 'stopping';
+    const r = this.running;
+    this.running = undefined;
+    if (r) {
+      await r.host.stop();
+      await r.sender.close();
+      await r.log.close();
+      await r.coordinator?.stop();
+    }
+    await this.server?.close();
+    this.server = undefined;
+  }
+
+  private async connect(): Promise<Running> {
+    const { namespace, workerId } = this;
+    const { kafka, registry } = connections(this.o, 'sluice-worker', this.log);
+    let coordinator: Coordinator | undefined;
+    if (this.o.coordinator) {
+      this.notReady = 'joining the coordinator election';
+      coordinator = new Coordinator({
+        kafka,
+        registry,
+        namespace,
+        logger: this.log,
+        memberName: workerId,
+      });
+      await coordinator.start();
+    }
+    this.notReady = 'reading the job log';
+    const log = await JobLog.open({
+      kafka,
+      registry,
+      namespace,
+      logger: this.log,
+      reader: 'worker',
+    });
+    const sender = await CommandSender.open({
+      kafka,
+      registry,
+      log,
+      issuedBy: `worker:${workerId}`,
+      timeoutMs: DEFAULT_COMMAND_TIMEOUT_MS,
+    });
+    const onRestore = this.options.onRestoreProgress;
+    const host = new PipelineHost({
+      kafka,
+      registry,
+      log,
+      reports: sender,
+      namespace,
+      worker: workerId,
+      logger: this.log,
+      retry: this.o.retry,
+      metrics: onRestore
+        ? withRestoreListener(this.metrics ?? NO_METRICS, onRestore)
+        : this.metrics,
+      factories: this.factories,
+      observe: (state) => this.metrics?.track(state),
+      clock: systemClock,
+    });
+    host.start();
+    return { coordinator, log, sender, host };
+  }
+
+  /** Live while the event loop answers; ready once the job log is read and the election joined. */
+  private readiness(): Readiness {
+    return this.notReady === undefined ? { ready: true } : { ready: false, reason: this.notReady };
+  }
+
+  private async serve(metrics: WorkerMetrics, port: number): Promise<ObservabilityServer> {
+    try {
+      return await startObservabilityServer({
+        port,
+        scrape: () => metrics.scrape(),
+        readiness: () => this.readiness(),
+        logger: this.log,
+      });
+    } catch (err) {
+      throw new SluiceError(
+        'SLUICE_CONFIG_INVALID',
+        `Could not serve metrics on port ${port}: ${err instanceof Error ? err.message : String(err)}. Pick a free port, or 0 for any.`,
+        { cause: err, details: { metricsPort: port } },
+      );
+    }
+  }
+}
