@@ -127,8 +127,15 @@ export class Coordinator {
       onCrash: (err) => this.deactivate(`consumer crashed: ${err.message}`),
       eachBatch: async (batch, { resolveOffset, heartbeat, isRunning, isStale }) => {
         if (!this.cluster) {
-          this.activation ??= this.activate(heartbeat);
-          await this.activation;
+          const activation = (this.activation ??= this.activate(heartbeat));
+          try {
+            await activation;
+          } catch (err) {
+            // A failed rebuild (a transient error from init(), say) is tried again with the
+            // batch that comes again; kept, it would fail every batch until a rebalance.
+            if (this.activation === activation) this.activation = undefined;
+            throw err;
+          }
           if (!this.cluster) throw new Error('coordinator could not rebuild its state; retrying');
         }
         for (

@@ -81,8 +81,10 @@ export class Hop {
   /** Per output partition, the first offset of the last batch this worker committed there (see progress.ts). */
   readonly written = new Map<string, bigint>();
   private ready: Promise<void> = Promise.resolve();
-  /** The partitions the latest assignment gave this worker. */
+  /** The partitions the latest assignment gave this worker, once its tasks are being opened. */
   private owned = new Set<string>();
+  /** The partitions the newest assignment gives this worker, as soon as it is announced. */
+  private announced = new Set<string>();
   private frozen = false;
   private started = false;
   private readonly log: Logger;
@@ -126,6 +128,7 @@ export class Hop {
       partitionsInParallel: PARTITIONS_IN_PARALLEL,
       onAssignment: (assignment) => {
         const owned = ownedIds(assignment);
+        this.announced = owned;
         // Joins can overlap (a rebalance during a slow restore). Run assignments one after the
         // other: two at once would open two producers with one transactional id, and the
         // fenced one could end up owning the task, failing every commit from then on.
@@ -147,7 +150,7 @@ export class Hop {
           void this.commitPast(`${topic}:${partition}`, lastOffset);
       },
       eachBatch: async (batch: Batch, control: KafkaBatchControl) => {
-        await this.ready;
+        await this.whenReady();
         if (this.frozen) return;
         await this.process(batch.topic, batch.partition, batch.records, {
           ...control,
@@ -158,6 +161,22 @@ export class Hop {
         if (!this.frozen) this.metrics.lag(batch.topic, batch.partition, Number(batch.lag));
       },
     });
+  }
+
+  /**
+   * Waits for the assignments' tasks to open. An opening that failed (a transient error from
+   * `init()`, say) fails this batch, and the batch comes again; it must not fail every batch
+   * from then on: without a rebalance no new assignment replaces it, so the partitions would
+   * stall. The tasks it left unopened are opened by {@link taskFor}, batch by batch.
+   */
+  private async whenReady(): Promise<void> {
+    const ready = this.ready;
+    try {
+      await ready;
+    } catch (err) {
+      if (this.ready === ready) this.ready = Promise.resolve();
+      throw err;
+    }
   }
 
   /** Stops at once: no more batches; consumption paused. */
@@ -185,6 +204,11 @@ export class Hop {
       if (!owned.has(id)) await this.dropTask(id, task);
     }
     await this.openTasks([...owned].filter((i) => !this.tasks.has(i)));
+    this.announceStart();
+  }
+
+  /** Tells the runner once that processing starts: after the first assignment's tasks opened. */
+  private announceStart(): void {
     if (!this.started) {
       this.started = true;
       this.events.started();
@@ -201,7 +225,12 @@ export class Hop {
     if (ids.length === 0) return;
     const opened = await openTasks(
       this.kafka,
-      { ...this.spec, guarantee: this.guarantee, sweep: this.sweeps },
+      {
+        ...this.spec,
+        guarantee: this.guarantee,
+        sweep: this.sweeps,
+        stillOwned: (id) => !this.frozen && this.announced.has(id),
+      },
       ids,
       (task, at) => {
         // No committed offset yet: the beginning, as the subscription says. A hop stopping
@@ -214,6 +243,8 @@ export class Hop {
     );
     for (const [id, task] of opened) this.tasks.set(id, task);
     for (const id of opened.keys()) this.sweeps.delete(id);
+    // The first assignment's opening may have failed and left its tasks to taskFor.
+    this.announceStart();
   }
 
   /**
@@ -228,7 +259,15 @@ export class Hop {
     await inTurn(task, async () => {
       if (this.frozen || this.tasks.get(id) !== task) return;
       if (task.committed !== undefined && BigInt(task.committed) > BigInt(last)) return;
-      await commitTask(task, [], last, this.commitContext());
+      try {
+        await commitTask(task, [], last, this.commitContext());
+      } catch (err) {
+        // As after a chunk's failed commit: the producer may hold a transaction it cannot end
+        // (a commit whose answer was lost) or be fenced. The next chunk reopens the task.
+        await this.dropTask(id, task);
+        if (this.guarantee === 'EXACTLY_ONCE') this.sweeps.add(id);
+        throw err;
+      }
     }).catch((err: unknown) =>
       this.log.debug({ err, task: id, last }, 'could not commit past aborted records'),
     );
@@ -335,6 +374,9 @@ export class Hop {
     ctl: BatchControl,
   ): Promise<number> {
     const id = `${task.topic}:${task.partition}`;
+    // Dropped while this chunk waited for its turn (a failed commit past aborted records): its
+    // records come again, to the reopened task.
+    if (this.tasks.get(id) !== task) return 0;
     // A seek still pending (a reopened task) moves the consumer anyway: nothing to skip then.
     const replayed = ctl.isStale() ? 0 : committedPrefix(task, messages);
     if (replayed > 0) {

@@ -67,6 +67,7 @@ export class JobRunner {
   private readonly serializer: Serializer;
   private readonly metrics: JobMetrics;
   private failed = false;
+  private stopped = false;
   private reportedStart = false;
   private ends: Map<string, bigint>[] | undefined;
   private completion: 'running' | 'checking' | 'reported' = 'running';
@@ -229,6 +230,7 @@ export class JobRunner {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.stopCompletionChecks();
     // Every hop at once: stopping them one by one would let later hops go on writing outputs
     // while the first leaves its group.
@@ -258,7 +260,8 @@ export class JobRunner {
   }
 
   private report<K extends CommandType>(type: K, payload: CommandPayloads[K]): Promise<void> {
-    return sendReport(this.deps.reports, this.job.jobId, type, payload, this.deps.retry, this.log);
+    const { reports, retry, clock } = this.deps;
+    return sendReport(reports, this.job.jobId, type, payload, retry, this.log, clock);
   }
 
   /**
@@ -294,6 +297,13 @@ export class JobRunner {
       { err, stage: failure.stage, record: failure.record },
       'record failed; job frozen',
     );
+    if (this.stopped) {
+      // Stopped while later hops drained (up to DRAIN_TIMEOUT_MS): the job was suspended,
+      // restarted or stopped meanwhile, maybe by another worker's report of this record. A
+      // report now would land on whatever run comes next, a resumed one, and suspend it.
+      this.log.warn('the run was stopped meanwhile; failure not reported');
+      return;
+    }
     await this.report('ReportFailure', { failure }).catch((e: unknown) =>
       this.log.error({ err: e, failure: errorInfo(err) }, 'could not report the failure'),
     );

@@ -18,6 +18,11 @@ export interface OpenSpec {
   output: { topic: string };
   /** EXACTLY_ONCE: tasks whose last commit failed here, to sweep (see sweep). */
   sweep?: ReadonlySet<string>;
+  /**
+   * False once a task is no longer this worker's to open: a newer assignment moved it, or the
+   * hop is stopping. Asked before each takeover of a transactional id (see openTasks).
+   */
+  stillOwned?: (id: string) => boolean;
 }
 
 /**
@@ -40,6 +45,10 @@ export async function openTasks(
 ): Promise<Map<string, Task>> {
   const byId = new Map<string, Task>();
   for (const id of ids) {
+    // Opening an assignment takes a request per task, and a rebalance may move a task to
+    // another worker meanwhile. Taking its id over then would fence the new owner, whose next
+    // commit would fail and wait out the fenced pause (found by test/runtime/hop.test.ts).
+    if (spec.stillOwned?.(id) === false) continue;
     const [topic, partition] = splitTask(id);
     const task: Task = { topic, partition, state: new StateStore(), committed: undefined };
     if (spec.guarantee === 'EXACTLY_ONCE') {

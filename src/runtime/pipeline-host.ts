@@ -177,6 +177,7 @@ export class PipelineHost {
         { failure },
         deps.retry,
         deps.logger,
+        deps.clock,
       ).catch((e: unknown) => deps.logger.error({ err: e }, 'could not report the failure'));
     }
   }

@@ -1,0 +1,272 @@
+import { describe, expect, it } from 'vitest';
+import { coordinatorGroup, topicNames } from '../../src/domain/resources.js';
+import type { JobEvent } from '../../src/domain/events.js';
+import { KafkaProtocolError } from '../../src/kafka/errors.js';
+import {
+  COORDINATOR_SESSION_MS,
+  jobConfig,
+  participant,
+  startCoordinator,
+  untilActive,
+  type RunningCoordinator,
+} from '../support/memory-sluice.js';
+import {
+  background,
+  committedOffset,
+  drive,
+  jobEvents,
+  memoryWorld,
+  publishCommands,
+  type MemoryWorld,
+} from '../support/memory-world.js';
+
+// Unit tests of the coordinator (src/control/coordinator.ts) on the in-memory Kafka: commands
+// published raw as JSON to <ns>.control, answers read from <ns>.jobs, elections, crashes and
+// stalls on one virtual clock.
+
+const NS = 'ctl';
+const CONTROL = topicNames(NS).control;
+/** The coordinators' group, and their one transactional id. */
+const ELECTION = coordinatorGroup(NS);
+
+/** A JSON command with its own command id. */
+type JsonCommand = Record<string, unknown> & { type: string; jobId: string; commandId: string };
+
+/**
+ * Ten legal commands for one job, in order: each is accepted and answered with exactly one
+ * event (as the broker failover test's script).
+ */
+function script(jobId: string): JsonCommand[] {
+  const c = (i: number, type: string, fields: Record<string, unknown> = {}): JsonCommand => ({
+    type,
+    jobId,
+    commandId: `${jobId}-${i}`,
+    ...fields,
+  });
+  return [
+    c(0, 'SubmitJob', { pipeline: 'p', config: jobConfig(`job-${jobId}`) }),
+    c(1, 'ReportStarted', { worker: 'w1' }),
+    c(2, 'ReportSnapshot', {
+      worker: 'w1',
+      snapshotId: `${jobId}-s1`,
+      sourceOffsets: [{ topic: 'in', partition: 0, offset: '1' }],
+      stateOffsets: [],
+    }),
+    c(3, 'SuspendJob'),
+    c(4, 'UpdateConfig', { delta: { snapshotIntervalMs: 2_000 } }),
+    c(5, 'ResumeJob', { failingRecord: 'RETRY' }),
+    c(6, 'ReportStarted', { worker: 'w2' }),
+    c(7, 'ExportSnapshot', { name: `${jobId}-export` }),
+    c(8, 'RestartJob'),
+    c(9, 'CancelJob'),
+  ];
+}
+
+/** The scripts of `jobs` jobs `f0`, `f1`, …: round r is every job's r-th command. */
+function scripts(jobs: number): JsonCommand[][] {
+  return Array.from({ length: jobs }, (_, i) => script(`f${i}`));
+}
+
+/**
+ * Publishes the scripts in ten rounds, `gapMs` of virtual time apart, in the background: the
+ * coordinator handles them as they come, in several transactions.
+ */
+function publishRounds(
+  w: MemoryWorld,
+  jobs: JsonCommand[][],
+  gapMs: number,
+): { done: () => boolean } {
+  const kafka = w.cluster.client('ops');
+  const run = background(
+    (async () => {
+      for (let round = 0; round < 10; round++) {
+        const values = jobs.map((cmds) => JSON.stringify(cmds[round]));
+        await publishCommands(kafka, NS, values, 'ops');
+        await w.clock.sleep(gapMs);
+      }
+    })(),
+  );
+  return { done: () => run.settled };
+}
+
+/** Every command of the scripts is answered: the control topic is committed to its end. */
+function allHandled(w: MemoryWorld): boolean {
+  const end = w.cluster.watermarks(CONTROL)[0]?.high ?? 0;
+  return end > 0 && committedOffset(w.cluster, ELECTION, CONTROL, 0) === end;
+}
+
+/**
+ * Exactly one outcome per command: one event each, none rejected, none lost, no event twice,
+ * and each job's history complete and in order.
+ */
+function expectEachOnce(events: JobEvent[], jobs: JsonCommand[][]): void {
+  const all = jobs.flat();
+  const byCommand = new Map<string, JobEvent[]>();
+  for (const e of events) byCommand.set(e.commandId, [...(byCommand.get(e.commandId) ?? []), e]);
+  expect(all.filter((c) => !byCommand.has(c.commandId)).map((c) => c.commandId)).toEqual([]);
+  expect([...byCommand.values()].filter((es) => es.length !== 1)).toEqual([]);
+  expect(events.filter((e) => e.type === 'CommandRejected')).toEqual([]);
+  expect(events).toHaveLength(all.length);
+  expect(new Set(events.map((e) => e.eventId)).size).toBe(all.length);
+  for (const cmds of jobs) {
+    const history = events.filter((e) => e.jobId === cmds[0]?.jobId);
+    expect(history.map((e) => e.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(history.map((e) => e.commandId)).toEqual(cmds.map((c) => c.commandId));
+    expect(history.at(-1)?.type).toBe('JobCancelled');
+  }
+}
+
+/** True while a transaction that has written events to the job log is open. */
+function eventsInFlight(w: MemoryWorld): boolean {
+  const jobs = topicNames(NS).jobs;
+  return w.cluster
+    .openTransactions()
+    .some((t) => t.partitions.some((p) => p.startsWith(`${jobs}/`)));
+}
+
+/** Trace lines that show `name` writing in a transaction (sends, offsets), from `from` on. */
+function writesBy(w: MemoryWorld, name: string, from: number): string[] {
+  return w.cluster.trace.slice(from).filter((l) => l.includes(` ${name} txn `));
+}
+
+/** Two coordinators: `a` active, `b` joined and standing by. */
+async function electionOfTwo(w: MemoryWorld): Promise<[RunningCoordinator, RunningCoordinator]> {
+  const a = startCoordinator(w, NS, 'a');
+  await untilActive(w, a);
+  const b = startCoordinator(w, NS, 'b');
+  await w.clock.runUntil(() => b.started.settled && a.coordinator.isActive(), 30_000);
+  expect(b.coordinator.isActive()).toBe(false);
+  expect(w.cluster.group(ELECTION)?.members.map((m) => m.client)).toEqual(['a', 'b']);
+  return [a, b];
+}
+
+describe('a coordinator', () => {
+  it('answers each command once, in order, and commits the control topic with its events', async () => {
+    const w = memoryWorld({ maxBatchRecords: 10 });
+    const c = startCoordinator(w, NS, 'a');
+    await untilActive(w, c);
+    const jobs = scripts(5);
+    const publishing = publishRounds(w, jobs, 100);
+    expect(await w.clock.runUntil(() => publishing.done() && allHandled(w), 30_000)).toBe(true);
+
+    expectEachOnce(await jobEvents(w, NS), jobs);
+    expect(c.coordinator.commandsApplied).toBe(50);
+  });
+
+  it('answers a command sent with a CommandSender, which resolves with the outcome', async () => {
+    const w = memoryWorld();
+    const c = startCoordinator(w, NS, 'a');
+    await untilActive(w, c);
+    const client = await participant(w, NS, 'client');
+    const outcome = await drive(
+      w.clock,
+      client.sender.send('s1', 'SubmitJob', { pipeline: 'p', config: jobConfig('sent') }),
+    );
+    expect(outcome).toMatchObject({ jobId: 's1', accepted: true });
+    expect(client.log.state('s1')?.status).toBe('NOT_RUNNING');
+    const rejected = await drive(
+      w.clock,
+      client.sender.send('s1', 'SubmitJob', { pipeline: 'p', config: jobConfig('sent') }).then(
+        () => undefined,
+        (err: unknown) => err,
+      ),
+    );
+    expect(rejected).toMatchObject({ rejectionCode: 'JOB_EXISTS', jobId: 's1' });
+  });
+
+  it('applies a batch whose commit answer was lost only once', async () => {
+    const w = memoryWorld({ maxBatchRecords: 10 });
+    const c = startCoordinator(w, NS, 'a');
+    await untilActive(w, c);
+    // The first batch's transaction commits, but the coordinator hears it failed: it drops its
+    // state, rebuilds from the log, and finds the commands already answered.
+    w.cluster.failNext({
+      op: 'commit',
+      client: 'a',
+      error: new KafkaProtocolError('REQUEST_TIMED_OUT', 'no answer (injected)', true),
+      when: 'after',
+    });
+    const jobs = scripts(3);
+    const publishing = publishRounds(w, jobs, 100);
+    expect(await w.clock.runUntil(() => publishing.done() && allHandled(w), 30_000)).toBe(true);
+
+    expect(w.cluster.pendingFaults).toBe(0);
+    expectEachOnce(await jobEvents(w, NS), jobs);
+    expect(c.coordinator.isActive()).toBe(true);
+  });
+});
+
+describe('a coordinator failover', () => {
+  it('gives every command exactly one outcome when the active coordinator crashes mid-transaction', async () => {
+    // Each request takes 2 ms, so a transaction stays open a few ms: long enough to crash in.
+    const w = memoryWorld({ maxBatchRecords: 10, requestLatencyMs: 2 });
+    const [a, b] = await electionOfTwo(w);
+    const jobs = scripts(20);
+    const publishing = publishRounds(w, jobs, 200);
+    await w.clock.runUntil(() => a.coordinator.commandsApplied >= 50 && eventsInFlight(w), 30_000);
+    expect(eventsInFlight(w)).toBe(true);
+    const appliedByA = a.coordinator.commandsApplied;
+    expect(appliedByA).toBeLessThan(200);
+    w.cluster.crash('a');
+    const crashedAt = w.clock.now();
+    // The standby takes over once a's session has timed out (counted from a's last heartbeat,
+    // at most a heartbeat interval, 1 s, before the crash), and rebuilds from the log.
+    expect(await w.clock.runUntil(() => b.coordinator.isActive(), 30_000)).toBe(true);
+    const tookOver = w.clock.now() - crashedAt;
+    expect(tookOver).toBeGreaterThanOrEqual(COORDINATOR_SESSION_MS - 1_000);
+    expect(w.cluster.trace.some((l) => l.includes(`session timeout expels a-`))).toBe(true);
+    // Promptly: its init() aborted a's open transaction at once, which held back the log.
+    expect(tookOver).toBeLessThan(COORDINATOR_SESSION_MS + 1_000);
+    expect(
+      w.cluster.trace.some((l) => l.includes(`txn ${ELECTION} aborted (fenced by init)`)),
+    ).toBe(true);
+    expect(await w.clock.runUntil(() => publishing.done() && allHandled(w), 60_000)).toBe(true);
+    expect(b.coordinator.isActive()).toBe(true);
+    expectEachOnce(await jobEvents(w, NS), jobs);
+    // a's open transaction was aborted by b's takeover, and b applied the rest.
+    const aborted = w.cluster
+      .read(topicNames(NS).jobs, { isolation: 'read_uncommitted' })
+      .filter((r) => r.status === 'aborted');
+    expect(aborted.length).toBeGreaterThan(0);
+    expect(b.coordinator.commandsApplied).toBe(200 - appliedByA);
+  });
+
+  it('fences a zombie: stalled past its session timeout, then resumed, it writes nothing more', async () => {
+    const w = memoryWorld({ maxBatchRecords: 10, requestLatencyMs: 2 });
+    // b is elected alone; a joins once b has stalled (b's id sorts after a's, so a, not the
+    // resumed b, keeps the control partition from then on).
+    const b = startCoordinator(w, NS, 'b');
+    await untilActive(w, b);
+    const jobs = scripts(20);
+    const publishing = publishRounds(w, jobs, 200);
+    await w.clock.runUntil(() => b.coordinator.commandsApplied >= 50 && eventsInFlight(w), 30_000);
+    expect(eventsInFlight(w)).toBe(true);
+    w.cluster.stall('b');
+    const appliedByB = b.coordinator.commandsApplied;
+    const stalledAt = w.clock.now();
+    const a = startCoordinator(w, NS, 'a');
+    // a takes over once b's session has timed out; its init() aborts b's open transaction.
+    expect(await w.clock.runUntil(() => a.coordinator.isActive(), 30_000)).toBe(true);
+    expect(w.clock.now() - stalledAt).toBeLessThan(COORDINATOR_SESSION_MS + 1_000);
+    expect(w.cluster.trace.some((l) => l.includes(`session timeout expels b-`))).toBe(true);
+    expect(
+      w.cluster.trace.some((l) => l.includes(`txn ${ELECTION} aborted (fenced by init)`)),
+    ).toBe(true);
+
+    // b wakes up with its transaction's next call in flight: fenced, it writes nothing more.
+    const resumedAt = w.cluster.trace.length;
+    w.cluster.resume('b');
+    expect(await w.clock.runUntil(() => publishing.done() && allHandled(w), 60_000)).toBe(true);
+    await w.clock.advance(20_000);
+    expect(writesBy(w, 'b', resumedAt)).toEqual([]);
+    expect(b.coordinator.commandsApplied).toBe(appliedByB);
+    expect(b.coordinator.isActive()).toBe(false);
+    expect(a.coordinator.isActive()).toBe(true);
+    expect(
+      w.cluster.trace
+        .slice(resumedAt)
+        .some((l) => l.includes(`b consumer ${ELECTION} error PRODUCER_FENCED`)),
+    ).toBe(true);
+    expectEachOnce(await jobEvents(w, NS), jobs);
+  });
+});

@@ -1,0 +1,137 @@
+import { Coordinator } from '../../src/control/coordinator.js';
+import type { JobConfig } from '../../src/domain/config.js';
+import type { JobEvent } from '../../src/domain/events.js';
+import type { JobState } from '../../src/domain/state.js';
+import type { MemoryKafka } from '../../src/kafka/memory/index.js';
+import { CommandSender } from '../../src/log/commands.js';
+import { JobLog } from '../../src/log/job-log.js';
+import type { RunnerDeps } from '../../src/runtime/job-runner.js';
+import {
+  background,
+  drive,
+  jobEvents,
+  TEST_RETRY,
+  type Background,
+  type MemoryWorld,
+} from './memory-world.js';
+
+// Sluice's control plane on the in-memory Kafka: coordinators, and a worker's job log and
+// command sender, all on the world's virtual clock.
+
+/** The coordinators' session timeout in these tests: Kafka's floor, and the failover time. */
+export const COORDINATOR_SESSION_MS = 6_000;
+
+/** How long a command waits for the coordinator's answer. */
+export const COMMAND_TIMEOUT_MS = 30_000;
+
+/** A coordinator on a client of its own, joining the election in the background. */
+export interface RunningCoordinator {
+  coordinator: Coordinator;
+  kafka: MemoryKafka;
+  started: Background<void>;
+}
+
+/** Starts a coordinator of `namespace` on a client named `name` (its member name too). */
+export function startCoordinator(
+  world: MemoryWorld,
+  namespace: string,
+  name: string,
+): RunningCoordinator {
+  const kafka = world.cluster.client(name);
+  const coordinator = new Coordinator({
+    kafka,
+    registry: world.registry,
+    namespace,
+    logger: world.logger,
+    memberName: name,
+    sessionTimeoutMs: COORDINATOR_SESSION_MS,
+    clock: world.clock,
+  });
+  return { coordinator, kafka, started: background(coordinator.start()) };
+}
+
+/** Drives the clock until the coordinator is active; fails the test if it never is. */
+export async function untilActive(world: MemoryWorld, c: RunningCoordinator): Promise<void> {
+  const active = await world.clock.runUntil(() => c.coordinator.isActive(), 60_000);
+  if (!active) throw new Error('the coordinator never became active');
+}
+
+/** A worker's (or client's) view of a namespace: its client, its job log and its sender. */
+export interface Participant {
+  kafka: MemoryKafka;
+  log: JobLog;
+  sender: CommandSender;
+}
+
+/** Opens a job log and a command sender of `namespace` on a client named `name`. */
+export async function participant(
+  world: MemoryWorld,
+  namespace: string,
+  name: string,
+): Promise<Participant> {
+  const kafka = world.cluster.client(name);
+  const { clock, registry, logger } = world;
+  const log = await drive(clock, JobLog.open({ kafka, registry, namespace, logger, reader: name }));
+  const sender = await drive(
+    clock,
+    CommandSender.open({
+      kafka,
+      registry,
+      log,
+      issuedBy: name,
+      timeoutMs: COMMAND_TIMEOUT_MS,
+      clock,
+    }),
+  );
+  return { kafka, log, sender };
+}
+
+/** What a {@link JobRunner} needs of a worker, on a participant. */
+export function runnerDeps(world: MemoryWorld, namespace: string, worker: Participant): RunnerDeps {
+  return {
+    kafka: worker.kafka,
+    registry: world.registry,
+    log: worker.log,
+    reports: worker.sender,
+    namespace,
+    worker: worker.kafka.name,
+    logger: world.logger,
+    retry: TEST_RETRY,
+    clock: world.clock,
+  };
+}
+
+/** A job's config: exactly-once, suspending on failure, unless told otherwise. */
+export function jobConfig(name: string, config: Partial<JobConfig> = {}): JobConfig {
+  return {
+    name,
+    suspendOnFailure: true,
+    processingGuarantee: 'EXACTLY_ONCE',
+    snapshotIntervalMs: 10_000,
+    args: {},
+    initialSnapshotName: null,
+    ...config,
+  };
+}
+
+/** Submits a job through the participant's sender and returns its state once its log holds it. */
+export async function submit(
+  world: MemoryWorld,
+  by: Participant,
+  jobId: string,
+  config: JobConfig,
+): Promise<JobState> {
+  await drive(world.clock, by.sender.send(jobId, 'SubmitJob', { pipeline: 'p', config }));
+  const state = by.log.state(jobId);
+  if (state === undefined) throw new Error(`job ${jobId} is not in the log`);
+  return state;
+}
+
+/** The events of one job in the namespace's log, as a fresh read_committed reader sees them. */
+export async function eventsOf(
+  world: MemoryWorld,
+  namespace: string,
+  jobId: string,
+): Promise<JobEvent[]> {
+  return (await jobEvents(world, namespace)).filter((e) => e.jobId === jobId);
+}
