@@ -4,16 +4,13 @@ import { CommandCodec, EventCodec } from '../codec/log-codec.js';
 import type { SchemaRegistry } from '../codec/registry.js';
 import { emptyCluster, fold, type Cluster } from '../domain/cluster.js';
 import { systemClock, type Clock } from '../domain/clock.js';
-import { decideRecord } from '../domain/control.js';
 import {
   coordinatorGroup,
-  jobPartition,
   logReaderGroupPrefix,
   topicNames,
   type Topics,
 } from '../domain/resources.js';
 import type { Command } from '../domain/commands.js';
-import type { JobEvent } from '../domain/events.js';
 import { withAdmin } from '../kafka/offsets.js';
 import type {
   ConsumedRecord,
@@ -23,6 +20,7 @@ import type {
   TransactionalProducer,
 } from '../kafka/port.js';
 import type { Logger } from '../observability/logger.js';
+import { appendBatch, decideBatch, logEvent, sendCommand } from './command-batch.js';
 import { fenceStoppingJobs } from './fence.js';
 import { LogReader } from '../log/log-reader.js';
 import { SnapshotTaker, snapshotCommand } from './snapshots.js';
@@ -74,10 +72,15 @@ export class Coordinator {
   constructor(private readonly opts: CoordinatorDeps) {
     this.clock = opts.clock ?? systemClock;
     this.topics = topicNames(opts.namespace);
-    const member = opts.memberName ?? `${hostname()}:${process.pid}`;
+    const member = this.member;
     this.log = opts.logger.child({ component: 'coordinator', member, namespace: opts.namespace });
     this.events = new EventCodec(opts.registry, this.topics.jobs);
     this.commands = new CommandCodec(opts.registry, this.topics.control);
+  }
+
+  /** This member's name in logs and in the snapshots it records. */
+  private get member(): string {
+    return this.opts.memberName ?? `${hostname()}:${process.pid}`;
   }
 
   /** True while this member owns the control partition and has rebuilt the state. */
@@ -209,40 +212,25 @@ export class Coordinator {
 
   /** Every second while active: record the snapshots that are due (see {@link SnapshotTaker}). */
   private startSnapshots(): void {
-    const worker = `coordinator:${this.opts.memberName ?? `${hostname()}:${process.pid}`}`;
+    const worker = `coordinator:${this.member}`;
     this.snapshots?.stop();
     this.snapshots = new SnapshotTaker({
       kafka: this.opts.kafka,
       namespace: this.opts.namespace,
       record: (jobId, snapshotId, p) =>
-        this.publish(
-          jobId,
-          snapshotCommand(jobId, snapshotId, worker, p, this.clock.now()),
-          worker,
-        ),
+        this.publish(snapshotCommand(jobId, snapshotId, worker, p, this.clock.now())),
       log: this.log,
       clock: this.clock,
     });
     this.snapshots.start(() => this.cluster?.jobs.values());
   }
 
-  private async publish(jobId: string, command: Command, issuedBy: string): Promise<void> {
+  private async publish(command: Command): Promise<void> {
     if (!this.commandProducer) {
       this.commandProducer = this.opts.kafka.producer();
       await this.commandProducer.connect();
     }
-    await this.commandProducer.send([
-      {
-        topic: this.topics.control,
-        messages: [
-          {
-            key: jobId,
-            value: this.commands.encode(command),
-            headers: { 'sluice-issued-by': issuedBy },
-          },
-        ],
-      },
-    ]);
+    await sendCommand(this.commandProducer, this.commands, this.topics, command);
   }
 
   private deactivate(reason: string): void {
@@ -264,101 +252,38 @@ export class Coordinator {
   }
 
   /** Decides a chunk of commands against the state and commits their events and offsets atomically. */
-  private async handle(partition: number, messages: ConsumedRecord[]): Promise<void> {
+  private async handle(partition: number, records: ConsumedRecord[]): Promise<void> {
     const cluster = this.cluster;
     const producer = this.producer;
     if (!cluster || !producer) throw new Error('coordinator not active');
-    const out: JobEvent[] = [];
-    const changes = new Map<JobEvent, [string | null, string]>();
-    for (const message of messages) {
-      const command = await this.commands.decode(message.value, {
-        commandId: `ctl-${partition}-${message.offset}`,
-        issuedBy: headerValue(message, 'sluice-issued-by') ?? 'unknown',
-        at: Number(message.timestamp),
-      });
-      const record = {
-        partition,
-        offset: message.offset,
-        preview: message.value ? message.value.subarray(0, 64).toString('base64') : null,
-      };
-      const { decision, events } = decideRecord(cluster, command, record, this.clock.now());
-      if (decision?.kind === 'duplicate')
-        this.log.debug({ offset: message.offset }, 'repeated command ignored');
-      // Fold now so the next command in this chunk sees the effect; if the transaction fails
-      // the whole in-memory state is dropped and rebuilt from the log.
-      for (const e of events) {
-        const before = cluster.jobs.get(e.jobId)?.status;
-        fold(cluster, e);
-        const after = cluster.jobs.get(e.jobId)?.status;
-        if (after !== undefined && after !== before) changes.set(e, [before ?? null, after]);
-      }
-      out.push(...events);
-    }
-    const last = messages[messages.length - 1];
+    const last = records[records.length - 1];
     if (!last) return;
-    await fenceStoppingJobs(
-      this.opts.kafka,
-      this.topics.namespace,
+    const { events, changes } = await decideBatch({
       cluster,
-      out,
-      this.log,
-      this.clock,
-    );
-    const tx = await producer.begin();
+      codec: this.commands,
+      partition,
+      records,
+      now: this.clock.now(),
+      log: this.log,
+    });
+    const { kafka } = this.opts;
+    await fenceStoppingJobs(kafka, this.topics.namespace, cluster, events, this.log, this.clock);
     try {
-      if (out.length > 0) {
-        await tx.send([
-          {
-            topic: this.topics.jobs,
-            messages: out.map((e) => ({
-              key: e.eventId,
-              value: this.events.encode(e),
-              partition: jobPartition(e.jobId, this.jobsPartitions),
-            })),
-          },
-        ]);
-      }
-      await tx.sendOffsets({ groupId: this.groupId }, [
-        {
-          topic: this.topics.control,
-          partition,
-          offset: (BigInt(last.offset) + 1n).toString(),
-        },
-      ]);
-      await tx.commit();
+      await appendBatch({
+        producer,
+        codec: this.events,
+        topics: this.topics,
+        groupId: this.groupId,
+        jobsPartitions: this.jobsPartitions,
+        partition,
+        last,
+        events,
+      });
     } catch (err) {
-      await tx.abort().catch(() => undefined);
       this.deactivate(`transaction failed: ${err instanceof Error ? err.message : String(err)}`);
       throw err; // the consumer hands the commands over again from the last committed offset
     }
-    this.applied += messages.length;
-    for (const e of out) this.logEvent(e, changes.get(e));
+    this.applied += records.length;
+    for (const e of events) logEvent(this.log, e, changes.get(e));
   }
-
-  /** Only the active coordinator appends, so each status change is logged once, here. */
-  private logEvent(e: JobEvent, change?: [string | null, string]): void {
-    if (change) {
-      this.log.info(
-        { jobId: e.jobId, event: e.type, from: change[0], status: change[1] },
-        `job ${e.jobId} is ${change[1]}`,
-      );
-    } else if (e.type === 'CommandRejected') {
-      this.log.info(
-        { jobId: e.jobId, commandId: e.commandId, code: e.code, reason: e.reason },
-        'command rejected',
-      );
-    } else {
-      this.log.info(
-        { jobId: e.jobId, commandId: e.commandId, event: e.type, seq: e.seq },
-        'event appended',
-      );
-    }
-  }
-}
-
-function headerValue(message: ConsumedRecord, name: string): string | undefined {
-  const v = message.headers?.[name];
-  if (v === undefined) return undefined;
-  const first = Array.isArray(v) ? v[0] : v;
-  return first === undefined ? undefined : first.toString();
 }

@@ -1,12 +1,10 @@
-import { COMPLETION_CHECK_MS, DRAIN_TIMEOUT_MS } from '../domain/settings.js';
+import { DRAIN_TIMEOUT_MS } from '../domain/settings.js';
 import type { SchemaRegistry } from '../codec/registry.js';
 import type { CommandPayloads, CommandType } from '../domain/commands.js';
 import { SluiceError } from '../domain/errors.js';
 import type { JobState } from '../domain/state.js';
-import { changelogTopic, jobGroup, repartitionTopic, stageGroup } from '../domain/resources.js';
 import { topicOffsets, withAdmin } from '../kafka/offsets.js';
 import type { ConsumedRecord, Kafka } from '../kafka/port.js';
-import { committedOffsets } from '../kafka/positions.js';
 import type { RetryPolicy } from '../kafka/retry.js';
 import type { CommandSender } from '../log/commands.js';
 import type { JobLog } from '../log/job-log.js';
@@ -15,13 +13,14 @@ import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../observability/logger.js';
 import { NO_METRICS, type JobMetrics, type MetricsSink } from '../observability/metrics.js';
 import type { PipelineDef } from '../pipeline/pipeline.js';
-import { isStateful, type StageDef, type StatefulStage } from '../pipeline/stages.js';
 import { errorInfo, failureReport } from './failure.js';
-import { Hop, type HopSpec } from './hop.js';
-import { drain, includesWritten, inputEnds, shortOf, topicsOf, type HopInput } from './progress.js';
+import { CompletionCheck } from './completion.js';
+import { Hop } from './hop.js';
+import { drain, type HopInput } from './progress.js';
 import { checkStagesMatch, savedStages, seedFromSnapshot } from './snapshot-state.js';
 import type { ResumePlan } from '../domain/resume-plan.js';
 import { Deserializer, Serializer } from './serde.js';
+import { Topology } from './topology.js';
 import { ensureChangelogs, ensureRepartitions } from './topics.js';
 
 /** What a runner needs from its worker. */
@@ -48,12 +47,6 @@ export interface RunnerOptions extends RunnerDeps {
   plan: ResumePlan;
 }
 
-/** Stages up to the next stateful one; every stateful stage starts a segment of its own. */
-interface Segment {
-  head: StatefulStage | undefined;
-  stages: StageDef[];
-}
-
 /**
  * Runs one job on this worker as a chain of hops. The first hop reads the sources; each
  * stateful stage starts a new hop fed by an internal repartition topic keyed by its grouping
@@ -62,16 +55,14 @@ interface Segment {
  */
 export class JobRunner {
   private readonly hops: Hop[] = [];
-  private readonly segments: Segment[];
+  private readonly topology: Topology;
   private readonly log: Logger;
   private readonly serializer: Serializer;
   private readonly metrics: JobMetrics;
   private failed = false;
   private stopped = false;
   private reportedStart = false;
-  private ends: Map<string, bigint>[] | undefined;
-  private completion: 'running' | 'checking' | 'reported' = 'running';
-  private stopCompletionChecks: () => void = () => undefined;
+  private completion: CompletionCheck | undefined;
 
   private readonly deps: RunnerDeps;
   private readonly job: JobState;
@@ -83,48 +74,23 @@ export class JobRunner {
     ({ job: this.job, pipeline: this.pipeline, plan: this.plan } = o);
     const { deps, job, pipeline } = this;
     this.log = deps.logger.child({ jobId: job.jobId, worker: deps.worker });
-    this.segments = split(pipeline.stages);
-    this.serializer = new Serializer(pipeline.sink, deps.registry);
+    this.topology = new Topology({ namespace: deps.namespace, jobId: job.jobId, pipeline });
+    this.serializer = new Serializer({ sink: pipeline.sink, registry: deps.registry });
     this.metrics = (deps.metrics ?? NO_METRICS).job(job.jobId, job.pipeline);
-  }
-
-  private get changelogs(): { topic: string; stage: string }[] {
-    return this.segments.flatMap((s) =>
-      s.head
-        ? [
-            {
-              stage: s.head.name,
-              topic: changelogTopic(this.deps.namespace, this.job.jobId, s.head.name),
-            },
-          ]
-        : [],
-    );
-  }
-
-  private get repartitions(): string[] {
-    return this.segments.flatMap((s) =>
-      s.head ? [repartitionTopic(this.deps.namespace, this.job.jobId, s.head.name)] : [],
-    );
-  }
-
-  private groupOf(segment: Segment): string {
-    const { namespace } = this.deps;
-    return segment.head
-      ? stageGroup(namespace, this.job.jobId, segment.head.name)
-      : jobGroup(namespace, this.job.jobId);
   }
 
   async start(): Promise<void> {
     await withAdmin(this.deps.kafka, async (admin) => {
       const meta = await admin.partitions(this.pipeline.source.topics);
       const widest = Math.max(...meta.map((t) => t.partitions.length));
+      const { changelogs, repartitions } = this.topology;
       await ensureChangelogs(
         admin,
-        this.changelogs.map((c) => c.topic),
+        changelogs.map((c) => c.topic),
         widest,
       );
-      await ensureRepartitions(admin, this.repartitions, widest);
-      const stages = this.changelogs.map((c) => c.stage);
+      await ensureRepartitions(admin, repartitions, widest);
+      const stages = changelogs.map((c) => c.stage);
       const snapshotName = this.job.config.initialSnapshotName;
       if (snapshotName !== null) await this.seed(snapshotName, stages, widest);
       // Before anything runs: fixed code must not silently drop the state it resumes from.
@@ -140,43 +106,33 @@ export class JobRunner {
           for (const o of await topicOffsets(admin, topic))
             if (o.high > o.low) sourceEnds.set(`${topic}:${o.partition}`, o.high);
         }
-        this.ends = [sourceEnds];
+        this.completion = new CompletionCheck({
+          kafka: this.deps.kafka,
+          log: this.log,
+          clock: this.deps.clock,
+          sourceEnds,
+          hops: this.topology.hops,
+          groupOf: (i) => this.topology.groupOf(i),
+          inputOf: (i) => this.inputOf(i),
+          failed: () => this.failed,
+          complete: async () => {
+            if (this.deps.log.state(this.job.jobId)?.status !== 'COMPLETED')
+              await this.report('ReportCompleted', { worker: this.deps.worker });
+          },
+        });
       }
     });
     await this.serializer.ready();
-    const json = new Deserializer('json', this.deps.registry);
-    const source = new Deserializer(this.pipeline.source.format, this.deps.registry);
-    this.segments.forEach((segment, i) => {
-      const next = this.segments[i + 1];
-      const spec: HopSpec = {
-        index: i,
-        inputs: segment.head
-          ? [repartitionTopic(this.deps.namespace, this.job.jobId, segment.head.name)]
-          : this.pipeline.source.topics,
-        deserializer: segment.head ? json : source,
-        stages: segment.stages,
-        output: next?.head
-          ? {
-              topic: repartitionTopic(this.deps.namespace, this.job.jobId, next.head.name),
-              key: (
-                (head: StatefulStage) => (out) =>
-                  head.key(out.value)
-              )(next.head),
-              write: (v) => Buffer.from(JSON.stringify(v) ?? 'null'),
-              internal: true,
-            }
-          : {
-              topic: this.pipeline.sink.topic,
-              key: (out) => (this.pipeline.sink.key ? this.pipeline.sink.key(out.value) : out.key),
-              write: (v) => this.serializer.write(v),
-              internal: false,
-            },
-        changelogs: segment.head
-          ? this.changelogs.filter((c) => c.stage === segment.head?.name)
-          : [],
-        groupId: this.groupOf(segment),
-        retry: this.deps.retry,
-      };
+    const specs = this.topology.specs({
+      json: new Deserializer({ format: 'json', registry: this.deps.registry }),
+      source: new Deserializer({
+        format: this.pipeline.source.format,
+        registry: this.deps.registry,
+      }),
+      sink: this.serializer,
+      retry: this.deps.retry,
+    });
+    specs.forEach((spec, i) => {
       this.hops.push(
         new Hop({
           kafka: this.deps.kafka,
@@ -196,13 +152,7 @@ export class JobRunner {
       );
     });
     for (const hop of this.hops) await hop.start();
-    // A bounded job is checked on a timer, not on commits: the last commit may be another
-    // worker's, or land while a check is running.
-    if (this.ends)
-      this.stopCompletionChecks = this.deps.clock.every(
-        COMPLETION_CHECK_MS,
-        () => void this.checkCompletion(),
-      );
+    this.completion?.start();
   }
 
   /** A new job started from an exported snapshot takes its state and positions first. */
@@ -231,7 +181,7 @@ export class JobRunner {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.stopCompletionChecks();
+    this.completion?.stop();
     // Every hop at once: stopping them one by one would let later hops go on writing outputs
     // while the first leaves its group.
     for (const hop of this.hops) hop.freeze();
@@ -243,11 +193,12 @@ export class JobRunner {
   async cleanup(): Promise<void> {
     await withAdmin(this.deps.kafka, async (admin) => {
       const existing = new Set(await admin.listTopics());
-      const topics = [...this.changelogs.map((c) => c.topic), ...this.repartitions].filter((t) =>
+      const { changelogs, repartitions, groups } = this.topology;
+      const topics = [...changelogs.map((c) => c.topic), ...repartitions].filter((t) =>
         existing.has(t),
       );
       if (topics.length > 0) await admin.deleteTopics(topics);
-      await admin.deleteGroups(this.segments.map((s) => this.groupOf(s))).catch(() => undefined);
+      await admin.deleteGroups(groups).catch(() => undefined);
     });
   }
 
@@ -309,75 +260,17 @@ export class JobRunner {
     );
   }
 
-  /**
-   * A bounded job is done when the first hop has read every source partition to the end offset
-   * taken at start, and each later hop has read its repartition topic to the end that topic had
-   * once the hop before it was done.
-   */
-  private async checkCompletion(): Promise<void> {
-    const ends = this.ends;
-    if (!ends || this.completion !== 'running' || this.failed) return;
-    this.completion = 'checking';
-    const admin = this.deps.kafka.admin();
-    try {
-      await admin.connect();
-      for (let i = 0; i < this.hops.length; i++) {
-        const input = this.inputOf(i);
-        const target =
-          ends[i] ?? (input ? await inputEnds(admin, input) : new Map<string, bigint>());
-        // Not yet holding every batch this worker's hop before committed: measured again at
-        // the next check.
-        if (input && !includesWritten(input, target)) return;
-        ends[i] = target;
-        // The group's offsets, not this worker's tasks: other workers may own partitions.
-        const segment = this.segments[i];
-        const at = segment
-          ? await committedOffsets(admin, this.groupOf(segment), topicsOf(target))
-          : new Map<string, string>();
-        const short = shortOf(target, at);
-        if (short) {
-          const { id, committed, end } = short;
-          this.log.debug(
-            { hop: i, partition: id, committed: committed?.toString(), end: String(end) },
-            'not done yet',
-          );
-          if (i > 0 && ends.length > i) ends.length = i; // re-measure later hops next time
-          return;
-        }
-      }
-      // Done either way: another worker may have reported it already.
-      this.completion = 'reported';
-      this.stopCompletionChecks();
-      if (this.deps.log.state(this.job.jobId)?.status !== 'COMPLETED')
-        await this.report('ReportCompleted', { worker: this.deps.worker });
-    } catch (err) {
-      this.log.warn({ err }, 'could not check or report completion');
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-      if (this.completion === 'checking') this.completion = 'running';
-    }
-  }
-
   /** Hop i's repartition input, for the progress measures; undefined for the first hop. */
   private inputOf(i: number): HopInput | undefined {
     const hop = this.hops[i];
-    const segment = this.segments[i];
-    if (i === 0 || !hop || !segment?.head) return undefined;
+    const topic = this.topology.inputTopic(i);
+    if (!hop || topic === undefined) return undefined;
     return {
-      topic: repartitionTopic(this.deps.namespace, this.job.jobId, segment.head.name),
-      groupId: this.groupOf(segment),
+      topic,
+      groupId: this.topology.groupOf(i),
       tasks: hop.tasks,
       written: this.hops[i - 1]?.written ?? new Map<string, bigint>(),
       transactional: this.job.config.processingGuarantee === 'EXACTLY_ONCE',
     };
   }
-}
-
-function split(stages: StageDef[]): Segment[] {
-  const segments: Segment[] = [{ head: undefined, stages: [] }];
-  for (const stage of stages) {
-    if (isStateful(stage)) segments.push({ head: stage, stages: [stage] });
-    else segments.at(-1)?.stages.push(stage);
-  }
-  return segments;
 }

@@ -21,10 +21,10 @@ export class DeserializationFailure extends Error {
 export class Deserializer {
   private readonly avro: AvroCodec | undefined;
 
-  constructor(
-    private readonly format: Format,
-    registry: SchemaRegistry,
-  ) {
+  private readonly format: Format;
+
+  constructor({ format, registry }: { format: Format; registry: SchemaRegistry }) {
+    this.format = format;
     // Reading needs no reader schema of our own: the writer's schema is the record's shape.
     this.avro =
       format === 'avro'
@@ -58,10 +58,10 @@ export class Deserializer {
 export class Serializer {
   private readonly avro: AvroCodec | undefined;
 
-  constructor(
-    private readonly sink: KafkaSinkDef,
-    registry: SchemaRegistry,
-  ) {
+  private readonly sink: KafkaSinkDef;
+
+  constructor({ sink, registry }: { sink: KafkaSinkDef; registry: SchemaRegistry }) {
+    this.sink = sink;
     this.avro =
       sink.format === 'avro' && sink.schema
         ? new AvroCodec(registry, subjectFor(sink.topic), sink.schema)

@@ -21,7 +21,7 @@ const CHUNKS = 100;
 const double = (r: Rec): Rec => ({ ...r, n: r.n * 2 });
 
 const spec: ChunkSpec = {
-  deserializer: new Deserializer('json', {} as RegistryClient), // json needs no registry
+  deserializer: new Deserializer({ format: 'json', registry: {} as RegistryClient }), // json needs no registry
   stages: Pipeline.create()
     .readFrom<Rec>(Sources.kafka({ topic: 'in' }))
     .map(double)

@@ -24,7 +24,7 @@ function spec(delayMs: number): ChunkSpec {
     })
     .writeTo(Sinks.kafka({ topic: 'out' })).stages;
   return {
-    deserializer: new Deserializer('json', {} as RegistryClient), // json needs no registry
+    deserializer: new Deserializer({ format: 'json', registry: {} as RegistryClient }), // json needs no registry
     stages,
     output: {
       topic: 'out',

@@ -7,9 +7,9 @@ import { DeserializationFailure, Deserializer, Serializer } from '../../src/runt
 // Never called for json, string or bytes: port 9 (discard) has nothing listening.
 const registry = new RegistryClient({ url: 'http://127.0.0.1:9' });
 
-const reader = (format: Format) => new Deserializer(format, registry);
+const reader = (format: Format) => new Deserializer({ format, registry });
 const writer = (format: 'json' | 'string' | 'bytes') =>
-  new Serializer(Sinks.kafka({ topic: 'out', format }), registry);
+  new Serializer({ sink: Sinks.kafka({ topic: 'out', format }), registry });
 
 async function rejection(run: () => unknown): Promise<unknown> {
   try {

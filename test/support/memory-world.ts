@@ -168,7 +168,7 @@ export function hopSpec(o: HopSpecInput): HopSpec {
   return {
     index: o.index ?? 0,
     inputs: o.inputs,
-    deserializer: new Deserializer('json', o.registry),
+    deserializer: new Deserializer({ format: 'json', registry: o.registry }),
     stages: o.stages,
     output: {
       topic: o.output,

@@ -1,0 +1,149 @@
+import type { CommandCodec, EventCodec } from '../codec/log-codec.js';
+import { fold, type Cluster } from '../domain/cluster.js';
+import type { Command } from '../domain/commands.js';
+import { decideRecord } from '../domain/control.js';
+import type { JobEvent } from '../domain/events.js';
+import { jobPartition, type Topics } from '../domain/resources.js';
+import type { ConsumedRecord, Producer, TransactionalProducer } from '../kafka/port.js';
+import type { Logger } from '../observability/logger.js';
+
+/** A status change an event made: from (null for a new job) and to. */
+export type Change = [string | null, string];
+
+/** A batch of commands decided: the events to append, and the status changes they make. */
+export interface Decided {
+  events: JobEvent[];
+  changes: Map<JobEvent, Change>;
+}
+
+/**
+ * Decides a batch of control records against the cluster (see domain/control.ts) and folds
+ * each one's events at once, so the next command in the batch sees its effect. If the batch's
+ * transaction then fails, the caller drops the whole in-memory state and rebuilds it from the log.
+ */
+export async function decideBatch(o: {
+  cluster: Cluster;
+  codec: CommandCodec;
+  partition: number;
+  records: ConsumedRecord[];
+  now: number;
+  log: Logger;
+}): Promise<Decided> {
+  const { cluster, partition } = o;
+  const events: JobEvent[] = [];
+  const changes = new Map<JobEvent, Change>();
+  for (const message of o.records) {
+    const command = await o.codec.decode(message.value, {
+      commandId: `ctl-${partition}-${message.offset}`,
+      issuedBy: headerValue(message, 'sluice-issued-by') ?? 'unknown',
+      at: Number(message.timestamp),
+    });
+    const record = {
+      partition,
+      offset: message.offset,
+      preview: message.value ? message.value.subarray(0, 64).toString('base64') : null,
+    };
+    const result = decideRecord(cluster, command, record, o.now);
+    if (result.decision?.kind === 'duplicate')
+      o.log.debug({ offset: message.offset }, 'repeated command ignored');
+    for (const e of result.events) {
+      const before = cluster.jobs.get(e.jobId)?.status;
+      fold(cluster, e);
+      const after = cluster.jobs.get(e.jobId)?.status;
+      if (after !== undefined && after !== before) changes.set(e, [before ?? null, after]);
+    }
+    events.push(...result.events);
+  }
+  return { events, changes };
+}
+
+/**
+ * Appends a batch's events to the job log and commits the control records' offsets, in one
+ * transaction: a command is applied exactly when its events are appended. Aborts and rethrows
+ * on failure; the consumer then hands the records over again from the last committed offset.
+ */
+export async function appendBatch(o: {
+  producer: TransactionalProducer;
+  codec: EventCodec;
+  topics: Topics;
+  groupId: string;
+  jobsPartitions: number;
+  partition: number;
+  last: ConsumedRecord;
+  events: JobEvent[];
+}): Promise<void> {
+  const tx = await o.producer.begin();
+  try {
+    if (o.events.length > 0) {
+      await tx.send([
+        {
+          topic: o.topics.jobs,
+          messages: o.events.map((e) => ({
+            key: e.eventId,
+            value: o.codec.encode(e),
+            partition: jobPartition(e.jobId, o.jobsPartitions),
+          })),
+        },
+      ]);
+    }
+    await tx.sendOffsets({ groupId: o.groupId }, [
+      {
+        topic: o.topics.control,
+        partition: o.partition,
+        offset: String(BigInt(o.last.offset) + 1n),
+      },
+    ]);
+    await tx.commit();
+  } catch (err) {
+    await tx.abort().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Writes a command of the coordinator's own (a snapshot) to the control topic, like any client. */
+export async function sendCommand(
+  producer: Producer,
+  codec: CommandCodec,
+  topics: Topics,
+  command: Command,
+): Promise<void> {
+  await producer.send([
+    {
+      topic: topics.control,
+      messages: [
+        {
+          key: command.jobId,
+          value: codec.encode(command),
+          headers: { 'sluice-issued-by': command.issuedBy },
+        },
+      ],
+    },
+  ]);
+}
+
+/** Only the active coordinator appends, so each status change is logged once, here. */
+export function logEvent(log: Logger, e: JobEvent, change?: Change): void {
+  if (change) {
+    log.info(
+      { jobId: e.jobId, event: e.type, from: change[0], status: change[1] },
+      `job ${e.jobId} is ${change[1]}`,
+    );
+  } else if (e.type === 'CommandRejected') {
+    log.info(
+      { jobId: e.jobId, commandId: e.commandId, code: e.code, reason: e.reason },
+      'command rejected',
+    );
+  } else {
+    log.info(
+      { jobId: e.jobId, commandId: e.commandId, event: e.type, seq: e.seq },
+      'event appended',
+    );
+  }
+}
+
+function headerValue(message: ConsumedRecord, name: string): string | undefined {
+  const v = message.headers?.[name];
+  if (v === undefined) return undefined;
+  const first = Array.isArray(v) ? v[0] : v;
+  return first === undefined ? undefined : first.toString();
+}

@@ -1,0 +1,48 @@
+import type { Clock } from '../domain/clock.js';
+import type { ResumePlan } from '../domain/resume-plan.js';
+import type { ProcessingGuarantee } from '../domain/status.js';
+import type { BatchControl as KafkaBatchControl, ConsumedRecord, Kafka } from '../kafka/port.js';
+import type { RetryPolicy } from '../kafka/retry.js';
+import type { Logger } from '../observability/logger.js';
+import type { JobMetrics } from '../observability/metrics.js';
+import type { ChunkSpec } from './chunk.js';
+
+/** What a hop's chunks need of their batch: the consumer's control, and where the batch ends. */
+export interface BatchControl extends KafkaBatchControl {
+  /** The offset of the batch's last record handed to the hop. */
+  lastDelivered: string | undefined;
+  /** The batch's last offset, past records the hop never sees: commit markers, aborted records. */
+  end: string;
+}
+
+/** One hop of a job: input topics, the stages up to the next repartition, one output. */
+export interface HopSpec extends ChunkSpec {
+  index: number;
+  inputs: string[];
+  changelogs: { topic: string; stage: string }[];
+  groupId: string;
+  /** How long failing commits are retried before the job is told. */
+  retry: RetryPolicy;
+}
+
+/** What a hop tells its job runner. */
+export interface HopEvents {
+  /** The first assignment is restored and processing starts. */
+  started(): void;
+  /** A record failed; the hop is frozen already. */
+  failed(err: unknown, topic: string, partition: number, message: ConsumedRecord): Promise<void>;
+}
+
+/** What a hop is made of. */
+export interface HopOptions {
+  kafka: Kafka;
+  spec: HopSpec;
+  guarantee: ProcessingGuarantee;
+  /** What this run does with the record an earlier run failed on. */
+  plan: ResumePlan;
+  jobId: string;
+  events: HopEvents;
+  logger: Logger;
+  clock: Clock;
+  metrics?: JobMetrics;
+}

@@ -1,0 +1,113 @@
+import { changelogTopic, jobGroup, repartitionTopic, stageGroup } from '../domain/resources.js';
+import type { RetryPolicy } from '../kafka/retry.js';
+import type { PipelineDef } from '../pipeline/pipeline.js';
+import { isStateful, type StageDef, type StatefulStage } from '../pipeline/stages.js';
+import type { HopSpec } from './hop-spec.js';
+import type { Deserializer, Serializer } from './serde.js';
+
+/** Stages up to the next stateful one; every stateful stage starts a segment of its own. */
+interface Segment {
+  head: StatefulStage | undefined;
+  stages: StageDef[];
+}
+
+/** What a job's hops are cut from. */
+export interface TopologyOptions {
+  namespace: string;
+  jobId: string;
+  pipeline: PipelineDef;
+}
+
+/**
+ * A job's pipeline cut into hops: the first reads the sources, and each stateful stage starts
+ * a hop of its own, fed by a repartition topic keyed by its grouping key, so a key's state lives
+ * in exactly one task whatever the source partitioning. Names every topic and group the hops use.
+ */
+export class Topology {
+  private readonly segments: Segment[];
+
+  constructor(private readonly o: TopologyOptions) {
+    this.segments = split(o.pipeline.stages);
+  }
+
+  /** How many hops the job has. */
+  get hops(): number {
+    return this.segments.length;
+  }
+
+  /** The changelog topic of each stateful stage. */
+  get changelogs(): { topic: string; stage: string }[] {
+    const { namespace, jobId } = this.o;
+    return this.segments.flatMap((s) =>
+      s.head ? [{ stage: s.head.name, topic: changelogTopic(namespace, jobId, s.head.name) }] : [],
+    );
+  }
+
+  /** The repartition topics, one per stateful stage. */
+  get repartitions(): string[] {
+    return this.segments.flatMap((s, i) => this.inputTopic(i) ?? []);
+  }
+
+  /** The consumer groups, one per hop: the job's group, then one per stateful stage. */
+  get groups(): string[] {
+    return this.segments.map((_, i) => this.groupOf(i));
+  }
+
+  /** Hop i's consumer group. */
+  groupOf(i: number): string {
+    const head = this.segments[i]?.head;
+    const { namespace, jobId } = this.o;
+    return head ? stageGroup(namespace, jobId, head.name) : jobGroup(namespace, jobId);
+  }
+
+  /** Hop i's repartition input; undefined for the first hop, which reads the sources. */
+  inputTopic(i: number): string | undefined {
+    const head = this.segments[i]?.head;
+    return head ? repartitionTopic(this.o.namespace, this.o.jobId, head.name) : undefined;
+  }
+
+  /** Every hop's spec: its inputs, stages, output and changelog, in order. */
+  specs(codecs: {
+    json: Deserializer;
+    source: Deserializer;
+    sink: Serializer;
+    retry: RetryPolicy;
+  }): HopSpec[] {
+    const { pipeline } = this.o;
+    return this.segments.map((segment, i) => {
+      const next = this.segments[i + 1]?.head;
+      const input = this.inputTopic(i);
+      return {
+        index: i,
+        inputs: input ? [input] : pipeline.source.topics,
+        deserializer: input ? codecs.json : codecs.source,
+        stages: segment.stages,
+        output: next
+          ? {
+              topic: this.inputTopic(i + 1) ?? '',
+              key: (out) => next.key(out.value),
+              write: (v) => Buffer.from(JSON.stringify(v) ?? 'null'),
+              internal: true,
+            }
+          : {
+              topic: pipeline.sink.topic,
+              key: (out) => (pipeline.sink.key ? pipeline.sink.key(out.value) : out.key),
+              write: (v) => codecs.sink.write(v),
+              internal: false,
+            },
+        changelogs: this.changelogs.filter((c) => c.stage === segment.head?.name),
+        groupId: this.groupOf(i),
+        retry: codecs.retry,
+      };
+    });
+  }
+}
+
+function split(stages: StageDef[]): Segment[] {
+  const segments: Segment[] = [{ head: undefined, stages: [] }];
+  for (const stage of stages) {
+    if (isStateful(stage)) segments.push({ head: stage, stages: [stage] });
+    else segments.at(-1)?.stages.push(stage);
+  }
+  return segments;
+}
