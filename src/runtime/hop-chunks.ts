@@ -93,6 +93,7 @@ export class HopChunks {
         task.topic,
         task.partition,
         first,
+        ctl.heartbeat,
       );
       return 0;
     }
@@ -205,7 +206,7 @@ export class HopChunks {
     await ctl.heartbeat();
     if (failed) {
       this.o.freeze();
-      await this.o.events.failed(failure, task.topic, task.partition, failed);
+      await this.o.events.failed(failure, task.topic, task.partition, failed, ctl.heartbeat);
       return 0;
     }
     return handled === 0 ? 0 : replayed + handled;

@@ -29,8 +29,18 @@ export interface HopSpec extends ChunkSpec {
 export interface HopEvents {
   /** The first assignment is restored and processing starts. */
   started(): void;
-  /** A record failed; the hop is frozen already. */
-  failed(err: unknown, topic: string, partition: number, message: ConsumedRecord): Promise<void>;
+  /**
+   * A record failed; the hop is frozen already. `heartbeat` keeps this worker's membership of
+   * the hop's group while the runner waits: the failing partition must not move to another
+   * worker, which would meet the same record and fail again.
+   */
+  failed(
+    err: unknown,
+    topic: string,
+    partition: number,
+    message: ConsumedRecord,
+    heartbeat: () => Promise<void>,
+  ): Promise<void>;
 }
 
 /** What a hop is made of. */

@@ -142,8 +142,8 @@ export class JobRunner {
           jobId: this.job.jobId,
           events: {
             started: () => i === 0 && this.reportStarted(),
-            failed: (err, topic, partition, message) =>
-              this.fail(i, err, topic, partition, message),
+            failed: (err, topic, partition, message, heartbeat) =>
+              this.fail(i, err, { topic, partition, message }, heartbeat),
           },
           logger: this.log,
           clock: this.deps.clock,
@@ -223,9 +223,8 @@ export class JobRunner {
   private async fail(
     index: number,
     err: unknown,
-    topic: string,
-    partition: number,
-    message: ConsumedRecord,
+    { topic, partition, message }: { topic: string; partition: number; message: ConsumedRecord },
+    heartbeat: () => Promise<void>,
   ): Promise<void> {
     this.metrics.error();
     if (this.failed) return;
@@ -234,7 +233,11 @@ export class JobRunner {
     for (let j = index + 1; j < this.hops.length; j++) {
       const input = this.inputOf(j);
       const drained = input
-        ? await drain(this.deps.kafka, input, DRAIN_TIMEOUT_MS, this.deps.clock).catch(() => false)
+        ? await drain(this.deps.kafka, input, {
+            timeoutMs: DRAIN_TIMEOUT_MS,
+            clock: this.deps.clock,
+            heartbeat,
+          }).catch(() => false)
         : true;
       if (!drained)
         this.log.warn(

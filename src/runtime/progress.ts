@@ -78,17 +78,29 @@ export function shortOf(
 export async function drain(
   kafka: Kafka,
   input: HopInput,
-  timeoutMs: number,
-  clock: Clock,
+  o: {
+    timeoutMs: number;
+    clock: Clock;
+    /**
+     * Called between measures: the failing hop's batch awaits the drain, and its consumer must
+     * stay in its group meanwhile (a heartbeat refused during a rebalance is let pass).
+     */
+    heartbeat: () => Promise<void>;
+  },
 ): Promise<boolean> {
-  const deadline = clock.now() + timeoutMs;
+  const { clock } = o;
+  const deadline = clock.now() + o.timeoutMs;
+  const wait = async (ms: number): Promise<void> => {
+    await clock.sleep(ms);
+    await o.heartbeat().catch(() => undefined);
+  };
   const admin = kafka.admin();
   await admin.connect();
   try {
     let ends = await inputEnds(admin, input);
     while (!includesWritten(input, ends)) {
       if (clock.now() > deadline) return false;
-      await clock.sleep(50);
+      await wait(50);
       ends = await inputEnds(admin, input);
     }
     const topics = topicsOf(ends);
@@ -96,7 +108,7 @@ export async function drain(
       const stored = await committedOffsets(admin, input.groupId, topics);
       if (shortOf(ends, stored, input.tasks) === undefined) return true;
       if (clock.now() > deadline) return false;
-      await clock.sleep(100);
+      await wait(100);
     }
   } finally {
     await admin.disconnect();

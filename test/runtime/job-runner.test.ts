@@ -262,3 +262,26 @@ describe('a stopped job runner', () => {
     expect(w.cluster.openTransactions()).toEqual([]);
   });
 });
+
+describe('a failure drained while another worker runs the job', () => {
+  it('keeps the failing partition with the worker that drains it, so the record is reported once', async () => {
+    const { w, worker, job } = await setUp(2);
+    const other = await participant(w, NS, 'w2');
+    // Hop 1 takes 300 ms a record on each of two workers: once hop 0 fails on record 150, the
+    // drain waits about 25 s, well past the tasks' 10 s session timeout. A worker that did not
+    // heartbeat meanwhile lost its partition of `in` to the other, which read record 150 again,
+    // failed on it too and reported it a second time (found by the seeded schedule test).
+    run(w, worker, job, { poisonHop0: 150, msHop1: 300 });
+    run(w, other, job, { poisonHop0: 150, msHop1: 300 });
+    await write(w, 2, 0, 200);
+    expect(await untilStatus(w, worker, 'SUSPENDED_DUE_TO_ERROR')).toBe(true);
+    await w.clock.advance(40_000); // a second report, if one were coming, would be in by now
+
+    const events = await eventsOf(w, NS, JOB);
+    expect(ofType(events, 'JobSuspendedDueToError')).toHaveLength(1);
+    const refused = ofType(events, 'CommandRejected').filter(
+      (e) => e.commandType === 'ReportFailure',
+    );
+    expect(refused).toEqual([]);
+  });
+});
