@@ -1,7 +1,7 @@
 import { SluiceClient as ClientOnLog } from '../client/client.js';
-import { CommandSender } from '../log/commands.js';
-import { JobLog } from '../log/job-log.js';
+import { systemClock } from '../domain/clock.js';
 import { compileClientOptions, type ClientOptions } from './options.js';
+import { openClientParts } from './parts.js';
 import { connections } from './wiring.js';
 
 /**
@@ -27,26 +27,17 @@ export class SluiceClient extends ClientOnLog {
       'client connecting',
     );
     const { kafka, registry } = connections(o, 'sluice-client', logger);
-    const log = await JobLog.open({
+    const parts = await openClientParts({
       kafka,
       registry,
       namespace: o.namespace,
       logger,
+      clock: systemClock,
+      commandTimeoutMs: o.commandTimeoutMs,
+      issuedBy: o.issuedBy,
       reader: 'client',
     });
-    try {
-      const sender = await CommandSender.open({
-        kafka,
-        registry,
-        log,
-        issuedBy: o.issuedBy,
-        timeoutMs: o.commandTimeoutMs,
-      });
-      return new SluiceClient({ log, sender, logger });
-    } catch (err) {
-      await log.close().catch(() => undefined);
-      throw err;
-    }
+    return new SluiceClient({ ...parts, logger });
   }
 }
 

@@ -2,8 +2,6 @@ import { Coordinator } from '../control/coordinator.js';
 import { systemClock } from '../domain/clock.js';
 import { SluiceError } from '../domain/errors.js';
 import { DEFAULT_COMMAND_TIMEOUT_MS } from '../domain/settings.js';
-import { CommandSender } from '../log/commands.js';
-import { JobLog } from '../log/job-log.js';
 import {
   startObservabilityServer,
   type ObservabilityServer,
@@ -12,8 +10,9 @@ import {
 import type { Logger } from '../observability/logger.js';
 import { NO_METRICS, withRestoreListener } from '../observability/metrics.js';
 import { WorkerMetrics } from '../observability/prometheus.js';
-import { PipelineHost, type PipelineFactory } from '../runtime/pipeline-host.js';
+import type { PipelineFactory } from '../runtime/pipeline-host.js';
 import { compileWorkerOptions, type WorkerOptions } from './options.js';
+import { startWorkerParts, stopWorkerParts, type WorkerParts } from './parts.js';
 import { connections } from './wiring.js';
 
 export type { PipelineFactory } from '../runtime/pipeline-host.js';
@@ -22,9 +21,7 @@ export type { WorkerOptions } from './options.js';
 /** What a started worker holds, to stop in reverse. */
 interface Running {
   coordinator: Coordinator | undefined;
-  log: JobLog;
-  sender: CommandSender;
-  host: PipelineHost;
+  parts: WorkerParts;
 }
 
 /**
@@ -90,9 +87,7 @@ export class Worker {
     const r = this.running;
     this.running = undefined;
     if (r) {
-      await r.host.stop();
-      await r.sender.close();
-      await r.log.close();
+      await stopWorkerParts(r.parts);
       await r.coordinator?.stop();
     }
     await this.server?.close();
@@ -115,39 +110,23 @@ export class Worker {
       await coordinator.start();
     }
     this.notReady = 'reading the job log';
-    const log = await JobLog.open({
-      kafka,
-      registry,
-      namespace,
-      logger: this.log,
-      reader: 'worker',
-    });
-    const sender = await CommandSender.open({
-      kafka,
-      registry,
-      log,
-      issuedBy: `worker:${workerId}`,
-      timeoutMs: DEFAULT_COMMAND_TIMEOUT_MS,
-    });
     const onRestore = this.options.onRestoreProgress;
-    const host = new PipelineHost({
+    const parts = await startWorkerParts({
       kafka,
       registry,
-      log,
-      reports: sender,
       namespace,
-      worker: workerId,
       logger: this.log,
+      clock: systemClock,
+      commandTimeoutMs: DEFAULT_COMMAND_TIMEOUT_MS,
+      workerId,
       retry: this.o.retry,
+      factories: this.factories,
       metrics: onRestore
         ? withRestoreListener(this.metrics ?? NO_METRICS, onRestore)
         : this.metrics,
-      factories: this.factories,
       observe: (state) => this.metrics?.track(state),
-      clock: systemClock,
     });
-    host.start();
-    return { coordinator, log, sender, host };
+    return { coordinator, parts };
   }
 
   /** Live while the event loop answers; ready once the job log is read and the election joined. */

@@ -8,10 +8,8 @@ import { KafkaProtocolError } from '../../src/kafka/errors.js';
 import { MemoryCluster, VirtualClock, type FaultSpec } from '../../src/kafka/memory/index.js';
 import type { MemoryKafka } from '../../src/kafka/memory/index.js';
 import type { RetryPolicy } from '../../src/kafka/retry.js';
-import { CommandSender } from '../../src/log/commands.js';
-import { JobLog } from '../../src/log/job-log.js';
+import { openClientParts, startWorkerParts, type PartsOptions } from '../../src/node/parts.js';
 import type { Logger } from '../../src/observability/logger.js';
-import { PipelineHost } from '../../src/runtime/pipeline-host.js';
 import { PIPELINE, SINK, SOURCE, sums } from './pipeline.js';
 
 export { PIPELINE, SINK, SOURCE, type Input } from './pipeline.js';
@@ -149,57 +147,35 @@ export class World {
 
   /** A client process (never faulted): the user who submits and controls the job. */
   async connectClient(): Promise<SluiceClient> {
-    const kafka = this.cluster.client('client');
-    const { registry, logger, clock } = this;
-    const log = await JobLog.open({
-      kafka,
-      registry,
-      namespace: NAMESPACE,
-      logger,
+    const parts = await openClientParts({
+      ...this.parts(this.cluster.client('client')),
+      issuedBy: 'sim-client',
       reader: 'client',
     });
-    const sender = await CommandSender.open({
-      kafka,
-      registry,
-      log,
-      issuedBy: 'sim-client',
-      timeoutMs: COMMAND_TIMEOUT_MS,
-      clock,
-    });
-    return new SluiceClient({ log, sender, logger });
+    return new SluiceClient({ ...parts, logger: this.logger });
   }
 
-  /** A worker as src/node/worker.ts builds one, without a coordinator of its own. */
+  /** A worker as src/node/worker.ts assembles one, without a coordinator of its own. */
   private async startWorker(kafka: MemoryKafka, name: string): Promise<void> {
-    const { registry, logger, clock } = this;
-    const log = await JobLog.open({
-      kafka,
-      registry,
-      namespace: NAMESPACE,
-      logger,
-      reader: 'worker',
-    });
-    const sender = await CommandSender.open({
-      kafka,
-      registry,
-      log,
-      issuedBy: `worker:${name}`,
-      timeoutMs: COMMAND_TIMEOUT_MS,
-      clock,
-    });
-    const host = new PipelineHost({
-      kafka,
-      registry,
-      log,
-      reports: sender,
-      namespace: NAMESPACE,
-      worker: name,
-      logger,
+    await startWorkerParts({
+      ...this.parts(kafka),
+      workerId: name,
       retry: SIM_RETRY,
       factories: new Map([[PIPELINE, sums(() => this.fixed)]]),
-      clock,
     });
-    host.start();
+  }
+
+  /** What a process's parts are built on: its own client of the cluster, the shared rest. */
+  private parts(kafka: MemoryKafka): PartsOptions {
+    const { registry, logger, clock } = this;
+    return {
+      kafka,
+      registry,
+      namespace: NAMESPACE,
+      logger,
+      clock,
+      commandTimeoutMs: COMMAND_TIMEOUT_MS,
+    };
   }
 
   private async startCoordinator(kafka: MemoryKafka, name: string): Promise<void> {

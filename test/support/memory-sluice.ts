@@ -3,8 +3,9 @@ import type { JobConfig } from '../../src/domain/config.js';
 import type { JobEvent } from '../../src/domain/events.js';
 import type { JobState } from '../../src/domain/state.js';
 import type { MemoryKafka } from '../../src/kafka/memory/index.js';
-import { CommandSender } from '../../src/log/commands.js';
-import { JobLog } from '../../src/log/job-log.js';
+import type { CommandSender } from '../../src/log/commands.js';
+import type { JobLog } from '../../src/log/job-log.js';
+import { openClientParts } from '../../src/node/parts.js';
 import type { RunnerDeps } from '../../src/runtime/job-runner.js';
 import {
   background,
@@ -71,18 +72,17 @@ export async function participant(
 ): Promise<Participant> {
   const kafka = world.cluster.client(name);
   const { clock, registry, logger } = world;
-  const log = await drive(clock, JobLog.open({ kafka, registry, namespace, logger, reader: name }));
-  const sender = await drive(
+  const parts = openClientParts({
+    kafka,
+    registry,
+    namespace,
+    logger,
     clock,
-    CommandSender.open({
-      kafka,
-      registry,
-      log,
-      issuedBy: name,
-      timeoutMs: COMMAND_TIMEOUT_MS,
-      clock,
-    }),
-  );
+    commandTimeoutMs: COMMAND_TIMEOUT_MS,
+    issuedBy: name,
+    reader: name,
+  });
+  const { log, sender } = await drive(clock, parts);
   return { kafka, log, sender };
 }
 

@@ -1,0 +1,101 @@
+import type { SchemaRegistry } from '../codec/registry.js';
+import type { Clock } from '../domain/clock.js';
+import type { Kafka } from '../kafka/port.js';
+import type { RetryPolicy } from '../kafka/retry.js';
+import { CommandSender } from '../log/commands.js';
+import { JobLog } from '../log/job-log.js';
+import type { Logger } from '../observability/logger.js';
+import type { MetricsSink } from '../observability/metrics.js';
+import type { JobState } from '../domain/state.js';
+import { PipelineHost, type PipelineFactory } from '../runtime/pipeline-host.js';
+
+/**
+ * What a client's or a worker's parts are built on, whatever stands behind the Kafka port: the
+ * kafkajs adapter for `Worker` and `SluiceClient.connect`, the in-memory Kafka in the
+ * simulation (test/sim/), which so runs the same assembly.
+ */
+export interface PartsOptions {
+  kafka: Kafka;
+  registry: SchemaRegistry;
+  namespace: string;
+  logger: Logger;
+  clock: Clock;
+  /** How long a command (a report, for a worker) waits for the coordinator's answer. */
+  commandTimeoutMs: number;
+}
+
+/** A namespace's job log, followed, and a sender of commands on it. */
+export interface ClientParts {
+  log: JobLog;
+  sender: CommandSender;
+}
+
+/** Opens the job log (reading it up to now) and a command sender recorded as `issuedBy`. */
+export async function openClientParts(
+  o: PartsOptions & { issuedBy: string; reader: string },
+): Promise<ClientParts> {
+  const { kafka, registry, namespace, logger, clock } = o;
+  const log = await JobLog.open({ kafka, registry, namespace, logger, reader: o.reader });
+  try {
+    const sender = await CommandSender.open({
+      kafka,
+      registry,
+      log,
+      issuedBy: o.issuedBy,
+      timeoutMs: o.commandTimeoutMs,
+      clock,
+    });
+    return { log, sender };
+  } catch (err) {
+    await log.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** A worker's running parts, stopped in reverse by {@link stopWorkerParts}. */
+export interface WorkerParts extends ClientParts {
+  host: PipelineHost;
+}
+
+/**
+ * Starts the parts of a worker that runs jobs: its job log and report sender, and a pipeline
+ * host that starts the hosted pipelines' jobs as the log says.
+ */
+export async function startWorkerParts(
+  o: PartsOptions & {
+    workerId: string;
+    retry: RetryPolicy;
+    factories: ReadonlyMap<string, PipelineFactory>;
+    metrics?: MetricsSink | undefined;
+    observe?: (state: JobState) => void;
+  },
+): Promise<WorkerParts> {
+  const { log, sender } = await openClientParts({
+    ...o,
+    issuedBy: `worker:${o.workerId}`,
+    reader: 'worker',
+  });
+  const host = new PipelineHost({
+    kafka: o.kafka,
+    registry: o.registry,
+    log,
+    reports: sender,
+    namespace: o.namespace,
+    worker: o.workerId,
+    logger: o.logger,
+    retry: o.retry,
+    metrics: o.metrics,
+    factories: o.factories,
+    ...(o.observe && { observe: o.observe }),
+    clock: o.clock,
+  });
+  host.start();
+  return { log, sender, host };
+}
+
+/** Stops a worker's jobs on this worker, then its sender and its log. */
+export async function stopWorkerParts(parts: WorkerParts): Promise<void> {
+  await parts.host.stop();
+  await parts.sender.close();
+  await parts.log.close();
+}
