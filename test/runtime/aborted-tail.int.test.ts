@@ -107,7 +107,10 @@ describe('a source that ends in aborted records', () => {
     const admin = kafkaClient().admin();
     await admin.connect();
     try {
-      const ends = (await admin.fetchTopicOffsets(input)).map((o) => o.high).join();
+      // Each partition holds a committed record, its marker, an aborted record and its marker.
+      // The end is known rather than read: a read here can come before the coordinator has
+      // written the abort markers, and then names the last stable offset, 2, not the end.
+      const ends = '4,4';
       const offsets = async () =>
         (
           await admin.fetchOffsets({ groupId: jobGroup(ns, job.id), topics: [input] })
