@@ -2,7 +2,15 @@ import { isValidName } from '../domain/config.js';
 import { SluiceError } from '../domain/errors.js';
 import type { KafkaSinkDef } from './sinks.js';
 import type { KafkaSourceDef } from './sources.js';
-import type { Keyed, MaybePromise, StageDef } from './stages.js';
+import {
+  EMITS,
+  isStateful,
+  type Emit,
+  type Keyed,
+  type MaybePromise,
+  type StageDef,
+  type StageKey,
+} from './stages.js';
 
 /** A finished pipeline: a source, stages, a sink. What workers run. */
 export interface PipelineDef {
@@ -65,12 +73,39 @@ export class Stream<T> {
     });
   }
 
-  /** Keys the stream for a stateful stage; state is kept per key. */
+  /**
+   * Keys the stream for a stateful stage; state is kept per key. The values go through a
+   * repartition topic keyed by it, so a key's values meet in one task whatever the source's
+   * partitioning.
+   */
   groupingKey(key: (value: T) => string | number): KeyedStream<T> {
     return new KeyedStream<T>(
       (v) => String(key(v as T)),
+      false,
       (stage) => this.add(stage),
     );
+  }
+
+  /**
+   * Keys the stream by the Kafka key of each source record, which the source topic is
+   * partitioned by: the stateful stage runs on the source's own partitions, with no repartition
+   * topic (one write and one read fewer per record). As Kafka Streams' `groupByKey`, it relies on
+   * the producer having partitioned the topic by that key, as Kafka's default partitioner does.
+   * A record without a key fails in the stage, naming it. Only before any other stateful stage,
+   * and on a single source topic (two topics' partitions are separate tasks).
+   */
+  groupByKey(): KeyedStream<T> {
+    if (this.stages.some(isStateful))
+      throw new SluiceError(
+        'SLUICE_CONFIG_INVALID',
+        "groupByKey() groups by the source record's key, so it must come before any other stateful stage; after one, use groupingKey((r) => r.key).",
+      );
+    if (this.source.topics.length !== 1)
+      throw new SluiceError(
+        'SLUICE_CONFIG_INVALID',
+        `groupByKey() needs a single source topic (got ${this.source.topics.length}): each topic's partitions are separate tasks, so one key's records could land in two of them. Use groupingKey(...) to repartition them by key.`,
+      );
+    return new KeyedStream<T>(recordKeyOf, true, (stage) => this.add(stage));
   }
 
   writeTo(sink: KafkaSinkDef): PipelineDef {
@@ -96,25 +131,50 @@ export class Stream<T> {
   }
 }
 
+/** The key `groupByKey` groups by: the source record's, which must have one. */
+const recordKeyOf: StageKey = (_value, recordKey) => {
+  if (recordKey === null)
+    throw new Error(
+      'groupByKey(): the source record has no key. Key the records when producing them, or group with groupingKey(...).',
+    );
+  return recordKey;
+};
+
 /** A keyed stream: the next stage keeps state per key. */
 export class KeyedStream<T> {
   constructor(
-    private readonly key: (value: unknown) => string,
+    private readonly key: StageKey,
+    private readonly byRecordKey: boolean,
     private readonly push: (stage: StageDef) => Stream<unknown>,
   ) {}
 
-  /** Folds each key's values into a state and emits `{ key, value }` on every update. */
+  /**
+   * Folds each key's values into a state and emits `{ key, value }`. `emit: 'update'` (the
+   * default) emits on every update; `emit: 'commit'` emits each updated key's latest value once
+   * per commit, which is what a reader of a compacted output or a table needs, for far fewer
+   * writes (Kafka Streams' record cache does the same). Under EXACTLY_ONCE a reader sees the
+   * same committed values either way, only fewer of the intermediate ones.
+   */
   aggregate<S>(opts: {
     name: string;
     init: () => S;
     add: (state: S, value: T) => MaybePromise<S>;
+    emit?: Emit;
   }): Stream<Keyed<S>> {
+    const emit = opts.emit ?? 'update';
+    if (!EMITS.includes(emit))
+      throw new SluiceError(
+        'SLUICE_CONFIG_INVALID',
+        `aggregate "${String(opts.name)}": emit must be one of ${EMITS.map((e) => `'${e}'`).join(', ')}, not ${JSON.stringify(emit)}.`,
+      );
     return this.push({
       kind: 'aggregate',
       name: checkedName(opts.name),
       key: this.key,
+      byRecordKey: this.byRecordKey,
       init: opts.init,
       add: opts.add as (s: unknown, v: unknown) => MaybePromise<unknown>,
+      emit,
     }) as Stream<Keyed<S>>;
   }
 
@@ -128,6 +188,7 @@ export class KeyedStream<T> {
       kind: 'mapWithState',
       name: checkedName(opts.name),
       key: this.key,
+      byRecordKey: this.byRecordKey,
       init: opts.init,
       fn: opts.fn as (s: unknown, v: unknown, k: string) => MaybePromise<[unknown, unknown]>,
     }) as Stream<U>;

@@ -18,18 +18,35 @@ export type StageDef =
   | {
       kind: 'aggregate';
       name: string;
-      key: (value: unknown) => string;
+      key: StageKey;
+      /** Groups by the source record's Kafka key (`groupByKey`): no repartition is needed. */
+      byRecordKey: boolean;
       init: () => unknown;
       add: (state: unknown, value: unknown) => MaybePromise<unknown>;
+      emit: Emit;
     }
   | {
       kind: 'mapWithState';
       name: string;
-      key: (value: unknown) => string;
+      key: StageKey;
+      byRecordKey: boolean;
       init: () => unknown;
       /** Returns the new state and the output (undefined: no output). */
       fn: (state: unknown, value: unknown, key: string) => MaybePromise<[unknown, unknown]>;
     };
+
+/**
+ * A stateful stage's key for a value: from the value (`groupingKey`), or the Kafka key of the
+ * source record it came from (`groupByKey`, null when that record had none).
+ */
+export type StageKey = (value: unknown, recordKey: string | null) => string;
+
+/**
+ * When an aggregate emits: `update`, once per input record (every intermediate value); `commit`,
+ * each updated key's latest value once per commit, as Kafka Streams does with its record cache.
+ */
+export type Emit = 'update' | 'commit';
+export const EMITS: readonly Emit[] = ['update', 'commit'];
 
 /** The stateful stages, whose state lives in a changelog topic named after them. */
 export type StatefulStage = Extract<StageDef, { kind: 'aggregate' | 'mapWithState' }>;

@@ -1,7 +1,7 @@
 import type { ConsumedRecord, ProducedRecord } from '../kafka/port.js';
-import { isThenable, type StageDef } from '../pipeline/stages.js';
-import { execute, type Output } from './execute.js';
-import { originHeaders, originOf } from './origin.js';
+import { isStateful, isThenable, type StageDef } from '../pipeline/stages.js';
+import { execute, runFrom, type Output } from './execute.js';
+import { originHeaders, originOf, type Origin } from './origin.js';
 import { plannedAction, type ResumePlan } from '../domain/resume-plan.js';
 import { deadLetterMessage } from './dead-letter.js';
 import type { Deserializer } from './serde.js';
@@ -39,21 +39,81 @@ export interface ChunkResult {
   failure: unknown;
 }
 
+/** One chunk to run: a task's records, and what running them needs. */
+export interface ChunkRun {
+  spec: ChunkSpec;
+  plan: ResumePlan;
+  jobId: string;
+  task: Task;
+  messages: ConsumedRecord[];
+  /** True once the chunk must stop (the hop stopped, or its partition moved). */
+  stopped: () => boolean;
+  now?: () => number;
+  /** The time bound; CHUNK_TIME_MS by default. */
+  timeMs?: number;
+}
+
 /**
  * Runs a chunk of one partition's records through the stages, into the task's state (pending
  * until committed), applying the resume plan's skip or dead letter. Stops at the first record
  * that fails, whose partial state writes are reverted, as soon as `stopped()` says so, or once
  * `timeMs` has passed with at least one record handled; `last` says how far it got.
  */
-export async function runChunk(
+export async function runChunk(run: ChunkRun): Promise<ChunkResult> {
+  const { spec, task } = run;
+  const at = spec.stages.findIndex((s) => s.kind === 'aggregate' && s.emit === 'commit');
+  if (at === -1) return runRecords(run);
+  const start = task.state.mark();
+  const origins = new Map<string, Origin>();
+  const result = await runRecords(run, origins);
+  try {
+    result.outputs.push(...(await emitLatest(spec, at, task, origins)));
+    return result;
+  } catch {
+    // A stage after the aggregate failed on a key's latest value. Which record to report is the
+    // one whose update first fails, so the chunk runs again emitting every update: everything
+    // before that record commits, exactly as without `emit: 'commit'`.
+    task.state.revertTo(start);
+    const stages = spec.stages.map((s, i) => (i === at ? { ...s, emit: 'update' as const } : s));
+    return runRecords({ ...run, spec: { ...spec, stages } });
+  }
+}
+
+/**
+ * The outputs of an aggregate that emits per commit (stage `at`): each key it updated in this
+ * chunk, with its latest value, run through the stages after it. A record for the next hop
+ * carries the origin of the last record that updated the key.
+ */
+async function emitLatest(
   spec: ChunkSpec,
-  plan: ResumePlan,
-  jobId: string,
+  at: number,
   task: Task,
-  messages: ConsumedRecord[],
-  stopped: () => boolean,
-  now: () => number = Date.now,
-  timeMs = CHUNK_TIME_MS,
+  origins: Map<string, Origin>,
+): Promise<ProducedRecord[]> {
+  const stage = spec.stages[at] as StageDef;
+  const records: ProducedRecord[] = [];
+  for (const [key, value] of task.state.pendingOf(stage.name)) {
+    let outs = runFrom(spec.stages, at + 1, [{ key, value: { key, value } }], task.state);
+    if (isThenable(outs)) outs = await outs;
+    const origin = origins.get(key);
+    for (const out of outs) records.push(outputRecord(spec, out, origin));
+  }
+  return records;
+}
+
+function outputRecord(spec: ChunkSpec, out: Output, origin: Origin | undefined): ProducedRecord {
+  const record: ProducedRecord = { key: spec.output.key(out), value: spec.output.write(out.value) };
+  if (origin && spec.output.internal) record.headers = originHeaders(origin);
+  return record;
+}
+
+/**
+ * The records of a chunk, one by one (see runChunk). With `origins`, notes for each state key
+ * written the origin of the last record that wrote it.
+ */
+async function runRecords(
+  { spec, plan, jobId, task, messages, stopped, now = Date.now, timeMs = CHUNK_TIME_MS }: ChunkRun,
+  origins?: Map<string, Origin>,
 ): Promise<ChunkResult> {
   const deadline = now() + timeMs;
   const result: ChunkResult = {
@@ -65,6 +125,8 @@ export async function runChunk(
   };
   // Origins are read only where used: a plan naming a record, or headers for the next hop.
   const tracksOrigin = spec.output.internal || plan.record !== null;
+  // The record's key as text, only for a stage that groups by it (groupByKey).
+  const byRecordKey = spec.stages.some((s) => isStateful(s) && s.byRecordKey);
   // Nothing else runs while this does not await, so `stopped()` can only change across an await:
   // it is asked before the first record and after each record that awaited. Asking kafkajs
   // (`isStale()`) for every record cost about 1.5 % of a keyed job's CPU.
@@ -88,18 +150,17 @@ export async function runChunk(
         awaited = true;
         value = await value;
       }
-      let outs = execute(spec.stages, value, task.state);
+      const recordKey = byRecordKey && message.key !== null ? message.key.toString() : null;
+      let outs = execute(spec.stages, value, task.state, recordKey);
       if (isThenable(outs)) {
         awaited = true;
         outs = await outs;
       }
-      for (const out of outs) {
-        const record: ProducedRecord = {
-          key: spec.output.key(out),
-          value: spec.output.write(out.value),
-        };
-        if (origin && spec.output.internal) record.headers = originHeaders(origin);
-        result.outputs.push(record);
+      for (const out of outs) result.outputs.push(outputRecord(spec, out, origin));
+      if (origins && origin) {
+        const writes = task.state.pendingWrites();
+        for (let w = mark; w < writes.length; w++)
+          origins.set((writes[w] as { key: string }).key, origin);
       }
       result.last = message.offset;
     } catch (err) {

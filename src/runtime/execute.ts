@@ -32,23 +32,29 @@ export function execute(
   stages: readonly StageDef[],
   input: unknown,
   state: StateStore,
+  recordKey: string | null = null,
 ): MaybePromise<Output[]> {
-  return runFrom(stages, 0, [{ key: null, value: input }], state);
+  return runFrom(stages, 0, [{ key: null, value: input }], state, recordKey);
 }
 
-/** Runs `items` through the stages from `first` on, synchronously until a step must wait. */
-function runFrom(
+/**
+ * Runs `items` through the stages from `first` on, synchronously until a step must wait. An
+ * aggregate that emits per commit passes nothing on: its keys' latest values are run from the
+ * stage after it once the chunk is done (see chunk.ts).
+ */
+export function runFrom(
   stages: readonly StageDef[],
   first: number,
   items: Output[],
   state: StateStore,
+  recordKey: string | null = null,
 ): MaybePromise<Output[]> {
   for (let s = first; s < stages.length && items.length > 0; s++) {
     const stage = stages[s] as StageDef;
     const next: Output[] = [];
     for (let i = 0; i < items.length; i++) {
-      const waiting = guarded(stage, items[i] as Output, state, next);
-      if (waiting) return awaitRest(stages, s, items, i, waiting, next, state);
+      const waiting = guarded(stage, items[i] as Output, state, next, recordKey);
+      if (waiting) return awaitRest(stages, s, items, i, waiting, next, state, recordKey);
     }
     items = next;
   }
@@ -64,11 +70,13 @@ async function awaitRest(
   waiting: Promise<void>,
   next: Output[],
   state: StateStore,
+  recordKey: string | null,
 ): Promise<Output[]> {
   await waiting;
   const stage = stages[s] as StageDef;
-  for (let j = i + 1; j < items.length; j++) await guarded(stage, items[j] as Output, state, next);
-  return runFrom(stages, s + 1, next, state);
+  for (let j = i + 1; j < items.length; j++)
+    await guarded(stage, items[j] as Output, state, next, recordKey);
+  return runFrom(stages, s + 1, next, state, recordKey);
 }
 
 /** One step, its failure (thrown or rejected) wrapped in StageFailure naming the stage. */
@@ -77,9 +85,10 @@ function guarded(
   item: Output,
   state: StateStore,
   out: Output[],
+  recordKey: string | null,
 ): Promise<void> | undefined {
   try {
-    return step(stage, item, state, out)?.catch((err: unknown) => {
+    return step(stage, item, state, out, recordKey)?.catch((err: unknown) => {
       throw new StageFailure(stage.name, err);
     });
   } catch (err) {
@@ -93,6 +102,7 @@ function step(
   item: Output,
   state: StateStore,
   out: Output[],
+  recordKey: string | null,
 ): Promise<void> | undefined {
   switch (stage.kind) {
     case 'map':
@@ -108,15 +118,15 @@ function step(
         for (const value of values) out.push({ key: item.key, value });
       });
     case 'aggregate': {
-      const key = stage.key(item.value);
+      const key = stage.key(item.value, recordKey);
       const current = state.get(stage.name, key);
       return then(stage.add(current === undefined ? stage.init() : current, item.value), (v) => {
         state.put(stage.name, key, v);
-        out.push({ key, value: { key, value: v } });
+        if (stage.emit === 'update') out.push({ key, value: { key, value: v } });
       });
     }
     case 'mapWithState': {
-      const key = stage.key(item.value);
+      const key = stage.key(item.value, recordKey);
       const current = state.get(stage.name, key);
       const result = stage.fn(current === undefined ? stage.init() : current, item.value, key);
       return then(result, ([updated, output]) => {

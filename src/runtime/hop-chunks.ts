@@ -162,15 +162,15 @@ export class HopChunks {
       messages = messages.slice(replayed);
       if (messages.length === 0) return replayed;
     }
-    const { outputs, deadLetters, last, failed, failure } = await runChunk(
-      this.o.spec,
-      this.o.plan,
-      this.o.jobId,
+    const { outputs, deadLetters, last, failed, failure } = await runChunk({
+      spec: this.o.spec,
+      plan: this.o.plan,
+      jobId: this.o.jobId,
       task,
       messages,
-      () => !ctl.isRunning() || ctl.isStale(),
-      () => this.o.clock.now(),
-    );
+      stopped: () => !ctl.isRunning() || ctl.isStale(),
+      now: () => this.o.clock.now(),
+    });
     if (this.o.frozen() && !failed) {
       // Frozen while this chunk ran (the job was suspended or stopped): commit nothing more.
       // Its records are fetched again by whoever runs the job next.

@@ -17,7 +17,12 @@ import { errorInfo, failureReport } from './failure.js';
 import { CompletionCheck } from './completion.js';
 import { Hop } from './hop.js';
 import { drain, type HopInput } from './progress.js';
-import { checkStagesMatch, savedStages, seedFromSnapshot } from './snapshot-state.js';
+import {
+  checkStagesMatch,
+  refuseStrandedOnResume,
+  savedStages,
+  seedFromSnapshot,
+} from './snapshot-state.js';
 import type { ResumePlan } from '../domain/resume-plan.js';
 import { Deserializer, Serializer } from './serde.js';
 import { Topology } from './topology.js';
@@ -100,6 +105,12 @@ export class JobRunner {
         widest,
         `Job "${this.job.name}"`,
       );
+      await refuseStrandedOnResume(admin, {
+        namespace: this.deps.namespace,
+        jobId: this.job.jobId,
+        where: `Job "${this.job.name}"`,
+        inPlace: this.topology.inPlace,
+      });
       if (this.pipeline.source.bounded) {
         const sourceEnds = new Map<string, bigint>();
         for (const topic of this.pipeline.source.topics) {
@@ -173,6 +184,7 @@ export class JobRunner {
         snapshotName,
         sourceTopics: this.pipeline.source.topics,
         stages,
+        inPlace: this.topology.inPlace,
         partitions,
       },
       this.log,

@@ -74,6 +74,8 @@ export interface SeedSpec {
   snapshotName: string;
   sourceTopics: string[];
   stages: string[];
+  /** The stages the new job keeps on its source's partitions (groupByKey), not a repartition topic. */
+  inPlace: string[];
   partitions: number;
 }
 
@@ -159,11 +161,15 @@ async function stateAndInFlight(
     const oldInput = repartitionTopic(namespace, from.jobId, stage);
     const newInput = repartitionTopic(namespace, jobId, stage);
     const target = changelogTopic(namespace, jobId, stage);
+    const inPlace = spec.inPlace.includes(stage);
+    // The task that holds a key's state is the partition's task of whatever the stage reads:
+    // the same partition whether the old job repartitioned or not (see restore.ts).
+    const taskTopic = inPlace ? (spec.sourceTopics[0] ?? newInput) : newInput;
     await readToEnd(kafka, [changelogTopic(namespace, from.jobId, stage)], (_t, partition, m) => {
       const key = m.key ? parseChangelogKey(m.key.toString()) : undefined;
-      if (!key || key.topic !== oldInput) return;
+      if (!key) return;
       add(target, {
-        key: changelogKey(newInput, key.partition, key.key),
+        key: changelogKey(taskTopic, key.partition, key.key),
         value: m.value,
         partition,
       });
@@ -175,6 +181,10 @@ async function stateAndInFlight(
       if (BigInt(p.offset) >= 0n) start.set(`${p.topic}:${p.partition}`, BigInt(p.offset));
     const existing = new Set(await admin.listTopics());
     if (!existing.has(oldInput)) continue;
+    if (inPlace) {
+      await refuseStranded(admin, oldInput, start, `Snapshot "${spec.snapshotName}"`, stage);
+      continue;
+    }
     await readToEnd(
       kafka,
       [oldInput],
@@ -209,6 +219,48 @@ async function sourcePositions(
     }
   }
   return result;
+}
+
+/**
+ * Refuses to go on when a stage now grouped by the source's key (groupByKey), which no longer
+ * reads its repartition topic, has records left there: they were taken from the source already,
+ * so nothing would ever count them.
+ */
+export async function refuseStranded(
+  admin: Admin,
+  topic: string,
+  read: Map<string, bigint>,
+  where: string,
+  stage: string,
+): Promise<void> {
+  const left = (await topicOffsets(admin, topic))
+    .map((o) => o.high - (read.get(`${topic}:${o.partition}`) ?? o.low))
+    .reduce((a, b) => a + (b > 0n ? b : 0n), 0n);
+  if (left > 0n)
+    throw new SluiceError(
+      'SLUICE_STATE_INCOMPATIBLE',
+      `${where}: stage "${stage}" had ${left} record(s) in its repartition topic not yet read, but the pipeline now groups it by the source's key (groupByKey), which reads no repartition topic; they would never be counted. Run the job with groupingKey(...) until they are read (its lag is 0), then switch.`,
+      { details: { stage, topic, unread: Number(left) } },
+    );
+}
+
+/**
+ * A stage switched to groupByKey on resume reads no repartition topic any more: records its
+ * earlier runs left there unread would be lost (see refuseStranded).
+ */
+export async function refuseStrandedOnResume(
+  admin: Admin,
+  o: { namespace: string; jobId: string; where: string; inPlace: string[] },
+): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  for (const stage of o.inPlace) {
+    const topic = repartitionTopic(o.namespace, o.jobId, stage);
+    if (!existing.has(topic)) continue;
+    const read = new Map<string, bigint>();
+    for (const p of await admin.committed(stageGroup(o.namespace, o.jobId, stage), [topic]))
+      if (BigInt(p.offset) >= 0n) read.set(`${p.topic}:${p.partition}`, BigInt(p.offset));
+    await refuseStranded(admin, topic, read, o.where, stage);
+  }
 }
 
 function quoted(names: string[]): string {

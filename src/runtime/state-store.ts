@@ -53,6 +53,11 @@ export class StateStore {
     return out;
   }
 
+  /** One stage's pending values, each key's latest, in the order the keys were first written. */
+  pendingOf(stage: string): ReadonlyMap<string, unknown> {
+    return this.pending.get(stage) ?? new Map<string, unknown>();
+  }
+
   /** A savepoint: how many pending writes exist now. */
   mark(): number {
     return this.writes.length;

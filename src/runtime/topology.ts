@@ -5,9 +5,15 @@ import { isStateful, type StageDef, type StatefulStage } from '../pipeline/stage
 import type { HopSpec } from './hop-spec.js';
 import type { Deserializer, Serializer } from './serde.js';
 
-/** Stages up to the next stateful one; every stateful stage starts a segment of its own. */
+/**
+ * Stages up to the next repartitioned stateful one, which starts a segment of its own (its
+ * `head`). A stage grouped by the source record's key needs no repartition: it stays in the
+ * first segment, whose state it then holds.
+ */
 interface Segment {
   head: StatefulStage | undefined;
+  /** The stateful stage whose state this segment's tasks hold, if any. */
+  stateful: StatefulStage | undefined;
   stages: StageDef[];
 }
 
@@ -39,11 +45,18 @@ export class Topology {
   get changelogs(): { topic: string; stage: string }[] {
     const { namespace, jobId } = this.o;
     return this.segments.flatMap((s) =>
-      s.head ? [{ stage: s.head.name, topic: changelogTopic(namespace, jobId, s.head.name) }] : [],
+      s.stateful
+        ? [{ stage: s.stateful.name, topic: changelogTopic(namespace, jobId, s.stateful.name) }]
+        : [],
     );
   }
 
-  /** The repartition topics, one per stateful stage. */
+  /** The stateful stages held on the source's partitions (groupByKey): no repartition topic. */
+  get inPlace(): string[] {
+    return this.segments.flatMap((s) => (s.stateful && !s.head ? [s.stateful.name] : []));
+  }
+
+  /** The repartition topics, one per stateful stage that is not in place. */
   get repartitions(): string[] {
     return this.segments.flatMap((s, i) => this.inputTopic(i) ?? []);
   }
@@ -85,7 +98,7 @@ export class Topology {
         output: next
           ? {
               topic: this.inputTopic(i + 1) ?? '',
-              key: (out) => next.key(out.value),
+              key: (out) => next.key(out.value, out.key),
               write: (v) => Buffer.from(JSON.stringify(v) ?? 'null'),
               internal: true,
             }
@@ -95,7 +108,7 @@ export class Topology {
               write: (v) => codecs.sink.write(v),
               internal: false,
             },
-        changelogs: this.changelogs.filter((c) => c.stage === segment.head?.name),
+        changelogs: this.changelogs.filter((c) => c.stage === segment.stateful?.name),
         groupId: this.groupOf(i),
         retry: codecs.retry,
       };
@@ -104,9 +117,15 @@ export class Topology {
 }
 
 function split(stages: StageDef[]): Segment[] {
-  const segments: Segment[] = [{ head: undefined, stages: [] }];
+  const first: Segment = { head: undefined, stateful: undefined, stages: [] };
+  const segments = [first];
   for (const stage of stages) {
-    if (isStateful(stage)) segments.push({ head: stage, stages: [stage] });
+    // Only the first stateful stage (groupByKey() refuses any other): one changelog per hop.
+    const inPlace =
+      isStateful(stage) && stage.byRecordKey && segments.length === 1 && !first.stateful;
+    if (inPlace) first.stateful = stage;
+    if (isStateful(stage) && !inPlace)
+      segments.push({ head: stage, stateful: stage, stages: [stage] });
     else segments.at(-1)?.stages.push(stage);
   }
   return segments;

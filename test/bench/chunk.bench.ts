@@ -54,7 +54,7 @@ const task = { topic: 'in', partition: 0, state: new StateStore(), committed: un
 const rounds: { chunk: number; plainLoop: number }[] = [];
 for (let round = 0; round < 3; round++) {
   const chunk = await perRecordMicros(() =>
-    runChunk(spec, NO_PLAN, 'bench', task, messages, () => false),
+    runChunk({ spec, plan: NO_PLAN, jobId: 'bench', task, messages, stopped: () => false }),
   );
   const plainLoop = await perRecordMicros(() =>
     messages.map((m) => {

@@ -88,7 +88,7 @@ describe('Pipeline builder: stage names', () => {
     expect(seen?.kind).toBe('mapWithState');
     if (seen?.kind !== 'mapWithState') throw new Error('unreachable');
     // groupingKey stringifies whatever the user key function returns.
-    expect(seen.key(42)).toBe('42');
+    expect(seen.key(42, null)).toBe('42');
     expect(seen.init()).toBe(0);
     expect(isStateful(seen)).toBe(true);
     expect(isStateful(map as StageDef)).toBe(false);
@@ -102,7 +102,7 @@ describe('Pipeline builder: stage names', () => {
       .writeTo(sink());
     const stage = def.stages[0];
     if (stage?.kind !== 'aggregate') throw new Error('expected an aggregate');
-    expect(stage.key({ id: 7 })).toBe('7');
+    expect(stage.key({ id: 7 }, null)).toBe('7');
   });
 
   it.each([
@@ -282,5 +282,54 @@ describe('Sinks.kafka', () => {
       () => Sinks.kafka({ topic: 'out', format: 'xml' as unknown as 'json' }),
       /Sinks\.kafka: format "xml"/,
     );
+  });
+});
+
+describe('Pipeline builder: groupByKey and emit', () => {
+  it('groupByKey keys by the source record key, and refuses a record without one', () => {
+    const def = Pipeline.create()
+      .readFrom<{ n: number }>(source())
+      .groupByKey()
+      .aggregate({ name: 'count', init: () => 0, add: (s) => s + 1 })
+      .writeTo(sink());
+    const stage = def.stages[0];
+    if (stage?.kind !== 'aggregate') throw new Error('expected an aggregate');
+    expect(stage.byRecordKey).toBe(true);
+    expect(stage.emit).toBe('update');
+    expect(stage.key({ n: 1 }, 'k1')).toBe('k1');
+    expect(() => stage.key({ n: 1 }, null)).toThrow(/has no key.*groupingKey/);
+  });
+
+  it('groupByKey refuses to follow a stateful stage, and a source of several topics', () => {
+    const counted = Pipeline.create()
+      .readFrom<{ n: number }>(source())
+      .groupingKey((r) => r.n)
+      .aggregate({ name: 'count', init: () => 0, add: (s) => s + 1 });
+    expect(() => counted.groupByKey()).toThrow(/before any other stateful stage.*groupingKey/);
+    try {
+      counted.groupByKey();
+    } catch (err) {
+      expect((err as { code?: string }).code).toBe('SLUICE_CONFIG_INVALID');
+    }
+    const two = Pipeline.create().readFrom(Sources.kafka({ topics: ['a', 'b'] }));
+    expect(() => two.groupByKey()).toThrow(/needs a single source topic \(got 2\)/);
+  });
+
+  it("takes emit: 'commit', and names a bad emit value", () => {
+    const keyed = Pipeline.create()
+      .readFrom<{ n: number }>(source())
+      .groupingKey((r) => r.n);
+    const def = keyed
+      .aggregate({ name: 'count', init: () => 0, add: (s) => s + 1, emit: 'commit' })
+      .writeTo(sink());
+    expect(def.stages[0]).toMatchObject({ kind: 'aggregate', emit: 'commit', byRecordKey: false });
+    expect(() =>
+      keyed.aggregate({
+        name: 'count',
+        init: () => 0,
+        add: (s) => s + 1,
+        emit: 'sometimes' as 'commit',
+      }),
+    ).toThrow(/aggregate "count": emit must be one of 'update', 'commit', not "sometimes"/);
   });
 });

@@ -49,16 +49,15 @@ const records = (n: number): KafkaMessage[] =>
 
 describe('runChunk: the time bound', () => {
   it('stops once the bound has passed, with `last` at the last record done', async () => {
-    const result = await runChunk(
-      spec(20),
-      NO_PLAN,
-      'job',
-      task(),
-      records(50),
-      () => false,
-      Date.now,
-      100,
-    );
+    const result = await runChunk({
+      spec: spec(20),
+      plan: NO_PLAN,
+      jobId: 'job',
+      task: task(),
+      messages: records(50),
+      stopped: () => false,
+      timeMs: 100,
+    });
     const done = Number(result.last) + 1;
     expect(done).toBeGreaterThanOrEqual(1);
     expect(done).toBeLessThan(50); // 50 records take 1 s at least: far past the bound
@@ -69,22 +68,28 @@ describe('runChunk: the time bound', () => {
   });
 
   it('does one record at least, however small the bound', async () => {
-    const result = await runChunk(
-      spec(5),
-      NO_PLAN,
-      'job',
-      task(),
-      records(3),
-      () => false,
-      Date.now,
-      0,
-    );
+    const result = await runChunk({
+      spec: spec(5),
+      plan: NO_PLAN,
+      jobId: 'job',
+      task: task(),
+      messages: records(3),
+      stopped: () => false,
+      timeMs: 0,
+    });
     expect(result.last).toBe('0');
     expect(result.outputs).toHaveLength(1);
   });
 
   it('runs the whole chunk when the records fit in the bound', async () => {
-    const result = await runChunk(spec(0), NO_PLAN, 'job', task(), records(200), () => false);
+    const result = await runChunk({
+      spec: spec(0),
+      plan: NO_PLAN,
+      jobId: 'job',
+      task: task(),
+      messages: records(200),
+      stopped: () => false,
+    });
     expect(result.last).toBe('199');
     expect(result.outputs).toHaveLength(200);
   });
@@ -101,16 +106,30 @@ describe('runChunk: stopping', () => {
 
   it('asks whether to stop once for a chunk that never awaits: nothing can stop it meanwhile', async () => {
     let asked = 0;
-    const result = await runChunk(syncSpec(), NO_PLAN, 'job', task(), records(100), () => {
-      asked++;
-      return false;
+    const result = await runChunk({
+      spec: syncSpec(),
+      plan: NO_PLAN,
+      jobId: 'job',
+      task: task(),
+      messages: records(100),
+      stopped: () => {
+        asked++;
+        return false;
+      },
     });
     expect(result.last).toBe('99');
     expect(asked).toBe(1);
   });
 
   it('does nothing when stopped before it starts', async () => {
-    const result = await runChunk(syncSpec(), NO_PLAN, 'job', task(), records(10), () => true);
+    const result = await runChunk({
+      spec: syncSpec(),
+      plan: NO_PLAN,
+      jobId: 'job',
+      task: task(),
+      messages: records(10),
+      stopped: () => true,
+    });
     expect(result.last).toBeUndefined();
     expect(result.outputs).toHaveLength(0);
   });
@@ -118,7 +137,14 @@ describe('runChunk: stopping', () => {
   it('asks after every record that awaited, and stops at the first record after a stop', async () => {
     let asked = 0;
     // Stops once three records are done: asked before each record, the fourth ask says stop.
-    const result = await runChunk(spec(0), NO_PLAN, 'job', task(), records(10), () => ++asked > 3);
+    const result = await runChunk({
+      spec: spec(0),
+      plan: NO_PLAN,
+      jobId: 'job',
+      task: task(),
+      messages: records(10),
+      stopped: () => ++asked > 3,
+    });
     expect(result.last).toBe('2');
     expect(result.outputs.map((o) => String(o.value))).toEqual(['0', '2', '4']);
   });

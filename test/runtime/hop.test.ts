@@ -322,8 +322,10 @@ const countStage: StageDef = {
   kind: 'aggregate',
   name: 'count',
   key: (v) => `p${(v as In).p}`,
+  byRecordKey: false,
   init: () => 0,
   add: (s) => (s as number) + 1,
+  emit: 'update',
 };
 
 /**
