@@ -63,11 +63,24 @@ export function isTransient(err: unknown): boolean {
   return false;
 }
 
-/** A fenced producer: another owner took its transactional id over. */
+/** A zombie: fenced by a new owner of its transactional id, or left behind by its group (see FENCED_TYPES). */
 export function isFenced(err: unknown): boolean {
   const type = errorType(err);
-  return type === 'INVALID_PRODUCER_EPOCH' || type === 'PRODUCER_FENCED';
+  return type !== undefined && FENCED_TYPES.has(type);
 }
+
+/**
+ * A zombie's errors: fenced by its transactional id (a newer producer took the id over), or by
+ * its consumer group (KIP-447: the group moved to a generation without this member, whose
+ * transaction's offsets are then refused).
+ */
+const FENCED_TYPES = new Set([
+  'INVALID_PRODUCER_EPOCH',
+  'PRODUCER_FENCED',
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+  'FENCED_INSTANCE_ID',
+]);
 
 /** A topic or partition the cluster does not know (yet: a topic created a moment ago). */
 export function isUnknownTopic(err: unknown): boolean {

@@ -67,9 +67,16 @@ export interface PartitionOffsets {
   high: bigint;
 }
 
-/** The group a transaction's offsets are committed for. */
+/**
+ * The group a transaction's offsets are committed for. With a member's id and generation
+ * (KIP-447), the group coordinator refuses them (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID) once
+ * that member has left the generation: a zombie that lost its partitions cannot commit.
+ * Without, they are not checked.
+ */
 export interface GroupMetadata {
   groupId: string;
+  memberId?: string;
+  generationId?: number;
 }
 
 /** A topic to create. */
@@ -219,6 +226,8 @@ export interface GroupConsumer {
   seek(topic: string, partition: number, offset: string): void;
   /** Commits offsets for the group outside any transaction. */
   commit(offsets: PartitionOffset[]): Promise<void>;
+  /** The group, with this member's id and generation as of its latest join (none before one). */
+  groupMetadata(): GroupMetadata;
   /** Leaves the group, after the batch in flight. */
   stop(): Promise<void>;
 }

@@ -81,7 +81,9 @@ export async function commitTask(
     const tx = await (task.producer as TransactionalProducer).begin();
     try {
       if (topicMessages.length > 0) written = await tx.send(topicMessages);
-      await tx.sendOffsets({ groupId: ctx.groupId }, [
+      // With the member's generation: a worker that lost the partition in a rebalance cannot
+      // commit it (KIP-447), on top of the fencing by transactional id.
+      await tx.sendOffsets(ctx.consumer?.groupMetadata() ?? { groupId: ctx.groupId }, [
         { topic: task.topic, partition: task.partition, offset: next },
       ]);
       await tx.commit();

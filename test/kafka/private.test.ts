@@ -18,6 +18,9 @@ async function host(order: 'sluice first' | 'kafkajs first'): Promise<Record<str
       filter: ['src/consumer/filterAbortedMessages.js', 'sluice.readCommittedFilter'],
       grouping: ['src/producer/groupMessagesPerPartition.js', 'sluice.groupMessagesPerPartition'],
       record: ['src/protocol/recordBatch/record/v0/index.js', 'sluice.encodeRecord'],
+      coordinators: ['src/cluster/index.js', 'sluice.coordinatorCache'],
+      generation: ['src/consumer/consumerGroup.js', 'sluice.groupJoinGeneration'],
+      txnOffsetCommit: ['src/protocol/requests/txnOffsetCommit/index.js', 'sluice.txnOffsetCommitV3'],
     };
     ${order === 'kafkajs first' ? "const early = require('kafkajs');" : ''}
     await import('./src/index.ts');
@@ -40,8 +43,9 @@ async function host(order: 'sluice first' | 'kafkajs first'): Promise<Record<str
 }
 
 describe("Sluice's kafkajs is private", () => {
-  const none = { filter: false, grouping: false, record: false };
-  const all = { filter: true, grouping: true, record: true };
+  const names = ['filter', 'grouping', 'record', 'coordinators', 'generation', 'txnOffsetCommit'];
+  const none = Object.fromEntries(names.map((n) => [n, false]));
+  const all = Object.fromEntries(names.map((n) => [n, true]));
 
   it.each(['sluice first', 'kafkajs first'] as const)(
     'an application importing kafkajs gets it as published, %s',

@@ -1,5 +1,11 @@
 import type { Consumer as KafkaJSConsumer, ConsumerConfig, Kafka as KafkaJSClient } from 'kafkajs';
-import type { ConsumeOptions, ConsumerOptions, GroupConsumer, PartitionOffset } from '../port.js';
+import type {
+  ConsumeOptions,
+  ConsumerOptions,
+  GroupConsumer,
+  GroupMetadata,
+  PartitionOffset,
+} from '../port.js';
 import { restartOnError } from './restart.js';
 
 /**
@@ -27,8 +33,10 @@ export function consumerConfig(config: ConsumerConfig): ConsumerConfig {
  */
 export class KafkajsConsumer implements GroupConsumer {
   private readonly consumer: KafkaJSConsumer;
+  private group: GroupMetadata;
 
   constructor(client: KafkaJSClient, options: ConsumerOptions) {
+    this.group = { groupId: options.groupId };
     this.consumer = client.consumer(
       consumerConfig({
         groupId: options.groupId,
@@ -46,8 +54,16 @@ export class KafkajsConsumer implements GroupConsumer {
   async start(o: ConsumeOptions): Promise<void> {
     const c = this.consumer;
     const { onAssignment, onBatchEnd, onCrash } = o;
-    if (onAssignment)
-      c.on(c.events.GROUP_JOIN, ({ payload }) => onAssignment(payload.memberAssignment));
+    c.on(c.events.GROUP_JOIN, ({ payload }) => {
+      // The generation is Sluice's addition to the event (generation.ts).
+      const { generationId } = payload as { generationId?: number | null };
+      this.group = {
+        groupId: payload.groupId,
+        memberId: payload.memberId,
+        ...(typeof generationId === 'number' && { generationId }),
+      };
+      onAssignment?.(payload.memberAssignment);
+    });
     // Also after a fetch of only markers or aborted records, which kafkajs never hands to
     // eachBatch: it moves its own position past them and reports them here (batchSize 0).
     if (onBatchEnd)
@@ -93,6 +109,10 @@ export class KafkajsConsumer implements GroupConsumer {
 
   commit(offsets: PartitionOffset[]): Promise<void> {
     return this.consumer.commitOffsets(offsets);
+  }
+
+  groupMetadata(): GroupMetadata {
+    return this.group;
   }
 
   stop(): Promise<void> {

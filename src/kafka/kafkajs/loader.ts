@@ -4,8 +4,11 @@ import { builtinModules, createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { runInThisContext } from 'node:vm';
 import { dropAborted } from './aborted.js';
+import { cachingCoordinators } from './coordinators.js';
+import { withGenerationInJoin } from './generation.js';
 import { groupPerPartition } from './grouping.js';
 import { cheapRecordEncoder } from './record.js';
+import { withTxnOffsetCommitV3, type Codec } from './txn-offset-commit.js';
 
 /** A kafkajs module Sluice replaces: by what, given the original and the private `require`. */
 interface Patch {
@@ -15,9 +18,13 @@ interface Patch {
 }
 
 /**
- * Sluice's replacements of kafkajs modules. Two for speed, with the same results: the
- * producer's grouping of a send by partition (grouping.ts) and the encoding of a record
- * (record.ts). The third, the read_committed filter, for correctness:
+ * Sluice's replacements of kafkajs modules. Three for speed, with the same results: the
+ * producer's grouping of a send by partition (grouping.ts), the encoding of a record
+ * (record.ts), and the cluster's coordinator lookups, reused instead of made before every
+ * transactional request (coordinators.ts). Two for exactly-once v2's fencing (KIP-447): the
+ * consumer group's join event carries its generation (generation.ts), and a transaction's
+ * offsets are sent with it in TxnOffsetCommit v3 (txn-offset-commit.ts). One for correctness,
+ * the read_committed filter:
  *
  * kafkajs 2.2.4 drops an aborted transaction's records only from the first record at or past
  * the transaction's first offset, taking the broker's list in order and one entry per record.
@@ -31,6 +38,27 @@ interface Patch {
 const PATCHES: Patch[] = [
   { file: 'src/consumer/filterAbortedMessages.js', by: () => dropAborted },
   { file: 'src/producer/groupMessagesPerPartition.js', by: () => groupPerPartition },
+  {
+    file: 'src/protocol/requests/txnOffsetCommit/index.js',
+    by: (original, load) =>
+      withTxnOffsetCommitV3(original as Parameters<typeof withTxnOffsetCommitV3>[0], {
+        Encoder: load('src/protocol/encoder.js') as Codec['Encoder'],
+        Decoder: load('src/protocol/decoder.js') as Codec['Decoder'],
+        apiKey: (load('src/protocol/requests/apiKeys.js') as { TxnOffsetCommit: number })
+          .TxnOffsetCommit,
+        parse: (
+          load('src/protocol/requests/txnOffsetCommit/v0/response.js') as Pick<Codec, 'parse'>
+        ).parse,
+      }),
+  },
+  {
+    file: 'src/consumer/consumerGroup.js',
+    by: (original) => withGenerationInJoin(original as Parameters<typeof withGenerationInJoin>[0]),
+  },
+  {
+    file: 'src/cluster/index.js',
+    by: (original) => cachingCoordinators(original as Parameters<typeof cachingCoordinators>[0]),
+  },
   {
     file: 'src/protocol/recordBatch/record/v0/index.js',
     by: (original, load) =>

@@ -16,6 +16,7 @@ import type {
   Written,
 } from '../port.js';
 import kafkajs from './loader.js';
+import { GROUP_GENERATION, type GroupGeneration } from './txn-offset-commit.js';
 
 /**
  * How a producer retries a send. kafkajs's producers take the client's retry settings: a first
@@ -126,20 +127,26 @@ class KafkajsTransaction implements Transaction {
   }
 
   /**
-   * kafkajs sends TxnOffsetCommit v1 at most, with the group id alone: no generation and member
-   * id (KIP-447), so fencing is by transactional id only, one per input partition.
+   * Sent as TxnOffsetCommit v3 (txn-offset-commit.ts): with the group member's id and
+   * generation, when given, so the group coordinator refuses the offsets of a zombie.
    */
   async sendOffsets(group: GroupMetadata, offsets: PartitionOffset[]): Promise<void> {
-    const topics = new Map<string, { partition: number; offset: string }[]>();
+    const byTopic = new Map<string, { partition: number; offset: string }[]>();
     for (const { topic, partition, offset } of offsets) {
-      const list = topics.get(topic) ?? [];
+      const list = byTopic.get(topic) ?? [];
       list.push({ partition, offset });
-      topics.set(topic, list);
+      byTopic.set(topic, list);
     }
-    await this.tx.sendOffsets({
-      consumerGroupId: group.groupId,
-      topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })),
-    });
+    const topics = [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+    if (group.generationId !== undefined) {
+      const generation: GroupGeneration = {
+        generationId: group.generationId,
+        memberId: group.memberId ?? '',
+        groupInstanceId: null,
+      };
+      Object.defineProperty(topics, GROUP_GENERATION, { value: generation });
+    }
+    await this.tx.sendOffsets({ consumerGroupId: group.groupId, topics });
   }
 
   commit(): Promise<void> {

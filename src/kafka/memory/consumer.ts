@@ -1,5 +1,11 @@
 import { errorType } from '../errors.js';
-import type { ConsumeOptions, ConsumerOptions, GroupConsumer, PartitionOffset } from '../port.js';
+import type {
+  ConsumeOptions,
+  ConsumerOptions,
+  GroupConsumer,
+  GroupMetadata,
+  PartitionOffset,
+} from '../port.js';
 import { fetchPartition, type BatchHost, type FetchOutcome } from './batch.js';
 import { Membership } from './membership.js';
 import { parseOffset } from './offsets.js';
@@ -74,6 +80,13 @@ export class MemoryConsumer implements GroupConsumer, BatchHost {
     this.process.check();
     this.seeks.set(`${topic}:${partition}`, parseOffset(offset));
     this.wakeup.wake();
+  }
+
+  groupMetadata(): GroupMetadata {
+    const { member, share } = this.membership;
+    return member === undefined || share.generation < 0
+      ? { groupId: this.groupId }
+      : { groupId: this.groupId, memberId: member.id, generationId: share.generation };
   }
 
   commit(offsets: PartitionOffset[]): Promise<void> {

@@ -99,6 +99,26 @@ export class GroupCoordinator {
     for (const o of offsets) group.committed.set(`${o.topic}:${o.partition}`, o);
   }
 
+  /**
+   * A transaction's offsets for a member at a generation (TxnOffsetCommit v3): refused once the
+   * member left the group or the group moved to another generation, as Kafka's coordinator does.
+   */
+  checkGeneration(groupId: string, memberId: string, generationId: number): void {
+    const group = this.group(groupId);
+    if (!group.members.has(memberId))
+      throw new KafkaProtocolError(
+        'UNKNOWN_MEMBER_ID',
+        `${memberId} is not a member of ${groupId}`,
+        false,
+      );
+    if (generationId !== group.generation)
+      throw new KafkaProtocolError(
+        'ILLEGAL_GENERATION',
+        `Generation ${generationId} of ${groupId} is over (now ${group.generation})`,
+        false,
+      );
+  }
+
   /** The group's committed offset on a partition. */
   committed(groupId: string, topic: string, partition: number): number | undefined {
     return this.groups.get(groupId)?.committed.get(`${topic}:${partition}`)?.offset;

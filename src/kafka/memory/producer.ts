@@ -139,6 +139,8 @@ class MemoryTransaction implements Transaction {
     return this.producer.process.call('sendOffsets', target, () => {
       this.usable();
       broker.txns.check(this.session);
+      if (group.generationId !== undefined)
+        broker.groups.checkGeneration(group.groupId, group.memberId ?? '', group.generationId);
       const parsed: CommittedOffset[] = offsets.map(({ topic, partition, offset }) => {
         broker.topics.require(topic).log(partition);
         return { topic, partition, offset: parseOffset(offset) };

@@ -1,0 +1,67 @@
+/** Tells which Cluster class caches coordinators, whichever copy of this module made it. */
+export const COORDINATOR_CACHE_MARK = Symbol.for('sluice.coordinatorCache');
+
+/**
+ * How long a coordinator found is reused. Long beside a commit (tens of milliseconds), short
+ * beside a retry budget: a coordinator that moved answers NOT_COORDINATOR, the commit fails and
+ * is retried, and within this time the next lookup asks the cluster again.
+ */
+export const COORDINATOR_TTL_MS = 1_000;
+
+interface Lookup {
+  groupId: string;
+  coordinatorType?: number;
+}
+
+interface ClusterLike {
+  findGroupCoordinatorMetadata(lookup: Lookup): Promise<unknown>;
+  refreshMetadata(...args: unknown[]): Promise<unknown>;
+}
+
+type ClusterClass = { prototype: ClusterLike } & Record<symbol, unknown>;
+
+/**
+ * kafkajs 2.2.4's Cluster, reusing the coordinators it found. Its transactional producer asks
+ * the cluster for the transaction coordinator before each AddPartitionsToTxn, AddOffsetsToTxn
+ * and EndTxn, and for the group coordinator before each TxnOffsetCommit: four FindCoordinator
+ * round trips in every exactly-once commit, each answered with the same broker. Java's clients
+ * keep a coordinator until a request to it fails; kafkajs's transactional calls do not tell the
+ * cluster when one fails, so an entry lasts {@link COORDINATOR_TTL_MS} at most, and every
+ * metadata refresh (which kafkajs makes after connection and broker errors) forgets them all.
+ * Each producer, consumer and admin has a Cluster of its own, so a task reopened after a failed
+ * commit starts with none.
+ */
+export function cachingCoordinators(
+  Cluster: ClusterClass,
+  now: () => number = Date.now,
+): ClusterClass {
+  const proto = Cluster.prototype;
+  const find = proto.findGroupCoordinatorMetadata;
+  const refresh = proto.refreshMetadata;
+  type Cache = Map<string, { at: number; found: Promise<unknown> }>;
+  const caches = new WeakMap<ClusterLike, Cache>();
+  const cacheOf = (cluster: ClusterLike): Cache => {
+    let cache = caches.get(cluster);
+    if (!cache) caches.set(cluster, (cache = new Map() as Cache));
+    return cache;
+  };
+  proto.findGroupCoordinatorMetadata = function (this: ClusterLike, lookup: Lookup) {
+    const cache = cacheOf(this);
+    const key = `${lookup.coordinatorType ?? 0}:${lookup.groupId}`;
+    const hit = cache.get(key);
+    if (hit && now() - hit.at < COORDINATOR_TTL_MS) return hit.found;
+    const found = find.call(this, lookup);
+    cache.set(key, { at: now(), found });
+    // A failed lookup is not kept: the next call asks again.
+    found.catch(() => {
+      if (cache.get(key)?.found === found) cache.delete(key);
+    });
+    return found;
+  };
+  proto.refreshMetadata = function (this: ClusterLike, ...args: unknown[]) {
+    cacheOf(this).clear();
+    return refresh.apply(this, args);
+  };
+  Object.defineProperty(Cluster, COORDINATOR_CACHE_MARK, { value: true });
+  return Cluster;
+}
