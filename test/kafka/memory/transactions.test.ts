@@ -273,3 +273,50 @@ describe('transactions', () => {
     expect(cluster.read('t')).toEqual([]); // it never reached the cluster
   });
 });
+
+describe('offsets for a group member (KIP-447)', () => {
+  it('are refused once the group moved to a generation without that member, as Kafka does', async () => {
+    const { cluster, clock } = setup();
+    cluster.createTopic('t', 2);
+    const kafka = cluster.client('w');
+    const first = kafka.consumer({ groupId: 'g' });
+    await record(first, ['t']);
+    await clock.advance(1_000);
+    const old = first.groupMetadata();
+    expect(old.generationId).toBeGreaterThan(0);
+    const producer = await txProducer(kafka);
+    const commitAs = async (group: typeof old, offset: string) => {
+      const tx = await producer.begin();
+      try {
+        await tx.sendOffsets(group, [{ topic: 't', partition: 0, offset }]);
+        await tx.commit();
+      } catch (err) {
+        await tx.abort();
+        throw err;
+      }
+    };
+    await commitAs(old, '1');
+
+    await record(cluster.client('other').consumer({ groupId: 'g' }), ['t']);
+    await clock.advance(10_000);
+    const current = first.groupMetadata();
+    expect(current.generationId).toBeGreaterThan(old.generationId ?? 0);
+    const refused = await commitAs(old, '2').then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(errorType(refused)).toBe('ILLEGAL_GENERATION');
+    expect(isFenced(refused)).toBe(true);
+    await commitAs(current, '3');
+    await commitAs(
+      { groupId: 'g', memberId: 'gone', generationId: current.generationId ?? 0 },
+      '4',
+    ).then(
+      () => expect.fail('a member the group does not know committed'),
+      (err: unknown) => expect(errorType(err)).toBe('UNKNOWN_MEMBER_ID'),
+    );
+    expect(cluster.committed('g')).toContainEqual(
+      expect.objectContaining({ partition: 0, offset: '3' }),
+    );
+  });
+});
