@@ -52,7 +52,7 @@ function summary(values: number[]): { p50: number; p99: number; min: number; max
   return { p50: pct(s, 50), p99: pct(s, 99), min: s[0] ?? NaN, max: s.at(-1) ?? NaN };
 }
 
-/** A consumer that records each output's arrival time and Kafka timestamp, and the last offset read per partition. */
+/** A consumer that records each output's arrival time and Kafka timestamp, and how far it read each partition. */
 async function watch(
   kafka: Kafka,
   topic: string,
@@ -66,27 +66,27 @@ async function watch(
   const consumer = kafka.consumer({ groupId: `bench-watch-${randomUUID()}`, maxWaitTimeInMs: 50 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
+  // Read through: from each fetch's last offset, which covers markers and aborted records.
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    last.set(
+      payload.partition,
+      Math.max(last.get(payload.partition) ?? -1, Number(payload.lastOffset)),
+    );
+  });
   await consumer.run({
-    eachMessage: ({ partition, message }) => {
+    eachMessage: ({ message }) => {
       seen.push({ arrived: Date.now(), timestamp: Number(message.timestamp) });
-      last.set(partition, Number(message.offset));
       return Promise.resolve();
     },
   });
   return { seen, last, stop: () => consumer.disconnect() };
 }
 
-/**
- * Waits until the watcher has read every committed output: per partition, the last record
- * before the last stable offset, which in a transactional topic is followed by the commit marker.
- */
+/** Waits until the watcher has read every committed output: each partition through its last stable offset. */
 async function caughtUp(env: Env, topic: string, last: Map<number, number>): Promise<void> {
   const ends = await env.admin.fetchTopicOffsets(topic); // read_committed: the last stable offsets
   await until(
-    () =>
-      ends.every(
-        (e) => Number(e.high) === 0 || (last.get(e.partition) ?? -1) >= Number(e.high) - 2,
-      ),
+    () => ends.every((e) => (last.get(e.partition) ?? -1) >= Number(e.high) - 1),
     'the outputs committed before the suspension',
   );
 }
