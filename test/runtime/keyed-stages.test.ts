@@ -68,6 +68,13 @@ async function startRunner(pipeline: PipelineDef | ((w: MemoryWorld) => Pipeline
   return { w, worker, runner };
 }
 
+/** A new runner of the job, as after a resume on fixed code: the job as the worker's log has it now. */
+function rerun(w: MemoryWorld, worker: Participant, pipeline: PipelineDef): JobRunner {
+  const job = worker.log.state(JOB);
+  if (!job) throw new Error(`job ${JOB} is not in the log`);
+  return new JobRunner({ ...runnerDeps(w, NS, worker), job, pipeline, plan: NO_PLAN });
+}
+
 /** The job's suspension event, once the clock has been driven until the job is suspended. */
 async function suspension(w: MemoryWorld, worker: Participant) {
   expect(
@@ -206,14 +213,7 @@ describe('switching a stage from groupingKey to groupByKey on resume', () => {
     expect(await exact(w, 200)).toBe(true);
     await drive(w.clock, runner.stop());
 
-    const job = worker.log.state(JOB);
-    if (!job) throw new Error('no job');
-    const again = new JobRunner({
-      ...runnerDeps(w, NS, worker),
-      job,
-      pipeline: sum(),
-      plan: NO_PLAN,
-    });
+    const again = rerun(w, worker, sum());
     background(again.start());
     await writeKeyed(w, 200, 400);
     expect(await exact(w, 400)).toBe(true);
@@ -237,14 +237,7 @@ describe('switching a stage from groupingKey to groupByKey on resume', () => {
     await drive(w.clock, runner.stop());
     expect(committedValues(w.cluster, 'out').length).toBeLessThan(400);
 
-    const job = worker.log.state(JOB);
-    if (!job) throw new Error('no job');
-    const again = new JobRunner({
-      ...runnerDeps(w, NS, worker),
-      job,
-      pipeline: sum(),
-      plan: NO_PLAN,
-    });
+    const again = rerun(w, worker, sum());
     const refused = await drive(w.clock, again.start()).then(
       () => undefined,
       (err: unknown) => err as { code?: string; message?: string },
