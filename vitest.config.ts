@@ -4,6 +4,9 @@ import { defineConfig } from 'vitest/config';
 // registry from the global setup, which finds or starts them through src/infra.
 export default defineConfig({
   test: {
+    // The fault campaign's table (test/faults/table-reporter.ts) follows the usual output
+    // whenever the run includes the faults project.
+    reporters: ['default', './test/faults/table-reporter.ts'],
     projects: [
       {
         test: {
@@ -21,6 +24,19 @@ export default defineConfig({
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
+          // The fault campaign (test/faults, `npm run test:faults` prints its table): real
+          // processes, real signals, servers stopped and started. One file at a time, because a
+          // scenario that pauses a server or loads the machine would skew its neighbours' times.
+          name: 'faults',
+          include: ['test/faults/**/*.fault.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
         },
       },
     ],

@@ -70,7 +70,13 @@ export class CommandCodec {
     try {
       record = await this.avro.decode(bytes);
     } catch (err) {
-      if (isSluiceError(err, 'SLUICE_REGISTRY_UNAVAILABLE')) throw err;
+      // The registry out of reach, or refusing our credentials, says nothing about the record:
+      // thrown, the batch is retried; a malformed verdict would reject a valid command forever.
+      if (
+        isSluiceError(err, 'SLUICE_REGISTRY_UNAVAILABLE') ||
+        isSluiceError(err, 'SLUICE_AUTH_FAILED')
+      )
+        throw err;
       return malformed(err instanceof Error ? err.message : String(err));
     }
     const command = commandFromAvro(record);

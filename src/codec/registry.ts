@@ -1,10 +1,10 @@
-import {
-  SchemaRegistry as ConfluentRegistry,
-  SchemaType,
-} from '@kafkajs/confluent-schema-registry';
 import avsc from 'avsc';
 import { SluiceError } from '../domain/errors.js';
+import { DEFAULT_RETRY, withRetry, type RetryPolicy } from '../kafka/retry.js';
+import { errorCode, RegistryHttp, type RegistryOptions } from './registry-http.js';
 import { frame, unframe } from './wire.js';
+
+export type { RegistryOptions } from './registry-http.js';
 
 /**
  * Options for every Avro type Sluice builds: unions of records stay wrapped by branch name. A
@@ -14,11 +14,8 @@ function typeOpts(): Partial<avsc.ForSchemaOptions> {
   return { wrapUnions: 'auto' };
 }
 
-/** Connection settings for a Confluent-compatible schema registry. */
-export interface RegistryOptions {
-  url: string;
-  auth?: { username: string; password: string } | undefined;
-}
+/** The compatibility Sluice gives the subjects it registers, unless an operator chose another. */
+export const SUBJECT_COMPATIBILITY = 'BACKWARD';
 
 /**
  * What Sluice needs of a schema registry: to register a schema under a subject, and to find a
@@ -32,46 +29,90 @@ export interface SchemaRegistry {
   writerType(id: number): Promise<avsc.Type>;
 }
 
+/** How a {@link RegistryClient} waits out an unavailable registry while registering. */
+export interface RegistryRetry {
+  policy: RetryPolicy;
+  onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
+}
+
 /**
- * A thin client: registration goes through @kafkajs/confluent-schema-registry (which also sets
- * the subject's compatibility), lookups of writer schemas by id are plain HTTP and cached.
+ * A Confluent-compatible registry over its REST API. Lookups of writer schemas by id are cached.
+ *
+ * Registration is written to converge when many processes start at once in a new namespace,
+ * which is what a deployment does. @kafkajs/confluent-schema-registry's `register` reads the
+ * subject's compatibility, registers, then sets the compatibility: a process that reads between
+ * another's second and third step sees the registry default and throws, and one whose create
+ * races another's is told 409. Here every step is idempotent and each outcome is checked
+ * against the registry's state rather than assumed, so concurrent starts all reach the same id.
  */
 export class RegistryClient implements SchemaRegistry {
-  private readonly lib: ConfluentRegistry;
+  private readonly http: RegistryHttp;
   private readonly byId = new Map<number, Promise<avsc.Type>>();
+  private readonly retry: RegistryRetry;
 
-  constructor(private readonly opts: RegistryOptions) {
-    this.lib = new ConfluentRegistry({ host: opts.url, auth: opts.auth });
+  constructor(opts: RegistryOptions, retry?: RegistryRetry) {
+    this.http = new RegistryHttp(opts);
+    this.retry = retry ?? { policy: DEFAULT_RETRY };
   }
 
-  /** Registers `schema` under `subject` with BACKWARD compatibility; returns its id. */
-  async register(subject: string, schema: object): Promise<number> {
-    try {
-      const { id } = await this.lib.register(
-        { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
-        { subject },
-      );
-      return id;
-    } catch (err) {
-      const status = (err as { status?: number }).status;
-      if (status === 401 || status === 403) throw this.refused(status);
-      if (status === 409) {
-        throw new SluiceError(
-          'SLUICE_SCHEMA_INCOMPATIBLE',
-          `The registry refused this Sluice version's schema for "${subject}" as not BACKWARD compatible with the registered one. Upgrade every Sluice component together, or use another namespace.`,
-          { cause: err, details: { subject } },
-        );
-      }
+  /**
+   * Registers `schema` under `subject` with {@link SUBJECT_COMPATIBILITY}; returns its id. An
+   * unavailable registry is waited out within the retry budget.
+   */
+  register(subject: string, schema: object): Promise<number> {
+    const text = JSON.stringify(schema);
+    return withRetry(() => this.registerOnce(subject, text), this.retry.policy, this.retry.onRetry);
+  }
+
+  private async registerOnce(subject: string, schema: string): Promise<number> {
+    const path = `/subjects/${encodeURIComponent(subject)}`;
+    const what = `registering the schema for "${subject}"`;
+    await this.ensureCompatibility(subject);
+    const created = await this.http.call('POST', `${path}/versions`, what, { schema });
+    if (created.status === 200) return idOf(created, what);
+    if (created.status !== 409) throw this.unexpected(what, created);
+    // 409 is either "incompatible" or, from some registries, "another client is creating this
+    // subject right now". The registry's state tells which: is this very schema there already?
+    const found = await this.http.call('POST', path, `looking up the schema for "${subject}"`, {
+      schema,
+    });
+    if (found.status === 200) return idOf(found, what);
+    const versions = await this.http.call('GET', `${path}/versions`, `listing "${subject}"`);
+    if (versions.status === 404 || (Array.isArray(versions.body) && versions.body.length === 0)) {
       throw new SluiceError(
         'SLUICE_REGISTRY_UNAVAILABLE',
-        `Could not register the schema for "${subject}" at ${this.opts.url}: ${String(err)}`,
-        {
-          cause: err,
-          retryable: true,
-          details: { subject },
-        },
+        `The registry refused the schema for "${subject}" (409) while the subject was still being created; trying again.`,
+        { retryable: true, details: { subject } },
       );
     }
+    throw new SluiceError(
+      'SLUICE_SCHEMA_INCOMPATIBLE',
+      `The registry refused this Sluice version's schema for "${subject}" as not compatible with the registered one: ${messageOf(created)}. Upgrade every Sluice component together, or use another namespace.`,
+      { details: { subject } },
+    );
+  }
+
+  /**
+   * Sets the subject's compatibility before its first schema, so no schema is ever registered
+   * under the registry's default. NONE or no setting (a 404) counts as unset: NONE is what
+   * Apicurio reports for a subject without its own rule. Another explicit level (FULL, say) is
+   * an operator's choice and is kept. Setting it twice to the same level is harmless, so
+   * starts that race both set it and both go on.
+   */
+  private async ensureCompatibility(subject: string): Promise<void> {
+    const path = `/config/${encodeURIComponent(subject)}`;
+    const current = await this.http.call('GET', path, `reading the compatibility of "${subject}"`);
+    const level =
+      current.status === 200
+        ? (current.body as { compatibilityLevel?: unknown } | null)?.compatibilityLevel
+        : undefined;
+    if (typeof level === 'string' && level.toUpperCase() !== 'NONE') return;
+    if (current.status !== 200 && current.status !== 404)
+      throw this.unexpected(`reading the compatibility of "${subject}"`, current);
+    const set = await this.http.call('PUT', path, `setting the compatibility of "${subject}"`, {
+      compatibility: SUBJECT_COMPATIBILITY,
+    });
+    if (set.status !== 200) throw this.unexpected(`setting the compatibility of "${subject}"`, set);
   }
 
   /** The writer's schema for an id, as an Avro type. */
@@ -87,50 +128,58 @@ export class RegistryClient implements SchemaRegistry {
   }
 
   private async fetchSchema(id: number): Promise<avsc.Type> {
-    const headers: Record<string, string> = {};
-    if (this.opts.auth)
-      headers.authorization = `Basic ${Buffer.from(`${this.opts.auth.username}:${this.opts.auth.password}`).toString('base64')}`;
-    const res = await fetch(`${this.opts.url}/schemas/ids/${id}`, {
-      headers,
-      signal: AbortSignal.timeout(10_000),
-    });
-    if (res.status === 401 || res.status === 403) {
-      await res.arrayBuffer();
-      throw this.refused(res.status);
-    }
-    if (res.status === 404) {
+    const what = `fetching schema id ${id}`;
+    const answer = await this.http.call('GET', `/schemas/ids/${id}`, what);
+    if (answer.status === 404) {
       throw new SluiceError(
         'SLUICE_DECODE_FAILED',
-        `Schema id ${id} is not in the registry at ${this.opts.url}.`,
+        `Schema id ${id} is not in the registry at ${this.http.url}.`,
         { details: { schemaId: id } },
       );
     }
-    if (!res.ok) {
-      throw new SluiceError(
-        'SLUICE_REGISTRY_UNAVAILABLE',
-        `The registry answered ${res.status} for schema id ${id}.`,
-        { retryable: true },
-      );
-    }
-    const body = (await res.json()) as { schema: string; schemaType?: string };
-    if (body.schemaType && body.schemaType !== 'AVRO') {
+    if (answer.status !== 200) throw this.unexpected(what, answer);
+    const body = answer.body as { schema?: unknown; schemaType?: string } | null;
+    if (body?.schemaType && body.schemaType !== 'AVRO') {
       throw new SluiceError(
         'SLUICE_DECODE_FAILED',
         `Schema id ${id} is ${body.schemaType}, not Avro.`,
         { details: { schemaId: id } },
       );
     }
+    if (typeof body?.schema !== 'string') throw this.unexpected(what, answer);
     return avsc.Type.forSchema(JSON.parse(body.schema) as avsc.Schema, typeOpts());
   }
 
-  /** A 401 or 403: retrying will not help, and the user must fix the credentials. */
-  private refused(status: number): SluiceError {
+  /**
+   * An answer that no registry should give to this call. Counted as unavailable (retryable):
+   * a proxy or a registry mid-restart answers like this, and a lasting one runs out the budget
+   * with the answer in the message.
+   */
+  private unexpected(what: string, answer: { status: number; body: unknown }): SluiceError {
     return new SluiceError(
-      'SLUICE_AUTH_FAILED',
-      `The schema registry at ${this.opts.url} answered ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}: ${this.opts.auth ? 'check the registry username and password' : 'it requires a username and password (--registry-user, SLUICE_REGISTRY_USERNAME and SLUICE_REGISTRY_PASSWORD)'}.`,
-      { details: { registryUrl: this.opts.url, status } },
+      'SLUICE_REGISTRY_UNAVAILABLE',
+      `The schema registry at ${this.http.url} gave an unexpected answer while ${what}: ${answer.status} ${messageOf(answer)}.`,
+      { retryable: true, details: { registryUrl: this.http.url, status: answer.status } },
     );
   }
+}
+
+function idOf(answer: { status: number; body: unknown }, what: string): number {
+  const id = (answer.body as { id?: unknown } | null)?.id;
+  if (typeof id !== 'number')
+    throw new SluiceError(
+      'SLUICE_REGISTRY_UNAVAILABLE',
+      `The schema registry answered ${what} without an id: ${JSON.stringify(answer.body).slice(0, 200)}.`,
+      { retryable: true },
+    );
+  return id;
+}
+
+function messageOf(answer: { status: number; body: unknown }): string {
+  const body = answer.body as { message?: unknown } | null;
+  const code = errorCode(answer);
+  const message = typeof body?.message === 'string' ? body.message : JSON.stringify(answer.body);
+  return `${code !== undefined ? `[${code}] ` : ''}${(message ?? '').slice(0, 300)}`;
 }
 
 /**

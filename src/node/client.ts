@@ -26,7 +26,12 @@ export class SluiceClient extends ClientOnLog {
       },
       'client connecting',
     );
-    const { kafka, registry } = connections(o, 'sluice-client', logger);
+    // A user waits on a client: a registry that stays away for 10 s is reported, not waited out.
+    const { kafka, registry } = connections(
+      { ...o, retry: { initialMs: 250, maxMs: 2_000, budgetMs: 10_000 } },
+      'sluice-client',
+      logger,
+    );
     const parts = await openClientParts({
       kafka,
       registry,

@@ -8,7 +8,7 @@ import { probeRegistry } from '../../src/infra/probe.js';
 // Apicurio's basic auth needs an identity server, so this stands in for a registry behind basic
 // auth: a tiny HTTP server that answers the Confluent API calls Sluice makes (probe, register,
 // fetch a schema by id) only with the right Authorization header. It proves the header is sent
-// on every path: the @kafkajs/confluent-schema-registry calls and Sluice's own fetches.
+// on every path: registration, compatibility, lookups by id and the probe.
 
 const USER = 'registry-user';
 const PASSWORD = 'registry-pw-5e1c';
@@ -65,8 +65,8 @@ describe('a registry behind basic auth', () => {
     await probeRegistry(url, 3000, { username: USER, password: PASSWORD });
     expect(seen.map((s) => `${s.method} ${s.path}`)).toEqual([
       'GET /config/t-value',
-      'POST /subjects/t-value/versions',
       'PUT /config/t-value',
+      'POST /subjects/t-value/versions',
       'GET /schemas/ids/7',
       'GET /subjects',
     ]);
