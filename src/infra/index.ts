@@ -24,6 +24,7 @@ export type {
   BasicAuth,
   BrokerConnection,
   BrokerControl,
+  RegistryControl,
   Endpoints,
   Infra,
   InfraSource,

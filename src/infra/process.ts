@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SluiceError } from '../domain/errors.js';
 
 /** A server process started in its own process group, with output going to a log file. */
 export interface ServiceProcess {
@@ -132,5 +133,37 @@ export function tail(file: string, lines = 15): string {
     return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
     return '(no log)';
+  }
+}
+
+/**
+ * Kills a server started by {@link spawnService} with SIGKILL, as a crash or a pulled plug
+ * would: no controlled shutdown. Resolves once it is gone, so it can start again on its port.
+ * `marker` guards {@link isAlive} against a recycled pid; `what` names it in the error.
+ */
+export async function killService(
+  proc: ServiceProcess,
+  marker: string,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const { pid } = proc;
+  try {
+    process.kill(-pid, 'SIGKILL'); // its process group: spawnService starts it detached
+  } catch {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (proc.exitCode() === undefined && isAlive(pid, marker)) {
+    if (Date.now() > deadline)
+      throw new SluiceError(
+        'SLUICE_INFRA_START_FAILED',
+        `${what} (pid ${pid}) still ran ${timeoutMs / 1000} s after SIGKILL, so it cannot be started again on its port; look for it with \`ps -p ${pid}\`.`,
+      );
+    await sleep(50);
   }
 }

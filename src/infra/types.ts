@@ -23,6 +23,16 @@ export interface Infra extends Endpoints {
    * Java. Use it on a private instance (see `ResolveOptions.private`), never on one others share.
    */
   broker?: BrokerControl | undefined;
+  /** The registry process, for fault injection, on the same terms as {@link Infra.broker}. */
+  registry?: RegistryControl | undefined;
+}
+
+/** Crashes and restarts a local registry in place; its schemas are kept (file storage). */
+export interface RegistryControl {
+  /** Kills the registry with SIGKILL and resolves once it has exited: connections are refused. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port with the same schemas; resolves once it answers. */
+  start(): Promise<void>;
 }
 
 /** Crashes and restarts a local broker in place, as tests of broker outages need. */

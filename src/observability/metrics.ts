@@ -12,6 +12,8 @@ export interface JobMetrics {
   recordsOut(n: number): void;
   /** A record failed (user code threw, or it could not be decoded). */
   error(): void;
+  /** A record could not be read for a reason outside it (the schema registry out of reach) and is read again. */
+  readRetried(): void;
   /** One of this worker’s tasks committed its outputs, state and offsets (its part of a snapshot), taking `durationMs`. */
   snapshot(durationMs: number): void;
   /** A state restore has read `done` of `total` changelog offsets. */
@@ -49,6 +51,7 @@ const NO_JOB_METRICS: JobMetrics = {
   recordsIn: noop,
   recordsOut: noop,
   error: noop,
+  readRetried: noop,
   snapshot: noop,
   restore: noop,
   lag: noop,
@@ -78,6 +81,7 @@ export function hopView(
       if (role.sink) job.recordsOut(n);
     },
     error: () => job.error(),
+    readRetried: () => job.readRetried(),
     snapshot: (ms) => job.snapshot(ms),
     restore: (done, total) => restoreOf(index, done, total),
     lag: (topic, partition, lag) => job.lag(topic, partition, lag),
@@ -125,6 +129,7 @@ export function withRestoreListener(
         recordsIn: (n) => m.recordsIn(n),
         recordsOut: (n) => m.recordsOut(n),
         error: () => m.error(),
+        readRetried: () => m.readRetried(),
         snapshot: (ms) => m.snapshot(ms),
         restore: (done, total) => {
           m.restore(done, total);

@@ -47,6 +47,7 @@ export class WorkerMetrics implements MetricsSink {
   private readonly recordsIn: Counter<(typeof JOB_LABELS)[number]>;
   private readonly recordsOut: Counter<(typeof JOB_LABELS)[number]>;
   private readonly errors: Counter<(typeof JOB_LABELS)[number]>;
+  private readonly readRetries: Counter<(typeof JOB_LABELS)[number]>;
   private readonly snapshots: Counter<(typeof JOB_LABELS)[number]>;
 
   constructor(private readonly now: () => number = Date.now) {
@@ -64,6 +65,10 @@ export class WorkerMetrics implements MetricsSink {
     this.errors = counter(
       'sluice_job_errors_total',
       'Records that failed on this worker (user code threw, or the record could not be decoded).',
+    );
+    this.readRetries = counter(
+      'sluice_job_read_retries_total',
+      'Source records that could not be read for a reason outside them (the schema registry unavailable) and were read again after a backoff.',
     );
     this.snapshots = counter(
       'sluice_job_snapshots_total',
@@ -127,6 +132,7 @@ export class WorkerMetrics implements MetricsSink {
       recordsIn: (n) => this.recordsIn.inc(s.labels, n),
       recordsOut: (n) => this.recordsOut.inc(s.labels, n),
       error: () => this.errors.inc(s.labels),
+      readRetried: () => this.readRetries.inc(s.labels),
       snapshot: (ms) => {
         this.snapshots.inc(s.labels);
         s.lastSnapshotMs = ms;

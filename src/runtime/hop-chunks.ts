@@ -6,6 +6,7 @@ import type { Logger } from '../observability/logger.js';
 import type { JobMetrics } from '../observability/metrics.js';
 import { MAX_RECORDS_PER_COMMIT, runChunk } from './chunk.js';
 import { CommitFailure } from './failure.js';
+import { DeserializationFailure } from './serde.js';
 import type { HopTasks } from './hop-tasks.js';
 import type { BatchControl, HopOptions } from './hop-spec.js';
 import { commitTask, committedPrefix, inTurn, type CommitContext, type Task } from './task.js';
@@ -30,9 +31,12 @@ export interface HopChunksOptions extends Omit<HopOptions, 'kafka' | 'logger' | 
  */
 export class HopChunks {
   private readonly commitRetry: RetryBudget;
+  /** For records that could not be read for a reason outside them: the registry out of reach. */
+  private readonly readRetry: RetryBudget;
 
   constructor(private readonly o: HopChunksOptions) {
     this.commitRetry = new RetryBudget(o.spec.retry, () => o.clock.now());
+    this.readRetry = new RetryBudget(o.spec.retry, () => o.clock.now());
   }
 
   /**
@@ -105,6 +109,41 @@ export class HopChunks {
     await this.o.clock.sleep(wait);
     await ctl.heartbeat();
     return 0;
+  }
+
+  /**
+   * A record that failed because of something outside it (an Avro source record whose writer's
+   * schema cannot be fetched while the registry is down) is not the record's fault: the task
+   * waits with backoff and reads it again, within the retry budget, instead of suspending the
+   * job. Resolved up to the record before it, so kafkajs delivers it again. False once the
+   * budget is spent, or for any other failure: then it is reported like a poison record, with
+   * the registry's error as the cause.
+   */
+  private async waitedOut(
+    failure: unknown,
+    task: Task,
+    record: ConsumedRecord,
+    ctl: BatchControl,
+  ): Promise<boolean> {
+    if (!(failure instanceof DeserializationFailure) || !isTransient(failure.cause)) {
+      this.readRetry.succeeded();
+      return false;
+    }
+    const delay = this.readRetry.failed();
+    if (delay === undefined) return false;
+    this.o.metrics.readRetried();
+    this.o.log.warn(
+      {
+        err: failure.cause,
+        task: `${task.topic}:${task.partition}`,
+        offset: record.offset,
+        retryInMs: delay,
+      },
+      'a source record could not be read for now (schema registry unavailable); reading it again',
+    );
+    await this.o.clock.sleep(delay);
+    await ctl.heartbeat();
+    return true;
   }
 
   /** Splits a batch into chunks (see MAX_RECORDS_PER_COMMIT): short transactions, cheap sends. */
@@ -193,6 +232,7 @@ export class HopChunks {
           if (m.topic === this.o.spec.output.topic)
             this.o.written.set(`${m.topic}:${m.partition}`, BigInt(m.baseOffset));
         this.commitRetry.succeeded();
+        this.readRetry.succeeded();
       } catch (err) {
         return this.commitFailed(err, task, messages, ctl);
       }
@@ -204,6 +244,7 @@ export class HopChunks {
       this.o.metrics.recordsOut(outputs.length);
     }
     await ctl.heartbeat();
+    if (failed && (await this.waitedOut(failure, task, failed, ctl))) return 0;
     if (failed) {
       this.o.freeze();
       await this.o.events.failed(failure, task.topic, task.partition, failed, ctl.heartbeat);

@@ -2,9 +2,15 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SluiceError } from '../../domain/errors.js';
 import { stopInstance, writeState, type InstanceState } from '../instance.js';
-import { checkReachableOwned, probeBroker, waitUntil } from '../probe.js';
+import { checkReachableOwned, probeBroker, probeRegistry, waitUntil } from '../probe.js';
 import { isAlive, startWatchdog, tail } from '../process.js';
-import type { BrokerConnection, BrokerControl, Infra, ProgressFn } from '../types.js';
+import type {
+  BrokerConnection,
+  BrokerControl,
+  Infra,
+  ProgressFn,
+  RegistryControl,
+} from '../types.js';
 import { ensureApicurio, ensureKafka, KAFKA_VERSION, APICURIO_VERSION } from './fetch.js';
 import type { Jdk } from './jdk.js';
 import {
@@ -14,7 +20,7 @@ import {
   type BrokerSecurity,
   type LocalKafka,
 } from './kafka.js';
-import { startApicurio, type LocalRegistry } from './registry.js';
+import { killApicurio, startApicurio, type LocalRegistry } from './registry.js';
 
 /** How to start a local pair from Maven Central's jars. */
 export interface JavaStartOptions {
@@ -58,6 +64,7 @@ export async function startJavaInfra(opts: JavaStartOptions): Promise<Infra> {
   let kafka: LocalKafka | undefined;
   let registry: LocalRegistry | undefined;
   let broker: BrokerControl | undefined;
+  let registryControl: RegistryControl | undefined;
   let starting: Promise<unknown>[] = [];
   try {
     // Record each server's pid as soon as it runs, so a failure of the other still stops it.
@@ -92,7 +99,9 @@ export async function startJavaInfra(opts: JavaStartOptions): Promise<Infra> {
       },
       { connection: opts.brokerSecurity && probeLogin(opts.brokerSecurity) },
     );
-    broker = brokerControl(opts, kafkaDist, state, k, r);
+    const servers = { kafka: k, registry: r };
+    broker = brokerControl(opts, kafkaDist, state, servers);
+    registryControl = registryControlOf(opts, apicurioDist, state, servers);
   } catch (err) {
     await Promise.allSettled(starting); // a server still starting must be recorded before the stop
     await stopInstance(state, 5000).catch(() => rmSync(dir, { recursive: true, force: true }));
@@ -113,6 +122,7 @@ export async function startJavaInfra(opts: JavaStartOptions): Promise<Infra> {
     owned: opts.owner !== null,
     stop: () => stopInstance(state),
     broker,
+    registry: registryControl,
   };
 }
 
@@ -124,10 +134,8 @@ function brokerControl(
   opts: JavaStartOptions,
   kafkaDist: string,
   state: InstanceState,
-  started: LocalKafka,
-  registry: LocalRegistry,
+  servers: Servers,
 ): BrokerControl {
-  let kafka = started;
   const connection = opts.brokerSecurity && probeLogin(opts.brokerSecurity);
   return {
     kill: async () => {
@@ -135,9 +143,10 @@ function brokerControl(
       // dead pid for a crashed instance and remove it, broker data and all, while it is away.
       state.ready = false;
       writeState(state);
-      await killKafka(kafka);
+      await killKafka(servers.kafka);
     },
     start: async () => {
+      const { kafka } = servers;
       if (kafka.process.exitCode() === undefined && isAlive(kafka.process.pid, kafka.dir)) {
         throw new SluiceError(
           'SLUICE_USAGE',
@@ -145,15 +154,8 @@ function brokerControl(
         );
       }
       const k = restartKafka(opts.jdk.java, kafkaDist, kafka);
-      kafka = k;
-      state.pids = [k.process.pid, registry.process.pid];
-      if (opts.owner !== null) {
-        // The running watchdog knows only the old pid: replace it with one that knows the new.
-        const old = state.watchdog;
-        state.watchdog = startWatchdog(opts.owner, state.pids, state.dir);
-        if (old !== undefined && isAlive(old)) process.kill(old, 'SIGKILL');
-      }
-      writeState(state);
+      servers.kafka = k;
+      trackPids(opts, state, servers);
       await waitUntil(
         `Kafka at ${k.brokers.join(',')}`,
         () => probeBroker(k.brokers, 3000, connection),
@@ -163,6 +165,69 @@ function brokerControl(
         },
         (message, cause) =>
           new SluiceError('SLUICE_INFRA_START_FAILED', `A restarted broker failed. ${message}`, {
+            cause,
+          }),
+      );
+      state.ready = true;
+      writeState(state);
+    },
+  };
+}
+
+/** The servers of an instance, as replaced by restarts. */
+interface Servers {
+  kafka: LocalKafka;
+  registry: LocalRegistry;
+}
+
+/**
+ * Keeps the state file and the watchdog in step with the servers' pids after a restart, so a
+ * stop, a reap or the owner's death still finds them.
+ */
+function trackPids(opts: JavaStartOptions, state: InstanceState, servers: Servers): void {
+  state.pids = [servers.kafka.process.pid, servers.registry.process.pid];
+  if (opts.owner !== null) {
+    // The running watchdog knows only the old pids: replace it with one that knows the new.
+    const old = state.watchdog;
+    state.watchdog = startWatchdog(opts.owner, state.pids, state.dir);
+    if (old !== undefined && isAlive(old)) process.kill(old, 'SIGKILL');
+  }
+  writeState(state);
+}
+
+/** Kills and restarts the registry in place, like {@link brokerControl} the broker. */
+function registryControlOf(
+  opts: JavaStartOptions,
+  apicurioDist: string,
+  state: InstanceState,
+  servers: Servers,
+): RegistryControl {
+  return {
+    kill: async () => {
+      state.ready = false; // as for the broker: not taken for a crashed instance while away
+      writeState(state);
+      await killApicurio(servers.registry);
+    },
+    start: async () => {
+      const old = servers.registry;
+      if (old.process.exitCode() === undefined && isAlive(old.process.pid, old.dir)) {
+        throw new SluiceError(
+          'SLUICE_USAGE',
+          `The registry at ${old.registryUrl} is still running; kill() it before start().`,
+        );
+      }
+      const r = await startApicurio(opts.jdk.java, apicurioDist, old.dir, old.port);
+      servers.registry = r;
+      trackPids(opts, state, servers);
+      await waitUntil(
+        `the registry at ${r.registryUrl}`,
+        () => probeRegistry(r.registryUrl, 3000),
+        {
+          timeoutMs: opts.timeoutMs,
+          failFast: () => exited('Apicurio Registry', r.process.exitCode(), r.logFile),
+        },
+        (message, cause) =>
+          new SluiceError('SLUICE_INFRA_START_FAILED', `A restarted registry failed. ${message}`, {
             cause,
           }),
       );

@@ -2,10 +2,15 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { SluiceError } from '../../domain/errors.js';
-import { freePort, isAlive, spawnService, tail, type ServiceProcess } from '../process.js';
+import {
+  freePort,
+  killService,
+  spawnService,
+  tail,
+  type ServiceProcess,
+} from '../process.js';
 
 const run = promisify(execFile);
 
@@ -217,26 +222,8 @@ function launchKafka(java: string, distDir: string, dir: string, brokers: string
  * Kills the broker with SIGKILL, as a crash or a pulled plug would: no controlled shutdown, no
  * flush, open transactions left for the restarted broker to recover. Resolves once it is gone.
  */
-export async function killKafka(k: LocalKafka, timeoutMs = 10_000): Promise<void> {
-  const { pid } = k.process;
-  try {
-    process.kill(-pid, 'SIGKILL'); // its process group: spawnService starts it detached
-  } catch {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
-  const deadline = Date.now() + timeoutMs;
-  while (k.process.exitCode() === undefined && isAlive(pid, k.dir)) {
-    if (Date.now() > deadline)
-      throw new SluiceError(
-        'SLUICE_INFRA_START_FAILED',
-        `Kafka (pid ${pid}) still ran ${timeoutMs / 1000} s after SIGKILL, so it cannot be started again on its port; look for it with \`ps -p ${pid}\`.`,
-      );
-    await sleep(50);
-  }
+export function killKafka(k: LocalKafka, timeoutMs = 10_000): Promise<void> {
+  return killService(k.process, k.dir, 'Kafka', timeoutMs);
 }
 
 /**

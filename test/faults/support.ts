@@ -1,0 +1,70 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Admin } from 'kafkajs';
+import type { Endpoints } from '../../src/infra/types.js';
+import { LineReader, startCli } from '../support/cli.js';
+
+/** The environment for `sluice` processes on a private instance and a namespace. */
+export function envFor(at: Endpoints, namespace: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    SLUICE_BROKERS: at.brokers.join(','),
+    SLUICE_REGISTRY_URL: at.registryUrl,
+    SLUICE_NAMESPACE: namespace,
+  };
+}
+
+/** A `sluice` process, started and waited for until it prints its one JSON start line. */
+export async function sluiceProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  children: LineReader[],
+): Promise<{ proc: LineReader; started: Record<string, unknown> }> {
+  const proc = new LineReader(startCli([...args, '--json'], env));
+  children.push(proc);
+  const started = JSON.parse(await proc.waitFor(() => true, 120_000)) as Record<string, unknown>;
+  return { proc, started };
+}
+
+/** Polls `check` every 200 ms until it holds; fails naming `what` after the timeout. */
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+/**
+ * True once `groupId` has committed, on every partition of `topic`, the topic's end offset.
+ * Under exactly-once a group's offsets are committed in the same transaction as the outputs of
+ * the records before them, so from then on the outputs of every record in `topic` are
+ * committed, and reading the sink to its read_committed end shows all there will ever be for
+ * them: "nothing more" is read, not waited for.
+ */
+export async function committedThroughEnd(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+): Promise<boolean> {
+  const ends = await admin.fetchTopicOffsets(topic);
+  const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return ends.every(
+    (e) => committed?.partitions.find((p) => p.partition === e.partition)?.offset === e.high,
+  );
+}
+
+/** Stops every child still running: SIGINT, then SIGKILL for one that does not exit in 10 s. */
+export async function stopAll(children: LineReader[]): Promise<void> {
+  await Promise.all(
+    children.map(async (c) => {
+      const kill = setTimeout(() => c.child.kill('SIGKILL'), 10_000);
+      await c.stop('SIGINT');
+      clearTimeout(kill);
+    }),
+  );
+}
