@@ -139,6 +139,7 @@ describe('job lifecycle', () => {
       lastSnapshot: null,
       exportedSnapshots: {},
       workers: [],
+      run: 1,
       version: 1,
       updatedAt: T0 + 1000,
     });
