@@ -24,6 +24,9 @@ const recordRef = z.object({
   valuePreview: z.string().nullable().default(null),
 });
 
+/** A report's run (see `JobState.run`); optional, as from writers older than runs. */
+const run = z.number().int().min(1).optional();
+
 const envelope = {
   commandId: str.optional(),
   jobId: str,
@@ -59,7 +62,7 @@ const commandSchema = z.discriminatedUnion('type', [
       delta: z.record(z.string(), z.unknown()),
     })
     .strict(),
-  z.object({ type: z.literal('ReportStarted'), ...envelope, worker: str }).strict(),
+  z.object({ type: z.literal('ReportStarted'), ...envelope, worker: str, run }).strict(),
   z
     .object({
       type: z.literal('ReportSnapshot'),
@@ -68,6 +71,7 @@ const commandSchema = z.discriminatedUnion('type', [
       snapshotId: str,
       sourceOffsets: offsets,
       stateOffsets: offsets,
+      run,
     })
     .strict(),
   z
@@ -81,10 +85,11 @@ const commandSchema = z.discriminatedUnion('type', [
         worker: nullableStr,
         record: recordRef.nullable().default(null),
       }),
+      run,
     })
     .strict(),
-  z.object({ type: z.literal('ReportCompleting'), ...envelope, worker: str }).strict(),
-  z.object({ type: z.literal('ReportCompleted'), ...envelope, worker: str }).strict(),
+  z.object({ type: z.literal('ReportCompleting'), ...envelope, worker: str, run }).strict(),
+  z.object({ type: z.literal('ReportCompleted'), ...envelope, worker: str, run }).strict(),
 ]);
 
 /** Defaults for envelope fields a JSON command left out. */

@@ -1,5 +1,5 @@
 import type { Command, CommandType } from '../domain/commands.js';
-import { COMMAND_TYPES } from '../domain/commands.js';
+import { COMMAND_TYPES, isReport } from '../domain/commands.js';
 import type { JobConfigDelta } from '../domain/config.js';
 import { EVENT_TYPES, type JobEvent, type KnownEventType } from '../domain/events.js';
 
@@ -37,6 +37,8 @@ export function eventFromAvro(record: Obj): JobEvent {
 /** A domain command as the Avro record `dev.sluice.commands.Command`. */
 export function commandToAvro(command: Command): Obj {
   const { envelope, payload } = split(command as unknown as Obj, COMMAND_ENVELOPE);
+  // A report's run is optional in the domain and nullable in Avro.
+  if (isReport(command)) payload.run = command.run ?? null;
   return { ...envelope, payload: { [`${COMMAND_NS}${command.type}`]: deltaToAvro(payload) } };
 }
 
@@ -46,6 +48,8 @@ export function commandFromAvro(record: Obj): Command | string {
   const type = branch.startsWith(COMMAND_NS) ? branch.slice(COMMAND_NS.length) : branch;
   if (!(COMMAND_TYPES as readonly string[]).includes(type))
     return `unknown command type "${branch}"`;
+  // No run (a writer older than runs, or none given): the domain leaves the field out.
+  if (payload.run === null) delete payload.run;
   return {
     ...envelope,
     type: type as CommandType,

@@ -217,8 +217,8 @@ export class Coordinator {
     this.snapshots = new SnapshotTaker({
       kafka: this.opts.kafka,
       namespace: this.opts.namespace,
-      record: (jobId, snapshotId, p) =>
-        this.publish(snapshotCommand(jobId, snapshotId, worker, p, this.clock.now())),
+      record: (jobId, run, snapshotId, p) =>
+        this.publish(snapshotCommand({ jobId, run }, snapshotId, worker, p, this.clock.now())),
       log: this.log,
       clock: this.clock,
     });

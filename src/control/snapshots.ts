@@ -5,6 +5,7 @@ import type { JobState } from '../domain/state.js';
 import { changelogTopic, isJobGroup, jobGroup } from '../domain/resources.js';
 import { topicOffsets } from '../kafka/offsets.js';
 import type { Admin, Kafka } from '../kafka/port.js';
+import type { ReportedRun } from '../log/report.js';
 import type { Logger } from '../observability/logger.js';
 
 /** How long a snapshot tick may wait for the broker before the next one starts. */
@@ -20,8 +21,11 @@ export interface Positions {
 export interface SnapshotTakerOptions {
   kafka: Kafka;
   namespace: string;
-  /** Records one snapshot (the coordinator sends it as a command). */
-  record: (jobId: string, snapshotId: string, p: Positions) => Promise<void>;
+  /**
+   * Records one snapshot (the coordinator sends it as a command), as of `run`: the job's run
+   * when its positions were read.
+   */
+  record: (jobId: string, run: number, snapshotId: string, p: Positions) => Promise<void>;
   log: Logger;
   clock: Clock;
 }
@@ -110,13 +114,16 @@ export class SnapshotTaker {
         this.checkedAt.set(job.jobId, now);
         const positions = await this.positions(admin, job.jobId, mine);
         if (!current()) return;
-        const key = JSON.stringify(positions);
+        // Per run: a snapshot the coordinator refused as of a run replaced meanwhile (the
+        // state read at the tick's start is older than the log by then) is taken again in the
+        // new run, even if nothing moved.
+        const key = JSON.stringify({ run: job.run, positions });
         // Nothing committed yet, or nothing new: there is no position to record.
         const empty = positions.sourceOffsets.length + positions.stateOffsets.length === 0;
         if (!empty && this.last.get(job.jobId) !== key) {
           const n = (this.counts.get(job.jobId) ?? job.version) + 1;
           this.counts.set(job.jobId, n);
-          await this.record(job.jobId, `${job.jobId}-${n}`, positions);
+          await this.record(job.jobId, job.run, `${job.jobId}-${n}`, positions);
           this.last.set(job.jobId, key);
         }
         if (settles) this.settled.set(job.jobId, job.version);
@@ -162,7 +169,7 @@ export class SnapshotTaker {
 
 /** The command that records a snapshot: it goes through the control topic like any report. */
 export function snapshotCommand(
-  jobId: string,
+  { jobId, run }: ReportedRun,
   snapshotId: string,
   worker: string,
   positions: Positions,
@@ -177,5 +184,6 @@ export function snapshotCommand(
     worker,
     snapshotId,
     ...positions,
+    run,
   };
 }

@@ -23,6 +23,7 @@ export function apply(state: JobState | undefined, event: JobEvent): JobState | 
       lastSnapshot: null,
       exportedSnapshots: {},
       workers: [],
+      run: 1,
       // Not 1: refusals of commands sent before the submit already hold this job id's first seqs.
       version: event.seq + 1,
       updatedAt: event.at,
@@ -64,7 +65,8 @@ export function apply(state: JobState | undefined, event: JobEvent): JobState | 
       };
     case 'JobResumed':
     case 'JobRestarted':
-      return { ...base, status: 'STARTING', workers: [] };
+      // The only events that start the job's tasks afresh: a new run, whose workers report anew.
+      return { ...base, status: 'STARTING', workers: [], run: base.run + 1 };
     case 'JobCancelled':
       return { ...base, status: 'CANCELLED', workers: [] };
     case 'JobCompleting':
@@ -122,6 +124,7 @@ function bump(state: JobState, at: number): JobBase {
     lastSnapshot: state.lastSnapshot,
     exportedSnapshots: state.exportedSnapshots,
     workers: state.workers,
+    run: state.run,
     version: state.version + 1,
     updatedAt: at,
   };

@@ -21,17 +21,27 @@ export interface CommandPayloads {
   RestartJob: Record<never, never>;
   ExportSnapshot: { name: string };
   UpdateConfig: { delta: JobConfigDelta };
-  // Sent by workers, not users.
-  ReportStarted: { worker: string };
+  // Sent by workers (snapshots by the coordinator), not users.
+  ReportStarted: { worker: string } & RunOfReport;
   ReportSnapshot: {
     worker: string;
     snapshotId: string;
     sourceOffsets: PartitionOffset[];
     stateOffsets: PartitionOffset[];
-  };
-  ReportFailure: { failure: FailureReport };
-  ReportCompleting: { worker: string };
-  ReportCompleted: { worker: string };
+  } & RunOfReport;
+  ReportFailure: { failure: FailureReport } & RunOfReport;
+  ReportCompleting: { worker: string } & RunOfReport;
+  ReportCompleted: { worker: string } & RunOfReport;
+}
+
+/** The run a report belongs to. */
+export interface RunOfReport {
+  /**
+   * The job's run (`JobState.run`) when the sender's tasks started, or when the coordinator
+   * read a snapshot's positions: a report of a run that has been replaced is refused as
+   * `STALE_REPORT`. Absent from reports written before runs existed, which are decided as before.
+   */
+  run?: number;
 }
 
 export type CommandType = keyof CommandPayloads;
@@ -51,6 +61,16 @@ export const COMMAND_TYPES = [
   'ReportCompleted',
 ] as const satisfies readonly CommandType[];
 
+/** The commands that report on a run of a job: each may name its run. */
+export const REPORT_TYPES = [
+  'ReportStarted',
+  'ReportSnapshot',
+  'ReportFailure',
+  'ReportCompleting',
+  'ReportCompleted',
+] as const satisfies readonly CommandType[];
+export type ReportType = (typeof REPORT_TYPES)[number];
+
 /** A command on the control topic. */
 export type Command = {
   [K in CommandType]: CommandEnvelope & { type: K } & CommandPayloads[K];
@@ -58,3 +78,8 @@ export type Command = {
 
 /** The command of one type. */
 export type CommandOf<K extends CommandType> = Extract<Command, { type: K }>;
+
+/** True for a worker's (or, for snapshots, the coordinator's) report on a run of a job. */
+export function isReport(command: Command): command is CommandOf<ReportType> {
+  return (REPORT_TYPES as readonly string[]).includes(command.type);
+}

@@ -1,6 +1,6 @@
 import { assertNever } from './assert.js';
 import type { SuspensionCause } from './cause.js';
-import type { Command } from './commands.js';
+import { isReport, type Command } from './commands.js';
 import { applyConfigDelta, compileConfigDelta, compileJobConfig, isValidName } from './config.js';
 import { isSluiceError } from './errors.js';
 import type { EventDraft, RejectionCode } from './events.js';
@@ -25,6 +25,10 @@ export function decide(cluster: Cluster, command: Command): Decision {
   if (command.type === 'SubmitJob') return decideSubmit(cluster, command);
   const job = cluster.jobs.get(command.jobId);
   if (!job) return reject('UNKNOWN_JOB', `No job has id "${command.jobId}".`);
+  // Before anything else: a report of a replaced run would move the new run (a late failure
+  // report would suspend a job just resumed). A report without a run predates runs.
+  if (isReport(command) && command.run !== undefined && command.run !== job.run)
+    return staleReport(job, command.type, command.run);
   const jobId = job.jobId;
   const at = command.at;
 
@@ -229,6 +233,14 @@ function illegal(job: JobState, action: string, from: readonly string[]): Decisi
   return reject(
     'ILLEGAL_TRANSITION',
     `Cannot ${action}: job "${job.name}" is ${job.status}; that is allowed only from ${from.join(', ')}.`,
+  );
+}
+
+function staleReport(job: JobState, type: string, run: number): Decision {
+  const why = run < job.run ? 'resumed or restarted since' : 'that run has not started';
+  return reject(
+    'STALE_REPORT',
+    `${type} from run ${run} of job "${job.name}" ignored: the job is on run ${job.run} (${why}).`,
   );
 }
 

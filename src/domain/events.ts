@@ -26,6 +26,8 @@ export const REJECTION_CODES = [
   'SNAPSHOT_NAME_IN_USE',
   'UNKNOWN_SNAPSHOT',
   'INVALID_ARGUMENT',
+  /** A report of a run that a resume or a restart has replaced (see `JobState.run`). */
+  'STALE_REPORT',
 ] as const;
 export type RejectionCode = (typeof REJECTION_CODES)[number];
 

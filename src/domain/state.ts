@@ -16,6 +16,13 @@ export interface JobBase {
   exportedSnapshots: Record<string, string>;
   /** Workers that reported running this job's tasks in the current run. */
   workers: string[];
+  /**
+   * The current run, from 1: every resume and restart starts a new run of the job's tasks, and
+   * bumps it. Derived from the log alone (`apply`), so every reader agrees on it. Workers put
+   * the run they were started under on their reports, so a report of a run that a resume or a
+   * restart has replaced is refused (`STALE_REPORT`) instead of moving the new run.
+   */
+  run: number;
   /** How many events of this job have been applied: the next event's seq. */
   version: number;
   updatedAt: number;

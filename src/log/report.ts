@@ -1,32 +1,47 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../domain/clock.js';
-import type { CommandPayloads, CommandType } from '../domain/commands.js';
+import type { CommandPayloads, ReportType } from '../domain/commands.js';
 import { withRetry, type RetryPolicy } from '../kafka/retry.js';
 import type { Logger } from '../observability/logger.js';
 import type { CommandSender } from './commands.js';
 
+/** The run of a job a report is about. */
+export interface ReportedRun {
+  jobId: string;
+  /**
+   * The run the sender's tasks were started under (`JobState.run` then), never the log's run
+   * at send time: a report of a replaced run must be told apart, and refused, not relabelled.
+   */
+  run: number;
+}
+
 /**
- * Sends a worker's report to the coordinator, retrying a transient failure (a broker down, no
- * coordinator answering yet) within the retry budget. One command id for every attempt: the
- * coordinator applies a command once, so a report that did arrive is not applied twice. A lost
- * failure report would leave a frozen job looking RUNNING. The backoff waits on `clock`, the
- * worker's (virtual in the simulation, where a wall-clock wait would fire at a random point).
+ * Sends a worker's report on one run of a job to the coordinator, retrying a transient failure
+ * (a broker down, no coordinator answering yet) within the retry budget. One command id for
+ * every attempt: the coordinator applies a command once, so a report that did arrive is not
+ * applied twice. A lost failure report would leave a frozen job looking RUNNING. The backoff
+ * waits on `clock`, the worker's (virtual in the simulation, where a wall-clock wait would
+ * fire at a random point).
  */
-export async function sendReport<K extends CommandType>(
+export async function sendReport<K extends ReportType>(
   sender: CommandSender,
-  jobId: string,
+  { jobId, run }: ReportedRun,
   type: K,
-  payload: CommandPayloads[K],
+  payload: Omit<CommandPayloads[K], 'run'>,
   retry: RetryPolicy,
   log: Logger,
   clock?: Clock,
 ): Promise<void> {
   const commandId = randomUUID();
+  const withRun = { ...payload, run } as CommandPayloads[K];
   await withRetry(
-    () => sender.send(jobId, type, payload, commandId),
+    () => sender.send(jobId, type, withRun, commandId),
     retry,
     (err, attempt, delayMs) =>
-      log.warn({ err, jobId, report: type, attempt, delayMs }, 'report not delivered; retrying'),
+      log.warn(
+        { err, jobId, run, report: type, attempt, delayMs },
+        'report not delivered; retrying',
+      ),
     clock,
   );
 }

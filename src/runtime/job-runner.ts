@@ -1,6 +1,6 @@
 import { DRAIN_TIMEOUT_MS } from '../domain/settings.js';
 import type { SchemaRegistry } from '../codec/registry.js';
-import type { CommandPayloads, CommandType } from '../domain/commands.js';
+import type { CommandPayloads, ReportType } from '../domain/commands.js';
 import { SluiceError } from '../domain/errors.js';
 import type { JobState } from '../domain/state.js';
 import { topicOffsets, withAdmin } from '../kafka/offsets.js';
@@ -47,6 +47,7 @@ export interface RunnerDeps {
 
 /** A runner: its worker's dependencies, the job, its pipeline, and what this run does about an earlier failure. */
 export interface RunnerOptions extends RunnerDeps {
+  /** The job's state as the run starts: its `run` is the one every report of this runner names. */
   job: JobState;
   pipeline: PipelineDef;
   plan: ResumePlan;
@@ -78,7 +79,7 @@ export class JobRunner {
     this.deps = o;
     ({ job: this.job, pipeline: this.pipeline, plan: this.plan } = o);
     const { deps, job, pipeline } = this;
-    this.log = deps.logger.child({ jobId: job.jobId, worker: deps.worker });
+    this.log = deps.logger.child({ jobId: job.jobId, run: job.run, worker: deps.worker });
     this.topology = new Topology({ namespace: deps.namespace, jobId: job.jobId, pipeline });
     this.serializer = new Serializer({ sink: pipeline.sink, registry: deps.registry });
     this.metrics = (deps.metrics ?? NO_METRICS).job(job.jobId, job.pipeline);
@@ -222,9 +223,18 @@ export class JobRunner {
     );
   }
 
-  private report<K extends CommandType>(type: K, payload: CommandPayloads[K]): Promise<void> {
+  /** The run this runner was started for: its reports carry it, whatever the log says later. */
+  get run(): number {
+    return this.job.run;
+  }
+
+  private report<K extends ReportType>(
+    type: K,
+    payload: Omit<CommandPayloads[K], 'run'>,
+  ): Promise<void> {
     const { reports, retry, clock } = this.deps;
-    return sendReport(reports, this.job.jobId, type, payload, retry, this.log, clock);
+    const to = { jobId: this.job.jobId, run: this.job.run };
+    return sendReport(reports, to, type, payload, retry, this.log, clock);
   }
 
   /**
@@ -265,8 +275,9 @@ export class JobRunner {
     );
     if (this.stopped) {
       // Stopped while later hops drained (up to DRAIN_TIMEOUT_MS): the job was suspended,
-      // restarted or stopped meanwhile, maybe by another worker's report of this record. A
-      // report now would land on whatever run comes next, a resumed one, and suspend it.
+      // restarted or stopped meanwhile, maybe by another worker's report of this record. The
+      // coordinator would refuse a report of a replaced run (STALE_REPORT); one of a run
+      // suspended meanwhile would only be refused as ILLEGAL_TRANSITION. Neither is sent.
       this.log.warn('the run was stopped meanwhile; failure not reported');
       return;
     }

@@ -87,7 +87,8 @@ export class PipelineHost {
     if (!factory) return;
     const current = this.running.get(state.jobId);
     const wanted = runsTasks(state.status);
-    const newRun = event?.type === 'JobResumed' || event?.type === 'JobRestarted';
+    // A resume or a restart: the tasks of the run before stop, and the new run's start afresh.
+    const newRun = current !== undefined && current.run !== state.run;
     if (current && (!wanted || newRun)) {
       await current.stop();
       this.running.delete(state.jobId);
@@ -172,7 +173,7 @@ export class PipelineHost {
       };
       await sendReport(
         deps.reports,
-        state.jobId,
+        { jobId: state.jobId, run: state.run },
         'ReportFailure',
         { failure },
         deps.retry,

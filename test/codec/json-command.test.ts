@@ -33,8 +33,27 @@ describe('parseJsonCommand', () => {
     });
   });
 
+  it("keeps a report's run, and leaves it out when the report names none", () => {
+    const report =
+      '{"type":"ReportFailure","jobId":"j","failure":{"description":"d","error":{"name":"E","message":"m"}}';
+    expect(parseJsonCommand(`${report},"run":2}`, defaults)).toMatchObject({ run: 2 });
+    expect(parseJsonCommand(`${report}}`, defaults)).not.toHaveProperty('run');
+    expect(
+      parseJsonCommand('{"type":"ReportStarted","jobId":"j","worker":"w","run":1}', defaults),
+    ).toEqual({
+      type: 'ReportStarted',
+      jobId: 'j',
+      worker: 'w',
+      run: 1,
+      ...defaults,
+    });
+  });
+
   it.each([
     ['not json', /not valid JSON/],
+    ['{"type":"ReportStarted","jobId":"j","worker":"w","run":0}', /run/],
+    ['{"type":"ReportStarted","jobId":"j","worker":"w","run":"2"}', /run/],
+    ['{"type":"SuspendJob","jobId":"j","run":2}', /run/],
     ['{"type":"Nope","jobId":"j"}', /type/],
     ['{"type":"SuspendJob"}', /jobId/],
     ['{"type":"SuspendJob","jobId":7}', /jobId/],

@@ -7,6 +7,7 @@ import {
   eventToAvro,
 } from '../../src/codec/mapping.js';
 import { loadSchema } from '../../src/codec/schemas.js';
+import { history } from '../support/archive-schemas.js';
 import type { SuspensionCause } from '../../src/domain/cause.js';
 import type { Command } from '../../src/domain/commands.js';
 import { COMMAND_TYPES } from '../../src/domain/commands.js';
@@ -138,7 +139,7 @@ describe('command mapping', () => {
     { ...cenv, type: 'RestartJob' },
     { ...cenv, type: 'ExportSnapshot', name: 'n' },
     { ...cenv, type: 'UpdateConfig', delta: { suspendOnFailure: false, args: { a: 'b' } } },
-    { ...cenv, type: 'ReportStarted', worker: 'w' },
+    { ...cenv, type: 'ReportStarted', worker: 'w', run: 3 },
     {
       ...cenv,
       type: 'ReportSnapshot',
@@ -146,6 +147,7 @@ describe('command mapping', () => {
       snapshotId: 's',
       sourceOffsets: offsets,
       stateOffsets: offsets,
+      run: 1,
     },
     {
       ...cenv,
@@ -157,9 +159,11 @@ describe('command mapping', () => {
         worker: 'w',
         record: null,
       },
+      run: 2,
     },
+    // Without a run, as from a writer older than runs.
     { ...cenv, type: 'ReportCompleting', worker: 'w' },
-    { ...cenv, type: 'ReportCompleted', worker: 'w' },
+    { ...cenv, type: 'ReportCompleted', worker: 'w', run: 2_147_483_647 },
   ];
 
   it('covers every command type', () => {
@@ -175,6 +179,24 @@ describe('command mapping', () => {
       ).toEqual(command);
     },
   );
+
+  it('reads a report written before runs (schema v1) as a report without a run', () => {
+    const v1 = history('commands/Command').find((v) => v.version === 1);
+    const writer = avsc.Type.forSchema(v1!.schema as avsc.Schema, { wrapUnions: 'auto' });
+    const failure = {
+      description: 'd',
+      error: { name: 'E', message: 'm', stack: null },
+      stage: null,
+      worker: 'w',
+      record: null,
+    };
+    const old = { ...cenv, type: 'ReportFailure', failure } as const;
+    const bytes = writer.toBuffer(commandToAvro(old));
+    const read: unknown = commandType.fromBuffer(bytes, commandType.createResolver(writer));
+    const command = plain(commandFromAvro(plain(read as Record<string, unknown>)));
+    expect(command).toEqual(old);
+    expect(command).not.toHaveProperty('run');
+  });
 
   it('names an unknown command type instead of guessing', () => {
     expect(commandFromAvro({ ...cenv, payload: { 'dev.sluice.commands.Explode': {} } })).toBe(

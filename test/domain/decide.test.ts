@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { emptyCluster } from '../../src/domain/cluster.js';
 import { decide, type Decision } from '../../src/domain/decide.js';
+import { REPORT_TYPES, type ReportType } from '../../src/domain/commands.js';
 import type { EventDraft, RejectionCode } from '../../src/domain/events.js';
 import type { JobState } from '../../src/domain/state.js';
 import { JOB_STATUSES, SUSPENDED_STATUSES, type JobStatus } from '../../src/domain/status.js';
@@ -139,6 +140,7 @@ describe('job lifecycle', () => {
       lastSnapshot: null,
       exportedSnapshots: {},
       workers: [],
+      run: 1,
       version: 1,
       updatedAt: T0 + 1000,
     });
@@ -898,6 +900,104 @@ describe('unknown jobs and terminal statuses', () => {
       const after: JobState = sim.job('j1');
       expect(after).toEqual({ ...before, version: before.version + steps.length });
     });
+  });
+});
+
+describe('reports of a replaced run', () => {
+  type Report = (sim: Sim, run?: number) => Step;
+  /** One report of each type; each is accepted from RUNNING when it names no run. */
+  const REPORTS: Record<ReportType, Report> = {
+    ReportStarted: (sim, run) => sim.started('j1', 'worker-2', run),
+    ReportSnapshot: (sim, run) => sim.snapshot('j1', 'snap-2', run),
+    ReportFailure: (sim, run) => sim.fail('j1', {}, run),
+    ReportCompleting: (sim, run) => sim.completing('j1', run),
+    ReportCompleted: (sim, run) => sim.completed('j1', run),
+  };
+  const TYPES = Object.keys(REPORTS) as ReportType[];
+
+  /** A job RUNNING on run 2, after a resume or a restart of run 1. */
+  function onRun2(how: 'resume' | 'restart'): Sim {
+    const sim = new Sim();
+    reach(sim, 'RUNNING');
+    expect(sim.job('j1').run).toBe(1);
+    if (how === 'resume') expectAccepted(sim.suspend('j1'));
+    expectAccepted(how === 'resume' ? sim.resume('j1') : sim.restart('j1'));
+    expectAccepted(sim.started('j1', 'worker-1', 2));
+    expect(sim.job('j1')).toMatchObject({ status: 'RUNNING', run: 2 });
+    return sim;
+  }
+
+  it('lists every report type', () => {
+    expect(TYPES.sort()).toEqual([...REPORT_TYPES].sort());
+  });
+
+  describe.each(['resume', 'restart'] as const)('after a %s', (how) => {
+    it.each(TYPES)('refuses a %s of the run before as STALE_REPORT, naming both runs', (type) => {
+      const sim = onRun2(how);
+      const before = structuredClone(sim.job('j1'));
+      const reason = expectRejected(REPORTS[type](sim, 1), 'STALE_REPORT');
+      expect(reason).toBe(
+        `${type} from run 1 of job "orders" ignored: the job is on run 2 (resumed or restarted since).`,
+      );
+      expect(sim.job('j1')).toEqual({ ...before, version: before.version + 1 });
+    });
+
+    it.each(TYPES)('accepts a %s of the current run', (type) => {
+      const sim = onRun2(how);
+      expectAccepted(REPORTS[type](sim, 2));
+      expect(sim.job('j1').run).toBe(2);
+    });
+
+    it.each(TYPES)('accepts a %s that names no run, as before runs', (type) => {
+      const sim = onRun2(how);
+      expectAccepted(REPORTS[type](sim));
+    });
+  });
+
+  it('keeps a job just resumed STARTING when a failure report of the run before arrives late', () => {
+    const sim = new Sim();
+    reach(sim, 'SUSPENDED_DUE_TO_ERROR');
+    expectAccepted(sim.resume('j1'));
+    expectRejected(sim.fail('j1', {}, 1), 'STALE_REPORT');
+    expect(sim.job('j1')).toMatchObject({ status: 'STARTING', run: 2 });
+    // Without the run, the same report suspends the new run: what runs are there to prevent.
+    expectAccepted(sim.fail('j1'));
+    expect(sim.job('j1').status).toBe('SUSPENDED_DUE_TO_ERROR');
+  });
+
+  it('keeps a job just restarted STARTING when the run before reports started late', () => {
+    const sim = new Sim();
+    reach(sim, 'RUNNING');
+    expectAccepted(sim.restart('j1'));
+    expectRejected(sim.started('j1', 'worker-1', 1), 'STALE_REPORT');
+    expect(sim.job('j1')).toMatchObject({ status: 'STARTING', run: 2, workers: [] });
+    expectAccepted(sim.started('j1', 'worker-1', 2));
+    expect(sim.job('j1')).toMatchObject({ status: 'RUNNING', workers: ['worker-1'] });
+  });
+
+  it('refuses a report of a run that has not started, before the status is checked', () => {
+    const sim = new Sim();
+    reach(sim, 'SUSPENDED');
+    const reason = expectRejected(sim.started('j1', 'worker-1', 2), 'STALE_REPORT');
+    expect(reason).toBe(
+      'ReportStarted from run 2 of job "orders" ignored: the job is on run 1 (that run has not started).',
+    );
+    // A report of the current run that the status does not allow is refused as before.
+    expectRejected(sim.started('j1', 'worker-1', 1), 'ILLEGAL_TRANSITION');
+  });
+
+  it('answers a repeated stale report with its first outcome', () => {
+    const sim = onRun2('resume');
+    const first = sim.fail('j1', {}, 1);
+    expectRejected(first, 'STALE_REPORT');
+    const again = sim.run(
+      command('ReportFailure', envelopeOf(first), { failure: failureReport(), run: 1 }),
+    );
+    expect(again.decision).toMatchObject({
+      kind: 'duplicate',
+      outcome: { accepted: false, rejection: { code: 'STALE_REPORT' } },
+    });
+    expect(again.events).toEqual([]);
   });
 });
 

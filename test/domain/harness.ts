@@ -141,19 +141,21 @@ export class Sim {
       config: config(name, overrides),
     });
   }
-  started(jobId: string, worker = 'worker-1'): Step {
-    return this.send('ReportStarted', jobId, { worker });
+  // A report names its run only when `run` is given, as from a writer older than runs.
+  started(jobId: string, worker = 'worker-1', run?: number): Step {
+    return this.send('ReportStarted', jobId, { worker, ...ofRun(run) });
   }
-  snapshot(jobId: string, snapshotId: string): Step {
+  snapshot(jobId: string, snapshotId: string, run?: number): Step {
     return this.send('ReportSnapshot', jobId, {
       worker: 'worker-1',
       snapshotId,
       sourceOffsets: [{ topic: 'orders', partition: 3, offset: '120' }],
       stateOffsets: [{ topic: 'sluice-state-counts', partition: 0, offset: '40' }],
+      ...ofRun(run),
     });
   }
-  fail(jobId: string, overrides: Partial<FailureReport> = {}): Step {
-    return this.send('ReportFailure', jobId, { failure: failureReport(overrides) });
+  fail(jobId: string, overrides: Partial<FailureReport> = {}, run?: number): Step {
+    return this.send('ReportFailure', jobId, { failure: failureReport(overrides), ...ofRun(run) });
   }
   suspend(jobId: string): Step {
     return this.send('SuspendJob', jobId, {});
@@ -177,12 +179,17 @@ export class Sim {
   updateConfig(jobId: string, delta: CommandPayloads['UpdateConfig']['delta']): Step {
     return this.send('UpdateConfig', jobId, { delta });
   }
-  completing(jobId: string): Step {
-    return this.send('ReportCompleting', jobId, { worker: 'worker-1' });
+  completing(jobId: string, run?: number): Step {
+    return this.send('ReportCompleting', jobId, { worker: 'worker-1', ...ofRun(run) });
   }
-  completed(jobId: string): Step {
-    return this.send('ReportCompleted', jobId, { worker: 'worker-1' });
+  completed(jobId: string, run?: number): Step {
+    return this.send('ReportCompleted', jobId, { worker: 'worker-1', ...ofRun(run) });
   }
+}
+
+/** A report's run field: none when `run` is undefined. */
+function ofRun(run: number | undefined): { run?: number } {
+  return run === undefined ? {} : { run };
 }
 
 function mustAccept(step: Step): void {

@@ -6,6 +6,8 @@ import type { FailureReport, RecordRef } from '../../src/domain/cause.js';
 import { emptyCluster, fold, type Cluster } from '../../src/domain/cluster.js';
 import {
   COMMAND_TYPES,
+  isReport,
+  REPORT_TYPES,
   type Command,
   type CommandOf,
   type CommandPayloads,
@@ -140,20 +142,31 @@ const PAYLOADS: { [K in CommandType]: fc.Arbitrary<CommandPayloads[K]> } = {
     { noNullPrototype: true },
   ),
   UpdateConfig: fc.record({ delta: arbDelta }, { noNullPrototype: true }),
-  ReportStarted: fc.record({ worker: arbWorker }, { noNullPrototype: true }),
-  ReportSnapshot: fc.record(
-    {
-      worker: arbWorker,
-      snapshotId: fc.constantFrom('snap-a', 'snap-b', 'snap-c'),
-      sourceOffsets: arbOffsets,
-      stateOffsets: arbOffsets,
-    },
-    { noNullPrototype: true },
-  ),
-  ReportFailure: fc.record({ failure: arbFailure }, { noNullPrototype: true }),
-  ReportCompleting: fc.record({ worker: arbWorker }, { noNullPrototype: true }),
-  ReportCompleted: fc.record({ worker: arbWorker }, { noNullPrototype: true }),
+  ReportStarted: report({ worker: arbWorker }),
+  ReportSnapshot: report({
+    worker: arbWorker,
+    snapshotId: fc.constantFrom('snap-a', 'snap-b', 'snap-c'),
+    sourceOffsets: arbOffsets,
+    stateOffsets: arbOffsets,
+  }),
+  ReportFailure: report({ failure: arbFailure }),
+  ReportCompleting: report({ worker: arbWorker }),
+  ReportCompleted: report({ worker: arbWorker }),
 };
+
+/** A report's fields, with or without a run (none: as before runs); the run is often not the job's. */
+function report<T extends object>(fields: {
+  [K in keyof T]: fc.Arbitrary<T[K]>;
+}): fc.Arbitrary<T & { run?: number }> {
+  const all: Record<string, fc.Arbitrary<unknown>> = {
+    ...fields,
+    run: fc.integer({ min: 1, max: 3 }),
+  };
+  return fc.record(all, {
+    requiredKeys: Object.keys(fields),
+    noNullPrototype: true,
+  }) as unknown as fc.Arbitrary<T & { run?: number }>;
+}
 
 /** How often each type comes up: enough submits and starts that jobs get somewhere. */
 const WEIGHTS: Record<CommandType, number> = {
@@ -537,8 +550,9 @@ describe('random command sequences', () => {
     );
   });
 
-  it('reject every illegal transition with a reason, and a rejection changes no status', () => {
+  it('reject every illegal transition and every report of another run with a reason, and a rejection changes no status', () => {
     const illegalSeen = new Set<string>();
+    const staleSeen = new Set<string>();
     fc.assert(
       fc.property(arbCommands, (commands) => {
         drive(commands, (p, { steps, cluster }) => {
@@ -567,6 +581,11 @@ describe('random command sequences', () => {
             return;
           }
           const code = decision.kind === 'rejected' ? decision.code : decision.kind;
+          if (isReport(command) && command.run !== undefined && command.run !== job.run) {
+            staleSeen.add(command.type);
+            p.same(code, 'STALE_REPORT', `${command.type} of run ${command.run} on ${job.run}`);
+            return;
+          }
           if (!legal(job.status, t)) {
             illegalSeen.add(`${job.status}/${command.type}`);
             const codes = ['ILLEGAL_TRANSITION', ...(SPECIFIC[command.type] ?? [])];
@@ -606,6 +625,7 @@ describe('random command sequences', () => {
     );
     // The runs tried illegal commands from many statuses, not just a couple.
     expect(illegalSeen.size).toBeGreaterThan(40);
+    expect([...staleSeen].sort()).toEqual([...REPORT_TYPES].sort());
   });
 
   it('fold each event once, however often a restarted reader is sent it again', () => {

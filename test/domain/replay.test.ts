@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { apply } from '../../src/domain/apply.js';
+import { apply, replay } from '../../src/domain/apply.js';
 import { emptyCluster, fold, type Cluster } from '../../src/domain/cluster.js';
 import { applyConfigDelta } from '../../src/domain/config.js';
 import type { EventOf, JobEvent } from '../../src/domain/events.js';
@@ -168,5 +168,81 @@ describe('fold', () => {
     const step = sim.suspend('j1');
     expect(step.events[0]).toMatchObject({ seq: 3, type: 'JobSuspended' });
     expect(sim.job('j1')).toMatchObject({ status: 'SUSPENDED', version: 4 });
+  });
+});
+
+describe('the run', () => {
+  /** The run after each step of a scenario, read from the folded state and from a replay. */
+  function runAfter(sim: Sim, step: () => unknown): number {
+    step();
+    const run = sim.job('j1').run;
+    expect(replay(sim.log.filter((e) => e.jobId === 'j1'))?.run).toBe(run);
+    return run;
+  }
+
+  it('is 1 from the submit and goes up by one on each resume and restart, nothing else', () => {
+    const sim = new Sim();
+    const runs = [
+      runAfter(sim, () => sim.submit('j1', 'orders', { suspendOnFailure: true })),
+      runAfter(sim, () => sim.started('j1')),
+      runAfter(sim, () => sim.snapshot('j1', 'snap-1')),
+      runAfter(sim, () => sim.exportSnapshot('j1', 'from-running')),
+      runAfter(sim, () => sim.suspend('j1')),
+      runAfter(sim, () => sim.exportSnapshot('j1', 'from-suspended')),
+      runAfter(sim, () => sim.updateConfig('j1', { snapshotIntervalMs: 2500 })),
+      runAfter(sim, () => sim.resume('j1')), // 2
+      runAfter(sim, () => sim.started('j1')),
+      runAfter(sim, () => sim.restart('j1')), // 3
+      runAfter(sim, () => sim.restart('j1')), // 4: STARTING restarts too
+      runAfter(sim, () => sim.started('j1')),
+      runAfter(sim, () => sim.fail('j1')),
+      runAfter(sim, () => sim.resume('j1', 'SKIP')), // 5
+      runAfter(sim, () => sim.completing('j1')), // refused: STARTING
+      runAfter(sim, () => sim.started('j1')),
+      runAfter(sim, () => sim.completed('j1')),
+    ];
+    expect(runs).toEqual([1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4, 4, 4, 5, 5, 5, 5]);
+    expect(sim.job('j1').status).toBe('COMPLETED');
+    expect(sim.log.map((e) => e.type)).toContain('SnapshotExportStarted');
+  });
+
+  it('is not moved by refused commands, a misfit event or an unknown one', () => {
+    const sim = new Sim();
+    reach(sim, 'RUNNING');
+    sim.resume('j1'); // refused: RUNNING
+    const job = sim.job('j1');
+    expect(job.run).toBe(1);
+    const at = { jobId: 'j1', commandId: 'cmd-x', issuedBy: 'x', at: T0 };
+    const misfit: JobEvent = {
+      ...at,
+      type: 'JobResumed',
+      failingRecord: 'RETRY',
+      deadLetterTopic: null,
+      record: null,
+      seq: job.version,
+      eventId: `j1/${job.version}`,
+    };
+    expect(apply(job, misfit)?.run).toBe(1);
+    const unknown: JobEvent = {
+      ...at,
+      type: 'Unknown',
+      originalType: 'dev.sluice.events.JobRebooted',
+      payload: {},
+      seq: job.version,
+      eventId: `j1/${job.version}`,
+    };
+    expect(apply(job, unknown)?.run).toBe(1);
+  });
+
+  it('starts at 1 for a job started from a snapshot another job exported', () => {
+    const sim = new Sim();
+    reach(sim, 'RUNNING', 'j1', 'a');
+    sim.suspend('j1');
+    sim.resume('j1');
+    sim.started('j1');
+    sim.exportSnapshot('j1', 'nightly');
+    expect(sim.job('j1').run).toBe(2);
+    sim.submit('j2', 'b', { initialSnapshotName: 'nightly' });
+    expect(sim.job('j2')).toMatchObject({ status: 'NOT_RUNNING', run: 1 });
   });
 });

@@ -22,6 +22,7 @@ const base: JobBase = {
   lastSnapshot: null,
   exportedSnapshots: {},
   workers: [],
+  run: 1,
   version: 1,
   updatedAt: T0,
 };

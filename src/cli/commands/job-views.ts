@@ -14,7 +14,7 @@ interface JsonFlag {
 
 /** The fields of a job state in `--json` output. */
 const JOB_STATE_JSON =
-  '{ "jobId", "name", "pipeline", "status", "config", "submittedAt", "submittedBy",\n  "lastSnapshot", "exportedSnapshots", "workers", "version", "updatedAt",\n  "suspensionCause" (while suspended), "failureCause" (when failed) }; times are epoch ms';
+  '{ "jobId", "name", "pipeline", "status", "config", "submittedAt", "submittedBy",\n  "lastSnapshot", "exportedSnapshots", "workers", "run", "version", "updatedAt",\n  "suspensionCause" (while suspended), "failureCause" (when failed) }; times are epoch ms';
 
 /** `jobs`, `status`. */
 export function registerJobViews(program: Command, globals: () => GlobalOptions): void {
