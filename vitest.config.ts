@@ -12,7 +12,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/**/*.int.test.ts', 'test/**/*.crash.test.ts'],
+          exclude: ['test/**/*.int.test.ts', 'test/**/*.crash.test.ts', 'test/**/*.fault.test.ts'],
         },
       },
       {
