@@ -8,6 +8,12 @@ import { exportedSnapshot, liveJobNamed, type Cluster, type Outcome } from './cl
 import type { JobState } from './state.js';
 import { allowed, ALLOWED_FROM } from './transitions.js';
 
+/**
+ * Failures over state the job cannot use (incompatible with the code, or unreadable): a job
+ * that failed would have its state topics deleted, so it suspends whatever the flag says.
+ */
+const KEEPS_STATE = new Set(['SLUICE_STATE_INCOMPATIBLE', 'SLUICE_STATE_UNREADABLE']);
+
 /** The result of checking a command against the state. */
 export type Decision =
   | { kind: 'accepted'; events: EventDraft[] }
@@ -69,9 +75,9 @@ export function decide(cluster: Cluster, command: Command): Decision {
         snapshotId: job.lastSnapshot?.snapshotId ?? null,
         at,
       };
-      // A job whose saved state the code does not match has processed nothing: failing it
-      // would delete the very state the check protects, so it suspends whatever the flag says.
-      return job.config.suspendOnFailure || f.error.name === 'SLUICE_STATE_INCOMPATIBLE'
+      // A job whose saved state the code does not match, or cannot read, has processed
+      // nothing: failing it would delete the very state at stake (see KEEPS_STATE).
+      return job.config.suspendOnFailure || KEEPS_STATE.has(f.error.name)
         ? transition(job, 'JobSuspendedDueToError', () => [
             { type: 'JobSuspendedDueToError', jobId, cause },
           ])

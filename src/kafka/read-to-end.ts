@@ -10,7 +10,8 @@ export type StartOffsets = Map<string, bigint>;
  * Reads the topics, read_committed, from `from` (or their beginning) up to the end offsets they
  * have when the call starts, and returns once every partition got there. A group consumer
  * cannot be assigned partitions by hand, so a throwaway group subscribes from the beginning and
- * records before a partition's start are skipped.
+ * records before a partition's start are skipped. If `onRecord` throws, the read stops and
+ * rejects with its error.
  */
 export async function readToEnd(
   kafka: Kafka,
@@ -73,15 +74,22 @@ export async function readToEnd(
             const id = `${topic}:${partition}`;
             const target = targets.get(id);
             const start = from.get(id);
-            for (const record of records) {
-              const offset = BigInt(record.offset);
-              // Records past the target arrived after the call started: not ours to read.
-              if (
-                target !== undefined &&
-                (start === undefined || offset >= start) &&
-                offset <= target
-              )
-                onRecord(topic, partition, record);
+            try {
+              for (const record of records) {
+                const offset = BigInt(record.offset);
+                // Records past the target arrived after the call started: not ours to read.
+                if (
+                  target !== undefined &&
+                  (start === undefined || offset >= start) &&
+                  offset <= target
+                )
+                  onRecord(topic, partition, record);
+              }
+            } catch (err) {
+              // The reader's verdict on a record (one that does not decode, say) ends the read.
+              // Thrown to the consumer, it would be retried on the same batch for ever.
+              reject(err instanceof Error ? err : new Error(String(err)));
+              return Promise.resolve();
             }
             control.resolveOffset(lastOffset);
             return Promise.resolve();

@@ -31,12 +31,24 @@ export async function sendReport<K extends ReportType>(
   retry: RetryPolicy,
   log: Logger,
   clock?: Clock,
+  /**
+   * For a report that must arrive (a failure): retry past the budget for as long as this
+   * says so, typically while the run it reports on has not been stopped. A broker outage
+   * longer than the budget must end in a suspension once the broker is back, not leave a
+   * frozen job looking RUNNING. Safe to deliver late: a report of a replaced run is refused
+   * (STALE_REPORT).
+   */
+  keepTrying?: () => boolean,
 ): Promise<void> {
   const commandId = randomUUID();
   const withRun = { ...payload, run } as CommandPayloads[K];
   await withRetry(
-    () => sender.send(jobId, type, withRun, commandId),
-    retry,
+    () => {
+      if (keepTrying && !keepTrying())
+        throw new Error(`${type} of run ${run} of job ${jobId} no longer sent: the run stopped`);
+      return sender.send(jobId, type, withRun, commandId);
+    },
+    keepTrying ? { ...retry, budgetMs: Number.MAX_SAFE_INTEGER } : retry,
     (err, attempt, delayMs) =>
       log.warn(
         { err, jobId, run, report: type, attempt, delayMs },

@@ -23,6 +23,40 @@ export class CommitFailure extends Error {
   }
 }
 
+/**
+ * Tasks that could not be opened: their producer initialised, their state restored from the
+ * changelogs, their position read. Not a record's fault, so the failure names no record.
+ */
+export class TaskOpenFailure extends Error {
+  constructor(
+    readonly tasks: string[],
+    override readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = 'TaskOpenFailure';
+  }
+}
+
+/** The report of tasks that could not be opened, after `attempts` over `elapsedMs`. */
+export function openFailureReport(
+  err: TaskOpenFailure,
+  worker: string,
+  attempts: number,
+  elapsedMs: number,
+): FailureReport {
+  const tasks = err.tasks.join(', ');
+  return {
+    description:
+      attempts > 1
+        ? `Task(s) ${tasks} could not open or restore their state for ${Math.round(elapsedMs / 1000)} s (${attempts} attempts); nothing from them was processed`
+        : `Task(s) ${tasks} could not open or restore their state, with an error that cannot be retried; nothing from them was processed`,
+    error: errorInfo(err.cause),
+    stage: null,
+    worker,
+    record: null,
+  };
+}
+
 /** How much of a failing record's value the cause shows. */
 const PREVIEW_CHARS = 256;
 

@@ -1,3 +1,4 @@
+import type { TaskOpenFailure } from './failure.js';
 import type { Clock } from '../domain/clock.js';
 import type { ResumePlan } from '../domain/resume-plan.js';
 import type { ProcessingGuarantee } from '../domain/status.js';
@@ -39,6 +40,16 @@ export interface HopEvents {
     topic: string,
     partition: number,
     message: ConsumedRecord,
+    heartbeat: () => Promise<void>,
+  ): Promise<void>;
+  /**
+   * Tasks could not be opened (their state restored, their producer initialised) with an
+   * error that is not retried, or past the retry budget; the hop is frozen already.
+   */
+  cannotOpen(
+    err: TaskOpenFailure,
+    attempts: number,
+    elapsedMs: number,
     heartbeat: () => Promise<void>,
   ): Promise<void>;
 }

@@ -3,6 +3,7 @@ import type { Kafka } from '../kafka/port.js';
 import type { GroupPosition } from '../kafka/positions.js';
 import type { Logger } from '../observability/logger.js';
 import type { JobMetrics } from '../observability/metrics.js';
+import { TaskOpenFailure } from './failure.js';
 import { openTasks, type OpenSpec } from './open.js';
 import type { Task } from './task.js';
 
@@ -132,19 +133,24 @@ export class HopTasks {
   private async open(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     const { kafka, spec, guarantee, log, metrics, frozen } = this.o;
-    const opened = await openTasks(
-      kafka,
-      {
-        ...spec,
-        guarantee,
-        sweep: this.sweeps,
-        stillOwned: (id) => !frozen() && this.announced.has(id),
-      },
-      ids,
-      this.o.seek,
-      log,
-      (done, total) => metrics.restore(done, total),
-    );
+    let opened: Map<string, Task>;
+    try {
+      opened = await openTasks(
+        kafka,
+        {
+          ...spec,
+          guarantee,
+          sweep: this.sweeps,
+          stillOwned: (id) => !frozen() && this.announced.has(id),
+        },
+        ids,
+        this.o.seek,
+        log,
+        (done, total) => metrics.restore(done, total),
+      );
+    } catch (err) {
+      throw new TaskOpenFailure(ids, err);
+    }
     for (const [id, task] of opened) this.tasks.set(id, task);
     for (const id of opened.keys()) this.sweeps.delete(id);
     // The first assignment's opening may have failed and left its tasks to taskFor.

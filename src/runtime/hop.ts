@@ -9,6 +9,10 @@ import type {
 } from '../kafka/port.js';
 import type { Logger } from '../observability/logger.js';
 import { NO_METRICS, type JobMetrics } from '../observability/metrics.js';
+import type { Clock } from '../domain/clock.js';
+import { isTransient } from '../kafka/errors.js';
+import { RetryBudget } from '../kafka/retry.js';
+import { TaskOpenFailure } from './failure.js';
 import { HopChunks } from './hop-chunks.js';
 import type { HopEvents, HopOptions, HopSpec } from './hop-spec.js';
 import { HopTasks } from './hop-tasks.js';
@@ -33,6 +37,9 @@ export class Hop {
   private readonly chunks: HopChunks;
   private frozen = false;
   private readonly log: Logger;
+  /** Consecutive failures to open tasks, against the retry budget. */
+  private readonly openRetry: RetryBudget;
+  private readonly clock: Clock;
 
   private readonly kafka: Kafka;
   private readonly spec: HopSpec;
@@ -44,6 +51,8 @@ export class Hop {
     ({ kafka: this.kafka, spec: this.spec, guarantee: this.guarantee, events: this.events } = o);
     this.metrics = o.metrics ?? NO_METRICS.job('', '');
     this.log = o.logger.child({ hop: o.spec.index });
+    this.clock = o.clock;
+    this.openRetry = new RetryBudget(o.spec.retry, () => o.clock.now());
     this.taskSet = new HopTasks({
       kafka: o.kafka,
       spec: o.spec,
@@ -110,17 +119,47 @@ export class Hop {
           void this.chunks.commitPast(`${topic}:${partition}`, lastOffset);
       },
       eachBatch: async (batch: Batch, control: KafkaBatchControl) => {
-        await this.taskSet.whenReady();
-        if (this.frozen) return;
-        await this.chunks.process(batch.topic, batch.partition, batch.records, {
-          ...control,
-          lastDelivered: batch.records.at(-1)?.offset,
-          end: batch.lastOffset,
-        });
+        try {
+          await this.taskSet.whenReady();
+          if (this.frozen) return;
+          await this.chunks.process(batch.topic, batch.partition, batch.records, {
+            ...control,
+            lastDelivered: batch.records.at(-1)?.offset,
+            end: batch.lastOffset,
+          });
+          this.openRetry.succeeded();
+        } catch (err) {
+          if (!(err instanceof TaskOpenFailure)) throw err;
+          await this.openFailed(err, control.heartbeat);
+          return;
+        }
         // Once per batch, from the fetch's high watermark: no extra request, nothing per record.
         if (!this.frozen) this.metrics.lag(batch.topic, batch.partition, Number(batch.lag));
       },
     });
+  }
+
+  /**
+   * Tasks that could not be opened: a transient error (a broker away, a leader moving) is
+   * retried with backoff within the budget, by failing the batch so that kafkajs delivers it
+   * again. Anything else (a changelog record that does not decode), or a spent budget, freezes
+   * the hop and reports it: retried for ever, the job would show RUNNING while doing nothing.
+   */
+  private async openFailed(err: TaskOpenFailure, heartbeat: () => Promise<void>): Promise<void> {
+    const delay = isTransient(err.cause) ? this.openRetry.failed() : undefined;
+    if (delay !== undefined) {
+      this.log.warn(
+        { err: err.cause, tasks: err.tasks, retryInMs: delay },
+        'could not open tasks; retrying',
+      );
+      await this.clock.sleep(delay);
+      await heartbeat();
+      throw err;
+    }
+    if (this.frozen) return;
+    this.freeze();
+    const { attempts, elapsedMs } = this.openRetry.spent;
+    await this.events.cannotOpen(err, Math.max(1, attempts), elapsedMs, heartbeat);
   }
 
   /** Stops at once: no more batches; consumption paused. */

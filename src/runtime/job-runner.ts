@@ -4,7 +4,8 @@ import type { CommandPayloads, ReportType } from '../domain/commands.js';
 import { SluiceError } from '../domain/errors.js';
 import type { JobState } from '../domain/state.js';
 import { topicOffsets, withAdmin } from '../kafka/offsets.js';
-import type { ConsumedRecord, Kafka } from '../kafka/port.js';
+import type { FailureReport } from '../domain/cause.js';
+import type { Kafka } from '../kafka/port.js';
 import type { RetryPolicy } from '../kafka/retry.js';
 import type { CommandSender } from '../log/commands.js';
 import type { JobLog } from '../log/job-log.js';
@@ -13,7 +14,7 @@ import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../observability/logger.js';
 import { NO_METRICS, type JobMetrics, type MetricsSink } from '../observability/metrics.js';
 import type { PipelineDef } from '../pipeline/pipeline.js';
-import { errorInfo, failureReport } from './failure.js';
+import { errorInfo, failureReport, openFailureReport } from './failure.js';
 import { CompletionCheck } from './completion.js';
 import { Hop } from './hop.js';
 import { drain, type HopInput } from './progress.js';
@@ -155,7 +156,19 @@ export class JobRunner {
           events: {
             started: () => i === 0 && this.reportStarted(),
             failed: (err, topic, partition, message, heartbeat) =>
-              this.fail(i, err, { topic, partition, message }, heartbeat),
+              this.fail(
+                i,
+                err,
+                () => failureReport(err, this.deps.worker, topic, partition, message),
+                heartbeat,
+              ),
+            cannotOpen: (err, attempts, elapsedMs, heartbeat) =>
+              this.fail(
+                i,
+                err,
+                () => openFailureReport(err, this.deps.worker, attempts, elapsedMs),
+                heartbeat,
+              ),
           },
           logger: this.log,
           clock: this.deps.clock,
@@ -234,7 +247,10 @@ export class JobRunner {
   ): Promise<void> {
     const { reports, retry, clock } = this.deps;
     const to = { jobId: this.job.jobId, run: this.job.run };
-    return sendReport(reports, to, type, payload, retry, this.log, clock);
+    // A failure report is retried until it arrives or this run is stopped: the hops are
+    // frozen, and without it the job would show RUNNING for ever (see sendReport).
+    const keepTrying = type === 'ReportFailure' ? () => !this.stopped : undefined;
+    return sendReport(reports, to, type, payload, retry, this.log, clock, keepTrying);
   }
 
   /**
@@ -245,7 +261,7 @@ export class JobRunner {
   private async fail(
     index: number,
     err: unknown,
-    { topic, partition, message }: { topic: string; partition: number; message: ConsumedRecord },
+    report: () => FailureReport,
     heartbeat: () => Promise<void>,
   ): Promise<void> {
     this.metrics.error();
@@ -268,10 +284,10 @@ export class JobRunner {
         );
       this.hops[j]?.freeze();
     }
-    const failure = failureReport(err, this.deps.worker, topic, partition, message);
+    const failure = report();
     this.log.error(
       { err, stage: failure.stage, record: failure.record },
-      'record failed; job frozen',
+      failure.record ? 'record failed; job frozen' : 'tasks could not open; job frozen',
     );
     if (this.stopped) {
       // Stopped while later hops drained (up to DRAIN_TIMEOUT_MS): the job was suspended,

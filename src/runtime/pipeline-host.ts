@@ -179,6 +179,11 @@ export class PipelineHost {
         deps.retry,
         deps.logger,
         deps.clock,
+        // Until it arrives, or the job moved on: another run, or no longer running.
+        () => {
+          const now = deps.log.state(state.jobId);
+          return now?.run === state.run && (now.status === 'STARTING' || now.status === 'RUNNING');
+        },
       ).catch((e: unknown) => deps.logger.error({ err: e }, 'could not report the failure'));
     }
   }

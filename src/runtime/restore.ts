@@ -1,8 +1,32 @@
-import type { Kafka } from '../kafka/port.js';
+import { SluiceError } from '../domain/errors.js';
+import type { ConsumedRecord, Kafka } from '../kafka/port.js';
 import { readToEnd } from '../kafka/read-to-end.js';
 import type { Logger } from '../observability/logger.js';
 import { parseChangelogKey } from '../domain/resources.js';
 import { splitTask } from './task.js';
+
+/**
+ * A changelog record's value: JSON, as the state store writes it, or null for a deleted key.
+ * One that does not parse was not written by Sluice (or was damaged): restoring around it would
+ * give the key a wrong value, so the task does not open, and the error names the record.
+ */
+function stateValue(
+  topic: string,
+  partition: number,
+  stage: string,
+  message: ConsumedRecord,
+): unknown {
+  if (!message.value) return undefined;
+  try {
+    return JSON.parse(message.value.toString()) as unknown;
+  } catch (err) {
+    throw new SluiceError(
+      'SLUICE_STATE_UNREADABLE',
+      `The state of stage "${stage}" cannot be restored: the changelog record ${topic}-${partition}@${message.offset} is not JSON (${err instanceof Error ? err.message : String(err)}). Delete it (kafka-delete-records up to offset ${BigInt(message.offset) + 1n} drops it and everything before it) or restore the topic from a backup, then resume; or cancel the job.`,
+      { cause: err, details: { topic, partition, offset: message.offset, stage } },
+    );
+  }
+}
 
 /**
  * Calls `load` for every changelog record of the given source partitions, in order, and
@@ -34,12 +58,7 @@ export async function restoreState(
       if (!parsed || stage === undefined || parsed.partition !== partition) return;
       const task = taskOf.get(partition);
       if (task === undefined) return;
-      load(
-        task,
-        stage,
-        parsed.key,
-        message.value ? (JSON.parse(message.value.toString()) as unknown) : undefined,
-      );
+      load(task, stage, parsed.key, stateValue(topic, partition, stage, message));
       restored++;
       if (restored % 50_000 === 0) logger.info({ restored }, 'restoring state');
     },

@@ -5,15 +5,20 @@ import { subjectFor } from '../../src/codec/log-codec.js';
 import { commandToAvro } from '../../src/codec/mapping.js';
 import { loadSchema } from '../../src/codec/schemas.js';
 import { jobGroup, topicNames } from '../../src/domain/resources.js';
-import { resolveInfra } from '../../src/infra/index.js';
 import type { LineReader } from '../support/cli.js';
 import { command } from '../support/commands.js';
-import { createTopics, kafkaClient, testNamespace } from '../support/kafka.js';
 import { parseProm, sample } from '../support/prom.js';
 import { readAll } from '../support/records.js';
 import { connectClient } from '../support/sluice.js';
 import { recordFault } from './record.js';
-import { committedThroughEnd, envFor, sluiceProcess, stopAll, until } from './support.js';
+import {
+  committedThroughEnd,
+  envFor,
+  privateStage,
+  sluiceProcess,
+  stopAll,
+  until,
+} from './support.js';
 
 // Issue 14, scenario 3: the schema registry is killed for 30 s and started again while an
 // exactly-once job reads an Avro source and commands arrive. Its process is killed (connections
@@ -27,20 +32,7 @@ const OUTAGE_MS = 30_000;
 const BEFORE = 500;
 const DURING = 500;
 
-const infra = await resolveInfra({ mode: 'owned', strategy: 'java', private: true });
-afterAll(() => infra.stop()); // registered first: runs after everything below has stopped
-const registryControl = infra.registry;
-if (!registryControl) throw new Error('a private Java instance must hand out its registry');
-const at = { brokers: infra.brokers, registryUrl: infra.registryUrl };
-
-const ns = testNamespace('reg');
-const input = `${ns}.in`;
-const output = `${ns}.out`;
-const kafka = kafkaClient('registry-outage-test', at.brokers);
-await createTopics(kafka, [
-  { topic: input, numPartitions: 3 },
-  { topic: output, numPartitions: 3 },
-]);
+const { at, registry: registryControl, ns, input, output, kafka } = await privateStage('reg');
 const admin = kafka.admin();
 await admin.connect();
 afterAll(() => admin.disconnect());

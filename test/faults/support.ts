@@ -1,5 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Admin } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
+import { afterAll } from 'vitest';
+import { resolveInfra, type BrokerControl, type RegistryControl } from '../../src/infra/index.js';
+import { createTopics, kafkaClient, testNamespace } from '../support/kafka.js';
 import type { Endpoints } from '../../src/infra/types.js';
 import { LineReader, startCli } from '../support/cli.js';
 
@@ -67,4 +70,34 @@ export async function stopAll(children: LineReader[]): Promise<void> {
       clearTimeout(kill);
     }),
   );
+}
+
+/**
+ * A scenario's own broker and registry (a private Java instance, stopped after the file), so
+ * that killing them breaks nothing else, and a namespace on them with an input and an output
+ * topic of three partitions.
+ */
+export async function privateStage(prefix: string): Promise<{
+  at: Endpoints;
+  broker: BrokerControl;
+  registry: RegistryControl;
+  ns: string;
+  input: string;
+  output: string;
+  kafka: Kafka;
+}> {
+  const infra = await resolveInfra({ mode: 'owned', strategy: 'java', private: true });
+  afterAll(() => infra.stop()); // registered first: runs after everything the file starts
+  const { broker, registry } = infra;
+  if (!broker || !registry) throw new Error('a private Java instance must hand out its servers');
+  const at = { brokers: infra.brokers, registryUrl: infra.registryUrl };
+  const ns = testNamespace(prefix);
+  const kafka = kafkaClient(`${prefix}-test`, at.brokers);
+  const input = `${ns}.in`;
+  const output = `${ns}.out`;
+  await createTopics(kafka, [
+    { topic: input, numPartitions: 3 },
+    { topic: output, numPartitions: 3 },
+  ]);
+  return { at, broker, registry, ns, input, output, kafka };
 }

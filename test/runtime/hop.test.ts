@@ -123,6 +123,10 @@ function startHop(w: MemoryWorld, o: HopRunOptions): HopRun {
         failures.push({ err, topic, partition, offset: message.offset });
         return Promise.resolve();
       },
+      cannotOpen: (err) => {
+        failures.push({ err, topic: err.tasks.join(','), partition: -1, offset: '' });
+        return Promise.resolve();
+      },
     },
     logger: w.logger,
     clock: w.clock,

@@ -1,0 +1,102 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { jobGroup } from '../../src/domain/resources.js';
+import type { JobEvent } from '../../src/domain/events.js';
+import type { LineReader } from '../support/cli.js';
+import { keyed, produceNumbers, readAll } from '../support/records.js';
+import { connectClient } from '../support/sluice.js';
+import { recordFault } from './record.js';
+import {
+  committedThroughEnd,
+  envFor,
+  privateStage,
+  sluiceProcess,
+  stopAll,
+  until,
+} from './support.js';
+
+// Issue 14, scenario 5: the broker is killed for longer than the workers' retry budget while an
+// exactly-once job has records in flight. The job must not hang looking RUNNING: once the
+// broker is back it shows SUSPENDED_DUE_TO_ERROR with a cause that names the outage, and a
+// resume finishes with every output exactly once.
+
+const BUDGET_MS = 5_000;
+const DOWN_MS = 15_000;
+const RECORDS = 30_000;
+
+const { at, broker, ns, input, output, kafka } = await privateStage('out');
+const children: LineReader[] = [];
+afterAll(() => stopAll(children));
+
+describe('the broker down for longer than the retry budget', () => {
+  it('suspends the job with a cause naming the outage once the broker is back; a resume ends exact', async (ctx) => {
+    const env = envFor(at, ns);
+    await sluiceProcess(['coordinator'], env, children);
+    await sluiceProcess(
+      [
+        'worker',
+        'test/fixtures/pipelines/metered.mjs',
+        '--no-coordinator',
+        '--worker-id',
+        'w1',
+        '--retry-budget-ms',
+        String(BUDGET_MS),
+      ],
+      env,
+      children,
+    );
+    const client = await connectClient(ns, 'test-user', at);
+    await produceNumbers(input, RECORDS, 10, 1, at.brokers);
+    const job = await client.submit('metered', {
+      name: 'long-outage',
+      suspendOnFailure: true,
+      processingGuarantee: 'EXACTLY_ONCE',
+      args: { input, output, poison: '-1' },
+    });
+    await until(async () => (await readAll(output, at.brokers)).length > 0, 'the first outputs');
+    const killedAt = Date.now();
+    await broker.kill();
+    await sleep(DOWN_MS);
+    expect(job.status()).toBe('RUNNING'); // the client cannot know better while the broker is away
+    await broker.start();
+    const upAt = Date.now();
+    await until(() => job.status() === 'SUSPENDED_DUE_TO_ERROR', 'the suspension', 120_000);
+    const suspendedAfterMs = Date.now() - upAt;
+    const suspended = job
+      .history()
+      .find(
+        (e): e is Extract<JobEvent, { type: 'JobSuspendedDueToError' }> =>
+          e.type === 'JobSuspendedDueToError',
+      );
+    process.stderr.write(`[long-outage] cause: ${JSON.stringify(suspended?.cause)}\n`);
+    expect(suspended?.cause.description).toMatch(
+      /kept failing for \d+ s|could not open or restore/,
+    );
+
+    await job.resume();
+    await until(() => job.status() === 'RUNNING', 'RUNNING again');
+    const admin = kafka.admin();
+    await admin.connect();
+    await until(
+      () => committedThroughEnd(admin, jobGroup(ns, job.id), input),
+      'the job through its input',
+      120_000,
+    );
+    await admin.disconnect();
+    // Every key's running count is 1..N once each: nothing lost, nothing counted twice.
+    const perKey = new Map<string, number[]>();
+    for (const { key, value } of keyed(await readAll(output, at.brokers)))
+      perKey.set(key, [...(perKey.get(key) ?? []), value]);
+    const expected = Array.from({ length: RECORDS / 10 }, (_, i) => i + 1);
+    for (let k = 0; k < 10; k++)
+      expect(
+        [...(perKey.get(`k${k}`) ?? [])].sort((a, b) => a - b),
+        `k${k}`,
+      ).toEqual(expected);
+    recordFault(ctx, {
+      scenario: `broker killed for ${DOWN_MS / 1000} s, retry budget ${BUDGET_MS / 1000} s`,
+      invariant: 'suspended with a cause naming the outage, not hanging; resume exact',
+      figures: { downMs: upAt - killedAt, suspendedAfterBrokerBackMs: suspendedAfterMs },
+    });
+  });
+});
