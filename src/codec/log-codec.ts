@@ -1,5 +1,5 @@
 import type { Command } from '../domain/commands.js';
-import type { MalformedCommand } from '../domain/control.js';
+import { MAX_COMMAND_BYTES, type MalformedCommand } from '../domain/control.js';
 import type { JobEvent } from '../domain/events.js';
 import { isSluiceError } from '../domain/errors.js';
 import { parseJsonCommand, type JsonDefaults } from './json-command.js';
@@ -56,6 +56,11 @@ export class CommandCodec {
    */
   async decode(bytes: Buffer | null, defaults: JsonDefaults): Promise<Command | MalformedCommand> {
     if (bytes === null || bytes.length === 0) return malformed('empty record');
+    // Not parsed at all: its content could not go into an event anyway (see MAX_COMMAND_BYTES).
+    if (bytes.length > MAX_COMMAND_BYTES)
+      return malformed(
+        `record is ${bytes.length} bytes; a command is at most ${MAX_COMMAND_BYTES} bytes`,
+      );
     if (bytes[0] === 0x7b /* { */) {
       const parsed = parseJsonCommand(bytes.toString('utf8'), defaults);
       return typeof parsed === 'string'

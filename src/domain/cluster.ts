@@ -105,7 +105,16 @@ export function stamp(cluster: Cluster, drafts: EventDraft[], ctx: StampContext)
   });
 }
 
-/** The rejection event for a command that could not be applied. */
+/**
+ * The longest rejection reason kept in an event, in characters. A validation error can list
+ * every unknown field of a record: 100,000 of them would make a reason of megabytes.
+ */
+export const MAX_REASON_CHARS = 1_000;
+
+/** The longest command type name kept in a rejection (a garbage record can name anything). */
+const MAX_TYPE_CHARS = 200;
+
+/** The rejection event for a command that could not be applied; long texts are cut. */
 export function rejectionDraft(
   jobId: string,
   commandType: string,
@@ -114,5 +123,17 @@ export function rejectionDraft(
   source: { partition: number; offset: string } | null = null,
   rawPreview: string | null = null,
 ): EventDraft {
-  return { type: 'CommandRejected', jobId, commandType, code, reason, source, rawPreview };
+  const kept =
+    reason.length > MAX_REASON_CHARS
+      ? `${reason.slice(0, MAX_REASON_CHARS)}… (${reason.length - MAX_REASON_CHARS} more characters)`
+      : reason;
+  return {
+    type: 'CommandRejected',
+    jobId,
+    commandType: commandType.slice(0, MAX_TYPE_CHARS),
+    code,
+    reason: kept,
+    source,
+    rawPreview,
+  };
 }

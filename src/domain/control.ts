@@ -9,6 +9,14 @@ export const AUDIT_JOB_ID = '_control';
 /** Ids longer than this would bloat every key and header; treat them as garbage. */
 export const MAX_ID_LENGTH = 200;
 
+/**
+ * The largest control record read as a command, in bytes. A command's content can end up in
+ * its event (a submitted job's config), and the job log's topic takes 1 MB records by default:
+ * a record near that size would make an event the log refuses, and the coordinator would retry
+ * its transaction for ever. 256 KiB leaves room for the envelope; no real command comes close.
+ */
+export const MAX_COMMAND_BYTES = 256 * 1024;
+
 /** Why a control record could not be read as a command. */
 export interface MalformedCommand {
   malformed: true;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emptyCluster, fold } from '../../src/domain/cluster.js';
+import { emptyCluster, fold, MAX_REASON_CHARS } from '../../src/domain/cluster.js';
 import { AUDIT_JOB_ID, decideRecord, envelopeProblem } from '../../src/domain/control.js';
 import { command, config, T0 } from './harness.js';
 
@@ -26,6 +26,21 @@ describe('decideRecord: what the coordinator makes of one control record', () =>
     const again = decideRecord(cluster, submit('j1'), { ...record, offset: '42' }, T0);
     expect(again.decision?.kind).toBe('duplicate');
     expect(again.events).toEqual([]);
+  });
+
+  it('cuts a rejection reason of megabytes (100,000 unknown fields, say) to a bounded text', () => {
+    const reason = `unknown fields: ${Array.from({ length: 100_000 }, (_, i) => `f${i}`).join(', ')}`;
+    const malformed = {
+      malformed: true,
+      reason,
+      jobId: null,
+      commandType: 'x'.repeat(5_000),
+    } as const;
+    const [event] = decideRecord(emptyCluster(), malformed, record, T0).events;
+    if (event?.type !== 'CommandRejected') throw new Error('expected a rejection');
+    expect(event.reason.length).toBeLessThan(MAX_REASON_CHARS + 50);
+    expect(event.reason).toMatch(/^unknown fields: f0, f1,.*… \(\d+ more characters\)$/);
+    expect(event.commandType).toHaveLength(200);
   });
 
   it('rejects an unreadable record under the job it names, with the record as its id and source', () => {
