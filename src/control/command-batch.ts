@@ -1,3 +1,4 @@
+import { failpoint } from './failpoint.js';
 import type { CommandCodec, EventCodec } from '../codec/log-codec.js';
 import { fold, type Cluster } from '../domain/cluster.js';
 import type { Command } from '../domain/commands.js';
@@ -86,6 +87,7 @@ export async function appendBatch(o: {
         },
       ]);
     }
+    failpoint('coordinator.after-events-sent', o.events.length > 0);
     await tx.sendOffsets({ groupId: o.groupId }, [
       {
         topic: o.topics.control,

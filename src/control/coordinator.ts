@@ -1,3 +1,4 @@
+import { failpoint } from './failpoint.js';
 import { DEFAULT_SESSION_TIMEOUT_MS, TRANSACTION_TIMEOUT_MS } from '../domain/settings.js';
 import { hostname } from 'node:os';
 import { CommandCodec, EventCodec } from '../codec/log-codec.js';
@@ -196,7 +197,10 @@ export class Coordinator {
       onProgress: () => heartbeat?.(),
     });
     try {
-      await reader.start((e) => void fold(cluster, e));
+      await reader.start((e) => {
+        fold(cluster, e);
+        failpoint('coordinator.during-rebuild', reader.eventsRead === 1_000);
+      });
     } finally {
       await reader.stop();
     }

@@ -1,3 +1,4 @@
+import { failpoint } from './failpoint.js';
 import { FENCE_TIMEOUT_MS, TRANSACTION_TIMEOUT_MS } from '../domain/settings.js';
 import type { Clock } from '../domain/clock.js';
 import type { Cluster } from '../domain/cluster.js';
@@ -57,6 +58,7 @@ async function fenceJobs(kafka: Kafka, namespace: string, jobIds: string[]): Pro
       });
       try {
         await producer.init(); // the fencing itself
+        failpoint('coordinator.during-fencing', next < ids.length);
       } finally {
         await producer.disconnect().catch(() => undefined);
       }
