@@ -1,4 +1,4 @@
-import { failpoint } from './failpoint.js';
+import { failpoint } from '../observability/failpoint.js';
 import type { CommandCodec, EventCodec } from '../codec/log-codec.js';
 import { fold, type Cluster } from '../domain/cluster.js';
 import type { Command } from '../domain/commands.js';

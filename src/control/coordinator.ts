@@ -1,4 +1,4 @@
-import { failpoint } from './failpoint.js';
+import { failpoint } from '../observability/failpoint.js';
 import { DEFAULT_SESSION_TIMEOUT_MS, TRANSACTION_TIMEOUT_MS } from '../domain/settings.js';
 import { hostname } from 'node:os';
 import { CommandCodec, EventCodec } from '../codec/log-codec.js';

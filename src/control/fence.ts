@@ -1,4 +1,4 @@
-import { failpoint } from './failpoint.js';
+import { failpoint } from '../observability/failpoint.js';
 import { FENCE_TIMEOUT_MS, TRANSACTION_TIMEOUT_MS } from '../domain/settings.js';
 import type { Clock } from '../domain/clock.js';
 import type { Cluster } from '../domain/cluster.js';

@@ -10,6 +10,7 @@ import type { RetryPolicy } from '../kafka/retry.js';
 import type { CommandSender } from '../log/commands.js';
 import type { JobLog } from '../log/job-log.js';
 import { sendReport } from '../log/report.js';
+import { failpoint } from '../observability/failpoint.js';
 import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../observability/logger.js';
 import { NO_METRICS, type JobMetrics, type MetricsSink } from '../observability/metrics.js';
@@ -268,6 +269,7 @@ export class JobRunner {
     if (this.failed) return;
     this.failed = true;
     this.hops.slice(0, index + 1).forEach((h) => h.freeze());
+    failpoint('worker.during-drain', index + 1 < this.hops.length);
     for (let j = index + 1; j < this.hops.length; j++) {
       const input = this.inputOf(j);
       const drained = input

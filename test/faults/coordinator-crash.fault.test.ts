@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import type { FailpointName } from '../../src/control/failpoint.js';
+import type { FailpointName } from '../../src/observability/failpoint.js';
 import type { JobEvent } from '../../src/domain/events.js';
 import { topicNames } from '../../src/domain/resources.js';
 import type { LineReader } from '../support/cli.js';

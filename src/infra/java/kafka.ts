@@ -4,13 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SluiceError } from '../../domain/errors.js';
-import {
-  freePort,
-  killService,
-  spawnService,
-  tail,
-  type ServiceProcess,
-} from '../process.js';
+import { freePort, killService, spawnService, tail, type ServiceProcess } from '../process.js';
 
 const run = promisify(execFile);
 

@@ -1,5 +1,5 @@
 /**
- * Named points where a test kills the coordinator process, to prove that a crash there loses
+ * Named points where a test kills a coordinator or worker process, to prove that a crash there loses
  * nothing and applies nothing twice. Enabled only by the environment variable
  * SLUICE_FAILPOINTS (a comma-separated list of names), which tests set on the processes they
  * start; unset, a failpoint costs one lookup in an empty set.
@@ -13,7 +13,9 @@ export type FailpointName =
   /** Some of a stopping job's task ids are fenced, not all. */
   | 'coordinator.during-fencing'
   /** The rebuild has read 1,000 events of the job log (and the log has more, in the tests). */
-  | 'coordinator.during-rebuild';
+  | 'coordinator.during-rebuild'
+  /** A record failed; the hops before it are frozen, the later ones not yet drained. */
+  | 'worker.during-drain';
 
 const ARMED: ReadonlySet<string> = new Set(
   (process.env.SLUICE_FAILPOINTS ?? '')
