@@ -18,6 +18,13 @@ export interface ResumeOptions {
   /** What to do with the record the job failed on: RETRY (default), SKIP, or DEAD_LETTER. */
   failingRecord?: FailingRecordAction;
   deadLetterTopic?: string;
+  /**
+   * Go on although records past the job's committed offsets were deleted while it was stopped
+   * (retention, `deleteRecords`): it resumes from each such partition's earliest offset, and
+   * the job log records who accepted the loss. Without it, such a resume is refused with
+   * `SLUICE_SOURCE_DATA_LOST`. Default false.
+   */
+  acceptDataLoss?: boolean;
 }
 
 /** What a {@link Job} needs from its client; the client implements it. */
@@ -79,6 +86,7 @@ export class Job {
     await this.client.send(this.id, 'ResumeJob', {
       failingRecord: opts.failingRecord ?? 'RETRY',
       deadLetterTopic: opts.deadLetterTopic ?? null,
+      acceptDataLoss: opts.acceptDataLoss ?? false,
     });
   }
 

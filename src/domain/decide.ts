@@ -2,11 +2,17 @@ import { assertNever } from './assert.js';
 import type { SuspensionCause } from './cause.js';
 import { isReport, type Command } from './commands.js';
 import { applyConfigDelta, compileConfigDelta, compileJobConfig, isValidName } from './config.js';
-import { isSluiceError } from './errors.js';
+import { isSluiceError, type ErrorCode } from './errors.js';
 import type { EventDraft, RejectionCode } from './events.js';
 import { exportedSnapshot, liveJobNamed, type Cluster, type Outcome } from './cluster.js';
 import type { JobState } from './state.js';
 import { allowed, ALLOWED_FROM } from './transitions.js';
+
+/** Errors of a failure to start that suspend the job even when `suspendOnFailure` is false. */
+const ALWAYS_SUSPENDS: readonly string[] = [
+  'SLUICE_STATE_INCOMPATIBLE',
+  'SLUICE_SOURCE_DATA_LOST',
+] satisfies ErrorCode[];
 
 /** The result of checking a command against the state. */
 export type Decision =
@@ -69,9 +75,11 @@ export function decide(cluster: Cluster, command: Command): Decision {
         snapshotId: job.lastSnapshot?.snapshotId ?? null,
         at,
       };
-      // A job whose saved state the code does not match has processed nothing: failing it
-      // would delete the very state the check protects, so it suspends whatever the flag says.
-      return job.config.suspendOnFailure || f.error.name === 'SLUICE_STATE_INCOMPATIBLE'
+      // A job whose saved state the code does not match, or whose committed offsets point at
+      // deleted records, has processed nothing: failing it would delete the very state and
+      // offsets the check protects (and with them the choice to resume accepting the loss),
+      // so it suspends whatever the flag says.
+      return job.config.suspendOnFailure || ALWAYS_SUSPENDS.includes(f.error.name)
         ? transition(job, 'JobSuspendedDueToError', () => [
             { type: 'JobSuspendedDueToError', jobId, cause },
           ])
@@ -104,6 +112,7 @@ export function decide(cluster: Cluster, command: Command): Decision {
           // An empty topic name from a JSON command means "none", like null.
           deadLetterTopic: command.deadLetterTopic || null,
           record,
+          acceptDataLoss: command.acceptDataLoss,
         },
       ]);
     }
