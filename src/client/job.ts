@@ -1,5 +1,6 @@
 import type { FailingRecordAction, SuspensionCause } from '../domain/cause.js';
 import type { JobConfig, JobConfigDelta } from '../domain/config.js';
+import { SourceDataLostError, type LostRange } from '../domain/data-loss.js';
 import type { JobEvent } from '../domain/events.js';
 import {
   JobCancelledError,
@@ -9,6 +10,7 @@ import {
 } from '../domain/job-errors.js';
 import type { JobState } from '../domain/state.js';
 import type { JobStatus } from '../domain/status.js';
+import { allowed } from '../domain/transitions.js';
 import type { CommandPayloads, CommandType } from '../domain/commands.js';
 import type { Outcome } from '../domain/cluster.js';
 import type { StatusChange } from './status-events.js';
@@ -37,6 +39,8 @@ export interface JobHost {
     payload: CommandPayloads[K],
   ): Promise<Outcome>;
   subscribe(jobId: string, listener: (c: StatusChange) => void): () => void;
+  /** Partitions where records past the job's committed offsets were deleted. */
+  lostRecords(jobId: string): Promise<LostRange[]>;
 }
 
 /**
@@ -82,11 +86,24 @@ export class Job {
     await this.client.send(this.id, 'SuspendJob', {});
   }
 
+  /**
+   * Resumes a suspended job. Unless `acceptDataLoss`, it first checks that the records after the
+   * job's committed offsets still exist, and rejects at once with {@link SourceDataLostError}
+   * (`SLUICE_SOURCE_DATA_LOST`, naming each partition and range) when retention or
+   * `deleteRecords` removed some while the job was stopped; the worker that starts the run
+   * checks again, so a resume sent another way cannot skip them either.
+   */
   async resume(opts: ResumeOptions = {}): Promise<void> {
+    const acceptDataLoss = opts.acceptDataLoss ?? false;
+    // A job that cannot be resumed is left to the coordinator's refusal, which says why.
+    if (!acceptDataLoss && allowed(this.status(), 'JobResumed')) {
+      const lost = await this.client.lostRecords(this.id);
+      if (lost.length > 0) throw new SourceDataLostError(this.name, lost);
+    }
     await this.client.send(this.id, 'ResumeJob', {
       failingRecord: opts.failingRecord ?? 'RETRY',
       deadLetterTopic: opts.deadLetterTopic ?? null,
-      acceptDataLoss: opts.acceptDataLoss ?? false,
+      acceptDataLoss,
     });
   }
 
