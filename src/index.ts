@@ -59,6 +59,7 @@ export {
   CommandRejectedError,
   JobNotSuspendedError,
 } from './domain/job-errors.js';
+export { SourceDataLostError, type LostRange } from './domain/data-loss.js';
 export {
   JOB_STATUSES,
   PROCESSING_GUARANTEES,

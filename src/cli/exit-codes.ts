@@ -2,7 +2,8 @@ import { isSluiceError } from '../domain/errors.js';
 
 /**
  * The process exit codes of `sluice`, in one place so scripts can rely on them. A code, once
- * published, keeps its meaning; 0, 1 and 2 predate 3 and did not change when it was added.
+ * published, keeps its meaning; 0, 1 and 2 predate 3, and 0 to 3 predate 4, and did not change
+ * when they were added.
  */
 export const EXIT_CODES = {
   /** The command did what it was asked. */
@@ -17,6 +18,12 @@ export const EXIT_CODES = {
   USAGE: 2,
   /** No job has the given id or name in the namespace. */
   UNKNOWN_JOB: 3,
+  /**
+   * A resume refused because records past the job's committed offsets were deleted while it
+   * was stopped (`SLUICE_SOURCE_DATA_LOST`): a script may decide to resume with
+   * `--accept-data-loss`, which it should not do after any other failure.
+   */
+  DATA_LOST: 4,
 } as const;
 
 /** One of {@link EXIT_CODES}. */
@@ -26,6 +33,7 @@ export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
 export function exitCodeFor(err: unknown): ExitCode {
   if (isSluiceError(err, 'SLUICE_USAGE')) return EXIT_CODES.USAGE;
   if (isSluiceError(err, 'SLUICE_JOB_NOT_FOUND')) return EXIT_CODES.UNKNOWN_JOB;
+  if (isSluiceError(err, 'SLUICE_SOURCE_DATA_LOST')) return EXIT_CODES.DATA_LOST;
   return EXIT_CODES.FAILURE;
 }
 
@@ -34,4 +42,5 @@ export const EXIT_CODES_HELP = `Exit codes:
   0  success
   1  the operation failed or was rejected (e.g. SLUICE_COMMAND_REJECTED, SLUICE_COMMAND_TIMEOUT)
   2  usage error: unknown flag or command, missing argument, bad value (SLUICE_USAGE)
-  3  unknown job: no job has that id or name (SLUICE_JOB_NOT_FOUND)`;
+  3  unknown job: no job has that id or name (SLUICE_JOB_NOT_FOUND)
+  4  resume refused: records past the job's committed offsets were deleted (SLUICE_SOURCE_DATA_LOST)`;

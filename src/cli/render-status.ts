@@ -1,4 +1,5 @@
 import type { SuspensionCause } from '../domain/cause.js';
+import type { JobEvent } from '../domain/events.js';
 import type { JobState } from '../domain/state.js';
 import { table } from './output.js';
 import { age, guaranteeFlag, time } from './render.js';
@@ -7,9 +8,10 @@ import { describeStatus } from './status-description.js';
 /**
  * `sluice status`, laid out for reading top-down: where the job stands and what to do next,
  * then its settings, then — when suspended or failed — why, on which record, and the stack
- * trace last, since it is the longest and the least often needed.
+ * trace last, since it is the longest and the least often needed. With the job's history, it
+ * also says when the current run began with a resume that accepted data loss, and who sent it.
  */
-export function statusView(s: JobState, now: number): string {
+export function statusView(s: JobState, now: number, history: readonly JobEvent[] = []): string {
   const c = s.config;
   const rows: string[][] = [
     ['job', `${s.name} (${s.jobId})`],
@@ -39,10 +41,23 @@ export function statusView(s: JobState, now: number): string {
         .join(' ') || '-',
     ],
   ];
+  const resume = runStart(history);
+  if (resume?.type === 'JobResumed' && resume.acceptDataLoss)
+    rows.push([
+      'data loss',
+      `accepted by ${resume.issuedBy} at ${time(resume.at)} (run ${s.run}): records deleted while the job was stopped were skipped`,
+    ]);
   const sections = [table(rows)];
   if ('suspensionCause' in s) sections.push(...causeSections('Suspended', s.suspensionCause));
   if ('failureCause' in s) sections.push(...causeSections('Failed', s.failureCause));
   return sections.join('\n\n');
+}
+
+/** The event that started the current run: the latest submit, resume or restart. */
+function runStart(history: readonly JobEvent[]): JobEvent | undefined {
+  return history.findLast(
+    (e) => e.type === 'JobSubmitted' || e.type === 'JobResumed' || e.type === 'JobRestarted',
+  );
 }
 
 /** The cause as sections: why and where, the failing record, what a resume starts from, the stack. */

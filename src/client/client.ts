@@ -1,9 +1,14 @@
 import type { Outcome } from '../domain/cluster.js';
+import type { LostRange } from '../domain/data-loss.js';
 import type { CommandPayloads, CommandType } from '../domain/commands.js';
 import { compileJobConfig, type JobConfigInput } from '../domain/config.js';
 import { SluiceError } from '../domain/errors.js';
 import type { JobEvent } from '../domain/events.js';
+import { isJobGroup } from '../domain/resources.js';
 import type { JobState } from '../domain/state.js';
+import { withAdmin } from '../kafka/offsets.js';
+import type { Kafka } from '../kafka/port.js';
+import { lostRecords } from '../kafka/positions.js';
 import type { CommandSender } from '../log/commands.js';
 import type { JobLog } from '../log/job-log.js';
 import type { Logger } from '../observability/logger.js';
@@ -11,11 +16,15 @@ import { randomBytes } from 'node:crypto';
 import { Job } from './job.js';
 import { statusChange, type StatusChange } from './status-events.js';
 
-/** What a client is made of: the namespace's job log, followed, and a sender of commands on it. */
+/**
+ * What a client is made of: the namespace's job log, followed, a sender of commands on it, and
+ * the Kafka they run on, through which it reads a job's committed offsets before a resume.
+ */
 export interface ClientParts {
   log: JobLog;
   sender: CommandSender;
   logger: Logger;
+  kafka: Kafka;
 }
 
 /**
@@ -29,11 +38,13 @@ export class SluiceClient {
   readonly logger: Logger;
   private readonly log: JobLog;
   private readonly sender: CommandSender;
+  private readonly kafka: Kafka;
   private readonly listeners = new Map<string, Set<(c: StatusChange) => void>>();
 
   constructor(parts: ClientParts) {
     this.log = parts.log;
     this.sender = parts.sender;
+    this.kafka = parts.kafka;
     this.logger = parts.logger;
     this.namespace = parts.log.namespace;
     this.issuedBy = parts.sender.issuedBy;
@@ -104,6 +115,27 @@ export class SluiceClient {
   /** @internal Every event of a job, in order, rejections included. */
   history(jobId: string): JobEvent[] {
     return this.log.history(jobId);
+  }
+
+  /**
+   * @internal The partitions where records past the job's committed offsets were deleted, in
+   * every consumer group of the job (its sources' and its stateful stages'): what a resume that
+   * does not accept data loss refuses (see {@link Job.resume}).
+   */
+  async lostRecords(jobId: string): Promise<LostRange[]> {
+    const ids = this.log.jobs().map((j) => j.jobId);
+    // A group belongs to the job with the longest id it is named after: `<ns>.job.a.b` is job
+    // "a.b"'s group if that job exists, not the group of a stage "b" of job "a".
+    const owner = (group: string): string | undefined =>
+      ids
+        .filter((id) => isJobGroup(this.namespace, id, group))
+        .sort((a, b) => b.length - a.length)[0];
+    return withAdmin(this.kafka, async (admin) => {
+      const groups = (await admin.listGroups()).filter((g) => owner(g) === jobId).sort();
+      const lost: LostRange[] = [];
+      for (const group of groups) lost.push(...(await lostRecords(admin, group)));
+      return lost;
+    });
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { FailingRecordAction, SuspensionCause } from '../domain/cause.js';
 import type { JobConfig, JobConfigDelta } from '../domain/config.js';
+import { SourceDataLostError, type LostRange } from '../domain/data-loss.js';
 import type { JobEvent } from '../domain/events.js';
 import {
   JobCancelledError,
@@ -9,6 +10,7 @@ import {
 } from '../domain/job-errors.js';
 import type { JobState } from '../domain/state.js';
 import type { JobStatus } from '../domain/status.js';
+import { allowed } from '../domain/transitions.js';
 import type { CommandPayloads, CommandType } from '../domain/commands.js';
 import type { Outcome } from '../domain/cluster.js';
 import type { StatusChange } from './status-events.js';
@@ -18,6 +20,13 @@ export interface ResumeOptions {
   /** What to do with the record the job failed on: RETRY (default), SKIP, or DEAD_LETTER. */
   failingRecord?: FailingRecordAction;
   deadLetterTopic?: string;
+  /**
+   * Go on although records past the job's committed offsets were deleted while it was stopped
+   * (retention, `deleteRecords`): it resumes from each such partition's earliest offset, and
+   * the job log records who accepted the loss. Without it, such a resume is refused with
+   * `SLUICE_SOURCE_DATA_LOST`. Default false.
+   */
+  acceptDataLoss?: boolean;
 }
 
 /** What a {@link Job} needs from its client; the client implements it. */
@@ -30,6 +39,8 @@ export interface JobHost {
     payload: CommandPayloads[K],
   ): Promise<Outcome>;
   subscribe(jobId: string, listener: (c: StatusChange) => void): () => void;
+  /** Partitions where records past the job's committed offsets were deleted. */
+  lostRecords(jobId: string): Promise<LostRange[]>;
 }
 
 /**
@@ -75,10 +86,24 @@ export class Job {
     await this.client.send(this.id, 'SuspendJob', {});
   }
 
+  /**
+   * Resumes a suspended job. Unless `acceptDataLoss`, it first checks that the records after the
+   * job's committed offsets still exist, and rejects at once with {@link SourceDataLostError}
+   * (`SLUICE_SOURCE_DATA_LOST`, naming each partition and range) when retention or
+   * `deleteRecords` removed some while the job was stopped; the worker that starts the run
+   * checks again, so a resume sent another way cannot skip them either.
+   */
   async resume(opts: ResumeOptions = {}): Promise<void> {
+    const acceptDataLoss = opts.acceptDataLoss ?? false;
+    // A job that cannot be resumed is left to the coordinator's refusal, which says why.
+    if (!acceptDataLoss && allowed(this.status(), 'JobResumed')) {
+      const lost = await this.client.lostRecords(this.id);
+      if (lost.length > 0) throw new SourceDataLostError(this.name, lost);
+    }
     await this.client.send(this.id, 'ResumeJob', {
       failingRecord: opts.failingRecord ?? 'RETRY',
       deadLetterTopic: opts.deadLetterTopic ?? null,
+      acceptDataLoss,
     });
   }
 

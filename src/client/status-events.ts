@@ -56,10 +56,15 @@ export function describeEvent(e: JobEvent): string {
       return e.cause.error
         ? `${e.cause.description} (${e.cause.error.name}: ${e.cause.error.message})`
         : e.cause.description;
-    case 'JobResumed':
-      return e.failingRecord === 'RETRY'
-        ? 'resumed from the last snapshot'
-        : `resumed; failing record: ${e.failingRecord}${e.deadLetterTopic ? ` to ${e.deadLetterTopic}` : ''}`;
+    case 'JobResumed': {
+      const resumed =
+        e.failingRecord === 'RETRY'
+          ? 'resumed from the last snapshot'
+          : `resumed; failing record: ${e.failingRecord}${e.deadLetterTopic ? ` to ${e.deadLetterTopic}` : ''}`;
+      return e.acceptDataLoss
+        ? `${resumed}; accepting data loss: records deleted while it was stopped are skipped`
+        : resumed;
+    }
     case 'JobRestarted':
       return 'restarted from the last snapshot';
     case 'JobCancelled':

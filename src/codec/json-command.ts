@@ -50,6 +50,7 @@ const commandSchema = z.discriminatedUnion('type', [
       ...envelope,
       failingRecord: z.enum(FAILING_RECORD_ACTIONS).default('RETRY'),
       deadLetterTopic: nullableStr,
+      acceptDataLoss: z.boolean().default(false),
     })
     .strict(),
   z.object({ type: z.literal('CancelJob'), ...envelope }).strict(),

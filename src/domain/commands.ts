@@ -16,7 +16,17 @@ export interface CommandEnvelope {
 export interface CommandPayloads {
   SubmitJob: { pipeline: string; config: JobConfig };
   SuspendJob: Record<never, never>;
-  ResumeJob: { failingRecord: FailingRecordAction; deadLetterTopic: string | null };
+  ResumeJob: {
+    failingRecord: FailingRecordAction;
+    deadLetterTopic: string | null;
+    /**
+     * Go on although records past the job's committed offsets were deleted while it was
+     * stopped: the run starts at each such partition's earliest offset, and the deleted records
+     * are skipped. Without it, a run that would skip them fails to start with
+     * `SLUICE_SOURCE_DATA_LOST`.
+     */
+    acceptDataLoss: boolean;
+  };
   CancelJob: Record<never, never>;
   RestartJob: Record<never, never>;
   ExportSnapshot: { name: string };

@@ -2,17 +2,23 @@ import { assertNever } from './assert.js';
 import type { SuspensionCause } from './cause.js';
 import { isReport, type Command } from './commands.js';
 import { applyConfigDelta, compileConfigDelta, compileJobConfig, isValidName } from './config.js';
-import { isSluiceError } from './errors.js';
+import { isSluiceError, type ErrorCode } from './errors.js';
 import type { EventDraft, RejectionCode } from './events.js';
 import { exportedSnapshot, liveJobNamed, type Cluster, type Outcome } from './cluster.js';
 import type { JobState } from './state.js';
 import { allowed, ALLOWED_FROM } from './transitions.js';
 
 /**
- * Failures over state the job cannot use (incompatible with the code, or unreadable): a job
- * that failed would have its state topics deleted, so it suspends whatever the flag says.
+ * Failures that suspend the job even when `suspendOnFailure` is false: state the code cannot
+ * use (incompatible, or unreadable) or committed offsets that point at deleted records. A job
+ * that failed would have its state topics and offsets deleted, and with them the choice to fix
+ * and resume (or to resume accepting the loss).
  */
-const KEEPS_STATE = new Set(['SLUICE_STATE_INCOMPATIBLE', 'SLUICE_STATE_UNREADABLE']);
+const ALWAYS_SUSPENDS: readonly string[] = [
+  'SLUICE_STATE_INCOMPATIBLE',
+  'SLUICE_STATE_UNREADABLE',
+  'SLUICE_SOURCE_DATA_LOST',
+] satisfies ErrorCode[];
 
 /** The result of checking a command against the state. */
 export type Decision =
@@ -75,9 +81,8 @@ export function decide(cluster: Cluster, command: Command): Decision {
         snapshotId: job.lastSnapshot?.snapshotId ?? null,
         at,
       };
-      // A job whose saved state the code does not match, or cannot read, has processed
-      // nothing: failing it would delete the very state at stake (see KEEPS_STATE).
-      return job.config.suspendOnFailure || KEEPS_STATE.has(f.error.name)
+      // A job that has processed nothing over state or offsets it cannot use: see ALWAYS_SUSPENDS.
+      return job.config.suspendOnFailure || ALWAYS_SUSPENDS.includes(f.error.name)
         ? transition(job, 'JobSuspendedDueToError', () => [
             { type: 'JobSuspendedDueToError', jobId, cause },
           ])
@@ -110,6 +115,7 @@ export function decide(cluster: Cluster, command: Command): Decision {
           // An empty topic name from a JSON command means "none", like null.
           deadLetterTopic: command.deadLetterTopic || null,
           record,
+          acceptDataLoss: command.acceptDataLoss,
         },
       ]);
     }

@@ -32,6 +32,8 @@ export const ERROR_CODES = [
   'SLUICE_JOB_CANCELLED',
   'SLUICE_STATE_INCOMPATIBLE',
   'SLUICE_STATE_UNREADABLE',
+  // Records past a job's committed offsets were deleted before it read them.
+  'SLUICE_SOURCE_DATA_LOST',
   // Configuration and user input.
   'SLUICE_CONFIG_INVALID',
   'SLUICE_USAGE',

@@ -43,11 +43,16 @@ export interface EventPayloads {
   };
   JobSuspended: { cause: SuspensionCause };
   JobSuspendedDueToError: { cause: SuspensionCause };
-  /** `record` is the record the job was suspended on, so workers know what to skip or dead-letter. */
+  /**
+   * `record` is the record the job was suspended on, so workers know what to skip or
+   * dead-letter. `acceptDataLoss`: the resume goes on past records deleted while the job was
+   * stopped (the envelope's `issuedBy` says who accepted that).
+   */
   JobResumed: {
     failingRecord: FailingRecordAction;
     deadLetterTopic: string | null;
     record: RecordRef | null;
+    acceptDataLoss: boolean;
   };
   JobRestarted: Record<never, never>;
   JobCancelled: Record<never, never>;

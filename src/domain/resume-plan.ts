@@ -8,6 +8,11 @@ export interface ResumePlan {
   deadLetterTopic: string | null;
   /** Why the earlier run stopped: written into each dead letter's headers. */
   cause: SuspensionCause | null;
+  /**
+   * The resume accepted that records deleted while the job was stopped are skipped: the run
+   * starts at the earliest offset of each partition whose committed offset was deleted.
+   */
+  acceptDataLoss: boolean;
 }
 
 /** A fresh start, or a plain resume: every record is processed. */
@@ -16,6 +21,7 @@ export const NO_PLAN: ResumePlan = {
   record: null,
   deadLetterTopic: null,
   cause: null,
+  acceptDataLoss: false,
 };
 
 /** SKIP or DEAD_LETTER when this record is the one the plan names; undefined otherwise. */
@@ -47,6 +53,7 @@ export function resumePlan(history: readonly JobEvent[]): ResumePlan {
         record: e.record,
         deadLetterTopic: e.deadLetterTopic,
         cause: lastErrorCause(history.slice(0, i)),
+        acceptDataLoss: e.acceptDataLoss,
       };
   }
   return NO_PLAN;

@@ -15,7 +15,10 @@
  *   open transaction is aborted, and one it was committing completes first;
  * - consumers read committed data only: records of an open transaction stay invisible, and hold
  *   back everything after them on the partition (the last stable offset), until it ends;
- * - compacted topics may drop all but the latest record of a key; offsets never change.
+ * - compacted topics may drop all but the latest record of a key; offsets never change;
+ * - a partition's log start may move up (retention, `deleteRecords`): `offsets` reports it as
+ *   `low`, a group's committed offset may then lie below it, and a consumer starting there
+ *   starts at the log start instead, saying nothing (Sluice checks before a run starts).
  */
 
 /** A record's headers: values as the client hands them (a header may repeat). */
@@ -103,7 +106,7 @@ export interface Admin {
   deleteTopics(topics: string[]): Promise<void>;
   /** The partition ids of each topic; a topic that does not exist fails the call. */
   partitions(topics: string[]): Promise<{ topic: string; partitions: number[] }[]>;
-  /** The watermarks of every partition of a topic. */
+  /** The watermarks of every partition of a topic: `low` is the log start offset. */
   offsets(topic: string): Promise<PartitionOffsets[]>;
   /**
    * What a group committed, on the topics given (every partition of them, `-1` where nothing

@@ -1,3 +1,4 @@
+import type { LostRange } from '../domain/data-loss.js';
 import { topicOffsets, withAdmin } from './offsets.js';
 import type { Admin, Kafka } from './port.js';
 
@@ -39,4 +40,38 @@ export async function groupPositions(
       }
   });
   return positions;
+}
+
+/**
+ * The partitions on which a group's committed offset lies below the log start: records it had
+ * not read yet were deleted (retention, `deleteRecords`), and a consumer would start at the log
+ * start without a word. On the topics given, or, without, on every partition the group
+ * committed on; partitions without a commit (they start at the beginning anyway) and topics
+ * that no longer exist are left out. Sorted by topic, then partition.
+ */
+export async function lostRecords(
+  admin: Admin,
+  groupId: string,
+  topics?: string[],
+): Promise<LostRange[]> {
+  if (topics?.length === 0) return [];
+  const existing = new Set(await admin.listTopics());
+  const committed = new Map<string, Map<number, bigint>>();
+  for (const { topic, partition, offset } of await admin.committed(groupId, topics)) {
+    const at = BigInt(offset);
+    if (at < 0n || !existing.has(topic)) continue;
+    const partitions = committed.get(topic) ?? new Map<number, bigint>();
+    partitions.set(partition, at);
+    committed.set(topic, partitions);
+  }
+  const lost: LostRange[] = [];
+  for (const topic of [...committed.keys()].sort())
+    for (const { partition, low } of await topicOffsets(admin, topic)) {
+      const at = committed.get(topic)?.get(partition);
+      if (at !== undefined && at < low)
+        lost.push({ topic, partition, committed: String(at), earliest: String(low) });
+    }
+  return lost.sort((a, b) =>
+    a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1,
+  );
 }

@@ -42,7 +42,7 @@ export class SluiceClient extends ClientOnLog {
       issuedBy: o.issuedBy,
       reader: 'client',
     });
-    return new SluiceClient({ ...parts, logger });
+    return new SluiceClient({ ...parts, kafka, logger });
   }
 }
 

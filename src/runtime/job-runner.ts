@@ -18,6 +18,7 @@ import type { PipelineDef } from '../pipeline/pipeline.js';
 import { errorInfo, failureReport, openFailureReport } from './failure.js';
 import { CompletionCheck } from './completion.js';
 import { Hop } from './hop.js';
+import { checkLostRecords } from './lost-records.js';
 import { drain, type HopInput } from './progress.js';
 import {
   checkStagesMatch,
@@ -113,6 +114,13 @@ export class JobRunner {
         jobId: this.job.jobId,
         where: `Job "${this.job.name}"`,
         inPlace: this.topology.inPlace,
+      });
+      // Nor may it skip, without a word, records deleted past the offsets it resumes from.
+      await checkLostRecords(this.deps.kafka, admin, {
+        jobName: this.job.name,
+        hops: this.topology.inputs,
+        accept: this.plan.acceptDataLoss,
+        log: this.log,
       });
       if (this.pipeline.source.bounded) {
         const sourceEnds = new Map<string, bigint>();

@@ -66,6 +66,14 @@ export class Topology {
     return this.segments.map((_, i) => this.groupOf(i));
   }
 
+  /** Each hop's consumer group and the topics it reads: the sources, then a repartition topic each. */
+  get inputs(): { groupId: string; topics: string[] }[] {
+    return this.segments.map((_, i) => {
+      const input = this.inputTopic(i);
+      return { groupId: this.groupOf(i), topics: input ? [input] : this.o.pipeline.source.topics };
+    });
+  }
+
   /** Hop i's consumer group. */
   groupOf(i: number): string {
     const head = this.segments[i]?.head;

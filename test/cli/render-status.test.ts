@@ -67,6 +67,23 @@ describe('statusView', () => {
     expect(text).not.toContain('A resume starts');
   });
 
+  it('says, with the history, that the current run began with a resume accepting data loss', () => {
+    const sim = new Sim();
+    running(sim, 'j1', 'orders');
+    sim.suspend('j1');
+    sim.resume('j1', 'RETRY', null, true);
+    sim.started('j1');
+    const text = statusView(sim.job('j1'), NOW, sim.log);
+    expect(text).toContain(
+      'data loss  accepted by alice at 2023-11-14 22:13:25.000Z (run 2): records deleted while the job was stopped were skipped',
+    );
+    // Not once a later resume started a run of its own, nor without the history.
+    expect(statusView(sim.job('j1'), NOW)).not.toContain('data loss');
+    sim.suspend('j1');
+    sim.resume('j1');
+    expect(statusView(sim.job('j1'), NOW, sim.log)).not.toContain('data loss');
+  });
+
   it('says a NOT_RUNNING job waits for a worker hosting its pipeline', () => {
     const text = statusView(reach(new Sim(), 'NOT_RUNNING'), NOW);
     expect(text).toContain('status     NOT_RUNNING');

@@ -62,6 +62,20 @@ describe('timeline', () => {
     expect(text).toHaveLength(7);
   });
 
+  it('says on a resume that accepted data loss that deleted records are skipped, and who accepted', () => {
+    const sim = new Sim();
+    running(sim, 'j1', 'orders');
+    sim.suspend('j1');
+    sim.resume('j1', 'RETRY', null, true);
+    const row = timelineRows(sim.log).at(-1);
+    expect(row?.slice(1)).toEqual([
+      'JobResumed',
+      '→ STARTING',
+      'alice',
+      'resumed from the last snapshot; accepting data loss: records deleted while it was stopped are skipped',
+    ]);
+  });
+
   it('aligns streamed lines on fixed columns under the header, as `history --follow` prints them', () => {
     const sim = new Sim();
     running(sim, 'j1', 'orders');

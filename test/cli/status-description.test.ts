@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeStatus } from '../../src/cli/status-description.js';
 import { JOB_STATUSES } from '../../src/domain/status.js';
-import { reach, Sim } from '../domain/harness.js';
+import { reach, running, Sim } from '../domain/harness.js';
 
 describe('describeStatus', () => {
   it('says a NOT_RUNNING job waits for a worker hosting its pipeline, and how to start one', () => {
@@ -27,6 +27,19 @@ describe('describeStatus', () => {
     const text = describeStatus(reach(new Sim(), 'SUSPENDED_DUE_TO_ERROR', 'j1', 'orders'));
     expect(text).toBe(
       'Suspended due to an error: Stage "parse" threw on a record. Fix the cause, then `sluice resume orders` to retry the failing record, or add --skip-failing-record or --dead-letter <topic> to move past it.',
+    );
+  });
+
+  it('offers restoring the records or --accept-data-loss when deleted records suspended the job', () => {
+    const sim = new Sim();
+    running(sim, 'j1', 'orders');
+    sim.fail('j1', {
+      description: 'Worker w1 could not start the job',
+      error: { name: 'SLUICE_SOURCE_DATA_LOST', message: 'Records of in-0 ...', stack: null },
+      record: null,
+    });
+    expect(describeStatus(sim.job('j1'))).toBe(
+      'Suspended due to an error: records it had not read were deleted while it was stopped (see the error). Restore them and `sluice resume orders`, or `sluice resume orders --accept-data-loss` to go on without them.',
     );
   });
 

@@ -30,6 +30,20 @@ describe('parseJsonCommand', () => {
     expect(parseJsonCommand('{"type":"ResumeJob","jobId":"j"}', defaults)).toMatchObject({
       failingRecord: 'RETRY',
       deadLetterTopic: null,
+      acceptDataLoss: false,
+    });
+  });
+
+  it('keeps acceptDataLoss on a ResumeJob that gives it', () => {
+    expect(
+      parseJsonCommand('{"type":"ResumeJob","jobId":"j","acceptDataLoss":true}', defaults),
+    ).toEqual({
+      type: 'ResumeJob',
+      jobId: 'j',
+      failingRecord: 'RETRY',
+      deadLetterTopic: null,
+      acceptDataLoss: true,
+      ...defaults,
     });
   });
 
@@ -59,6 +73,8 @@ describe('parseJsonCommand', () => {
     ['{"type":"SuspendJob","jobId":7}', /jobId/],
     ['{"type":"SuspendJob","jobId":"j","extra":1}', /extra/],
     ['{"type":"ResumeJob","jobId":"j","failingRecord":"BURN"}', /failingRecord/],
+    ['{"type":"ResumeJob","jobId":"j","acceptDataLoss":"yes"}', /acceptDataLoss/],
+    ['{"type":"SuspendJob","jobId":"j","acceptDataLoss":true}', /acceptDataLoss/],
     [
       '{"type":"ReportSnapshot","jobId":"j","worker":"w","snapshotId":"s","sourceOffsets":[{"topic":"t","partition":0,"offset":"-1"}],"stateOffsets":[]}',
       /sourceOffsets\.0\.offset/,

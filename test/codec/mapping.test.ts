@@ -76,6 +76,7 @@ const samples: KnownEvent[] = [
     failingRecord: 'DEAD_LETTER',
     deadLetterTopic: 'dlq',
     record: cause.record,
+    acceptDataLoss: true,
   },
   { ...env, type: 'JobRestarted' },
   { ...env, type: 'JobCancelled' },
@@ -116,6 +117,24 @@ describe('event mapping', () => {
     },
   );
 
+  it('reads a JobResumed written before acceptDataLoss (schema v1) as one that accepted no loss', () => {
+    const v1 = history('events/JobEvent').find((v) => v.version === 1);
+    const writer = avsc.Type.forSchema(v1!.schema as avsc.Schema, { wrapUnions: 'auto' });
+    const resumed = {
+      ...env,
+      type: 'JobResumed',
+      failingRecord: 'RETRY',
+      deadLetterTopic: null,
+      record: null,
+    } as const;
+    const bytes = writer.toBuffer(eventToAvro(resumed as unknown as JobEvent));
+    const read: unknown = eventType.fromBuffer(bytes, eventType.createResolver(writer));
+    expect(plain(eventFromAvro(plain(read as Record<string, unknown>)))).toEqual({
+      ...resumed,
+      acceptDataLoss: false,
+    });
+  });
+
   it('keeps an event of a type this reader does not know as Unknown, with its payload', () => {
     const record = { ...env, payload: { 'dev.sluice.events.JobThrottled': { rate: 5 } } };
     const e = eventFromAvro(record) as Extract<JobEvent, { type: 'Unknown' }>;
@@ -134,7 +153,13 @@ describe('command mapping', () => {
   const commands: Command[] = [
     { ...cenv, type: 'SubmitJob', pipeline: 'p', config },
     { ...cenv, type: 'SuspendJob' },
-    { ...cenv, type: 'ResumeJob', failingRecord: 'SKIP', deadLetterTopic: null },
+    {
+      ...cenv,
+      type: 'ResumeJob',
+      failingRecord: 'SKIP',
+      deadLetterTopic: null,
+      acceptDataLoss: true,
+    },
     { ...cenv, type: 'CancelJob' },
     { ...cenv, type: 'RestartJob' },
     { ...cenv, type: 'ExportSnapshot', name: 'n' },
@@ -196,6 +221,18 @@ describe('command mapping', () => {
     const command = plain(commandFromAvro(plain(read as Record<string, unknown>)));
     expect(command).toEqual(old);
     expect(command).not.toHaveProperty('run');
+  });
+
+  it('reads a ResumeJob written before acceptDataLoss (schema v2) as one that accepts no loss', () => {
+    const v2 = history('commands/Command').find((v) => v.version === 2);
+    const writer = avsc.Type.forSchema(v2!.schema as avsc.Schema, { wrapUnions: 'auto' });
+    const old = { ...cenv, type: 'ResumeJob', failingRecord: 'RETRY', deadLetterTopic: null };
+    const bytes = writer.toBuffer(commandToAvro(old as unknown as Command));
+    const read: unknown = commandType.fromBuffer(bytes, commandType.createResolver(writer));
+    expect(plain(commandFromAvro(plain(read as Record<string, unknown>)))).toEqual({
+      ...old,
+      acceptDataLoss: false,
+    });
   });
 
   it('names an unknown command type instead of guessing', () => {

@@ -91,7 +91,11 @@ function script(jobId: string, i: number): Command[] {
     }),
     command('SuspendJob', jobId, {}),
     command('UpdateConfig', jobId, { delta: { snapshotIntervalMs: 2000 } }),
-    command('ResumeJob', jobId, { failingRecord: 'RETRY', deadLetterTopic: null }),
+    command('ResumeJob', jobId, {
+      failingRecord: 'RETRY',
+      deadLetterTopic: null,
+      acceptDataLoss: false,
+    }),
     command('ReportStarted', jobId, { worker: 'w2' }),
     command('ExportSnapshot', jobId, { name: `${jobId}-export` }),
     command('RestartJob', jobId, {}),

@@ -281,6 +281,46 @@ describe('job lifecycle', () => {
     expect(sim.job('j1').status).toBe('SUSPENDED_DUE_TO_ERROR');
   });
 
+  it('suspends, whatever the flag, when records past the committed offsets were deleted', () => {
+    const sim = new Sim();
+    running(sim, 'j1', 'orders', false);
+    sim.suspend('j1');
+    sim.resume('j1');
+    const failure = {
+      description: 'Worker w1 could not start the job',
+      error: {
+        name: 'SLUICE_SOURCE_DATA_LOST',
+        message: 'Records of orders-2 at offsets 120..499 were deleted',
+        stack: null,
+      },
+      stage: null,
+      record: null,
+    };
+    expect(expectAccepted(sim.fail('j1', failure)).map((e) => e.type)).toEqual([
+      'JobSuspendedDueToError',
+    ]);
+    const job = sim.job('j1');
+    expect(job.status === 'SUSPENDED_DUE_TO_ERROR' && job.suspensionCause.error?.name).toBe(
+      'SLUICE_SOURCE_DATA_LOST',
+    );
+    // The consumer groups and state stay, so the user can still choose to accept the loss.
+    expect(expectAccepted(sim.resume('j1', 'RETRY', null, true))).toEqual([
+      expect.objectContaining({ type: 'JobResumed', acceptDataLoss: true, record: null }),
+    ]);
+  });
+
+  it('records on the JobResumed event whether the resume accepts data loss, and who sent it', () => {
+    const sim = new Sim();
+    jobIn(sim, 'SUSPENDED');
+    expectAccepted(sim.resume('j1', 'RETRY', null, true));
+    const resumed = sim.log.at(-1);
+    expect(resumed).toMatchObject({ type: 'JobResumed', acceptDataLoss: true, issuedBy: 'alice' });
+    sim.suspend('j1');
+    expect(expectAccepted(sim.resume('j1'))).toEqual([
+      expect.objectContaining({ type: 'JobResumed', acceptDataLoss: false }),
+    ]);
+  });
+
   it('fails on a failure when suspendOnFailure is false', () => {
     const sim = new Sim();
     running(sim, 'j1', 'orders', false);
@@ -318,7 +358,14 @@ describe('job lifecycle', () => {
     jobIn(sim, status);
     const events = expectAccepted(sim.resume('j1'));
     expect(events).toEqual([
-      { type: 'JobResumed', jobId: 'j1', failingRecord: 'RETRY', deadLetterTopic: null, record },
+      {
+        type: 'JobResumed',
+        jobId: 'j1',
+        failingRecord: 'RETRY',
+        deadLetterTopic: null,
+        record,
+        acceptDataLoss: false,
+      },
     ]);
     const job = sim.job('j1');
     expect(job.status).toBe('STARTING');
@@ -499,6 +546,7 @@ describe('resuming with SKIP or DEAD_LETTER', () => {
         failingRecord: 'SKIP',
         deadLetterTopic: null,
         record: recordRef(),
+        acceptDataLoss: false,
       },
     ]);
     expect(statusOf(sim, 'j1')).toBe('STARTING');
@@ -514,6 +562,7 @@ describe('resuming with SKIP or DEAD_LETTER', () => {
         failingRecord: 'DEAD_LETTER',
         deadLetterTopic: 'orders.dlq',
         record: recordRef(),
+        acceptDataLoss: false,
       },
     ]);
   });
@@ -545,6 +594,7 @@ describe('resuming with SKIP or DEAD_LETTER', () => {
         failingRecord: 'RETRY',
         deadLetterTopic: null,
         record: null,
+        acceptDataLoss: false,
       },
     ]);
   });
@@ -697,6 +747,7 @@ describe('idempotence', () => {
     const retry = command('ResumeJob', envelopeOf(firstResume), {
       failingRecord: 'RETRY',
       deadLetterTopic: null,
+      acceptDataLoss: false,
     });
     const dup = sim.run(retry);
     expect(dup.decision).toEqual({

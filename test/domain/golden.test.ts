@@ -53,8 +53,9 @@ function commandOf(event: JobEvent): Command | null {
     at: event.at,
   };
   if (event.type === 'JobResumed') {
-    const { failingRecord, deadLetterTopic } = event;
-    return { ...envelope, type: 'ResumeJob', failingRecord, deadLetterTopic };
+    // Left out of histories recorded before it existed, where it reads as false.
+    const { failingRecord, deadLetterTopic, acceptDataLoss } = event;
+    return { ...envelope, type: 'ResumeJob', failingRecord, deadLetterTopic, acceptDataLoss };
   }
   if (event.type === 'ConfigUpdated')
     return { ...envelope, type: 'UpdateConfig', delta: event.delta };
@@ -146,7 +147,13 @@ describe('golden histories', () => {
           ['SKIP', 'dlq'],
           ['DEAD_LETTER', null],
         ] as const) {
-          const cmd: Command = { ...envelope, type: 'ResumeJob', failingRecord, deadLetterTopic };
+          const cmd: Command = {
+            ...envelope,
+            type: 'ResumeJob',
+            failingRecord,
+            deadLetterTopic,
+            acceptDataLoss: false,
+          };
           expect(decide(cluster, cmd)).toEqual({
             kind: 'rejected',
             code: 'ILLEGAL_TRANSITION',

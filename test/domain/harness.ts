@@ -164,8 +164,9 @@ export class Sim {
     jobId: string,
     failingRecord: 'RETRY' | 'SKIP' | 'DEAD_LETTER' = 'RETRY',
     deadLetterTopic: string | null = null,
+    acceptDataLoss = false,
   ): Step {
-    return this.send('ResumeJob', jobId, { failingRecord, deadLetterTopic });
+    return this.send('ResumeJob', jobId, { failingRecord, deadLetterTopic, acceptDataLoss });
   }
   cancel(jobId: string): Step {
     return this.send('CancelJob', jobId, {});

@@ -119,9 +119,10 @@ const PAYLOADS: { [K in CommandType]: fc.Arbitrary<CommandPayloads[K]> } = {
     {
       weight: 3,
       arbitrary: fc.constantFrom<CommandPayloads['ResumeJob']>(
-        { failingRecord: 'RETRY', deadLetterTopic: null },
-        { failingRecord: 'SKIP', deadLetterTopic: null },
-        { failingRecord: 'DEAD_LETTER', deadLetterTopic: 'dlq' },
+        { failingRecord: 'RETRY', deadLetterTopic: null, acceptDataLoss: false },
+        { failingRecord: 'SKIP', deadLetterTopic: null, acceptDataLoss: false },
+        { failingRecord: 'DEAD_LETTER', deadLetterTopic: 'dlq', acceptDataLoss: false },
+        { failingRecord: 'RETRY', deadLetterTopic: null, acceptDataLoss: true },
       ),
     },
     {
@@ -130,6 +131,7 @@ const PAYLOADS: { [K in CommandType]: fc.Arbitrary<CommandPayloads[K]> } = {
         {
           failingRecord: fc.constantFrom('RETRY', 'SKIP', 'DEAD_LETTER'),
           deadLetterTopic: fc.constantFrom(null, 'dlq'),
+          acceptDataLoss: fc.boolean(),
         },
         { noNullPrototype: true },
       ),
@@ -599,10 +601,16 @@ describe('random command sequences', () => {
             const record = failingRecordOf(job);
             p.same(
               step.events.map(
-                (e) => e.type === 'JobResumed' && [e.failingRecord, e.deadLetterTopic, e.record],
+                (e) =>
+                  e.type === 'JobResumed' && [
+                    e.failingRecord,
+                    e.deadLetterTopic,
+                    e.record,
+                    e.acceptDataLoss,
+                  ],
               ),
-              [[command.failingRecord, command.deadLetterTopic, record]],
-              'JobResumed names the action, the topic and the failing record',
+              [[command.failingRecord, command.deadLetterTopic, record, command.acceptDataLoss]],
+              'JobResumed names the action, the topic, the failing record and the loss accepted',
             );
           }
 
@@ -672,13 +680,13 @@ const SUSPENSIONS = {
 type Suspension = keyof typeof SUSPENSIONS;
 
 const RESUME_ARGUMENTS = (['RETRY', 'SKIP', 'DEAD_LETTER'] as const).flatMap((action) =>
-  [null, 'dlq'].map((topic) => [action, topic] as const),
+  [null, 'dlq'].flatMap((topic) => [false, true].map((loss) => [action, topic, loss] as const)),
 );
 
 describe.each(Object.keys(SUSPENSIONS) as Suspension[])('a job %s', (how) => {
   it.each(RESUME_ARGUMENTS)(
-    'resumed with %s and topic %j is decided as the rules say',
-    (failingRecord, deadLetterTopic) => {
+    'resumed with %s, topic %j and acceptDataLoss %s is decided as the rules say',
+    (failingRecord, deadLetterTopic, acceptDataLoss) => {
       const sim = new Sim();
       const job = SUSPENSIONS[how](sim);
       expect(job.status).toBe(
@@ -688,6 +696,7 @@ describe.each(Object.keys(SUSPENSIONS) as Suspension[])('a job %s', (how) => {
         ...(sampleCommand('ResumeJob', 'j1', 0) as CommandOf<'ResumeJob'>),
         failingRecord,
         deadLetterTopic,
+        acceptDataLoss,
       };
       const refusal = refusalWhenLegal(sim.cluster.jobs, job, cmd);
       const decision = decide(sim.cluster, cmd);
@@ -701,6 +710,7 @@ describe.each(Object.keys(SUSPENSIONS) as Suspension[])('a job %s', (how) => {
               failingRecord,
               deadLetterTopic,
               record: failingRecordOf(job),
+              acceptDataLoss,
             },
           ],
         });
@@ -731,7 +741,7 @@ function sampleCommand(type: CommandType, jobId: string, i: number): Command {
   const payloads: { [K in CommandType]: CommandPayloads[K] } = {
     SubmitJob: { pipeline: 'p', config: compileJobConfig({ name: 'other' }) },
     SuspendJob: {},
-    ResumeJob: { failingRecord: 'RETRY', deadLetterTopic: null },
+    ResumeJob: { failingRecord: 'RETRY', deadLetterTopic: null, acceptDataLoss: false },
     CancelJob: {},
     RestartJob: {},
     ExportSnapshot: { name: 'fresh-name' },
@@ -785,6 +795,7 @@ const SAMPLE_DRAFTS: Record<Transition, EventDraft> = (() => {
       failingRecord: 'RETRY',
       deadLetterTopic: null,
       record: null,
+      acceptDataLoss: false,
     },
     JobRestarted: { type: 'JobRestarted', jobId },
     JobCancelled: { type: 'JobCancelled', jobId },

@@ -219,6 +219,7 @@ describe('the run', () => {
       failingRecord: 'RETRY',
       deadLetterTopic: null,
       record: null,
+      acceptDataLoss: false,
       seq: job.version,
       eventId: `j1/${job.version}`,
     };

@@ -33,6 +33,24 @@ describe('resumePlan: what the current run does with the record the last suspens
     expect(resumePlan(sim.log)).toEqual(NO_PLAN);
   });
 
+  it('accepts data loss for the run of a resume that accepted it, not for later runs', () => {
+    const sim = new Sim();
+    running(sim);
+    sim.suspend('j1');
+    sim.resume('j1', 'RETRY', null, true);
+    expect(resumePlan(sim.log).acceptDataLoss).toBe(true);
+    sim.started('j1');
+    sim.suspend('j1');
+    sim.resume('j1');
+    expect(resumePlan(sim.log).acceptDataLoss).toBe(false);
+    sim.started('j1');
+    sim.suspend('j1');
+    sim.resume('j1', 'RETRY', null, true);
+    sim.started('j1');
+    sim.restart('j1');
+    expect(resumePlan(sim.log).acceptDataLoss).toBe(false);
+  });
+
   it('takes the latest resume and the suspension just before it', () => {
     const sim = new Sim();
     running(sim);

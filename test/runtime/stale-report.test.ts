@@ -157,7 +157,11 @@ describe('a failure report of the run before a resume, arriving late', () => {
     await drive(w.clock, user.sender.send(JOB, 'SuspendJob', {}));
     await drive(
       w.clock,
-      user.sender.send(JOB, 'ResumeJob', { failingRecord: 'RETRY', deadLetterTopic: null }),
+      user.sender.send(JOB, 'ResumeJob', {
+        failingRecord: 'RETRY',
+        deadLetterTopic: null,
+        acceptDataLoss: false,
+      }),
     );
     // The worker restarted the job's tasks for run 2, and they reported started.
     expect(await until(w, user, 'RUNNING', 2)).toBe(true);
@@ -223,7 +227,11 @@ describe('a failure report of the run before a resume, arriving late', () => {
     await drive(w.clock, user.sender.send(JOB, 'SuspendJob', {}));
     await drive(
       w.clock,
-      user.sender.send(JOB, 'ResumeJob', { failingRecord: 'RETRY', deadLetterTopic: null }),
+      user.sender.send(JOB, 'ResumeJob', {
+        failingRecord: 'RETRY',
+        deadLetterTopic: null,
+        acceptDataLoss: false,
+      }),
     );
     expect(await until(w, user, 'RUNNING', 2)).toBe(true);
     expect(await answer(w, worker.sender.send(JOB, 'ReportFailure', { failure }))).toBe('accepted');
@@ -241,7 +249,11 @@ describe('a job runner', () => {
     await drive(w.clock, user.sender.send(JOB, 'SuspendJob', {}));
     await drive(
       w.clock,
-      user.sender.send(JOB, 'ResumeJob', { failingRecord: 'RETRY', deadLetterTopic: null }),
+      user.sender.send(JOB, 'ResumeJob', {
+        failingRecord: 'RETRY',
+        deadLetterTopic: null,
+        acceptDataLoss: false,
+      }),
     );
     expect(await until(w, user, 'STARTING', 2)).toBe(true);
 

@@ -147,12 +147,13 @@ export class World {
 
   /** A client process (never faulted): the user who submits and controls the job. */
   async connectClient(): Promise<SluiceClient> {
+    const kafka = this.cluster.client('client');
     const parts = await openClientParts({
-      ...this.parts(this.cluster.client('client')),
+      ...this.parts(kafka),
       issuedBy: 'sim-client',
       reader: 'client',
     });
-    return new SluiceClient({ ...parts, logger: this.logger });
+    return new SluiceClient({ ...parts, kafka, logger: this.logger });
   }
 
   /** A worker as src/node/worker.ts assembles one, without a coordinator of its own. */

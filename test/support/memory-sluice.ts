@@ -1,3 +1,4 @@
+import { SluiceClient } from '../../src/client/client.js';
 import { Coordinator } from '../../src/control/coordinator.js';
 import type { JobConfig } from '../../src/domain/config.js';
 import type { JobEvent } from '../../src/domain/events.js';
@@ -84,6 +85,22 @@ export async function participant(
   });
   const { log, sender } = await drive(clock, parts);
   return { kafka, log, sender };
+}
+
+/** A user's client, as `SluiceClient.connect` assembles one, on a participant named `name`. */
+export async function memoryClient(
+  world: MemoryWorld,
+  namespace: string,
+  name: string,
+): Promise<{ client: SluiceClient; participant: Participant }> {
+  const p = await participant(world, namespace, name);
+  const client = new SluiceClient({
+    log: p.log,
+    sender: p.sender,
+    kafka: p.kafka,
+    logger: world.logger,
+  });
+  return { client, participant: p };
 }
 
 /** What a {@link JobRunner} needs of a worker, on a participant. */

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Job } from '../../client/job.js';
+import type { Job, ResumeOptions } from '../../client/job.js';
 import type { JobConfigDelta } from '../../domain/config.js';
 import { SluiceError } from '../../domain/errors.js';
 import { withClient } from '../connect.js';
@@ -11,6 +11,29 @@ import { jobSummary } from '../render.js';
 
 interface JsonFlag {
   json?: boolean;
+}
+
+/** The flags of `sluice resume`. */
+export interface ResumeFlags {
+  skipFailingRecord?: boolean;
+  deadLetter?: string;
+  acceptDataLoss?: boolean;
+}
+
+/**
+ * What `sluice resume`'s flags ask of `Job.resume`, checked before anything connects. The
+ * client then refuses a resume that would skip deleted records with `SLUICE_SOURCE_DATA_LOST`
+ * (exit code 4) before sending it, unless `--accept-data-loss`.
+ */
+export function resumeOptions(o: ResumeFlags): ResumeOptions {
+  if (o.skipFailingRecord && o.deadLetter) {
+    throw new SluiceError('SLUICE_USAGE', 'Give --skip-failing-record or --dead-letter, not both.');
+  }
+  return {
+    failingRecord: o.skipFailingRecord ? 'SKIP' : o.deadLetter ? 'DEAD_LETTER' : 'RETRY',
+    ...(o.deadLetter !== undefined && { deadLetterTopic: o.deadLetter }),
+    acceptDataLoss: o.acceptDataLoss === true,
+  };
 }
 
 /** `suspend`, `resume`, `cancel`, `restart`, `update-config`. */
@@ -61,6 +84,10 @@ export function registerJobVerbs(program: Command, globals: () => GlobalOptions)
     .option(
       '--dead-letter <topic>',
       'write the record the job failed on to this topic, then move past it',
+    )
+    .option(
+      '--accept-data-loss',
+      'go on from the earliest offset where records past the committed offsets were deleted while the job was stopped (refused with exit code 4 otherwise)',
     );
   documented(resume, SUMMARY_JSON, [
     ['sluice resume totals', 'resume from the last snapshot, retrying the record it failed on'],
@@ -69,22 +96,18 @@ export function registerJobVerbs(program: Command, globals: () => GlobalOptions)
       'sluice resume totals --dead-letter totals-dlq',
       'write the failing record to topic totals-dlq, then move past it',
     ],
-  ]).action(
-    async (ref: string, o: JsonFlag & { skipFailingRecord?: boolean; deadLetter?: string }) => {
-      if (o.skipFailingRecord && o.deadLetter) {
-        throw new SluiceError(
-          'SLUICE_USAGE',
-          'Give --skip-failing-record or --dead-letter, not both.',
-        );
-      }
-      const failingRecord = o.skipFailingRecord ? 'SKIP' : o.deadLetter ? 'DEAD_LETTER' : 'RETRY';
-      await withClient(globals(), async (client) => {
-        const job = client.getJob(ref);
-        await job.resume({ failingRecord, deadLetterTopic: o.deadLetter });
-        emit(o, jobSummary(job), () => `Job ${job.name} (${job.id}) is now ${job.status()}`);
-      });
-    },
-  );
+    [
+      'sluice resume totals --accept-data-loss',
+      'resume although retention deleted records it had not read while suspended; they are skipped',
+    ],
+  ]).action(async (ref: string, o: JsonFlag & ResumeFlags) => {
+    const options = resumeOptions(o);
+    await withClient(globals(), async (client) => {
+      const job = client.getJob(ref);
+      await job.resume(options);
+      emit(o, jobSummary(job), () => `Job ${job.name} (${job.id}) is now ${job.status()}`);
+    });
+  });
 
   const update = program
     .command('update-config <job>')

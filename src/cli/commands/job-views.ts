@@ -58,9 +58,10 @@ export function registerJobViews(program: Command, globals: () => GlobalOptions)
     ],
   ).action(async (ref: string, o: JsonFlag) => {
     await withClient(globals(), (client) => {
-      const state = client.getJob(ref).snapshot();
+      const job = client.getJob(ref);
+      const state = job.snapshot();
       emit(o, { ...state, description: describeStatus(state) }, () =>
-        statusView(state, Date.now()),
+        statusView(state, Date.now(), job.history()),
       );
       return Promise.resolve();
     });

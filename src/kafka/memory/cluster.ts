@@ -52,8 +52,8 @@ const spawners = new WeakMap<MemoryCluster, (name: string) => ClientProcess>();
  * read_committed fetches below the last stable offset, transactions fenced by transactional
  * id, consumer groups with generations and session timeouts. Every simulated process gets its
  * own client ({@link MemoryCluster.client}); the cluster's other methods are for tests and the
- * simulation: crash or stall a process, inject failures, compact, and look at what the cluster
- * holds.
+ * simulation: crash or stall a process, inject failures, compact, delete records, and look at
+ * what the cluster holds.
  *
  * @example
  *   const clock = new VirtualClock();
@@ -147,6 +147,17 @@ export class MemoryCluster {
       0,
     );
     this.broker.trace(`compacted ${topic}: ${removed} removed`);
+    return removed;
+  }
+
+  /**
+   * Deletes the records of a partition below `offset`, as an operator's `deleteRecords` (or
+   * retention) does: the log start moves there, and a consumer whose position or committed
+   * offset lies below it starts from the new log start. How many records (and markers) went.
+   */
+  deleteRecords(topic: string, partition: number, offset: number): number {
+    const removed = this.broker.topics.require(topic).log(partition).deleteBefore(offset);
+    this.broker.trace(`deleted ${topic}/${partition} below ${offset}: ${removed} removed`);
     return removed;
   }
 

@@ -1,3 +1,4 @@
+import { KafkaProtocolError } from '../errors.js';
 import type { RecordHeaders } from '../port.js';
 
 /** Where a transaction stands; records of one are visible to read_committed once committed. */
@@ -50,15 +51,17 @@ export interface LogRead {
 }
 
 /**
- * One partition: an append-only array indexed by offset (the log start is 0: nothing here
- * deletes records from the head), its last stable offset kept as transactions open and end.
- * Compaction leaves holes (`undefined`) and never moves an offset.
+ * One partition: an append-only array indexed by offset, its last stable offset kept as
+ * transactions open and end. Compaction leaves holes (`undefined`) and never moves an offset;
+ * deleting records from the head (retention, `deleteRecords`) moves the log start, below which
+ * every entry is a hole.
  */
 export class PartitionLog {
   private readonly entries: (StoredRecord | undefined)[] = [];
   /** Transactions open on this partition, with the first offset each wrote here. */
   private readonly open = new Map<TxnRef, number>();
   private lso = 0;
+  private start = 0;
 
   /** `stable` is told whenever the last stable offset moves (new data for readers). */
   constructor(
@@ -67,9 +70,9 @@ export class PartitionLog {
     private readonly stable: () => void,
   ) {}
 
-  /** The log start offset. Always 0: retention and `deleteRecords` are not modelled. */
+  /** The log start offset: 0 until records are deleted from the head (see {@link deleteBefore}). */
   get low(): number {
-    return 0;
+    return this.start;
   }
 
   /** One past the last offset, markers included. */
@@ -189,9 +192,35 @@ export class PartitionLog {
     return removed;
   }
 
+  /**
+   * Deletes every entry below `offset`, as Kafka's DeleteRecords does (and time or size
+   * retention, segment by segment): the log start moves there, offsets never change. An offset
+   * past the high watermark fails as Kafka's does (OFFSET_OUT_OF_RANGE); one at or below the
+   * log start changes nothing. How many entries went.
+   */
+  deleteBefore(offset: number): number {
+    if (!Number.isInteger(offset) || offset < 0 || offset > this.high)
+      throw new KafkaProtocolError(
+        'OFFSET_OUT_OF_RANGE',
+        `Cannot delete records of ${this.topic}-${this.partition} below ${offset}: its high watermark is ${this.high}`,
+        false,
+      );
+    let removed = 0;
+    for (let i = this.start; i < offset; i++) {
+      if (this.entries[i] !== undefined) removed++;
+      this.entries[i] = undefined;
+    }
+    if (offset > this.start) this.start = offset;
+    this.restabilise();
+    return removed;
+  }
+
   private restabilise(): void {
     let lso = this.entries.length;
     for (const first of this.open.values()) if (first < lso) lso = first;
+    // As Kafka's: a transaction whose first records were deleted holds nothing back below the
+    // log start.
+    if (lso < this.start) lso = this.start;
     if (lso !== this.lso) {
       this.lso = lso;
       this.stable();

@@ -23,8 +23,9 @@ export interface Share {
 
 /**
  * A new share: each assigned partition (topics sorted, partitions in order) at the group's
- * committed offset, or at the log start when none is committed or it lies past the end (an
- * out-of-range offset resets to the earliest, as a `fromBeginning` subscription does).
+ * committed offset, or at the log start when none is committed or it lies out of the log's
+ * range, past the end or below a log start that deletions moved (an out-of-range offset resets
+ * to the earliest, as a `fromBeginning` subscription does).
  */
 export function assignShare(
   broker: Broker,
@@ -38,7 +39,7 @@ export function assignShare(
       const log = broker.topics.get(topic)?.logs[partition];
       if (log === undefined) continue;
       const committed = broker.groups.committed(groupId, topic, partition);
-      const position = committed !== undefined && committed <= log.high ? committed : log.low;
+      const position = inRange(log, committed) ? committed : log.low;
       const key = `${topic}:${partition}`;
       owned.push({ topic, partition, key, log, position, committed: committed ?? -1 });
     }
@@ -60,8 +61,9 @@ export interface Picking {
 
 /**
  * Up to `most` owned partitions that have something below their last stable offset, starting
- * after the last one picked. Pending seeks are applied first; a position past the end resets
- * to the earliest. Returns the partitions and the new cursor.
+ * after the last one picked. Pending seeks are applied first; a position out of the log's range
+ * (past the end, or below the log start) resets to the earliest. Returns the partitions and the
+ * new cursor.
  */
 export function pickReady(p: Picking): { ready: Owned[]; cursor: number } {
   const owned = p.share.owned;
@@ -77,10 +79,15 @@ export function pickReady(p: Picking): { ready: Owned[]; cursor: number } {
       o.position = seek;
     }
     if (p.paused.has(o.topic)) continue;
-    if (o.position > o.log.high) o.position = o.log.low;
+    if (!inRange(o.log, o.position)) o.position = o.log.low;
     if (o.position >= o.log.lastStable) continue;
     ready.push(o);
     cursor = (i + 1) % n;
   }
   return { ready, cursor };
+}
+
+/** Whether a fetch from `offset` is in the log's range: from its start to its end, both included. */
+function inRange(log: PartitionLog, offset: number | undefined): offset is number {
+  return offset !== undefined && offset >= log.low && offset <= log.high;
 }

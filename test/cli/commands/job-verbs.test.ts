@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { resumeOptions } from '../../../src/cli/commands/job-verbs.js';
+import { EXIT_CODES, exitCodeFor } from '../../../src/cli/exit-codes.js';
+import { jsonError } from '../../../src/cli/output.js';
+import { isSluiceError } from '../../../src/domain/errors.js';
+import { jobGroup } from '../../../src/domain/resources.js';
+import {
+  jobConfig,
+  memoryClient,
+  startCoordinator,
+  submit,
+  untilActive,
+} from '../../support/memory-sluice.js';
+import { drive, memoryWorld, produce } from '../../support/memory-world.js';
+
+describe('resumeOptions: the flags of `sluice resume`', () => {
+  it('asks for a retry by default, and accepts no data loss unless told', () => {
+    expect(resumeOptions({})).toEqual({ failingRecord: 'RETRY', acceptDataLoss: false });
+    expect(resumeOptions({ acceptDataLoss: true })).toEqual({
+      failingRecord: 'RETRY',
+      acceptDataLoss: true,
+    });
+    expect(resumeOptions({ deadLetter: 'dlq', acceptDataLoss: true })).toEqual({
+      failingRecord: 'DEAD_LETTER',
+      deadLetterTopic: 'dlq',
+      acceptDataLoss: true,
+    });
+    expect(resumeOptions({ skipFailingRecord: true })).toMatchObject({ failingRecord: 'SKIP' });
+  });
+
+  it('refuses both ways past the failing record as a usage error, before connecting', () => {
+    let caught: unknown;
+    try {
+      resumeOptions({ skipFailingRecord: true, deadLetter: 'dlq' });
+    } catch (err) {
+      caught = err;
+    }
+    expect(isSluiceError(caught, 'SLUICE_USAGE')).toBe(true);
+    expect(exitCodeFor(caught)).toBe(EXIT_CODES.USAGE);
+  });
+});
+
+describe('`sluice resume` of a job whose unread records were deleted while it was suspended', () => {
+  it('fails at once with SLUICE_SOURCE_DATA_LOST, exit code 4, and the --json error naming each partition', async () => {
+    const w = memoryWorld();
+    w.cluster.createTopic('orders', 3);
+    await untilActive(w, startCoordinator(w, 'sl', 'coord'));
+    const { client, participant } = await memoryClient(w, 'sl', 'alice');
+    await submit(w, participant, 'j1', jobConfig('orders'));
+    const records = Array.from({ length: 600 }, (_, n) => ({ value: `${n}`, partition: 2 }));
+    await drive(w.clock, produce(w.cluster.client('source'), 'orders', records));
+    // The job read orders-2 up to 120 before it was suspended...
+    const producer = w.cluster
+      .client('worker')
+      .transactionalProducer({ transactionalId: 't', transactionTimeoutMs: 60_000 });
+    await drive(w.clock, producer.init());
+    const tx = await drive(w.clock, producer.begin());
+    await drive(
+      w.clock,
+      tx.sendOffsets({ groupId: jobGroup('sl', 'j1') }, [
+        { topic: 'orders', partition: 2, offset: '120' },
+      ]),
+    );
+    await drive(w.clock, tx.commit());
+    await drive(w.clock, client.getJob('orders').suspend());
+    // ...and an operator's deleteRecords removed everything below 500 meanwhile.
+    w.cluster.deleteRecords('orders', 2, 500);
+
+    // What the command's action does with the flags and the client it connected.
+    const err = await drive(w.clock, client.getJob('orders').resume(resumeOptions({}))).catch(
+      (e: unknown) => e,
+    );
+    expect(exitCodeFor(err)).toBe(EXIT_CODES.DATA_LOST);
+    expect(jsonError(err)).toEqual({
+      error: {
+        code: 'SLUICE_SOURCE_DATA_LOST',
+        message:
+          'Records of orders-2 at offsets 120..499 were deleted (retention or deleteRecords) while job "orders" was stopped; resuming would skip them. ' +
+          'Resume with --accept-data-loss to go on from offset 500, or restore the data.',
+        details: {
+          job: 'orders',
+          partitions: [{ topic: 'orders', partition: 2, committed: '120', earliest: '500' }],
+        },
+      },
+    });
+    expect(client.getJob('orders').status()).toBe('SUSPENDED');
+
+    await drive(w.clock, client.getJob('orders').resume(resumeOptions({ acceptDataLoss: true })));
+    expect(client.getJob('orders').status()).toBe('STARTING');
+  });
+});

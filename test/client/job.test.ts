@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import type { SluiceClient } from '../../src/client/client.js';
+import { CommandCodec } from '../../src/codec/log-codec.js';
+import { SourceDataLostError } from '../../src/domain/data-loss.js';
+import { isSluiceError } from '../../src/domain/errors.js';
+import type { JobEvent } from '../../src/domain/events.js';
+import { CommandRejectedError } from '../../src/domain/job-errors.js';
+import { jobGroup, stageGroup, topicNames } from '../../src/domain/resources.js';
+import {
+  eventsOf,
+  jobConfig,
+  memoryClient,
+  startCoordinator,
+  submit,
+  untilActive,
+  type Participant,
+} from '../support/memory-sluice.js';
+import { drive, memoryWorld, produce, type MemoryWorld } from '../support/memory-world.js';
+
+// Job.resume's own check (issue 14, item 6): before it sends a ResumeJob, the client reads the
+// job's committed offsets and the log starts of their partitions, and refuses at once a resume
+// that would skip records deleted while the job was stopped. On the in-memory Kafka with a real
+// coordinator; no worker is needed, since the client refuses before anything is sent.
+
+const NS = 'sl';
+const JOB = 'j1';
+
+interface Setting {
+  w: MemoryWorld;
+  client: SluiceClient;
+  user: Participant;
+}
+
+/** A coordinator, alice's client, topic `in` (2 partitions, 10 records each) and job j1 submitted. */
+async function setUp(): Promise<Setting> {
+  const w = memoryWorld();
+  w.cluster.createTopic('in', 2);
+  await untilActive(w, startCoordinator(w, NS, 'coord'));
+  const { client, participant: user } = await memoryClient(w, NS, 'alice');
+  await submit(w, user, JOB, jobConfig('copies'));
+  const records = Array.from({ length: 20 }, (_, n) => ({ value: `${n}`, partition: n % 2 }));
+  await drive(w.clock, produce(w.cluster.client('source'), 'in', records));
+  return { w, client, user };
+}
+
+/** Commits offsets for a group, as a job's tasks would have before the job stopped. */
+async function commit(w: MemoryWorld, groupId: string, offsets: [string, number, number][]) {
+  const producer = w.cluster
+    .client('worker')
+    .transactionalProducer({ transactionalId: 'test-offsets', transactionTimeoutMs: 60_000 });
+  await drive(w.clock, producer.init());
+  const tx = await drive(w.clock, producer.begin());
+  await drive(
+    w.clock,
+    tx.sendOffsets(
+      { groupId },
+      offsets.map(([topic, partition, offset]) => ({ topic, partition, offset: String(offset) })),
+    ),
+  );
+  await drive(w.clock, tx.commit());
+}
+
+/** How many ResumeJob commands are on the control topic: what reached the coordinator. */
+async function resumesSent(w: MemoryWorld): Promise<number> {
+  const codec = new CommandCodec(w.registry, topicNames(NS).control);
+  await codec.ready();
+  let n = 0;
+  for (const r of w.cluster.read(topicNames(NS).control)) {
+    const c = await codec.decode(r.value, { commandId: 'x', issuedBy: 'x', at: 0 });
+    if (!('malformed' in c) && c.type === 'ResumeJob') n++;
+  }
+  return n;
+}
+
+function resumed(events: JobEvent[]): Extract<JobEvent, { type: 'JobResumed' }>[] {
+  return events.filter(
+    (e): e is Extract<JobEvent, { type: 'JobResumed' }> => e.type === 'JobResumed',
+  );
+}
+
+describe('Job.resume, when records past the committed offsets were deleted while it was stopped', () => {
+  it('refuses at once with SLUICE_SOURCE_DATA_LOST naming each partition and range, sending nothing', async () => {
+    const { w, client } = await setUp();
+    await commit(w, jobGroup(NS, JOB), [
+      ['in', 0, 4],
+      ['in', 1, 9],
+    ]);
+    const job = client.getJob(JOB);
+    await drive(w.clock, job.suspend());
+    w.cluster.deleteRecords('in', 0, 7); // 4..6 unread
+    w.cluster.deleteRecords('in', 1, 9); // only what the job had read: not a loss
+
+    const err = await drive(w.clock, job.resume()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SourceDataLostError);
+    expect(isSluiceError(err, 'SLUICE_SOURCE_DATA_LOST')).toBe(true);
+    expect((err as Error).message).toBe(
+      'Records of in-0 at offsets 4..6 were deleted (retention or deleteRecords) while job "copies" was stopped; resuming would skip them. ' +
+        'Resume with --accept-data-loss to go on from offset 7, or restore the data.',
+    );
+    expect((err as SourceDataLostError).details).toEqual({
+      job: 'copies',
+      partitions: [{ topic: 'in', partition: 0, committed: '4', earliest: '7' }],
+    });
+    expect(await resumesSent(w)).toBe(0);
+    expect(job.status()).toBe('SUSPENDED');
+  });
+
+  it("checks the stateful stages' groups too, and a job whose id extends this one's is another job", async () => {
+    const { w, client, user } = await setUp();
+    w.cluster.createTopic('sl.repartition.j1.totals', 1);
+    await drive(
+      w.clock,
+      produce(w.cluster.client('source'), 'sl.repartition.j1.totals', [
+        { value: 'a' },
+        { value: 'b' },
+      ]),
+    );
+    await commit(w, stageGroup(NS, JOB, 'totals'), [['sl.repartition.j1.totals', 0, 0]]);
+    // Job "j1.x"'s group is named like a stage group of j1: its loss is not j1's.
+    await submit(w, user, 'j1.x', jobConfig('other'));
+    await commit(w, jobGroup(NS, 'j1.x'), [['in', 1, 0]]);
+    const job = client.getJob(JOB);
+    await drive(w.clock, job.suspend());
+    w.cluster.deleteRecords('sl.repartition.j1.totals', 0, 1);
+    w.cluster.deleteRecords('in', 1, 5);
+
+    const err = await drive(w.clock, job.resume()).catch((e: unknown) => e);
+    expect((err as SourceDataLostError).lost).toEqual([
+      { topic: 'sl.repartition.j1.totals', partition: 0, committed: '0', earliest: '1' },
+    ]);
+  });
+
+  it('sends the resume with acceptDataLoss, which the job log records with who sent it', async () => {
+    const { w, client } = await setUp();
+    await commit(w, jobGroup(NS, JOB), [['in', 0, 4]]);
+    const job = client.getJob(JOB);
+    await drive(w.clock, job.suspend());
+    w.cluster.deleteRecords('in', 0, 7);
+
+    await drive(w.clock, job.resume({ acceptDataLoss: true }));
+    expect(await resumesSent(w)).toBe(1);
+    expect(job.status()).toBe('STARTING');
+    const events = resumed(await eventsOf(w, NS, JOB));
+    expect(events.map((e) => [e.acceptDataLoss, e.issuedBy])).toEqual([[true, 'alice']]);
+  });
+
+  it('resumes as before when nothing past the committed offsets was deleted', async () => {
+    const { w, client } = await setUp();
+    await commit(w, jobGroup(NS, JOB), [['in', 0, 4]]);
+    const job = client.getJob(JOB);
+    await drive(w.clock, job.suspend());
+    w.cluster.deleteRecords('in', 0, 4);
+    w.cluster.deleteRecords('in', 1, 10); // never committed on: the job starts there anyway
+    await drive(w.clock, job.resume());
+    expect(resumed(await eventsOf(w, NS, JOB)).map((e) => e.acceptDataLoss)).toEqual([false]);
+  });
+
+  it("leaves a job that cannot be resumed to the coordinator's refusal", async () => {
+    const { w, client } = await setUp();
+    await commit(w, jobGroup(NS, JOB), [['in', 0, 4]]);
+    w.cluster.deleteRecords('in', 0, 7);
+    const err = await drive(w.clock, client.getJob(JOB).resume()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommandRejectedError);
+    expect(err).toMatchObject({ rejectionCode: 'ILLEGAL_TRANSITION' });
+  });
+});
