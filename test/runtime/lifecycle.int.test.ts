@@ -5,6 +5,7 @@ import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
 import { Worker, type PipelineFactory } from '../../src/node/worker.js';
 import { endpoints, testNamespace, useTopics } from '../support/kafka.js';
+import { jobHops, noTasks, outputsWhenThrough } from '../support/job-groups.js';
 import { keyed, latest, produceNumbers, readAll, readUntil, sums } from '../support/records.js';
 import { connectClient, testLogger } from '../support/sluice.js';
 
@@ -107,11 +108,14 @@ describe('suspend and resume in the middle of a run', () => {
     await job.suspend();
     await until(() => job.status() === 'SUSPENDED', 'SUSPENDED');
     // A commit already on the wire when the worker read the event may still land; nothing after.
-    await new Promise((r) => setTimeout(r, 1000));
+    // So the sink is read once nothing can follow, not after a wait: once the job's hops have
+    // left their groups no task of it runs (the worker leaves them when it stops the job's tasks
+    // on the event, after the batch in hand), and the read to the sink's read_committed end
+    // waits out a transaction still open.
+    const hops = jobHops(ns, job.id, topic('in-mid'), ['count']);
+    await until(() => noTasks(admin, hops), "the job's tasks to stop");
     const frozenAt = (await readAll(topic('out-mid'))).length;
     expect(frozenAt).toBeLessThan(RECORDS); // suspended mid-run, not after the end
-    await new Promise((r) => setTimeout(r, 2000));
-    expect((await readAll(topic('out-mid'))).length).toBe(frozenAt);
     // Once its workers have left, the coordinator records the position the resume starts from.
     const suspendedAt = job.history().findIndex((e) => e.type === 'JobSuspended');
     await until(
@@ -123,11 +127,14 @@ describe('suspend and resume in the middle of a run', () => {
     expect(consumed).toBeGreaterThan(0);
     expect(consumed).toBeLessThanOrEqual(RECORDS);
     expect(final?.stateOffsets.some((o) => o.topic === `${ns}.state.${job.id}.count`)).toBe(true);
+    // Still nothing more while suspended: no task came back, and the sink did not move.
+    expect(await noTasks(admin, hops)).toBe(true);
+    expect((await readAll(topic('out-mid'))).length).toBe(frozenAt);
 
     await job.resume();
-    await readUntil(topic('out-mid'), (a) => a.length >= RECORDS);
-    await new Promise((r) => setTimeout(r, 1000)); // a double count would show up by now
-    const outputs = keyed(await readAll(topic('out-mid')));
+    // Read to the end once both hops committed through their inputs' ends, not a while after
+    // the last count appeared: a double count committed later would be missed.
+    const outputs = keyed(await outputsWhenThrough(admin, hops, topic('out-mid'), 90_000));
     // Each key's counts must be exactly 1..RECORDS/KEYS once each.
     const perKey = new Map<string, number[]>();
     for (const o of outputs) perKey.set(o.key, [...(perKey.get(o.key) ?? []), o.value]);

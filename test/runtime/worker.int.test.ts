@@ -2,18 +2,20 @@ import type { ConsumedRecord } from '../../src/kafka/port.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SluiceClient } from '../../src/node/client.js';
 import { JobSuspendedError } from '../../src/domain/job-errors.js';
+import { jobGroup } from '../../src/domain/resources.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
 import { Worker } from '../../src/node/worker.js';
 import { endpoints, kafkaClient, testNamespace, useTopics } from '../support/kafka.js';
+import { jobHops, noTasks, until } from '../support/job-groups.js';
 import { latest, readAll, readUntil } from '../support/records.js';
 import { connectClient, testLogger } from '../support/sluice.js';
 
 // A worker runs real pipelines over real topics; jobs are controlled through the client.
 
 const ns = testNamespace('rt');
-await useTopics(ns, [
+const admin = await useTopics(ns, [
   { topic: `${ns}.orders`, numPartitions: 1 },
   { topic: `${ns}.totals`, numPartitions: 1 },
   { topic: `${ns}.poison`, numPartitions: 1 },
@@ -126,9 +128,17 @@ describe('worker', () => {
     });
     expect(cause.record?.valuePreview).toContain('"n":500');
 
-    // Everything before the poison record was committed: 499 outputs, and none after it, even
-    // after waiting (a frozen job writes nothing more).
-    await new Promise((r) => setTimeout(r, 3000));
+    // Everything before the poison record was committed: 499 outputs, and none after it. Once
+    // no task of the job runs (the worker left the job's groups on reading the event), nothing
+    // more can be written, so the sink's read_committed end is all the frozen job wrote.
+    const hops = jobHops(ns, job.id, `${ns}.poison`, ['sums']);
+    await until(() => noTasks(admin, hops), "the job's tasks to stop");
+    // The source position stands on the poison record: neither short of it nor past it.
+    const [position] = await admin.fetchOffsets({
+      groupId: jobGroup(ns, job.id),
+      topics: [`${ns}.poison`],
+    });
+    expect(position?.partitions).toMatchObject([{ partition: 0, offset: '499' }]);
     expect(await readAll(`${ns}.poison-out`)).toHaveLength(499);
 
     // Deploy the fix: stop the broken workers, start fixed ones, resume.
