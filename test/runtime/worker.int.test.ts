@@ -1,4 +1,3 @@
-import type { ConsumedRecord } from '../../src/kafka/port.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SluiceClient } from '../../src/node/client.js';
 import { JobSuspendedError } from '../../src/domain/job-errors.js';
@@ -8,8 +7,8 @@ import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
 import { Worker } from '../../src/node/worker.js';
 import { endpoints, kafkaClient, testNamespace, useTopics } from '../support/kafka.js';
-import { jobHops, noTasks, until } from '../support/job-groups.js';
-import { latest, readAll, readUntil } from '../support/records.js';
+import { jobHops, noTasks, outputsWhenThrough, until } from '../support/job-groups.js';
+import { latest, readAll } from '../support/records.js';
 import { connectClient, testLogger } from '../support/sluice.js';
 
 // A worker runs real pipelines over real topics; jobs are controlled through the client.
@@ -76,18 +75,6 @@ async function produce(topic: string, count: number): Promise<Map<string, number
   return expected;
 }
 
-/** Reads `topic` read_committed until `done` holds for the latest value per key. */
-async function readTotals(
-  topic: string,
-  done: (latest: Map<string, number>, all: ConsumedRecord[]) => boolean,
-): Promise<{ latest: Map<string, number>; all: ConsumedRecord[] }> {
-  const all = await readUntil(topic, (a) => done(latest(a), a));
-  return { latest: latest(all), all };
-}
-
-const equalTo = (expected: Map<string, number>) => (latest: Map<string, number>) =>
-  [...expected].every(([k, v]) => latest.get(k) === v);
-
 describe('worker', () => {
   let client: SluiceClient;
 
@@ -101,7 +88,11 @@ describe('worker', () => {
       snapshotIntervalMs: 500,
       args: { input: `${ns}.orders`, output: `${ns}.totals` },
     });
-    const { all } = await readTotals(`${ns}.totals`, equalTo(expected));
+    // Read once both hops committed through their topics' ends, not when the totals first
+    // looked right: an update duplicated after that moment would not have been read.
+    const hops = jobHops(ns, job.id, `${ns}.orders`, ['sums']);
+    const all = await outputsWhenThrough(admin, hops, `${ns}.totals`);
+    expect(latest(all)).toEqual(expected);
     expect(all).toHaveLength(2000); // one update per record, none duplicated
     expect(job.status()).toBe('RUNNING');
     expect(job.snapshot().workers).toEqual(['w1']);
@@ -145,7 +136,8 @@ describe('worker', () => {
     for (const w of workers.splice(0)) await w.stop();
     await startWorker('w-fixed');
     await job.resume();
-    const after = await readTotals(`${ns}.poison-out`, equalTo(expected));
-    expect(after.all).toHaveLength(1000);
+    const after = await outputsWhenThrough(admin, hops, `${ns}.poison-out`);
+    expect(latest(after)).toEqual(expected);
+    expect(after).toHaveLength(1000);
   }, 120_000);
 });
