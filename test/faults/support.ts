@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Admin, Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { afterAll } from 'vitest';
 import { resolveInfra, type BrokerControl, type RegistryControl } from '../../src/infra/index.js';
 import { createTopics, kafkaClient, testNamespace } from '../support/kafka.js';
@@ -28,38 +27,8 @@ export async function sluiceProcess(
   return { proc, started };
 }
 
-/** Polls `check` every 200 ms until it holds; fails naming `what` after the timeout. */
-export async function until(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(200);
-  }
-}
-
-/**
- * True once `groupId` has committed, on every partition of `topic`, the topic's end offset.
- * Under exactly-once a group's offsets are committed in the same transaction as the outputs of
- * the records before them, so from then on the outputs of every record in `topic` are
- * committed, and reading the sink to its read_committed end shows all there will ever be for
- * them: "nothing more" is read, not waited for.
- */
-export async function committedThroughEnd(
-  admin: Admin,
-  groupId: string,
-  topic: string,
-): Promise<boolean> {
-  const ends = await admin.fetchTopicOffsets(topic);
-  const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-  return ends.every(
-    (e) => committed?.partitions.find((p) => p.partition === e.partition)?.offset === e.high,
-  );
-}
+// Shared with the integration tests, which read "nothing more" the same way.
+export { committedThroughEnd, until } from '../support/job-groups.js';
 
 /** Stops every child still running: SIGINT, then SIGKILL for one that does not exit in 10 s. */
 export async function stopAll(children: LineReader[]): Promise<void> {

@@ -2,11 +2,13 @@ import { consumerConfig } from '../../src/kafka/kafkajs/consumer.js';
 import type { KafkaMessage } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { JobSuspendedError } from '../../src/domain/job-errors.js';
+import { jobGroup } from '../../src/domain/resources.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
 import { Worker } from '../../src/node/worker.js';
 import { endpoints, kafkaClient, testNamespace, useTopics } from '../support/kafka.js';
+import { jobHops, noTasks, until } from '../support/job-groups.js';
 import { readAll } from '../support/records.js';
 import { connectClient, testLogger } from '../support/sluice.js';
 
@@ -20,7 +22,7 @@ const ns = testNamespace('frz');
 const PARTITIONS = 8;
 const RECORDS = 40_000;
 const POISON = 24_001; // mid-stream, when both workers are busy
-await useTopics(ns, [
+const admin = await useTopics(ns, [
   { topic: `${ns}.in`, numPartitions: PARTITIONS },
   { topic: `${ns}.out`, numPartitions: PARTITIONS },
 ]);
@@ -157,7 +159,13 @@ describe('a job suspended by a failure on one of two workers', () => {
     expect(record).toBeDefined();
     const appendedAt = Number(record?.timestamp);
 
-    await new Promise((r) => setTimeout(r, 2000)); // a late commit would have landed by now
+    // Read once nothing can follow, not after a wait: both workers left the job's group, which
+    // each does when it stops the job's tasks on reading the event, so no task of the job runs
+    // and nothing more is written to the sink. Reading it to its read_committed end then waits
+    // out any transaction still open, so every marker it will ever hold is written.
+    const hops = jobHops(ns, job.id, `${ns}.in`);
+    await until(() => noTasks(admin, hops), "the job's tasks to stop");
+    await readAll(`${ns}.out`);
     const found = await markers(`${ns}.out`);
     const commits = found.filter((m) => m.commit);
     expect(commits.length).toBeGreaterThan(PARTITIONS); // the job did commit, on every partition
@@ -171,5 +179,19 @@ describe('a job suspended by a failure on one of two workers', () => {
     expect(new Set(outputs).size).toBe(outputs.length);
     expect(outputs).not.toContain(POISON);
     expect(outputs.length).toBeLessThan(RECORDS);
+    // The poison record's partition stopped exactly at it: the group's position there is the
+    // record's offset, and the partition's outputs are those of every record before it.
+    const cause = (err as JobSuspendedError).suspensionCause;
+    const [position] = await admin.fetchOffsets({
+      groupId: jobGroup(ns, job.id),
+      topics: [`${ns}.in`],
+    });
+    expect(position?.partitions.find((p) => p.partition === POISON % PARTITIONS)?.offset).toBe(
+      cause.record?.offset,
+    );
+    const onPoisonPartition = (n: number) => n % PARTITIONS === POISON % PARTITIONS;
+    expect(outputs.filter(onPoisonPartition).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: POISON - 1 }, (_, i) => i + 1).filter(onPoisonPartition),
+    );
   }, 120_000);
 });

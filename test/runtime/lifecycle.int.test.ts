@@ -5,7 +5,17 @@ import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
 import { Worker, type PipelineFactory } from '../../src/node/worker.js';
 import { endpoints, testNamespace, useTopics } from '../support/kafka.js';
-import { keyed, latest, produceNumbers, readAll, readUntil, sums } from '../support/records.js';
+import { jobHops, noTasks, outputsWhenThrough } from '../support/job-groups.js';
+import {
+  keyed,
+  latest,
+  produceNumbers,
+  readAll,
+  readUntil,
+  runningSums,
+  sums,
+  valuesByKey,
+} from '../support/records.js';
 import { connectClient, testLogger } from '../support/sluice.js';
 
 // Suspend and resume mid-run, cancel, batch suspension, and starting a changed pipeline from an
@@ -107,11 +117,14 @@ describe('suspend and resume in the middle of a run', () => {
     await job.suspend();
     await until(() => job.status() === 'SUSPENDED', 'SUSPENDED');
     // A commit already on the wire when the worker read the event may still land; nothing after.
-    await new Promise((r) => setTimeout(r, 1000));
+    // So the sink is read once nothing can follow, not after a wait: once the job's hops have
+    // left their groups no task of it runs (the worker leaves them when it stops the job's tasks
+    // on the event, after the batch in hand), and the read to the sink's read_committed end
+    // waits out a transaction still open.
+    const hops = jobHops(ns, job.id, topic('in-mid'), ['count']);
+    await until(() => noTasks(admin, hops), "the job's tasks to stop");
     const frozenAt = (await readAll(topic('out-mid'))).length;
     expect(frozenAt).toBeLessThan(RECORDS); // suspended mid-run, not after the end
-    await new Promise((r) => setTimeout(r, 2000));
-    expect((await readAll(topic('out-mid'))).length).toBe(frozenAt);
     // Once its workers have left, the coordinator records the position the resume starts from.
     const suspendedAt = job.history().findIndex((e) => e.type === 'JobSuspended');
     await until(
@@ -123,11 +136,14 @@ describe('suspend and resume in the middle of a run', () => {
     expect(consumed).toBeGreaterThan(0);
     expect(consumed).toBeLessThanOrEqual(RECORDS);
     expect(final?.stateOffsets.some((o) => o.topic === `${ns}.state.${job.id}.count`)).toBe(true);
+    // Still nothing more while suspended: no task came back, and the sink did not move.
+    expect(await noTasks(admin, hops)).toBe(true);
+    expect((await readAll(topic('out-mid'))).length).toBe(frozenAt);
 
     await job.resume();
-    await readUntil(topic('out-mid'), (a) => a.length >= RECORDS);
-    await new Promise((r) => setTimeout(r, 1000)); // a double count would show up by now
-    const outputs = keyed(await readAll(topic('out-mid')));
+    // Read to the end once both hops committed through their inputs' ends, not a while after
+    // the last count appeared: a double count committed later would be missed.
+    const outputs = keyed(await outputsWhenThrough(admin, hops, topic('out-mid'), 90_000));
     // Each key's counts must be exactly 1..RECORDS/KEYS once each.
     const perKey = new Map<string, number[]>();
     for (const o of outputs) perKey.set(o.key, [...(perKey.get(o.key) ?? []), o.value]);
@@ -180,8 +196,14 @@ describe('a bounded (batch) job', () => {
     await job.resume({ failingRecord: 'SKIP' });
     await job.join();
     expect(job.status()).toBe('COMPLETED');
-    const out = await readUntil(topic('out-batch'), (a) => a.length >= 899);
-    expect(latest(out)).toEqual(sums(900, POISON));
+    // Read once no task of the job runs any more (the worker stops them on the event; its
+    // groups go a few seconds later with its other topics): the sink holds all it ever will.
+    // One running sum per record but the skipped one, each once.
+    await until(
+      () => noTasks(admin, jobHops(ns, job.id, topic('in-batch'), ['sum'])),
+      "the job's tasks to stop",
+    );
+    expect(valuesByKey(await readAll(topic('out-batch')))).toEqual(runningSums(900, POISON));
   });
 });
 
@@ -267,8 +289,12 @@ describe('upgrading a job through an exported snapshot', () => {
       const k = `k${(n - 1) % 5}`;
       expected.set(k, (expected.get(k) ?? 0) + n * 10);
     }
-    const out = await readUntil(topic('out-up'), (a) =>
-      [...expected].every(([k, v]) => latest(a).get(k) === v),
+    // Read once the new job's hops committed through their topics' ends, not when the sums first
+    // looked right: a record processed twice after that moment would not have been read.
+    const out = await outputsWhenThrough(
+      admin,
+      jobHops(ns, upgraded.id, topic('in-up'), ['sum']),
+      topic('out-up'),
     );
     expect(latest(out)).toEqual(expected);
     // Nothing from the first 1000 records was processed again by the new job.

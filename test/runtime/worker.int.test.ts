@@ -1,19 +1,20 @@
-import type { ConsumedRecord } from '../../src/kafka/port.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SluiceClient } from '../../src/node/client.js';
 import { JobSuspendedError } from '../../src/domain/job-errors.js';
+import { jobGroup } from '../../src/domain/resources.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
 import { Worker } from '../../src/node/worker.js';
 import { endpoints, kafkaClient, testNamespace, useTopics } from '../support/kafka.js';
-import { latest, readAll, readUntil } from '../support/records.js';
+import { jobHops, noTasks, outputsWhenThrough, until } from '../support/job-groups.js';
+import { latest, readAll } from '../support/records.js';
 import { connectClient, testLogger } from '../support/sluice.js';
 
 // A worker runs real pipelines over real topics; jobs are controlled through the client.
 
 const ns = testNamespace('rt');
-await useTopics(ns, [
+const admin = await useTopics(ns, [
   { topic: `${ns}.orders`, numPartitions: 1 },
   { topic: `${ns}.totals`, numPartitions: 1 },
   { topic: `${ns}.poison`, numPartitions: 1 },
@@ -74,18 +75,6 @@ async function produce(topic: string, count: number): Promise<Map<string, number
   return expected;
 }
 
-/** Reads `topic` read_committed until `done` holds for the latest value per key. */
-async function readTotals(
-  topic: string,
-  done: (latest: Map<string, number>, all: ConsumedRecord[]) => boolean,
-): Promise<{ latest: Map<string, number>; all: ConsumedRecord[] }> {
-  const all = await readUntil(topic, (a) => done(latest(a), a));
-  return { latest: latest(all), all };
-}
-
-const equalTo = (expected: Map<string, number>) => (latest: Map<string, number>) =>
-  [...expected].every(([k, v]) => latest.get(k) === v);
-
 describe('worker', () => {
   let client: SluiceClient;
 
@@ -99,7 +88,11 @@ describe('worker', () => {
       snapshotIntervalMs: 500,
       args: { input: `${ns}.orders`, output: `${ns}.totals` },
     });
-    const { all } = await readTotals(`${ns}.totals`, equalTo(expected));
+    // Read once both hops committed through their topics' ends, not when the totals first
+    // looked right: an update duplicated after that moment would not have been read.
+    const hops = jobHops(ns, job.id, `${ns}.orders`, ['sums']);
+    const all = await outputsWhenThrough(admin, hops, `${ns}.totals`);
+    expect(latest(all)).toEqual(expected);
     expect(all).toHaveLength(2000); // one update per record, none duplicated
     expect(job.status()).toBe('RUNNING');
     expect(job.snapshot().workers).toEqual(['w1']);
@@ -126,16 +119,25 @@ describe('worker', () => {
     });
     expect(cause.record?.valuePreview).toContain('"n":500');
 
-    // Everything before the poison record was committed: 499 outputs, and none after it, even
-    // after waiting (a frozen job writes nothing more).
-    await new Promise((r) => setTimeout(r, 3000));
+    // Everything before the poison record was committed: 499 outputs, and none after it. Once
+    // no task of the job runs (the worker left the job's groups on reading the event), nothing
+    // more can be written, so the sink's read_committed end is all the frozen job wrote.
+    const hops = jobHops(ns, job.id, `${ns}.poison`, ['sums']);
+    await until(() => noTasks(admin, hops), "the job's tasks to stop");
+    // The source position stands on the poison record: neither short of it nor past it.
+    const [position] = await admin.fetchOffsets({
+      groupId: jobGroup(ns, job.id),
+      topics: [`${ns}.poison`],
+    });
+    expect(position?.partitions).toMatchObject([{ partition: 0, offset: '499' }]);
     expect(await readAll(`${ns}.poison-out`)).toHaveLength(499);
 
     // Deploy the fix: stop the broken workers, start fixed ones, resume.
     for (const w of workers.splice(0)) await w.stop();
     await startWorker('w-fixed');
     await job.resume();
-    const after = await readTotals(`${ns}.poison-out`, equalTo(expected));
-    expect(after.all).toHaveLength(1000);
+    const after = await outputsWhenThrough(admin, hops, `${ns}.poison-out`);
+    expect(latest(after)).toEqual(expected);
+    expect(after).toHaveLength(1000);
   }, 120_000);
 });

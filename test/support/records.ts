@@ -104,3 +104,27 @@ export function sums(count: number, skip?: number, keys = 5): Map<string, number
     if (i + 1 !== skip) m.set(`k${i % keys}`, (m.get(`k${i % keys}`) ?? 0) + i + 1);
   return m;
 }
+
+/** A keyed stage's output values per key, ascending: for a running count or sum, one per record. */
+export function valuesByKey(all: ConsumedRecord[]): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  for (const { key, value } of keyed(all)) m.set(key, [...(m.get(key) ?? []), value]);
+  for (const values of m.values()) values.sort((a, b) => a - b);
+  return m;
+}
+
+/**
+ * What a keyed running sum emits for n = 1..count by key k(i % keys), leaving out n = `skip`:
+ * per key, the sum after each of its records, once each.
+ */
+export function runningSums(count: number, skip?: number, keys = 5): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  for (let i = 0; i < count; i++) {
+    if (i + 1 === skip) continue;
+    const k = `k${i % keys}`;
+    const values = m.get(k) ?? [];
+    values.push((values.at(-1) ?? 0) + i + 1);
+    m.set(k, values);
+  }
+  return m;
+}
