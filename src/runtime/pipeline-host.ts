@@ -182,7 +182,7 @@ export class PipelineHost {
         // Until it arrives, or the job moved on: another run, or no longer running.
         () => {
           const now = deps.log.state(state.jobId);
-          return now?.run === state.run && (now.status === 'STARTING' || now.status === 'RUNNING');
+          return now?.run === state.run && runsTasks(now.status);
         },
       ).catch((e: unknown) => deps.logger.error({ err: e }, 'could not report the failure'));
     }

@@ -3,6 +3,7 @@ import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
 import { afterAll, inject } from 'vitest';
 import { pino } from 'pino';
 import { createKafka } from '../../src/kafka/kafkajs/adapter.js';
+import { createTopicsWithLeaders } from '../../src/kafka/kafkajs/admin.js';
 import type { Kafka as KafkaPort } from '../../src/kafka/port.js';
 import { rawKafka } from './raw-kafka.js';
 
@@ -41,7 +42,7 @@ export async function createTopics(kafka: Kafka, topics: ITopicConfig[]): Promis
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics, waitForLeaders: true });
+    await createTopicsWithLeaders(admin, topics);
   } finally {
     await admin.disconnect();
   }
@@ -59,7 +60,7 @@ export function testNamespace(prefix = 't'): string {
 export async function useTopics(namespace: string, topics: ITopicConfig[]): Promise<Admin> {
   const admin = kafkaClient('sluice-test-admin').admin();
   await admin.connect();
-  await admin.createTopics({ topics, waitForLeaders: true });
+  await createTopicsWithLeaders(admin, topics);
   afterAll(async () => {
     const all = await admin.listTopics();
     const mine = all.filter((t) => t.startsWith(`${namespace}.`) || t === namespace);

@@ -2,6 +2,53 @@ import type { Admin as KafkaJSAdmin } from 'kafkajs';
 import type { Admin, GroupMember, NewTopic, PartitionOffset, PartitionOffsets } from '../port.js';
 import kafkajs from './loader.js';
 
+/** Kafka's answers while a topic just created is not yet known everywhere. */
+const NOT_YET = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+/**
+ * Creates topics and waits until every partition has a leader. kafkajs's own wait
+ * (`waitForLeaders`) retries only LEADER_NOT_AVAILABLE, but a KRaft broker spreads the new
+ * topic's metadata asynchronously, and under load answers UNKNOWN_TOPIC_OR_PARTITION for a
+ * moment after the creation; kafkajs lets that through as a failure (seen in the suite with
+ * ten topics created at once on a busy machine). A topic that exists already is not an error
+ * here: the caller checks what it needs of it.
+ */
+export async function createTopicsWithLeaders(
+  admin: KafkaJSAdmin,
+  topics: {
+    topic: string;
+    numPartitions?: number;
+    configEntries?: { name: string; value: string }[];
+  }[],
+  timeoutMs = 60_000,
+): Promise<void> {
+  if (topics.length === 0) return; // metadata for no topics would list every topic
+  try {
+    await admin.createTopics({ topics, waitForLeaders: false });
+  } catch (err) {
+    if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
+  }
+  const names = topics.map((t) => t.topic);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: names });
+      if (
+        meta.topics.length === names.length &&
+        meta.topics.every(
+          (t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0),
+        )
+      )
+        return;
+    } catch (err) {
+      if (!NOT_YET.has((err as { type?: string }).type ?? '')) throw err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`topics still without leaders after ${timeoutMs} ms: ${names.join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** Cluster administration through a kafkajs admin client. */
 export class KafkajsAdmin implements Admin {
   constructor(private readonly admin: KafkaJSAdmin) {}
@@ -19,14 +66,14 @@ export class KafkajsAdmin implements Admin {
   }
 
   async createTopics(topics: NewTopic[]): Promise<void> {
-    await this.admin.createTopics({
-      topics: topics.map((t) => ({
+    await createTopicsWithLeaders(
+      this.admin,
+      topics.map((t) => ({
         topic: t.topic,
         numPartitions: t.partitions,
         configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
       })),
-      waitForLeaders: true,
-    });
+    );
   }
 
   deleteTopics(topics: string[]): Promise<void> {
