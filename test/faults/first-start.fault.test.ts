@@ -53,7 +53,15 @@ describe('concurrent first start', () => {
           expect(config.body, subject).toEqual({ compatibilityLevel: SUBJECT_COMPATIBILITY });
         }
       } finally {
-        const codes = await Promise.all(children.map((c) => c.stop('SIGINT')));
+        // A process that does not exit on SIGINT within 15 s is killed, and named below.
+        const codes = await Promise.all(
+          children.map(async (c) => {
+            const kill = setTimeout(() => c.child.kill('SIGKILL'), 15_000);
+            const code = await c.stop('SIGINT');
+            clearTimeout(kill);
+            return code;
+          }),
+        );
         // Still up when stopped: each exits 0 on SIGINT, not with the code of an earlier crash.
         expect(codes, children.map((c) => c.stderr).join('\n')).toEqual(children.map(() => 0));
       }
