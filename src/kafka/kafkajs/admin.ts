@@ -19,14 +19,20 @@ export class KafkajsAdmin implements Admin {
   }
 
   async createTopics(topics: NewTopic[]): Promise<void> {
-    await this.admin.createTopics({
-      topics: topics.map((t) => ({
-        topic: t.topic,
-        numPartitions: t.partitions,
-        configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
-      })),
-      waitForLeaders: true,
-    });
+    await this.admin
+      .createTopics({
+        topics: topics.map((t) => ({
+          topic: t.topic,
+          numPartitions: t.partitions,
+          // Left out, kafkajs sends -1: the broker's default.
+          ...(t.replicationFactor !== undefined && { replicationFactor: t.replicationFactor }),
+          configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
+        })),
+        waitForLeaders: true,
+      })
+      .catch((err: unknown) => {
+        throw topicError(err);
+      });
   }
 
   deleteTopics(topics: string[]): Promise<void> {
@@ -91,4 +97,20 @@ export class KafkajsAdmin implements Admin {
   async brokerCount(): Promise<number> {
     return (await this.admin.describeCluster()).brokers.length;
   }
+}
+
+/**
+ * kafkajs reports the topics' errors of a CreateTopics answer as one KafkaJSAggregateError,
+ * which carries no protocol error name (`type`) itself: the first topic's error that says more
+ * than TOPIC_ALREADY_EXISTS stands for it, with its `type` and `topic`, so callers can tell
+ * INVALID_REPLICATION_FACTOR from the rest (src/kafka/topics.ts).
+ */
+export function topicError(err: unknown): unknown {
+  if (!(err instanceof Error) || err.name !== 'KafkaJSAggregateError') return err;
+  const errors = (err as Error & { errors?: unknown }).errors;
+  if (!Array.isArray(errors)) return err;
+  const typed = errors.filter(
+    (e): e is Error & { type: string } => typeof (e as { type?: unknown })?.type === 'string',
+  );
+  return typed.find((e) => e.type !== 'TOPIC_ALREADY_EXISTS') ?? typed[0] ?? err;
 }
