@@ -179,10 +179,14 @@ export class PipelineHost {
         deps.retry,
         deps.logger,
         deps.clock,
-        // Until it arrives, or the job moved on: another run, or no longer running.
+        // Until it arrives, or the job moved on: another run, or no longer running. A job
+        // whose first run never started is still NOT_RUNNING, and must hear why too.
         () => {
           const now = deps.log.state(state.jobId);
-          return now?.run === state.run && (now.status === 'STARTING' || now.status === 'RUNNING');
+          return (
+            now?.run === state.run &&
+            (now.status === 'NOT_RUNNING' || now.status === 'STARTING' || now.status === 'RUNNING')
+          );
         },
       ).catch((e: unknown) => deps.logger.error({ err: e }, 'could not report the failure'));
     }
