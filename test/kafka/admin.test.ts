@@ -23,19 +23,46 @@ function aggregate(errors: Error[]): Error {
   return new KafkaJSAggregateError('Topic creation errors', errors);
 }
 
-/** A kafkajs admin whose createTopics records its request and answers `answer`. */
-function fakeAdmin(answer: () => Promise<boolean>): {
-  admin: KafkajsAdmin;
-  sent: ITopicConfig[][];
-} {
+/** Metadata with one partition led by `leader` (-1: none yet). */
+function led(topic: string, leader: number) {
+  return { topics: [{ name: topic, partitions: [{ partitionId: 0, leader }] }] };
+}
+
+/**
+ * A kafkajs admin whose createTopics records its request and answers `answer`, and whose
+ * metadata requests answer from `metadata` in turn (the last one for ever).
+ */
+function fakeAdmin(
+  answer: () => Promise<boolean>,
+  metadata: (() => Promise<unknown>)[] = [() => Promise.resolve({ topics: [] })],
+): { admin: KafkajsAdmin; sent: ITopicConfig[][]; metadataCalls: () => number } {
   const sent: ITopicConfig[][] = [];
+  let calls = 0;
   const inner = {
     createTopics: ({ topics }: { topics: ITopicConfig[] }) => {
       sent.push(topics);
       return answer();
     },
+    fetchTopicMetadata: () => {
+      const next = metadata[Math.min(calls, metadata.length - 1)];
+      calls++;
+      return next ? next() : Promise.resolve({ topics: [] });
+    },
   } as unknown as KafkaJSAdmin;
-  return { admin: new KafkajsAdmin(inner), sent };
+  return { admin: new KafkajsAdmin(inner), sent, metadataCalls: () => calls };
+}
+
+/** kafkajs's error for a topic a broker does not know (yet). */
+function unknownTopic(): Error {
+  const { KafkaJSProtocolError } = kafkajs as unknown as {
+    KafkaJSProtocolError: new (e: object) => Error;
+  };
+  return new KafkaJSProtocolError({
+    type: 'UNKNOWN_TOPIC_OR_PARTITION',
+    code: 3,
+    retriable: true,
+    message: 'This server does not host this topic-partition',
+  });
 }
 
 describe('the kafkajs admin’s createTopics', () => {
@@ -73,5 +100,26 @@ describe('the kafkajs admin’s createTopics', () => {
     expect(topicError(plain)).toBe(plain);
     const exists = aggregate([topicFailure('TOPIC_ALREADY_EXISTS', 36, 'a')]);
     expect(errorType(topicError(exists))).toBe('TOPIC_ALREADY_EXISTS');
+  });
+});
+
+describe('the kafkajs admin’s wait for leaders after createTopics', () => {
+  it('waits through a broker that has not heard of the new topic yet, then through no leader', async () => {
+    const { admin, metadataCalls } = fakeAdmin(
+      () => Promise.resolve(true),
+      [
+        () => Promise.reject(unknownTopic()),
+        () => Promise.resolve(led('t', -1)),
+        () => Promise.resolve(led('t', 2)),
+      ],
+    );
+    await admin.createTopics([{ topic: 't', partitions: 1 }]);
+    expect(metadataCalls()).toBe(3);
+  });
+
+  it('passes on any other error of the metadata request', async () => {
+    const refused = new Error('connection refused');
+    const { admin } = fakeAdmin(() => Promise.resolve(true), [() => Promise.reject(refused)]);
+    await expect(admin.createTopics([{ topic: 't', partitions: 1 }])).rejects.toBe(refused);
   });
 });

@@ -1,6 +1,11 @@
 import type { Admin as KafkaJSAdmin } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isUnknownTopic, KafkaProtocolError } from '../errors.js';
 import type { Admin, GroupMember, NewTopic, PartitionOffset, PartitionOffsets } from '../port.js';
 import kafkajs from './loader.js';
+
+/** How long a created topic may take to have a leader for every partition, as brokers see it. */
+const LEADER_WAIT_MS = 10_000;
 
 /** Cluster administration through a kafkajs admin client. */
 export class KafkajsAdmin implements Admin {
@@ -28,11 +33,39 @@ export class KafkajsAdmin implements Admin {
           ...(t.replicationFactor !== undefined && { replicationFactor: t.replicationFactor }),
           configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
         })),
-        waitForLeaders: true,
+        // kafkajs's own wait gives up on a broker that has not heard of the topic yet: see below.
+        waitForLeaders: false,
       })
       .catch((err: unknown) => {
         throw topicError(err);
       });
+    await this.untilLeaders(topics.map((t) => t.topic));
+  }
+
+  /**
+   * Waits until every partition of the topics has a leader. kafkajs's `waitForLeaders` retries
+   * LEADER_NOT_AVAILABLE only, but on a cluster of several brokers the one it asks may not have
+   * the new topic in its metadata yet and answer UNKNOWN_TOPIC_OR_PARTITION, which kafkajs then
+   * throws although the topic was created (seen on a local 3-broker cluster, often). One
+   * broker learns of its own topics at once, which is why a single broker never showed it.
+   */
+  private async untilLeaders(topics: string[], timeoutMs = LEADER_WAIT_MS): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const { topics: meta } = await this.admin.fetchTopicMetadata({ topics });
+        if (meta.every((t) => t.partitions.every((p) => p.leader >= 0))) return;
+      } catch (err) {
+        if (!isUnknownTopic(err) || Date.now() > deadline) throw err;
+      }
+      if (Date.now() > deadline)
+        throw new KafkaProtocolError(
+          'LEADER_NOT_AVAILABLE',
+          `No leader for every partition of ${topics.join(', ')} within ${timeoutMs} ms of creating them`,
+          true,
+        );
+      await sleep(100);
+    }
   }
 
   deleteTopics(topics: string[]): Promise<void> {
