@@ -33,7 +33,7 @@ export { Worker, type WorkerOptions, type PipelineFactory } from './node/worker.
 export type { RestoreProgress } from './observability/metrics.js';
 export { createCoordinator } from './node/coordinator.js';
 export type { Coordinator } from './control/coordinator.js';
-export type { CoordinatorOptions } from './node/options.js';
+export type { CoordinatorOptions, TopicOptions } from './node/options.js';
 export {
   Pipeline,
   Stream,

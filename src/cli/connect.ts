@@ -4,7 +4,7 @@ import type { ConnectionSecurity } from '../domain/security.js';
 import { givenEndpoints, resolveInfra, type Access, type Endpoints } from '../infra/index.js';
 import { loadSecurity } from '../node/security.js';
 import { defaultLogger } from '../observability/logger.js';
-import type { GlobalOptions } from './options.js';
+import { topicOptionsOf, type GlobalOptions } from './options.js';
 
 /** Where a command connects, and how it gets past the servers' security. */
 export interface Connection extends Endpoints {
@@ -48,6 +48,7 @@ export async function withClient<T>(
   g: GlobalOptions,
   fn: (client: SluiceClient) => Promise<T>,
 ): Promise<T> {
+  const topics = topicOptionsOf(g, process.env);
   const { brokers, registryUrl, security } = await endpointsFor(g);
   const client = await SluiceClient.connect({
     brokers,
@@ -56,6 +57,7 @@ export async function withClient<T>(
     namespace: g.namespace,
     issuedBy: issuedByOf(g, process.env),
     logger: defaultLogger(),
+    ...topics,
   });
   try {
     return await fn(client);

@@ -53,6 +53,14 @@ export function buildProgram(): Command {
     .option(
       '--issued-by <who>',
       'who the commands are recorded as in the job log (env SLUICE_ISSUED_BY, default user@host)',
+    )
+    .option(
+      '--replication-factor <n>',
+      "replicas of each topic Sluice creates: the namespace's, state changelogs, repartition topics (env SLUICE_REPLICATION_FACTOR, default the broker's default.replication.factor)",
+    )
+    .option(
+      '--min-insync-replicas <n>',
+      "min.insync.replicas of each topic Sluice creates (env SLUICE_MIN_INSYNC_REPLICAS, default the broker's)",
     );
   addSecurityOptions(program);
   program.addHelpText('after', ROOT_HELP);

@@ -13,6 +13,7 @@ import {
 } from '../domain/resources.js';
 import type { Command } from '../domain/commands.js';
 import { withAdmin } from '../kafka/offsets.js';
+import type { TopicReplication } from '../kafka/topics.js';
 import type {
   ConsumedRecord,
   GroupConsumer,
@@ -40,6 +41,8 @@ export interface CoordinatorDeps {
   memberName?: string;
   sessionTimeoutMs?: number;
   jobsPartitions?: number;
+  /** Replication of the namespace's topics if this creates them; default the broker's. */
+  replication?: TopicReplication | undefined;
   /** Default: the wall clock. */
   clock?: Clock;
 }
@@ -97,7 +100,10 @@ export class Coordinator {
   /** Joins the election and starts handling commands whenever this member is elected. */
   async start(): Promise<void> {
     await withAdmin(this.opts.kafka, async (admin) => {
-      await ensureTopics(admin, this.topics, this.opts.jobsPartitions);
+      await ensureTopics(admin, this.topics, {
+        jobsPartitions: this.opts.jobsPartitions,
+        replication: this.opts.replication,
+      });
       const meta = await admin.partitions([this.topics.jobs]);
       this.jobsPartitions = meta[0]?.partitions.length ?? 1;
     });

@@ -24,6 +24,8 @@ export type {
   BasicAuth,
   BrokerConnection,
   BrokerControl,
+  ClusterBroker,
+  ClusterControl,
   RegistryControl,
   Endpoints,
   Infra,

@@ -11,6 +11,7 @@ import {
   stopInstance,
 } from './instance.js';
 import { findJava } from './java/jdk.js';
+import { MAX_LOCAL_BROKERS } from './java/cluster.js';
 import { startJavaInfra } from './java/index.js';
 import type { BrokerSecurity } from './java/kafka.js';
 import { checkReachable, probeBroker, probeRegistry } from './probe.js';
@@ -50,6 +51,15 @@ export interface ResolveOptions extends GivenEndpointInput {
    * broker to behave otherwise, e.g. `transaction.partition.verification.enable: 'false'`.
    */
   brokerProperties?: Record<string, string>;
+  /**
+   * Start this many brokers (default 1) as one KRaft cluster on this machine, each node a broker
+   * and a controller, with three replicas and two in sync by default (`default.replication.factor`,
+   * `min.insync.replicas`, the offsets and transaction-state topics' alike; fewer on fewer
+   * brokers). More than one implies {@link private}, and hands its brokers out for fault
+   * injection as `Infra.cluster` instead of `Infra.broker`. At most 5; not with
+   * {@link brokerSecurity}.
+   */
+  brokerCount?: number;
   /** How to log in to given endpoints when they are secured (the check that they answer needs it). */
   access?: Access;
 }
@@ -68,7 +78,8 @@ export async function resolveInfra(opts: ResolveOptions = {}): Promise<Infra> {
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const onProgress = opts.onProgress ?? (() => undefined);
 
-  if (opts.brokerSecurity || opts.private) return startPrivate(opts, env);
+  if (opts.brokerSecurity || opts.private || (opts.brokerCount ?? 1) !== 1)
+    return startPrivate(opts, env);
 
   const given = givenEndpoints(opts, env);
   if (given) {
@@ -124,7 +135,12 @@ export async function resolveInfra(opts: ResolveOptions = {}): Promise<Infra> {
  * for a broker that requires SASL ({@link ResolveOptions.brokerSecurity}).
  */
 async function startPrivate(opts: ResolveOptions, env: NodeJS.ProcessEnv): Promise<Infra> {
-  const what = opts.brokerSecurity ? 'A SASL broker (brokerSecurity)' : 'A private instance';
+  const count = checkedBrokerCount(opts);
+  const what = opts.brokerSecurity
+    ? 'A SASL broker (brokerSecurity)'
+    : count > 1
+      ? `A ${count}-broker cluster (brokerCount)`
+      : 'A private instance';
   if ((opts.mode ?? 'owned') !== 'owned' || opts.strategy === 'docker') {
     throw new SluiceError(
       'SLUICE_USAGE',
@@ -139,7 +155,7 @@ async function startPrivate(opts: ResolveOptions, env: NodeJS.ProcessEnv): Promi
     );
   }
   await reapStale(env);
-  const kind = opts.brokerSecurity ? 'sasl' : 'private';
+  const kind = opts.brokerSecurity ? 'sasl' : count > 1 ? 'cluster' : 'private';
   const name = `run-${process.pid}-${kind}-${randomBytes(3).toString('hex')}`;
   return startJavaInfra({
     jdk,
@@ -151,7 +167,26 @@ async function startPrivate(opts: ResolveOptions, env: NodeJS.ProcessEnv): Promi
     env,
     brokerSecurity: opts.brokerSecurity,
     brokerProperties: opts.brokerProperties,
+    brokerCount: count,
   });
+}
+
+/** {@link ResolveOptions.brokerCount}, checked: a whole number of brokers this machine can run. */
+function checkedBrokerCount(opts: ResolveOptions): number {
+  const count = opts.brokerCount ?? 1;
+  if (!Number.isInteger(count) || count < 1 || count > MAX_LOCAL_BROKERS) {
+    throw new SluiceError(
+      'SLUICE_USAGE',
+      `brokerCount must be a whole number from 1 to ${MAX_LOCAL_BROKERS}, not ${String(count)}: each broker is a JVM on this machine.`,
+    );
+  }
+  if (count > 1 && opts.brokerSecurity) {
+    throw new SluiceError(
+      'SLUICE_USAGE',
+      'A local cluster (brokerCount > 1) starts plaintext brokers only; drop brokerSecurity, or start one broker.',
+    );
+  }
+  return count;
 }
 
 /** The shared instance, if its servers still run and answer; a dead one is cleaned away. */

@@ -25,6 +25,28 @@ export interface Infra extends Endpoints {
   broker?: BrokerControl | undefined;
   /** The registry process, for fault injection, on the same terms as {@link Infra.broker}. */
   registry?: RegistryControl | undefined;
+  /**
+   * A local cluster's brokers (see `ResolveOptions.brokerCount`), on the same terms as
+   * {@link Infra.broker}, which a cluster leaves undefined; absent for a single broker.
+   */
+  cluster?: ClusterControl | undefined;
+}
+
+/** The brokers of a local cluster, each killed and restarted on its own. */
+export interface ClusterControl {
+  /** In node-id order: `brokers[i].nodeId` is `i + 1`. */
+  brokers: ClusterBroker[];
+}
+
+/**
+ * One broker of a local cluster. Kafka's metadata names a partition's leader by node id, which
+ * finds the broker to kill: `cluster.brokers.find((b) => b.nodeId === leader)`.
+ */
+export interface ClusterBroker extends BrokerControl {
+  /** Its `node.id`, as metadata names leaders and replicas. */
+  readonly nodeId: number;
+  /** Its `host:port`, one of `Infra.brokers`. */
+  readonly address: string;
 }
 
 /** Crashes and restarts a local registry in place; its schemas are kept (file storage). */

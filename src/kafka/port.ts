@@ -86,6 +86,11 @@ export interface GroupMetadata {
 export interface NewTopic {
   topic: string;
   partitions: number;
+  /**
+   * Replicas of each partition. Absent: the broker's `default.replication.factor` (Kafka's
+   * CreateTopics sends -1). More than the cluster's live brokers fails INVALID_REPLICATION_FACTOR.
+   */
+  replicationFactor?: number;
   /** Topic configs, e.g. `{ 'cleanup.policy': 'compact' }`. */
   config?: Record<string, string>;
 }

@@ -12,6 +12,7 @@ import { logReaderGroupPrefix, topicNames } from '../domain/resources.js';
 import type { JobState } from '../domain/state.js';
 import { withAdmin } from '../kafka/offsets.js';
 import type { Kafka } from '../kafka/port.js';
+import type { TopicReplication } from '../kafka/topics.js';
 import type { Logger } from '../observability/logger.js';
 import { LogReader } from './log-reader.js';
 import { ensureTopics } from './topics.js';
@@ -31,6 +32,8 @@ export interface JobLogOptions {
   logger: Logger;
   /** Who reads (`client`, `worker`): names the reader's throwaway consumer group. */
   reader: string;
+  /** Replication of the namespace's topics if this creates them; default the broker's. */
+  replication?: TopicReplication | undefined;
 }
 
 /**
@@ -50,7 +53,9 @@ export class JobLog {
   /** Makes sure the namespace's topics exist and reads the log up to now. */
   static async open(opts: JobLogOptions): Promise<JobLog> {
     const topics = topicNames(opts.namespace);
-    await withAdmin(opts.kafka, (admin) => ensureTopics(admin, topics));
+    await withAdmin(opts.kafka, (admin) =>
+      ensureTopics(admin, topics, { replication: opts.replication }),
+    );
     const codec = new EventCodec(opts.registry, topics.jobs);
     await codec.ready();
     const log = new JobLog(opts);

@@ -1,10 +1,19 @@
 import { SluiceError } from '../domain/errors.js';
 import { errorType } from '../kafka/errors.js';
 import type { Admin } from '../kafka/port.js';
+import { createTopics, type TopicReplication } from '../kafka/topics.js';
 import type { Topics } from '../domain/resources.js';
 
 /** Default number of partitions of `<ns>.jobs`; a job's events all sit in one of them. */
 export const DEFAULT_JOBS_PARTITIONS = 3;
+
+/** How to create the namespace's topics when they are missing. */
+export interface EnsureTopicsOptions {
+  /** Partitions of `<ns>.jobs`. Default {@link DEFAULT_JOBS_PARTITIONS}. */
+  jobsPartitions?: number | undefined;
+  /** Replication of both topics. Default: the broker's. */
+  replication?: TopicReplication | undefined;
+}
 
 /**
  * Creates the namespace's topics when missing, and checks the settings of existing ones: a
@@ -14,8 +23,9 @@ export const DEFAULT_JOBS_PARTITIONS = 3;
 export async function ensureTopics(
   admin: Admin,
   topics: Topics,
-  jobsPartitions = DEFAULT_JOBS_PARTITIONS,
+  opts: EnsureTopicsOptions = {},
 ): Promise<void> {
+  const jobsPartitions = opts.jobsPartitions ?? DEFAULT_JOBS_PARTITIONS;
   const existing = new Set(await admin.listTopics());
   const missing = [
     { topic: topics.control, partitions: 1 },
@@ -31,7 +41,7 @@ export async function ensureTopics(
   ].filter((t) => !existing.has(t.topic));
   if (missing.length > 0) {
     try {
-      await admin.createTopics(missing);
+      await createTopics(admin, missing, opts.replication);
     } catch (err) {
       // Another process may have created them at the same moment; the checks below decide.
       if (errorType(err) !== 'TOPIC_ALREADY_EXISTS') {

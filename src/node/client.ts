@@ -39,6 +39,7 @@ export class SluiceClient extends ClientOnLog {
       logger,
       clock: systemClock,
       commandTimeoutMs: o.commandTimeoutMs,
+      replication: o.replication,
       issuedBy: o.issuedBy,
       reader: 'client',
     });

@@ -23,5 +23,6 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     memberName: o.memberName,
     sessionTimeoutMs: o.sessionTimeoutMs,
     jobsPartitions: o.jobsPartitions,
+    replication: o.replication,
   });
 }

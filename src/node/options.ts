@@ -4,6 +4,7 @@ import { parseOrThrow } from '../domain/config.js';
 import type { ConnectionSecurity, Credentials } from '../domain/security.js';
 import { topicNames } from '../domain/resources.js';
 import { retryPolicy, type RetryPolicy } from '../kafka/retry.js';
+import type { TopicReplication } from '../kafka/topics.js';
 import type { Logger } from '../observability/logger.js';
 import type { RestoreProgress } from '../observability/metrics.js';
 import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_SESSION_TIMEOUT_MS } from '../domain/settings.js';
@@ -25,8 +26,25 @@ export interface ConnectionOptions {
   logger?: Logger | undefined;
 }
 
+/**
+ * How the topics a component creates are replicated: the namespace's control and job log
+ * topics (any component may create them, whichever starts first), and a job's state changelogs
+ * and repartition topics (workers). Each left out is not sent, so the broker's default applies;
+ * topics that already exist keep theirs.
+ */
+export interface TopicOptions {
+  /** Replicas of each partition, 1 or more. Default: the broker's `default.replication.factor`. */
+  replicationFactor?: number | undefined;
+  /**
+   * The topics' `min.insync.replicas`: replicas that must have a write (acks=all, as Sluice's
+   * producers ask) before it counts. 1 or more, and at most `replicationFactor` when both are
+   * given. Default: the broker's `min.insync.replicas`.
+   */
+  minInsyncReplicas?: number | undefined;
+}
+
 /** How to reach a Sluice namespace as a client. */
-export interface ClientOptions extends ConnectionOptions {
+export interface ClientOptions extends ConnectionOptions, TopicOptions {
   /** Registry basic auth; overrides `security.registryAuth` (kept for callers that set only this). */
   registryAuth?: Credentials | undefined;
   /** Recorded with every command; default `<os user>@<host>`. */
@@ -36,7 +54,7 @@ export interface ClientOptions extends ConnectionOptions {
 }
 
 /** How to run a coordinator. */
-export interface CoordinatorOptions extends ConnectionOptions {
+export interface CoordinatorOptions extends ConnectionOptions, TopicOptions {
   /** Shown in logs; defaults to host:pid. */
   memberName?: string | undefined;
   /**
@@ -49,7 +67,7 @@ export interface CoordinatorOptions extends ConnectionOptions {
 }
 
 /** How to run a worker. */
-export interface WorkerOptions extends ConnectionOptions {
+export interface WorkerOptions extends ConnectionOptions, TopicOptions {
   /** Shown in logs, failure reports and the job's worker list; default host:pid. */
   workerId?: string | undefined;
   /** Take part in the coordinator election (default true): any worker can be the coordinator. */
@@ -78,6 +96,8 @@ export interface Compiled {
   security: ConnectionSecurity | undefined;
   namespace: string;
   logger: Logger;
+  /** The settings of {@link TopicOptions} that were given; empty for the broker's defaults. */
+  replication: TopicReplication;
 }
 
 const ms = (min: number) => z.number().int().min(min).max(2_147_483_647);
@@ -88,36 +108,60 @@ const connection = z.object({
   security: z.looseObject({}).optional(),
   namespace: z.string().optional(),
   logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null).optional(),
+  // Kafka's replication factor is a 16-bit integer.
+  replicationFactor: z.number().int().min(1).max(32_767).optional(),
+  minInsyncReplicas: z.number().int().min(1).max(32_767).optional(),
 });
 
-const clientSchema = connection.extend({
-  registryAuth: z.object({ username: z.string(), password: z.string() }).optional(),
-  issuedBy: z.string().min(1).max(200).optional(),
-  commandTimeoutMs: ms(1).optional(),
-});
+/**
+ * More replicas in sync than there are replicas would refuse every write (NOT_ENOUGH_REPLICAS),
+ * and Kafka creates such a topic without a word. Only checkable when both are given: the
+ * broker's default replication factor is not known here.
+ */
+function insyncWithinReplicas(o: TopicOptions, ctx: z.RefinementCtx): void {
+  const { replicationFactor: rf, minInsyncReplicas: isr } = o;
+  if (rf === undefined || isr === undefined || isr <= rf) return;
+  ctx.addIssue({
+    code: 'custom',
+    path: ['minInsyncReplicas'],
+    message: `must be at most replicationFactor (${rf}), not ${isr}: with fewer replicas than that, every write to the topics would be refused`,
+  });
+}
 
-const coordinatorSchema = connection.extend({
-  memberName: z.string().min(1).optional(),
-  // Kafka refuses a session timeout under group.min.session.timeout.ms (6 s by default); a
-  // broker configured lower accepts less, so only a sane floor is checked here.
-  sessionTimeoutMs: ms(1000).optional(),
-  jobsPartitions: z.number().int().min(1).max(1000).optional(),
-});
+const clientSchema = connection
+  .extend({
+    registryAuth: z.object({ username: z.string(), password: z.string() }).optional(),
+    issuedBy: z.string().min(1).max(200).optional(),
+    commandTimeoutMs: ms(1).optional(),
+  })
+  .superRefine(insyncWithinReplicas);
 
-const workerSchema = connection.extend({
-  workerId: z.string().min(1).max(200).optional(),
-  coordinator: z.boolean().optional(),
-  retry: z.looseObject({}).optional(),
-  metricsPort: z
-    .custom<number>((p) => Number.isInteger(p) && (p as number) >= 0 && (p as number) <= 65535, {
-      error: (i) =>
-        `must be an integer from 0 to 65535 (0 picks a free port), not ${String(i.input)}`,
-    })
-    .optional(),
-  onRestoreProgress: z
-    .custom<(p: RestoreProgress) => void>((f) => typeof f === 'function')
-    .optional(),
-});
+const coordinatorSchema = connection
+  .extend({
+    memberName: z.string().min(1).optional(),
+    // Kafka refuses a session timeout under group.min.session.timeout.ms (6 s by default); a
+    // broker configured lower accepts less, so only a sane floor is checked here.
+    sessionTimeoutMs: ms(1000).optional(),
+    jobsPartitions: z.number().int().min(1).max(1000).optional(),
+  })
+  .superRefine(insyncWithinReplicas);
+
+const workerSchema = connection
+  .extend({
+    workerId: z.string().min(1).max(200).optional(),
+    coordinator: z.boolean().optional(),
+    retry: z.looseObject({}).optional(),
+    metricsPort: z
+      .custom<number>((p) => Number.isInteger(p) && (p as number) >= 0 && (p as number) <= 65535, {
+        error: (i) =>
+          `must be an integer from 0 to 65535 (0 picks a free port), not ${String(i.input)}`,
+      })
+      .optional(),
+    onRestoreProgress: z
+      .custom<(p: RestoreProgress) => void>((f) => typeof f === 'function')
+      .optional(),
+  })
+  .superRefine(insyncWithinReplicas);
 
 /** The namespace from a flag (or option), then SLUICE_NAMESPACE, then "sluice". */
 export function resolveNamespace(
@@ -130,7 +174,7 @@ export function resolveNamespace(
   );
 }
 
-function compileConnection(o: ConnectionOptions): Compiled {
+function compileConnection(o: ConnectionOptions & TopicOptions): Compiled {
   const namespace = resolveNamespace(o.namespace);
   topicNames(namespace); // validates it, with its own message
   return {
@@ -139,6 +183,10 @@ function compileConnection(o: ConnectionOptions): Compiled {
     security: o.security,
     namespace,
     logger: o.logger ?? defaultLogger(),
+    replication: {
+      ...(o.replicationFactor !== undefined && { replicationFactor: o.replicationFactor }),
+      ...(o.minInsyncReplicas !== undefined && { minInsyncReplicas: o.minInsyncReplicas }),
+    },
   };
 }
 

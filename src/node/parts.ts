@@ -2,6 +2,7 @@ import type { SchemaRegistry } from '../codec/registry.js';
 import type { Clock } from '../domain/clock.js';
 import type { Kafka } from '../kafka/port.js';
 import type { RetryPolicy } from '../kafka/retry.js';
+import type { TopicReplication } from '../kafka/topics.js';
 import { CommandSender } from '../log/commands.js';
 import { JobLog } from '../log/job-log.js';
 import type { Logger } from '../observability/logger.js';
@@ -22,6 +23,8 @@ export interface PartsOptions {
   clock: Clock;
   /** How long a command (a report, for a worker) waits for the coordinator's answer. */
   commandTimeoutMs: number;
+  /** Replication of the topics the parts create; default the broker's. */
+  replication?: TopicReplication | undefined;
 }
 
 /** A namespace's job log, followed, and a sender of commands on it. */
@@ -35,7 +38,14 @@ export async function openClientParts(
   o: PartsOptions & { issuedBy: string; reader: string },
 ): Promise<ClientParts> {
   const { kafka, registry, namespace, logger, clock } = o;
-  const log = await JobLog.open({ kafka, registry, namespace, logger, reader: o.reader });
+  const log = await JobLog.open({
+    kafka,
+    registry,
+    namespace,
+    logger,
+    reader: o.reader,
+    replication: o.replication,
+  });
   try {
     const sender = await CommandSender.open({
       kafka,
@@ -88,6 +98,7 @@ export async function startWorkerParts(
     factories: o.factories,
     ...(o.observe && { observe: o.observe }),
     clock: o.clock,
+    replication: o.replication,
   });
   host.start();
   return { log, sender, host };

@@ -106,6 +106,7 @@ export class Worker {
         namespace,
         logger: this.log,
         memberName: workerId,
+        replication: this.o.replication,
       });
       await coordinator.start();
     }
@@ -118,6 +119,7 @@ export class Worker {
       logger: this.log,
       clock: systemClock,
       commandTimeoutMs: DEFAULT_COMMAND_TIMEOUT_MS,
+      replication: this.o.replication,
       workerId,
       retry: this.o.retry,
       factories: this.factories,

@@ -7,6 +7,7 @@ import { topicOffsets, withAdmin } from '../kafka/offsets.js';
 import type { FailureReport } from '../domain/cause.js';
 import type { Kafka } from '../kafka/port.js';
 import type { RetryPolicy } from '../kafka/retry.js';
+import type { TopicReplication } from '../kafka/topics.js';
 import type { CommandSender } from '../log/commands.js';
 import type { JobLog } from '../log/job-log.js';
 import { sendReport } from '../log/report.js';
@@ -46,6 +47,8 @@ export interface RunnerDeps {
   /** Where the job's counters go; default nowhere. */
   metrics?: MetricsSink;
   clock: Clock;
+  /** Replication of the changelog and repartition topics the job creates; default the broker's. */
+  replication?: TopicReplication | undefined;
 }
 
 /** A runner: its worker's dependencies, the job, its pipeline, and what this run does about an earlier failure. */
@@ -93,12 +96,14 @@ export class JobRunner {
       const meta = await admin.partitions(this.pipeline.source.topics);
       const widest = Math.max(...meta.map((t) => t.partitions.length));
       const { changelogs, repartitions } = this.topology;
+      const { replication } = this.deps;
       await ensureChangelogs(
         admin,
         changelogs.map((c) => c.topic),
         widest,
+        replication,
       );
-      await ensureRepartitions(admin, repartitions, widest);
+      await ensureRepartitions(admin, repartitions, widest, replication);
       const stages = changelogs.map((c) => c.stage);
       const snapshotName = this.job.config.initialSnapshotName;
       if (snapshotName !== null) await this.seed(snapshotName, stages, widest);

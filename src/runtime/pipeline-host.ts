@@ -179,7 +179,8 @@ export class PipelineHost {
         deps.retry,
         deps.logger,
         deps.clock,
-        // Until it arrives, or the job moved on: another run, or no longer running.
+        // Until it arrives, or the job moved on: another run, or no longer running. A job
+        // whose first run never started is still NOT_RUNNING, and must hear why too.
         () => {
           const now = deps.log.state(state.jobId);
           return now?.run === state.run && runsTasks(now.status);

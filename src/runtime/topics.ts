@@ -1,12 +1,17 @@
 import type { Admin } from '../kafka/port.js';
+import { createTopics, type TopicReplication } from '../kafka/topics.js';
 
-/** Creates compacted changelog topics when missing, with as many partitions as the widest source. */
+/**
+ * Creates compacted changelog topics when missing, with as many partitions as the widest source
+ * and the replication given (default: the broker's).
+ */
 export async function ensureChangelogs(
   admin: Admin,
   topics: string[],
   partitions: number,
+  replication: TopicReplication = {},
 ): Promise<void> {
-  await ensure(admin, topics, partitions, { 'cleanup.policy': 'compact' });
+  await ensure(admin, topics, partitions, { 'cleanup.policy': 'compact' }, replication);
 }
 
 /** Creates repartition topics when missing; plain retention, they only carry records between hops. */
@@ -14,8 +19,9 @@ export async function ensureRepartitions(
   admin: Admin,
   topics: string[],
   partitions: number,
+  replication: TopicReplication = {},
 ): Promise<void> {
-  await ensure(admin, topics, partitions, {});
+  await ensure(admin, topics, partitions, {}, replication);
 }
 
 async function ensure(
@@ -23,14 +29,17 @@ async function ensure(
   topics: string[],
   partitions: number,
   config: Record<string, string>,
+  replication: TopicReplication,
 ): Promise<void> {
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((t) => !existing.has(t));
   if (missing.length === 0) return;
-  await admin
-    .createTopics(missing.map((topic) => ({ topic, partitions, config })))
-    .catch(async (err: unknown) => {
-      const now = new Set(await admin.listTopics());
-      if (!missing.every((t) => now.has(t))) throw err;
-    });
+  await createTopics(
+    admin,
+    missing.map((topic) => ({ topic, partitions, config })),
+    replication,
+  ).catch(async (err: unknown) => {
+    const now = new Set(await admin.listTopics());
+    if (!missing.every((t) => now.has(t))) throw err;
+  });
 }

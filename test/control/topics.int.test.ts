@@ -14,12 +14,12 @@ describe('namespace topics', () => {
     const ns = testNamespace('topics');
     const admin = await useTopics(ns, []);
     const t = topicNames(ns);
-    await asSluice((a) => ensureTopics(a, t, 4));
+    await asSluice((a) => ensureTopics(a, t, { jobsPartitions: 4 }));
     const meta = await admin.fetchTopicMetadata({ topics: [t.control, t.jobs] });
     expect(meta.topics.find((x) => x.name === t.control)?.partitions).toHaveLength(1);
     expect(meta.topics.find((x) => x.name === t.jobs)?.partitions).toHaveLength(4);
     // A second call finds them and changes nothing.
-    await asSluice((a) => ensureTopics(a, t, 4));
+    await asSluice((a) => ensureTopics(a, t, { jobsPartitions: 4 }));
   });
 
   it('refuses a control topic with several partitions, saying why and what to do', async () => {

@@ -67,3 +67,44 @@ describe('options, checked before anything connects', () => {
     );
   });
 });
+
+describe('the replication of the topics Sluice creates', () => {
+  it('leaves both settings to the broker unless given', () => {
+    expect(compileWorkerOptions(ok).replication).toEqual({});
+    expect(compileClientOptions(ok).replication).toEqual({});
+    expect(compileCoordinatorOptions(ok).replication).toEqual({});
+  });
+
+  it('takes them on every component', () => {
+    const given = { replicationFactor: 3, minInsyncReplicas: 2 };
+    expect(compileWorkerOptions({ ...ok, ...given }).replication).toEqual(given);
+    expect(compileClientOptions({ ...ok, ...given }).replication).toEqual(given);
+    expect(compileCoordinatorOptions({ ...ok, ...given }).replication).toEqual(given);
+    expect(compileWorkerOptions({ ...ok, minInsyncReplicas: 2 }).replication).toEqual({
+      minInsyncReplicas: 2,
+    });
+  });
+
+  it('refuses counts that are not whole numbers from 1 to 32767', () => {
+    const err = refusal(() =>
+      compileWorkerOptions({ ...ok, replicationFactor: 0, minInsyncReplicas: 1.5 }),
+    );
+    expect(err.message).toContain('replicationFactor:');
+    expect(err.message).toContain('minInsyncReplicas:');
+    expect(
+      refusal(() => compileClientOptions({ ...ok, replicationFactor: 40_000 })).message,
+    ).toContain('replicationFactor:');
+  });
+
+  it('refuses more replicas in sync than replicas, naming both, with the other mistakes', () => {
+    for (const compile of [compileWorkerOptions, compileClientOptions, compileCoordinatorOptions]) {
+      const err = refusal(() =>
+        compile({ ...ok, brokers: ['kafka'], replicationFactor: 2, minInsyncReplicas: 3 }),
+      );
+      expect(err.message).toContain('brokers.0:');
+      expect(err.message).toContain(
+        'minInsyncReplicas: must be at most replicationFactor (2), not 3',
+      );
+    }
+  });
+});

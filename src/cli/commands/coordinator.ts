@@ -4,7 +4,7 @@ import { createCoordinator } from '../../node/coordinator.js';
 import { resolveNamespace } from '../../node/options.js';
 import { defaultLogger } from '../../observability/logger.js';
 import { endpointsFor } from '../connect.js';
-import type { GlobalOptions } from '../options.js';
+import { topicOptionsOf, type GlobalOptions } from '../options.js';
 import { documented } from '../help.js';
 import { untilStopSignal } from '../signals.js';
 import { jsonLine, progress } from '../output.js';
@@ -36,6 +36,7 @@ export function registerCoordinator(program: Command, globals: () => GlobalOptio
     const g = globals();
     // Checked before connecting: a typo fails at once as a usage error.
     const sessionTimeoutMs = integer('--session-timeout', o.sessionTimeout);
+    const topics = topicOptionsOf(g, process.env);
     const { brokers, registryUrl, security } = await endpointsFor(g);
     const logger = defaultLogger();
     const namespace = resolveNamespace(g.namespace);
@@ -48,6 +49,7 @@ export function registerCoordinator(program: Command, globals: () => GlobalOptio
       namespace,
       logger,
       sessionTimeoutMs,
+      ...topics,
     });
     await coordinator.start();
     if (o.json) jsonLine({ namespace, brokers });

@@ -6,7 +6,7 @@ import { retryPolicy, type RetryPolicy } from '../../node/options.js';
 import { defaultLogger } from '../../observability/logger.js';
 import { Worker, type PipelineFactory } from '../../node/worker.js';
 import { endpointsFor } from '../connect.js';
-import { parsePort, type GlobalOptions } from '../options.js';
+import { parsePort, topicOptionsOf, type GlobalOptions } from '../options.js';
 import { documented } from '../help.js';
 import { untilStopSignal } from '../signals.js';
 import { jsonLine, progress } from '../output.js';
@@ -60,6 +60,7 @@ export function registerWorker(program: Command, globals: () => GlobalOptions): 
     // Checked before loading modules or reaching Kafka: a typo fails fast, naming the value.
     const metricsPort = metricsPortOf(o, process.env);
     const retry = retryOf(o, process.env);
+    const topics = topicOptionsOf(g, process.env);
     const factories = new Map<string, PipelineFactory>();
     for (const m of modules)
       for (const [name, factory] of Object.entries(await loadModule(m)))
@@ -82,6 +83,7 @@ export function registerWorker(program: Command, globals: () => GlobalOptions): 
       coordinator: o.coordinator,
       metricsPort,
       retry,
+      ...topics,
       logger: defaultLogger(),
       // Only for the bar: a listener wraps every metrics call of the worker's jobs.
       onRestoreProgress: showProgress(o)

@@ -6,12 +6,13 @@ import { checkReachableOwned, probeBroker, probeRegistry, waitUntil } from '../p
 import { isAlive, startWatchdog, tail } from '../process.js';
 import type {
   BrokerConnection,
-  BrokerControl,
+  ClusterBroker,
   Infra,
   ProgressFn,
   RegistryControl,
 } from '../types.js';
 import { ensureApicurio, ensureKafka, KAFKA_VERSION, APICURIO_VERSION } from './fetch.js';
+import { startKafkaCluster, waitForBrokers } from './cluster.js';
 import type { Jdk } from './jdk.js';
 import {
   killKafka,
@@ -36,11 +37,14 @@ export interface JavaStartOptions {
   brokerSecurity?: BrokerSecurity | undefined;
   /** Settings added to the broker's (see ResolveOptions.brokerProperties). */
   brokerProperties?: Record<string, string> | undefined;
+  /** Brokers to start: 1 (the default) for one broker, more for a local cluster (cluster.ts). */
+  brokerCount?: number | undefined;
 }
 
-/** Fetches (once), formats, starts and waits for a Kafka broker and an Apicurio registry. */
+/** Fetches (once), formats, starts and waits for Kafka (a broker or a cluster) and an Apicurio registry. */
 export async function startJavaInfra(opts: JavaStartOptions): Promise<Infra> {
   const { jdk, dir } = opts;
+  const count = opts.brokerCount ?? 1;
   const [kafkaDist, apicurioDist] = await Promise.all([
     ensureKafka(opts.onProgress, opts.env),
     ensureApicurio(opts.onProgress, opts.env),
@@ -58,12 +62,12 @@ export async function startJavaInfra(opts: JavaStartOptions): Promise<Infra> {
     startedAt: new Date().toISOString(),
   };
   writeState(state);
+  const what =
+    count > 1 ? `a ${count}-broker cluster of Kafka ${KAFKA_VERSION}` : `Kafka ${KAFKA_VERSION}`;
   opts.onProgress(
-    `Starting Kafka ${KAFKA_VERSION}${opts.brokerSecurity ? ' (SASL listener)' : ''} and Apicurio Registry ${APICURIO_VERSION} (java ${jdk.major}) in ${dir}`,
+    `Starting ${what}${opts.brokerSecurity ? ' (SASL listener)' : ''} and Apicurio Registry ${APICURIO_VERSION} (java ${jdk.major}) in ${dir}`,
   );
-  let kafka: LocalKafka | undefined;
-  let registry: LocalRegistry | undefined;
-  let broker: BrokerControl | undefined;
+  let brokers: ClusterBroker[];
   let registryControl: RegistryControl | undefined;
   let starting: Promise<unknown>[] = [];
   try {
@@ -72,35 +76,39 @@ export async function startJavaInfra(opts: JavaStartOptions): Promise<Infra> {
       state.pids.push(started.process.pid);
       return started;
     };
-    const kafkaStart = startKafka(
-      jdk.java,
-      kafkaDist,
-      join(dir, 'kafka'),
-      opts.brokerSecurity,
-      opts.brokerProperties,
-    ).then(record);
+    const kafkaStart = (
+      count > 1
+        ? startKafkaCluster(jdk.java, kafkaDist, dir, count, opts.brokerProperties)
+        : startKafka(
+            jdk.java,
+            kafkaDist,
+            join(dir, 'kafka'),
+            opts.brokerSecurity,
+            opts.brokerProperties,
+          ).then((k) => [k])
+    ).then((nodes) => nodes.map(record));
     const registryStart = startApicurio(jdk.java, apicurioDist, join(dir, 'registry')).then(record);
     starting = [kafkaStart, registryStart];
-    [kafka, registry] = await Promise.all([kafkaStart, registryStart]);
-    state.pids = [kafka.process.pid, registry.process.pid];
-    state.brokers = kafka.brokers;
+    const [kafka, registry] = await Promise.all([kafkaStart, registryStart]);
+    const servers: Servers = { kafka, registry };
+    state.pids = pidsOf(servers);
+    state.brokers = kafka.flatMap((k) => k.brokers);
     state.registryUrl = registry.registryUrl;
     if (opts.owner !== null) state.watchdog = startWatchdog(opts.owner, state.pids, dir);
     writeState(state);
-    const k = kafka;
-    const r = registry;
+    const kafkaDied = () => firstExit(servers.kafka);
     await checkReachableOwned(
       state.brokers,
       state.registryUrl,
       opts.timeoutMs,
       {
-        broker: () => exited('Kafka', k.process.exitCode(), k.logFile),
-        registry: () => exited('Apicurio Registry', r.process.exitCode(), r.logFile),
+        broker: kafkaDied,
+        registry: () => exited('Apicurio Registry', registry.process.exitCode(), registry.logFile),
       },
       { connection: opts.brokerSecurity && probeLogin(opts.brokerSecurity) },
     );
-    const servers = { kafka: k, registry: r };
-    broker = brokerControl(opts, kafkaDist, state, servers);
+    if (count > 1) await waitForBrokers(state.brokers, count, opts.timeoutMs, kafkaDied);
+    brokers = kafka.map((_, i) => brokerControl(opts, kafkaDist, state, servers, i));
     registryControl = registryControlOf(opts, apicurioDist, state, servers);
   } catch (err) {
     await Promise.allSettled(starting); // a server still starting must be recorded before the stop
@@ -121,32 +129,43 @@ export async function startJavaInfra(opts: JavaStartOptions): Promise<Infra> {
     source: 'java',
     owned: opts.owner !== null,
     stop: () => stopInstance(state),
-    broker,
+    // A cluster hands out its brokers one by one: "the broker" would be a guess.
+    broker: count === 1 ? brokers[0] : undefined,
     registry: registryControl,
+    ...(count > 1 && { cluster: { brokers } }),
   };
 }
 
 /**
- * Kills and restarts the broker in place, keeping the instance's state file and its watchdog
- * in step with the broker's pid, so a stop, a reap or the owner's death still finds it.
+ * Kills and restarts broker `index` in place, keeping the instance's state file and its
+ * watchdog in step with its pid, so a stop, a reap or the owner's death still finds it.
  */
 function brokerControl(
   opts: JavaStartOptions,
   kafkaDist: string,
   state: InstanceState,
   servers: Servers,
-): BrokerControl {
+  index: number,
+): ClusterBroker {
   const connection = opts.brokerSecurity && probeLogin(opts.brokerSecurity);
+  const node = (): LocalKafka => {
+    const k = servers.kafka[index];
+    if (k === undefined) throw new Error(`no broker ${index}`);
+    return k;
+  };
+  const { nodeId, brokers } = node();
   return {
+    nodeId,
+    address: brokers[0] ?? '',
     kill: async () => {
       // Down on purpose, so not ready: another process's reapStale would otherwise take the
       // dead pid for a crashed instance and remove it, broker data and all, while it is away.
       state.ready = false;
       writeState(state);
-      await killKafka(servers.kafka);
+      await killKafka(node());
     },
     start: async () => {
-      const { kafka } = servers;
+      const kafka = node();
       if (kafka.process.exitCode() === undefined && isAlive(kafka.process.pid, kafka.dir)) {
         throw new SluiceError(
           'SLUICE_USAGE',
@@ -154,11 +173,17 @@ function brokerControl(
         );
       }
       const k = restartKafka(opts.jdk.java, kafkaDist, kafka);
-      servers.kafka = k;
+      servers.kafka[index] = k;
       trackPids(opts, state, servers);
+      // In a cluster, answering is not enough: the others must count it in again.
+      const running = servers.kafka.filter((s) => s.process.exitCode() === undefined).length;
       await waitUntil(
         `Kafka at ${k.brokers.join(',')}`,
-        () => probeBroker(k.brokers, 3000, connection),
+        async () => {
+          const registered = await probeBroker(k.brokers, 3000, connection);
+          if (servers.kafka.length > 1 && registered < running)
+            throw new Error(`${registered} of ${running} running brokers registered`);
+        },
         {
           timeoutMs: opts.timeoutMs,
           failFast: () => exited('Kafka', k.process.exitCode(), k.logFile),
@@ -168,16 +193,30 @@ function brokerControl(
             cause,
           }),
       );
-      state.ready = true;
-      writeState(state);
+      markReady(state, servers);
     },
   };
 }
 
 /** The servers of an instance, as replaced by restarts. */
 interface Servers {
-  kafka: LocalKafka;
+  /** One broker, or a cluster's nodes in node-id order. */
+  kafka: LocalKafka[];
   registry: LocalRegistry;
+}
+
+function pidsOf(servers: Servers): number[] {
+  return [...servers.kafka.map((k) => k.process.pid), servers.registry.process.pid];
+}
+
+/**
+ * Ready again once every server runs: a restart of one while another is still killed on
+ * purpose must not make the instance look crashed to another process's reapStale.
+ */
+function markReady(state: InstanceState, servers: Servers): void {
+  const down = [...servers.kafka, servers.registry].some((s) => s.process.exitCode() !== undefined);
+  state.ready = !down;
+  writeState(state);
 }
 
 /**
@@ -185,7 +224,7 @@ interface Servers {
  * stop, a reap or the owner's death still finds them.
  */
 function trackPids(opts: JavaStartOptions, state: InstanceState, servers: Servers): void {
-  state.pids = [servers.kafka.process.pid, servers.registry.process.pid];
+  state.pids = pidsOf(servers);
   if (opts.owner !== null) {
     // The running watchdog knows only the old pids: replace it with one that knows the new.
     const old = state.watchdog;
@@ -231,8 +270,7 @@ function registryControlOf(
             cause,
           }),
       );
-      state.ready = true;
-      writeState(state);
+      markReady(state, servers);
     },
   };
 }
@@ -240,6 +278,19 @@ function registryControlOf(
 /** The probe logs in as the broker's own user; any of the enabled mechanisms would do. */
 function probeLogin(security: BrokerSecurity): BrokerConnection {
   return { sasl: { mechanism: 'scram-sha-256', ...security.sasl } };
+}
+
+/** The first broker found dead, with its log; undefined while all run. */
+function firstExit(kafka: LocalKafka[]): string | undefined {
+  for (const k of kafka) {
+    const dead = exited(
+      kafka.length > 1 ? `Kafka node ${k.nodeId}` : 'Kafka',
+      k.process.exitCode(),
+      k.logFile,
+    );
+    if (dead !== undefined) return dead;
+  }
+  return undefined;
 }
 
 function exited(

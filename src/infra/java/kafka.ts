@@ -17,14 +17,41 @@ export interface BrokerSecurity {
   sasl: { username: string; password: string };
 }
 
-/** A single-node KRaft broker started from the cached jars. */
+/** A KRaft node (broker and controller) started from the cached jars. */
 export interface LocalKafka {
   process: ServiceProcess;
   brokers: string[];
   logFile: string;
   /** Its folder: properties (and so its ports), data, cluster id and logs; a restart reuses it all. */
   dir: string;
+  /** Its `node.id`: 1 for a single broker, 1..n in a cluster. */
+  nodeId: number;
+  /** The JVM's heap flags, kept so a restart runs it as it ran before. */
+  heap: readonly string[];
 }
+
+/** One node's place in a KRaft quorum. */
+export interface KafkaNode {
+  nodeId: number;
+  brokerPort: number;
+  controllerPort: number;
+  /** `controller.quorum.voters`: `id@host:controllerPort` of every node, comma-separated. */
+  voters: string;
+}
+
+/** The broker defaults for the internal topics and for topics created without settings. */
+export interface ReplicationDefaults {
+  /** Replicas of every partition (`default.replication.factor` and the internal topics'). */
+  factor: number;
+  /** In-sync replicas a write to an internal topic needs; topics too when `factor` > 1. */
+  minIsr: number;
+}
+
+/** One broker: every replication setting must be 1, or nothing internal ever gets a leader. */
+const SINGLE: ReplicationDefaults = { factor: 1, minIsr: 1 };
+
+/** The heap of a single broker, which the whole test suite shares. */
+const SINGLE_HEAP = ['-Xms256m', '-Xmx1g'] as const;
 
 /**
  * Single-node settings. Replication factor 1 for the internal topics, or the group and
@@ -39,11 +66,28 @@ export function serverProperties(
   security?: BrokerSecurity,
   extra: Record<string, string> = {},
 ): string {
+  const node = { nodeId: 1, brokerPort, controllerPort, voters: `1@127.0.0.1:${controllerPort}` };
+  return nodeProperties(dir, node, SINGLE, security, extra);
+}
+
+/**
+ * The settings of one node (broker and controller both) of a local KRaft quorum, with the
+ * replication defaults given: the single broker's, or a cluster's (see cluster.ts).
+ */
+export function nodeProperties(
+  dir: string,
+  node: KafkaNode,
+  replication: ReplicationDefaults,
+  security?: BrokerSecurity,
+  extra: Record<string, string> = {},
+): string {
   const listener = security ? 'SASL_PLAINTEXT' : 'PLAINTEXT';
+  const { brokerPort, controllerPort } = node;
+  const { factor, minIsr } = replication;
   return [
     'process.roles=broker,controller',
-    'node.id=1',
-    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+    `node.id=${node.nodeId}`,
+    `controller.quorum.voters=${node.voters}`,
     `listeners=${listener}://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
     `advertised.listeners=${listener}://127.0.0.1:${brokerPort}`,
     'controller.listener.names=CONTROLLER',
@@ -52,18 +96,21 @@ export function serverProperties(
     ...(security ? saslListenerProperties(security) : []),
     `log.dirs=${join(dir, 'data')}`,
     'num.partitions=1',
-    'default.replication.factor=1',
-    'offsets.topic.replication.factor=1',
+    `default.replication.factor=${factor}`,
+    // One broker leaves Kafka's default (1); a cluster's topics refuse writes that fewer replicas hold.
+    ...(factor > 1 ? [`min.insync.replicas=${minIsr}`] : []),
+    `offsets.topic.replication.factor=${factor}`,
     'offsets.topic.num.partitions=10',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
+    `transaction.state.log.replication.factor=${factor}`,
+    `transaction.state.log.min.isr=${minIsr}`,
     'transaction.state.log.num.partitions=10',
-    'share.coordinator.state.topic.replication.factor=1',
-    'share.coordinator.state.topic.min.isr=1',
+    `share.coordinator.state.topic.replication.factor=${factor}`,
+    `share.coordinator.state.topic.min.isr=${minIsr}`,
     'group.initial.rebalance.delay.ms=0',
     // A broker restarted in place (a crash, a test's kill) registers a new incarnation, which the
     // controller refuses until the old one's session expires: 9 s by default, on top of the JVM
     // start. Loopback heartbeats do not get lost, so a shorter session only shortens that wait.
+    // In a cluster it is also how long a killed broker keeps its partitions' leadership.
     'broker.heartbeat.interval.ms=1000',
     'broker.session.timeout.ms=4000',
     ...Object.entries(extra).map(([key, value]) => `${key}=${value}`),
@@ -153,28 +200,42 @@ export async function startKafka(
 ): Promise<LocalKafka> {
   mkdirSync(dir, { recursive: true });
   const [brokerPort, controllerPort] = [await freePort(), await freePort()];
-  const props = join(dir, 'server.properties');
-  const logFile = join(dir, 'server.log');
   // The properties hold the SASL password when secured: readable by this user only.
-  writeFileSync(props, serverProperties(dir, brokerPort, controllerPort, security, extra), {
-    mode: 0o600,
-  });
-  writeFileSync(join(dir, 'log4j2.yaml'), LOG4J(logFile));
-  const classpath = join(distDir, 'libs', '*');
+  writeFileSync(
+    join(dir, 'server.properties'),
+    serverProperties(dir, brokerPort, controllerPort, security, extra),
+    { mode: 0o600 },
+  );
   // A KRaft cluster id is 16 random bytes in URL-safe base64 without padding.
-  const clusterId = newClusterId();
+  await formatKafka(java, distDir, dir, newClusterId(), security);
+  return launchKafka(java, distDir, dir, [`127.0.0.1:${brokerPort}`], 1, SINGLE_HEAP);
+}
+
+/**
+ * Writes the logging setup and formats KRaft storage in `dir`, whose server.properties is
+ * written already, for the cluster `clusterId`: every node of a cluster is formatted with the
+ * same id. With `security`, the SCRAM credentials go into the metadata at the same time.
+ */
+export async function formatKafka(
+  java: string,
+  distDir: string,
+  dir: string,
+  clusterId: string,
+  security?: BrokerSecurity,
+): Promise<void> {
+  writeFileSync(join(dir, 'log4j2.yaml'), LOG4J(join(dir, 'server.log')));
   try {
     await run(
       java,
       [
         '-cp',
-        classpath,
+        join(distDir, 'libs', '*'),
         'kafka.tools.StorageTool',
         'format',
         '-t',
         clusterId,
         '-c',
-        props,
+        join(dir, 'server.properties'),
         ...(security ? scramFormatArgs(security) : []),
       ],
       { timeout: 60000 },
@@ -188,16 +249,24 @@ export async function startKafka(
       { cause: security ? undefined : err },
     );
   }
-  return launchKafka(java, distDir, dir, [`127.0.0.1:${brokerPort}`]);
 }
 
-/** Starts the broker already formatted in `dir`, with the properties written there. */
-function launchKafka(java: string, distDir: string, dir: string, brokers: string[]): LocalKafka {
+/**
+ * Starts the node already formatted in `dir`, with the properties written there and the heap
+ * flags given, e.g. `['-Xms128m', '-Xmx512m']`.
+ */
+export function launchKafka(
+  java: string,
+  distDir: string,
+  dir: string,
+  brokers: string[],
+  nodeId: number,
+  heap: readonly string[],
+): LocalKafka {
   const child = spawnService(
     java,
     [
-      '-Xms256m',
-      '-Xmx1g',
+      ...heap,
       '-XX:+UseG1GC',
       '-Djava.awt.headless=true',
       `-Dlog4j2.configurationFile=${join(dir, 'log4j2.yaml')}`,
@@ -209,7 +278,7 @@ function launchKafka(java: string, distDir: string, dir: string, brokers: string
     ],
     { cwd: dir, logFile: join(dir, 'stdout.log') },
   );
-  return { process: child, brokers, logFile: join(dir, 'server.log'), dir };
+  return { process: child, brokers, logFile: join(dir, 'server.log'), dir, nodeId, heap };
 }
 
 /**
@@ -226,7 +295,7 @@ export function killKafka(k: LocalKafka, timeoutMs = 10_000): Promise<void> {
  * same cluster id. Readiness is the caller's to wait for.
  */
 export function restartKafka(java: string, distDir: string, k: LocalKafka): LocalKafka {
-  return launchKafka(java, distDir, k.dir, k.brokers);
+  return launchKafka(java, distDir, k.dir, k.brokers, k.nodeId, k.heap);
 }
 
 /**

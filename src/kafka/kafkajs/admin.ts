@@ -1,4 +1,5 @@
 import type { Admin as KafkaJSAdmin } from 'kafkajs';
+import { isUnknownTopic } from '../errors.js';
 import type { Admin, GroupMember, NewTopic, PartitionOffset, PartitionOffsets } from '../port.js';
 import kafkajs from './loader.js';
 
@@ -18,6 +19,7 @@ export async function createTopicsWithLeaders(
   topics: {
     topic: string;
     numPartitions?: number;
+    replicationFactor?: number;
     configEntries?: { name: string; value: string }[];
   }[],
   timeoutMs = 60_000,
@@ -26,7 +28,8 @@ export async function createTopicsWithLeaders(
   try {
     await admin.createTopics({ topics, waitForLeaders: false });
   } catch (err) {
-    if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
+    const error = topicError(err);
+    if ((error as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw error;
   }
   const names = topics.map((t) => t.topic);
   const deadline = Date.now() + timeoutMs;
@@ -41,7 +44,7 @@ export async function createTopicsWithLeaders(
       )
         return;
     } catch (err) {
-      if (!NOT_YET.has((err as { type?: string }).type ?? '')) throw err;
+      if (!NOT_YET.has((err as { type?: string }).type ?? '') && !isUnknownTopic(err)) throw err;
     }
     if (Date.now() > deadline)
       throw new Error(`topics still without leaders after ${timeoutMs} ms: ${names.join(', ')}`);
@@ -71,6 +74,8 @@ export class KafkajsAdmin implements Admin {
       topics.map((t) => ({
         topic: t.topic,
         numPartitions: t.partitions,
+        // Left out, kafkajs sends -1: the broker's default.
+        ...(t.replicationFactor !== undefined && { replicationFactor: t.replicationFactor }),
         configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
       })),
     );
@@ -138,4 +143,20 @@ export class KafkajsAdmin implements Admin {
   async brokerCount(): Promise<number> {
     return (await this.admin.describeCluster()).brokers.length;
   }
+}
+
+/**
+ * kafkajs reports the topics' errors of a CreateTopics answer as one KafkaJSAggregateError,
+ * which carries no protocol error name (`type`) itself: the first topic's error that says more
+ * than TOPIC_ALREADY_EXISTS stands for it, with its `type` and `topic`, so callers can tell
+ * INVALID_REPLICATION_FACTOR from the rest (src/kafka/topics.ts).
+ */
+export function topicError(err: unknown): unknown {
+  if (!(err instanceof Error) || err.name !== 'KafkaJSAggregateError') return err;
+  const errors = (err as Error & { errors?: unknown }).errors;
+  if (!Array.isArray(errors)) return err;
+  const typed = errors.filter(
+    (e): e is Error & { type: string } => typeof (e as { type?: unknown })?.type === 'string',
+  );
+  return typed.find((e) => e.type !== 'TOPIC_ALREADY_EXISTS') ?? typed[0] ?? err;
 }

@@ -1,7 +1,11 @@
+import { KafkaProtocolError } from '../errors.js';
 import type { Admin, GroupMember, NewTopic, PartitionOffset, PartitionOffsets } from '../port.js';
 import type { FaultTarget } from './faults.js';
 import { toPartitionOffsets } from './offsets.js';
 import type { ClientProcess } from './process.js';
+
+/** The in-memory cluster is one broker (see broker.ts). */
+const BROKERS = 1;
 
 /**
  * Cluster administration. `connect` and `disconnect` only check the process is alive (nothing
@@ -22,11 +26,19 @@ export class MemoryAdmin implements Admin {
     return this.call('listTopics', {}, () => this.broker.topics.names());
   }
 
+  /**
+   * One broker: a topic gets one replica, by default or by asking for 1; more fails as Kafka's
+   * controller refuses it. A `min.insync.replicas` config is kept and answered, but never
+   * refuses a write, where Kafka would refuse one (NOT_ENOUGH_REPLICAS) on a topic whose
+   * replicas are fewer than it.
+   */
   createTopics(topics: NewTopic[]): Promise<void> {
     return this.call('createTopics', { topics: topics.map((t) => t.topic) }, () => {
-      for (const t of topics)
+      for (const t of topics) {
+        checkReplicationFactor(t, BROKERS);
         if (this.broker.topics.create(t.topic, t.partitions, t.config))
           this.broker.trace(`${this.process.name} created ${t.topic} (${t.partitions})`);
+      }
     });
   }
 
@@ -110,7 +122,7 @@ export class MemoryAdmin implements Admin {
   }
 
   brokerCount(): Promise<number> {
-    return this.call('brokerCount', {}, () => 1);
+    return this.call('brokerCount', {}, () => BROKERS);
   }
 
   private get broker() {
@@ -120,4 +132,16 @@ export class MemoryAdmin implements Admin {
   private call<T>(method: keyof Admin, target: FaultTarget, effect: () => T): Promise<T> {
     return this.process.call(`admin.${method}`, target, effect);
   }
+}
+
+/** Refuses a replication factor the cluster cannot give, in the words of Kafka's controller. */
+function checkReplicationFactor(t: NewTopic, brokers: number): void {
+  const rf = t.replicationFactor;
+  if (rf === undefined || rf === -1 || (rf >= 1 && rf <= brokers)) return;
+  throw new KafkaProtocolError(
+    'INVALID_REPLICATION_FACTOR',
+    rf < 1
+      ? 'Replication factor must be larger than 0, or -1 to use the default value.'
+      : `Unable to replicate the partition ${rf} time(s): The target replication factor of ${rf} cannot be reached because only ${brokers} broker(s) are registered.`,
+  );
 }
