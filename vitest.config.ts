@@ -33,8 +33,22 @@ export default defineConfig({
           // scenario that pauses a server or loads the machine would skew its neighbours' times.
           name: 'faults',
           include: ['test/faults/**/*.fault.test.ts'],
+          // Not yet reliable (see the issue 14 note): passed 2 of 4 runs, failing once when the
+          // coordinator did not start and once when the job's hops did not get through their
+          // inputs within 180 s after the leader kill. A bug to find, so it is run on its own
+          // (`npm run test:cluster`) until it is found, not retried here.
+          exclude: ['test/faults/cluster.fault.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
           fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        test: {
+          name: 'cluster',
+          include: ['test/faults/cluster.fault.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 300_000,
           hookTimeout: 300_000,
         },

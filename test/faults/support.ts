@@ -23,7 +23,17 @@ export async function sluiceProcess(
 ): Promise<{ proc: LineReader; started: Record<string, unknown> }> {
   const proc = new LineReader(startCli([...args, '--json'], env));
   children.push(proc);
-  const started = JSON.parse(await proc.waitFor(() => true, 120_000)) as Record<string, unknown>;
+  const first = await proc.waitFor(() => true, 120_000);
+  let started: Record<string, unknown>;
+  try {
+    started = JSON.parse(first) as Record<string, unknown>;
+  } catch {
+    // Not the start line: an error printed instead. Show all of it, and the process's log.
+    await new Promise((resolve) => proc.child.once('exit', resolve));
+    throw new Error(
+      `sluice ${args.join(' ')} did not start: ${proc.lines.join('\n')}\nstderr: ${proc.stderr.slice(-3000)}`,
+    );
+  }
   return { proc, started };
 }
 
