@@ -10,7 +10,7 @@ export default class FaultTable implements Reporter {
   private readonly rows: { fault: FaultFigures; result: string }[] = [];
 
   onTestCaseResult(test: TestCase): void {
-    if (test.project.name !== 'faults' && test.project.name !== 'cluster') return;
+    if (test.project.name !== 'faults' && test.project.name !== 'open-bugs') return;
     const state = test.result().state;
     const fault = test.meta().fault ?? {
       scenario: `${test.module.moduleId.split('/').pop() ?? ''}: ${test.name}`,
