@@ -1,9 +1,8 @@
 import { DRAIN_TIMEOUT_MS } from '../domain/settings.js';
 import type { SchemaRegistry } from '../codec/registry.js';
 import type { CommandPayloads, ReportType } from '../domain/commands.js';
-import { SluiceError } from '../domain/errors.js';
 import type { JobState } from '../domain/state.js';
-import { topicOffsets, withAdmin } from '../kafka/offsets.js';
+import { withAdmin } from '../kafka/offsets.js';
 import type { FailureReport } from '../domain/cause.js';
 import type { Kafka } from '../kafka/port.js';
 import type { RetryPolicy } from '../kafka/retry.js';
@@ -19,18 +18,11 @@ import type { PipelineDef } from '../pipeline/pipeline.js';
 import { errorInfo, failureReport, openFailureReport } from './failure.js';
 import { CompletionCheck } from './completion.js';
 import { Hop } from './hop.js';
-import { checkLostRecords } from './lost-records.js';
 import { drain, type HopInput } from './progress.js';
-import {
-  checkStagesMatch,
-  refuseStrandedOnResume,
-  savedStages,
-  seedFromSnapshot,
-} from './snapshot-state.js';
+import { prepareRun } from './prepare-run.js';
 import type { ResumePlan } from '../domain/resume-plan.js';
 import { Deserializer, Serializer } from './serde.js';
 import { Topology } from './topology.js';
-import { ensureChangelogs, ensureRepartitions } from './topics.js';
 
 /** What a runner needs from its worker. */
 export interface RunnerDeps {
@@ -92,63 +84,35 @@ export class JobRunner {
   }
 
   async start(): Promise<void> {
-    await withAdmin(this.deps.kafka, async (admin) => {
-      const meta = await admin.partitions(this.pipeline.source.topics);
-      const widest = Math.max(...meta.map((t) => t.partitions.length));
-      const { changelogs, repartitions } = this.topology;
-      const { replication } = this.deps;
-      await ensureChangelogs(
-        admin,
-        changelogs.map((c) => c.topic),
-        widest,
-        replication,
-      );
-      await ensureRepartitions(admin, repartitions, widest, replication);
-      const stages = changelogs.map((c) => c.stage);
-      const snapshotName = this.job.config.initialSnapshotName;
-      if (snapshotName !== null) await this.seed(snapshotName, stages, widest);
-      // Before anything runs: fixed code must not silently drop the state it resumes from.
-      checkStagesMatch(
-        await savedStages(admin, this.deps.namespace, this.job.jobId),
-        stages,
-        widest,
-        `Job "${this.job.name}"`,
-      );
-      await refuseStrandedOnResume(admin, {
+    const sourceEnds = await withAdmin(this.deps.kafka, (admin) =>
+      prepareRun(admin, {
+        kafka: this.deps.kafka,
         namespace: this.deps.namespace,
-        jobId: this.job.jobId,
-        where: `Job "${this.job.name}"`,
-        inPlace: this.topology.inPlace,
-      });
-      // Nor may it skip, without a word, records deleted past the offsets it resumes from.
-      await checkLostRecords(this.deps.kafka, admin, {
-        jobName: this.job.name,
-        hops: this.topology.inputs,
-        accept: this.plan.acceptDataLoss,
+        log: this.deps.log,
+        job: this.job,
+        pipeline: this.pipeline,
+        topology: this.topology,
+        plan: this.plan,
+        replication: this.deps.replication,
+        logger: this.log,
+      }),
+    );
+    if (sourceEnds) {
+      this.completion = new CompletionCheck({
+        kafka: this.deps.kafka,
         log: this.log,
+        clock: this.deps.clock,
+        sourceEnds,
+        hops: this.topology.hops,
+        groupOf: (i) => this.topology.groupOf(i),
+        inputOf: (i) => this.inputOf(i),
+        failed: () => this.failed,
+        complete: async () => {
+          if (this.deps.log.state(this.job.jobId)?.status !== 'COMPLETED')
+            await this.report('ReportCompleted', { worker: this.deps.worker });
+        },
       });
-      if (this.pipeline.source.bounded) {
-        const sourceEnds = new Map<string, bigint>();
-        for (const topic of this.pipeline.source.topics) {
-          for (const o of await topicOffsets(admin, topic))
-            if (o.high > o.low) sourceEnds.set(`${topic}:${o.partition}`, o.high);
-        }
-        this.completion = new CompletionCheck({
-          kafka: this.deps.kafka,
-          log: this.log,
-          clock: this.deps.clock,
-          sourceEnds,
-          hops: this.topology.hops,
-          groupOf: (i) => this.topology.groupOf(i),
-          inputOf: (i) => this.inputOf(i),
-          failed: () => this.failed,
-          complete: async () => {
-            if (this.deps.log.state(this.job.jobId)?.status !== 'COMPLETED')
-              await this.report('ReportCompleted', { worker: this.deps.worker });
-          },
-        });
-      }
-    });
+    }
     await this.serializer.ready();
     const specs = this.topology.specs({
       json: new Deserializer({ format: 'json', registry: this.deps.registry }),
@@ -192,31 +156,6 @@ export class JobRunner {
     });
     for (const hop of this.hops) await hop.start();
     this.completion?.start();
-  }
-
-  /** A new job started from an exported snapshot takes its state and positions first. */
-  private async seed(snapshotName: string, stages: string[], partitions: number): Promise<void> {
-    const from = this.deps.log.jobs().find((s) => s.exportedSnapshots[snapshotName] !== undefined);
-    if (!from) {
-      throw new SluiceError(
-        'SLUICE_STATE_INCOMPATIBLE',
-        `No exported snapshot is named "${snapshotName}" any more; cancel this job and submit it again without initialSnapshotName, or with another snapshot.`,
-      );
-    }
-    await seedFromSnapshot(
-      this.deps.kafka,
-      {
-        namespace: this.deps.namespace,
-        jobId: this.job.jobId,
-        from,
-        snapshotName,
-        sourceTopics: this.pipeline.source.topics,
-        stages,
-        inPlace: this.topology.inPlace,
-        partitions,
-      },
-      this.log,
-    );
   }
 
   async stop(): Promise<void> {

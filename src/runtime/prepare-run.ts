@@ -1,0 +1,116 @@
+import { SluiceError } from '../domain/errors.js';
+import type { ResumePlan } from '../domain/resume-plan.js';
+import type { JobState } from '../domain/state.js';
+import { topicOffsets } from '../kafka/offsets.js';
+import type { Admin, Kafka } from '../kafka/port.js';
+import type { TopicReplication } from '../kafka/topics.js';
+import type { JobLog } from '../log/job-log.js';
+import type { Logger } from '../observability/logger.js';
+import type { PipelineDef } from '../pipeline/pipeline.js';
+import { checkLostRecords } from './lost-records.js';
+import {
+  checkStagesMatch,
+  refuseStrandedOnResume,
+  savedStages,
+  seedFromSnapshot,
+} from './snapshot-state.js';
+import type { Topology } from './topology.js';
+import { ensureChangelogs, ensureRepartitions } from './topics.js';
+
+/** What a run's preparation reads and touches. */
+export interface PrepareRunOptions {
+  kafka: Kafka;
+  namespace: string;
+  /** The job log, for the job an exported snapshot came from. */
+  log: JobLog;
+  job: JobState;
+  pipeline: PipelineDef;
+  topology: Topology;
+  plan: ResumePlan;
+  replication: TopicReplication | undefined;
+  logger: Logger;
+}
+
+/**
+ * Everything a run does before its hops start: the job's internal topics made, its state seeded
+ * from an exported snapshot if it starts from one, and the checks that must refuse the run
+ * before anything is read: saved state the code does not match, records stranded in an old
+ * repartition topic, records deleted past the offsets it resumes from. Resolves to the source's
+ * end offsets for a bounded job (`topic:partition` → end), undefined for an unbounded one.
+ */
+export async function prepareRun(
+  admin: Admin,
+  o: PrepareRunOptions,
+): Promise<Map<string, bigint> | undefined> {
+  const { job, pipeline, topology } = o;
+  const meta = await admin.partitions(pipeline.source.topics);
+  const widest = Math.max(...meta.map((t) => t.partitions.length));
+  const { changelogs, repartitions } = topology;
+  await ensureChangelogs(
+    admin,
+    changelogs.map((c) => c.topic),
+    widest,
+    o.replication,
+  );
+  await ensureRepartitions(admin, repartitions, widest, o.replication);
+  const stages = changelogs.map((c) => c.stage);
+  const snapshotName = job.config.initialSnapshotName;
+  if (snapshotName !== null) await seed(o, snapshotName, stages, widest);
+  // Before anything runs: fixed code must not silently drop the state it resumes from.
+  checkStagesMatch(
+    await savedStages(admin, o.namespace, job.jobId),
+    stages,
+    widest,
+    `Job "${job.name}"`,
+  );
+  await refuseStrandedOnResume(admin, {
+    namespace: o.namespace,
+    jobId: job.jobId,
+    where: `Job "${job.name}"`,
+    inPlace: topology.inPlace,
+  });
+  // Nor may it skip, without a word, records deleted past the offsets it resumes from.
+  await checkLostRecords(o.kafka, admin, {
+    jobName: job.name,
+    hops: topology.inputs,
+    accept: o.plan.acceptDataLoss,
+    log: o.logger,
+  });
+  if (!pipeline.source.bounded) return undefined;
+  const sourceEnds = new Map<string, bigint>();
+  for (const topic of pipeline.source.topics) {
+    for (const p of await topicOffsets(admin, topic))
+      if (p.high > p.low) sourceEnds.set(`${topic}:${p.partition}`, p.high);
+  }
+  return sourceEnds;
+}
+
+/** A new job started from an exported snapshot takes its state and positions first. */
+async function seed(
+  o: PrepareRunOptions,
+  snapshotName: string,
+  stages: string[],
+  partitions: number,
+): Promise<void> {
+  const from = o.log.jobs().find((s) => s.exportedSnapshots[snapshotName] !== undefined);
+  if (!from) {
+    throw new SluiceError(
+      'SLUICE_STATE_INCOMPATIBLE',
+      `No exported snapshot is named "${snapshotName}" any more; cancel this job and submit it again without initialSnapshotName, or with another snapshot.`,
+    );
+  }
+  await seedFromSnapshot(
+    o.kafka,
+    {
+      namespace: o.namespace,
+      jobId: o.job.jobId,
+      from,
+      snapshotName,
+      sourceTopics: o.pipeline.source.topics,
+      stages,
+      inPlace: o.topology.inPlace,
+      partitions,
+    },
+    o.logger,
+  );
+}
