@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { newClusterId, scramFormatArgs, serverProperties } from '../../../src/infra/java/kafka.js';
+import { scramFormatArgs } from '../../../src/infra/java/kafka-sasl.js';
+import { newClusterId, serverProperties } from '../../../src/infra/java/kafka.js';
 
 function parse(text: string): Map<string, string> {
   return new Map(
