@@ -13,10 +13,18 @@ import { resolveInfra } from '../../src/infra/index.js';
 import { withAdmin } from '../../src/kafka/offsets.js';
 import type { LineReader } from '../support/cli.js';
 import { kafkaClient, kafkaPort, testNamespace } from '../support/kafka.js';
-import { keyed, produceNumbers, readAll } from '../support/records.js';
+import { produceNumbers, readAll } from '../support/records.js';
 import { connectClient } from '../support/sluice.js';
 import { recordFault } from './record.js';
-import { committedThroughEnd, envFor, sluiceProcess, stopAll, until } from './support.js';
+import {
+  committedThroughEnd,
+  countsPerKey,
+  envFor,
+  sluiceProcess,
+  stopAll,
+  until,
+  upTo,
+} from './support.js';
 
 // Issue 14, item 11: a real cluster. Three brokers on this machine (each also a KRaft
 // controller), every topic with three replicas and two in sync, Sluice told the same. In the
@@ -142,17 +150,6 @@ async function replication(
   };
 }
 
-/** Each key's running counts as output, sorted; exact means 1..N once each. */
-async function countsPerKey(): Promise<Map<string, number[]>> {
-  const perKey = new Map<string, number[]>();
-  for (const { key, value } of keyed(await readAll(output, at.brokers)))
-    perKey.set(key, [...(perKey.get(key) ?? []), value]);
-  for (const values of perKey.values()) values.sort((a, b) => a - b);
-  return perKey;
-}
-
-const upTo = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
-
 describe('the broker leading a job’s partitions killed on a three-broker cluster', () => {
   it('moves the leaders; the job stays RUNNING; outputs exact', async (ctx) => {
     const env = envFor(at, ns);
@@ -258,7 +255,7 @@ describe('the broker leading a job’s partitions killed on a three-broker clust
     const types: string[] = job.history().map((e) => e.type);
     for (const type of ['JobSuspendedDueToError', 'JobSuspended', 'JobFailed', 'JobRestarted'])
       expect(types, type).not.toContain(type);
-    const perKey = await countsPerKey();
+    const perKey = await countsPerKey(output, at.brokers);
     for (let k = 0; k < KEYS; k++) expect(perKey.get(`k${k}`), `k${k}`).toEqual(upTo(total / KEYS));
 
     recordFault(ctx, {

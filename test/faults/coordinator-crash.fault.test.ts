@@ -7,7 +7,7 @@ import { createTopics, kafkaClient, sluiceEnv, testNamespace } from '../support/
 import { produceNumbers } from '../support/records.js';
 import { connectClient } from '../support/sluice.js';
 import { recordFault } from './record.js';
-import { sluiceProcess, stopAll, until } from './support.js';
+import { exited, sluiceProcess, stopAll, until } from './support.js';
 
 // Issue 14, scenario 2: the coordinator process crashes (SIGKILL from a failpoint, see
 // src/control/failpoint.ts) at named points of its work, and the coordinator that takes over
@@ -29,13 +29,6 @@ function coordinator(env: NodeJS.ProcessEnv, armed?: FailpointName) {
     armed ? { ...env, SLUICE_FAILPOINTS: armed } : env,
     children,
   ).then((c) => c.proc);
-}
-
-function exited(c: LineReader): Promise<void> {
-  return new Promise((resolve) => {
-    if (c.child.exitCode !== null || c.child.signalCode !== null) resolve();
-    else c.child.once('exit', () => resolve());
-  });
 }
 
 /**

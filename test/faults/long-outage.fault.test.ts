@@ -2,11 +2,19 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobEvent } from '../../src/domain/events.js';
 import type { LineReader } from '../support/cli.js';
-import { keyed, produceNumbers, readAll } from '../support/records.js';
+import { produceNumbers, readAll } from '../support/records.js';
 import { jobHops, throughEnds } from '../support/job-groups.js';
 import { connectClient } from '../support/sluice.js';
 import { recordFault } from './record.js';
-import { envFor, privateStage, sluiceProcess, stopAll, until } from './support.js';
+import {
+  countsPerKey,
+  envFor,
+  privateStage,
+  sluiceProcess,
+  stopAll,
+  until,
+  upTo,
+} from './support.js';
 
 // Issue 14, scenario 5: the broker is killed for longer than the workers' retry budget while an
 // exactly-once job has records in flight. The job must not hang looking RUNNING: once the
@@ -78,15 +86,8 @@ describe('the broker down for longer than the retry budget', () => {
     );
     await admin.disconnect();
     // Every key's running count is 1..N once each: nothing lost, nothing counted twice.
-    const perKey = new Map<string, number[]>();
-    for (const { key, value } of keyed(await readAll(output, at.brokers)))
-      perKey.set(key, [...(perKey.get(key) ?? []), value]);
-    const expected = Array.from({ length: RECORDS / 10 }, (_, i) => i + 1);
-    for (let k = 0; k < 10; k++)
-      expect(
-        [...(perKey.get(`k${k}`) ?? [])].sort((a, b) => a - b),
-        `k${k}`,
-      ).toEqual(expected);
+    const perKey = await countsPerKey(output, at.brokers);
+    for (let k = 0; k < 10; k++) expect(perKey.get(`k${k}`), `k${k}`).toEqual(upTo(RECORDS / 10));
     recordFault(ctx, {
       scenario: `broker killed for ${DOWN_MS / 1000} s, retry budget ${BUDGET_MS / 1000} s`,
       invariant: 'suspended with a cause naming the outage, not hanging; resume exact',

@@ -4,10 +4,18 @@ import { CommandRejectedError } from '../../src/domain/job-errors.js';
 import { jobGroup, repartitionTopic, stageGroup } from '../../src/domain/resources.js';
 import type { LineReader } from '../support/cli.js';
 import { createTopics, kafkaClient, sluiceEnv, testNamespace } from '../support/kafka.js';
-import { keyed, produceNumbers, readAll } from '../support/records.js';
+import { produceNumbers } from '../support/records.js';
 import { connectClient } from '../support/sluice.js';
 import { recordFault } from './record.js';
-import { committedThroughEnd, sluiceProcess, stopAll, until } from './support.js';
+import {
+  committedThroughEnd,
+  countsPerKey,
+  exited,
+  sluiceProcess,
+  stopAll,
+  until,
+  upTo,
+} from './support.js';
 
 // Issue 14, scenario 8: races. A worker killed in the middle of the drain that follows a
 // failure (so its failure report is never sent), twice in a row; and suspend and resume sent
@@ -43,17 +51,6 @@ async function stage(prefix: string) {
   return { ns, input, output, admin, worker };
 }
 
-/** Each key's running counts, sorted. */
-async function countsPerKey(output: string): Promise<Map<string, number[]>> {
-  const perKey = new Map<string, number[]>();
-  for (const { key, value } of keyed(await readAll(output)))
-    perKey.set(key, [...(perKey.get(key) ?? []), value]);
-  for (const v of perKey.values()) v.sort((a, b) => a - b);
-  return perKey;
-}
-
-const upTo = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
-
 describe('races', () => {
   it('a worker killed mid-drain, twice: a third reports the failure; the resume ends exact', async (ctx) => {
     const { ns, input, output, admin, worker } = await stage('rdr');
@@ -69,23 +66,8 @@ describe('races', () => {
       suspendOnFailure: true,
       args: { input, output, poison: String(POISON) },
     });
-    const exitOf = (c: LineReader) =>
-      new Promise<void>((resolve) =>
-        c.child.exitCode !== null || c.child.signalCode !== null
-          ? resolve()
-          : c.child.once('exit', () => resolve()),
-      );
-    await until(
-      async () => {
-        const both = await Promise.race([
-          Promise.all([exitOf(w1), exitOf(w2)]).then(() => true),
-          new Promise<boolean>((r) => setTimeout(() => r(false), 500)),
-        ]);
-        return both;
-      },
-      'both armed workers to die in their drains',
-      120_000,
-    );
+    // Bounded by the test's timeout: both must die in their drains, or nothing goes on.
+    await Promise.all([exited(w1), exited(w2)]);
     for (const w of [w1, w2]) expect(w.stderr).toContain('failpoint worker.during-drain');
     expect(job.status()).toBe('RUNNING'); // no report was sent: the job cannot know yet
     await worker('w3');

@@ -4,6 +4,7 @@ import { resolveInfra, type BrokerControl, type RegistryControl } from '../../sr
 import { createTopics, kafkaClient, testNamespace } from '../support/kafka.js';
 import type { Endpoints } from '../../src/infra/types.js';
 import { LineReader, startCli } from '../support/cli.js';
+import { keyed, readAll } from '../support/records.js';
 
 /** The environment for `sluice` processes on a private instance and a namespace. */
 export function envFor(at: Endpoints, namespace: string): NodeJS.ProcessEnv {
@@ -80,3 +81,29 @@ export async function privateStage(prefix: string): Promise<{
   ]);
   return { at, broker, registry, ns, input, output, kafka };
 }
+
+/** Resolves once the process has exited (at once if it already has). */
+export function exited(c: LineReader): Promise<void> {
+  return new Promise((resolve) => {
+    if (c.child.exitCode !== null || c.child.signalCode !== null) resolve();
+    else c.child.once('exit', () => resolve());
+  });
+}
+
+/**
+ * Each key's running counts in a keyed count's output (read_committed, to its end), sorted: an
+ * exact count of N records is 1..N once each. Read it once the job is through its input.
+ */
+export async function countsPerKey(
+  output: string,
+  brokers?: string[],
+): Promise<Map<string, number[]>> {
+  const perKey = new Map<string, number[]>();
+  for (const { key, value } of keyed(await readAll(output, brokers)))
+    perKey.set(key, [...(perKey.get(key) ?? []), value]);
+  for (const values of perKey.values()) values.sort((a, b) => a - b);
+  return perKey;
+}
+
+/** 1..n: what an exact running count of n records outputs. */
+export const upTo = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);

@@ -10,11 +10,18 @@ import {
   sluiceEnv,
   testNamespace,
 } from '../support/kafka.js';
-import { keyed, produceNumbers, readAll } from '../support/records.js';
+import { produceNumbers, readAll } from '../support/records.js';
 import { committedByMarkers } from '../support/transactions.js';
 import { connectClient } from '../support/sluice.js';
 import { recordFault } from './record.js';
-import { committedThroughEnd, sluiceProcess, stopAll, until } from './support.js';
+import {
+  committedThroughEnd,
+  countsPerKey,
+  sluiceProcess,
+  stopAll,
+  until,
+  upTo,
+} from './support.js';
 
 // Issue 14, scenario 1: a worker process frozen with SIGSTOP (a GC pause, a VM stall) for
 // longer than its session timeout, in the middle of an exactly-once job whose tasks are always
@@ -42,17 +49,6 @@ await admin.connect();
 afterAll(() => admin.disconnect());
 const children: LineReader[] = [];
 afterAll(() => stopAll(children));
-
-/** Each key's running counts as output, sorted; exact means 1..N once each. */
-async function countsPerKey(): Promise<Map<string, number[]>> {
-  const perKey = new Map<string, number[]>();
-  for (const { key, value } of keyed(await readAll(output)))
-    perKey.set(key, [...(perKey.get(key) ?? []), value]);
-  for (const values of perKey.values()) values.sort((a, b) => a - b);
-  return perKey;
-}
-
-const upTo = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
 describe('a worker paused past its session timeout (a zombie)', () => {
   it('writes nothing visible after it wakes, running or suspended; outputs exact', async (ctx) => {
@@ -96,7 +92,7 @@ describe('a worker paused past its session timeout (a zombie)', () => {
     await until(throughInputs, 'both hops through their inputs', 180_000);
     const catchUpMs = Date.now() - pausedAt;
     expect(job.status()).toBe('RUNNING');
-    let perKey = await countsPerKey();
+    let perKey = await countsPerKey(output);
     for (let k = 0; k < KEYS; k++) expect(perKey.get(`k${k}`), `k${k}`).toEqual(upTo(FIRST / KEYS));
 
     // Suspended: the poison record freezes the job; pause a worker past its session timeout
@@ -110,7 +106,7 @@ describe('a worker paused past its session timeout (a zombie)', () => {
     await job.resume({ failingRecord: 'SKIP' });
     const total = FIRST + SECOND - 1;
     await until(throughInputs, 'both hops through their inputs', 180_000);
-    perKey = await countsPerKey();
+    perKey = await countsPerKey(output);
     const perKeyTotal = (FIRST + SECOND) / KEYS;
     for (let k = 0; k < KEYS; k++)
       expect(perKey.get(`k${k}`), `k${k}`).toEqual(upTo(k === 0 ? perKeyTotal - 1 : perKeyTotal));
