@@ -87,6 +87,11 @@ describe('the broker down for longer than the retry budget', () => {
     await admin.disconnect();
     // Every key's running count is 1..N once each: nothing lost, nothing counted twice.
     const perKey = await countsPerKey(output, at.brokers);
+    for (const [key, counts] of perKey)
+      if (counts.length !== RECORDS / 10)
+        process.stderr.write(
+          `[long-outage] ${key}: ${counts.length} counts, ${new Set(counts).size} distinct, up to ${counts.at(-1)}\n`,
+        );
     for (let k = 0; k < 10; k++) expect(perKey.get(`k${k}`), `k${k}`).toEqual(upTo(RECORDS / 10));
     recordFault(ctx, {
       scenario: `broker killed for ${DOWN_MS / 1000} s, retry budget ${BUDGET_MS / 1000} s`,

@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { afterAll } from 'vitest';
 import { resolveInfra, type BrokerControl, type RegistryControl } from '../../src/infra/index.js';
@@ -41,7 +43,11 @@ export async function sluiceProcess(
 // Shared with the integration tests, which read "nothing more" the same way.
 export { committedThroughEnd, until } from '../support/job-groups.js';
 
-/** Stops every child still running: SIGINT, then SIGKILL for one that does not exit in 10 s. */
+/**
+ * Stops every child still running: SIGINT, then SIGKILL for one that does not exit in 10 s.
+ * With SLUICE_FAULT_LOGS set to a directory, each child's stderr (its log) is kept there, for
+ * reading a failed scenario afterwards (run with SLUICE_LOG_LEVEL=debug for the whole story).
+ */
 export async function stopAll(children: LineReader[]): Promise<void> {
   await Promise.all(
     children.map(async (c) => {
@@ -50,6 +56,12 @@ export async function stopAll(children: LineReader[]): Promise<void> {
       clearTimeout(kill);
     }),
   );
+  const keep = process.env.SLUICE_FAULT_LOGS;
+  if (keep) {
+    mkdirSync(keep, { recursive: true });
+    for (const c of children)
+      writeFileSync(join(keep, `${c.child.pid ?? 'unknown'}.log`), c.stderr);
+  }
 }
 
 /**
