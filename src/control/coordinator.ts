@@ -67,6 +67,14 @@ export class Coordinator {
   private active = false;
   private activation: Promise<void> | undefined;
   private generation = 0;
+  /** Set by stop(): nothing is activated any more, and every producer opened is closed. */
+  private stopped = false;
+  /**
+   * Every transactional producer an activation opened and no later step closed. An activation
+   * still running when stop() is called (a rebalance a leaving peer caused) opens one that
+   * stop() would not see as `this.producer`, and its open socket kept the process from exiting.
+   */
+  private readonly producers = new Set<TransactionalProducer>();
   private snapshots: SnapshotTaker | undefined;
   /** Publishes the coordinator's own ReportSnapshot commands: snapshots go through the log like any command. */
   private commandProducer: Producer | undefined;
@@ -123,6 +131,9 @@ export class Coordinator {
       // member keeps the partition: in between, another member may have owned it and written
       // events.
       onAssignment: (assignment) => {
+        // kafkajs may rejoin while it stops (a peer's leave makes the heartbeat answer
+        // REBALANCE_IN_PROGRESS): an assignment then must not start an activation.
+        if (this.stopped) return;
         const owns = (assignment[this.topics.control] ?? []).includes(0);
         this.deactivate(
           owns
@@ -136,6 +147,7 @@ export class Coordinator {
       },
       onCrash: (err) => this.deactivate(`consumer crashed: ${err.message}`),
       eachBatch: async (batch, { resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (this.stopped) return;
         if (!this.cluster) {
           const activation = (this.activation ??= this.activate(heartbeat));
           try {
@@ -165,13 +177,24 @@ export class Coordinator {
 
   /** Leaves the election; a standby takes over after a rebalance. */
   async stop(): Promise<void> {
+    this.stopped = true;
+    const activation = this.activation;
     this.deactivate('stopping');
     await this.consumer?.stop();
+    // An activation still under way ends at its next step (it checks `stopped`); its producer
+    // is among those closed below, whether it got that far or not.
+    await activation?.catch(() => undefined);
     await this.commandProducer?.disconnect().catch(() => undefined);
     this.commandProducer = undefined;
-    await this.producer?.disconnect().catch(() => undefined);
+    await this.closeProducers();
     this.consumer = undefined;
+  }
+
+  private async closeProducers(): Promise<void> {
+    const open = [...this.producers];
+    this.producers.clear();
     this.producer = undefined;
+    await Promise.all(open.map((p) => p.disconnect().catch(() => undefined)));
   }
 
   private get groupId(): string {
@@ -185,14 +208,26 @@ export class Coordinator {
   private async activate(heartbeat?: () => Promise<void>): Promise<void> {
     const generation = this.generation;
     const started = this.clock.now();
-    await this.producer?.disconnect().catch(() => undefined);
+    await this.closeProducers();
+    if (this.stopped) return;
     // One transactional id for every coordinator of the namespace: taking it over fences a
     // zombie, aborts its open transaction and lets one it was committing finish, before the rebuild.
-    this.producer = this.opts.kafka.transactionalProducer({
+    const producer = this.opts.kafka.transactionalProducer({
       transactionalId: coordinatorGroup(this.opts.namespace),
       transactionTimeoutMs: TRANSACTION_TIMEOUT_MS.coordinator,
     });
-    await this.producer.init();
+    this.producers.add(producer);
+    this.producer = producer;
+    await producer.init();
+    // Stopped, or superseded by a newer activation, while init() ran: that closed the producer,
+    // but kafkajs reconnects one disconnected in the middle of a request, so it is closed again
+    // now that init() is over. Left open, its socket kept a stopped coordinator from exiting.
+    if (this.stopped || generation !== this.generation) {
+      this.producers.delete(producer);
+      if (this.producer === producer) this.producer = undefined;
+      await producer.disconnect().catch(() => undefined);
+      return;
+    }
     const cluster = emptyCluster();
     const reader = new LogReader({
       kafka: this.opts.kafka,

@@ -2,6 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { coordinatorGroup, topicNames } from '../../src/domain/resources.js';
 import type { JobEvent } from '../../src/domain/events.js';
 import { KafkaProtocolError } from '../../src/kafka/errors.js';
+import { Coordinator } from '../../src/control/coordinator.js';
+import type { MemoryKafka } from '../../src/kafka/memory/index.js';
+import type { MemoryTransactionalProducer } from '../../src/kafka/memory/producer.js';
+import type {
+  ConsumeOptions,
+  ConsumerOptions,
+  GroupConsumer,
+  TransactionalOptions,
+  TransactionalProducer,
+} from '../../src/kafka/port.js';
 import {
   COORDINATOR_SESSION_MS,
   jobConfig,
@@ -268,5 +278,93 @@ describe('a coordinator failover', () => {
         .some((l) => l.includes(`b consumer ${ELECTION} error PRODUCER_FENCED`)),
     ).toBe(true);
     expectEachOnce(await jobEvents(w, NS), jobs);
+  });
+});
+
+/**
+ * A coordinator on a client whose transactional producers are recorded, and whose `init()`
+ * waits for `release()`; its consumer's `stop()` can first replay the last assignment, as
+ * kafkajs does when it rejoins while it stops (a peer's leave).
+ */
+function gatedCoordinator(w: MemoryWorld, rejoinOnStop: boolean) {
+  const base = w.cluster.client('a');
+  const producers: { producer: MemoryTransactionalProducer; madeAt: number }[] = [];
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let stopping = false;
+  let producersAtStop = -1;
+  const kafka = Object.assign(Object.create(base) as MemoryKafka, {
+    transactionalProducer(o: TransactionalOptions): TransactionalProducer {
+      const producer = base.transactionalProducer(o) as MemoryTransactionalProducer;
+      const init = producer.init.bind(producer);
+      producer.init = async () => {
+        await gate;
+        await init();
+      };
+      producers.push({ producer, madeAt: producers.length });
+      return producer;
+    },
+    consumer(o: ConsumerOptions): GroupConsumer {
+      const consumer = base.consumer(o);
+      let options: ConsumeOptions | undefined;
+      const start = consumer.start.bind(consumer);
+      const stop = consumer.stop.bind(consumer);
+      consumer.start = (s: ConsumeOptions) => ((options = s), start(s));
+      consumer.stop = async () => {
+        stopping = true;
+        producersAtStop = producers.length;
+        if (rejoinOnStop) options?.onAssignment?.({ [CONTROL]: [0] });
+        await stop();
+      };
+      return consumer;
+    },
+  });
+  const coordinator = new Coordinator({
+    kafka,
+    registry: w.registry,
+    namespace: NS,
+    logger: w.logger,
+    memberName: 'a',
+    sessionTimeoutMs: COORDINATOR_SESSION_MS,
+    clock: w.clock,
+  });
+  return {
+    coordinator,
+    producers,
+    release,
+    started: background(coordinator.start()),
+    stopping: () => stopping,
+    madeAfterStop: () => producers.slice(Math.max(0, producersAtStop)),
+  };
+}
+
+describe('a coordinator that stops', () => {
+  // A coordinator that did not exit on SIGINT (test/faults/first-start.fault.test.ts): a
+  // producer an activation opened, still in init() when stop() ran, stayed connected.
+  it('leaves no producer connected when it stops while an activation is in init()', async () => {
+    const w = memoryWorld();
+    const a = gatedCoordinator(w, false);
+    expect(await w.clock.runUntil(() => a.producers.length > 0, 30_000)).toBe(true);
+    const stopped = background(a.coordinator.stop());
+    await w.clock.advance(1_000);
+    a.release();
+    expect(await w.clock.runUntil(() => stopped.settled, 30_000)).toBe(true);
+    await w.clock.advance(30_000);
+    expect(stopped.error).toBeUndefined();
+    expect(a.producers.map((p) => p.producer.connected)).toEqual(a.producers.map(() => false));
+    expect(a.coordinator.isActive()).toBe(false);
+  });
+
+  it('starts no activation for an assignment that arrives while it stops', async () => {
+    const w = memoryWorld();
+    const a = gatedCoordinator(w, true);
+    a.release();
+    expect(await w.clock.runUntil(() => a.coordinator.isActive(), 30_000)).toBe(true);
+    await drive(w.clock, a.coordinator.stop());
+    await w.clock.advance(30_000);
+    expect(a.stopping()).toBe(true);
+    expect(a.madeAfterStop()).toEqual([]);
+    expect(a.producers.map((p) => p.producer.connected)).toEqual(a.producers.map(() => false));
+    expect(a.coordinator.isActive()).toBe(false);
   });
 });

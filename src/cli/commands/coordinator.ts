@@ -6,7 +6,7 @@ import { defaultLogger } from '../../observability/logger.js';
 import { endpointsFor } from '../connect.js';
 import { topicOptionsOf, type GlobalOptions } from '../options.js';
 import { documented } from '../help.js';
-import { untilStopSignal } from '../signals.js';
+import { exitSoonAfterStop, untilStopSignal } from '../signals.js';
 import { jsonLine, progress } from '../output.js';
 import { integer } from '../parse.js';
 
@@ -60,5 +60,6 @@ export function registerCoordinator(program: Command, globals: () => GlobalOptio
     await stopSignal;
     if (!o.json) progress('Stopping; a standby coordinator takes over.');
     await coordinator.stop();
+    exitSoonAfterStop(logger);
   });
 }

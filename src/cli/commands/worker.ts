@@ -8,7 +8,7 @@ import { Worker, type PipelineFactory } from '../../node/worker.js';
 import { endpointsFor } from '../connect.js';
 import { parsePort, topicOptionsOf, type GlobalOptions } from '../options.js';
 import { documented } from '../help.js';
-import { untilStopSignal } from '../signals.js';
+import { exitSoonAfterStop, untilStopSignal } from '../signals.js';
 import { jsonLine, progress } from '../output.js';
 import { progressBar, showProgress } from '../progress-bar.js';
 
@@ -74,6 +74,7 @@ export function registerWorker(program: Command, globals: () => GlobalOptions): 
     });
     // Listening from before the start, not from after the ready line: see untilStopSignal.
     const stopSignal = untilStopSignal();
+    const logger = defaultLogger();
     const worker = new Worker({
       brokers,
       registryUrl,
@@ -84,7 +85,7 @@ export function registerWorker(program: Command, globals: () => GlobalOptions): 
       metricsPort,
       retry,
       ...topics,
-      logger: defaultLogger(),
+      logger,
       // Only for the bar: a listener wraps every metrics call of the worker's jobs.
       onRestoreProgress: showProgress(o)
         ? (p) => {
@@ -115,6 +116,7 @@ export function registerWorker(program: Command, globals: () => GlobalOptions): 
     await stopSignal;
     if (!o.json) progress('Stopping; other workers take over this worker’s partitions.');
     await worker.stop();
+    exitSoonAfterStop(logger);
     bar.finish();
   });
 }
