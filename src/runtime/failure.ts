@@ -37,6 +37,40 @@ export class TaskOpenFailure extends Error {
   }
 }
 
+/**
+ * A hop's consumer that kept crashing (a broker away longer than the retry budget, say) or
+ * stopped for good: nothing of the hop was read meanwhile. Not a record's fault either.
+ */
+export class ReadFailure extends Error {
+  constructor(
+    readonly inputs: string[],
+    override readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = 'ReadFailure';
+  }
+}
+
+/** The report of a hop that could not read its inputs, after `attempts` over `elapsedMs`. */
+export function readFailureReport(
+  err: ReadFailure,
+  worker: string,
+  attempts: number,
+  elapsedMs: number,
+): FailureReport {
+  const inputs = err.inputs.join(', ');
+  return {
+    description:
+      attempts > 1
+        ? `Reading ${inputs} from Kafka kept failing for ${Math.round(elapsedMs / 1000)} s (${attempts} attempts); nothing more was processed`
+        : `Reading ${inputs} from Kafka stopped with an error the consumer does not recover from; nothing more was processed`,
+    error: errorInfo(err.cause),
+    stage: null,
+    worker,
+    record: null,
+  };
+}
+
 /** The report of tasks that could not be opened, after `attempts` over `elapsedMs`. */
 export function openFailureReport(
   err: TaskOpenFailure,

@@ -1,4 +1,4 @@
-import type { TaskOpenFailure } from './failure.js';
+import type { ReadFailure, TaskOpenFailure } from './failure.js';
 import type { Clock } from '../domain/clock.js';
 import type { ResumePlan } from '../domain/resume-plan.js';
 import type { ProcessingGuarantee } from '../domain/status.js';
@@ -52,6 +52,11 @@ export interface HopEvents {
     elapsedMs: number,
     heartbeat: () => Promise<void>,
   ): Promise<void>;
+  /**
+   * The hop's consumer kept crashing past the retry budget, or stopped for good; the hop is
+   * frozen already.
+   */
+  cannotRead(err: ReadFailure, attempts: number, elapsedMs: number): Promise<void>;
 }
 
 /** What a hop is made of. */

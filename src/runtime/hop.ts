@@ -12,7 +12,7 @@ import { NO_METRICS, type JobMetrics } from '../observability/metrics.js';
 import type { Clock } from '../domain/clock.js';
 import { isTransient } from '../kafka/errors.js';
 import { RetryBudget } from '../kafka/retry.js';
-import { TaskOpenFailure } from './failure.js';
+import { ReadFailure, TaskOpenFailure } from './failure.js';
 import { HopChunks } from './hop-chunks.js';
 import type { HopEvents, HopOptions, HopSpec } from './hop-spec.js';
 import { HopTasks } from './hop-tasks.js';
@@ -39,6 +39,8 @@ export class Hop {
   private readonly log: Logger;
   /** Consecutive failures to open tasks, against the retry budget. */
   private readonly openRetry: RetryBudget;
+  /** Consecutive crashes of the consumer (a broker away), against the retry budget. */
+  private readonly readRetry: RetryBudget;
   private readonly clock: Clock;
 
   private readonly kafka: Kafka;
@@ -53,6 +55,7 @@ export class Hop {
     this.log = o.logger.child({ hop: o.spec.index });
     this.clock = o.clock;
     this.openRetry = new RetryBudget(o.spec.retry, () => o.clock.now());
+    this.readRetry = new RetryBudget(o.spec.retry, () => o.clock.now());
     this.taskSet = new HopTasks({
       kafka: o.kafka,
       spec: o.spec,
@@ -104,6 +107,8 @@ export class Hop {
       // batches never overlap, so a task's records stay in order.
       partitionsInParallel: PARTITIONS_IN_PARALLEL,
       onAssignment: (assignment) => {
+        // Joined: whatever kept the consumer from reading is over.
+        this.readRetry.succeeded();
         const owned = ownedIds(assignment);
         this.taskSet.assign(owned);
         // A rebalance drops the lag series of the partitions that moved to another worker,
@@ -118,6 +123,7 @@ export class Hop {
         if (size === 0 && firstOffset !== null && this.guarantee !== 'NONE')
           void this.chunks.commitPast(`${topic}:${partition}`, lastOffset);
       },
+      onCrash: (err, restarting) => void this.consumerCrashed(err, restarting),
       eachBatch: async (batch: Batch, control: KafkaBatchControl) => {
         try {
           await this.taskSet.whenReady();
@@ -160,6 +166,32 @@ export class Hop {
     this.freeze();
     const { attempts, elapsedMs } = this.openRetry.spent;
     await this.events.cannotOpen(err, Math.max(1, attempts), elapsedMs, heartbeat);
+  }
+
+  /**
+   * The consumer crashed: kafkajs gives up on a request after its own retries (a broker away
+   * for ~10 s) and restarts the consumer. While it keeps crashing nothing is read, so the
+   * crashes count against the retry budget like failed commits: once it is spent, the hop
+   * freezes and the job is told, with the cause, instead of showing RUNNING while the broker is
+   * away for longer than the budget. Before this, such an outage suspended the job only when a
+   * commit happened to be failing at the time; with the consumer down instead, the job carried
+   * on once the broker came back, whatever the budget said. A consumer that does not restart
+   * (kafkajs gave up for good) is reported at once: the hop would otherwise stay dead.
+   */
+  private async consumerCrashed(err: Error, restarting: boolean): Promise<void> {
+    if (this.frozen) return;
+    const delay = restarting && isTransient(err) ? this.readRetry.failed() : undefined;
+    if (delay !== undefined) {
+      this.log.warn({ err, restarting }, 'the consumer crashed; kafkajs restarts it');
+      return;
+    }
+    this.freeze();
+    const { attempts, elapsedMs } = this.readRetry.spent;
+    await this.events.cannotRead(
+      new ReadFailure(this.spec.inputs, err),
+      Math.max(1, attempts),
+      elapsedMs,
+    );
   }
 
   /** Stops at once: no more batches; consumption paused. */

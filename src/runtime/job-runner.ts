@@ -15,7 +15,7 @@ import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../observability/logger.js';
 import { NO_METRICS, type JobMetrics, type MetricsSink } from '../observability/metrics.js';
 import type { PipelineDef } from '../pipeline/pipeline.js';
-import { errorInfo, failureReport, openFailureReport } from './failure.js';
+import { errorInfo, failureReport, openFailureReport, readFailureReport } from './failure.js';
 import { CompletionCheck } from './completion.js';
 import { Hop } from './hop.js';
 import { drain, type HopInput } from './progress.js';
@@ -147,6 +147,14 @@ export class JobRunner {
                 () => openFailureReport(err, this.deps.worker, attempts, elapsedMs),
                 heartbeat,
               ),
+            // No heartbeat to keep: the consumer is the part that failed.
+            cannotRead: (err, attempts, elapsedMs) =>
+              this.fail(
+                i,
+                err,
+                () => readFailureReport(err, this.deps.worker, attempts, elapsedMs),
+                () => Promise.resolve(),
+              ),
           },
           logger: this.log,
           clock: this.deps.clock,
@@ -241,7 +249,7 @@ export class JobRunner {
     const failure = report();
     this.log.error(
       { err, stage: failure.stage, record: failure.record },
-      failure.record ? 'record failed; job frozen' : 'tasks could not open; job frozen',
+      failure.record ? 'record failed; job frozen' : 'job frozen: ' + failure.description,
     );
     if (this.stopped) {
       // Stopped while later hops drained (up to DRAIN_TIMEOUT_MS): the job was suspended,

@@ -3,7 +3,14 @@ import type { ProcessingGuarantee } from '../../src/domain/status.js';
 import { NO_PLAN } from '../../src/domain/resume-plan.js';
 import { FENCED_PAUSE_MS } from '../../src/domain/settings.js';
 import { KafkaProtocolError } from '../../src/kafka/errors.js';
-import type { Kafka, ProducedRecord } from '../../src/kafka/port.js';
+import type {
+  ConsumeOptions,
+  ConsumerOptions,
+  GroupConsumer,
+  Kafka,
+  ProducedRecord,
+} from '../../src/kafka/port.js';
+import { ReadFailure, readFailureReport } from '../../src/runtime/failure.js';
 import type { StageDef } from '../../src/pipeline/stages.js';
 import { Hop } from '../../src/runtime/hop.js';
 import {
@@ -125,6 +132,10 @@ function startHop(w: MemoryWorld, o: HopRunOptions): HopRun {
       },
       cannotOpen: (err) => {
         failures.push({ err, topic: err.tasks.join(','), partition: -1, offset: '' });
+        return Promise.resolve();
+      },
+      cannotRead: (err) => {
+        failures.push({ err, topic: err.inputs.join(','), partition: -1, offset: '' });
         return Promise.resolve();
       },
     },
@@ -315,6 +326,85 @@ describe('a failing record', () => {
       .sort((a, b) => a - b);
     expect(p1).toEqual([1, 3, 5, 7, 9, 11, 13, 15, 17, 19]);
     expect(committedOffset(w.cluster, GROUP, 'in', 1)).toBe(10);
+  });
+});
+
+/**
+ * A client whose consumers' crash handler a test can call, as kafkajs does when it gives up on
+ * a request after its own retries and restarts the consumer.
+ */
+function crashable(w: MemoryWorld, name: string): { kafka: Kafka; crash: (err: Error) => void } {
+  const base = w.cluster.client(name);
+  let onCrash: ConsumeOptions['onCrash'];
+  const kafka = Object.assign(Object.create(base) as Kafka, {
+    consumer(o: ConsumerOptions): GroupConsumer {
+      const consumer = base.consumer(o);
+      const start = consumer.start.bind(consumer);
+      consumer.start = (c: ConsumeOptions) => ((onCrash = c.onCrash), start(c));
+      return consumer;
+    },
+  });
+  return { kafka, crash: (err) => onCrash?.(err, true) };
+}
+
+const brokerAway = (): Error =>
+  new KafkaProtocolError('REQUEST_TIMED_OUT', 'no broker answered (injected)', true);
+
+describe('a consumer that cannot read', () => {
+  // test/faults/long-outage.fault.test.ts: with the consumer crashing instead of a commit
+  // failing, a broker outage past the budget left the job RUNNING.
+  it('reports the hop once its crashes outlast the retry budget (10 s here), not before', async () => {
+    const w = await withInput(20, 2);
+    const c = crashable(w, 'w1');
+    const run = startHop(w, { worker: 'w1', kafka: c.kafka });
+    await w.clock.runUntil(() => allCommitted(w), 10_000);
+    c.crash(brokerAway());
+    await w.clock.advance(6_000);
+    c.crash(brokerAway());
+    await w.clock.advance(1_000);
+    expect(run.failures).toEqual([]);
+    await w.clock.advance(4_000);
+    c.crash(brokerAway());
+    await w.clock.advance(1_000);
+    expect(run.failures).toHaveLength(1);
+    const err = run.failures[0]?.err;
+    expect(err).toBeInstanceOf(ReadFailure);
+    expect(readFailureReport(err as ReadFailure, 'w1', 3, 11_000).description).toBe(
+      'Reading in from Kafka kept failing for 11 s (3 attempts); nothing more was processed',
+    );
+  });
+
+  it('starts counting again once the consumer has rejoined its group', async () => {
+    const w = await withInput(20, 2);
+    const c = crashable(w, 'w1');
+    const run = startHop(w, { worker: 'w1', kafka: c.kafka });
+    await w.clock.runUntil(() => allCommitted(w), 10_000);
+    c.crash(brokerAway());
+    await w.clock.advance(9_000);
+    // A second member joins: the rebalance hands this one its assignment again.
+    const other = startHop(w, { worker: 'w2' });
+    await w.clock.runUntil(() => run.hop.tasks.size === 1, 30_000);
+    // 12 s and more since the first crash: past the budget, had the join not reset it.
+    await w.clock.advance(3_000);
+    c.crash(brokerAway());
+    await w.clock.advance(1_000);
+    expect(run.failures).toEqual([]);
+    expect(other.failures).toEqual([]);
+  });
+
+  it('reports at once a consumer that stopped for good', async () => {
+    const w = await withInput(20, 2);
+    w.cluster.failNext({
+      op: 'fetch',
+      client: 'w1',
+      error: new KafkaProtocolError('GROUP_AUTHORIZATION_FAILED', 'not allowed (injected)'),
+      fatal: true,
+    });
+    const run = startHop(w, { worker: 'w1' });
+    await w.clock.runUntil(() => run.failures.length > 0, 10_000);
+    expect(run.failures).toHaveLength(1);
+    expect(run.failures[0]?.err).toBeInstanceOf(ReadFailure);
+    expect(run.failures[0]?.topic).toBe('in');
   });
 });
 

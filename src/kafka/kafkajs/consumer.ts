@@ -1,4 +1,9 @@
-import type { Consumer as KafkaJSConsumer, ConsumerConfig, Kafka as KafkaJSClient } from 'kafkajs';
+import type {
+  Consumer as KafkaJSConsumer,
+  ConsumerConfig,
+  ConsumerRunConfig,
+  Kafka as KafkaJSClient,
+} from 'kafkajs';
 import type {
   ConsumeOptions,
   ConsumerOptions,
@@ -6,7 +11,14 @@ import type {
   GroupMetadata,
   PartitionOffset,
 } from '../port.js';
+import { isTransient } from '../errors.js';
 import { restartOnError } from './restart.js';
+
+/**
+ * How long before a consumer that kafkajs does not restart is started again, when its error is
+ * one Sluice counts as transient (see restartLater).
+ */
+const RESTART_AFTER_MS = 2_000;
 
 /**
  * How long a fetch waits on the broker for records when there are none. kafkajs's default is
@@ -34,6 +46,12 @@ export function consumerConfig(config: ConsumerConfig): ConsumerConfig {
 export class KafkajsConsumer implements GroupConsumer {
   private readonly consumer: KafkaJSConsumer;
   private group: GroupMetadata;
+  /**
+   * Set once stop() is called. kafkajs's runner may still rejoin the group while it stops (a
+   * heartbeat answered REBALANCE_IN_PROGRESS because a peer left; kafkajs PR #1571, unmerged)
+   * or restart after a crash: neither is passed on to the handler any more.
+   */
+  private stopping = false;
 
   constructor(client: KafkaJSClient, options: ConsumerOptions) {
     this.group = { groupId: options.groupId };
@@ -55,6 +73,7 @@ export class KafkajsConsumer implements GroupConsumer {
     const c = this.consumer;
     const { onAssignment, onBatchEnd, onCrash } = o;
     c.on(c.events.GROUP_JOIN, ({ payload }) => {
+      if (this.stopping) return;
       // The generation is Sluice's addition to the event (generation.ts).
       const { generationId } = payload as { generationId?: number | null };
       this.group = {
@@ -76,10 +95,14 @@ export class KafkajsConsumer implements GroupConsumer {
           lastOffset: payload.lastOffset,
         }),
       );
-    if (onCrash) c.on(c.events.CRASH, ({ payload }) => onCrash(payload.error, payload.restart));
+    c.on(c.events.CRASH, ({ payload }) => {
+      if (this.stopping) return;
+      const restarting = payload.restart || this.restartLater(payload.error, run, onCrash);
+      onCrash?.(payload.error, restarting);
+    });
     await c.connect();
     await c.subscribe({ topics: o.topics, fromBeginning: true });
-    await c.run({
+    const run: ConsumerRunConfig = {
       autoCommit: o.autoCommit,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: o.partitionsInParallel ?? 1,
@@ -96,7 +119,40 @@ export class KafkajsConsumer implements GroupConsumer {
           { resolveOffset, heartbeat, isRunning, isStale },
         ),
       ),
-    });
+    };
+    await c.run(run);
+  }
+
+  /**
+   * kafkajs restarts a crashed consumer only when the error is marked retriable, and some that
+   * are transient are not: no broker answering FindCoordinator ends a join with
+   * KafkaJSGroupCoordinatorNotFound (kafkajs issues #1445, #1630), and the consumer stays
+   * stopped, its partitions unread while the job shows RUNNING. Such a consumer is started
+   * again here after a pause; whoever watches the crashes holds it to a retry budget. True when
+   * a restart is scheduled.
+   */
+  private restartLater(
+    err: Error,
+    run: ConsumerRunConfig,
+    onCrash: ConsumeOptions['onCrash'],
+  ): boolean {
+    if (!isTransient(err)) return false;
+    const attempt = (): void => {
+      if (this.stopping) return;
+      // kafkajs disconnected it on the crash. A start that fails later crashes again and comes
+      // back through the CRASH event; one that fails to connect is tried again from here.
+      this.consumer
+        .connect()
+        .then(() => this.consumer.run(run))
+        .catch((e: unknown) => {
+          if (this.stopping) return;
+          const failure = e instanceof Error ? e : new Error(String(e));
+          onCrash?.(failure, true);
+          setTimeout(attempt, RESTART_AFTER_MS).unref();
+        });
+    };
+    setTimeout(attempt, RESTART_AFTER_MS).unref();
+    return true;
   }
 
   pause(topics: string[]): void {
@@ -116,6 +172,7 @@ export class KafkajsConsumer implements GroupConsumer {
   }
 
   stop(): Promise<void> {
+    this.stopping = true;
     return this.consumer.disconnect();
   }
 }
