@@ -13,6 +13,7 @@ import {
 } from '../domain/resources.js';
 import type { Command } from '../domain/commands.js';
 import { withAdmin } from '../kafka/offsets.js';
+import { DEFAULT_RETRY, withRetry } from '../kafka/retry.js';
 import type { TopicReplication } from '../kafka/topics.js';
 import type {
   ConsumedRecord,
@@ -111,8 +112,14 @@ export class Coordinator {
       await ensureTopics(admin, this.topics, {
         jobsPartitions: this.opts.jobsPartitions,
         replication: this.opts.replication,
+        clock: this.clock,
       });
-      const meta = await admin.partitions([this.topics.jobs]);
+      const meta = await withRetry(
+        () => admin.partitions([this.topics.jobs]),
+        DEFAULT_RETRY,
+        undefined,
+        this.clock,
+      );
       this.jobsPartitions = meta[0]?.partitions.length ?? 1;
     });
     await Promise.all([this.events.ready(), this.commands.ready()]);

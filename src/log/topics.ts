@@ -1,5 +1,7 @@
 import { SluiceError } from '../domain/errors.js';
+import type { Clock } from '../domain/clock.js';
 import { errorType } from '../kafka/errors.js';
+import { DEFAULT_RETRY, withRetry } from '../kafka/retry.js';
 import type { Admin } from '../kafka/port.js';
 import { createTopics, type TopicReplication } from '../kafka/topics.js';
 import type { Topics } from '../domain/resources.js';
@@ -13,18 +15,29 @@ export interface EnsureTopicsOptions {
   jobsPartitions?: number | undefined;
   /** Replication of both topics. Default: the broker's. */
   replication?: TopicReplication | undefined;
+  /** For the retries' pauses. Default: the wall clock. */
+  clock?: Clock | undefined;
 }
 
 /**
  * Creates the namespace's topics when missing, and checks the settings of existing ones: a
  * control topic with several partitions would break the total order of commands, and a jobs
  * log without compaction would lose history to retention.
+ *
+ * Transient errors are retried within the default budget. On a fresh cluster of several
+ * brokers, a broker that has not yet heard of a topic just created answers
+ * UNKNOWN_TOPIC_OR_PARTITION to the checks, and kafkajs's admin does not retry that: a
+ * coordinator started with the cluster exited with it (test/faults/cluster.fault.test.ts).
  */
-export async function ensureTopics(
+export function ensureTopics(
   admin: Admin,
   topics: Topics,
   opts: EnsureTopicsOptions = {},
 ): Promise<void> {
+  return withRetry(() => ensureOnce(admin, topics, opts), DEFAULT_RETRY, undefined, opts.clock);
+}
+
+async function ensureOnce(admin: Admin, topics: Topics, opts: EnsureTopicsOptions): Promise<void> {
   const jobsPartitions = opts.jobsPartitions ?? DEFAULT_JOBS_PARTITIONS;
   const existing = new Set(await admin.listTopics());
   const missing = [

@@ -42,26 +42,43 @@ export class HopChunks {
   /**
    * Commits a task's offset past `last`, with no outputs: the records up to it were all
    * aborted. kafkajs fetches a partition's next batch only once the one before is resolved, so
-   * nothing below `last` is left unprocessed. A failure only leaves the offset behind: the
-   * records are filtered out again by whoever reads from there.
+   * nothing below `last` is left unprocessed.
+   *
+   * A failure drops the task, as a chunk's failed commit does (its producer may hold a
+   * transaction it cannot end, or be fenced), and, within the retry budget, reopens it after a
+   * backoff, and tries again. Left dropped, nothing would reopen it when no records follow (a
+   * bounded input's end), and the group's offset would stay short of the end for good: the
+   * likely cause of hops that never got through after a leader moved in the 3-broker cluster
+   * test, where such commits meet NOT_COORDINATOR.
    */
   async commitPast(id: string, last: string): Promise<void> {
     const task = this.o.tasks.tasks.get(id);
     if (!task) return;
-    await inTurn(task, async () => {
-      if (this.o.frozen() || this.o.tasks.tasks.get(id) !== task) return;
-      if (task.committed !== undefined && BigInt(task.committed) > BigInt(last)) return;
+    const failed = await inTurn(task, async () => {
+      if (this.o.frozen() || this.o.tasks.tasks.get(id) !== task) return undefined;
+      if (task.committed !== undefined && BigInt(task.committed) > BigInt(last)) return undefined;
       try {
         await commitTask(task, [], last, this.commitContext());
+        return undefined;
       } catch (err) {
-        // As after a chunk's failed commit: the producer may hold a transaction it cannot end
-        // (a commit whose answer was lost) or be fenced. The next chunk reopens the task.
         await this.o.tasks.fail(id, task);
-        throw err;
+        return err;
       }
-    }).catch((err: unknown) =>
-      this.o.log.debug({ err, task: id, last }, 'could not commit past aborted records'),
+    }).catch((err: unknown) => err);
+    if (failed === undefined) return;
+    const delay = isTransient(failed) || isFenced(failed) ? this.commitRetry.failed() : undefined;
+    this.o.log.warn(
+      { err: failed, task: id, last, retryInMs: delay },
+      delay === undefined
+        ? 'could not commit past aborted records; the next batch of the partition tries again'
+        : 'could not commit past aborted records; reopening the task',
     );
+    if (delay === undefined) return;
+    await this.o.clock.sleep(isFenced(failed) ? Math.max(delay, FENCED_PAUSE_MS) : delay);
+    if (this.o.frozen()) return;
+    // Reopened, and tried again: under AT_LEAST_ONCE no seek brings the markers back. Bounded
+    // by the budget, which only a success resets.
+    if (await this.o.tasks.taskFor(id).catch(() => undefined)) await this.commitPast(id, last);
   }
 
   private commitContext(): CommitContext {

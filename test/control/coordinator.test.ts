@@ -206,6 +206,23 @@ describe('a coordinator', () => {
   });
 });
 
+describe('a coordinator starting on a cluster still settling', () => {
+  // test/faults/cluster.fault.test.ts: on a fresh 3-broker cluster, a broker that had not yet
+  // heard of the topics just created answered UNKNOWN_TOPIC_OR_PARTITION, and the coordinator
+  // exited with it.
+  it('retries the checks of its topics on a transient error, and starts', async () => {
+    const w = memoryWorld();
+    const unknown = (): KafkaProtocolError =>
+      new KafkaProtocolError('UNKNOWN_TOPIC_OR_PARTITION', 'not yet known here (injected)', true);
+    w.cluster.failNext({ op: 'admin.partitions', error: unknown(), times: 2 });
+    w.cluster.failNext({ op: 'admin.topicConfig', error: unknown() });
+    const a = startCoordinator(w, NS, 'a');
+    await untilActive(w, a);
+    expect(a.started.error).toBeUndefined();
+    expect(w.cluster.pendingFaults).toBe(0);
+  });
+});
+
 describe('a coordinator failover', () => {
   it('gives every command exactly one outcome when the active coordinator crashes mid-transaction', async () => {
     // Each request takes 2 ms, so a transaction stays open a few ms: long enough to crash in.

@@ -228,6 +228,34 @@ describe('a rebalance in the middle of a chunk', () => {
   });
 });
 
+describe('a commit past aborted records that fails', () => {
+  for (const guarantee of ['EXACTLY_ONCE', 'AT_LEAST_ONCE'] as const)
+    it(`is tried again until the group's offset reaches the end (${guarantee})`, async () => {
+      const w = await withInput(10, 1);
+      const run = startHop(w, { worker: 'w1', guarantee });
+      expect(await w.clock.runUntil(() => allCommitted(w), 10_000)).toBe(true);
+      // The input ends with an aborted transaction: nothing is handed over, and the offset
+      // can only move past it by a commit with no outputs, which fails the first time.
+      w.cluster.failNext({
+        op: guarantee === 'EXACTLY_ONCE' ? 'sendOffsets' : 'offsetCommit',
+        client: 'w1',
+        error: new KafkaProtocolError('NOT_COORDINATOR', 'coordinator moved (injected)', true),
+      });
+      const aborted = w.cluster.client('writer').transactionalProducer({
+        transactionalId: 'writer',
+        transactionTimeoutMs: 60_000,
+      });
+      await drive(w.clock, aborted.init());
+      const tx = await drive(w.clock, aborted.begin());
+      await drive(w.clock, tx.send([{ topic: 'in', messages: inputs(5, 1) }]));
+      await drive(w.clock, tx.abort());
+      expect(await w.clock.runUntil(() => allCommitted(w), 30_000)).toBe(true);
+      expect(w.cluster.pendingFaults).toBe(0);
+      expect(run.failures).toEqual([]);
+      expect(numbersOut(w)).toEqual(upTo(10));
+    });
+});
+
 describe('a fenced commit', () => {
   it('reopens the task when another producer took its transactional id, and processes the chunk again', async () => {
     const w = await withInput(40, 1);
