@@ -13,6 +13,7 @@ import { resolveInfra } from '../../src/infra/index.js';
 import { withAdmin } from '../../src/kafka/offsets.js';
 import type { LineReader } from '../support/cli.js';
 import { kafkaClient, kafkaPort, testNamespace } from '../support/kafka.js';
+import { groupStanding } from '../support/job-groups.js';
 import { produceNumbers, readAll } from '../support/records.js';
 import { connectClient } from '../support/sluice.js';
 import { recordFault } from './record.js';
@@ -247,7 +248,21 @@ describe('the broker leading a job’s partitions killed on a three-broker clust
         )),
       'both hops through their inputs',
       180_000,
-    );
+    ).catch(async (err: unknown) => {
+      // Say where it stood: a suspension, a group a few offsets short, or one far behind.
+      const standing = await Promise.all([
+        groupStanding(admin, jobGroup(ns, job.id), input),
+        groupStanding(
+          admin,
+          stageGroup(ns, job.id, 'count'),
+          repartitionTopic(ns, job.id, 'count'),
+        ),
+      ]).catch((e: unknown) => [`(could not read the groups: ${String(e)})`]);
+      const events = job.history().map((e) => e.type);
+      throw new Error(
+        `${String(err)}; job ${job.status()} after ${events.join(', ')}; ${standing.join('; ')}`,
+      );
+    });
     const caughtUpMs = Date.now() - upAt;
 
     expect(job.status()).toBe('RUNNING');

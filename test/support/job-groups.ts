@@ -59,6 +59,21 @@ export async function committedThroughEnd(
 }
 
 /**
+ * Where a group stands on each partition of a topic, against the partition's ends: for the
+ * message of a test that timed out waiting for {@link committedThroughEnd}.
+ */
+export async function groupStanding(admin: Admin, groupId: string, topic: string): Promise<string> {
+  const ends = await admin.fetchTopicOffsets(topic);
+  const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return ends
+    .map((e) => {
+      const at = committed?.partitions.find((p) => p.partition === e.partition)?.offset;
+      return `${topic}:${e.partition} committed ${at ?? 'none'} of ${e.low}..${e.high}`;
+    })
+    .join('; ');
+}
+
+/**
  * True once every hop, taken in order, has committed through its topic's end: the outputs of
  * every record of the input are then committed. Each later hop's end is read after the hop
  * before it was through, so it holds all that hop will write for the input.
