@@ -27,8 +27,8 @@ import {
 } from '../support/memory-world.js';
 
 // Dead letters (docs/failure-handling.md, "Dead letters") on the in-memory Kafka, with a real
-// coordinator and a worker's real parts: the commit they go out in, and a failure in a later
-// hop, where one source record may have become several.
+// coordinator and a worker's real parts: the commit they go out in, a topic that does not exist,
+// and a failure in a later hop, where one source record may have become several.
 
 const NS = 'sl';
 const JOB = 'j1';
@@ -193,6 +193,48 @@ describe('a dead letter under EXACTLY_ONCE', () => {
       expect.stringMatching(/^aborted \(abort\) \[(?=.*\bdlq\/0\b)(?=.*\bout\/0\b)/),
       expect.stringMatching(/^committed \(commit\) \[(?=.*\bdlq\/0\b)(?=.*\bout\/0\b)/),
     ]);
+    await drive(w.clock, stopWorkerParts(s.worker));
+  });
+});
+
+describe('a resume that dead-letters to a topic that does not exist', () => {
+  it('is refused by the worker before it reads anything: suspended (whatever suspendOnFailure says) with SLUICE_DEAD_LETTER_TOPIC_MISSING, keeping the failing record', async () => {
+    const s = await suspendedOn(oneHop);
+    const { w, user } = s;
+    await drive(
+      w.clock,
+      user.sender.send(JOB, 'UpdateConfig', { delta: { suspendOnFailure: false } }),
+    );
+    const sentAt = w.clock.now();
+    await resume(s, 'DEAD_LETTER', 'nowhere');
+    expect(await until(w, user, 'SUSPENDED_DUE_TO_ERROR', 2)).toBe(true);
+    // At once, not after the retry budget of a commit that cannot succeed.
+    expect(w.clock.now() - sentAt).toBeLessThan(1_000);
+    const cause = suspensions(await eventsOf(w, NS, JOB))[1]?.cause;
+    expect(cause).toMatchObject({
+      description: 'Worker w1 could not start the job',
+      error: {
+        name: 'SLUICE_DEAD_LETTER_TOPIC_MISSING',
+        message:
+          'Dead-letter topic "nowhere" does not exist, so job "letters" cannot write its failing record there; Sluice does not create it. ' +
+          'Create the topic, then resume with --dead-letter nowhere again, or give another topic.',
+      },
+      record: { topic: 'in', partition: 0, offset: String(POISON) },
+    });
+    // Nothing read, written or committed, and no topic made.
+    expect(numbersOut(w)).toEqual(upTo(0, POISON));
+    expect(committedOffset(w.cluster, GROUP, 'in', 0)).toBe(POISON);
+    expect(() => w.cluster.watermarks('nowhere')).toThrow(/nowhere/);
+
+    // The record is still the one the job is stuck on: once the topic exists, the same resume works.
+    w.cluster.createTopic('nowhere', 1);
+    await resume(s, 'DEAD_LETTER', 'nowhere');
+    expect(await until(w, user, 'RUNNING', 3)).toBe(true);
+    expect(await w.clock.runUntil(() => sourceDone(w), 30_000)).toBe(true);
+    expect(w.cluster.read('nowhere').map((r) => r.value?.toString())).toEqual([
+      JSON.stringify({ n: POISON }),
+    ]);
+    expect(numbersOut(w)).toEqual([...upTo(0, POISON), ...upTo(POISON + 1, RECORDS)]);
     await drive(w.clock, stopWorkerParts(s.worker));
   });
 });
