@@ -159,7 +159,9 @@ describe('a resume with RETRY', () => {
     const lastSnapshot = () => user.log.state(JOB)?.lastSnapshot;
     expect(
       await w.clock.runUntil(
-        () => lastSnapshot()?.sourceOffsets.some((o) => o.partition === 1 && o.offset === '10'),
+        () =>
+          lastSnapshot()?.sourceOffsets.some((o) => o.partition === 1 && o.offset === '10') ===
+          true,
         30_000,
       ),
     ).toBe(true);
