@@ -58,6 +58,7 @@ export {
   JobCancelledError,
   CommandRejectedError,
   JobNotSuspendedError,
+  DeadLetterTopicMissingError,
 } from './domain/job-errors.js';
 export { SourceDataLostError, type LostRange } from './domain/data-loss.js';
 export {

@@ -138,6 +138,11 @@ export class SluiceClient {
     });
   }
 
+  /** @internal Whether the cluster has this topic: a dead-letter topic, before a resume. */
+  async topicExists(topic: string): Promise<boolean> {
+    return withAdmin(this.kafka, async (admin) => (await admin.listTopics()).includes(topic));
+  }
+
   /**
    * Calls `listener` with every event read from the log from now on, and the job's state after
    * it; returns the unsubscribe function.

@@ -3,6 +3,7 @@ import type { JobConfig, JobConfigDelta } from '../domain/config.js';
 import { SourceDataLostError, type LostRange } from '../domain/data-loss.js';
 import type { JobEvent } from '../domain/events.js';
 import {
+  DeadLetterTopicMissingError,
   JobCancelledError,
   JobFailedError,
   JobNotSuspendedError,
@@ -41,6 +42,8 @@ export interface JobHost {
   subscribe(jobId: string, listener: (c: StatusChange) => void): () => void;
   /** Partitions where records past the job's committed offsets were deleted. */
   lostRecords(jobId: string): Promise<LostRange[]>;
+  /** Whether the cluster has this topic. */
+  topicExists(topic: string): Promise<boolean>;
 }
 
 /**
@@ -91,12 +94,18 @@ export class Job {
    * job's committed offsets still exist, and rejects at once with {@link SourceDataLostError}
    * (`SLUICE_SOURCE_DATA_LOST`, naming each partition and range) when retention or
    * `deleteRecords` removed some while the job was stopped; the worker that starts the run
-   * checks again, so a resume sent another way cannot skip them either.
+   * checks again, so a resume sent another way cannot skip them either. A dead-letter topic
+   * must exist: otherwise it rejects at once with {@link DeadLetterTopicMissingError}
+   * (`SLUICE_DEAD_LETTER_TOPIC_MISSING`), and the worker would refuse the run too.
    */
   async resume(opts: ResumeOptions = {}): Promise<void> {
     const acceptDataLoss = opts.acceptDataLoss ?? false;
     // A job that cannot be resumed is left to the coordinator's refusal, which says why.
-    if (!acceptDataLoss && allowed(this.status(), 'JobResumed')) {
+    const resumable = allowed(this.status(), 'JobResumed');
+    const topic = opts.failingRecord === 'DEAD_LETTER' ? opts.deadLetterTopic : undefined;
+    if (resumable && topic && !(await this.client.topicExists(topic)))
+      throw new DeadLetterTopicMissingError(this.name, topic);
+    if (!acceptDataLoss && resumable) {
       const lost = await this.client.lostRecords(this.id);
       if (lost.length > 0) throw new SourceDataLostError(this.name, lost);
     }

@@ -10,14 +10,16 @@ import { allowed, ALLOWED_FROM } from './transitions.js';
 
 /**
  * Failures that suspend the job even when `suspendOnFailure` is false: state the code cannot
- * use (incompatible, or unreadable) or committed offsets that point at deleted records. A job
- * that failed would have its state topics and offsets deleted, and with them the choice to fix
- * and resume (or to resume accepting the loss).
+ * use (incompatible, or unreadable), committed offsets that point at deleted records, or a
+ * resume whose dead-letter topic does not exist. A job that failed would have its state topics
+ * and offsets deleted, and with them the choice to fix and resume (or to resume accepting the
+ * loss, or with a topic that exists).
  */
 const ALWAYS_SUSPENDS: readonly string[] = [
   'SLUICE_STATE_INCOMPATIBLE',
   'SLUICE_STATE_UNREADABLE',
   'SLUICE_SOURCE_DATA_LOST',
+  'SLUICE_DEAD_LETTER_TOPIC_MISSING',
 ] satisfies ErrorCode[];
 
 /** The result of checking a command against the state. */

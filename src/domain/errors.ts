@@ -22,6 +22,8 @@ export const ERROR_CODES = [
   'SLUICE_DECODE_FAILED',
   // Topics.
   'SLUICE_TOPIC_MISCONFIGURED',
+  // A resume names a dead-letter topic that does not exist.
+  'SLUICE_DEAD_LETTER_TOPIC_MISSING',
   // Jobs and commands.
   'SLUICE_JOB_NOT_FOUND',
   'SLUICE_COMMAND_REJECTED',

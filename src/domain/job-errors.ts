@@ -71,6 +71,26 @@ export class JobNotSuspendedError extends SluiceError {
   }
 }
 
+/**
+ * A resume that dead-letters to a topic that does not exist: refused by the client before it is
+ * sent, and by the worker before the run reads anything. Sending to it would fail the commit
+ * with UNKNOWN_TOPIC_OR_PARTITION until the retry budget ran out, or, on a broker that creates
+ * topics on first use, create one with the broker's defaults under a name that may be a typo.
+ */
+export class DeadLetterTopicMissingError extends SluiceError {
+  constructor(
+    readonly jobName: string,
+    readonly topic: string,
+  ) {
+    super(
+      'SLUICE_DEAD_LETTER_TOPIC_MISSING',
+      `Dead-letter topic "${topic}" does not exist, so job "${jobName}" cannot write its failing record there; Sluice does not create it. Create the topic, then resume with --dead-letter ${topic} again, or give another topic.`,
+      { details: { job: jobName, topic } },
+    );
+    this.name = 'DeadLetterTopicMissingError';
+  }
+}
+
 /** One line naming what broke and where. */
 export function describeCause(c: SuspensionCause): string {
   const parts = [c.description];

@@ -1,4 +1,5 @@
 import { CLEANUP_DELAY_MS } from '../domain/settings.js';
+import { isSluiceError } from '../domain/errors.js';
 import { endsJob, type JobEvent } from '../domain/events.js';
 import { NO_PLAN, resumePlan } from '../domain/resume-plan.js';
 import type { JobState } from '../domain/state.js';
@@ -169,7 +170,9 @@ export class PipelineHost {
         error: errorInfo(err),
         stage: null,
         worker: deps.worker,
-        record: null,
+        // Refused before reading anything, the run is still stuck on the record it was to
+        // dead-letter: naming it lets the next resume dead-letter (or skip) it.
+        record: isSluiceError(err, 'SLUICE_DEAD_LETTER_TOPIC_MISSING') ? plan.record : null,
       };
       await sendReport(
         deps.reports,

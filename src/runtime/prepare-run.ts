@@ -1,4 +1,5 @@
 import { SluiceError } from '../domain/errors.js';
+import { DeadLetterTopicMissingError } from '../domain/job-errors.js';
 import type { ResumePlan } from '../domain/resume-plan.js';
 import type { JobState } from '../domain/state.js';
 import { topicOffsets } from '../kafka/offsets.js';
@@ -34,8 +35,9 @@ export interface PrepareRunOptions {
 /**
  * Everything a run does before its hops start: the job's internal topics made, its state seeded
  * from an exported snapshot if it starts from one, and the checks that must refuse the run
- * before anything is read: saved state the code does not match, records stranded in an old
- * repartition topic, records deleted past the offsets it resumes from. Resolves to the source's
+ * before anything is read: a dead-letter topic that does not exist, saved state the code does
+ * not match, records stranded in an old repartition topic, records deleted past the offsets it
+ * resumes from. Resolves to the source's
  * end offsets for a bounded job (`topic:partition` → end), undefined for an unbounded one.
  */
 export async function prepareRun(
@@ -43,6 +45,10 @@ export async function prepareRun(
   o: PrepareRunOptions,
 ): Promise<Map<string, bigint> | undefined> {
   const { job, pipeline, topology } = o;
+  // Before anything else: the run's first commit would write the failing record there.
+  const deadLetterTopic = o.plan.action === 'DEAD_LETTER' ? o.plan.deadLetterTopic : null;
+  if (deadLetterTopic !== null && !(await admin.listTopics()).includes(deadLetterTopic))
+    throw new DeadLetterTopicMissingError(job.name, deadLetterTopic);
   const meta = await admin.partitions(pipeline.source.topics);
   const widest = Math.max(...meta.map((t) => t.partitions.length));
   const { changelogs, repartitions } = topology;

@@ -4,7 +4,11 @@ import { CommandCodec } from '../../src/codec/log-codec.js';
 import { SourceDataLostError } from '../../src/domain/data-loss.js';
 import { isSluiceError } from '../../src/domain/errors.js';
 import type { JobEvent } from '../../src/domain/events.js';
-import { CommandRejectedError } from '../../src/domain/job-errors.js';
+import {
+  CommandRejectedError,
+  DeadLetterTopicMissingError,
+  JobNotSuspendedError,
+} from '../../src/domain/job-errors.js';
 import { jobGroup, stageGroup, topicNames } from '../../src/domain/resources.js';
 import {
   eventsOf,
@@ -19,8 +23,9 @@ import { drive, memoryWorld, produce, type MemoryWorld } from '../support/memory
 
 // Job.resume's own check (issue 14, item 6): before it sends a ResumeJob, the client reads the
 // job's committed offsets and the log starts of their partitions, and refuses at once a resume
-// that would skip records deleted while the job was stopped. On the in-memory Kafka with a real
-// coordinator; no worker is needed, since the client refuses before anything is sent.
+// that would skip records deleted while the job was stopped, or dead-letter to a topic that does
+// not exist. On the in-memory Kafka with a real coordinator; no worker is needed, since the
+// client refuses before anything is sent. And suspensionCause(), which only a suspended job has.
 
 const NS = 'sl';
 const JOB = 'j1';
@@ -162,5 +167,61 @@ describe('Job.resume, when records past the committed offsets were deleted while
     const err = await drive(w.clock, client.getJob(JOB).resume()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CommandRejectedError);
     expect(err).toMatchObject({ rejectionCode: 'ILLEGAL_TRANSITION' });
+  });
+});
+
+describe('Job.resume with a dead-letter topic', () => {
+  it('refuses at once with SLUICE_DEAD_LETTER_TOPIC_MISSING when the topic does not exist, sending nothing', async () => {
+    const { w, client } = await setUp();
+    const job = client.getJob(JOB);
+    await drive(w.clock, job.suspend());
+    const resume = () =>
+      drive(w.clock, job.resume({ failingRecord: 'DEAD_LETTER', deadLetterTopic: 'nowhere' }));
+
+    const err = await resume().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeadLetterTopicMissingError);
+    expect(isSluiceError(err, 'SLUICE_DEAD_LETTER_TOPIC_MISSING')).toBe(true);
+    expect((err as DeadLetterTopicMissingError).details).toEqual({
+      job: 'copies',
+      topic: 'nowhere',
+    });
+    expect(await resumesSent(w)).toBe(0);
+
+    // Once it exists the resume is sent: here the coordinator refuses it, as a user's
+    // suspension has no failing record to dead-letter.
+    w.cluster.createTopic('nowhere', 1);
+    const sent = await resume().catch((e: unknown) => e);
+    expect(sent).toMatchObject({ rejectionCode: 'INVALID_ARGUMENT' });
+    expect(await resumesSent(w)).toBe(1);
+  });
+});
+
+describe('Job.suspensionCause', () => {
+  it('throws JobNotSuspendedError unless the job is suspended, and returns the cause while it is', async () => {
+    const { w, client } = await setUp();
+    const job = client.getJob(JOB);
+    const thrown = () => {
+      try {
+        job.suspensionCause();
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    };
+    const before = thrown();
+    expect(before).toBeInstanceOf(JobNotSuspendedError);
+    expect(isSluiceError(before, 'SLUICE_JOB_NOT_SUSPENDED')).toBe(true);
+    expect(before).toMatchObject({ status: job.status(), jobId: JOB });
+
+    await drive(w.clock, job.suspend());
+    expect(job.suspensionCause()).toMatchObject({
+      requestedByUser: true,
+      dueToError: false,
+      description: 'Suspended by alice.',
+    });
+
+    await drive(w.clock, job.resume());
+    expect(job.status()).toBe('STARTING');
+    expect(thrown()).toBeInstanceOf(JobNotSuspendedError);
   });
 });

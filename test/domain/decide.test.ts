@@ -309,6 +309,25 @@ describe('job lifecycle', () => {
     ]);
   });
 
+  it('suspends, whatever the flag, when a resume named a dead-letter topic that does not exist, keeping the record', () => {
+    const sim = new Sim();
+    running(sim, 'j1', 'orders', false);
+    const record = { topic: 'orders', partition: 3, offset: '7', key: null, valuePreview: '{}' };
+    const failure = {
+      description: 'Worker w1 could not start the job',
+      error: { name: 'SLUICE_DEAD_LETTER_TOPIC_MISSING', message: 'no "dlq"', stack: null },
+      stage: null,
+      record,
+    };
+    expect(expectAccepted(sim.fail('j1', failure)).map((e) => e.type)).toEqual([
+      'JobSuspendedDueToError',
+    ]);
+    // The state and offsets stay, and the record is still there to dead-letter once the topic is.
+    expect(expectAccepted(sim.resume('j1', 'DEAD_LETTER', 'dlq'))).toEqual([
+      expect.objectContaining({ type: 'JobResumed', deadLetterTopic: 'dlq', record }),
+    ]);
+  });
+
   it('records on the JobResumed event whether the resume accepts data loss, and who sent it', () => {
     const sim = new Sim();
     jobIn(sim, 'SUSPENDED');

@@ -4,9 +4,11 @@ import type { JobConfig } from '../../src/domain/config.js';
 import type { JobEvent } from '../../src/domain/events.js';
 import type { JobState } from '../../src/domain/state.js';
 import type { MemoryKafka } from '../../src/kafka/memory/index.js';
+import type { Kafka } from '../../src/kafka/port.js';
 import type { CommandSender } from '../../src/log/commands.js';
 import type { JobLog } from '../../src/log/job-log.js';
-import { openClientParts } from '../../src/node/parts.js';
+import { openClientParts, startWorkerParts, type WorkerParts } from '../../src/node/parts.js';
+import type { PipelineDef } from '../../src/pipeline/pipeline.js';
 import type { RunnerDeps } from '../../src/runtime/job-runner.js';
 import {
   background,
@@ -33,15 +35,19 @@ export interface RunningCoordinator {
   started: Background<void>;
 }
 
-/** Starts a coordinator of `namespace` on a client named `name` (its member name too). */
+/**
+ * Starts a coordinator of `namespace` on a client named `name` (its member name too); `wrap`
+ * lets a test watch the calls it makes through that client.
+ */
 export function startCoordinator(
   world: MemoryWorld,
   namespace: string,
   name: string,
+  wrap: (kafka: MemoryKafka) => Kafka = (k) => k,
 ): RunningCoordinator {
   const kafka = world.cluster.client(name);
   const coordinator = new Coordinator({
-    kafka,
+    kafka: wrap(kafka),
     registry: world.registry,
     namespace,
     logger: world.logger,
@@ -101,6 +107,29 @@ export async function memoryClient(
     logger: world.logger,
   });
   return { client, participant: p };
+}
+
+/** A worker's real parts on a client named `name`, hosting `pipeline` as `p` (what `submit` names). */
+export function startWorker(
+  world: MemoryWorld,
+  namespace: string,
+  name: string,
+  pipeline: () => PipelineDef,
+): Promise<WorkerParts> {
+  return drive(
+    world.clock,
+    startWorkerParts({
+      kafka: world.cluster.client(name),
+      registry: world.registry,
+      namespace,
+      logger: world.logger,
+      clock: world.clock,
+      commandTimeoutMs: COMMAND_TIMEOUT_MS,
+      workerId: name,
+      retry: TEST_RETRY,
+      factories: new Map([['p', pipeline]]),
+    }),
+  );
 }
 
 /** What a {@link JobRunner} needs of a worker, on a participant. */

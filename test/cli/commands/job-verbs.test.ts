@@ -89,3 +89,30 @@ describe('`sluice resume` of a job whose unread records were deleted while it wa
     expect(client.getJob('orders').status()).toBe('STARTING');
   });
 });
+
+describe('`sluice resume --dead-letter` to a topic that does not exist', () => {
+  it('fails at once with SLUICE_DEAD_LETTER_TOPIC_MISSING, exit code 1, naming the topic and what to do', async () => {
+    const w = memoryWorld();
+    w.cluster.createTopic('orders', 1);
+    await untilActive(w, startCoordinator(w, 'sl', 'coord'));
+    const { client, participant } = await memoryClient(w, 'sl', 'alice');
+    await submit(w, participant, 'j1', jobConfig('orders'));
+    await drive(w.clock, client.getJob('orders').suspend());
+
+    const flags = { deadLetter: 'orders-dead' };
+    const err = await drive(w.clock, client.getJob('orders').resume(resumeOptions(flags))).catch(
+      (e: unknown) => e,
+    );
+    expect(exitCodeFor(err)).toBe(EXIT_CODES.FAILURE);
+    expect(jsonError(err)).toEqual({
+      error: {
+        code: 'SLUICE_DEAD_LETTER_TOPIC_MISSING',
+        message:
+          'Dead-letter topic "orders-dead" does not exist, so job "orders" cannot write its failing record there; Sluice does not create it. ' +
+          'Create the topic, then resume with --dead-letter orders-dead again, or give another topic.',
+        details: { job: 'orders', topic: 'orders-dead' },
+      },
+    });
+    expect(client.getJob('orders').status()).toBe('SUSPENDED');
+  });
+});
