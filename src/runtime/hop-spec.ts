@@ -71,4 +71,10 @@ export interface HopOptions {
   logger: Logger;
   clock: Clock;
   metrics?: JobMetrics;
+  /**
+   * EXACTLY_ONCE: sweep each task the first time this hop opens it (see sweep in open.ts), not
+   * only after a failed commit here. For runs after the first: the run before may have ended
+   * on a commit that failed in a broker crash, on this worker or another.
+   */
+  sweepOnFirstOpen?: boolean;
 }

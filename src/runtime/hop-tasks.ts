@@ -20,6 +20,8 @@ export interface HopTasksOptions {
   frozen: () => boolean;
   /** Called once, when the first assignment's tasks are open. */
   started: () => void;
+  /** Sweep every task the first time it opens here too (see HopOptions.sweepOnFirstOpen). */
+  sweepOnFirstOpen?: boolean;
 }
 
 /**
@@ -36,6 +38,8 @@ export class HopTasks {
   private announced = new Set<string>();
   /** Tasks whose last commit failed here, to sweep when they reopen (see sweep in open.ts). */
   private readonly sweeps = new Set<string>();
+  /** Tasks opened here at least once. */
+  private readonly openedOnce = new Set<string>();
   private started = false;
 
   constructor(private readonly o: HopTasksOptions) {}
@@ -134,13 +138,16 @@ export class HopTasks {
     if (ids.length === 0) return;
     const { kafka, spec, guarantee, log, metrics, frozen } = this.o;
     let opened: Map<string, Task>;
+    const sweep = new Set(this.sweeps);
+    if (this.o.sweepOnFirstOpen)
+      for (const id of ids) if (!this.openedOnce.has(id)) sweep.add(id);
     try {
       opened = await openTasks(
         kafka,
         {
           ...spec,
           guarantee,
-          sweep: this.sweeps,
+          sweep,
           stillOwned: (id) => !frozen() && this.announced.has(id),
         },
         ids,
@@ -152,7 +159,10 @@ export class HopTasks {
       throw new TaskOpenFailure(ids, err);
     }
     for (const [id, task] of opened) this.tasks.set(id, task);
-    for (const id of opened.keys()) this.sweeps.delete(id);
+    for (const id of opened.keys()) {
+      this.sweeps.delete(id);
+      this.openedOnce.add(id);
+    }
     // The first assignment's opening may have failed and left its tasks to taskFor.
     this.announceStart();
   }

@@ -70,6 +70,7 @@ export class Hop {
       },
       frozen: () => this.frozen,
       started: () => this.events.started(),
+      sweepOnFirstOpen: o.sweepOnFirstOpen ?? false,
     });
     this.chunks = new HopChunks({
       ...o,

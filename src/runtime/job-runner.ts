@@ -158,6 +158,10 @@ export class JobRunner {
           },
           logger: this.log,
           clock: this.deps.clock,
+          // A run after the first may follow one that ended in a broker crash mid-commit: the
+          // transaction coordinator has been seen to forget such a transaction, whose records
+          // the next commit of the same producer id would then commit (see sweep in open.ts).
+          sweepOnFirstOpen: this.job.run > 1,
           metrics: this.metrics.hop(i, { source: i === 0, sink: !spec.output.internal }),
         }),
       );

@@ -13,6 +13,7 @@ import type {
 import { ReadFailure, readFailureReport } from '../../src/runtime/failure.js';
 import type { StageDef } from '../../src/pipeline/stages.js';
 import { Hop } from '../../src/runtime/hop.js';
+import { taskTransactionalId } from '../../src/domain/resources.js';
 import {
   background,
   committedOffset,
@@ -90,6 +91,7 @@ interface HopRunOptions {
   guarantee?: ProcessingGuarantee;
   stages?: StageDef[];
   changelogs?: { topic: string; stage: string }[];
+  sweepOnFirstOpen?: boolean;
 }
 
 /**
@@ -141,6 +143,7 @@ function startHop(w: MemoryWorld, o: HopRunOptions): HopRun {
     },
     logger: w.logger,
     clock: w.clock,
+    sweepOnFirstOpen: o.sweepOnFirstOpen ?? false,
   });
   return { hop, started: background(hop.start()), failures, processed };
 }
@@ -253,6 +256,27 @@ describe('a commit past aborted records that fails', () => {
       expect(w.cluster.pendingFaults).toBe(0);
       expect(run.failures).toEqual([]);
       expect(numbersOut(w)).toEqual(upTo(10));
+    });
+});
+
+describe('a run after the first', () => {
+  // A broker crash mid-commit can leave a task's records open where the restarted transaction
+  // coordinator knows no transaction (test/runtime/open.int.test.ts); the next commit of the
+  // same producer id would commit them. The run that failed cannot sweep them once it is over,
+  // so a resumed or restarted run sweeps each task the first time it opens it.
+  for (const sweepOnFirstOpen of [true, false])
+    it(`${sweepOnFirstOpen ? 'sweeps' : 'does not sweep'} each task before its first commit when asked (${sweepOnFirstOpen})`, async () => {
+      const w = await withInput(10, 2);
+      const run = startHop(w, { worker: 'w1', sweepOnFirstOpen });
+      expect(await w.clock.runUntil(() => allCommitted(w), 10_000)).toBe(true);
+      const aborted = [0, 1].map((p) =>
+        w.cluster.trace.some((l) =>
+          l.includes(`txn ${taskTransactionalId(GROUP, 'in', p)} aborted`),
+        ),
+      );
+      expect(aborted).toEqual([sweepOnFirstOpen, sweepOnFirstOpen]);
+      expect(numbersOut(w)).toEqual(upTo(10));
+      expect(run.failures).toEqual([]);
     });
 });
 
