@@ -2,7 +2,7 @@ import { failpoint } from '../observability/failpoint.js';
 import type { CommandCodec, EventCodec } from '../codec/log-codec.js';
 import { fold, type Cluster } from '../domain/cluster.js';
 import type { Command } from '../domain/commands.js';
-import { decideRecord } from '../domain/control.js';
+import { decideRecord, recordCommandId } from '../domain/control.js';
 import type { JobEvent } from '../domain/events.js';
 import { jobPartition, type Topics } from '../domain/resources.js';
 import type { ConsumedRecord, Producer, TransactionalProducer } from '../kafka/port.js';
@@ -34,19 +34,35 @@ export async function decideBatch(o: {
   const events: JobEvent[] = [];
   const changes = new Map<JobEvent, Change>();
   for (const message of o.records) {
-    const command = await o.codec.decode(message.value, {
-      commandId: `ctl-${partition}-${message.offset}`,
-      issuedBy: headerValue(message, 'sluice-issued-by') ?? 'unknown',
-      at: Number(message.timestamp),
-    });
     const record = {
       partition,
       offset: message.offset,
+      timestamp: Number(message.timestamp),
       preview: message.value ? message.value.subarray(0, 64).toString('base64') : null,
     };
+    const command = await o.codec.decode(message.value, {
+      commandId: recordCommandId(record),
+      issuedBy: headerValue(message, 'sluice-issued-by') ?? 'unknown',
+      at: record.timestamp,
+    });
     const result = decideRecord(cluster, command, record, o.now);
-    if (result.decision?.kind === 'duplicate')
-      o.log.debug({ offset: message.offset }, 'repeated command ignored');
+    if (result.decision?.kind === 'duplicate') {
+      const first = result.decision.outcome;
+      // A repeat names the job its first sending named. One that names another job is a
+      // different command under a used id (a client that reuses ids): it is ignored all the
+      // same, since the id is all a repeat has, but said loudly.
+      if ('jobId' in command && command.jobId !== first.jobId)
+        o.log.warn(
+          {
+            offset: message.offset,
+            commandId: first.commandId,
+            jobId: command.jobId,
+            firstJobId: first.jobId,
+          },
+          'a command reuses the id of an earlier command for another job; ignored as a repeat of it',
+        );
+      else o.log.debug({ offset: message.offset }, 'repeated command ignored');
+    }
     for (const e of result.events) {
       const before = cluster.jobs.get(e.jobId)?.status;
       fold(cluster, e);

@@ -30,8 +30,25 @@ export interface MalformedCommand {
 export interface ControlRecord {
   partition: number;
   offset: string;
+  /** The record's timestamp, epoch ms: part of its id (see recordCommandId). */
+  timestamp: number;
   /** The record's first bytes, base64: shown when it could not be read at all. */
   preview: string | null;
+}
+
+/**
+ * The id of a command that gives none, and of a record that cannot be read: its place on the
+ * control topic, so that a record delivered again is still a repeat. The position alone is
+ * not enough: a control topic deleted and created again starts at offset 0, and its records'
+ * positions are those of records already answered, whose outcomes the job log keeps; each new
+ * command would be ignored as a repeat of an old one. The record's timestamp tells them apart.
+ */
+export function recordCommandId(r: {
+  partition: number;
+  offset: string;
+  timestamp: number;
+}): string {
+  return `ctl-${r.partition}-${r.offset}-${r.timestamp}`;
 }
 
 /** What a command came to: the decision (none for an unreadable record) and its events, stamped. */
@@ -64,7 +81,7 @@ export function decideRecord(
   record: ControlRecord | null,
   at: number,
 ): CommandResult {
-  const recordId = record ? `ctl-${record.partition}-${record.offset}` : undefined;
+  const recordId = record ? recordCommandId(record) : undefined;
   const source = record && { partition: record.partition, offset: record.offset };
   if ('malformed' in command) {
     const jobId =

@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { emptyCluster, fold, MAX_REASON_CHARS } from '../../src/domain/cluster.js';
-import { AUDIT_JOB_ID, decideRecord, envelopeProblem } from '../../src/domain/control.js';
+import {
+  AUDIT_JOB_ID,
+  decideRecord,
+  envelopeProblem,
+  recordCommandId,
+} from '../../src/domain/control.js';
 import { command, config, T0 } from './harness.js';
 
-const record = { partition: 0, offset: '41', preview: 'AAEC' };
+const record = { partition: 0, offset: '41', timestamp: 1_700, preview: 'AAEC' };
 const submit = (jobId: string, commandId = 'c1') =>
   command(
     'SubmitJob',
@@ -59,7 +64,7 @@ describe('decideRecord: what the coordinator makes of one control record', () =>
       commandType: '(unreadable)',
       code: 'MALFORMED',
       reason: 'not JSON',
-      commandId: 'ctl-0-41',
+      commandId: 'ctl-0-41-1700',
       issuedBy: 'unknown',
       source: { partition: 0, offset: '41' },
       rawPreview: 'AAEC',
@@ -86,8 +91,28 @@ describe('decideRecord: what the coordinator makes of one control record', () =>
       jobId: AUDIT_JOB_ID,
       code: 'MALFORMED',
       reason: `jobId "${AUDIT_JOB_ID}" is reserved`,
-      commandId: 'ctl-0-41',
+      commandId: 'ctl-0-41-1700',
     });
+  });
+});
+
+describe('recordCommandId', () => {
+  // The hostile-control fault scenario recreates the control topic: its first record sits
+  // where the first record of the old one sat.
+  it('tells apart two records at one position of a control topic recreated in between', () => {
+    const before = { partition: 0, offset: '0', timestamp: 1_000 };
+    expect(recordCommandId(before)).toBe('ctl-0-0-1000');
+    expect(recordCommandId({ ...before, timestamp: 2_000 })).not.toBe(recordCommandId(before));
+  });
+
+  it('answers a malformed record at a reused position, not taking it for the old one', () => {
+    const cluster = emptyCluster();
+    const bad = { malformed: true, reason: 'not JSON', jobId: 'j9', commandType: null } as const;
+    for (const e of decideRecord(cluster, bad, record, T0).events) fold(cluster, e);
+    const again = decideRecord(cluster, bad, { ...record, timestamp: 9_999 }, T0);
+    expect(again.events.map((e) => [e.type, e.commandId])).toEqual([
+      ['CommandRejected', 'ctl-0-41-9999'],
+    ]);
   });
 });
 

@@ -4,10 +4,10 @@ import { MAX_COMMAND_BYTES } from '../../src/domain/control.js';
 import { topicNames } from '../../src/domain/resources.js';
 import type { LineReader } from '../support/cli.js';
 import { codecs, readLogUntil } from '../support/commands.js';
-import { kafkaClient, sluiceEnv, testNamespace } from '../support/kafka.js';
+import { createTopics, kafkaClient, sluiceEnv, testNamespace } from '../support/kafka.js';
 import { readAll } from '../support/records.js';
 import { recordFault } from './record.js';
-import { sluiceProcess, stopAll } from './support.js';
+import { sluiceProcess, stopAll, until } from './support.js';
 
 // Issue 14, scenario 7: hostile records on the control topic, which anyone with write access
 // can produce: 5 MB, 100,000 fields, JSON nested 10,000 deep, invalid UTF-8, an unknown schema
@@ -20,10 +20,13 @@ const control = topicNames(ns).control;
 const kafka = kafkaClient('hostile-control-test');
 const children: LineReader[] = [];
 afterAll(() => stopAll(children));
+/** The coordinator, started by the first test and kept for the second. */
+let coordinatorProc: LineReader | undefined;
 
 describe('hostile control records', () => {
   it('are each rejected with a bounded event, and the coordinator stays up and keeps deciding', async (ctx) => {
     const { proc: coordinator } = await sluiceProcess(['coordinator'], sluiceEnv(ns), children);
+    coordinatorProc = coordinator;
     const { events } = await codecs(ns);
     // The topic must take what an attacker would send; by default the broker refuses over 1 MB.
     const admin = kafka.admin();
@@ -91,7 +94,7 @@ describe('hostile control records', () => {
     );
     // Every hostile record is answered, by its offset, with a MALFORMED rejection.
     for (let offset = 0; offset < hostile.length; offset++) {
-      const answer = log.filter((e) => e.commandId === `ctl-0-${offset}`);
+      const answer = log.filter((e) => e.commandId.startsWith(`ctl-0-${offset}-`));
       expect(
         answer.map((e) => e.type),
         hostile[offset]?.[0],
@@ -114,6 +117,63 @@ describe('hostile control records', () => {
         'hostile control records: 5 MB, 100k fields, 10k-deep JSON, bad UTF-8, unknown schema id',
       invariant: 'each rejected MALFORMED by offset; coordinator up; events bounded',
       figures: { records: sent, largestEventBytes: largest },
+    });
+  });
+
+  // The rest of item 7: a control topic deleted and created again (an operator's clean-up)
+  // starts at offset 0, where the old topic's first records sat. A command that gives no id is
+  // known by its record's place: by place alone, each new command was the repeat of an old one,
+  // and ignored without a word.
+  it('after the control topic is deleted and created again, commands are decided, and a reused id is ignored loudly', async (ctx) => {
+    const coordinator = coordinatorProc;
+    if (!coordinator) throw new Error('the first test starts the coordinator');
+    const { events } = await codecs(ns);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [control] });
+    await until(async () => !(await admin.listTopics()).includes(control), 'the topic gone');
+    await admin.disconnect();
+    await createTopics(kafka, [{ topic: control, numPartitions: 1 }]);
+    const producer = kafka.producer({ maxInFlightRequests: 1, idempotent: true });
+    await producer.connect();
+    const submit = (jobId: string, commandId?: string) =>
+      JSON.stringify({
+        type: 'SubmitJob',
+        jobId,
+        ...(commandId !== undefined && { commandId }),
+        pipeline: 'p',
+        config: { name: jobId },
+      });
+    // Offset 0 again: without an id, as a script would send it. Then an id used before (by
+    // 'after', in the first test) for another job, and a last command to read up to.
+    await producer.send({ topic: control, messages: [{ value: submit('reborn') }] });
+    await producer.send({ topic: control, messages: [{ value: submit('reused', 'after-1') }] });
+    await producer.send({ topic: control, messages: [{ value: submit('last', 'last-1') }] });
+    await producer.disconnect();
+
+    const log = await readLogUntil(
+      ns,
+      events,
+      (l) => l.some((e) => e.commandId === 'last-1'),
+      120_000,
+    );
+    const reborn = log.filter((e) => e.jobId === 'reborn');
+    expect(reborn.map((e) => e.type)).toEqual(['JobSubmitted']);
+    // Its id names offset 0 and a time: unlike every id the old topic's records got.
+    expect(reborn[0]?.commandId).toMatch(/^ctl-0-0-\d+$/);
+    expect(log.filter((e) => e.commandId === reborn[0]?.commandId)).toHaveLength(1);
+    // The reused id: nothing for its job, read up to the command after it; said in the log.
+    expect(log.filter((e) => e.jobId === 'reused')).toEqual([]);
+    expect(log.filter((e) => e.jobId === 'last').map((e) => e.type)).toEqual(['JobSubmitted']);
+    await until(
+      () => coordinator.stderr.includes('reuses the id of an earlier command'),
+      'the warning about the reused id',
+    );
+    expect(coordinator.child.exitCode).toBeNull();
+    recordFault(ctx, {
+      scenario: 'control topic deleted and created again; an id reused for another job',
+      invariant: 'id-less commands decided (ids by place and time); the reuse ignored and logged',
+      figures: { commands: 3 },
     });
   });
 });
