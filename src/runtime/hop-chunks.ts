@@ -52,6 +52,11 @@ export class HopChunks {
    * test, where such commits meet NOT_COORDINATOR.
    */
   async commitPast(id: string, last: string): Promise<void> {
+    // The task may still be opening (a fetch of only aborted records comes at once after an
+    // assignment, before the restore is done): wait for it rather than drop the commit, or the
+    // group's offset stays short of a partition that nothing more is written to.
+    if (this.o.frozen()) return;
+    await this.o.tasks.whenReady().catch(() => undefined);
     const task = this.o.tasks.tasks.get(id);
     if (!task) return;
     const failed = await inTurn(task, async () => {

@@ -134,13 +134,15 @@ export class HopTasks {
   }
 
   /** Opens tasks (see open.ts); the consumer moves to where the group stands on each. */
-  private async open(ids: string[]): Promise<void> {
+  private async open(wanted: string[]): Promise<void> {
+    // Queued behind an opening that has opened them meanwhile: opening again would take the
+    // transactional id from the task just opened.
+    const ids = wanted.filter((id) => !this.tasks.has(id));
     if (ids.length === 0) return;
     const { kafka, spec, guarantee, log, metrics, frozen } = this.o;
     let opened: Map<string, Task>;
     const sweep = new Set(this.sweeps);
-    if (this.o.sweepOnFirstOpen)
-      for (const id of ids) if (!this.openedOnce.has(id)) sweep.add(id);
+    if (this.o.sweepOnFirstOpen) for (const id of ids) if (!this.openedOnce.has(id)) sweep.add(id);
     try {
       opened = await openTasks(
         kafka,

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobEvent } from '../../src/domain/events.js';
 import type { LineReader } from '../support/cli.js';
 import { produceNumbers, readAll } from '../support/records.js';
-import { jobHops, throughEnds } from '../support/job-groups.js';
+import { groupStanding, jobHops, throughEnds } from '../support/job-groups.js';
 import { connectClient } from '../support/sluice.js';
 import { recordFault } from './record.js';
 import {
@@ -79,10 +79,18 @@ describe('the broker down for longer than the retry budget', () => {
     const admin = kafka.admin();
     await admin.connect();
     // Both hops through their inputs, in order: every record's count is then committed.
-    await until(
-      () => throughEnds(admin, jobHops(ns, job.id, input, ['count'])),
-      'both hops through their inputs',
-      120_000,
+    const hops = jobHops(ns, job.id, input, ['count']);
+    await until(() => throughEnds(admin, hops), 'both hops through their inputs', 120_000).catch(
+      async (err: unknown) => {
+        // Say where it stood: a suspension, a group a few offsets short, or one far behind.
+        const standing = await Promise.all(
+          hops.map((h) => groupStanding(admin, h.group, h.topic)),
+        ).catch((e: unknown) => [`(could not read the groups: ${String(e)})`]);
+        const events = job.history().map((e) => e.type);
+        throw new Error(
+          `${String(err)}; job ${job.status()} after ${events.join(', ')}; ${standing.join('; ')}`,
+        );
+      },
     );
     await admin.disconnect();
     // Every key's running count is 1..N once each: nothing lost, nothing counted twice.

@@ -259,6 +259,26 @@ describe('a commit past aborted records that fails', () => {
     });
 });
 
+describe('a partition holding only aborted records when the hop starts', () => {
+  // A resumed run's sweep (see below) leaves exactly this on every partition it writes to, and
+  // the first fetch comes while the tasks are still opening.
+  it('gets its offset committed past them, though its task was still opening', async () => {
+    const w = await withInput(0, 2);
+    const aborted = w.cluster.client('writer').transactionalProducer({
+      transactionalId: 'writer',
+      transactionTimeoutMs: 60_000,
+    });
+    await drive(w.clock, aborted.init());
+    const tx = await drive(w.clock, aborted.begin());
+    await drive(w.clock, tx.send([{ topic: 'in', messages: inputs(6, 2) }]));
+    await drive(w.clock, tx.abort());
+    const run = startHop(w, { worker: 'w1' });
+    expect(await w.clock.runUntil(() => allCommitted(w), 30_000)).toBe(true);
+    expect(run.failures).toEqual([]);
+    expect(numbersOut(w)).toEqual([]);
+  });
+});
+
 describe('a run after the first', () => {
   // A broker crash mid-commit can leave a task's records open where the restarted transaction
   // coordinator knows no transaction (test/runtime/open.int.test.ts); the next commit of the
