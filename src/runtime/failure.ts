@@ -61,9 +61,9 @@ export function readFailureReport(
   const inputs = err.inputs.join(', ');
   return {
     description:
-      attempts > 1
-        ? `Reading ${inputs} from Kafka kept failing for ${Math.round(elapsedMs / 1000)} s (${attempts} attempts); nothing more was processed`
-        : `Reading ${inputs} from Kafka stopped with an error the consumer does not recover from; nothing more was processed`,
+      elapsedMs > 0
+        ? `Kafka kept failing for ${Math.round(elapsedMs / 1000)} s (${attempts} attempts) under the hop reading ${inputs}; nothing more was processed`
+        : `The consumer of ${inputs} stopped with an error it does not recover from; nothing more was processed`,
     error: errorInfo(err.cause),
     stage: null,
     worker,

@@ -8,6 +8,7 @@ import { MAX_RECORDS_PER_COMMIT, runChunk } from './chunk.js';
 import { CommitFailure } from './failure.js';
 import { DeserializationFailure } from './serde.js';
 import type { HopTasks } from './hop-tasks.js';
+import type { OutageWatch } from './outage.js';
 import type { BatchControl, HopOptions } from './hop-spec.js';
 import { commitTask, committedPrefix, inTurn, type CommitContext, type Task } from './task.js';
 
@@ -22,6 +23,8 @@ export interface HopChunksOptions extends Omit<HopOptions, 'kafka' | 'logger' | 
   clients: () => { producer: Producer | undefined; consumer: GroupConsumer | undefined };
   frozen: () => boolean;
   freeze: () => void;
+  /** Told of every commit that failed for a transient reason and of every one that went through. */
+  outage: OutageWatch;
 }
 
 /**
@@ -70,8 +73,12 @@ export class HopChunks {
         return err;
       }
     }).catch((err: unknown) => err);
-    if (failed === undefined) return;
+    if (failed === undefined) {
+      this.o.outage.succeeded();
+      return;
+    }
     const delay = isTransient(failed) || isFenced(failed) ? this.commitRetry.failed() : undefined;
+    if (isTransient(failed)) this.o.outage.failed(failed);
     this.o.log.warn(
       { err: failed, task: id, last, retryInMs: delay },
       delay === undefined
@@ -110,6 +117,7 @@ export class HopChunks {
     const id = `${task.topic}:${task.partition}`;
     await this.o.tasks.fail(id, task);
     const delay = isTransient(err) || isFenced(err) ? this.commitRetry.failed() : undefined;
+    if (isTransient(err)) this.o.outage.failed(err);
     const first = messages[0];
     if (delay === undefined && first) {
       const { attempts, elapsedMs } = this.commitRetry.spent;
@@ -255,6 +263,7 @@ export class HopChunks {
             this.o.written.set(`${m.topic}:${m.partition}`, BigInt(m.baseOffset));
         this.commitRetry.succeeded();
         this.readRetry.succeeded();
+        this.o.outage.succeeded();
       } catch (err) {
         return this.commitFailed(err, task, messages, ctl);
       }

@@ -20,6 +20,8 @@ export interface HopTasksOptions {
   frozen: () => boolean;
   /** Called once, when the first assignment's tasks are open. */
   started: () => void;
+  /** Called after each successful opening: Kafka answers again. */
+  opened?: () => void;
   /** Sweep every task the first time it opens here too (see HopOptions.sweepOnFirstOpen). */
   sweepOnFirstOpen?: boolean;
 }
@@ -165,6 +167,7 @@ export class HopTasks {
       this.sweeps.delete(id);
       this.openedOnce.add(id);
     }
+    this.o.opened?.();
     // The first assignment's opening may have failed and left its tasks to taskFor.
     this.announceStart();
   }

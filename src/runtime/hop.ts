@@ -14,6 +14,7 @@ import { isTransient } from '../kafka/errors.js';
 import { RetryBudget } from '../kafka/retry.js';
 import { ReadFailure, TaskOpenFailure } from './failure.js';
 import { HopChunks } from './hop-chunks.js';
+import { OutageWatch } from './outage.js';
 import type { HopEvents, HopOptions, HopSpec } from './hop-spec.js';
 import { HopTasks } from './hop-tasks.js';
 import { ownedIds, type Task } from './task.js';
@@ -39,8 +40,8 @@ export class Hop {
   private readonly log: Logger;
   /** Consecutive failures to open tasks, against the retry budget. */
   private readonly openRetry: RetryBudget;
-  /** Consecutive crashes of the consumer (a broker away), against the retry budget. */
-  private readonly readRetry: RetryBudget;
+  /** How long the hop has been failing against Kafka, whichever part failed (see outage.ts). */
+  private readonly outage: OutageWatch;
   private readonly clock: Clock;
 
   private readonly kafka: Kafka;
@@ -55,7 +56,9 @@ export class Hop {
     this.log = o.logger.child({ hop: o.spec.index });
     this.clock = o.clock;
     this.openRetry = new RetryBudget(o.spec.retry, () => o.clock.now());
-    this.readRetry = new RetryBudget(o.spec.retry, () => o.clock.now());
+    this.outage = new OutageWatch(o.spec.retry.budgetMs, o.clock, (err, attempts, elapsedMs) =>
+      this.cannotRead(err, attempts, elapsedMs),
+    );
     this.taskSet = new HopTasks({
       kafka: o.kafka,
       spec: o.spec,
@@ -70,6 +73,7 @@ export class Hop {
       },
       frozen: () => this.frozen,
       started: () => this.events.started(),
+      opened: () => this.outage.succeeded(),
       sweepOnFirstOpen: o.sweepOnFirstOpen ?? false,
     });
     this.chunks = new HopChunks({
@@ -81,6 +85,7 @@ export class Hop {
       clients: () => ({ producer: this.producer, consumer: this.consumer }),
       frozen: () => this.frozen,
       freeze: () => this.freeze(),
+      outage: this.outage,
     });
   }
 
@@ -109,7 +114,7 @@ export class Hop {
       partitionsInParallel: PARTITIONS_IN_PARALLEL,
       onAssignment: (assignment) => {
         // Joined: whatever kept the consumer from reading is over.
-        this.readRetry.succeeded();
+        this.outage.succeeded();
         const owned = ownedIds(assignment);
         this.taskSet.assign(owned);
         // A rebalance drops the lag series of the partitions that moved to another worker,
@@ -155,6 +160,7 @@ export class Hop {
   private async openFailed(err: TaskOpenFailure, heartbeat: () => Promise<void>): Promise<void> {
     const delay = isTransient(err.cause) ? this.openRetry.failed() : undefined;
     if (delay !== undefined) {
+      this.outage.failed(err.cause);
       this.log.warn(
         { err: err.cause, tasks: err.tasks, retryInMs: delay },
         'could not open tasks; retrying',
@@ -171,23 +177,25 @@ export class Hop {
 
   /**
    * The consumer crashed: kafkajs gives up on a request after its own retries (a broker away
-   * for ~10 s) and restarts the consumer. While it keeps crashing nothing is read, so the
-   * crashes count against the retry budget like failed commits: once it is spent, the hop
-   * freezes and the job is told, with the cause, instead of showing RUNNING while the broker is
-   * away for longer than the budget. Before this, such an outage suspended the job only when a
-   * commit happened to be failing at the time; with the consumer down instead, the job carried
-   * on once the broker came back, whatever the budget said. A consumer that does not restart
-   * (kafkajs gave up for good) is reported at once: the hop would otherwise stay dead.
+   * for ~10 s) and restarts the consumer. While it keeps crashing nothing is read, so a crash
+   * is a failure of the hop like a failed commit (see OutageWatch). A consumer that does not
+   * restart (kafkajs gave up for good, on an error that is not transient) is reported at once:
+   * the hop would otherwise stay dead while the job shows RUNNING.
    */
-  private async consumerCrashed(err: Error, restarting: boolean): Promise<void> {
+  private consumerCrashed(err: Error, restarting: boolean): void {
     if (this.frozen) return;
-    const delay = restarting && isTransient(err) ? this.readRetry.failed() : undefined;
-    if (delay !== undefined) {
+    if (restarting && isTransient(err)) {
       this.log.warn({ err, restarting }, 'the consumer crashed; kafkajs restarts it');
+      this.outage.failed(err);
       return;
     }
+    void this.cannotRead(err, 1, 0);
+  }
+
+  /** Freezes the hop and tells the job: Kafka failed it for the whole budget, or for good. */
+  private async cannotRead(err: unknown, attempts: number, elapsedMs: number): Promise<void> {
+    if (this.frozen) return;
     this.freeze();
-    const { attempts, elapsedMs } = this.readRetry.spent;
     await this.events.cannotRead(
       new ReadFailure(this.spec.inputs, err),
       Math.max(1, attempts),
@@ -198,12 +206,14 @@ export class Hop {
   /** Stops at once: no more batches; consumption paused. */
   freeze(): void {
     this.frozen = true;
+    this.outage.stop();
     this.consumer?.pause(this.spec.inputs);
   }
 
   /** Leaves the group and disconnects the producers (see HopTasks.close). */
   async stop(): Promise<void> {
     this.frozen = true;
+    this.outage.stop();
     await this.consumer?.stop().catch(() => undefined);
     await this.taskSet.close();
     await this.producer?.disconnect().catch(() => undefined);
