@@ -56,9 +56,9 @@ export class Hop {
     this.log = o.logger.child({ hop: o.spec.index });
     this.clock = o.clock;
     this.openRetry = new RetryBudget(o.spec.retry, () => o.clock.now());
-    this.outage = new OutageWatch(o.spec.retry.budgetMs, o.clock, (err, attempts, elapsedMs) =>
-      this.cannotRead(err, attempts, elapsedMs),
-    );
+    this.outage = new OutageWatch(o.spec.retry.budgetMs, o.clock, (err, attempts, elapsedMs) => {
+      void this.cannotRead(err, attempts, elapsedMs);
+    });
     this.taskSet = new HopTasks({
       kafka: o.kafka,
       spec: o.spec,
