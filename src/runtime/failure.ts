@@ -62,7 +62,7 @@ export function readFailureReport(
   return {
     description:
       elapsedMs > 0
-        ? `Kafka kept failing for ${Math.round(elapsedMs / 1000)} s (${attempts} attempts) under the hop reading ${inputs}; nothing more was processed`
+        ? `Kafka kept failing for ${Math.round(elapsedMs / 1000)} s (${attempts} attempt${attempts === 1 ? '' : 's'}) under the hop reading ${inputs}; nothing more was processed`
         : `The consumer of ${inputs} stopped with an error it does not recover from; nothing more was processed`,
     error: errorInfo(err.cause),
     stage: null,
