@@ -113,6 +113,7 @@ export class Job {
       failingRecord: opts.failingRecord ?? 'RETRY',
       deadLetterTopic: opts.deadLetterTopic ?? null,
       acceptDataLoss,
+      force: false,
     });
   }
 

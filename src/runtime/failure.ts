@@ -68,6 +68,7 @@ export function readFailureReport(
     stage: null,
     worker,
     record: null,
+    fingerprint: null,
   };
 }
 
@@ -88,6 +89,7 @@ export function openFailureReport(
     stage: null,
     worker,
     record: null,
+    fingerprint: null,
   };
 }
 
@@ -130,6 +132,7 @@ export function failureReport(
     stage,
     worker,
     record: { ...origin, valuePreview: message.value ? preview(message.value) : null },
+    fingerprint: null,
   };
 }
 

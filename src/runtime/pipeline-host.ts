@@ -173,6 +173,8 @@ export class PipelineHost {
         // Refused before reading anything, the run is still stuck on the record it was to
         // dead-letter: naming it lets the next resume dead-letter (or skip) it.
         record: isSluiceError(err, 'SLUICE_DEAD_LETTER_TOPIC_MISSING') ? plan.record : null,
+        // Not the code's failure: nothing in it says the same code cannot be resumed.
+        fingerprint: null,
       };
       await sendReport(
         deps.reports,

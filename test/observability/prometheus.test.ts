@@ -37,6 +37,7 @@ const cause = (at: number): SuspensionCause => ({
   record: null,
   snapshotId: null,
   at,
+  fingerprint: null,
 });
 
 const job = { job_id: 'j1', pipeline: 'totals' };

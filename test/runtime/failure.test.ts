@@ -37,6 +37,7 @@ describe('failureReport', () => {
         key: 'customer-7',
         valuePreview: '{"id":3}',
       },
+      fingerprint: null,
     });
   });
 
