@@ -29,7 +29,12 @@
 export { SluiceClient, type ClientOptions } from './node/client.js';
 export { Job, type ResumeOptions } from './client/job.js';
 export type { StatusChange } from './client/status-events.js';
-export { Worker, type WorkerOptions, type PipelineFactory } from './node/worker.js';
+export {
+  Worker,
+  type WorkerOptions,
+  type PipelineFactory,
+  type RegisterOptions,
+} from './node/worker.js';
 export type { RestoreProgress } from './observability/metrics.js';
 export { createCoordinator } from './node/coordinator.js';
 export type { Coordinator } from './control/coordinator.js';

@@ -76,6 +76,8 @@ export async function startWorkerParts(
     workerId: string;
     retry: RetryPolicy;
     factories: ReadonlyMap<string, PipelineFactory>;
+    /** The fingerprint of each hosted pipeline's code, by name (see `Worker.register`). */
+    fingerprints?: ReadonlyMap<string, string> | undefined;
     metrics?: MetricsSink | undefined;
     observe?: (state: JobState) => void;
   },
@@ -96,6 +98,7 @@ export async function startWorkerParts(
     retry: o.retry,
     metrics: o.metrics,
     factories: o.factories,
+    fingerprints: o.fingerprints,
     ...(o.observe && { observe: o.observe }),
     clock: o.clock,
     replication: o.replication,

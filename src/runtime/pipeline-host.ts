@@ -17,6 +17,11 @@ export type PipelineFactory = (args: Record<string, string>) => PipelineDef;
 export interface PipelineHostOptions extends RunnerDeps {
   /** The pipelines hosted, by name. */
   factories: ReadonlyMap<string, PipelineFactory>;
+  /**
+   * The fingerprint of each hosted pipeline's code, by name: a failure the code causes is
+   * reported with it. A pipeline without one reports none (null).
+   */
+  fingerprints?: ReadonlyMap<string, string> | undefined;
   /** Called with the state of each hosted job as the log moves it (for the metrics). */
   observe?: (state: JobState) => void;
 }
@@ -141,6 +146,7 @@ export class PipelineHost {
         job: state,
         pipeline: factory(state.config.args),
         plan,
+        fingerprint: deps.fingerprints?.get(state.pipeline) ?? null,
       });
       this.running.set(state.jobId, runner);
       try {
