@@ -96,6 +96,7 @@ export class Worker {
   }
 
   async start(): Promise<void> {
+    this.metrics?.hosting(this.fingerprints);
     // Served first, so a probe can tell "starting" from "down" while Kafka is being reached.
     if (this.metrics && this.o.metricsPort !== undefined)
       this.server = await this.serve(this.metrics, this.o.metricsPort);

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { isSluiceError } from '../../src/domain/errors.js';
 import { changelogTopic, repartitionTopic, topicNames } from '../../src/domain/resources.js';
 import type { TopicReplication } from '../../src/kafka/topics.js';
-import { openClientParts, startWorkerParts, type WorkerParts } from '../../src/node/parts.js';
+import { readPresence } from '../../src/log/presence.js';
+import {
+  openClientParts,
+  startWorkerParts,
+  stopWorkerParts,
+  type WorkerParts,
+} from '../../src/node/parts.js';
 import { Pipeline, type PipelineDef } from '../../src/pipeline/pipeline.js';
 import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
@@ -136,6 +142,19 @@ describe('the replication options', () => {
 });
 
 describe("a worker's fingerprints", () => {
+  it("are announced on <ns>.workers once the worker's parts run, until they stop", async () => {
+    const { w } = await setUp();
+    const { parts } = await startWorker(w, {});
+    const presence = () =>
+      drive(w.clock, readPresence(w.cluster.client('reader'), topicNames(NS).workers));
+    expect((await presence()).get('w1')).toMatchObject({
+      workerId: 'w1',
+      pipelines: { p: 'c0dec0dec0de' },
+    });
+    await drive(w.clock, stopWorkerParts(parts));
+    expect((await presence()).has('w1')).toBe(false);
+  });
+
   it("go on the report of a failure the pipeline's code causes, through the pipeline host", async () => {
     const { w, user } = await setUp();
     const poisoned = (): PipelineDef =>
