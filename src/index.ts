@@ -66,6 +66,8 @@ export {
   DeadLetterTopicMissingError,
 } from './domain/job-errors.js';
 export { SourceDataLostError, type LostRange } from './domain/data-loss.js';
+export { ResumeSameCodeError, type SameCode } from './domain/same-code.js';
+export type { WorkerPresence, PipelineHost } from './domain/presence.js';
 export {
   JOB_STATUSES,
   PROCESSING_GUARANTEES,

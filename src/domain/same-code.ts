@@ -29,6 +29,14 @@ export function failedCode(job: JobState): string | null {
 }
 
 /**
+ * Whether a resume would retry the failing record of a job whose code failed on it: only then
+ * can {@link sameCodeAsFailure} refuse it, so a caller reads the live workers only then.
+ */
+export function retriesFailedCode(job: JobState, failingRecord: FailingRecordAction): boolean {
+  return failedCode(job) !== null && failingRecord === 'RETRY';
+}
+
+/**
  * What refuses a resume, or undefined when nothing does. Refused only when all of these hold:
  * the job is SUSPENDED_DUE_TO_ERROR with a fingerprint on its cause; the resume retries the
  * failing record (skip and dead-letter move past it, so the same code is fine); at least one
@@ -41,7 +49,8 @@ export function sameCodeAsFailure(
   failingRecord: FailingRecordAction,
 ): SameCode | undefined {
   const fingerprint = failedCode(job);
-  if (fingerprint === null || failingRecord !== 'RETRY' || hosts.length === 0) return undefined;
+  if (fingerprint === null || !retriesFailedCode(job, failingRecord) || hosts.length === 0)
+    return undefined;
   if (!hosts.every((h) => h.fingerprint === fingerprint)) return undefined;
   return { jobName: job.name, pipeline: job.pipeline, fingerprint, workers: [...hosts] };
 }
