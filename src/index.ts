@@ -29,7 +29,12 @@
 export { SluiceClient, type ClientOptions } from './node/client.js';
 export { Job, type ResumeOptions } from './client/job.js';
 export type { StatusChange } from './client/status-events.js';
-export { Worker, type WorkerOptions, type PipelineFactory } from './node/worker.js';
+export {
+  Worker,
+  type WorkerOptions,
+  type PipelineFactory,
+  type RegisterOptions,
+} from './node/worker.js';
 export type { RestoreProgress } from './observability/metrics.js';
 export { createCoordinator } from './node/coordinator.js';
 export type { Coordinator } from './control/coordinator.js';
@@ -61,6 +66,8 @@ export {
   DeadLetterTopicMissingError,
 } from './domain/job-errors.js';
 export { SourceDataLostError, type LostRange } from './domain/data-loss.js';
+export { ResumeSameCodeError, type SameCode } from './domain/same-code.js';
+export type { WorkerPresence, PipelineHost } from './domain/presence.js';
 export {
   JOB_STATUSES,
   PROCESSING_GUARANTEES,

@@ -2,8 +2,8 @@ import { isSluiceError } from '../domain/errors.js';
 
 /**
  * The process exit codes of `sluice`, in one place so scripts can rely on them. A code, once
- * published, keeps its meaning; 0, 1 and 2 predate 3, and 0 to 3 predate 4, and did not change
- * when they were added.
+ * published, keeps its meaning; 0, 1 and 2 predate 3, 0 to 3 predate 4, 0 to 4 predate 5, and
+ * none changed when the later ones were added.
  */
 export const EXIT_CODES = {
   /** The command did what it was asked. */
@@ -24,6 +24,12 @@ export const EXIT_CODES = {
    * `--accept-data-loss`, which it should not do after any other failure.
    */
   DATA_LOST: 4,
+  /**
+   * A resume refused because every live worker hosting the job's pipeline still runs the code
+   * the job failed in (`SLUICE_RESUME_SAME_CODE`): a deployment script may wait for the fixed
+   * workers and try again, or decide to `--force`.
+   */
+  SAME_CODE: 5,
 } as const;
 
 /** One of {@link EXIT_CODES}. */
@@ -34,6 +40,7 @@ export function exitCodeFor(err: unknown): ExitCode {
   if (isSluiceError(err, 'SLUICE_USAGE')) return EXIT_CODES.USAGE;
   if (isSluiceError(err, 'SLUICE_JOB_NOT_FOUND')) return EXIT_CODES.UNKNOWN_JOB;
   if (isSluiceError(err, 'SLUICE_SOURCE_DATA_LOST')) return EXIT_CODES.DATA_LOST;
+  if (isSluiceError(err, 'SLUICE_RESUME_SAME_CODE')) return EXIT_CODES.SAME_CODE;
   return EXIT_CODES.FAILURE;
 }
 
@@ -43,4 +50,5 @@ export const EXIT_CODES_HELP = `Exit codes:
   1  the operation failed or was rejected (e.g. SLUICE_COMMAND_REJECTED, SLUICE_COMMAND_TIMEOUT)
   2  usage error: unknown flag or command, missing argument, bad value (SLUICE_USAGE)
   3  unknown job: no job has that id or name (SLUICE_JOB_NOT_FOUND)
-  4  resume refused: records past the job's committed offsets were deleted (SLUICE_SOURCE_DATA_LOST)`;
+  4  resume refused: records past the job's committed offsets were deleted (SLUICE_SOURCE_DATA_LOST)
+  5  resume refused: every live worker hosting the pipeline runs the code that failed (SLUICE_RESUME_SAME_CODE)`;

@@ -1,16 +1,19 @@
+import { systemClock, type Clock } from '../domain/clock.js';
 import type { Outcome } from '../domain/cluster.js';
 import type { LostRange } from '../domain/data-loss.js';
 import type { CommandPayloads, CommandType } from '../domain/commands.js';
 import { compileJobConfig, type JobConfigInput } from '../domain/config.js';
 import { SluiceError } from '../domain/errors.js';
 import type { JobEvent } from '../domain/events.js';
-import { isJobGroup } from '../domain/resources.js';
+import { liveWorkers, type WorkerPresence } from '../domain/presence.js';
+import { isJobGroup, topicNames } from '../domain/resources.js';
 import type { JobState } from '../domain/state.js';
 import { withAdmin } from '../kafka/offsets.js';
 import type { Kafka } from '../kafka/port.js';
 import { lostRecords } from '../kafka/positions.js';
 import type { CommandSender } from '../log/commands.js';
 import type { JobLog } from '../log/job-log.js';
+import { readPresence } from '../log/presence.js';
 import type { Logger } from '../observability/logger.js';
 import { randomBytes } from 'node:crypto';
 import { Job } from './job.js';
@@ -25,6 +28,8 @@ export interface ClientParts {
   sender: CommandSender;
   logger: Logger;
   kafka: Kafka;
+  /** Whose "now" decides which workers are live; default the wall clock. */
+  clock?: Clock | undefined;
 }
 
 /**
@@ -39,12 +44,14 @@ export class SluiceClient {
   private readonly log: JobLog;
   private readonly sender: CommandSender;
   private readonly kafka: Kafka;
+  private readonly clock: Clock;
   private readonly listeners = new Map<string, Set<(c: StatusChange) => void>>();
 
   constructor(parts: ClientParts) {
     this.log = parts.log;
     this.sender = parts.sender;
     this.kafka = parts.kafka;
+    this.clock = parts.clock ?? systemClock;
     this.logger = parts.logger;
     this.namespace = parts.log.namespace;
     this.issuedBy = parts.sender.issuedBy;
@@ -136,6 +143,17 @@ export class SluiceClient {
       for (const group of groups) lost.push(...(await lostRecords(admin, group)));
       return lost;
     });
+  }
+
+  /**
+   * The namespace's live workers, by worker id, as `<ns>.workers` says now: each with the
+   * pipelines it hosts and the fingerprint of each one's code. A worker counts as live until
+   * it stops cleanly, or for 30 s after its last refresh (a crash). Reads the whole presence
+   * topic, so call it when needed rather than in a loop.
+   */
+  async liveWorkers(): Promise<WorkerPresence[]> {
+    const table = await readPresence(this.kafka, topicNames(this.namespace).workers);
+    return liveWorkers(table, this.clock.now());
   }
 
   /** @internal Whether the cluster has this topic: a dead-letter topic, before a resume. */

@@ -2,6 +2,8 @@ import type { FailingRecordAction, SuspensionCause } from '../domain/cause.js';
 import type { JobConfig, JobConfigDelta } from '../domain/config.js';
 import { SourceDataLostError, type LostRange } from '../domain/data-loss.js';
 import type { JobEvent } from '../domain/events.js';
+import { hostsOf, type WorkerPresence } from '../domain/presence.js';
+import { ResumeSameCodeError, retriesFailedCode, sameCodeAsFailure } from '../domain/same-code.js';
 import {
   DeadLetterTopicMissingError,
   JobCancelledError,
@@ -28,6 +30,12 @@ export interface ResumeOptions {
    * `SLUICE_SOURCE_DATA_LOST`. Default false.
    */
   acceptDataLoss?: boolean;
+  /**
+   * Resume although the job failed in code that every live worker hosting its pipeline still
+   * runs (same fingerprint): without it, such a resume that retries the failing record is
+   * refused with `SLUICE_RESUME_SAME_CODE`. The job log records who forced it. Default false.
+   */
+  force?: boolean;
 }
 
 /** What a {@link Job} needs from its client; the client implements it. */
@@ -44,6 +52,8 @@ export interface JobHost {
   lostRecords(jobId: string): Promise<LostRange[]>;
   /** Whether the cluster has this topic. */
   topicExists(topic: string): Promise<boolean>;
+  /** The namespace's live workers, with the fingerprints of the code they run. */
+  liveWorkers(): Promise<WorkerPresence[]>;
 }
 
 /**
@@ -96,10 +106,16 @@ export class Job {
    * `deleteRecords` removed some while the job was stopped; the worker that starts the run
    * checks again, so a resume sent another way cannot skip them either. A dead-letter topic
    * must exist: otherwise it rejects at once with {@link DeadLetterTopicMissingError}
-   * (`SLUICE_DEAD_LETTER_TOPIC_MISSING`), and the worker would refuse the run too.
+   * (`SLUICE_DEAD_LETTER_TOPIC_MISSING`), and the worker would refuse the run too. Unless
+   * `force`, a job suspended because its code failed on a record is not retried while every
+   * live worker hosting its pipeline runs that same code (by fingerprint): it rejects at once
+   * with {@link ResumeSameCodeError} (`SLUICE_RESUME_SAME_CODE`), naming them. With no live
+   * host, or a cause without a fingerprint, nothing is refused.
    */
   async resume(opts: ResumeOptions = {}): Promise<void> {
     const acceptDataLoss = opts.acceptDataLoss ?? false;
+    const force = opts.force ?? false;
+    const failingRecord = opts.failingRecord ?? 'RETRY';
     // A job that cannot be resumed is left to the coordinator's refusal, which says why.
     const resumable = allowed(this.status(), 'JobResumed');
     const topic = opts.failingRecord === 'DEAD_LETTER' ? opts.deadLetterTopic : undefined;
@@ -109,10 +125,18 @@ export class Job {
       const lost = await this.client.lostRecords(this.id);
       if (lost.length > 0) throw new SourceDataLostError(this.name, lost);
     }
+    const state = this.snapshot();
+    // Presence is read only when it can refuse: a retry of a record the code failed on.
+    if (!force && resumable && retriesFailedCode(state, failingRecord)) {
+      const hosts = hostsOf(await this.client.liveWorkers(), state.pipeline);
+      const same = sameCodeAsFailure(state, hosts, failingRecord);
+      if (same) throw new ResumeSameCodeError(same);
+    }
     await this.client.send(this.id, 'ResumeJob', {
-      failingRecord: opts.failingRecord ?? 'RETRY',
+      failingRecord,
       deadLetterTopic: opts.deadLetterTopic ?? null,
       acceptDataLoss,
+      force,
     });
   }
 

@@ -61,9 +61,12 @@ export function describeEvent(e: JobEvent): string {
         e.failingRecord === 'RETRY'
           ? 'resumed from the last snapshot'
           : `resumed; failing record: ${e.failingRecord}${e.deadLetterTopic ? ` to ${e.deadLetterTopic}` : ''}`;
-      return e.acceptDataLoss
-        ? `${resumed}; accepting data loss: records deleted while it was stopped are skipped`
-        : resumed;
+      const loss = e.acceptDataLoss
+        ? '; accepting data loss: records deleted while it was stopped are skipped'
+        : '';
+      // `force` is missing from events folded from JSON histories older than it.
+      const forced = e.force ? '; forced: even if the live workers run the code it failed in' : '';
+      return `${resumed}${loss}${forced}`;
     }
     case 'JobRestarted':
       return 'restarted from the last snapshot';

@@ -51,6 +51,7 @@ const commandSchema = z.discriminatedUnion('type', [
       failingRecord: z.enum(FAILING_RECORD_ACTIONS).default('RETRY'),
       deadLetterTopic: nullableStr,
       acceptDataLoss: z.boolean().default(false),
+      force: z.boolean().default(false),
     })
     .strict(),
   z.object({ type: z.literal('CancelJob'), ...envelope }).strict(),
@@ -85,6 +86,7 @@ const commandSchema = z.discriminatedUnion('type', [
         stage: nullableStr,
         worker: nullableStr,
         record: recordRef.nullable().default(null),
+        fingerprint: nullableStr,
       }),
       run,
     })

@@ -28,6 +28,13 @@ export interface SuspensionCause {
   snapshotId: string | null;
   /** Epoch milliseconds. */
   at: number;
+  /**
+   * The fingerprint of the pipeline code that failed ({@link FailureReport.fingerprint}): a
+   * resume compares it with what the live workers run. null for a user's suspension, a failure
+   * that is not the code's, and a cause written before fingerprints (Avro's default); a cause
+   * folded from a JSON history of that time may lack it altogether.
+   */
+  fingerprint: string | null;
 }
 
 /** A failure as a worker reports it; the coordinator turns it into a {@link SuspensionCause}. */
@@ -37,6 +44,12 @@ export interface FailureReport {
   stage: string | null;
   worker: string | null;
   record: RecordRef | null;
+  /**
+   * The fingerprint of the code that failed on the record (the worker's fingerprint of the
+   * pipeline: docs/failure-handling.md, "Code fingerprints"). null when the failure is not the
+   * code's: Kafka kept failing, or the run could not start; the same code may then be resumed.
+   */
+  fingerprint: string | null;
 }
 
 /** One source or state-topic partition's position in a snapshot. */

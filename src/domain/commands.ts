@@ -26,6 +26,12 @@ export interface CommandPayloads {
      * `SLUICE_SOURCE_DATA_LOST`.
      */
     acceptDataLoss: boolean;
+    /**
+     * Resume although every live worker hosting the pipeline runs the code the job failed
+     * with: the client refuses such a resume (`SLUICE_RESUME_SAME_CODE`) unless forced. The
+     * coordinator records it on the event, so the log says who overrode the check.
+     */
+    force: boolean;
   };
   CancelJob: Record<never, never>;
   RestartJob: Record<never, never>;

@@ -82,6 +82,7 @@ export function decide(cluster: Cluster, command: Command): Decision {
         record: f.record,
         snapshotId: job.lastSnapshot?.snapshotId ?? null,
         at,
+        fingerprint: f.fingerprint,
       };
       // A job that has processed nothing over state or offsets it cannot use: see ALWAYS_SUSPENDS.
       return job.config.suspendOnFailure || ALWAYS_SUSPENDS.includes(f.error.name)
@@ -118,6 +119,7 @@ export function decide(cluster: Cluster, command: Command): Decision {
           deadLetterTopic: command.deadLetterTopic || null,
           record,
           acceptDataLoss: command.acceptDataLoss,
+          force: command.force,
         },
       ]);
     }
@@ -277,6 +279,7 @@ function userCause(job: JobState, description: string, at: number): SuspensionCa
     record: null,
     snapshotId: job.lastSnapshot?.snapshotId ?? null,
     at,
+    fingerprint: null,
   };
 }
 

@@ -36,6 +36,8 @@ export const ERROR_CODES = [
   'SLUICE_STATE_UNREADABLE',
   // Records past a job's committed offsets were deleted before it read them.
   'SLUICE_SOURCE_DATA_LOST',
+  // A resume would retry the failing record in the very code that failed on it.
+  'SLUICE_RESUME_SAME_CODE',
   // Configuration and user input.
   'SLUICE_CONFIG_INVALID',
   'SLUICE_USAGE',

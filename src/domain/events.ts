@@ -53,6 +53,8 @@ export interface EventPayloads {
     deadLetterTopic: string | null;
     record: RecordRef | null;
     acceptDataLoss: boolean;
+    /** The resume overrode the same-code check (the envelope's `issuedBy` says who). */
+    force: boolean;
   };
   JobRestarted: Record<never, never>;
   JobCancelled: Record<never, never>;

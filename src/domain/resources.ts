@@ -13,6 +13,8 @@ export interface Topics {
   control: string;
   /** The compacted lifecycle log: every event of every job. */
   jobs: string;
+  /** Presence: one record per worker, with the fingerprints of the code it runs (compacted). */
+  workers: string;
 }
 
 const NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
@@ -25,7 +27,12 @@ export function topicNames(namespace: string): Topics {
       `Namespace "${namespace}" must be 1-100 letters, digits, "_" or "-" (no dots: they separate the parts of Sluice's topic names).`,
     );
   }
-  return { namespace, control: `${namespace}.control`, jobs: `${namespace}.jobs` };
+  return {
+    namespace,
+    control: `${namespace}.control`,
+    jobs: `${namespace}.jobs`,
+    workers: `${namespace}.workers`,
+  };
 }
 
 /** The partition of `<ns>.jobs` that holds a job's events: FNV-1a of the job id, so every writer agrees. */

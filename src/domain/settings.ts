@@ -62,3 +62,11 @@ export const CLEANUP_DELAY_MS = 5_000;
 
 /** How often a bounded job checks whether every partition reached its end offset. */
 export const COMPLETION_CHECK_MS = 500;
+
+/**
+ * How often a worker refreshes its presence record on `<ns>.workers` (its pipelines and their
+ * code fingerprints). A reader counts a worker live for three intervals after its last record,
+ * so a crashed worker stops counting 30 s after its last refresh; a clean stop writes a
+ * tombstone at once. Six small writes a minute per worker.
+ */
+export const PRESENCE_INTERVAL_MS = 10_000;

@@ -9,20 +9,34 @@ import type { Topics } from '../domain/resources.js';
 /** Default number of partitions of `<ns>.jobs`; a job's events all sit in one of them. */
 export const DEFAULT_JOBS_PARTITIONS = 3;
 
+/**
+ * The settings of `<ns>.workers`: compacted, so a reader folds one record per worker; records
+ * older than a day deleted too, so a worker that crashed (and wrote no tombstone) leaves none
+ * behind for long, while a live worker rewrites its record every 10 s; hour-long segments, so
+ * compaction keeps what a reader reads to a few hundred records per worker (compaction never
+ * touches the segment being written).
+ */
+export const WORKERS_TOPIC_CONFIG: Readonly<Record<string, string>> = {
+  'cleanup.policy': 'compact,delete',
+  'retention.ms': String(24 * 3_600_000),
+  'segment.ms': String(3_600_000),
+};
+
 /** How to create the namespace's topics when they are missing. */
 export interface EnsureTopicsOptions {
   /** Partitions of `<ns>.jobs`. Default {@link DEFAULT_JOBS_PARTITIONS}. */
   jobsPartitions?: number | undefined;
-  /** Replication of both topics. Default: the broker's. */
+  /** Replication of the namespace's topics. Default: the broker's. */
   replication?: TopicReplication | undefined;
   /** For the retries' pauses. Default: the wall clock. */
   clock?: Clock | undefined;
 }
 
 /**
- * Creates the namespace's topics when missing, and checks the settings of existing ones: a
- * control topic with several partitions would break the total order of commands, and a jobs
- * log without compaction would lose history to retention.
+ * Creates the namespace's topics when missing (`<ns>.control`, `<ns>.jobs`, `<ns>.workers`),
+ * and checks the settings of existing ones: a control topic with several partitions would break
+ * the total order of commands, and a jobs log without compaction would lose history to
+ * retention.
  *
  * Transient errors are retried within the default budget. On a fresh cluster of several
  * brokers, a broker that has not yet heard of a topic just created answers
@@ -51,6 +65,8 @@ async function ensureOnce(admin: Admin, topics: Topics, opts: EnsureTopicsOption
         'min.compaction.lag.ms': '86400000',
       },
     },
+    // A namespace created before presence records gets this topic at the next start.
+    { topic: topics.workers, partitions: 1, config: { ...WORKERS_TOPIC_CONFIG } },
   ].filter((t) => !existing.has(t.topic));
   if (missing.length > 0) {
     try {

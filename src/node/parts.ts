@@ -3,8 +3,10 @@ import type { Clock } from '../domain/clock.js';
 import type { Kafka } from '../kafka/port.js';
 import type { RetryPolicy } from '../kafka/retry.js';
 import type { TopicReplication } from '../kafka/topics.js';
+import { topicNames } from '../domain/resources.js';
 import { CommandSender } from '../log/commands.js';
 import { JobLog } from '../log/job-log.js';
+import { PresenceBeacon } from '../log/presence.js';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsSink } from '../observability/metrics.js';
 import type { JobState } from '../domain/state.js';
@@ -65,17 +67,25 @@ export async function openClientParts(
 /** A worker's running parts, stopped in reverse by {@link stopWorkerParts}. */
 export interface WorkerParts extends ClientParts {
   host: PipelineHost;
+  /** The worker's presence on `<ns>.workers`, when it was given fingerprints to announce. */
+  presence: PresenceBeacon | undefined;
 }
 
 /**
- * Starts the parts of a worker that runs jobs: its job log and report sender, and a pipeline
- * host that starts the hosted pipelines' jobs as the log says.
+ * Starts the parts of a worker that runs jobs: its job log and report sender, a pipeline host
+ * that starts the hosted pipelines' jobs as the log says and, given the pipelines'
+ * fingerprints, the worker's presence record on `<ns>.workers`, written once the host runs.
  */
 export async function startWorkerParts(
   o: PartsOptions & {
     workerId: string;
     retry: RetryPolicy;
     factories: ReadonlyMap<string, PipelineFactory>;
+    /**
+     * The fingerprint of each hosted pipeline's code, by name (see `Worker.register`): put on
+     * the reports of failures the code causes, and announced on `<ns>.workers`.
+     */
+    fingerprints?: ReadonlyMap<string, string> | undefined;
     metrics?: MetricsSink | undefined;
     observe?: (state: JobState) => void;
   },
@@ -96,17 +106,42 @@ export async function startWorkerParts(
     retry: o.retry,
     metrics: o.metrics,
     factories: o.factories,
+    fingerprints: o.fingerprints,
     ...(o.observe && { observe: o.observe }),
     clock: o.clock,
     replication: o.replication,
   });
   host.start();
-  return { log, sender, host };
+  let presence: PresenceBeacon | undefined;
+  if (o.fingerprints) {
+    presence = new PresenceBeacon({
+      kafka: o.kafka,
+      topic: topicNames(o.namespace).workers,
+      workerId: o.workerId,
+      pipelines: Object.fromEntries(o.fingerprints),
+      clock: o.clock,
+      logger: o.logger,
+    });
+    try {
+      await presence.start();
+    } catch (err) {
+      await host.stop().catch(() => undefined);
+      await sender.close().catch(() => undefined);
+      await log.close().catch(() => undefined);
+      throw err;
+    }
+  }
+  return { log, sender, host, presence };
 }
 
-/** Stops a worker's jobs on this worker, then its sender and its log. */
+/**
+ * Stops a worker's jobs on this worker, then its presence, its sender and its log. The
+ * presence goes after the jobs: until this worker can no longer start a job's tasks, a resume
+ * must count it among the pipeline's live hosts.
+ */
 export async function stopWorkerParts(parts: WorkerParts): Promise<void> {
   await parts.host.stop();
+  await parts.presence?.stop();
   await parts.sender.close();
   await parts.log.close();
 }

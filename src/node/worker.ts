@@ -11,12 +11,27 @@ import type { Logger } from '../observability/logger.js';
 import { NO_METRICS, withRestoreListener } from '../observability/metrics.js';
 import { WorkerMetrics } from '../observability/prometheus.js';
 import type { PipelineFactory } from '../runtime/pipeline-host.js';
+import { codeFingerprint } from './fingerprint.js';
 import { compileWorkerOptions, type WorkerOptions } from './options.js';
 import { startWorkerParts, stopWorkerParts, type WorkerParts } from './parts.js';
 import { connections } from './wiring.js';
 
 export type { PipelineFactory } from '../runtime/pipeline-host.js';
 export type { WorkerOptions } from './options.js';
+
+/** What goes into a hosted pipeline's fingerprint besides its name; see {@link Worker.register}. */
+export interface RegisterOptions {
+  /**
+   * A version the deployer gives (a release, a commit id). Part of the fingerprint, so code
+   * whose text did not change (a fix in a module the factory imports) still tells apart.
+   */
+  version?: string | undefined;
+  /**
+   * The code's text. Default: the factory's source (`factory.toString()`), which does not see
+   * the modules it calls; `sluice worker` passes the whole module file instead.
+   */
+  source?: string | undefined;
+}
 
 /** What a started worker holds, to stop in reverse. */
 interface Running {
@@ -34,6 +49,7 @@ export class Worker {
   readonly namespace: string;
   private readonly o: ReturnType<typeof compileWorkerOptions>;
   private readonly factories = new Map<string, PipelineFactory>();
+  private readonly codes = new Map<string, string>();
   private readonly log: Logger;
   private readonly metrics: WorkerMetrics | undefined;
   private server: ObservabilityServer | undefined;
@@ -55,10 +71,23 @@ export class Worker {
     return this.server?.port;
   }
 
-  /** Hosts a pipeline under a name; jobs name it when they are submitted. */
-  register(name: string, factory: PipelineFactory): this {
+  /**
+   * Hosts a pipeline under a name; jobs name it when they are submitted. The pipeline's code
+   * gets a fingerprint, a hash of the name, `opts.version` and the code's text (by default
+   * the factory's source): a failure the code causes is reported with it, and a resume is
+   * refused while every live worker hosting the pipeline still runs the code that failed
+   * (docs/failure-handling.md, "Code fingerprints").
+   */
+  register(name: string, factory: PipelineFactory, opts: RegisterOptions = {}): this {
     this.factories.set(name, factory);
+    const source = opts.source ?? factory.toString();
+    this.codes.set(name, codeFingerprint({ pipeline: name, source, version: opts.version }));
     return this;
+  }
+
+  /** The fingerprint of each hosted pipeline's code, by pipeline name. */
+  get fingerprints(): Record<string, string> {
+    return Object.fromEntries(this.codes);
   }
 
   /** The pipelines this worker hosts. */
@@ -67,13 +96,17 @@ export class Worker {
   }
 
   async start(): Promise<void> {
+    this.metrics?.hosting(this.fingerprints);
     // Served first, so a probe can tell "starting" from "down" while Kafka is being reached.
     if (this.metrics && this.o.metricsPort !== undefined)
       this.server = await this.serve(this.metrics, this.o.metricsPort);
     try {
       this.running = await this.connect();
       this.notReady = undefined;
-      this.log.info({ pipelines: this.pipelines, metricsPort: this.metricsPort }, 'worker started');
+      this.log.info(
+        { pipelines: this.fingerprints, metricsPort: this.metricsPort },
+        'worker started',
+      );
     } catch (err) {
       this.notReady = 'start failed';
       await this.server?.close();
@@ -123,6 +156,7 @@ export class Worker {
       workerId,
       retry: this.o.retry,
       factories: this.factories,
+      fingerprints: this.codes,
       metrics: onRestore
         ? withRestoreListener(this.metrics ?? NO_METRICS, onRestore)
         : this.metrics,

@@ -49,6 +49,7 @@ export class WorkerMetrics implements MetricsSink {
   private readonly errors: Counter<(typeof JOB_LABELS)[number]>;
   private readonly readRetries: Counter<(typeof JOB_LABELS)[number]>;
   private readonly snapshots: Counter<(typeof JOB_LABELS)[number]>;
+  private readonly pipelineInfo: Gauge<'pipeline' | 'fingerprint'>;
 
   constructor(private readonly now: () => number = Date.now) {
     const registers = [this.registry];
@@ -74,6 +75,12 @@ export class WorkerMetrics implements MetricsSink {
       'sluice_job_snapshots_total',
       'Commits of outputs, state and source offsets by this worker’s tasks: their parts of the job’s snapshots.',
     );
+    this.pipelineInfo = new Gauge({
+      name: 'sluice_worker_pipeline_info',
+      help: 'A pipeline this worker hosts, labelled with the fingerprint of its code; always 1.',
+      labelNames: ['pipeline', 'fingerprint'],
+      registers,
+    });
     // Derived gauges: filled from this.jobs at each scrape, so a series goes when its job does.
     this.derived('sluice_job_status', 'The job status: 1 for the current one.', ['status'], (s) =>
       s.state ? statusSeries(s.state.status).map((x) => [{ status: x.status }, x.value]) : [],
@@ -123,6 +130,16 @@ export class WorkerMetrics implements MetricsSink {
         return [[{}, total === 0 ? 1 : done / total]];
       },
     );
+  }
+
+  /**
+   * The pipelines this worker hosts and their code fingerprints, one series each: what a
+   * dashboard compares across workers to see which code each runs.
+   */
+  hosting(fingerprints: Readonly<Record<string, string>>): void {
+    this.pipelineInfo.reset();
+    for (const [pipeline, fingerprint] of Object.entries(fingerprints))
+      this.pipelineInfo.set({ pipeline, fingerprint }, 1);
   }
 
   /** The job's metrics, created (with zeroed counters, so its series exist at once) on first use. */

@@ -68,6 +68,7 @@ export function readFailureReport(
     stage: null,
     worker,
     record: null,
+    fingerprint: null,
   };
 }
 
@@ -88,19 +89,27 @@ export function openFailureReport(
     stage: null,
     worker,
     record: null,
+    fingerprint: null,
   };
 }
 
 /** How much of a failing record's value the cause shows. */
 const PREVIEW_CHARS = 256;
 
-/** Builds the report a task sends when it meets a record it cannot process. */
+/**
+ * Builds the report a task sends when it meets a record it cannot process. `fingerprint` is the
+ * worker's fingerprint of the pipeline's code: the report carries it when the code failed on the
+ * record (a stage threw, the source format could not read it, the sink could not write it), and
+ * not for a commit that kept failing, which is Kafka's failure, not the code's: resuming the same
+ * code is then the remedy, and a resume must not be refused for it.
+ */
 export function failureReport(
   err: unknown,
   worker: string,
   topic: string,
   partition: number,
   message: ConsumedRecord,
+  fingerprint: string | null,
 ): FailureReport {
   const cause =
     err instanceof StageFailure ||
@@ -130,6 +139,7 @@ export function failureReport(
     stage,
     worker,
     record: { ...origin, valuePreview: message.value ? preview(message.value) : null },
+    fingerprint: err instanceof CommitFailure ? null : fingerprint,
   };
 }
 

@@ -49,6 +49,11 @@ export interface RunnerOptions extends RunnerDeps {
   job: JobState;
   pipeline: PipelineDef;
   plan: ResumePlan;
+  /**
+   * The worker's fingerprint of the pipeline's code, put on the reports of failures the code
+   * caused; none (null) when left out.
+   */
+  fingerprint?: string | null | undefined;
 }
 
 /**
@@ -72,10 +77,12 @@ export class JobRunner {
   private readonly job: JobState;
   private readonly pipeline: PipelineDef;
   private readonly plan: ResumePlan;
+  private readonly fingerprint: string | null;
 
   constructor(o: RunnerOptions) {
     this.deps = o;
     ({ job: this.job, pipeline: this.pipeline, plan: this.plan } = o);
+    this.fingerprint = o.fingerprint ?? null;
     const { deps, job, pipeline } = this;
     this.log = deps.logger.child({ jobId: job.jobId, run: job.run, worker: deps.worker });
     this.topology = new Topology({ namespace: deps.namespace, jobId: job.jobId, pipeline });
@@ -137,7 +144,8 @@ export class JobRunner {
               this.fail(
                 i,
                 err,
-                () => failureReport(err, this.deps.worker, topic, partition, message),
+                () =>
+                  failureReport(err, this.deps.worker, topic, partition, message, this.fingerprint),
                 heartbeat,
               ),
             cannotOpen: (err, attempts, elapsedMs, heartbeat) =>

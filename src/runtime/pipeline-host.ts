@@ -17,6 +17,11 @@ export type PipelineFactory = (args: Record<string, string>) => PipelineDef;
 export interface PipelineHostOptions extends RunnerDeps {
   /** The pipelines hosted, by name. */
   factories: ReadonlyMap<string, PipelineFactory>;
+  /**
+   * The fingerprint of each hosted pipeline's code, by name: a failure the code causes is
+   * reported with it. A pipeline without one reports none (null).
+   */
+  fingerprints?: ReadonlyMap<string, string> | undefined;
   /** Called with the state of each hosted job as the log moves it (for the metrics). */
   observe?: (state: JobState) => void;
 }
@@ -141,6 +146,7 @@ export class PipelineHost {
         job: state,
         pipeline: factory(state.config.args),
         plan,
+        fingerprint: deps.fingerprints?.get(state.pipeline) ?? null,
       });
       this.running.set(state.jobId, runner);
       try {
@@ -173,6 +179,8 @@ export class PipelineHost {
         // Refused before reading anything, the run is still stuck on the record it was to
         // dead-letter: naming it lets the next resume dead-letter (or skip) it.
         record: isSluiceError(err, 'SLUICE_DEAD_LETTER_TOPIC_MISSING') ? plan.record : null,
+        // Not the code's failure: nothing in it says the same code cannot be resumed.
+        fingerprint: null,
       };
       await sendReport(
         deps.reports,

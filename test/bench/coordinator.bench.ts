@@ -51,6 +51,7 @@ function commands(jobId: string, i: number): Command[] {
       failingRecord: 'RETRY',
       deadLetterTopic: null,
       acceptDataLoss: false,
+      force: false,
     },
     { ...base, commandId: id(), type: 'ReportStarted', worker: 'w' },
     { ...base, commandId: id(), type: 'ExportSnapshot', name: `${jobId}-x` },

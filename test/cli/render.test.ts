@@ -76,6 +76,25 @@ describe('timeline', () => {
     ]);
   });
 
+  it('says on a forced resume that it went on whatever code the live workers run, and who forced it', () => {
+    const sim = new Sim();
+    running(sim, 'j1', 'orders');
+    sim.fail('j1');
+    sim.resume('j1', 'RETRY', null, false, true);
+    expect(timelineRows(sim.log).at(-1)?.slice(1)).toEqual([
+      'JobResumed',
+      '→ STARTING',
+      'alice',
+      'resumed from the last snapshot; forced: even if the live workers run the code it failed in',
+    ]);
+    sim.started('j1');
+    sim.fail('j1');
+    sim.resume('j1', 'SKIP', null, true, true);
+    expect(timelineRows(sim.log).at(-1)?.[4]).toBe(
+      'resumed; failing record: SKIP; accepting data loss: records deleted while it was stopped are skipped; forced: even if the live workers run the code it failed in',
+    );
+  });
+
   it('aligns streamed lines on fixed columns under the header, as `history --follow` prints them', () => {
     const sim = new Sim();
     running(sim, 'j1', 'orders');

@@ -10,6 +10,9 @@ import {
   JobNotSuspendedError,
 } from '../../src/domain/job-errors.js';
 import { jobGroup, stageGroup, topicNames } from '../../src/domain/resources.js';
+import { ResumeSameCodeError } from '../../src/domain/same-code.js';
+import { PRESENCE_LIVE_MS } from '../../src/domain/presence.js';
+import { PresenceBeacon } from '../../src/log/presence.js';
 import {
   eventsOf,
   jobConfig,
@@ -223,5 +226,115 @@ describe('Job.suspensionCause', () => {
     await drive(w.clock, job.resume());
     expect(job.status()).toBe('STARTING');
     expect(thrown()).toBeInstanceOf(JobNotSuspendedError);
+  });
+});
+
+describe('Job.resume, when the code that failed is still what every live worker runs (issue 17)', () => {
+  const FAILED = 'a1b2c3d4e5f6';
+  const FIXED = 'f1f2f3f4f5f6';
+
+  /** Job j1 suspended by a failure on a record in code FAILED, reported by worker old-1. */
+  async function failedInCode(fingerprint: string | null = FAILED): Promise<Setting> {
+    const s = await setUp();
+    const worker = s.user.sender;
+    await drive(s.w.clock, worker.send(JOB, 'ReportStarted', { worker: 'old-1', run: 1 }));
+    const failure = {
+      description: 'User code threw in stage "price"',
+      error: { name: 'TypeError', message: 'no amount', stack: null },
+      stage: 'price',
+      worker: 'old-1',
+      record: { topic: 'in', partition: 0, offset: '3', key: null, valuePreview: '3' },
+      fingerprint,
+    };
+    await drive(s.w.clock, worker.send(JOB, 'ReportFailure', { failure, run: 1 }));
+    expect(s.client.getJob(JOB).status()).toBe('SUSPENDED_DUE_TO_ERROR');
+    return s;
+  }
+
+  /** A worker's presence record, hosting the job's pipeline `p` in code `fingerprint`. */
+  async function live(w: MemoryWorld, workerId: string, fingerprint: string) {
+    const beacon = new PresenceBeacon({
+      kafka: w.cluster.client(workerId),
+      topic: topicNames(NS).workers,
+      workerId,
+      pipelines: { p: fingerprint, other: 'b0b0b0b0b0b0' },
+      clock: w.clock,
+      logger: w.logger,
+    });
+    await drive(w.clock, beacon.start());
+    return beacon;
+  }
+
+  it('refuses at once with SLUICE_RESUME_SAME_CODE naming the workers, the pipeline and the fingerprint, sending nothing', async () => {
+    const { w, client } = await failedInCode();
+    await live(w, 'old-1', FAILED);
+    await live(w, 'old-2', FAILED);
+    const job = client.getJob(JOB);
+
+    const err = await drive(w.clock, job.resume()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ResumeSameCodeError);
+    expect(isSluiceError(err, 'SLUICE_RESUME_SAME_CODE')).toBe(true);
+    expect((err as Error).message).toContain(
+      `Job "copies" failed in pipeline "p" running code ${FAILED}, and every live worker hosting that pipeline still runs it: old-1, old-2.`,
+    );
+    expect((err as ResumeSameCodeError).details).toMatchObject({
+      job: 'copies',
+      pipeline: 'p',
+      fingerprint: FAILED,
+      workers: [
+        { workerId: 'old-1', fingerprint: FAILED },
+        { workerId: 'old-2', fingerprint: FAILED },
+      ],
+    });
+    expect(await resumesSent(w)).toBe(0);
+    expect(job.status()).toBe('SUSPENDED_DUE_TO_ERROR');
+  });
+
+  it('sends the resume with force, which the job log records with who sent it', async () => {
+    const { w, client } = await failedInCode();
+    await live(w, 'old-1', FAILED);
+    await drive(w.clock, client.getJob(JOB).resume({ force: true }));
+    expect(await resumesSent(w)).toBe(1);
+    const events = resumed(await eventsOf(w, NS, JOB));
+    expect(events.map((e) => [e.force, e.issuedBy])).toEqual([[true, 'alice']]);
+  });
+
+  it('resumes, not forced, once the old worker stopped and one with fixed code runs', async () => {
+    const { w, client } = await failedInCode();
+    const old = await live(w, 'old-1', FAILED);
+    const job = client.getJob(JOB);
+    // The fixed worker starts; the old one stops cleanly, with a tombstone.
+    await live(w, 'new-1', FIXED);
+    await drive(w.clock, old.stop());
+    await drive(w.clock, job.resume());
+    expect(resumed(await eventsOf(w, NS, JOB)).map((e) => e.force)).toEqual([false]);
+  });
+
+  it('resumes once a crashed old worker has been silent for three refresh intervals', async () => {
+    const { w, client } = await failedInCode();
+    await live(w, 'old-1', FAILED);
+    w.cluster.crash('old-1');
+    const job = client.getJob(JOB);
+    const refused = await drive(w.clock, job.resume()).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ResumeSameCodeError);
+    await w.clock.advance(PRESENCE_LIVE_MS + 1);
+    await drive(w.clock, job.resume());
+    expect(await resumesSent(w)).toBe(1);
+  });
+
+  it('lets through a resume that skips the record, a job no live worker hosts, and a cause without a fingerprint', async () => {
+    const skip = await failedInCode();
+    await live(skip.w, 'old-1', FAILED);
+    await drive(skip.w.clock, skip.client.getJob(JOB).resume({ failingRecord: 'SKIP' }));
+    expect(await resumesSent(skip.w)).toBe(1);
+
+    const nobody = await failedInCode();
+    await drive(nobody.w.clock, nobody.client.getJob(JOB).resume());
+    expect(await resumesSent(nobody.w)).toBe(1);
+
+    const unknown = await failedInCode(null);
+    await live(unknown.w, 'old-1', FAILED);
+    await drive(unknown.w.clock, unknown.client.getJob(JOB).resume());
+    expect(await resumesSent(unknown.w)).toBe(1);
   });
 });

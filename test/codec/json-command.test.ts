@@ -31,6 +31,7 @@ describe('parseJsonCommand', () => {
       failingRecord: 'RETRY',
       deadLetterTopic: null,
       acceptDataLoss: false,
+      force: false,
     });
   });
 
@@ -43,7 +44,22 @@ describe('parseJsonCommand', () => {
       failingRecord: 'RETRY',
       deadLetterTopic: null,
       acceptDataLoss: true,
+      force: false,
       ...defaults,
+    });
+  });
+
+  it("keeps force on a ResumeJob that gives it, and a failure's fingerprint (null when left out)", () => {
+    expect(
+      parseJsonCommand('{"type":"ResumeJob","jobId":"j","force":true}', defaults),
+    ).toMatchObject({ type: 'ResumeJob', force: true, acceptDataLoss: false });
+    const report =
+      '{"type":"ReportFailure","jobId":"j","failure":{"description":"d","error":{"name":"E","message":"m"}';
+    expect(parseJsonCommand(`${report},"fingerprint":"5be1c0de0a17"}}`, defaults)).toMatchObject({
+      failure: { fingerprint: '5be1c0de0a17' },
+    });
+    expect(parseJsonCommand(`${report}}}`, defaults)).toMatchObject({
+      failure: { fingerprint: null },
     });
   });
 
@@ -75,6 +91,7 @@ describe('parseJsonCommand', () => {
     ['{"type":"ResumeJob","jobId":"j","failingRecord":"BURN"}', /failingRecord/],
     ['{"type":"ResumeJob","jobId":"j","acceptDataLoss":"yes"}', /acceptDataLoss/],
     ['{"type":"SuspendJob","jobId":"j","acceptDataLoss":true}', /acceptDataLoss/],
+    ['{"type":"ResumeJob","jobId":"j","force":"yes"}', /force/],
     [
       '{"type":"ReportSnapshot","jobId":"j","worker":"w","snapshotId":"s","sourceOffsets":[{"topic":"t","partition":0,"offset":"-1"}],"stateOffsets":[]}',
       /sourceOffsets\.0\.offset/,

@@ -42,6 +42,7 @@ const cause: SuspensionCause = {
   },
   snapshotId: 's1',
   at: 1_700_000_000_000,
+  fingerprint: '3f9a0c2b7d1e',
 };
 const offsets = [{ topic: 'in', partition: 0, offset: '42' }];
 const env = {
@@ -67,7 +68,14 @@ const samples: KnownEvent[] = [
   {
     ...env,
     type: 'JobSuspended',
-    cause: { ...cause, requestedByUser: true, dueToError: false, error: null, record: null },
+    cause: {
+      ...cause,
+      requestedByUser: true,
+      dueToError: false,
+      error: null,
+      record: null,
+      fingerprint: null,
+    },
   },
   { ...env, type: 'JobSuspendedDueToError', cause },
   {
@@ -77,6 +85,7 @@ const samples: KnownEvent[] = [
     deadLetterTopic: 'dlq',
     record: cause.record,
     acceptDataLoss: true,
+    force: true,
   },
   { ...env, type: 'JobRestarted' },
   { ...env, type: 'JobCancelled' },
@@ -132,7 +141,31 @@ describe('event mapping', () => {
     expect(plain(eventFromAvro(plain(read as Record<string, unknown>)))).toEqual({
       ...resumed,
       acceptDataLoss: false,
+      force: false,
     });
+  });
+
+  it('reads a cause and a JobResumed written before fingerprints and force (schema v2) as having no fingerprint, not forced', () => {
+    const v2 = history('events/JobEvent').find((v) => v.version === 2);
+    const writer = avsc.Type.forSchema(v2!.schema as avsc.Schema, { wrapUnions: 'auto' });
+    const read = (e: object): unknown => {
+      const bytes = writer.toBuffer(eventToAvro(e as JobEvent));
+      const r: unknown = eventType.fromBuffer(bytes, eventType.createResolver(writer));
+      return plain(eventFromAvro(plain(r as Record<string, unknown>)));
+    };
+    const oldCause: Partial<SuspensionCause> = { ...cause };
+    delete oldCause.fingerprint;
+    const suspended = { ...env, type: 'JobSuspendedDueToError', cause: oldCause };
+    expect(read(suspended)).toEqual({ ...suspended, cause: { ...oldCause, fingerprint: null } });
+    const resumed = {
+      ...env,
+      type: 'JobResumed',
+      failingRecord: 'RETRY',
+      deadLetterTopic: null,
+      record: null,
+      acceptDataLoss: false,
+    };
+    expect(read(resumed)).toEqual({ ...resumed, force: false });
   });
 
   it('keeps an event of a type this reader does not know as Unknown, with its payload', () => {
@@ -159,6 +192,7 @@ describe('command mapping', () => {
       failingRecord: 'SKIP',
       deadLetterTopic: null,
       acceptDataLoss: true,
+      force: false,
     },
     { ...cenv, type: 'CancelJob' },
     { ...cenv, type: 'RestartJob' },
@@ -183,6 +217,7 @@ describe('command mapping', () => {
         stage: null,
         worker: 'w',
         record: null,
+        fingerprint: '3f9a0c2b7d1e',
       },
       run: 2,
     },
@@ -216,10 +251,11 @@ describe('command mapping', () => {
       record: null,
     };
     const old = { ...cenv, type: 'ReportFailure', failure } as const;
-    const bytes = writer.toBuffer(commandToAvro(old));
+    const bytes = writer.toBuffer(commandToAvro(old as unknown as Command));
     const read: unknown = commandType.fromBuffer(bytes, commandType.createResolver(writer));
     const command = plain(commandFromAvro(plain(read as Record<string, unknown>)));
-    expect(command).toEqual(old);
+    // Nor a fingerprint: v1 predates fingerprints too.
+    expect(command).toEqual({ ...old, failure: { ...failure, fingerprint: null } });
     expect(command).not.toHaveProperty('run');
   });
 
@@ -232,6 +268,38 @@ describe('command mapping', () => {
     expect(plain(commandFromAvro(plain(read as Record<string, unknown>)))).toEqual({
       ...old,
       acceptDataLoss: false,
+      force: false,
+    });
+  });
+
+  it('reads a ResumeJob and a ReportFailure written before force and fingerprints (schema v3) as not forced, with no fingerprint', () => {
+    const v3 = history('commands/Command').find((v) => v.version === 3);
+    const writer = avsc.Type.forSchema(v3!.schema as avsc.Schema, { wrapUnions: 'auto' });
+    const read = (c: object): unknown => {
+      const bytes = writer.toBuffer(commandToAvro(c as Command));
+      const r: unknown = commandType.fromBuffer(bytes, commandType.createResolver(writer));
+      return plain(commandFromAvro(plain(r as Record<string, unknown>)));
+    };
+    const resume = {
+      ...cenv,
+      type: 'ResumeJob',
+      failingRecord: 'RETRY',
+      deadLetterTopic: null,
+      acceptDataLoss: true,
+    };
+    expect(read(resume)).toEqual({ ...resume, force: false });
+    const failure = {
+      description: 'd',
+      error: { name: 'E', message: 'm', stack: null },
+      stage: 's',
+      worker: 'w',
+      record: null,
+    };
+    expect(read({ ...cenv, type: 'ReportFailure', failure, run: 2 })).toEqual({
+      ...cenv,
+      type: 'ReportFailure',
+      failure: { ...failure, fingerprint: null },
+      run: 2,
     });
   });
 

@@ -53,6 +53,7 @@ describe('coordinator and client', () => {
           key: 'customer-7',
           valuePreview: '{"amount":null}',
         },
+        fingerprint: null,
       },
     });
     const err = await joined.then(

@@ -106,6 +106,7 @@ function script(jobId: string, i: number): Command[] {
       failingRecord: 'RETRY',
       deadLetterTopic: null,
       acceptDataLoss: false,
+      force: false,
     }),
     command('ReportStarted', jobId, { worker: 'w2' }),
     command('ExportSnapshot', jobId, { name: `${jobId}-export` }),

@@ -215,6 +215,7 @@ describe('job lifecycle', () => {
       record: null,
       snapshotId: 'snap-1',
       at: T0 + 4000,
+      fingerprint: null,
     });
   });
 
@@ -245,6 +246,7 @@ describe('job lifecycle', () => {
       },
       snapshotId: 'snap-1',
       at: T0 + 4000,
+      fingerprint: '5be1c0de0a17',
     });
   });
 
@@ -340,6 +342,31 @@ describe('job lifecycle', () => {
     ]);
   });
 
+  it('records on the JobResumed event whether the resume was forced past the same-code check, and who sent it', () => {
+    const sim = new Sim();
+    jobIn(sim, 'SUSPENDED_DUE_TO_ERROR');
+    expectAccepted(sim.resume('j1', 'RETRY', null, false, true));
+    expect(sim.log.at(-1)).toMatchObject({ type: 'JobResumed', force: true, issuedBy: 'alice' });
+    sim.started('j1');
+    sim.fail('j1');
+    expect(expectAccepted(sim.resume('j1'))).toEqual([
+      expect.objectContaining({ type: 'JobResumed', force: false }),
+    ]);
+  });
+
+  it("keeps a failure's fingerprint on the cause, and none (null) when the report has none", () => {
+    const sim = new Sim();
+    running(sim);
+    sim.fail('j1', { fingerprint: '0ddba11c0ffe' });
+    const job = sim.job('j1');
+    expect('suspensionCause' in job && job.suspensionCause.fingerprint).toBe('0ddba11c0ffe');
+    sim.resume('j1');
+    sim.started('j1');
+    sim.fail('j1', { fingerprint: null });
+    const again = sim.job('j1');
+    expect('suspensionCause' in again && again.suspensionCause.fingerprint).toBeNull();
+  });
+
   it('fails on a failure when suspendOnFailure is false', () => {
     const sim = new Sim();
     running(sim, 'j1', 'orders', false);
@@ -384,6 +411,7 @@ describe('job lifecycle', () => {
         deadLetterTopic: null,
         record,
         acceptDataLoss: false,
+        force: false,
       },
     ]);
     const job = sim.job('j1');
@@ -566,6 +594,7 @@ describe('resuming with SKIP or DEAD_LETTER', () => {
         deadLetterTopic: null,
         record: recordRef(),
         acceptDataLoss: false,
+        force: false,
       },
     ]);
     expect(statusOf(sim, 'j1')).toBe('STARTING');
@@ -582,6 +611,7 @@ describe('resuming with SKIP or DEAD_LETTER', () => {
         deadLetterTopic: 'orders.dlq',
         record: recordRef(),
         acceptDataLoss: false,
+        force: false,
       },
     ]);
   });
@@ -614,6 +644,7 @@ describe('resuming with SKIP or DEAD_LETTER', () => {
         deadLetterTopic: null,
         record: null,
         acceptDataLoss: false,
+        force: false,
       },
     ]);
   });
@@ -767,6 +798,7 @@ describe('idempotence', () => {
       failingRecord: 'RETRY',
       deadLetterTopic: null,
       acceptDataLoss: false,
+      force: false,
     });
     const dup = sim.run(retry);
     expect(dup.decision).toEqual({

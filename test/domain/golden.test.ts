@@ -53,9 +53,16 @@ function commandOf(event: JobEvent): Command | null {
     at: event.at,
   };
   if (event.type === 'JobResumed') {
-    // Left out of histories recorded before it existed, where it reads as false.
-    const { failingRecord, deadLetterTopic, acceptDataLoss } = event;
-    return { ...envelope, type: 'ResumeJob', failingRecord, deadLetterTopic, acceptDataLoss };
+    // Left out of histories recorded before they existed, where they read as false.
+    const { failingRecord, deadLetterTopic, acceptDataLoss, force } = event;
+    return {
+      ...envelope,
+      type: 'ResumeJob',
+      failingRecord,
+      deadLetterTopic,
+      acceptDataLoss,
+      force,
+    };
   }
   if (event.type === 'ConfigUpdated')
     return { ...envelope, type: 'UpdateConfig', delta: event.delta };
@@ -153,6 +160,7 @@ describe('golden histories', () => {
             failingRecord,
             deadLetterTopic,
             acceptDataLoss: false,
+            force: false,
           };
           expect(decide(cluster, cmd)).toEqual({
             kind: 'rejected',
@@ -242,6 +250,24 @@ describe('golden histories', () => {
       record,
     });
     expect(expected.status).toBe('RUNNING');
+  });
+
+  it("include a forced resume on the failing code, and each cause's fingerprint", () => {
+    const { events } = load('resume-forced-on-the-same-code.json');
+    const fingerprints = events.flatMap((e) =>
+      e.type === 'JobSuspendedDueToError' ? [e.cause.fingerprint] : [],
+    );
+    expect(fingerprints).toEqual(['a1b2c3d4e5f6', 'a1b2c3d4e5f6']);
+    const resumes = events.flatMap((e) => (e.type === 'JobResumed' ? [[e.force, e.issuedBy]] : []));
+    expect(resumes).toEqual([
+      [true, 'bob'],
+      [false, 'alice'],
+    ]);
+    expect(replay(events.slice(0, 7))).toMatchObject({
+      status: 'SUSPENDED_DUE_TO_ERROR',
+      run: 2,
+      suspensionCause: { fingerprint: 'a1b2c3d4e5f6', worker: 'old-1' },
+    });
   });
 
   it('include a resume of a job a user suspended, naming no record', () => {

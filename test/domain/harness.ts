@@ -73,6 +73,7 @@ export function failureReport(overrides: Partial<FailureReport> = {}): FailureRe
     stage: 'parse',
     worker: 'worker-1',
     record: recordRef(),
+    fingerprint: '5be1c0de0a17',
     ...overrides,
   };
 }
@@ -165,8 +166,9 @@ export class Sim {
     failingRecord: 'RETRY' | 'SKIP' | 'DEAD_LETTER' = 'RETRY',
     deadLetterTopic: string | null = null,
     acceptDataLoss = false,
+    force = false,
   ): Step {
-    return this.send('ResumeJob', jobId, { failingRecord, deadLetterTopic, acceptDataLoss });
+    return this.send('ResumeJob', jobId, { failingRecord, deadLetterTopic, acceptDataLoss, force });
   }
   cancel(jobId: string): Step {
     return this.send('CancelJob', jobId, {});

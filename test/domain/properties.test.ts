@@ -61,6 +61,7 @@ const arbFailure: fc.Arbitrary<FailureReport> = fc.record(
     stage: fc.option(fc.constantFrom('parse', 'sink')),
     worker: fc.option(fc.constantFrom('w1', 'w2')),
     record: arbRecord,
+    fingerprint: fc.option(fc.constantFrom('5be1c0de0a17', '0ddba11c0ffe')),
   },
   { noNullPrototype: true },
 );
@@ -119,10 +120,16 @@ const PAYLOADS: { [K in CommandType]: fc.Arbitrary<CommandPayloads[K]> } = {
     {
       weight: 3,
       arbitrary: fc.constantFrom<CommandPayloads['ResumeJob']>(
-        { failingRecord: 'RETRY', deadLetterTopic: null, acceptDataLoss: false },
-        { failingRecord: 'SKIP', deadLetterTopic: null, acceptDataLoss: false },
-        { failingRecord: 'DEAD_LETTER', deadLetterTopic: 'dlq', acceptDataLoss: false },
-        { failingRecord: 'RETRY', deadLetterTopic: null, acceptDataLoss: true },
+        { failingRecord: 'RETRY', deadLetterTopic: null, acceptDataLoss: false, force: false },
+        { failingRecord: 'SKIP', deadLetterTopic: null, acceptDataLoss: false, force: false },
+        {
+          failingRecord: 'DEAD_LETTER',
+          deadLetterTopic: 'dlq',
+          acceptDataLoss: false,
+          force: false,
+        },
+        { failingRecord: 'RETRY', deadLetterTopic: null, acceptDataLoss: true, force: false },
+        { failingRecord: 'RETRY', deadLetterTopic: null, acceptDataLoss: false, force: true },
       ),
     },
     {
@@ -132,6 +139,7 @@ const PAYLOADS: { [K in CommandType]: fc.Arbitrary<CommandPayloads[K]> } = {
           failingRecord: fc.constantFrom('RETRY', 'SKIP', 'DEAD_LETTER'),
           deadLetterTopic: fc.constantFrom(null, 'dlq'),
           acceptDataLoss: fc.boolean(),
+          force: fc.boolean(),
         },
         { noNullPrototype: true },
       ),
@@ -680,13 +688,17 @@ const SUSPENSIONS = {
 type Suspension = keyof typeof SUSPENSIONS;
 
 const RESUME_ARGUMENTS = (['RETRY', 'SKIP', 'DEAD_LETTER'] as const).flatMap((action) =>
-  [null, 'dlq'].flatMap((topic) => [false, true].map((loss) => [action, topic, loss] as const)),
+  [null, 'dlq'].flatMap((topic) =>
+    [false, true].flatMap((loss) =>
+      [false, true].map((force) => [action, topic, loss, force] as const),
+    ),
+  ),
 );
 
 describe.each(Object.keys(SUSPENSIONS) as Suspension[])('a job %s', (how) => {
   it.each(RESUME_ARGUMENTS)(
-    'resumed with %s, topic %j and acceptDataLoss %s is decided as the rules say',
-    (failingRecord, deadLetterTopic, acceptDataLoss) => {
+    'resumed with %s, topic %j, acceptDataLoss %s and force %s is decided as the rules say',
+    (failingRecord, deadLetterTopic, acceptDataLoss, force) => {
       const sim = new Sim();
       const job = SUSPENSIONS[how](sim);
       expect(job.status).toBe(
@@ -697,6 +709,7 @@ describe.each(Object.keys(SUSPENSIONS) as Suspension[])('a job %s', (how) => {
         failingRecord,
         deadLetterTopic,
         acceptDataLoss,
+        force,
       };
       const refusal = refusalWhenLegal(sim.cluster.jobs, job, cmd);
       const decision = decide(sim.cluster, cmd);
@@ -711,6 +724,7 @@ describe.each(Object.keys(SUSPENSIONS) as Suspension[])('a job %s', (how) => {
               deadLetterTopic,
               record: failingRecordOf(job),
               acceptDataLoss,
+              force,
             },
           ],
         });
@@ -741,7 +755,12 @@ function sampleCommand(type: CommandType, jobId: string, i: number): Command {
   const payloads: { [K in CommandType]: CommandPayloads[K] } = {
     SubmitJob: { pipeline: 'p', config: compileJobConfig({ name: 'other' }) },
     SuspendJob: {},
-    ResumeJob: { failingRecord: 'RETRY', deadLetterTopic: null, acceptDataLoss: false },
+    ResumeJob: {
+      failingRecord: 'RETRY',
+      deadLetterTopic: null,
+      acceptDataLoss: false,
+      force: false,
+    },
     CancelJob: {},
     RestartJob: {},
     ExportSnapshot: { name: 'fresh-name' },
@@ -755,6 +774,7 @@ function sampleCommand(type: CommandType, jobId: string, i: number): Command {
         stage: null,
         worker: null,
         record: null,
+        fingerprint: null,
       },
     },
     ReportCompleting: { worker: 'w9' },
@@ -775,6 +795,7 @@ const SAMPLE_DRAFTS: Record<Transition, EventDraft> = (() => {
     record: null,
     snapshotId: null,
     at: T0,
+    fingerprint: null,
   };
   const jobId = 'j1';
   return {
@@ -796,6 +817,7 @@ const SAMPLE_DRAFTS: Record<Transition, EventDraft> = (() => {
       deadLetterTopic: null,
       record: null,
       acceptDataLoss: false,
+      force: false,
     },
     JobRestarted: { type: 'JobRestarted', jobId },
     JobCancelled: { type: 'JobCancelled', jobId },

@@ -220,6 +220,7 @@ describe('the run', () => {
       deadLetterTopic: null,
       record: null,
       acceptDataLoss: false,
+      force: false,
       seq: job.version,
       eventId: `j1/${job.version}`,
     };

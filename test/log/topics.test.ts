@@ -48,6 +48,29 @@ describe('ensureTopics', () => {
     });
   });
 
+  it('creates the compacted presence topic <ns>.workers, one partition, old records deleted after a day', async () => {
+    const { admin, requests } = world();
+    await ensureTopics(admin, topics, { replication: { replicationFactor: 1 } });
+    expect(requests[0]?.find((t) => t.topic === topics.workers)).toEqual({
+      topic: 'ns.workers',
+      partitions: 1,
+      replicationFactor: 1,
+      config: {
+        'cleanup.policy': 'compact,delete',
+        'retention.ms': '86400000',
+        'segment.ms': '3600000',
+      },
+    });
+  });
+
+  it('adds <ns>.workers to a namespace made before it, leaving the other two as they are', async () => {
+    const { cluster, admin, requests } = world();
+    cluster.createTopic(topics.control, 1);
+    cluster.createTopic(topics.jobs, 3, { 'cleanup.policy': 'compact' });
+    await ensureTopics(admin, topics);
+    expect(requests.map((r) => r.map((t) => t.topic))).toEqual([['ns.workers']]);
+  });
+
   it('creates nothing, and so sends no settings, when both exist', async () => {
     const { admin, requests } = world();
     await ensureTopics(admin, topics);

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { isSluiceError } from '../../src/domain/errors.js';
 import { changelogTopic, repartitionTopic, topicNames } from '../../src/domain/resources.js';
 import type { TopicReplication } from '../../src/kafka/topics.js';
-import { openClientParts, startWorkerParts, type WorkerParts } from '../../src/node/parts.js';
+import { readPresence } from '../../src/log/presence.js';
+import {
+  openClientParts,
+  startWorkerParts,
+  stopWorkerParts,
+  type WorkerParts,
+} from '../../src/node/parts.js';
 import { Pipeline, type PipelineDef } from '../../src/pipeline/pipeline.js';
 import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
@@ -14,7 +20,13 @@ import {
   submit,
   untilActive,
 } from '../support/memory-sluice.js';
-import { drive, memoryWorld, TEST_RETRY, type MemoryWorld } from '../support/memory-world.js';
+import {
+  drive,
+  memoryWorld,
+  produce,
+  TEST_RETRY,
+  type MemoryWorld,
+} from '../support/memory-world.js';
 import { recordingKafka } from '../support/recording-admin.js';
 
 // The replication options reach every topic a component creates (src/node/parts.ts wires them
@@ -49,6 +61,7 @@ async function startWorker(w: MemoryWorld, replication: TopicReplication) {
       workerId: 'w1',
       retry: TEST_RETRY,
       factories: new Map([['p', counting]]),
+      fingerprints: new Map([['p', 'c0dec0dec0de']]),
     }),
   );
   return { parts, requests };
@@ -122,6 +135,64 @@ describe('the replication options', () => {
     expect(cause?.description).toBe('Worker w1 could not start the job');
     expect(cause?.error?.message).toContain('replication factor 3: the cluster has 1 broker up');
     expect(cause?.error?.message).toContain('--replication-factor');
+    // Not the code's failure: no fingerprint, so no resume is refused for the same code.
+    expect(cause?.fingerprint).toBeNull();
+    await drive(w.clock, parts.host.stop());
+  });
+});
+
+describe("a worker's fingerprints", () => {
+  it("are announced on <ns>.workers once the worker's parts run, until they stop", async () => {
+    const { w } = await setUp();
+    const { parts } = await startWorker(w, {});
+    const presence = () =>
+      drive(w.clock, readPresence(w.cluster.client('reader'), topicNames(NS).workers));
+    expect((await presence()).get('w1')).toMatchObject({
+      workerId: 'w1',
+      pipelines: { p: 'c0dec0dec0de' },
+    });
+    await drive(w.clock, stopWorkerParts(parts));
+    expect((await presence()).has('w1')).toBe(false);
+  });
+
+  it("go on the report of a failure the pipeline's code causes, through the pipeline host", async () => {
+    const { w, user } = await setUp();
+    const poisoned = (): PipelineDef =>
+      Pipeline.create()
+        .readFrom<{ n: number }>(Sources.kafka({ topic: 'in' }))
+        .map(
+          (r) => {
+            if (r.n === 3) throw new RangeError('3 is poison');
+            return r;
+          },
+          { name: 'check' },
+        )
+        .writeTo(Sinks.kafka({ topic: 'out' }));
+    const parts = await drive(
+      w.clock,
+      startWorkerParts({
+        kafka: w.cluster.client('w1'),
+        registry: w.registry,
+        namespace: NS,
+        logger: w.logger,
+        clock: w.clock,
+        commandTimeoutMs: COMMAND_TIMEOUT_MS,
+        workerId: 'w1',
+        retry: TEST_RETRY,
+        factories: new Map([['p', poisoned]]),
+        fingerprints: new Map([['p', 'c0dec0dec0de']]),
+      }),
+    );
+    await submit(w, user, JOB, jobConfig('checks'));
+    const records = [1, 2, 3, 4].map((n) => ({ value: JSON.stringify({ n }), partition: 0 }));
+    await drive(w.clock, produce(w.cluster.client('source'), 'in', records));
+    const suspended = () => user.log.state(JOB)?.status === 'SUSPENDED_DUE_TO_ERROR';
+    expect(await w.clock.runUntil(suspended, 60_000)).toBe(true);
+    const state = user.log.state(JOB);
+    expect(state?.status === 'SUSPENDED_DUE_TO_ERROR' && state.suspensionCause).toMatchObject({
+      stage: 'check',
+      fingerprint: 'c0dec0dec0de',
+    });
     await drive(w.clock, parts.host.stop());
   });
 });

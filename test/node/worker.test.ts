@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isSluiceError } from '../../src/domain/errors.js';
+import { codeFingerprint } from '../../src/node/fingerprint.js';
 import { Worker } from '../../src/node/worker.js';
 
 describe('Worker options', () => {
@@ -37,5 +38,24 @@ describe('Worker options', () => {
     const opts = { brokers: ['127.0.0.1:1'], registryUrl: 'http://127.0.0.1:1' };
     expect(new Worker({ ...opts, metricsPort: 0 }).metricsPort).toBeUndefined();
     expect(new Worker(opts).metricsPort).toBeUndefined();
+  });
+});
+
+describe('Worker.register', () => {
+  const opts = { brokers: ['127.0.0.1:1'], registryUrl: 'http://127.0.0.1:1' };
+
+  it("fingerprints the factory's own source, with the name and version, unless given a source", () => {
+    const factory = (): never => {
+      throw new Error('never built here');
+    };
+    const worker = new Worker(opts)
+      .register('p', factory)
+      .register('q', factory, { version: '7' })
+      .register('r', factory, { source: 'module text' });
+    expect(worker.fingerprints).toEqual({
+      p: codeFingerprint({ pipeline: 'p', source: factory.toString() }),
+      q: codeFingerprint({ pipeline: 'q', source: factory.toString(), version: '7' }),
+      r: codeFingerprint({ pipeline: 'r', source: 'module text' }),
+    });
   });
 });

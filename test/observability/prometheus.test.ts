@@ -37,6 +37,7 @@ const cause = (at: number): SuspensionCause => ({
   record: null,
   snapshotId: null,
   at,
+  fingerprint: null,
 });
 
 const job = { job_id: 'j1', pipeline: 'totals' };
@@ -85,6 +86,30 @@ describe('suspendedSinceSeconds', () => {
 });
 
 describe('WorkerMetrics', () => {
+  it('has one sluice_worker_pipeline_info series per hosted pipeline, labelled with its fingerprint', async () => {
+    const m = new WorkerMetrics(clock().now);
+    m.hosting({ totals: 'a1b2c3d4e5f6', audit: '0ddba11c0ffe' });
+    let s = await scrape(m);
+    expect(s.filter((x) => x.name === 'sluice_worker_pipeline_info')).toEqual([
+      {
+        name: 'sluice_worker_pipeline_info',
+        labels: { pipeline: 'totals', fingerprint: 'a1b2c3d4e5f6' },
+        value: 1,
+      },
+      {
+        name: 'sluice_worker_pipeline_info',
+        labels: { pipeline: 'audit', fingerprint: '0ddba11c0ffe' },
+        value: 1,
+      },
+    ]);
+    // Told again (a worker started anew), the old fingerprints go.
+    m.hosting({ totals: 'f1f2f3f4f5f6' });
+    s = await scrape(m);
+    expect(s.filter((x) => x.name === 'sluice_worker_pipeline_info').map((x) => x.labels)).toEqual([
+      { pipeline: 'totals', fingerprint: 'f1f2f3f4f5f6' },
+    ]);
+  });
+
   it('counts only source records in and sink records out across hops', async () => {
     const m = new WorkerMetrics(clock().now);
     const metrics = m.job('j1', 'totals');

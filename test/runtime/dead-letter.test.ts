@@ -120,7 +120,12 @@ async function resume(
 ): Promise<void> {
   await drive(
     s.w.clock,
-    s.user.sender.send(JOB, 'ResumeJob', { failingRecord, deadLetterTopic, acceptDataLoss: false }),
+    s.user.sender.send(JOB, 'ResumeJob', {
+      failingRecord,
+      deadLetterTopic,
+      acceptDataLoss: false,
+      force: false,
+    }),
   );
 }
 

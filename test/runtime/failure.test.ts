@@ -15,6 +15,9 @@ function message(
 
 const ELLIPSIS = '\u2026';
 
+/** The worker's fingerprint of the failing pipeline's code. */
+const FP = 'c0dec0dec0de';
+
 describe('failureReport', () => {
   it('reports a StageFailure as user code failing in that stage, with the user error', () => {
     const cause = new TypeError('order 3 has no amount');
@@ -24,6 +27,7 @@ describe('failureReport', () => {
       'orders',
       5,
       message(Buffer.from('{"id":3}')),
+      FP,
     );
     expect(report).toEqual({
       description: 'User code threw in stage "price"',
@@ -37,6 +41,7 @@ describe('failureReport', () => {
         key: 'customer-7',
         valuePreview: '{"id":3}',
       },
+      fingerprint: FP,
     });
   });
 
@@ -47,6 +52,7 @@ describe('failureReport', () => {
       't',
       0,
       message(null),
+      FP,
     );
     expect(report.error).toEqual({ name: 'NonError', message: 'just a string', stack: null });
     expect(report.stage).toBe('map-1');
@@ -60,6 +66,7 @@ describe('failureReport', () => {
       'orders',
       0,
       message(Buffer.from('garbage')),
+      FP,
     );
     expect(report.stage).toBe('source');
     expect(report.description).toBe('A source record could not be read as avro');
@@ -80,6 +87,7 @@ describe('failureReport', () => {
       'orders',
       2,
       message(Buffer.from('{}')),
+      FP,
     );
     expect(report.stage).toBe('sink');
     expect(report.description).toBe(
@@ -91,7 +99,7 @@ describe('failureReport', () => {
 
   it('reports any other error as the sink failing, with that error itself', () => {
     const err = new SluiceError('SLUICE_ENCODE_FAILED', 'field "amount" is not a double');
-    const report = failureReport(err, 'w', 'orders', 1, message(Buffer.from('{}')));
+    const report = failureReport(err, 'w', 'orders', 1, message(Buffer.from('{}')), FP);
     expect(report.stage).toBe('sink');
     expect(report.description).toBe('A record could not be written to the sink');
     // A Sluice error is named by its stable code.
@@ -100,14 +108,27 @@ describe('failureReport', () => {
     expect(report.error.stack).toBe(err.stack);
   });
 
+  it("carries the code's fingerprint when the code failed on the record, and none for a commit that kept failing", () => {
+    const rec = message(Buffer.from('{}'));
+    const code = [
+      new StageFailure('price', new TypeError('x')),
+      new DeserializationFailure('json', new SyntaxError('x')),
+      new SluiceError('SLUICE_ENCODE_FAILED', 'x'),
+    ];
+    for (const err of code) expect(failureReport(err, 'w', 't', 0, rec, FP).fingerprint).toBe(FP);
+    const kafka = new CommitFailure(new Error('NOT_ENOUGH_REPLICAS'), 9, 60_000);
+    expect(failureReport(kafka, 'w', 't', 0, rec, FP).fingerprint).toBeNull();
+    expect(failureReport(code[0], 'w', 't', 0, rec, null).fingerprint).toBeNull();
+  });
+
   it('reports a thrown non-Error from the sink path as NonError', () => {
-    const report = failureReport(42, 'w', 'orders', 1, message(null));
+    const report = failureReport(42, 'w', 'orders', 1, message(null), FP);
     expect(report.stage).toBe('sink');
     expect(report.error).toEqual({ name: 'NonError', message: '42', stack: null });
   });
 
   it('gives a null key and a null preview when the record has neither', () => {
-    const report = failureReport(new Error('x'), 'w', 't', 0, message(null, null, '0'));
+    const report = failureReport(new Error('x'), 'w', 't', 0, message(null, null, '0'), FP);
     expect(report.record).toEqual({
       topic: 't',
       partition: 0,
@@ -124,6 +145,7 @@ describe('failureReport', () => {
       't',
       0,
       message(Buffer.from('é'), Buffer.from('ключ')),
+      FP,
     );
     expect(r1.record?.key).toBe('ключ');
     expect(r1.record?.valuePreview).toBe('é');
@@ -133,6 +155,7 @@ describe('failureReport', () => {
       't',
       0,
       message(Buffer.alloc(0), Buffer.alloc(0)),
+      FP,
     );
     expect(r2.record?.key).toBe('');
     expect(r2.record?.valuePreview).toBe('');
@@ -145,19 +168,20 @@ describe('failureReport', () => {
       't',
       0,
       message(null, null, '9223372036854775807'),
+      FP,
     );
     expect(report.record?.offset).toBe('9223372036854775807');
   });
 
   it('keeps a value of exactly 256 characters whole', () => {
     const value = 'v'.repeat(256);
-    const report = failureReport(new Error('x'), 'w', 't', 0, message(Buffer.from(value)));
+    const report = failureReport(new Error('x'), 'w', 't', 0, message(Buffer.from(value)), FP);
     expect(report.record?.valuePreview).toBe(value);
   });
 
   it('truncates a longer value to 256 characters plus an ellipsis', () => {
     const value = 'a'.repeat(250) + 'b'.repeat(6) + 'c'.repeat(1000);
-    const report = failureReport(new Error('x'), 'w', 't', 0, message(Buffer.from(value)));
+    const report = failureReport(new Error('x'), 'w', 't', 0, message(Buffer.from(value)), FP);
     expect(report.record?.valuePreview).toBe('a'.repeat(250) + 'b'.repeat(6) + ELLIPSIS);
     expect(report.record?.valuePreview).toHaveLength(257);
   });
@@ -165,14 +189,14 @@ describe('failureReport', () => {
   it('counts characters, not bytes, when truncating', () => {
     // 300 two-byte characters: 600 bytes, but only 300 characters.
     const value = 'é'.repeat(300);
-    const report = failureReport(new Error('x'), 'w', 't', 0, message(Buffer.from(value)));
+    const report = failureReport(new Error('x'), 'w', 't', 0, message(Buffer.from(value)), FP);
     expect(report.record?.valuePreview).toBe('é'.repeat(256) + ELLIPSIS);
   });
 
   it('shows a value of 256 multi-byte characters whole', () => {
     const value = 'ü'.repeat(256);
     expect(Buffer.byteLength(value)).toBe(512);
-    const report = failureReport(new Error('x'), 'w', 't', 0, message(Buffer.from(value)));
+    const report = failureReport(new Error('x'), 'w', 't', 0, message(Buffer.from(value)), FP);
     expect(report.record?.valuePreview).toBe(value);
   });
 });

@@ -109,6 +109,7 @@ function run(w: MemoryWorld, worker: Participant, job: JobState, shape: JobShape
     job,
     pipeline: pipeline(w, shape),
     plan: NO_PLAN,
+    fingerprint: 'c0dec0dec0de',
   });
   background(runner.start());
   return runner;
@@ -219,6 +220,8 @@ describe('the drain after a failure', () => {
       worker: 'w1',
       error: { name: 'RangeError', message: 'record 150 is poison' },
       record: { topic: 'in', partition: 0, offset: '75', key: 'r150' },
+      // The code that failed, as the worker fingerprinted it.
+      fingerprint: 'c0dec0dec0de',
     });
     // Nothing more is committed afterwards, whatever arrives.
     await write(w, 2, 200, 220);

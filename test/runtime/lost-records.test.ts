@@ -155,6 +155,7 @@ async function send(
         failingRecord: 'RETRY',
         deadLetterTopic: null,
         acceptDataLoss,
+        force: false,
       }),
     );
 }

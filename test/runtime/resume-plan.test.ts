@@ -72,6 +72,7 @@ describe('deadLetterMessage', () => {
     record,
     snapshotId: null,
     at: 1_700_000_000_000,
+    fingerprint: null,
   };
 
   it('keeps the original key and value bytes and puts the cause and origin in headers', () => {

@@ -97,6 +97,7 @@ async function retry(s: Setting): Promise<void> {
       failingRecord: 'RETRY',
       deadLetterTopic: null,
       acceptDataLoss: false,
+      force: false,
     }),
   );
 }

@@ -65,6 +65,7 @@ const failure = {
   stage: 'double',
   worker: 'w1',
   record: null,
+  fingerprint: null,
 };
 
 describe('a failure report of the run before a resume, arriving late', () => {

@@ -140,6 +140,7 @@ const failure = {
   stage: 'double',
   worker: 'w1',
   record: { topic: 'in', partition: 0, offset: '3', key: 'r3', valuePreview: '{"n":3}' },
+  fingerprint: null,
 };
 
 describe('a failure report of the run before a resume, arriving late', () => {
@@ -161,6 +162,7 @@ describe('a failure report of the run before a resume, arriving late', () => {
         failingRecord: 'RETRY',
         deadLetterTopic: null,
         acceptDataLoss: false,
+        force: false,
       }),
     );
     // The worker restarted the job's tasks for run 2, and they reported started.
@@ -231,6 +233,7 @@ describe('a failure report of the run before a resume, arriving late', () => {
         failingRecord: 'RETRY',
         deadLetterTopic: null,
         acceptDataLoss: false,
+        force: false,
       }),
     );
     expect(await until(w, user, 'RUNNING', 2)).toBe(true);
@@ -253,6 +256,7 @@ describe('a job runner', () => {
         failingRecord: 'RETRY',
         deadLetterTopic: null,
         acceptDataLoss: false,
+        force: false,
       }),
     );
     expect(await until(w, user, 'STARTING', 2)).toBe(true);

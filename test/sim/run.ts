@@ -108,7 +108,7 @@ async function perform(world: World, user: User, { action }: Step): Promise<void
       await world.clock.sleep(action.resumeAfterMs);
       await user.command(
         'ResumeJob',
-        { failingRecord: 'RETRY', deadLetterTopic: null, acceptDataLoss: false },
+        { failingRecord: 'RETRY', deadLetterTopic: null, acceptDataLoss: false, force: false },
         'sim-resume',
       );
     }

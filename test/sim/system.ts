@@ -153,7 +153,7 @@ export class World {
       issuedBy: 'sim-client',
       reader: 'client',
     });
-    return new SluiceClient({ ...parts, kafka, logger: this.logger });
+    return new SluiceClient({ ...parts, kafka, logger: this.logger, clock: this.clock });
   }
 
   /** A worker as src/node/worker.ts assembles one, without a coordinator of its own. */

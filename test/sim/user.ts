@@ -48,7 +48,7 @@ export class User {
       this.world.note('fix deployed');
       void this.command(
         'ResumeJob',
-        { failingRecord: 'RETRY', deadLetterTopic: null, acceptDataLoss: false },
+        { failingRecord: 'RETRY', deadLetterTopic: null, acceptDataLoss: false, force: false },
         'sim-resume-fix',
       ).finally(() => this.busy--);
     });

@@ -105,6 +105,7 @@ export async function memoryClient(
     sender: p.sender,
     kafka: p.kafka,
     logger: world.logger,
+    clock: world.clock,
   });
   return { client, participant: p };
 }

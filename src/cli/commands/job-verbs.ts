@@ -18,12 +18,15 @@ export interface ResumeFlags {
   skipFailingRecord?: boolean;
   deadLetter?: string;
   acceptDataLoss?: boolean;
+  force?: boolean;
 }
 
 /**
  * What `sluice resume`'s flags ask of `Job.resume`, checked before anything connects. The
- * client then refuses a resume that would skip deleted records with `SLUICE_SOURCE_DATA_LOST`
- * (exit code 4) before sending it, unless `--accept-data-loss`.
+ * client then refuses, before sending it, a resume that would skip deleted records with
+ * `SLUICE_SOURCE_DATA_LOST` (exit code 4) unless `--accept-data-loss`, and one that would retry
+ * the failing record in the very code that failed on it with `SLUICE_RESUME_SAME_CODE` (exit
+ * code 5) unless `--force`.
  */
 export function resumeOptions(o: ResumeFlags): ResumeOptions {
   if (o.skipFailingRecord && o.deadLetter) {
@@ -33,6 +36,7 @@ export function resumeOptions(o: ResumeFlags): ResumeOptions {
     failingRecord: o.skipFailingRecord ? 'SKIP' : o.deadLetter ? 'DEAD_LETTER' : 'RETRY',
     ...(o.deadLetter !== undefined && { deadLetterTopic: o.deadLetter }),
     acceptDataLoss: o.acceptDataLoss === true,
+    force: o.force === true,
   };
 }
 
@@ -88,6 +92,10 @@ export function registerJobVerbs(program: Command, globals: () => GlobalOptions)
     .option(
       '--accept-data-loss',
       'go on from the earliest offset where records past the committed offsets were deleted while the job was stopped (refused with exit code 4 otherwise)',
+    )
+    .option(
+      '--force',
+      'resume although every live worker hosting the pipeline runs the code the job failed in (same fingerprint; refused with exit code 5 otherwise); the job log records who forced it',
     );
   documented(resume, SUMMARY_JSON, [
     ['sluice resume totals', 'resume from the last snapshot, retrying the record it failed on'],
@@ -99,6 +107,10 @@ export function registerJobVerbs(program: Command, globals: () => GlobalOptions)
     [
       'sluice resume totals --accept-data-loss',
       'resume although retention deleted records it had not read while suspended; they are skipped',
+    ],
+    [
+      'sluice resume totals --force',
+      'retry the failing record although the live workers still run the code that failed (the cause was outside the code)',
     ],
   ]).action(async (ref: string, o: JsonFlag & ResumeFlags) => {
     const options = resumeOptions(o);

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
+import { hostsOf } from '../../domain/presence.js';
 import { isTerminal } from '../../domain/status.js';
 import { withClient } from '../connect.js';
 import { documented } from '../help.js';
 import type { GlobalOptions } from '../options.js';
 import { emit } from '../output.js';
 import { jobsTable } from '../render.js';
-import { statusView } from '../render-status.js';
+import { hostViews, statusView } from '../render-status.js';
 import { describeStatus } from '../status-description.js';
 
 interface JsonFlag {
@@ -47,7 +48,7 @@ export function registerJobViews(program: Command, globals: () => GlobalOptions)
     );
   documented(
     status,
-    `${JOB_STATE_JSON},\nplus "description": string (where the job stands and what to do next)`,
+    `${JOB_STATE_JSON},\nplus "description": string (where the job stands and what to do next)\nand "hosts": [ { "workerId", "fingerprint", "seenAt", "runsFailingCode": boolean | null } ]\n(the live workers hosting its pipeline, the code each runs, and whether it is the code the job failed in)`,
     [
       ['sluice status totals', 'by name: the live job of that name, else the latest ended one'],
       ['sluice status 3f2a9c0d1e4b5a67', 'by id'],
@@ -55,15 +56,20 @@ export function registerJobViews(program: Command, globals: () => GlobalOptions)
         'sluice status totals --json | jq .suspensionCause.record',
         'the record a suspended job failed on: topic, partition, offset, key, value preview',
       ],
+      [
+        "sluice status totals --json | jq '.hosts[] | select(.runsFailingCode)'",
+        'the live workers still running the code the job failed in',
+      ],
     ],
   ).action(async (ref: string, o: JsonFlag) => {
-    await withClient(globals(), (client) => {
+    await withClient(globals(), async (client) => {
       const job = client.getJob(ref);
+      const live = await client.liveWorkers();
       const state = job.snapshot();
-      emit(o, { ...state, description: describeStatus(state) }, () =>
-        statusView(state, Date.now(), job.history()),
+      const hosts = hostViews(state, hostsOf(live, state.pipeline));
+      emit(o, { ...state, description: describeStatus(state), hosts }, () =>
+        statusView(state, Date.now(), job.history(), hosts),
       );
-      return Promise.resolve();
     });
   });
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isSluiceError, SluiceError } from '../../domain/errors.js';
@@ -33,10 +34,14 @@ export function registerWorker(program: Command, globals: () => GlobalOptions): 
       '--retry-initial-ms <ms>',
       'first backoff delay, doubled per attempt; each delay is random between half of it and all of it (default 250, env SLUICE_RETRY_INITIAL_MS)',
     )
-    .option('--retry-max-ms <ms>', 'largest backoff delay (default 5000, env SLUICE_RETRY_MAX_MS)');
+    .option('--retry-max-ms <ms>', 'largest backoff delay (default 5000, env SLUICE_RETRY_MAX_MS)')
+    .option(
+      '--pipeline-version <v>',
+      "a version (a release, a commit id) that goes into every hosted pipeline's code fingerprint with its name and its module file's content (env SLUICE_PIPELINE_VERSION)",
+    );
   documented(
     cmd,
-    'one line once the worker runs: { "workerId": string, "namespace": string, "pipelines": string[], "metricsPort": number | null }\nA module that cannot be loaded is a usage error (exit code 2).',
+    'one line once the worker runs: { "workerId": string, "namespace": string, "pipelines": string[], "fingerprints": { [pipeline]: string }, "metricsPort": number | null }\nA module that cannot be loaded is a usage error (exit code 2).',
     [
       [
         'sluice worker ./pipelines.js',
@@ -54,6 +59,10 @@ export function registerWorker(program: Command, globals: () => GlobalOptions): 
         'sluice worker ./pipelines.js --retry-budget-ms 300000',
         'ride out broker outages of up to 5 minutes before suspending a job',
       ],
+      [
+        'SLUICE_PIPELINE_VERSION=$(git rev-parse HEAD) sluice worker ./pipelines.js',
+        "put the commit into the pipelines' fingerprints, so a fix in a module they import counts too",
+      ],
     ],
   ).action(async (modules: string[], o: WorkerFlags) => {
     const g = globals();
@@ -61,10 +70,8 @@ export function registerWorker(program: Command, globals: () => GlobalOptions): 
     const metricsPort = metricsPortOf(o, process.env);
     const retry = retryOf(o, process.env);
     const topics = topicOptionsOf(g, process.env);
-    const factories = new Map<string, PipelineFactory>();
-    for (const m of modules)
-      for (const [name, factory] of Object.entries(await loadModule(m)))
-        factories.set(name, factory);
+    const version = pipelineVersionOf(o, process.env);
+    const pipelines = await loadPipelines(modules);
     const { brokers, registryUrl, security } = await endpointsFor(g);
     // A bar only for a person at a terminal; the restore is also in the metrics and the logs.
     const bar = progressBar({
@@ -95,7 +102,7 @@ export function registerWorker(program: Command, globals: () => GlobalOptions): 
           }
         : undefined,
     });
-    for (const [name, factory] of factories) worker.register(name, factory);
+    registerPipelines(worker, pipelines, version);
     await worker.start();
     const served =
       worker.metricsPort === undefined
@@ -107,12 +114,13 @@ export function registerWorker(program: Command, globals: () => GlobalOptions): 
         workerId: worker.workerId,
         namespace: worker.namespace,
         pipelines: worker.pipelines,
+        fingerprints: worker.fingerprints,
         metricsPort: worker.metricsPort ?? null,
       });
-    else
-      progress(
-        `Worker ${worker.workerId} hosts ${worker.pipelines.join(', ')}${served}; Ctrl-C to stop.`,
-      );
+    else {
+      const hosted = Object.entries(worker.fingerprints).map(([n, fp]) => `${n} (code ${fp})`);
+      progress(`Worker ${worker.workerId} hosts ${hosted.join(', ')}${served}; Ctrl-C to stop.`);
+    }
     await stopSignal;
     if (!o.json) progress('Stopping; other workers take over this worker’s partitions.');
     await worker.stop();
@@ -129,6 +137,7 @@ interface WorkerFlags {
   retryBudgetMs?: string;
   retryInitialMs?: string;
   retryMaxMs?: string;
+  pipelineVersion?: string;
 }
 
 /** The retry policy from the flags, else SLUICE_RETRY_*_MS, else the defaults; checked whole. */
@@ -169,6 +178,49 @@ export function metricsPortOf(o: WorkerFlags, env: NodeJS.ProcessEnv): number | 
   const fromEnv = env.SLUICE_METRICS_PORT;
   if (fromEnv !== undefined && fromEnv !== '') return parsePort(fromEnv, 'SLUICE_METRICS_PORT');
   return undefined;
+}
+
+/**
+ * The version for the pipelines' fingerprints: the flag, else SLUICE_PIPELINE_VERSION, else
+ * none. An empty value is none.
+ */
+export function pipelineVersionOf(o: WorkerFlags, env: NodeJS.ProcessEnv): string | undefined {
+  return o.pipelineVersion || env.SLUICE_PIPELINE_VERSION || undefined;
+}
+
+/** A pipeline a module exports, with the text its fingerprint hashes: the whole module file. */
+export interface ModulePipeline {
+  name: string;
+  factory: PipelineFactory;
+  /** The module file's content, which sees more of the code than the factory's own source. */
+  source: string;
+  module: string;
+}
+
+/** The pipelines the modules export, in order; a later module's pipeline replaces one of the same name. */
+export async function loadPipelines(modules: string[]): Promise<ModulePipeline[]> {
+  const byName = new Map<string, ModulePipeline>();
+  for (const module of modules) {
+    const exported = await loadModule(module);
+    // Read after the import succeeded, so a module that does not load says so first.
+    const source = await readFile(resolve(module), 'utf8');
+    for (const [name, factory] of Object.entries(exported))
+      byName.set(name, { name, factory, source, module });
+  }
+  return [...byName.values()];
+}
+
+/**
+ * Hosts the pipelines on the worker, each fingerprinted by its module file's content and the
+ * version: a fix anywhere in the module changes it, where the factory's own source would not
+ * see a constant or a helper beside it.
+ */
+export function registerPipelines(
+  worker: Worker,
+  pipelines: readonly ModulePipeline[],
+  version: string | undefined,
+): void {
+  for (const p of pipelines) worker.register(p.name, p.factory, { source: p.source, version });
 }
 
 async function loadModule(path: string): Promise<Record<string, PipelineFactory>> {

@@ -3,7 +3,8 @@ import { resumeOptions } from '../../../src/cli/commands/job-verbs.js';
 import { EXIT_CODES, exitCodeFor } from '../../../src/cli/exit-codes.js';
 import { jsonError } from '../../../src/cli/output.js';
 import { isSluiceError } from '../../../src/domain/errors.js';
-import { jobGroup } from '../../../src/domain/resources.js';
+import { jobGroup, topicNames } from '../../../src/domain/resources.js';
+import { PresenceBeacon } from '../../../src/log/presence.js';
 import {
   jobConfig,
   memoryClient,
@@ -15,16 +16,23 @@ import { drive, memoryWorld, produce } from '../../support/memory-world.js';
 
 describe('resumeOptions: the flags of `sluice resume`', () => {
   it('asks for a retry by default, and accepts no data loss unless told', () => {
-    expect(resumeOptions({})).toEqual({ failingRecord: 'RETRY', acceptDataLoss: false });
+    expect(resumeOptions({})).toEqual({
+      failingRecord: 'RETRY',
+      acceptDataLoss: false,
+      force: false,
+    });
     expect(resumeOptions({ acceptDataLoss: true })).toEqual({
       failingRecord: 'RETRY',
       acceptDataLoss: true,
+      force: false,
     });
     expect(resumeOptions({ deadLetter: 'dlq', acceptDataLoss: true })).toEqual({
       failingRecord: 'DEAD_LETTER',
       deadLetterTopic: 'dlq',
       acceptDataLoss: true,
+      force: false,
     });
+    expect(resumeOptions({ force: true })).toMatchObject({ failingRecord: 'RETRY', force: true });
     expect(resumeOptions({ skipFailingRecord: true })).toMatchObject({ failingRecord: 'SKIP' });
   });
 
@@ -114,5 +122,59 @@ describe('`sluice resume --dead-letter` to a topic that does not exist', () => {
       },
     });
     expect(client.getJob('orders').status()).toBe('SUSPENDED');
+  });
+});
+
+describe('`sluice resume` while every live worker still runs the code the job failed in', () => {
+  it('fails at once with SLUICE_RESUME_SAME_CODE, exit code 5, and the --json error naming the workers; --force sends it', async () => {
+    const w = memoryWorld();
+    w.cluster.createTopic('orders', 1);
+    await untilActive(w, startCoordinator(w, 'sl', 'coord'));
+    const { client, participant } = await memoryClient(w, 'sl', 'alice');
+    await submit(w, participant, 'j1', jobConfig('orders'));
+    const failure = {
+      description: 'User code threw in stage "price"',
+      error: { name: 'TypeError', message: 'no amount', stack: null },
+      stage: 'price',
+      worker: 'w1',
+      record: { topic: 'orders', partition: 0, offset: '7', key: null, valuePreview: null },
+      fingerprint: 'a1b2c3d4e5f6',
+    };
+    await drive(w.clock, participant.sender.send('j1', 'ReportFailure', { failure, run: 1 }));
+    const beacon = new PresenceBeacon({
+      kafka: w.cluster.client('w1'),
+      topic: topicNames('sl').workers,
+      workerId: 'w1',
+      pipelines: { p: 'a1b2c3d4e5f6' },
+      clock: w.clock,
+      logger: w.logger,
+    });
+    await drive(w.clock, beacon.start());
+    const seenAt = w.clock.now();
+
+    const err = await drive(w.clock, client.getJob('orders').resume(resumeOptions({}))).catch(
+      (e: unknown) => e,
+    );
+    expect(exitCodeFor(err)).toBe(EXIT_CODES.SAME_CODE);
+    expect(jsonError(err)).toEqual({
+      error: {
+        code: 'SLUICE_RESUME_SAME_CODE',
+        message:
+          'Job "orders" failed in pipeline "p" running code a1b2c3d4e5f6, and every live worker hosting that pipeline still runs it: w1. ' +
+          'Resuming would retry the failing record in the same code. Deploy the fix and stop that worker ' +
+          '(a stopped worker stops counting at once, one that crashed 30 s after it was last seen), ' +
+          'move past the record with --skip-failing-record or --dead-letter, or resume with --force if the cause was outside the code.',
+        details: {
+          job: 'orders',
+          pipeline: 'p',
+          fingerprint: 'a1b2c3d4e5f6',
+          workers: [{ workerId: 'w1', fingerprint: 'a1b2c3d4e5f6', seenAt }],
+        },
+      },
+    });
+    expect(client.getJob('orders').status()).toBe('SUSPENDED_DUE_TO_ERROR');
+
+    await drive(w.clock, client.getJob('orders').resume(resumeOptions({ force: true })));
+    expect(client.getJob('orders').status()).toBe('STARTING');
   });
 });

@@ -1,5 +1,16 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { metricsPortOf, retryOf } from '../../../src/cli/commands/worker.js';
+import {
+  loadPipelines,
+  metricsPortOf,
+  pipelineVersionOf,
+  registerPipelines,
+  retryOf,
+} from '../../../src/cli/commands/worker.js';
+import { codeFingerprint } from '../../../src/node/fingerprint.js';
+import { Worker } from '../../../src/node/worker.js';
 import { DEFAULT_RETRY } from '../../../src/kafka/retry.js';
 import { isSluiceError } from '../../../src/domain/errors.js';
 
@@ -64,6 +75,48 @@ describe('retryOf', () => {
     );
     expect(usageError(() => retryOf({ ...flags, retryInitialMs: '0' }, {})).message).toBe(
       '--retry-initial-ms must be at least 1 ms, not 0.',
+    );
+  });
+});
+
+describe('the fingerprints of the pipelines `sluice worker` hosts', () => {
+  const flags = { coordinator: true };
+
+  it('take the version from --pipeline-version, else SLUICE_PIPELINE_VERSION, else none', () => {
+    const env = { SLUICE_PIPELINE_VERSION: 'v2' };
+    expect(pipelineVersionOf({ ...flags, pipelineVersion: 'v3' }, env)).toBe('v3');
+    expect(pipelineVersionOf(flags, env)).toBe('v2');
+    expect(pipelineVersionOf(flags, {})).toBeUndefined();
+    expect(pipelineVersionOf(flags, { SLUICE_PIPELINE_VERSION: '' })).toBeUndefined();
+  });
+
+  it("hash each pipeline's name, the version and its module file's whole content", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-fp-'));
+    const module = (file: string, body: string): string => {
+      const path = join(dir, file);
+      writeFileSync(path, body);
+      return path;
+    };
+    const helper = 'const rate = 100;\n';
+    const body = 'export default { a: (args) => ({ rate }), b: () => ({}) };\n';
+    const broken = module('broken.mjs', `${helper}${body}`);
+    // The same factories; only a constant outside them changed.
+    const fixed = module('fixed.mjs', `${helper.replace('100', '101')}${body}`);
+    const fingerprints = async (path: string, version?: string) => {
+      const worker = new Worker({ brokers: ['127.0.0.1:1'], registryUrl: 'http://127.0.0.1:1' });
+      registerPipelines(worker, await loadPipelines([path]), version);
+      return worker.fingerprints;
+    };
+    const source = `${helper}${body}`;
+    expect(await fingerprints(broken)).toEqual({
+      a: codeFingerprint({ pipeline: 'a', source }),
+      b: codeFingerprint({ pipeline: 'b', source }),
+    });
+    const before = await fingerprints(broken);
+    const after = await fingerprints(fixed);
+    expect(after.a).not.toBe(before.a);
+    expect((await fingerprints(broken, 'v2')).a).toBe(
+      codeFingerprint({ pipeline: 'a', source, version: 'v2' }),
     );
   });
 });
