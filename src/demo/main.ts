@@ -53,7 +53,9 @@ async function main(): Promise<void> {
       logger,
       workerId: 'worker-v1',
     });
-    v1.register('order-totals', buggy['order-totals']);
+    // A version each: the two are the same closure over different code, which only the
+    // version tells apart (see Worker.register); a resume is refused while only version 1 runs.
+    v1.register('order-totals', buggy['order-totals'], { version: '1' });
     await v1.start();
     workers.push(v1);
     client = await SluiceClient.connect({
@@ -110,7 +112,7 @@ async function main(): Promise<void> {
       logger,
       workerId: 'worker-v2',
     });
-    v2.register('order-totals', fixed['order-totals']);
+    v2.register('order-totals', fixed['order-totals'], { version: '2' });
     await v2.start();
     workers.push(v2);
     await job.resume();

@@ -72,16 +72,24 @@ export class Worker {
   }
 
   /**
-   * Hosts a pipeline under a name; jobs name it when they are submitted. The pipeline's code
-   * gets a fingerprint, a hash of the name, `opts.version` and the code's text (by default
-   * the factory's source): a failure the code causes is reported with it, and a resume is
-   * refused while every live worker hosting the pipeline still runs the code that failed
-   * (docs/failure-handling.md, "Code fingerprints").
+   * Hosts a pipeline under a name; jobs name it when they are submitted. Given a `version` or
+   * a `source`, the pipeline's code gets a fingerprint, a hash of the name, the version and the
+   * code's text (by default the factory's source): a failure the code causes is reported with
+   * it, and a resume is refused while every live worker hosting the pipeline still runs the
+   * code that failed (docs/failure-handling.md, "Code fingerprints").
+   *
+   * Given neither, the code has no fingerprint, and nothing is refused for it. The factory's
+   * text alone cannot tell a fix from the bug when the difference lies in what it closes over:
+   * the demo's two versions are one `build(priceOf)` closure each, with the same text, and the
+   * fixed one was refused as the code that failed.
    */
   register(name: string, factory: PipelineFactory, opts: RegisterOptions = {}): this {
     this.factories.set(name, factory);
-    const source = opts.source ?? factory.toString();
-    this.codes.set(name, codeFingerprint({ pipeline: name, source, version: opts.version }));
+    if (opts.version === undefined && opts.source === undefined) this.codes.delete(name);
+    else {
+      const source = opts.source ?? factory.toString();
+      this.codes.set(name, codeFingerprint({ pipeline: name, source, version: opts.version }));
+    }
     return this;
   }
 

@@ -372,6 +372,8 @@ describe('long-running commands', () => {
       workerId: 'w-json',
       namespace: ns,
       pipelines: ['metered'],
+      // The hash of the module file's content, name and version (src/node/fingerprint.ts).
+      fingerprints: { metered: expect.stringMatching(/^[0-9a-f]{12}$/) as unknown },
       metricsPort: null,
     });
     expect(await worker.stop('SIGINT'), worker.stderr).toBe(0);

@@ -44,7 +44,7 @@ describe('Worker options', () => {
 describe('Worker.register', () => {
   const opts = { brokers: ['127.0.0.1:1'], registryUrl: 'http://127.0.0.1:1' };
 
-  it("fingerprints the factory's own source, with the name and version, unless given a source", () => {
+  it("fingerprints the factory's own source with a version, or the source given; nothing without either", () => {
     const factory = (): never => {
       throw new Error('never built here');
     };
@@ -52,8 +52,8 @@ describe('Worker.register', () => {
       .register('p', factory)
       .register('q', factory, { version: '7' })
       .register('r', factory, { source: 'module text' });
+    // 'p' has none: the text of a closure cannot tell a fix from the bug (see register).
     expect(worker.fingerprints).toEqual({
-      p: codeFingerprint({ pipeline: 'p', source: factory.toString() }),
       q: codeFingerprint({ pipeline: 'q', source: factory.toString(), version: '7' }),
       r: codeFingerprint({ pipeline: 'r', source: 'module text' }),
     });
