@@ -9,12 +9,9 @@ import type { JobLog } from '../log/job-log.js';
 import type { Logger } from '../observability/logger.js';
 import type { PipelineDef } from '../pipeline/pipeline.js';
 import { checkLostRecords } from './lost-records.js';
-import {
-  checkStagesMatch,
-  refuseStrandedOnResume,
-  savedStages,
-  seedFromSnapshot,
-} from './snapshot-state.js';
+import type { EventOf } from '../domain/events.js';
+import { seedFromSnapshot } from './seed.js';
+import { checkStagesMatch, refuseStrandedOnResume, savedStages } from './snapshot-state.js';
 import type { Topology } from './topology.js';
 import { ensureChangelogs, ensureRepartitions } from './topics.js';
 
@@ -101,10 +98,17 @@ async function seed(
   const from = o.log.jobs().find((s) => s.exportedSnapshots[snapshotName] !== undefined);
   if (!from) {
     throw new SluiceError(
-      'SLUICE_STATE_INCOMPATIBLE',
-      `No exported snapshot is named "${snapshotName}" any more; cancel this job and submit it again without initialSnapshotName, or with another snapshot.`,
+      'SLUICE_SNAPSHOT_UNAVAILABLE',
+      `No exported snapshot is named "${snapshotName}" any more (deleted since this job was submitted); cancel this job and submit it again without initialSnapshotName, or with another snapshot (\`sluice snapshots\` lists them).`,
+      { details: { snapshot: snapshotName } },
     );
   }
+  const exported = o.log
+    .history(from.jobId)
+    .findLast(
+      (e): e is EventOf<'SnapshotExported'> =>
+        e.type === 'SnapshotExported' && e.name === snapshotName,
+    );
   await seedFromSnapshot(
     o.kafka,
     {
@@ -112,6 +116,8 @@ async function seed(
       jobId: o.job.jobId,
       from,
       snapshotName,
+      // Missing from events folded from JSON histories older than copies.
+      copy: exported?.copy ?? null,
       sourceTopics: o.pipeline.source.topics,
       stages,
       inPlace: o.topology.inPlace,
