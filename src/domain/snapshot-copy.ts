@@ -1,4 +1,6 @@
 import type { PartitionOffset } from './cause.js';
+import type { JobEvent } from './events.js';
+import type { JobState } from './state.js';
 
 /**
  * One stateful stage as an exported snapshot holds it: a copy of its changelog, and of the
@@ -45,4 +47,16 @@ export function copyRecords(copy: SnapshotCopy): { state: number; input: number 
     state: sum(copy.stages.map((s) => sum(s.records))),
     input: sum(copy.stages.map((s) => sum(s.inputRecords))),
   };
+}
+
+/**
+ * The job's exported snapshots that point at its live topics (exported before copies): while
+ * any is left, the job's topics must outlive it. `copy` is missing from events folded from
+ * JSON histories older than copies, so a missing copy counts as none.
+ */
+export function pointerSnapshots(job: JobState, history: JobEvent[]): string[] {
+  return Object.keys(job.exportedSnapshots).filter((name) => {
+    const exported = history.findLast((e) => e.type === 'SnapshotExported' && e.name === name);
+    return exported?.type === 'SnapshotExported' && !exported.copy;
+  });
 }
