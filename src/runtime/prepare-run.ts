@@ -1,6 +1,7 @@
 import { SluiceError } from '../domain/errors.js';
 import { DeadLetterTopicMissingError } from '../domain/job-errors.js';
 import type { ResumePlan } from '../domain/resume-plan.js';
+import { jobGroup } from '../domain/resources.js';
 import type { JobState } from '../domain/state.js';
 import { topicOffsets } from '../kafka/offsets.js';
 import type { Admin, Kafka } from '../kafka/port.js';
@@ -58,7 +59,7 @@ export async function prepareRun(
   await ensureRepartitions(admin, repartitions, widest, o.replication);
   const stages = changelogs.map((c) => c.stage);
   const snapshotName = job.config.initialSnapshotName;
-  if (snapshotName !== null) await seed(o, snapshotName, stages, widest);
+  if (snapshotName !== null) await seed(admin, o, snapshotName, stages, widest);
   // Before anything runs: fixed code must not silently drop the state it resumes from.
   checkStagesMatch(
     await savedStages(admin, o.namespace, job.jobId),
@@ -88,14 +89,26 @@ export async function prepareRun(
   return sourceEnds;
 }
 
+/** True once the job's source group holds an offset: seeding commits them, and so does every run. */
+async function alreadySeeded(admin: Admin, o: PrepareRunOptions): Promise<boolean> {
+  const group = jobGroup(o.namespace, o.job.jobId);
+  return (await admin.committed(group, o.pipeline.source.topics)).some(
+    (p) => BigInt(p.offset) >= 0n,
+  );
+}
+
 /** A new job started from an exported snapshot takes its state and positions first. */
 async function seed(
+  admin: Admin,
   o: PrepareRunOptions,
   snapshotName: string,
   stages: string[],
   partitions: number,
 ): Promise<void> {
   const from = o.log.jobs().find((s) => s.exportedSnapshots[snapshotName] !== undefined);
+  // A job seeded before its snapshot was deleted has its state already: every later start
+  // (a resume, a restart) goes on without the snapshot.
+  if (!from && (await alreadySeeded(admin, o))) return;
   if (!from) {
     throw new SluiceError(
       'SLUICE_SNAPSHOT_UNAVAILABLE',

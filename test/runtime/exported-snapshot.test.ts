@@ -272,4 +272,22 @@ describe('an exported snapshot', () => {
     expect(isSluiceError(again) && again.code).toBe('SLUICE_SNAPSHOT_UNAVAILABLE');
     await drive(t.w.clock, stopWorkerParts(t.worker));
   });
+
+  it('once deleted, leaves a job already started from it running on: a resume needs no snapshot', async () => {
+    const t = await exportedJob();
+    await drive(t.w.clock, t.job.exportSnapshot('snap'));
+    await drive(t.w.clock, t.job.cancel());
+    await startFromSnapshot(t);
+    await drive(t.w.clock, t.client.deleteSnapshot('snap'));
+    const b = t.client.getJob('job-b');
+    await drive(t.w.clock, b.suspend());
+    expect(await t.w.clock.runUntil(() => t.status('job-b') === 'SUSPENDED', 60_000)).toBe(true);
+    await drive(t.w.clock, b.resume());
+    expect(await t.w.clock.runUntil(() => t.status('job-b') === 'RUNNING', 60_000)).toBe(true);
+    await write(t.w, 30, 36);
+    expect(
+      await t.w.clock.runUntil(() => sameSums(latest(t.w, 'out-b'), sums(0, 36)), 60_000),
+    ).toBe(true);
+    await drive(t.w.clock, stopWorkerParts(t.worker));
+  });
 });
