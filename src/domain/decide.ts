@@ -15,7 +15,8 @@ import { allowed, ALLOWED_FROM } from './transitions.js';
  * use (incompatible, or unreadable), committed offsets that point at deleted records, or a
  * resume whose dead-letter topic does not exist. A job that failed would have its state topics
  * and offsets deleted, and with them the choice to fix and resume (or to resume accepting the
- * loss, or with a topic that exists).
+ * loss, or with a topic that exists). A new job whose snapshot is gone or altered is suspended
+ * too, like a job on incompatible state: it has processed nothing, and the user sees why.
  */
 const ALWAYS_SUSPENDS: readonly string[] = [
   'SLUICE_STATE_INCOMPATIBLE',
