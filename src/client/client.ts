@@ -11,6 +11,7 @@ import type { SnapshotCopy } from '../domain/snapshot-copy.js';
 import type { JobState } from '../domain/state.js';
 import { withAdmin } from '../kafka/offsets.js';
 import type { Kafka } from '../kafka/port.js';
+import type { TopicReplication } from '../kafka/topics.js';
 import { lostRecords } from '../kafka/positions.js';
 import type { CommandSender } from '../log/commands.js';
 import type { JobLog } from '../log/job-log.js';
@@ -33,6 +34,8 @@ export interface ClientParts {
   kafka: Kafka;
   /** Whose "now" decides which workers are live; default the wall clock. */
   clock?: Clock | undefined;
+  /** How the topics of exported snapshots are replicated; default the broker's. */
+  replication?: TopicReplication | undefined;
 }
 
 /**
@@ -48,6 +51,7 @@ export class SluiceClient {
   private readonly sender: CommandSender;
   private readonly kafka: Kafka;
   private readonly clock: Clock;
+  private readonly replication: TopicReplication;
   private readonly listeners = new Map<string, Set<(c: StatusChange) => void>>();
 
   constructor(parts: ClientParts) {
@@ -55,6 +59,7 @@ export class SluiceClient {
     this.sender = parts.sender;
     this.kafka = parts.kafka;
     this.clock = parts.clock ?? systemClock;
+    this.replication = parts.replication ?? {};
     this.logger = parts.logger;
     this.namespace = parts.log.namespace;
     this.issuedBy = parts.sender.issuedBy;
@@ -206,7 +211,13 @@ export class SluiceClient {
   copySnapshot(jobId: string, name: string): Promise<SnapshotCopy> {
     const job = this.state(jobId);
     const otherJobIds = this.log.jobs().map((j) => j.jobId);
-    return copySnapshot(this.kafka, { namespace: this.namespace, job, name, otherJobIds });
+    return copySnapshot(this.kafka, {
+      namespace: this.namespace,
+      job,
+      name,
+      otherJobIds,
+      replication: this.replication,
+    });
   }
 
   /** @internal Deletes those of these topics that exist. */

@@ -11,8 +11,9 @@ import {
 import type { SnapshotCopy, StageCopy } from '../domain/snapshot-copy.js';
 import type { JobState } from '../domain/state.js';
 import { topicOffsets, withAdmin } from '../kafka/offsets.js';
-import type { Admin, Kafka, ProducedRecord } from '../kafka/port.js';
+import type { Admin, Kafka, PartitionOffsets, ProducedRecord } from '../kafka/port.js';
 import { readToEnd, type StartOffsets } from '../kafka/read-to-end.js';
+import { createTopics, type TopicReplication } from '../kafka/topics.js';
 
 /** Records per send: kafkajs groups a send's records with a quadratic routine. */
 const CHUNK = 500;
@@ -25,6 +26,8 @@ export interface CopySpec {
   name: string;
   /** Ids of the namespace's other jobs: `<ns>.state.a.b.x` is job "a.b"'s topic, not job "a"'s. */
   otherJobIds: string[];
+  /** How the snapshot's topics are replicated, like every topic Sluice creates. */
+  replication: TopicReplication;
 }
 
 /**
@@ -54,8 +57,12 @@ export async function copySnapshot(kafka: Kafka, spec: CopySpec): Promise<Snapsh
       const input = repartitionTopic(namespace, job.jobId, stage);
       const target = snapshotTopic(namespace, name, stage);
       const stateEnds = topics.includes(changelog) ? await topicOffsets(admin, changelog) : [];
+      const to = { replication: spec.replication };
       const state = await copyTopic(kafka, admin, changelog, target, stateEnds.length, {
-        'cleanup.policy': 'compact',
+        ...to,
+        config: { 'cleanup.policy': 'compact' },
+        // Exactly the ends the event records as the stage's stateOffsets.
+        ends: stateEnds,
       });
       let inputTopic: string | null = null;
       let inputRecords: number[] = [];
@@ -66,15 +73,11 @@ export async function copySnapshot(kafka: Kafka, spec: CopySpec): Promise<Snapsh
           if (BigInt(p.offset) >= 0n) from.set(`${p.topic}:${p.partition}`, BigInt(p.offset));
         const partitions = (await topicOffsets(admin, input)).length;
         // Not compacted (its keys repeat) and not deleted by time: the snapshot keeps them.
-        inputRecords = await copyTopic(
-          kafka,
-          admin,
-          input,
-          inputTopic,
-          partitions,
-          { 'retention.ms': '-1' },
-          from,
-        );
+        inputRecords = await copyTopic(kafka, admin, input, inputTopic, partitions, {
+          ...to,
+          config: { 'retention.ms': '-1' },
+          start: from,
+        });
       }
       copies.push({
         stage,
@@ -119,7 +122,7 @@ function jobStages(topics: string[], namespace: string, jobId: string, others: s
 }
 
 /**
- * Copies `from` (from `start`, up to its ends now) into a fresh `to` with `partitions`
+ * Copies `from` (from `o.start`, up to its ends now) into a fresh `to` with `partitions`
  * partitions, partition for partition, and checks that `to` holds exactly what was read.
  * Returns the records copied per partition. A missing `from` gives an empty copy.
  */
@@ -129,15 +132,18 @@ async function copyTopic(
   from: string,
   to: string,
   partitions: number,
-  config: Record<string, string>,
-  start: StartOffsets = new Map(),
+  o: {
+    config: Record<string, string>;
+    replication: TopicReplication;
+    start?: StartOffsets;
+    ends?: PartitionOffsets[];
+  },
 ): Promise<number[]> {
   await dropTopics(admin, [to]);
   const n = Math.max(partitions, 1);
-  await admin.createTopics([{ topic: to, partitions: n, config }]);
-  const ends = new Map(
-    partitions > 0 ? (await topicOffsets(admin, from)).map((o) => [o.partition, o.high]) : [],
-  );
+  await createTopics(admin, [{ topic: to, partitions: n, config: o.config }], o.replication);
+  const upTo = o.ends ?? (partitions > 0 ? await topicOffsets(admin, from) : []);
+  const ends = new Map(upTo.map((p) => [p.partition, p.high]));
   const read: ProducedRecord[][] = Array.from({ length: n }, () => []);
   if (partitions > 0)
     await readToEnd(
@@ -148,7 +154,7 @@ async function copyTopic(
         if (BigInt(m.offset) >= (ends.get(partition) ?? 0n)) return;
         read[partition]?.push({ key: m.key, value: m.value, partition, headers: m.headers });
       },
-      start,
+      o.start,
     );
   const producer = kafka.producer();
   await producer.connect();
