@@ -217,6 +217,7 @@ export class SluiceClient {
       name,
       otherJobIds,
       replication: this.replication,
+      clock: this.clock,
     });
   }
 

@@ -1,4 +1,5 @@
 import type { PartitionOffset } from '../domain/cause.js';
+import type { Clock } from '../domain/clock.js';
 import { SluiceError } from '../domain/errors.js';
 import {
   changelogTopic,
@@ -28,6 +29,7 @@ export interface CopySpec {
   otherJobIds: string[];
   /** How the snapshot's topics are replicated, like every topic Sluice creates. */
   replication: TopicReplication;
+  clock: Clock;
 }
 
 /**
@@ -57,7 +59,7 @@ export async function copySnapshot(kafka: Kafka, spec: CopySpec): Promise<Snapsh
       const input = repartitionTopic(namespace, job.jobId, stage);
       const target = snapshotTopic(namespace, name, stage);
       const stateEnds = topics.includes(changelog) ? await topicOffsets(admin, changelog) : [];
-      const to = { replication: spec.replication };
+      const to = { replication: spec.replication, clock: spec.clock };
       const state = await copyTopic(kafka, admin, changelog, target, stateEnds.length, {
         ...to,
         config: { 'cleanup.policy': 'compact' },
@@ -96,11 +98,30 @@ export async function copySnapshot(kafka: Kafka, spec: CopySpec): Promise<Snapsh
   });
 }
 
-/** Deletes the topics of a copy (or a copy cut short) that exist. */
-export async function dropTopics(admin: Admin, topics: string[]): Promise<void> {
+/** Deletes the topics of a copy (or a copy cut short) that exist; true if there were any. */
+export async function dropTopics(admin: Admin, topics: string[]): Promise<boolean> {
   const existing = new Set(await admin.listTopics());
   const doomed = topics.filter((t) => existing.has(t));
   if (doomed.length > 0) await admin.deleteTopics(doomed);
+  return doomed.length > 0;
+}
+
+/**
+ * Waits until a deleted topic is gone: a broker deletes in the background, and creating the
+ * name again before then "succeeds" on the old topic (the adapter takes TOPIC_ALREADY_EXISTS
+ * as done), whose leftover records the count check would then refuse.
+ */
+async function gone(admin: Admin, topic: string, clock: Clock, timeoutMs = 30_000): Promise<void> {
+  const deadline = clock.now() + timeoutMs;
+  while ((await admin.listTopics()).includes(topic)) {
+    if (clock.now() > deadline)
+      throw new SluiceError(
+        'SLUICE_SNAPSHOT_COPY_FAILED',
+        `Topic ${topic}, left by an export cut short, was deleted but is still there after ${timeoutMs / 1000} s. Export again later.`,
+        { retryable: true, details: { topic } },
+      );
+    await clock.sleep(250);
+  }
 }
 
 /** The job's stateful stages: those with a changelog or a repartition topic. */
@@ -135,11 +156,12 @@ async function copyTopic(
   o: {
     config: Record<string, string>;
     replication: TopicReplication;
+    clock: Clock;
     start?: StartOffsets;
     ends?: PartitionOffsets[];
   },
 ): Promise<number[]> {
-  await dropTopics(admin, [to]);
+  if (await dropTopics(admin, [to])) await gone(admin, to, o.clock);
   const n = Math.max(partitions, 1);
   await createTopics(admin, [{ topic: to, partitions: n, config: o.config }], o.replication);
   const upTo = o.ends ?? (partitions > 0 ? await topicOffsets(admin, from) : []);
