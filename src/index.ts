@@ -29,6 +29,8 @@
 export { SluiceClient, type ClientOptions } from './node/client.js';
 export { Job, type ResumeOptions } from './client/job.js';
 export type { StatusChange } from './client/status-events.js';
+export type { ExportedSnapshotInfo } from './client/snapshots.js';
+export type { SnapshotCopy, StageCopy } from './domain/snapshot-copy.js';
 export {
   Worker,
   type WorkerOptions,

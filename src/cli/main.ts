@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { SluiceError } from '../domain/errors.js';
 import { registerCoordinator } from './commands/coordinator.js';
 import { registerExportSnapshot } from './commands/export-snapshot.js';
+import { registerSnapshots } from './commands/snapshots.js';
 import { registerHistory } from './commands/history.js';
 import { registerInfra } from './commands/infra.js';
 import { registerJobVerbs } from './commands/job-verbs.js';
@@ -72,6 +73,7 @@ export function buildProgram(): Command {
   registerSubmit(program, globals);
   registerJobVerbs(program, globals);
   registerExportSnapshot(program, globals);
+  registerSnapshots(program, globals);
   registerJobViews(program, globals);
   registerHistory(program, globals);
   registerCoordinator(program, globals);

@@ -6,10 +6,12 @@ import { compileJobConfig, type JobConfigInput } from '../domain/config.js';
 import { SluiceError } from '../domain/errors.js';
 import type { JobEvent } from '../domain/events.js';
 import { liveWorkers, type WorkerPresence } from '../domain/presence.js';
-import { isJobGroup, topicNames } from '../domain/resources.js';
+import { isJobGroup, snapshotInputTopic, snapshotTopic, topicNames } from '../domain/resources.js';
+import type { SnapshotCopy } from '../domain/snapshot-copy.js';
 import type { JobState } from '../domain/state.js';
 import { withAdmin } from '../kafka/offsets.js';
 import type { Kafka } from '../kafka/port.js';
+import type { TopicReplication } from '../kafka/topics.js';
 import { lostRecords } from '../kafka/positions.js';
 import type { CommandSender } from '../log/commands.js';
 import type { JobLog } from '../log/job-log.js';
@@ -17,6 +19,8 @@ import { readPresence } from '../log/presence.js';
 import type { Logger } from '../observability/logger.js';
 import { randomBytes } from 'node:crypto';
 import { Job } from './job.js';
+import { copySnapshot, dropTopics } from './snapshot-copy.js';
+import { listSnapshots, type ExportedSnapshotInfo } from './snapshots.js';
 import { statusChange, type StatusChange } from './status-events.js';
 
 /**
@@ -30,6 +34,8 @@ export interface ClientParts {
   kafka: Kafka;
   /** Whose "now" decides which workers are live; default the wall clock. */
   clock?: Clock | undefined;
+  /** How the topics of exported snapshots are replicated; default the broker's. */
+  replication?: TopicReplication | undefined;
 }
 
 /**
@@ -45,6 +51,7 @@ export class SluiceClient {
   private readonly sender: CommandSender;
   private readonly kafka: Kafka;
   private readonly clock: Clock;
+  private readonly replication: TopicReplication;
   private readonly listeners = new Map<string, Set<(c: StatusChange) => void>>();
 
   constructor(parts: ClientParts) {
@@ -52,6 +59,7 @@ export class SluiceClient {
     this.sender = parts.sender;
     this.kafka = parts.kafka;
     this.clock = parts.clock ?? systemClock;
+    this.replication = parts.replication ?? {};
     this.logger = parts.logger;
     this.namespace = parts.log.namespace;
     this.issuedBy = parts.sender.issuedBy;
@@ -154,6 +162,68 @@ export class SluiceClient {
   async liveWorkers(): Promise<WorkerPresence[]> {
     const table = await readPresence(this.kafka, topicNames(this.namespace).workers);
     return liveWorkers(table, this.clock.now());
+  }
+
+  /** Every exported snapshot of the namespace, newest first: what `sluice snapshots` lists. */
+  snapshots(): ExportedSnapshotInfo[] {
+    return listSnapshots(this.log.jobs(), (id) => this.log.history(id));
+  }
+
+  /**
+   * Deletes an exported snapshot: first the job log records the deletion (from then on no job
+   * can start from it), then its topics go. A name no snapshot has, but whose topics a crashed
+   * export or deletion left behind, has those topics deleted; otherwise it rejects with
+   * `SLUICE_SNAPSHOT_UNAVAILABLE`.
+   */
+  async deleteSnapshot(name: string): Promise<void> {
+    const all = this.snapshots();
+    const found = all.find((s) => s.name === name);
+    if (found) {
+      await this.send(found.jobId, 'DeleteSnapshot', { name });
+      await this.dropTopics(found.topics);
+      return;
+    }
+    const used = new Set(all.flatMap((s) => s.topics));
+    const prefixes = [
+      snapshotTopic(this.namespace, name, ''),
+      snapshotInputTopic(this.namespace, name, ''),
+    ];
+    const leftovers = await withAdmin(this.kafka, async (admin) =>
+      (await admin.listTopics()).filter(
+        (t) => prefixes.some((p) => t.startsWith(p)) && !used.has(t),
+      ),
+    );
+    if (leftovers.length === 0)
+      throw new SluiceError(
+        'SLUICE_SNAPSHOT_UNAVAILABLE',
+        `No exported snapshot is named "${name}" in namespace "${this.namespace}". List them with \`sluice snapshots\`.`,
+        { details: { snapshot: name, namespace: this.namespace } },
+      );
+    await this.dropTopics(leftovers);
+  }
+
+  /** @internal The job holding the exported snapshot of this name. */
+  snapshotOwner(name: string): string | undefined {
+    return this.log.jobs().find((j) => j.exportedSnapshots[name] !== undefined)?.jobId;
+  }
+
+  /** @internal Copies a suspended job's state into the snapshot's own topics, checked. */
+  copySnapshot(jobId: string, name: string): Promise<SnapshotCopy> {
+    const job = this.state(jobId);
+    const otherJobIds = this.log.jobs().map((j) => j.jobId);
+    return copySnapshot(this.kafka, {
+      namespace: this.namespace,
+      job,
+      name,
+      otherJobIds,
+      replication: this.replication,
+      clock: this.clock,
+    });
+  }
+
+  /** @internal Deletes those of these topics that exist. */
+  async dropTopics(topics: string[]): Promise<void> {
+    if (topics.length > 0) await withAdmin(this.kafka, (admin) => dropTopics(admin, topics));
   }
 
   /** @internal Whether the cluster has this topic: a dead-letter topic, before a resume. */

@@ -10,7 +10,11 @@ import {
   JobFailedError,
   JobNotSuspendedError,
   JobSuspendedError,
+  CommandRejectedError,
 } from '../domain/job-errors.js';
+import { isValidName } from '../domain/config.js';
+import { copyTopics, type SnapshotCopy } from '../domain/snapshot-copy.js';
+import { isSuspended } from '../domain/status.js';
 import type { JobState } from '../domain/state.js';
 import type { JobStatus } from '../domain/status.js';
 import { allowed } from '../domain/transitions.js';
@@ -54,6 +58,12 @@ export interface JobHost {
   topicExists(topic: string): Promise<boolean>;
   /** The namespace's live workers, with the fingerprints of the code they run. */
   liveWorkers(): Promise<WorkerPresence[]>;
+  /** Copies a suspended job's state into a snapshot's own topics (src/client/snapshot-copy.ts). */
+  copySnapshot(jobId: string, name: string): Promise<SnapshotCopy>;
+  /** The job that holds the exported snapshot of this name, if any. */
+  snapshotOwner(name: string): string | undefined;
+  /** Deletes those of these topics that exist. */
+  dropTopics(topics: string[]): Promise<void>;
 }
 
 /**
@@ -148,8 +158,31 @@ export class Job {
     await this.client.send(this.id, 'RestartJob', {});
   }
 
+  /**
+   * Exports the job's state under `name`, for new jobs to start from (`initialSnapshotName`).
+   * The job must be suspended. The state is first copied into topics of the snapshot's own
+   * (`<ns>.snapshot.<name>.<stage>`) and checked by counts; only then is the export sent, and
+   * the snapshot exists once the coordinator records it. So the snapshot stays as it was when
+   * the job resumes or is cancelled, and an export cut short leaves no usable snapshot. A
+   * refused export deletes its copy. A job that cannot be exported now is left to the
+   * coordinator's refusal, which says why.
+   */
   async exportSnapshot(name: string): Promise<void> {
-    await this.client.send(this.id, 'ExportSnapshot', { name });
+    const s = this.snapshot();
+    const taken = this.client.snapshotOwner(name) !== undefined;
+    if (!isSuspended(s.status) || s.lastSnapshot === null || taken || !isValidName(name)) {
+      await this.client.send(this.id, 'ExportSnapshot', { name, copy: null });
+      return;
+    }
+    const copy = await this.client.copySnapshot(this.id, name);
+    try {
+      await this.client.send(this.id, 'ExportSnapshot', { name, copy });
+    } catch (err) {
+      // Another exporter's snapshot of that name may be in those topics: leave them.
+      if (err instanceof CommandRejectedError && err.rejectionCode !== 'SNAPSHOT_NAME_IN_USE')
+        await this.client.dropTopics(copyTopics(copy)).catch(() => undefined);
+      throw err;
+    }
   }
 
   /** Changes the config of a suspended job (snapshot interval, suspendOnFailure, args). */

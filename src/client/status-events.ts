@@ -1,3 +1,4 @@
+import { copyRecords } from '../domain/snapshot-copy.js';
 import type { JobEvent } from '../domain/events.js';
 import type { JobState } from '../domain/state.js';
 import type { JobStatus } from '../domain/status.js';
@@ -78,8 +79,14 @@ export function describeEvent(e: JobEvent): string {
       return 'completed';
     case 'SnapshotExportStarted':
       return `exporting snapshot ${e.snapshotId} as "${e.name}"`;
-    case 'SnapshotExported':
-      return `snapshot ${e.snapshotId} exported as "${e.name}"`;
+    case 'SnapshotExported': {
+      // `copy` is missing from events folded from JSON histories older than copies.
+      if (!e.copy) return `snapshot ${e.snapshotId} exported as "${e.name}"`;
+      const n = copyRecords(e.copy);
+      return `snapshot ${e.snapshotId} exported as "${e.name}": ${n.state} state and ${n.input} unread records copied for ${e.copy.stages.length} stage(s)`;
+    }
+    case 'SnapshotDeleted':
+      return `exported snapshot "${e.name}" deleted`;
     case 'ConfigUpdated':
       return `config updated: ${JSON.stringify(e.delta)}`;
     case 'CommandRejected':

@@ -56,7 +56,17 @@ const commandSchema = z.discriminatedUnion('type', [
     .strict(),
   z.object({ type: z.literal('CancelJob'), ...envelope }).strict(),
   z.object({ type: z.literal('RestartJob'), ...envelope }).strict(),
-  z.object({ type: z.literal('ExportSnapshot'), ...envelope, name: str }).strict(),
+  // A JSON export carries no copy, so the coordinator refuses it with a reason that says how to
+  // export; the field is accepted as null so the refusal comes from the coordinator, in the log.
+  z
+    .object({
+      type: z.literal('ExportSnapshot'),
+      ...envelope,
+      name: str,
+      copy: z.null().default(null),
+    })
+    .strict(),
+  z.object({ type: z.literal('DeleteSnapshot'), ...envelope, name: str }).strict(),
   z
     .object({
       type: z.literal('UpdateConfig'),

@@ -97,6 +97,11 @@ export function apply(state: JobState | undefined, event: JobEvent): JobState | 
       }
       return { ...state, ...base, exportedSnapshots };
     }
+    case 'SnapshotDeleted': {
+      const exportedSnapshots = { ...state.exportedSnapshots };
+      delete exportedSnapshots[event.name];
+      return { ...state, ...base, exportedSnapshots };
+    }
     case 'ConfigUpdated':
       // The event states the resulting config; the delta is there for auditors.
       return { ...state, ...base, config: event.config };

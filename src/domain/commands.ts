@@ -1,5 +1,6 @@
 import type { FailingRecordAction, FailureReport, PartitionOffset } from './cause.js';
 import type { JobConfig, JobConfigDelta } from './config.js';
+import type { SnapshotCopy } from './snapshot-copy.js';
 
 /** Fields every command carries. */
 export interface CommandEnvelope {
@@ -35,7 +36,13 @@ export interface CommandPayloads {
   };
   CancelJob: Record<never, never>;
   RestartJob: Record<never, never>;
-  ExportSnapshot: { name: string };
+  /**
+   * Records an export the sender has already copied (`copy`); null, as a JSON command or a
+   * sender older than copies writes it, is refused: see src/domain/snapshot-copy.ts.
+   */
+  ExportSnapshot: { name: string; copy: SnapshotCopy | null };
+  /** Forgets an exported snapshot; sent for the job that exported it. */
+  DeleteSnapshot: { name: string };
   UpdateConfig: { delta: JobConfigDelta };
   // Sent by workers (snapshots by the coordinator), not users.
   ReportStarted: { worker: string } & RunOfReport;
@@ -69,6 +76,7 @@ export const COMMAND_TYPES = [
   'CancelJob',
   'RestartJob',
   'ExportSnapshot',
+  'DeleteSnapshot',
   'UpdateConfig',
   'ReportStarted',
   'ReportSnapshot',

@@ -5,7 +5,9 @@ import { applyConfigDelta, compileConfigDelta, compileJobConfig, isValidName } f
 import { isSluiceError, type ErrorCode } from './errors.js';
 import type { EventDraft, RejectionCode } from './events.js';
 import { exportedSnapshot, liveJobNamed, type Cluster, type Outcome } from './cluster.js';
+import type { SnapshotCopy } from './snapshot-copy.js';
 import type { JobState } from './state.js';
+import { isSuspended } from './status.js';
 import { allowed, ALLOWED_FROM } from './transitions.js';
 
 /**
@@ -13,13 +15,15 @@ import { allowed, ALLOWED_FROM } from './transitions.js';
  * use (incompatible, or unreadable), committed offsets that point at deleted records, or a
  * resume whose dead-letter topic does not exist. A job that failed would have its state topics
  * and offsets deleted, and with them the choice to fix and resume (or to resume accepting the
- * loss, or with a topic that exists).
+ * loss, or with a topic that exists). A new job whose snapshot is gone or altered is suspended
+ * too, like a job on incompatible state: it has processed nothing, and the user sees why.
  */
 const ALWAYS_SUSPENDS: readonly string[] = [
   'SLUICE_STATE_INCOMPATIBLE',
   'SLUICE_STATE_UNREADABLE',
   'SLUICE_SOURCE_DATA_LOST',
   'SLUICE_DEAD_LETTER_TOPIC_MISSING',
+  'SLUICE_SNAPSHOT_UNAVAILABLE',
 ] satisfies ErrorCode[];
 
 /** The result of checking a command against the state. */
@@ -134,7 +138,14 @@ export function decide(cluster: Cluster, command: Command): Decision {
     case 'ReportCompleted':
       return transition(job, 'JobCompleted', () => [{ type: 'JobCompleted', jobId }]);
     case 'ExportSnapshot':
-      return decideExport(cluster, job, command.name);
+      return decideExport(cluster, job, command.name, command.copy);
+    case 'DeleteSnapshot':
+      if (job.exportedSnapshots[command.name] === undefined)
+        return reject(
+          'UNKNOWN_SNAPSHOT',
+          `Job "${job.name}" has no exported snapshot named "${command.name}"; list them with \`sluice snapshots\`.`,
+        );
+      return ok([{ type: 'SnapshotDeleted', jobId, name: command.name }]);
     case 'UpdateConfig': {
       let delta;
       try {
@@ -188,7 +199,7 @@ function decideSubmit(
   ) {
     return reject(
       'UNKNOWN_SNAPSHOT',
-      `No exported snapshot is named "${config.initialSnapshotName}". Export one with \`sluice export-snapshot <job> <name>\` first.`,
+      `No exported snapshot is named "${config.initialSnapshotName}" (never exported, or deleted since: \`sluice snapshots\` lists them). Export one with \`sluice export-snapshot <job> <name>\` first.`,
     );
   }
   return {
@@ -197,9 +208,15 @@ function decideSubmit(
   };
 }
 
-function decideExport(cluster: Cluster, job: JobState, name: string): Decision {
-  if (!allowed(job.status, 'SnapshotExported') || job.status === 'SUSPENDED_EXPORTING_SNAPSHOT')
-    return illegal(job, 'export a snapshot', ['RUNNING', 'SUSPENDED', 'SUSPENDED_DUE_TO_ERROR']);
+function decideExport(
+  cluster: Cluster,
+  job: JobState,
+  name: string,
+  copy: SnapshotCopy | null,
+): Decision {
+  // Only a suspended job's changelogs stand still while the exporter copies them.
+  if (!isSuspended(job.status))
+    return illegal(job, 'export a snapshot', ['SUSPENDED', 'SUSPENDED_DUE_TO_ERROR']);
   if (!isValidName(name)) {
     return reject(
       'INVALID_ARGUMENT',
@@ -217,21 +234,25 @@ function decideExport(cluster: Cluster, job: JobState, name: string): Decision {
       'NO_SNAPSHOT',
       `Job "${job.name}" has no committed snapshot yet (its guarantee is ${job.config.processingGuarantee}); there is nothing to export.`,
     );
-  const exported: EventDraft = {
-    type: 'SnapshotExported',
-    jobId: job.jobId,
-    name,
-    snapshotId: snapshot.snapshotId,
-  };
-  // A snapshot is offsets plus compacted state topics kept by reference, so exporting is a
-  // metadata step the coordinator completes at once; a suspended job passes through
-  // SUSPENDED_EXPORTING_SNAPSHOT in the same transaction, which keeps the audit trail honest.
-  if (job.status === 'RUNNING') return { kind: 'accepted', events: [exported] };
+  if (copy === null)
+    return reject(
+      'INVALID_ARGUMENT',
+      `An export of job "${job.name}" must carry the copy of its state; export with \`sluice export-snapshot\` or job.exportSnapshot(), which copy the state before they send the command.`,
+    );
+  // The copy was read while the job was suspended in copy.run; a resume since (a new run)
+  // may have moved the changelogs under it, so it might not be the state of any one moment.
+  if (copy.run !== job.run || copy.snapshotId !== snapshot.snapshotId)
+    return reject(
+      'INVALID_ARGUMENT',
+      `The copy for snapshot "${name}" was made in run ${copy.run} at snapshot ${copy.snapshotId}, but job "${job.name}" is now in run ${job.run} at snapshot ${snapshot.snapshotId}: it moved during the copy. Export again.`,
+    );
+  // The copy is complete and checked before this command is sent, so the job passes through
+  // SUSPENDED_EXPORTING_SNAPSHOT and back in one transaction, which keeps the audit trail honest.
   return {
     kind: 'accepted',
     events: [
       { type: 'SnapshotExportStarted', jobId: job.jobId, name, snapshotId: snapshot.snapshotId },
-      exported,
+      { type: 'SnapshotExported', jobId: job.jobId, name, snapshotId: snapshot.snapshotId, copy },
     ],
   };
 }
@@ -298,6 +319,7 @@ function describe(type: keyof typeof ALLOWED_FROM): string {
     SnapshotExportStarted: 'export a snapshot',
     SnapshotExported: 'export a snapshot',
     ConfigUpdated: 'update the config (only a suspended job can change its config)',
+    SnapshotDeleted: 'delete a snapshot',
   };
   return verbs[type];
 }

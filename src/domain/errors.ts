@@ -38,6 +38,9 @@ export const ERROR_CODES = [
   'SLUICE_SOURCE_DATA_LOST',
   // A resume would retry the failing record in the very code that failed on it.
   'SLUICE_RESUME_SAME_CODE',
+  // Exported snapshots: a copy that could not be made whole, a snapshot that is gone or altered.
+  'SLUICE_SNAPSHOT_COPY_FAILED',
+  'SLUICE_SNAPSHOT_UNAVAILABLE',
   // Configuration and user input.
   'SLUICE_CONFIG_INVALID',
   'SLUICE_USAGE',

@@ -1,5 +1,6 @@
 import type { FailingRecordAction, PartitionOffset, RecordRef, SuspensionCause } from './cause.js';
 import type { JobConfig, JobConfigDelta } from './config.js';
+import type { SnapshotCopy } from './snapshot-copy.js';
 
 /** Fields every lifecycle event carries. */
 export interface EventEnvelope {
@@ -62,7 +63,9 @@ export interface EventPayloads {
   JobCompleted: Record<never, never>;
   JobFailed: { cause: SuspensionCause };
   SnapshotExportStarted: { name: string; snapshotId: string };
-  SnapshotExported: { name: string; snapshotId: string };
+  /** `copy` is null for a snapshot exported before exports copied state (a pointer to the job's topics). */
+  SnapshotExported: { name: string; snapshotId: string; copy: SnapshotCopy | null };
+  SnapshotDeleted: { name: string };
   ConfigUpdated: { delta: JobConfigDelta; config: JobConfig };
   CommandRejected: {
     commandType: string;
@@ -93,6 +96,7 @@ export const EVENT_TYPES = [
   'SnapshotExported',
   'ConfigUpdated',
   'CommandRejected',
+  'SnapshotDeleted',
 ] as const satisfies readonly KnownEventType[];
 
 /** An event written by a newer Sluice that this reader does not know: kept and reported, never dropped. */

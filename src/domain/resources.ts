@@ -70,6 +70,19 @@ export function changelogTopic(namespace: string, jobId: string, stage: string):
   return `${namespace}.state.${jobId}.${stage}`;
 }
 
+/**
+ * An exported snapshot's copy of a stage's changelog. It belongs to the snapshot, not the job,
+ * so it outlives the job's cleanup; `sluice snapshots delete` removes it.
+ */
+export function snapshotTopic(namespace: string, name: string, stage: string): string {
+  return `${namespace}.snapshot.${name}.${stage}`;
+}
+
+/** An exported snapshot's copy of the records a stage had not read from its repartition topic. */
+export function snapshotInputTopic(namespace: string, name: string, stage: string): string {
+  return `${namespace}.snapshot-input.${name}.${stage}`;
+}
+
 /** The internal topic feeding a stateful stage, keyed by its grouping key. */
 export function repartitionTopic(namespace: string, jobId: string, stage: string): string {
   return `${namespace}.repartition.${jobId}.${stage}`;

@@ -29,6 +29,8 @@ export const ALLOWED_FROM: Record<
     'SUSPENDED_EXPORTING_SNAPSHOT',
   ],
   ConfigUpdated: ['SUSPENDED', 'SUSPENDED_DUE_TO_ERROR'],
+  // A job's exports outlive it: they are deleted by name, whatever became of the job.
+  SnapshotDeleted: JOB_STATUSES,
 };
 
 /** True when `type` may happen to a job in `status`. */

@@ -43,7 +43,7 @@ export class SluiceClient extends ClientOnLog {
       issuedBy: o.issuedBy,
       reader: 'client',
     });
-    return new SluiceClient({ ...parts, kafka, logger });
+    return new SluiceClient({ ...parts, kafka, logger, replication: o.replication });
   }
 }
 

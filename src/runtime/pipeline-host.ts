@@ -1,6 +1,7 @@
 import { CLEANUP_DELAY_MS } from '../domain/settings.js';
 import { isSluiceError } from '../domain/errors.js';
 import { endsJob, type JobEvent } from '../domain/events.js';
+import { pointerSnapshots } from '../domain/snapshot-copy.js';
 import { NO_PLAN, resumePlan } from '../domain/resume-plan.js';
 import type { JobState } from '../domain/state.js';
 import { runsTasks } from '../domain/status.js';
@@ -100,11 +101,14 @@ export class PipelineHost {
       this.running.delete(state.jobId);
       deps.logger.info({ jobId: state.jobId, status: state.status }, 'job stopped on this worker');
     }
-    if (event && endsJob(event) && Object.keys(state.exportedSnapshots).length > 0) {
-      // An exported snapshot is the job's state topics and offsets, kept by reference: a job
-      // started from it later reads them, so they stay until the namespace is cleaned up.
+    const pointers =
+      event && endsJob(event) ? pointerSnapshots(state, deps.log.history(state.jobId)) : [];
+    if (pointers.length > 0) {
+      // A snapshot exported before copies is the job's state topics and offsets, kept by
+      // reference: a job started from it later reads them, so they stay until the namespace is
+      // cleaned up. A snapshot with its own copy needs nothing of the job's.
       deps.logger.info(
-        { jobId: state.jobId, snapshots: Object.keys(state.exportedSnapshots) },
+        { jobId: state.jobId, snapshots: pointers },
         'job ended; its state topics stay for its exported snapshots',
       );
       return;

@@ -1,6 +1,7 @@
 import { SluiceError } from '../domain/errors.js';
 import { DeadLetterTopicMissingError } from '../domain/job-errors.js';
 import type { ResumePlan } from '../domain/resume-plan.js';
+import { jobGroup } from '../domain/resources.js';
 import type { JobState } from '../domain/state.js';
 import { topicOffsets } from '../kafka/offsets.js';
 import type { Admin, Kafka } from '../kafka/port.js';
@@ -9,12 +10,9 @@ import type { JobLog } from '../log/job-log.js';
 import type { Logger } from '../observability/logger.js';
 import type { PipelineDef } from '../pipeline/pipeline.js';
 import { checkLostRecords } from './lost-records.js';
-import {
-  checkStagesMatch,
-  refuseStrandedOnResume,
-  savedStages,
-  seedFromSnapshot,
-} from './snapshot-state.js';
+import type { EventOf } from '../domain/events.js';
+import { seedFromSnapshot } from './seed.js';
+import { checkStagesMatch, refuseStrandedOnResume, savedStages } from './snapshot-state.js';
 import type { Topology } from './topology.js';
 import { ensureChangelogs, ensureRepartitions } from './topics.js';
 
@@ -61,7 +59,7 @@ export async function prepareRun(
   await ensureRepartitions(admin, repartitions, widest, o.replication);
   const stages = changelogs.map((c) => c.stage);
   const snapshotName = job.config.initialSnapshotName;
-  if (snapshotName !== null) await seed(o, snapshotName, stages, widest);
+  if (snapshotName !== null) await seed(admin, o, snapshotName, stages, widest);
   // Before anything runs: fixed code must not silently drop the state it resumes from.
   checkStagesMatch(
     await savedStages(admin, o.namespace, job.jobId),
@@ -91,20 +89,39 @@ export async function prepareRun(
   return sourceEnds;
 }
 
+/** True once the job's source group holds an offset: seeding commits them, and so does every run. */
+async function alreadySeeded(admin: Admin, o: PrepareRunOptions): Promise<boolean> {
+  const group = jobGroup(o.namespace, o.job.jobId);
+  return (await admin.committed(group, o.pipeline.source.topics)).some(
+    (p) => BigInt(p.offset) >= 0n,
+  );
+}
+
 /** A new job started from an exported snapshot takes its state and positions first. */
 async function seed(
+  admin: Admin,
   o: PrepareRunOptions,
   snapshotName: string,
   stages: string[],
   partitions: number,
 ): Promise<void> {
   const from = o.log.jobs().find((s) => s.exportedSnapshots[snapshotName] !== undefined);
+  // A job seeded before its snapshot was deleted has its state already: every later start
+  // (a resume, a restart) goes on without the snapshot.
+  if (!from && (await alreadySeeded(admin, o))) return;
   if (!from) {
     throw new SluiceError(
-      'SLUICE_STATE_INCOMPATIBLE',
-      `No exported snapshot is named "${snapshotName}" any more; cancel this job and submit it again without initialSnapshotName, or with another snapshot.`,
+      'SLUICE_SNAPSHOT_UNAVAILABLE',
+      `No exported snapshot is named "${snapshotName}" any more (deleted since this job was submitted); cancel this job and submit it again without initialSnapshotName, or with another snapshot (\`sluice snapshots\` lists them).`,
+      { details: { snapshot: snapshotName } },
     );
   }
+  const exported = o.log
+    .history(from.jobId)
+    .findLast(
+      (e): e is EventOf<'SnapshotExported'> =>
+        e.type === 'SnapshotExported' && e.name === snapshotName,
+    );
   await seedFromSnapshot(
     o.kafka,
     {
@@ -112,6 +129,8 @@ async function seed(
       jobId: o.job.jobId,
       from,
       snapshotName,
+      // Missing from events folded from JSON histories older than copies.
+      copy: exported?.copy ?? null,
       sourceTopics: o.pipeline.source.topics,
       stages,
       inPlace: o.topology.inPlace,

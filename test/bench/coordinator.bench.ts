@@ -54,7 +54,7 @@ function commands(jobId: string, i: number): Command[] {
       force: false,
     },
     { ...base, commandId: id(), type: 'ReportStarted', worker: 'w' },
-    { ...base, commandId: id(), type: 'ExportSnapshot', name: `${jobId}-x` },
+    { ...base, commandId: id(), type: 'ExportSnapshot', name: `${jobId}-x`, copy: null },
     { ...base, commandId: id(), type: 'RestartJob' },
     { ...base, commandId: id(), type: 'CancelJob' },
   ];

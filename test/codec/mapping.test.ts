@@ -93,7 +93,29 @@ const samples: KnownEvent[] = [
   { ...env, type: 'JobCompleted' },
   { ...env, type: 'JobFailed', cause },
   { ...env, type: 'SnapshotExportStarted', name: 'n', snapshotId: 's1' },
-  { ...env, type: 'SnapshotExported', name: 'n', snapshotId: 's1' },
+  { ...env, type: 'SnapshotExported', name: 'n', snapshotId: 's1', copy: null },
+  {
+    ...env,
+    type: 'SnapshotExported',
+    name: 'n2',
+    snapshotId: 's1',
+    copy: {
+      run: 2,
+      snapshotId: 's1',
+      sourceOffsets: [{ topic: 'in', partition: 1, offset: '7' }],
+      stages: [
+        {
+          stage: 'sum',
+          topic: 'ns.snapshot.n2.sum',
+          records: [3, 0],
+          stateOffsets: [{ topic: 'ns.state.j.sum', partition: 0, offset: '9' }],
+          inputTopic: 'ns.snapshot-input.n2.sum',
+          inputRecords: [1, 2],
+        },
+      ],
+    },
+  },
+  { ...env, type: 'SnapshotDeleted', name: 'n2' },
   {
     ...env,
     type: 'ConfigUpdated',
@@ -196,7 +218,28 @@ describe('command mapping', () => {
     },
     { ...cenv, type: 'CancelJob' },
     { ...cenv, type: 'RestartJob' },
-    { ...cenv, type: 'ExportSnapshot', name: 'n' },
+    { ...cenv, type: 'ExportSnapshot', name: 'n', copy: null },
+    {
+      ...cenv,
+      type: 'ExportSnapshot',
+      name: 'n',
+      copy: {
+        run: 1,
+        snapshotId: 's',
+        sourceOffsets: offsets,
+        stages: [
+          {
+            stage: 'sum',
+            topic: 't',
+            records: [1],
+            stateOffsets: offsets,
+            inputTopic: null,
+            inputRecords: [],
+          },
+        ],
+      },
+    },
+    { ...cenv, type: 'DeleteSnapshot', name: 'n' },
     { ...cenv, type: 'UpdateConfig', delta: { suspendOnFailure: false, args: { a: 'b' } } },
     { ...cenv, type: 'ReportStarted', worker: 'w', run: 3 },
     {

@@ -66,7 +66,13 @@ function script(jobId: string): JsonCommand[] {
     c(4, 'UpdateConfig', { delta: { snapshotIntervalMs: 2_000 } }),
     c(5, 'ResumeJob', { failingRecord: 'RETRY' }),
     c(6, 'ReportStarted', { worker: 'w2' }),
-    c(7, 'ExportSnapshot', { name: `${jobId}-export` }),
+    // Not an export: a running job's export is refused, and a suspended one's answers with two events.
+    c(7, 'ReportSnapshot', {
+      worker: 'w2',
+      snapshotId: `${jobId}-s2`,
+      sourceOffsets: [{ topic: 'in', partition: 0, offset: '2' }],
+      stateOffsets: [],
+    }),
     c(8, 'RestartJob'),
     c(9, 'CancelJob'),
   ];

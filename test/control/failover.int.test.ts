@@ -109,7 +109,13 @@ function script(jobId: string, i: number): Command[] {
       force: false,
     }),
     command('ReportStarted', jobId, { worker: 'w2' }),
-    command('ExportSnapshot', jobId, { name: `${jobId}-export` }),
+    // Not an export: a running job's export is refused, and a suspended one's answers with two events.
+    command('ReportSnapshot', jobId, {
+      worker: 'w2',
+      snapshotId: `${jobId}-s2`,
+      sourceOffsets: [{ topic: 'in', partition: 0, offset: String(i + 1) }],
+      stateOffsets: [],
+    }),
     command('RestartJob', jobId, {}),
     command('CancelJob', jobId, {}),
   ];

@@ -68,7 +68,6 @@ const ACCEPTS: Record<JobStatus, readonly string[]> = {
     'CancelJob',
     'ReportCompleting',
     'ReportCompleted',
-    'ExportSnapshot',
   ],
   SUSPENDED: ['ReportSnapshot', 'ResumeJob', 'CancelJob', 'ExportSnapshot', 'UpdateConfig'],
   SUSPENDED_DUE_TO_ERROR: [
@@ -487,7 +486,13 @@ describe('SUSPENDED_DUE_TO_ERROR behaves like SUSPENDED', () => {
       const step = sim.exportSnapshot('j1', 'golden');
       expect(expectAccepted(step)).toEqual([
         { type: 'SnapshotExportStarted', jobId: 'j1', name: 'golden', snapshotId: 'snap-1' },
-        { type: 'SnapshotExported', jobId: 'j1', name: 'golden', snapshotId: 'snap-1' },
+        {
+          type: 'SnapshotExported',
+          jobId: 'j1',
+          name: 'golden',
+          snapshotId: 'snap-1',
+          copy: { run: 1, snapshotId: 'snap-1', sourceOffsets: [], stages: [] },
+        },
       ]);
       // Both events answer the one command, in order.
       expect(step.events.map((e) => [e.seq, e.commandId])).toEqual([
@@ -843,32 +848,69 @@ describe('idempotence', () => {
 });
 
 describe('snapshots', () => {
-  it('exports from RUNNING in one event, without leaving RUNNING', () => {
+  it("refuses an export from RUNNING: only a suspended job's changelogs stand still for the copy", () => {
     const sim = new Sim();
     jobIn(sim, 'RUNNING');
-    expect(expectAccepted(sim.exportSnapshot('j1', 'nightly'))).toEqual([
-      { type: 'SnapshotExported', jobId: 'j1', name: 'nightly', snapshotId: 'snap-1' },
+    const reason = expectRejected(sim.exportSnapshot('j1', 'nightly'), 'ILLEGAL_TRANSITION');
+    expect(reason).toContain('allowed only from SUSPENDED, SUSPENDED_DUE_TO_ERROR');
+    expect(sim.job('j1')).toMatchObject({ status: 'RUNNING', exportedSnapshots: {} });
+  });
+
+  it('refuses an export without its copy, naming the way to export', () => {
+    const sim = new Sim();
+    jobIn(sim, 'SUSPENDED');
+    const reason = expectRejected(sim.exportSnapshot('j1', 'nightly', null), 'INVALID_ARGUMENT');
+    expect(reason).toContain('sluice export-snapshot');
+    expect(sim.job('j1').exportedSnapshots).toEqual({});
+  });
+
+  it('refuses a copy made in another run or at another snapshot: the job moved during the copy', () => {
+    const sim = new Sim();
+    jobIn(sim, 'SUSPENDED');
+    const copy = { run: 1, snapshotId: 'snap-1', sourceOffsets: [], stages: [] };
+    sim.resume('j1');
+    sim.started('j1');
+    sim.suspend('j1');
+    expect(sim.job('j1').run).toBe(2);
+    const reason = expectRejected(sim.exportSnapshot('j1', 'nightly', copy), 'INVALID_ARGUMENT');
+    expect(reason).toContain('moved during the copy');
+    expectRejected(
+      sim.exportSnapshot('j1', 'nightly', { ...copy, run: 2, snapshotId: 'old' }),
+      'INVALID_ARGUMENT',
+    );
+    expectAccepted(sim.exportSnapshot('j1', 'nightly', { ...copy, run: 2 }));
+  });
+
+  it('deletes an exported snapshot: its name is free again, and no job can start from it', () => {
+    const sim = new Sim();
+    jobIn(sim, 'SUSPENDED', 'j1', 'a');
+    expectAccepted(sim.exportSnapshot('j1', 'nightly'));
+    sim.cancel('j1');
+    expect(expectAccepted(sim.deleteSnapshot('j1', 'nightly'))).toEqual([
+      { type: 'SnapshotDeleted', jobId: 'j1', name: 'nightly' },
     ]);
-    expect(sim.job('j1')).toMatchObject({
-      status: 'RUNNING',
-      exportedSnapshots: { nightly: 'snap-1' },
-      workers: ['worker-1'],
-    });
+    expect(sim.job('j1')).toMatchObject({ status: 'CANCELLED', exportedSnapshots: {} });
+    const reason = expectRejected(
+      sim.submit('j2', 'b', { initialSnapshotName: 'nightly' }),
+      'UNKNOWN_SNAPSHOT',
+    );
+    expect(reason).toContain('"nightly"');
+    expect(reason).toContain('deleted');
+    expectRejected(sim.deleteSnapshot('j1', 'nightly'), 'UNKNOWN_SNAPSHOT');
   });
 
   it('refuses an export when there is no committed snapshot', () => {
     const sim = new Sim();
     sim.submit('j1', 'orders');
     sim.started('j1');
-    expect(expectRejected(sim.exportSnapshot('j1', 'nightly'), 'NO_SNAPSHOT')).toContain('orders');
     sim.suspend('j1');
-    expectRejected(sim.exportSnapshot('j1', 'nightly'), 'NO_SNAPSHOT');
+    expect(expectRejected(sim.exportSnapshot('j1', 'nightly'), 'NO_SNAPSHOT')).toContain('orders');
     expect(sim.job('j1').exportedSnapshots).toEqual({});
   });
 
   it('refuses a snapshot name already used, by this job or another', () => {
     const sim = new Sim();
-    jobIn(sim, 'RUNNING', 'j1', 'a');
+    jobIn(sim, 'SUSPENDED', 'j1', 'a');
     jobIn(sim, 'SUSPENDED', 'j2', 'b');
     expectAccepted(sim.exportSnapshot('j1', 'nightly'));
     expectRejected(sim.exportSnapshot('j1', 'nightly'), 'SNAPSHOT_NAME_IN_USE');
@@ -879,7 +921,7 @@ describe('snapshots', () => {
 
   it('refuses a snapshot name outside the safe alphabet', () => {
     const sim = new Sim();
-    jobIn(sim, 'RUNNING');
+    jobIn(sim, 'SUSPENDED');
     expectRejected(sim.exportSnapshot('j1', 'night ly'), 'INVALID_ARGUMENT');
   });
 
@@ -900,7 +942,7 @@ describe('snapshots', () => {
 
   it('starts a new job from an exported snapshot, and only from one that exists', () => {
     const sim = new Sim();
-    jobIn(sim, 'RUNNING', 'j1', 'a');
+    jobIn(sim, 'SUSPENDED', 'j1', 'a');
     const reason = expectRejected(
       sim.submit('j2', 'b', { initialSnapshotName: 'nightly' }),
       'UNKNOWN_SNAPSHOT',
@@ -914,34 +956,36 @@ describe('snapshots', () => {
 
   it("keeps a cancelled job's exported snapshots usable, and their names taken", () => {
     const sim = new Sim();
-    jobIn(sim, 'RUNNING', 'j1', 'a');
+    jobIn(sim, 'SUSPENDED', 'j1', 'a');
     sim.exportSnapshot('j1', 'nightly');
     sim.cancel('j1');
     expectAccepted(sim.submit('j2', 'a', { initialSnapshotName: 'nightly' }));
     expectAccepted(sim.started('j2'));
     expectAccepted(sim.snapshot('j2', 'snap-2'));
+    sim.suspend('j2');
     expectRejected(sim.exportSnapshot('j2', 'nightly'), 'SNAPSHOT_NAME_IN_USE');
     expect(sim.job('j2').exportedSnapshots).toEqual({});
   });
 
-  describe.each(
-    JOB_STATUSES.filter((s) => !['RUNNING', 'SUSPENDED', 'SUSPENDED_DUE_TO_ERROR'].includes(s)),
-  )('a job that is %s', (status) => {
-    it.each([
-      ['a valid, free name', 'fresh'],
-      ['a name outside the safe alphabet', 'night ly'],
-      ['a name already taken', 'taken'],
-    ])('refuses an export to %s as ILLEGAL_TRANSITION, before the name', (_, name) => {
-      const sim = new Sim();
-      jobIn(sim, 'RUNNING', 'j2', 'other');
-      expectAccepted(sim.exportSnapshot('j2', 'taken'));
-      jobIn(sim, status);
-      const before = structuredClone(sim.job('j1'));
-      const reason = expectRejected(sim.exportSnapshot('j1', name), 'ILLEGAL_TRANSITION');
-      expect(reason).toContain(`is ${status}`);
-      expect(sim.job('j1')).toEqual({ ...before, version: before.version + 1 });
-    });
-  });
+  describe.each(JOB_STATUSES.filter((s) => !['SUSPENDED', 'SUSPENDED_DUE_TO_ERROR'].includes(s)))(
+    'a job that is %s',
+    (status) => {
+      it.each([
+        ['a valid, free name', 'fresh'],
+        ['a name outside the safe alphabet', 'night ly'],
+        ['a name already taken', 'taken'],
+      ])('refuses an export to %s as ILLEGAL_TRANSITION, before the name', (_, name) => {
+        const sim = new Sim();
+        jobIn(sim, 'SUSPENDED', 'j2', 'other');
+        expectAccepted(sim.exportSnapshot('j2', 'taken'));
+        jobIn(sim, status);
+        const before = structuredClone(sim.job('j1'));
+        const reason = expectRejected(sim.exportSnapshot('j1', name), 'ILLEGAL_TRANSITION');
+        expect(reason).toContain(`is ${status}`);
+        expect(sim.job('j1')).toEqual({ ...before, version: before.version + 1 });
+      });
+    },
+  );
 });
 
 describe('unknown jobs and terminal statuses', () => {

@@ -15,6 +15,7 @@ import { compileJobConfig, type JobConfig, type JobConfigInput } from '../../src
 import { decideRecord } from '../../src/domain/control.js';
 import type { Decision } from '../../src/domain/decide.js';
 import type { JobEvent } from '../../src/domain/events.js';
+import type { SnapshotCopy } from '../../src/domain/snapshot-copy.js';
 import type { JobState } from '../../src/domain/state.js';
 import type { JobStatus } from '../../src/domain/status.js';
 
@@ -176,8 +177,19 @@ export class Sim {
   restart(jobId: string): Step {
     return this.send('RestartJob', jobId, {});
   }
-  exportSnapshot(jobId: string, name: string): Step {
-    return this.send('ExportSnapshot', jobId, { name });
+  /** An export whose copy matches the job as it is now (what job.exportSnapshot() sends), unless given. */
+  exportSnapshot(jobId: string, name: string, copy?: SnapshotCopy | null): Step {
+    const job = this.cluster.jobs.get(jobId);
+    const made: SnapshotCopy = {
+      run: job?.run ?? 1,
+      snapshotId: job?.lastSnapshot?.snapshotId ?? 'none',
+      sourceOffsets: [],
+      stages: [],
+    };
+    return this.send('ExportSnapshot', jobId, { name, copy: copy === undefined ? made : copy });
+  }
+  deleteSnapshot(jobId: string, name: string): Step {
+    return this.send('DeleteSnapshot', jobId, { name });
   }
   updateConfig(jobId: string, delta: CommandPayloads['UpdateConfig']['delta']): Step {
     return this.send('UpdateConfig', jobId, { delta });

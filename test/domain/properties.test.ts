@@ -147,10 +147,26 @@ const PAYLOADS: { [K in CommandType]: fc.Arbitrary<CommandPayloads[K]> } = {
   ),
   CancelJob: fc.constant({}),
   RestartJob: fc.constant({}),
+  // A copy matches the job when its run and snapshot id are the job's: sometimes, by chance.
   ExportSnapshot: fc.record(
-    { name: fc.constantFrom('s1', 's2', 's3', 'bad name') },
+    {
+      name: fc.constantFrom('s1', 's2', 's3', 'bad name'),
+      copy: fc.option(
+        fc.record(
+          {
+            run: fc.constantFrom(1, 2),
+            snapshotId: fc.constantFrom('snap-a', 'snap-b', 'snap-c'),
+            sourceOffsets: fc.constant([]),
+            stages: fc.constant([]),
+          },
+          { noNullPrototype: true },
+        ),
+        { nil: null },
+      ),
+    },
     { noNullPrototype: true },
   ),
+  DeleteSnapshot: fc.record({ name: fc.constantFrom('s1', 's2', 's3') }, { noNullPrototype: true }),
   UpdateConfig: fc.record({ delta: arbDelta }, { noNullPrototype: true }),
   ReportStarted: report({ worker: arbWorker }),
   ReportSnapshot: report({
@@ -186,6 +202,7 @@ const WEIGHTS: Record<CommandType, number> = {
   CancelJob: 1,
   RestartJob: 1,
   ExportSnapshot: 2,
+  DeleteSnapshot: 1,
   UpdateConfig: 2,
   ReportStarted: 4,
   ReportSnapshot: 3,
@@ -265,13 +282,15 @@ function transitionOf(job: JobState, command: Command): Transition | 'Export' | 
       return 'JobCompleted';
     case 'ExportSnapshot':
       return 'Export';
+    case 'DeleteSnapshot':
+      return 'SnapshotDeleted';
     case 'UpdateConfig':
       return 'ConfigUpdated';
   }
 }
 
-/** Exporting goes through SnapshotExportStarted when suspended, SnapshotExported alone when running. */
-const EXPORT_FROM: readonly JobStatus[] = ['RUNNING', ...ALLOWED_FROM.SnapshotExportStarted];
+/** Exporting goes through SnapshotExportStarted and back, only from a suspended status. */
+const EXPORT_FROM: readonly JobStatus[] = ALLOWED_FROM.SnapshotExportStarted;
 
 function legal(status: JobStatus, t: Transition | 'Export'): boolean {
   return t === 'Export' ? EXPORT_FROM.includes(status) : allowed(status, t);
@@ -325,8 +344,14 @@ function refusalWhenLegal(
       if (!isValidName(command.name)) return 'INVALID_ARGUMENT';
       const taken = [...before.values()].some((j) => command.name in j.exportedSnapshots);
       if (taken) return 'SNAPSHOT_NAME_IN_USE';
-      return job.lastSnapshot ? null : 'NO_SNAPSHOT';
+      if (!job.lastSnapshot) return 'NO_SNAPSHOT';
+      const { copy } = command;
+      const fits =
+        copy !== null && copy.run === job.run && copy.snapshotId === job.lastSnapshot.snapshotId;
+      return fits ? null : 'INVALID_ARGUMENT';
     }
+    case 'DeleteSnapshot':
+      return command.name in job.exportedSnapshots ? null : 'UNKNOWN_SNAPSHOT';
     case 'UpdateConfig':
       try {
         compileConfigDelta(command.delta);
@@ -763,7 +788,8 @@ function sampleCommand(type: CommandType, jobId: string, i: number): Command {
     },
     CancelJob: {},
     RestartJob: {},
-    ExportSnapshot: { name: 'fresh-name' },
+    ExportSnapshot: { name: 'fresh-name', copy: null },
+    DeleteSnapshot: { name: 'fresh-name' },
     UpdateConfig: { delta: { snapshotIntervalMs: 1234 } },
     ReportStarted: { worker: 'w9' },
     ReportSnapshot: { worker: 'w9', snapshotId: 'snap-9', sourceOffsets: [], stateOffsets: [] },
@@ -830,7 +856,14 @@ const SAMPLE_DRAFTS: Record<Transition, EventDraft> = (() => {
       name: 'exp-9',
       snapshotId: 'snap-1',
     },
-    SnapshotExported: { type: 'SnapshotExported', jobId, name: 'exp-9', snapshotId: 'snap-1' },
+    SnapshotExported: {
+      type: 'SnapshotExported',
+      jobId,
+      name: 'exp-9',
+      snapshotId: 'snap-1',
+      copy: null,
+    },
+    SnapshotDeleted: { type: 'SnapshotDeleted', jobId, name: 'exp-9' },
     ConfigUpdated: {
       type: 'ConfigUpdated',
       jobId,
@@ -859,8 +892,23 @@ describe.each(JOB_STATUSES)('a job in %s', (status) => {
     'gets %s accepted exactly when ALLOWED_FROM allows it',
     (type) => {
       const sim = fresh();
-      const job = sim.job('j1');
-      const cmd = sampleCommand(type, 'j1', 0);
+      let job = sim.job('j1');
+      // An export carries a copy that fits the job; a deletion names a snapshot it exported.
+      if (type === 'DeleteSnapshot')
+        sim.cluster.jobs.set('j1', (job = { ...job, exportedSnapshots: { 'fresh-name': 's' } }));
+      const sample = sampleCommand(type, 'j1', 0);
+      const cmd: Command =
+        sample.type === 'ExportSnapshot'
+          ? {
+              ...sample,
+              copy: {
+                run: job.run,
+                snapshotId: job.lastSnapshot?.snapshotId ?? 'none',
+                sourceOffsets: [],
+                stages: [],
+              },
+            }
+          : sample;
       const decision = decide(sim.cluster, cmd);
       const t = transitionOf(job, cmd)!;
       if (legal(job.status, t)) {

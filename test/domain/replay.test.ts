@@ -186,7 +186,7 @@ describe('the run', () => {
       runAfter(sim, () => sim.submit('j1', 'orders', { suspendOnFailure: true })),
       runAfter(sim, () => sim.started('j1')),
       runAfter(sim, () => sim.snapshot('j1', 'snap-1')),
-      runAfter(sim, () => sim.exportSnapshot('j1', 'from-running')),
+      runAfter(sim, () => sim.exportSnapshot('j1', 'from-running')), // refused
       runAfter(sim, () => sim.suspend('j1')),
       runAfter(sim, () => sim.exportSnapshot('j1', 'from-suspended')),
       runAfter(sim, () => sim.updateConfig('j1', { snapshotIntervalMs: 2500 })),
@@ -242,6 +242,7 @@ describe('the run', () => {
     sim.suspend('j1');
     sim.resume('j1');
     sim.started('j1');
+    sim.suspend('j1');
     sim.exportSnapshot('j1', 'nightly');
     expect(sim.job('j1').run).toBe(2);
     sim.submit('j2', 'b', { initialSnapshotName: 'nightly' });

@@ -20,10 +20,10 @@ export interface ExportDeps {
 }
 
 /**
- * Asks for the export and resolves with the exported snapshot's id once the SnapshotExported
- * event is in the client's view of the log. The command's answer comes with its first event,
- * and for a suspended job that is SnapshotExportStarted: the export itself may be read in a
- * later batch (or, should exports ever do real work, much later), so the answer is not enough.
+ * Copies the state and asks for the export (job.exportSnapshot), and resolves with the exported
+ * snapshot's id once the SnapshotExported event is in the client's view of the log. The
+ * command's answer comes with its first event, SnapshotExportStarted: the export itself may be
+ * read in a later batch, so the answer is not enough.
  */
 export async function exportAndWait(
   deps: ExportDeps,
@@ -73,14 +73,16 @@ export async function exportAndWait(
 export function registerExportSnapshot(program: Command, globals: () => GlobalOptions): void {
   const cmd = program
     .command('export-snapshot <job> <name>')
-    .description("save the job's last snapshot under a name; new jobs can start from it");
+    .description(
+      "copy a suspended job's state into a named snapshot of its own; new jobs can start from it",
+    );
   documented(
     cmd,
     '{ "jobId", "name", "status", "snapshot": string (the export name), "snapshotId": string }',
     [
       [
-        'sluice export-snapshot totals totals-before-upgrade',
-        'name the last snapshot of job "totals"; waits until the export is in the job log',
+        'sluice suspend totals && sluice export-snapshot totals totals-before-upgrade',
+        'copy the state of the suspended job "totals"; waits until the export is in the job log',
       ],
       [
         'sluice submit order-totals --name totals-v2 --initial-snapshot totals-before-upgrade',
