@@ -1,3 +1,4 @@
+import { sendResume, untilStatus } from '../support/memory-sluice.js';
 import { describe, expect, it } from 'vitest';
 import type { FailingRecordAction } from '../../src/domain/cause.js';
 import type { JobEvent } from '../../src/domain/events.js';
@@ -105,29 +106,15 @@ async function suspendedOn(pipeline: () => PipelineDef): Promise<Setting> {
 }
 
 /** Drives the clock until the job is `status` in the user's log; false after 60 s. */
-function until(w: MemoryWorld, user: Participant, status: string, run?: number): Promise<boolean> {
-  return w.clock.runUntil(() => {
-    const s = user.log.state(JOB);
-    return s?.status === status && (run === undefined || s.run === run);
-  }, 60_000);
-}
+const until = (w: MemoryWorld, user: Participant, status: string, run?: number): Promise<boolean> =>
+  untilStatus(w, user, JOB, status, run);
 
 /** A ResumeJob as any Kafka tool could send it: no check by the client first. */
-async function resume(
+const resume = (
   s: Setting,
   failingRecord: FailingRecordAction,
   deadLetterTopic: string | null,
-): Promise<void> {
-  await drive(
-    s.w.clock,
-    s.user.sender.send(JOB, 'ResumeJob', {
-      failingRecord,
-      deadLetterTopic,
-      acceptDataLoss: false,
-      force: false,
-    }),
-  );
-}
+): Promise<void> => sendResume(s.w, s.user, JOB, { failingRecord, deadLetterTopic });
 
 /** True once the job's source group committed all of `in` and no transaction is open. */
 function sourceDone(w: MemoryWorld): boolean {

@@ -1,3 +1,4 @@
+import { sendResume, untilStatus } from '../support/memory-sluice.js';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { JobConfig } from '../../src/domain/config.js';
@@ -112,9 +113,8 @@ async function write(w: MemoryWorld, from: number, to: number): Promise<void> {
 }
 
 /** Drives the clock until the job is `status` in the user's log; false after 60 s. */
-function until(w: MemoryWorld, user: Participant, status: string): Promise<boolean> {
-  return w.clock.runUntil(() => user.log.state(JOB)?.status === status, 60_000);
-}
+const until = (w: MemoryWorld, user: Participant, status: string): Promise<boolean> =>
+  untilStatus(w, user, JOB, status);
 
 /**
  * True once the group has committed `topic` through its end on every partition and no
@@ -148,16 +148,7 @@ async function send(
   acceptDataLoss = false,
 ): Promise<void> {
   if (type === 'SuspendJob') await drive(w.clock, user.sender.send(JOB, 'SuspendJob', {}));
-  else
-    await drive(
-      w.clock,
-      user.sender.send(JOB, 'ResumeJob', {
-        failingRecord: 'RETRY',
-        deadLetterTopic: null,
-        acceptDataLoss,
-        force: false,
-      }),
-    );
+  else await sendResume(w, user, JOB, { acceptDataLoss });
 }
 
 function ofType<T extends JobEvent['type']>(

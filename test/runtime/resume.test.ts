@@ -1,3 +1,4 @@
+import { sendResume, untilStatus } from '../support/memory-sluice.js';
 import { describe, expect, it } from 'vitest';
 import type { JobEvent } from '../../src/domain/events.js';
 import { jobGroup } from '../../src/domain/resources.js';
@@ -83,24 +84,10 @@ async function suspendedOnPoison(): Promise<Setting> {
   return { w, user, worker, fix: () => void (fixed = true), poisonSeen: () => seen };
 }
 
-function until(w: MemoryWorld, user: Participant, status: string, run: number): Promise<boolean> {
-  return w.clock.runUntil(() => {
-    const s = user.log.state(JOB);
-    return s?.status === status && s.run === run;
-  }, 60_000);
-}
+const until = (w: MemoryWorld, user: Participant, status: string, run: number): Promise<boolean> =>
+  untilStatus(w, user, JOB, status, run);
 
-async function retry(s: Setting): Promise<void> {
-  await drive(
-    s.w.clock,
-    s.user.sender.send(JOB, 'ResumeJob', {
-      failingRecord: 'RETRY',
-      deadLetterTopic: null,
-      acceptDataLoss: false,
-      force: false,
-    }),
-  );
-}
+const retry = (s: Setting): Promise<void> => sendResume(s.w, s.user, JOB);
 
 function numbersOut(w: MemoryWorld): number[] {
   return committedValues<{ n: number }>(w.cluster, 'out')

@@ -1,3 +1,4 @@
+import { sendResume, untilStatus } from '../support/memory-sluice.js';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { CommandCodec } from '../../src/codec/log-codec.js';
@@ -99,12 +100,8 @@ async function write(w: MemoryWorld, from: number, to: number): Promise<void> {
 }
 
 /** Drives the clock until the job is `status` on `run` in the user's log; false after 60 s. */
-function until(w: MemoryWorld, user: Participant, status: string, run: number): Promise<boolean> {
-  return w.clock.runUntil(() => {
-    const s = user.log.state(JOB);
-    return s?.status === status && s.run === run;
-  }, 60_000);
-}
+const until = (w: MemoryWorld, user: Participant, status: string, run: number): Promise<boolean> =>
+  untilStatus(w, user, JOB, status, run);
 
 /** Drives a command's sending, and returns how the coordinator answered: accepted, or the error. */
 async function answer(w: MemoryWorld, work: Promise<unknown>): Promise<unknown> {
@@ -156,15 +153,7 @@ describe('a failure report of the run before a resume, arriving late', () => {
     await w.clock.advance(12_000); // past the snapshot interval: the coordinator records one
 
     await drive(w.clock, user.sender.send(JOB, 'SuspendJob', {}));
-    await drive(
-      w.clock,
-      user.sender.send(JOB, 'ResumeJob', {
-        failingRecord: 'RETRY',
-        deadLetterTopic: null,
-        acceptDataLoss: false,
-        force: false,
-      }),
-    );
+    await sendResume(w, user, JOB);
     // The worker restarted the job's tasks for run 2, and they reported started.
     expect(await until(w, user, 'RUNNING', 2)).toBe(true);
 
@@ -227,15 +216,7 @@ describe('a failure report of the run before a resume, arriving late', () => {
     await submit(w, user, JOB, jobConfig('doubles'));
     expect(await until(w, user, 'RUNNING', 1)).toBe(true);
     await drive(w.clock, user.sender.send(JOB, 'SuspendJob', {}));
-    await drive(
-      w.clock,
-      user.sender.send(JOB, 'ResumeJob', {
-        failingRecord: 'RETRY',
-        deadLetterTopic: null,
-        acceptDataLoss: false,
-        force: false,
-      }),
-    );
+    await sendResume(w, user, JOB);
     expect(await until(w, user, 'RUNNING', 2)).toBe(true);
     expect(await answer(w, worker.sender.send(JOB, 'ReportFailure', { failure }))).toBe('accepted');
     expect(user.log.state(JOB)).toMatchObject({ status: 'SUSPENDED_DUE_TO_ERROR', run: 2 });
@@ -250,15 +231,7 @@ describe('a job runner', () => {
     const run1: JobState = await submit(w, user, JOB, jobConfig('doubles'));
     expect(run1.run).toBe(1);
     await drive(w.clock, user.sender.send(JOB, 'SuspendJob', {}));
-    await drive(
-      w.clock,
-      user.sender.send(JOB, 'ResumeJob', {
-        failingRecord: 'RETRY',
-        deadLetterTopic: null,
-        acceptDataLoss: false,
-        force: false,
-      }),
-    );
+    await sendResume(w, user, JOB);
     expect(await until(w, user, 'STARTING', 2)).toBe(true);
 
     // A runner of run 1 that starts only now (a slow worker): it reports started as run 1,

@@ -1,5 +1,6 @@
 import { SluiceClient } from '../../src/client/client.js';
 import { Coordinator } from '../../src/control/coordinator.js';
+import type { CommandPayloads } from '../../src/domain/commands.js';
 import type { JobConfig } from '../../src/domain/config.js';
 import type { JobEvent } from '../../src/domain/events.js';
 import type { JobState } from '../../src/domain/state.js';
@@ -181,4 +182,43 @@ export async function eventsOf(
   jobId: string,
 ): Promise<JobEvent[]> {
   return (await jobEvents(world, namespace)).filter((e) => e.jobId === jobId);
+}
+
+/**
+ * Drives the clock until the job is `status` in the participant's log (on `run`, when given);
+ * false after 60 s of virtual time.
+ */
+export function untilStatus(
+  world: MemoryWorld,
+  by: Participant,
+  jobId: string,
+  status: string,
+  run?: number,
+): Promise<boolean> {
+  return world.clock.runUntil(() => {
+    const s = by.log.state(jobId);
+    return s?.status === status && (run === undefined || s.run === run);
+  }, 60_000);
+}
+
+/**
+ * Sends a ResumeJob as any Kafka tool could (no check by the client first): RETRY, no dead
+ * letter, no accepted loss, not forced, unless `resume` says otherwise.
+ */
+export async function sendResume(
+  world: MemoryWorld,
+  by: Participant,
+  jobId: string,
+  resume: Partial<CommandPayloads['ResumeJob']> = {},
+): Promise<void> {
+  await drive(
+    world.clock,
+    by.sender.send(jobId, 'ResumeJob', {
+      failingRecord: 'RETRY',
+      deadLetterTopic: null,
+      acceptDataLoss: false,
+      force: false,
+      ...resume,
+    }),
+  );
 }
