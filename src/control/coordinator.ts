@@ -1,31 +1,19 @@
-import { failpoint } from '../observability/failpoint.js';
-import { DEFAULT_SESSION_TIMEOUT_MS, TRANSACTION_TIMEOUT_MS } from '../domain/settings.js';
+import { DEFAULT_SESSION_TIMEOUT_MS } from '../domain/settings.js';
 import { hostname } from 'node:os';
 import { CommandCodec, EventCodec } from '../codec/log-codec.js';
 import type { SchemaRegistry } from '../codec/registry.js';
-import { emptyCluster, fold, type Cluster } from '../domain/cluster.js';
+import type { Cluster } from '../domain/cluster.js';
 import { systemClock, type Clock } from '../domain/clock.js';
-import {
-  coordinatorGroup,
-  logReaderGroupPrefix,
-  topicNames,
-  type Topics,
-} from '../domain/resources.js';
+import { coordinatorGroup, topicNames, type Topics } from '../domain/resources.js';
 import type { Command } from '../domain/commands.js';
 import { withAdmin } from '../kafka/offsets.js';
-import { DEFAULT_RETRY, withRetry } from '../kafka/retry.js';
 import type { TopicReplication } from '../kafka/topics.js';
-import type {
-  ConsumedRecord,
-  GroupConsumer,
-  Kafka,
-  Producer,
-  TransactionalProducer,
-} from '../kafka/port.js';
+import type { ConsumedRecord, GroupConsumer, Kafka, Producer } from '../kafka/port.js';
 import type { Logger } from '../observability/logger.js';
 import { appendBatch, decideBatch, logEvent, sendCommand } from './command-batch.js';
 import { fenceStoppingJobs } from './fence.js';
-import { LogReader } from '../log/log-reader.js';
+import { ElectionProducer } from './election-producer.js';
+import { rebuildState } from './rebuild.js';
 import { SnapshotTaker, snapshotCommand } from './snapshots.js';
 import { ensureTopics } from '../log/topics.js';
 
@@ -61,7 +49,6 @@ export class Coordinator {
   private readonly events: EventCodec;
   private readonly commands: CommandCodec;
   private consumer: GroupConsumer | undefined;
-  private producer: TransactionalProducer | undefined;
   private cluster: Cluster | undefined;
   private jobsPartitions = 0;
   private applied = 0;
@@ -70,12 +57,7 @@ export class Coordinator {
   private generation = 0;
   /** Set by stop(): nothing is activated any more, and every producer opened is closed. */
   private stopped = false;
-  /**
-   * Every transactional producer an activation opened and no later step closed. An activation
-   * still running when stop() is called (a rebalance a leaving peer caused) opens one that
-   * stop() would not see as `this.producer`, and its open socket kept the process from exiting.
-   */
-  private readonly producers = new Set<TransactionalProducer>();
+  private readonly producer: ElectionProducer;
   private snapshots: SnapshotTaker | undefined;
   /** Publishes the coordinator's own ReportSnapshot commands: snapshots go through the log like any command. */
   private commandProducer: Producer | undefined;
@@ -85,6 +67,7 @@ export class Coordinator {
   constructor(private readonly opts: CoordinatorDeps) {
     this.clock = opts.clock ?? systemClock;
     this.topics = topicNames(opts.namespace);
+    this.producer = new ElectionProducer(opts.kafka, opts.namespace);
     const member = this.member;
     this.log = opts.logger.child({ component: 'coordinator', member, namespace: opts.namespace });
     this.events = new EventCodec(opts.registry, this.topics.jobs);
@@ -108,20 +91,13 @@ export class Coordinator {
 
   /** Joins the election and starts handling commands whenever this member is elected. */
   async start(): Promise<void> {
-    await withAdmin(this.opts.kafka, async (admin) => {
-      await ensureTopics(admin, this.topics, {
+    ({ jobsPartitions: this.jobsPartitions } = await withAdmin(this.opts.kafka, (admin) =>
+      ensureTopics(admin, this.topics, {
         jobsPartitions: this.opts.jobsPartitions,
         replication: this.opts.replication,
         clock: this.clock,
-      });
-      const meta = await withRetry(
-        () => admin.partitions([this.topics.jobs]),
-        DEFAULT_RETRY,
-        undefined,
-        this.clock,
-      );
-      this.jobsPartitions = meta[0]?.partitions.length ?? 1;
-    });
+      }),
+    ));
     await Promise.all([this.events.ready(), this.commands.ready()]);
 
     const sessionTimeout = this.opts.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
@@ -193,15 +169,8 @@ export class Coordinator {
     await activation?.catch(() => undefined);
     await this.commandProducer?.disconnect().catch(() => undefined);
     this.commandProducer = undefined;
-    await this.closeProducers();
+    await this.producer.closeAll();
     this.consumer = undefined;
-  }
-
-  private async closeProducers(): Promise<void> {
-    const open = [...this.producers];
-    this.producers.clear();
-    this.producer = undefined;
-    await Promise.all(open.map((p) => p.disconnect().catch(() => undefined)));
   }
 
   private get groupId(): string {
@@ -215,49 +184,23 @@ export class Coordinator {
   private async activate(heartbeat?: () => Promise<void>): Promise<void> {
     const generation = this.generation;
     const started = this.clock.now();
-    await this.closeProducers();
-    if (this.stopped) return;
-    // One transactional id for every coordinator of the namespace: taking it over fences a
-    // zombie, aborts its open transaction and lets one it was committing finish, before the rebuild.
-    const producer = this.opts.kafka.transactionalProducer({
-      transactionalId: coordinatorGroup(this.opts.namespace),
-      transactionTimeoutMs: TRANSACTION_TIMEOUT_MS.coordinator,
-    });
-    this.producers.add(producer);
-    this.producer = producer;
-    await producer.init();
-    // Stopped, or superseded by a newer activation, while init() ran: that closed the producer,
-    // but kafkajs reconnects one disconnected in the middle of a request, so it is closed again
-    // now that init() is over. Left open, its socket kept a stopped coordinator from exiting.
-    if (this.stopped || generation !== this.generation) {
-      this.producers.delete(producer);
-      if (this.producer === producer) this.producer = undefined;
-      await producer.disconnect().catch(() => undefined);
-      return;
-    }
-    const cluster = emptyCluster();
-    const reader = new LogReader({
+    const fresh = await this.producer.takeOver(
+      () => this.stopped || generation !== this.generation,
+    );
+    if (!fresh) return;
+    const { cluster, events } = await rebuildState({
       kafka: this.opts.kafka,
       codec: this.events,
-      topic: this.topics.jobs,
+      namespace: this.opts.namespace,
       logger: this.log,
-      groupPrefix: logReaderGroupPrefix(this.opts.namespace, 'coordinator-rebuild'),
-      onProgress: () => heartbeat?.(),
+      heartbeat,
     });
-    try {
-      await reader.start((e) => {
-        fold(cluster, e);
-        failpoint('coordinator.during-rebuild', reader.eventsRead === 1_000);
-      });
-    } finally {
-      await reader.stop();
-    }
     if (generation !== this.generation) return;
     this.cluster = cluster;
     this.active = true;
     this.startSnapshots();
     this.log.info(
-      { jobs: cluster.jobs.size, events: reader.eventsRead, ms: this.clock.now() - started },
+      { jobs: cluster.jobs.size, events, ms: this.clock.now() - started },
       'state rebuilt; coordinator active',
     );
   }
@@ -306,7 +249,7 @@ export class Coordinator {
   /** Decides a chunk of commands against the state and commits their events and offsets atomically. */
   private async handle(partition: number, records: ConsumedRecord[]): Promise<void> {
     const cluster = this.cluster;
-    const producer = this.producer;
+    const producer = this.producer.current;
     if (!cluster || !producer) throw new Error('coordinator not active');
     const last = records[records.length - 1];
     if (!last) return;

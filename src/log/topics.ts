@@ -47,11 +47,21 @@ export function ensureTopics(
   admin: Admin,
   topics: Topics,
   opts: EnsureTopicsOptions = {},
-): Promise<void> {
+): Promise<NamespaceTopics> {
   return withRetry(() => ensureOnce(admin, topics, opts), DEFAULT_RETRY, undefined, opts.clock);
 }
 
-async function ensureOnce(admin: Admin, topics: Topics, opts: EnsureTopicsOptions): Promise<void> {
+/** What the checks read of the namespace's topics, for whoever needs it after. */
+export interface NamespaceTopics {
+  /** Partitions of `<ns>.jobs` as they are, whatever the options asked for. */
+  jobsPartitions: number;
+}
+
+async function ensureOnce(
+  admin: Admin,
+  topics: Topics,
+  opts: EnsureTopicsOptions,
+): Promise<NamespaceTopics> {
   const jobsPartitions = opts.jobsPartitions ?? DEFAULT_JOBS_PARTITIONS;
   const existing = new Set(await admin.listTopics());
   const missing = [
@@ -79,10 +89,10 @@ async function ensureOnce(admin: Admin, topics: Topics, opts: EnsureTopicsOption
       }
     }
   }
-  await checkTopics(admin, topics);
+  return checkTopics(admin, topics);
 }
 
-async function checkTopics(admin: Admin, topics: Topics): Promise<void> {
+async function checkTopics(admin: Admin, topics: Topics): Promise<NamespaceTopics> {
   const meta = await admin.partitions([topics.control, topics.jobs]);
   const control = meta.find((t) => t.topic === topics.control);
   if (control && control.partitions.length !== 1) {
@@ -100,4 +110,5 @@ async function checkTopics(admin: Admin, topics: Topics): Promise<void> {
       { details: { topic: topics.jobs, cleanupPolicy: policy } },
     );
   }
+  return { jobsPartitions: meta.find((t) => t.topic === topics.jobs)?.partitions.length ?? 1 };
 }

@@ -1,0 +1,54 @@
+import { TRANSACTION_TIMEOUT_MS } from '../domain/settings.js';
+import { coordinatorGroup } from '../domain/resources.js';
+import type { Kafka, TransactionalProducer } from '../kafka/port.js';
+
+/**
+ * The elected coordinator's transactional producer, on the one transactional id every
+ * coordinator of a namespace shares: taking it over fences a zombie, aborts its open
+ * transaction and lets one it was committing finish, before the rebuild.
+ *
+ * Every producer opened is kept until closed. An activation still running when the coordinator
+ * stops (a rebalance a leaving peer caused) opens one that is not the current one any more, and
+ * its open socket kept a stopped coordinator from exiting.
+ */
+export class ElectionProducer {
+  private readonly open = new Set<TransactionalProducer>();
+  /** The producer of the latest takeover, once its init() has begun. */
+  current: TransactionalProducer | undefined;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly namespace: string,
+  ) {}
+
+  /**
+   * Closes earlier producers and takes the id over with a new one; undefined when `stale()`
+   * (stopped, or superseded by a newer activation) before or during init(). kafkajs reconnects a
+   * producer disconnected in the middle of a request, so one that went stale during init() is
+   * closed again once init() is over.
+   */
+  async takeOver(stale: () => boolean): Promise<TransactionalProducer | undefined> {
+    await this.closeAll();
+    if (stale()) return undefined;
+    const producer = this.kafka.transactionalProducer({
+      transactionalId: coordinatorGroup(this.namespace),
+      transactionTimeoutMs: TRANSACTION_TIMEOUT_MS.coordinator,
+    });
+    this.open.add(producer);
+    this.current = producer;
+    await producer.init();
+    if (!stale()) return producer;
+    this.open.delete(producer);
+    if (this.current === producer) this.current = undefined;
+    await producer.disconnect().catch(() => undefined);
+    return undefined;
+  }
+
+  /** Disconnects every producer still open. */
+  async closeAll(): Promise<void> {
+    const open = [...this.open];
+    this.open.clear();
+    this.current = undefined;
+    await Promise.all(open.map((p) => p.disconnect().catch(() => undefined)));
+  }
+}
