@@ -3,12 +3,13 @@ import type { SuspensionCause } from './cause.js';
 import { isReport, type Command } from './commands.js';
 import { applyConfigDelta, compileConfigDelta, compileJobConfig, isValidName } from './config.js';
 import { isSluiceError, type ErrorCode } from './errors.js';
-import type { EventDraft, RejectionCode } from './events.js';
-import { exportedSnapshot, liveJobNamed, type Cluster, type Outcome } from './cluster.js';
-import type { SnapshotCopy } from './snapshot-copy.js';
+import { exportedSnapshot, liveJobNamed, type Cluster } from './cluster.js';
 import type { JobState } from './state.js';
-import { isSuspended } from './status.js';
 import { allowed, ALLOWED_FROM } from './transitions.js';
+import { decideExport } from './decide-export.js';
+import { illegal, ok, reject, staleReport, transition, type Decision } from './decision.js';
+
+export type { Decision } from './decision.js';
 
 /**
  * Failures that suspend the job even when `suspendOnFailure` is false: state the code cannot
@@ -25,12 +26,6 @@ const ALWAYS_SUSPENDS: readonly string[] = [
   'SLUICE_DEAD_LETTER_TOPIC_MISSING',
   'SLUICE_SNAPSHOT_UNAVAILABLE',
 ] satisfies ErrorCode[];
-
-/** The result of checking a command against the state. */
-export type Decision =
-  | { kind: 'accepted'; events: EventDraft[] }
-  | { kind: 'rejected'; code: RejectionCode; reason: string }
-  | { kind: 'duplicate'; outcome: Outcome };
 
 /**
  * Checks a command against the current state and returns the events it causes, or why not.
@@ -208,87 +203,6 @@ function decideSubmit(
   };
 }
 
-function decideExport(
-  cluster: Cluster,
-  job: JobState,
-  name: string,
-  copy: SnapshotCopy | null,
-): Decision {
-  // Only a suspended job's changelogs stand still while the exporter copies them.
-  if (!isSuspended(job.status))
-    return illegal(job, 'export a snapshot', ['SUSPENDED', 'SUSPENDED_DUE_TO_ERROR']);
-  if (!isValidName(name)) {
-    return reject(
-      'INVALID_ARGUMENT',
-      `Snapshot name "${name}" must be letters, digits, ".", "_" or "-".`,
-    );
-  }
-  if (exportedSnapshot(cluster, name))
-    return reject(
-      'SNAPSHOT_NAME_IN_USE',
-      `A snapshot named "${name}" already exists; pick another name.`,
-    );
-  const snapshot = job.lastSnapshot;
-  if (!snapshot)
-    return reject(
-      'NO_SNAPSHOT',
-      `Job "${job.name}" has no committed snapshot yet (its guarantee is ${job.config.processingGuarantee}); there is nothing to export.`,
-    );
-  if (copy === null)
-    return reject(
-      'INVALID_ARGUMENT',
-      `An export of job "${job.name}" must carry the copy of its state; export with \`sluice export-snapshot\` or job.exportSnapshot(), which copy the state before they send the command.`,
-    );
-  // The copy was read while the job was suspended in copy.run; a resume since (a new run)
-  // may have moved the changelogs under it, so it might not be the state of any one moment.
-  if (copy.run !== job.run || copy.snapshotId !== snapshot.snapshotId)
-    return reject(
-      'INVALID_ARGUMENT',
-      `The copy for snapshot "${name}" was made in run ${copy.run} at snapshot ${copy.snapshotId}, but job "${job.name}" is now in run ${job.run} at snapshot ${snapshot.snapshotId}: it moved during the copy. Export again.`,
-    );
-  // The copy is complete and checked before this command is sent, so the job passes through
-  // SUSPENDED_EXPORTING_SNAPSHOT and back in one transaction, which keeps the audit trail honest.
-  return {
-    kind: 'accepted',
-    events: [
-      { type: 'SnapshotExportStarted', jobId: job.jobId, name, snapshotId: snapshot.snapshotId },
-      { type: 'SnapshotExported', jobId: job.jobId, name, snapshotId: snapshot.snapshotId, copy },
-    ],
-  };
-}
-
-function transition(
-  job: JobState,
-  type: keyof typeof ALLOWED_FROM,
-  events: () => EventDraft[],
-): Decision {
-  if (!allowed(job.status, type)) return illegal(job, describe(type), ALLOWED_FROM[type]);
-  return { kind: 'accepted', events: events() };
-}
-
-function illegal(job: JobState, action: string, from: readonly string[]): Decision {
-  return reject(
-    'ILLEGAL_TRANSITION',
-    `Cannot ${action}: job "${job.name}" is ${job.status}; that is allowed only from ${from.join(', ')}.`,
-  );
-}
-
-function staleReport(job: JobState, type: string, run: number): Decision {
-  const why = run < job.run ? 'resumed or restarted since' : 'that run has not started';
-  return reject(
-    'STALE_REPORT',
-    `${type} from run ${run} of job "${job.name}" ignored: the job is on run ${job.run} (${why}).`,
-  );
-}
-
-function ok(events: EventDraft[]): Decision {
-  return { kind: 'accepted', events };
-}
-
-function reject(code: RejectionCode, reason: string): Decision {
-  return { kind: 'rejected', code, reason };
-}
-
 function userCause(job: JobState, description: string, at: number): SuspensionCause {
   return {
     requestedByUser: true,
@@ -302,24 +216,4 @@ function userCause(job: JobState, description: string, at: number): SuspensionCa
     at,
     fingerprint: null,
   };
-}
-
-function describe(type: keyof typeof ALLOWED_FROM): string {
-  const verbs: Record<keyof typeof ALLOWED_FROM, string> = {
-    JobStarted: 'start',
-    SnapshotCommitted: 'commit a snapshot',
-    JobSuspended: 'suspend',
-    JobSuspendedDueToError: 'suspend on a failure',
-    JobResumed: 'resume',
-    JobRestarted: 'restart',
-    JobCancelled: 'cancel',
-    JobCompleting: 'begin completing',
-    JobCompleted: 'complete',
-    JobFailed: 'fail',
-    SnapshotExportStarted: 'export a snapshot',
-    SnapshotExported: 'export a snapshot',
-    ConfigUpdated: 'update the config (only a suspended job can change its config)',
-    SnapshotDeleted: 'delete a snapshot',
-  };
-  return verbs[type];
 }
