@@ -1,6 +1,7 @@
 import type { PartitionOffset } from '../domain/cause.js';
 import type { Clock } from '../domain/clock.js';
 import type { Command } from '../domain/commands.js';
+import { countsFromMetadata, sumCounts, type ErrorCounts } from '../domain/error-counts.js';
 import type { JobState } from '../domain/state.js';
 import { changelogTopic, isJobGroup, jobGroup } from '../domain/resources.js';
 import { topicOffsets } from '../kafka/offsets.js';
@@ -15,6 +16,8 @@ const TICK_TIMEOUT_MS = 10_000;
 export interface Positions {
   sourceOffsets: PartitionOffset[];
   stateOffsets: PartitionOffset[];
+  /** Per stage, what the job's tasks skipped and dead-lettered, from their commits' metadata. */
+  errorCounts: ErrorCounts;
 }
 
 /** What a snapshot taker needs. */
@@ -153,17 +156,20 @@ export class SnapshotTaker {
   private async positions(admin: Admin, jobId: string, groupIds: string[]): Promise<Positions> {
     const sourceOffsets: PartitionOffset[] = [];
     const stateOffsets: PartitionOffset[] = [];
+    const counts: ErrorCounts[] = [];
     for (const groupId of [...groupIds].sort()) {
       const into = groupId === jobGroup(this.namespace, jobId) ? sourceOffsets : stateOffsets;
       for (const p of await admin.committed(groupId))
-        if (BigInt(p.offset) >= 0n)
+        if (BigInt(p.offset) >= 0n) {
           into.push({ topic: p.topic, partition: p.partition, offset: p.offset });
+          counts.push(countsFromMetadata(p.metadata));
+        }
     }
     const prefix = changelogTopic(this.namespace, jobId, '');
     for (const topic of (await admin.listTopics()).filter((t) => t.startsWith(prefix)).sort())
       for (const o of await topicOffsets(admin, topic))
         stateOffsets.push({ topic, partition: o.partition, offset: String(o.high) });
-    return { sourceOffsets, stateOffsets };
+    return { sourceOffsets, stateOffsets, errorCounts: sumCounts(counts) };
   }
 }
 

@@ -1,4 +1,6 @@
 import { assertNever } from './assert.js';
+import type { JobConfig } from './config.js';
+import { NO_ERROR_POLICY } from './error-policy.js';
 import type { JobEvent } from './events.js';
 import type { JobBase, JobState } from './state.js';
 import { allowed } from './transitions.js';
@@ -17,10 +19,11 @@ export function apply(state: JobState | undefined, event: JobEvent): JobState | 
       jobId: event.jobId,
       name: event.config.name,
       pipeline: event.pipeline,
-      config: event.config,
+      config: withPolicy(event.config),
       submittedAt: event.at,
       submittedBy: event.issuedBy,
       lastSnapshot: null,
+      errorCounts: [],
       exportedSnapshots: {},
       workers: [],
       run: 1,
@@ -53,6 +56,8 @@ export function apply(state: JobState | undefined, event: JobEvent): JobState | 
           stateOffsets: event.stateOffsets,
           at: event.at,
         },
+        // A JSON history written before the counts has none.
+        errorCounts: event.errorCounts ?? [],
       };
     case 'JobSuspended':
       return { ...base, status: 'SUSPENDED', suspensionCause: event.cause, workers: [] };
@@ -104,10 +109,17 @@ export function apply(state: JobState | undefined, event: JobEvent): JobState | 
     }
     case 'ConfigUpdated':
       // The event states the resulting config; the delta is there for auditors.
-      return { ...state, ...base, config: event.config };
+      return { ...state, ...base, config: withPolicy(event.config) };
     default:
       return assertNever(event);
   }
+}
+
+/** A config folded from a JSON history written before error policies has none: no policy. */
+function withPolicy(config: JobConfig): JobConfig {
+  return (config.errorPolicy as JobConfig['errorPolicy'] | undefined)
+    ? config
+    : { ...config, errorPolicy: NO_ERROR_POLICY };
 }
 
 /** Replays a job's whole history. */
@@ -127,6 +139,7 @@ function bump(state: JobState, at: number): JobBase {
     submittedAt: state.submittedAt,
     submittedBy: state.submittedBy,
     lastSnapshot: state.lastSnapshot,
+    errorCounts: state.errorCounts,
     exportedSnapshots: state.exportedSnapshots,
     workers: state.workers,
     run: state.run,

@@ -50,6 +50,11 @@ export interface FailureReport {
    * code's: Kafka kept failing, or the run could not start; the same code may then be resumed.
    */
   fingerprint: string | null;
+  /**
+   * What the job's error policy chose: a rule naming SUSPEND or FAIL, or a spent error budget
+   * (SUSPEND). null, as reports before policies have it: `suspendOnFailure` decides.
+   */
+  action?: 'SUSPEND' | 'FAIL' | null;
 }
 
 /** One source or state-topic partition's position in a snapshot. */

@@ -1,5 +1,6 @@
 import type { FailingRecordAction, FailureReport, PartitionOffset } from './cause.js';
 import type { JobConfig, JobConfigDelta } from './config.js';
+import type { ErrorCounts } from './error-counts.js';
 import type { SnapshotCopy } from './snapshot-copy.js';
 
 /** Fields every command carries. */
@@ -51,6 +52,8 @@ export interface CommandPayloads {
     snapshotId: string;
     sourceOffsets: PartitionOffset[];
     stateOffsets: PartitionOffset[];
+    /** Per stage, what the job skipped and dead-lettered so far; none when left out. */
+    errorCounts?: ErrorCounts;
   } & RunOfReport;
   ReportFailure: { failure: FailureReport } & RunOfReport;
   ReportCompleting: { worker: string } & RunOfReport;

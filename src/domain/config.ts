@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SluiceError } from './errors.js';
+import { errorPolicySchema, NO_ERROR_POLICY, type ErrorPolicy } from './error-policy.js';
 import { PROCESSING_GUARANTEES, type ProcessingGuarantee } from './status.js';
 
 /** A job's configuration, compiled: every field present and valid. */
@@ -17,14 +18,19 @@ export interface JobConfig {
   args: Record<string, string>;
   /** Start from this exported snapshot instead of from scratch. */
   initialSnapshotName: string | null;
+  /** Retries, actions by error, and an error budget (docs/failure-handling.md, "Error policies"). */
+  errorPolicy: ErrorPolicy;
 }
 
-/** What a user may pass; everything but the name has a default. */
-export type JobConfigInput = Partial<JobConfig> & { name: string };
+/** What a user may pass; everything but the name has a default, down to the policy's fields. */
+export type JobConfigInput = Partial<Omit<JobConfig, 'errorPolicy'>> & {
+  name: string;
+  errorPolicy?: z.input<typeof errorPolicySchema>;
+};
 
 /** The fields `updateConfig` may change while a job is suspended. */
 export type JobConfigDelta = Partial<
-  Pick<JobConfig, 'suspendOnFailure' | 'snapshotIntervalMs' | 'args'>
+  Pick<JobConfig, 'suspendOnFailure' | 'snapshotIntervalMs' | 'args' | 'errorPolicy'>
 >;
 
 export const DEFAULT_SNAPSHOT_INTERVAL_MS = 10_000;
@@ -55,6 +61,7 @@ const configSchema = z
       .default(DEFAULT_SNAPSHOT_INTERVAL_MS),
     args: z.record(z.string(), z.string()).default({}),
     initialSnapshotName: z.string().min(1).nullable().default(null),
+    errorPolicy: errorPolicySchema.default(NO_ERROR_POLICY),
   })
   .strict();
 
@@ -63,6 +70,7 @@ const deltaSchema = z
     suspendOnFailure: z.boolean(),
     snapshotIntervalMs: z.number().int().min(100).max(86_400_000),
     args: z.record(z.string(), z.string()),
+    errorPolicy: errorPolicySchema,
   })
   .partial()
   .strict();
@@ -86,7 +94,7 @@ export function compileConfigDelta(input: unknown): JobConfigDelta {
   if (Object.keys(delta).length === 0) {
     throw new SluiceError(
       'SLUICE_CONFIG_INVALID',
-      'The config change is empty. Give at least one of suspendOnFailure, snapshotIntervalMs, args.',
+      'The config change is empty. Give at least one of suspendOnFailure, snapshotIntervalMs, args, errorPolicy.',
     );
   }
   return delta;

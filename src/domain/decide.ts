@@ -59,6 +59,7 @@ export function decide(cluster: Cluster, command: Command): Decision {
           worker: command.worker,
           sourceOffsets: command.sourceOffsets,
           stateOffsets: command.stateOffsets,
+          errorCounts: command.errorCounts ?? [],
         },
       ]);
     case 'SuspendJob':
@@ -84,7 +85,9 @@ export function decide(cluster: Cluster, command: Command): Decision {
         fingerprint: f.fingerprint,
       };
       // A job that has processed nothing over state or offsets it cannot use: see ALWAYS_SUSPENDS.
-      return job.config.suspendOnFailure || ALWAYS_SUSPENDS.includes(f.error.name)
+      const suspends =
+        f.action === 'SUSPEND' || (f.action !== 'FAIL' && job.config.suspendOnFailure);
+      return suspends || ALWAYS_SUSPENDS.includes(f.error.name)
         ? transition(job, 'JobSuspendedDueToError', () => [
             { type: 'JobSuspendedDueToError', jobId, cause },
           ])

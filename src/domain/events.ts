@@ -1,5 +1,6 @@
 import type { FailingRecordAction, PartitionOffset, RecordRef, SuspensionCause } from './cause.js';
 import type { JobConfig, JobConfigDelta } from './config.js';
+import type { ErrorCounts } from './error-counts.js';
 import type { SnapshotCopy } from './snapshot-copy.js';
 
 /** Fields every lifecycle event carries. */
@@ -41,6 +42,11 @@ export interface EventPayloads {
     worker: string;
     sourceOffsets: PartitionOffset[];
     stateOffsets: PartitionOffset[];
+    /**
+     * Per stage, what the job skipped and dead-lettered since it started, as of this snapshot.
+     * Avro reads [] for a snapshot written before the counts; a JSON history may lack it.
+     */
+    errorCounts?: ErrorCounts;
   };
   JobSuspended: { cause: SuspensionCause };
   JobSuspendedDueToError: { cause: SuspensionCause };

@@ -81,11 +81,15 @@ export class DeadLetterTopicMissingError extends SluiceError {
   constructor(
     readonly jobName: string,
     readonly topic: string,
+    /** Named by a resume, or by the job's error policy. */
+    readonly by: 'resume' | 'policy' = 'resume',
   ) {
     super(
       'SLUICE_DEAD_LETTER_TOPIC_MISSING',
-      `Dead-letter topic "${topic}" does not exist, so job "${jobName}" cannot write its failing record there; Sluice does not create it. Create the topic, then resume with --dead-letter ${topic} again, or give another topic.`,
-      { details: { job: jobName, topic } },
+      by === 'resume'
+        ? `Dead-letter topic "${topic}" does not exist, so job "${jobName}" cannot write its failing record there; Sluice does not create it. Create the topic, then resume with --dead-letter ${topic} again, or give another topic.`
+        : `Dead-letter topic "${topic}", named by the error policy of job "${jobName}", does not exist; Sluice does not create it. Create the topic (then resume the job, if it was suspended for this), or change the policy.`,
+      { details: { job: jobName, topic, by } },
     );
     this.name = 'DeadLetterTopicMissingError';
   }

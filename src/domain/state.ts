@@ -1,5 +1,6 @@
 import type { SnapshotRef, SuspensionCause } from './cause.js';
 import type { JobConfig } from './config.js';
+import type { ErrorCounts } from './error-counts.js';
 import type { SuspendedStatus } from './status.js';
 
 /** Fields every job has, whatever its status. */
@@ -12,6 +13,8 @@ export interface JobBase {
   submittedBy: string;
   /** The last committed snapshot, or null before the first. */
   lastSnapshot: SnapshotRef | null;
+  /** Per stage, what the job skipped and dead-lettered, as of its last snapshot. */
+  errorCounts: ErrorCounts;
   /** Snapshots exported from this job, by name. */
   exportedSnapshots: Record<string, string>;
   /** Workers that reported running this job's tasks in the current run. */

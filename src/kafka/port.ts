@@ -61,6 +61,12 @@ export interface PartitionOffset {
   topic: string;
   partition: number;
   offset: string;
+  /**
+   * The commit's metadata string, which Kafka stores beside the offset: Sluice keeps a task's
+   * error counts there (domain/error-counts.ts). Committed as given; read back as committed
+   * (null when none).
+   */
+  metadata?: string | null;
 }
 
 /** A partition's low and high watermarks (first offset, and one past the last). */

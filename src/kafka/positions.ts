@@ -8,6 +8,8 @@ export interface GroupPosition {
   committed: string | undefined;
   /** The partition's first offset, where a group without a commit starts from the beginning. */
   low: bigint;
+  /** The committed offset's metadata (a task's error counts); null when none. */
+  metadata: string | null;
 }
 
 /** A group's committed offsets (the next offset to read) on the topics, by `topic:partition`; partitions without a commit are left out. */
@@ -32,11 +34,15 @@ export async function groupPositions(
   const positions = new Map<string, GroupPosition>();
   if (topics.length === 0) return positions;
   await withAdmin(kafka, async (admin) => {
-    const committed = await committedOffsets(admin, groupId, topics);
+    const committed = new Map<string, { offset: string; metadata: string | null }>();
+    for (const { topic, partition, offset, metadata } of await admin.committed(groupId, topics))
+      if (BigInt(offset) >= 0n)
+        committed.set(`${topic}:${partition}`, { offset, metadata: metadata ?? null });
     for (const topic of topics)
       for (const { partition, low } of await topicOffsets(admin, topic)) {
         const id = `${topic}:${partition}`;
-        positions.set(id, { committed: committed.get(id), low });
+        const at = committed.get(id);
+        positions.set(id, { committed: at?.offset, low, metadata: at?.metadata ?? null });
       }
   });
   return positions;

@@ -14,6 +14,11 @@ export interface JobMetrics {
   error(): void;
   /** A record could not be read for a reason outside it (the schema registry out of reach) and is read again. */
   readRetried(): void;
+  /**
+   * The error policy (or a resume) let a failing record of `stage` past, once committed
+   * (`skipped`, `dead_lettered`), or retried it (`retried`).
+   */
+  errorHandled(stage: string, outcome: ErrorOutcome): void;
   /** One of this worker’s tasks committed its outputs, state and offsets (its part of a snapshot), taking `durationMs`. */
   snapshot(durationMs: number): void;
   /** A state restore has read `done` of `total` changelog offsets. */
@@ -31,6 +36,8 @@ export interface JobMetrics {
    */
   hop(index: number, role: HopRole): JobMetrics;
 }
+
+export type ErrorOutcome = 'skipped' | 'dead_lettered' | 'retried';
 
 /** Where a hop sits in its job. */
 export interface HopRole {
@@ -52,6 +59,7 @@ const NO_JOB_METRICS: JobMetrics = {
   recordsOut: noop,
   error: noop,
   readRetried: noop,
+  errorHandled: noop,
   snapshot: noop,
   restore: noop,
   lag: noop,
@@ -82,6 +90,7 @@ export function hopView(
     },
     error: () => job.error(),
     readRetried: () => job.readRetried(),
+    errorHandled: (stage, outcome) => job.errorHandled(stage, outcome),
     snapshot: (ms) => job.snapshot(ms),
     restore: (done, total) => restoreOf(index, done, total),
     lag: (topic, partition, lag) => job.lag(topic, partition, lag),
@@ -130,6 +139,7 @@ export function withRestoreListener(
         recordsOut: (n) => m.recordsOut(n),
         error: () => m.error(),
         readRetried: () => m.readRetried(),
+        errorHandled: (stage, outcome) => m.errorHandled(stage, outcome),
         snapshot: (ms) => m.snapshot(ms),
         restore: (done, total) => {
           m.restore(done, total);

@@ -50,6 +50,7 @@ export class WorkerMetrics implements MetricsSink {
   private readonly readRetries: Counter<(typeof JOB_LABELS)[number]>;
   private readonly snapshots: Counter<(typeof JOB_LABELS)[number]>;
   private readonly pipelineInfo: Gauge<'pipeline' | 'fingerprint'>;
+  private readonly handled: Counter<(typeof JOB_LABELS)[number] | 'stage' | 'outcome'>;
 
   constructor(private readonly now: () => number = Date.now) {
     const registers = [this.registry];
@@ -75,6 +76,12 @@ export class WorkerMetrics implements MetricsSink {
       'sluice_job_snapshots_total',
       'Commits of outputs, state and source offsets by this worker’s tasks: their parts of the job’s snapshots.',
     );
+    this.handled = new Counter({
+      name: 'sluice_job_records_error_handled_total',
+      help: 'Failing records the job’s error policy (or a resume) let past on this worker, once committed (outcome skipped or dead_lettered), and retries of failing records (outcome retried); by stage.',
+      labelNames: [...JOB_LABELS, 'stage', 'outcome'],
+      registers,
+    });
     this.pipelineInfo = new Gauge({
       name: 'sluice_worker_pipeline_info',
       help: 'A pipeline this worker hosts, labelled with the fingerprint of its code; always 1.',
@@ -150,6 +157,7 @@ export class WorkerMetrics implements MetricsSink {
       recordsOut: (n) => this.recordsOut.inc(s.labels, n),
       error: () => this.errors.inc(s.labels),
       readRetried: () => this.readRetries.inc(s.labels),
+      errorHandled: (stage, outcome) => this.handled.inc({ ...s.labels, stage, outcome }),
       snapshot: (ms) => {
         this.snapshots.inc(s.labels);
         s.lastSnapshotMs = ms;

@@ -9,6 +9,7 @@ import {
   type Keyed,
   type MaybePromise,
   type StageDef,
+  type Retryable,
   type StageKey,
 } from './stages.js';
 
@@ -19,9 +20,11 @@ export interface PipelineDef {
   sink: KafkaSinkDef;
 }
 
-/** Optional stage name; derived from the kind and position when absent. */
+/** Optional stage name (derived from the kind and position when absent), and retryable errors. */
 export interface StageOptions {
   name?: string;
+  /** True for an error worth retrying under the job's error policy (docs/failure-handling.md). */
+  retryable?: Retryable;
 }
 
 /**
@@ -54,6 +57,7 @@ export class Stream<T> {
       kind: 'map',
       name: this.nameFor('map', opts),
       fn: fn as (v: unknown) => unknown,
+      ...retryable(opts),
     });
   }
 
@@ -62,6 +66,7 @@ export class Stream<T> {
       kind: 'filter',
       name: this.nameFor('filter', opts),
       fn: fn as (v: unknown) => MaybePromise<boolean>,
+      ...retryable(opts),
     });
   }
 
@@ -70,6 +75,7 @@ export class Stream<T> {
       kind: 'flatMap',
       name: this.nameFor('flatMap', opts),
       fn: fn as (v: unknown) => MaybePromise<Iterable<unknown>>,
+      ...retryable(opts),
     });
   }
 
@@ -160,6 +166,7 @@ export class KeyedStream<T> {
     init: () => S;
     add: (state: S, value: T) => MaybePromise<S>;
     emit?: Emit;
+    retryable?: Retryable;
   }): Stream<Keyed<S>> {
     const emit = opts.emit ?? 'update';
     if (!EMITS.includes(emit))
@@ -175,6 +182,7 @@ export class KeyedStream<T> {
       init: opts.init,
       add: opts.add as (s: unknown, v: unknown) => MaybePromise<unknown>,
       emit,
+      ...retryable(opts),
     }) as Stream<Keyed<S>>;
   }
 
@@ -183,6 +191,7 @@ export class KeyedStream<T> {
     name: string;
     init: () => S;
     fn: (state: S, value: T, key: string) => MaybePromise<[S, U | undefined]>;
+    retryable?: Retryable;
   }): Stream<U> {
     return this.push({
       kind: 'mapWithState',
@@ -191,8 +200,20 @@ export class KeyedStream<T> {
       byRecordKey: this.byRecordKey,
       init: opts.init,
       fn: opts.fn as (s: unknown, v: unknown, k: string) => MaybePromise<[unknown, unknown]>,
+      ...retryable(opts),
     }) as Stream<U>;
   }
+}
+
+/** The stage's predicate, checked: a typo like `retryable: true` is named, not ignored. */
+function retryable(opts: { retryable?: Retryable }): { retryable?: Retryable } {
+  if (opts.retryable === undefined) return {};
+  if (typeof opts.retryable !== 'function')
+    throw new SluiceError(
+      'SLUICE_CONFIG_INVALID',
+      `A stage's retryable must be a function (err) => boolean, not ${JSON.stringify(opts.retryable)}. Name retryable errors in the job's errorPolicy.retry.on instead.`,
+    );
+  return { retryable: opts.retryable };
 }
 
 function checkedName(name: string): string {

@@ -10,8 +10,14 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
+/**
+ * Says whether an error a stage's code threw is worth retrying (a timeout of a service it
+ * calls, say): the code's half of an error policy, whose rules name errors by name only.
+ */
+export type Retryable = (err: unknown) => boolean;
+
 /** A stage of a pipeline, as the runtime sees it. Every stage has a stable name. */
-export type StageDef =
+export type StageDef = (
   | { kind: 'map'; name: string; fn: (value: unknown) => MaybePromise<unknown> }
   | { kind: 'filter'; name: string; fn: (value: unknown) => MaybePromise<boolean> }
   | { kind: 'flatMap'; name: string; fn: (value: unknown) => MaybePromise<Iterable<unknown>> }
@@ -33,7 +39,8 @@ export type StageDef =
       init: () => unknown;
       /** Returns the new state and the output (undefined: no output). */
       fn: (state: unknown, value: unknown, key: string) => MaybePromise<[unknown, unknown]>;
-    };
+    }
+) & { retryable?: Retryable };
 
 /**
  * A stateful stage's key for a value: from the value (`groupingKey`), or the Kafka key of the

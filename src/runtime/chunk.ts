@@ -3,7 +3,8 @@ import { isStateful, isThenable, type StageDef } from '../pipeline/stages.js';
 import { execute, runFrom, type Output } from './execute.js';
 import { originHeaders, originOf, type Origin } from './origin.js';
 import { plannedAction, type ResumePlan } from '../domain/resume-plan.js';
-import { deadLetterMessage } from './dead-letter.js';
+import { deadLetterMessage, policyDeadLetter } from './dead-letter.js';
+import type { HandledError, RecordPolicy } from './policy.js';
 import type { Deserializer } from './serde.js';
 import type { Task } from './task.js';
 
@@ -32,7 +33,10 @@ export interface ChunkSpec {
 /** A chunk's records, run: what to commit, and the first record that failed, if one did. */
 export interface ChunkResult {
   outputs: ProducedRecord[];
-  deadLetters: ProducedRecord[];
+  /** Records for dead-letter topics: the resume plan's, and the error policy's. */
+  deadLetters: { topic: string; record: ProducedRecord }[];
+  /** Records skipped or dead-lettered, by the resume plan or the error policy. */
+  handled: HandledError[];
   /** The offset of the last record handled (processed, skipped or dead-lettered). */
   last: string | undefined;
   failed: ConsumedRecord | undefined;
@@ -51,6 +55,10 @@ export interface ChunkRun {
   now?: () => number;
   /** The time bound; CHUNK_TIME_MS by default. */
   timeMs?: number;
+  /** The job's error policy on this hop; without one, a failing record stops the chunk. */
+  policy?: RecordPolicy | undefined;
+  /** Waits out a retry's backoff (heartbeating meanwhile); a plain timer by default. */
+  pause?: (ms: number) => Promise<void>;
 }
 
 /**
@@ -111,64 +119,116 @@ function outputRecord(spec: ChunkSpec, out: Output, origin: Origin | undefined):
  * The records of a chunk, one by one (see runChunk). With `origins`, notes for each state key
  * written the origin of the last record that wrote it.
  */
-async function runRecords(
-  { spec, plan, jobId, task, messages, stopped, now = Date.now, timeMs = CHUNK_TIME_MS }: ChunkRun,
-  origins?: Map<string, Origin>,
-): Promise<ChunkResult> {
-  const deadline = now() + timeMs;
+async function runRecords(run: ChunkRun, origins?: Map<string, Origin>): Promise<ChunkResult> {
+  const { spec, plan, jobId, task, messages, stopped, now = Date.now } = run;
+  const deadline = now() + (run.timeMs ?? CHUNK_TIME_MS);
   const result: ChunkResult = {
     outputs: [],
     deadLetters: [],
+    handled: [],
     last: undefined,
     failed: undefined,
     failure: undefined,
   };
-  // Origins are read only where used: a plan naming a record, or headers for the next hop.
-  const tracksOrigin = spec.output.internal || plan.record !== null;
+  // Origins are read only where used: a plan naming a record, headers for the next hop, or a
+  // policy that may dead-letter.
+  const tracksOrigin = spec.output.internal || plan.record !== null || run.policy !== undefined;
   // The record's key as text, only for a stage that groups by it (groupByKey).
   const byRecordKey = spec.stages.some((s) => isStateful(s) && s.byRecordKey);
   // Nothing else runs while this does not await, so `stopped()` can only change across an await:
   // it is asked before the first record and after each record that awaited. Asking kafkajs
   // (`isStale()`) for every record cost about 1.5 % of a keyed job's CPU.
   let awaited = true;
-  for (const message of messages) {
+  records: for (const message of messages) {
     if ((awaited && stopped()) || (result.last !== undefined && now() >= deadline)) break;
     awaited = false;
     const origin = tracksOrigin ? originOf(task.topic, task.partition, message) : undefined;
     const planned = origin && plannedAction(plan, origin.topic, origin.partition, origin.offset);
-    if (planned !== undefined) {
-      if (planned === 'DEAD_LETTER' && plan.record)
-        result.deadLetters.push(deadLetterMessage(jobId, message, plan.record, plan.cause));
+    if (planned !== undefined && plan.record) {
+      if (planned === 'DEAD_LETTER' && plan.deadLetterTopic)
+        result.deadLetters.push({
+          topic: plan.deadLetterTopic,
+          record: deadLetterMessage(jobId, message, plan.record, plan.cause),
+        });
+      result.handled.push(resumed(plan, planned));
       result.last = message.offset;
       continue;
     }
-    const mark = task.state.mark();
-    try {
-      // Awaited only when async (Avro, async user code): see execute.
-      let value = spec.deserializer.read(message.value);
-      if (isThenable(value)) {
-        awaited = true;
-        value = await value;
+    for (let attempt = 1; ; attempt++) {
+      const mark = task.state.mark();
+      const before = result.outputs.length;
+      try {
+        // Awaited only when async (Avro, async user code): see execute.
+        let value = spec.deserializer.read(message.value);
+        if (isThenable(value)) {
+          awaited = true;
+          value = await value;
+        }
+        const recordKey = byRecordKey && message.key !== null ? message.key.toString() : null;
+        let outs = execute(spec.stages, value, task.state, recordKey);
+        if (isThenable(outs)) {
+          awaited = true;
+          outs = await outs;
+        }
+        for (const out of outs) result.outputs.push(outputRecord(spec, out, origin));
+        if (origins && origin) {
+          const writes = task.state.pendingWrites();
+          for (let w = mark; w < writes.length; w++)
+            origins.set((writes[w] as { key: string }).key, origin);
+        }
+        result.last = message.offset;
+        break;
+      } catch (err) {
+        // The failing record's partial state writes go, and any output it wrote before the
+        // one that failed (a sink that could not write its second output, say).
+        task.state.revertTo(mark);
+        result.outputs.length = before;
+        const at = origin ?? originOf(task.topic, task.partition, message);
+        const step = run.policy?.step(
+          err,
+          attempt,
+          result.handled.filter((h) => h.byPolicy),
+          `${at.topic}/${at.partition}@${at.offset}`,
+        ) ?? { kind: 'stop' as const, failure: err };
+        if (step.kind === 'retry') {
+          awaited = true;
+          await (run.pause ?? sleep)(step.delayMs);
+          if (stopped()) break records;
+          continue;
+        }
+        if (step.kind === 'handled') {
+          const h = step.handled;
+          if (h.action === 'DEAD_LETTER' && h.topic)
+            result.deadLetters.push({
+              topic: h.topic,
+              record: policyDeadLetter(jobId, message, at, h),
+            });
+          result.handled.push(h);
+          result.last = message.offset;
+          break;
+        }
+        result.failed = message;
+        result.failure = step.failure;
+        break records;
       }
-      const recordKey = byRecordKey && message.key !== null ? message.key.toString() : null;
-      let outs = execute(spec.stages, value, task.state, recordKey);
-      if (isThenable(outs)) {
-        awaited = true;
-        outs = await outs;
-      }
-      for (const out of outs) result.outputs.push(outputRecord(spec, out, origin));
-      if (origins && origin) {
-        const writes = task.state.pendingWrites();
-        for (let w = mark; w < writes.length; w++)
-          origins.set((writes[w] as { key: string }).key, origin);
-      }
-      result.last = message.offset;
-    } catch (err) {
-      task.state.revertTo(mark); // the failing record's partial state writes go too
-      result.failed = message;
-      result.failure = err;
-      break;
     }
   }
   return result;
+}
+
+/** The record a resume skipped or dead-lettered, for the counts (not the budget: a user chose). */
+function resumed(plan: ResumePlan, action: 'SKIP' | 'DEAD_LETTER'): HandledError {
+  const r = plan.record as NonNullable<ResumePlan['record']>;
+  return {
+    stage: plan.cause?.stage ?? 'source',
+    action,
+    topic: action === 'DEAD_LETTER' ? plan.deadLetterTopic : null,
+    error: plan.cause?.error ?? { name: 'Unknown', message: '', stack: null },
+    record: `${r.topic}/${r.partition}@${r.offset}`,
+    byPolicy: false,
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -4,6 +4,7 @@ import type { ConsumedRecord } from '../kafka/port.js';
 import { DeserializationFailure } from './serde.js';
 import { StageFailure } from './execute.js';
 import { originOf } from './origin.js';
+import { Escalation } from './escalation.js';
 
 /** Outputs, state or offsets that could not be committed: not retriable, or retried past the budget. */
 export class CommitFailure extends Error {
@@ -104,13 +105,16 @@ const PREVIEW_CHARS = 256;
  * code is then the remedy, and a resume must not be refused for it.
  */
 export function failureReport(
-  err: unknown,
+  reported: unknown,
   worker: string,
   topic: string,
   partition: number,
   message: ConsumedRecord,
   fingerprint: string | null,
 ): FailureReport {
+  // A rule of the job's error policy, or its spent budget, chose what happens: say so.
+  const escalation = reported instanceof Escalation ? reported : null;
+  const err = escalation ? escalation.failure : reported;
   const cause =
     err instanceof StageFailure ||
     err instanceof DeserializationFailure ||
@@ -134,12 +138,13 @@ export function failureReport(
   // On a repartition topic the record names its source record in headers; report that one.
   const origin = originOf(topic, partition, message);
   return {
-    description,
+    description: escalation?.budgetSpent ?? description,
     error: errorInfo(cause),
     stage,
     worker,
     record: { ...origin, valuePreview: message.value ? preview(message.value) : null },
     fingerprint: err instanceof CommitFailure ? null : fingerprint,
+    action: escalation?.action ?? null,
   };
 }
 

@@ -1,6 +1,14 @@
 import { FENCED_PAUSE_MS } from '../domain/settings.js';
 import { isFenced, isTransient } from '../kafka/errors.js';
-import type { ConsumedRecord, GroupConsumer, Producer } from '../kafka/port.js';
+import type {
+  ConsumedRecord,
+  GroupConsumer,
+  Producer,
+  ProducedRecord,
+  TopicRecords,
+} from '../kafka/port.js';
+import { sumCounts, type ErrorCounts } from '../domain/error-counts.js';
+import type { HandledError } from './policy.js';
 import { RetryBudget } from '../kafka/retry.js';
 import type { Logger } from '../observability/logger.js';
 import type { JobMetrics } from '../observability/metrics.js';
@@ -176,6 +184,18 @@ export class HopChunks {
     return true;
   }
 
+  /**
+   * Waits out a retry's backoff in steps of at most a second, heartbeating between them, so a
+   * long backoff does not cost the worker its place in the group; cut short once the hop stops.
+   */
+  private async pause(ms: number, ctl: BatchControl, stopped: () => boolean): Promise<void> {
+    const until = this.o.clock.now() + ms;
+    for (let left = ms; left > 0 && !stopped(); left = until - this.o.clock.now()) {
+      await this.o.clock.sleep(Math.min(left, 1_000));
+      await ctl.heartbeat();
+    }
+  }
+
   /** Splits a batch into chunks (see MAX_RECORDS_PER_COMMIT): short transactions, cheap sends. */
   async process(
     topic: string,
@@ -231,14 +251,17 @@ export class HopChunks {
       messages = messages.slice(replayed);
       if (messages.length === 0) return replayed;
     }
-    const { outputs, deadLetters, last, failed, failure } = await runChunk({
+    const stopped = (): boolean => !ctl.isRunning() || ctl.isStale();
+    const { outputs, deadLetters, handled, last, failed, failure } = await runChunk({
       spec: this.o.spec,
       plan: this.o.plan,
       jobId: this.o.jobId,
       task,
       messages,
-      stopped: () => !ctl.isRunning() || ctl.isStale(),
+      stopped,
       now: () => this.o.clock.now(),
+      policy: this.o.policy,
+      pause: (ms) => this.pause(ms, ctl, stopped),
     });
     if (this.o.frozen() && !failed) {
       // Frozen while this chunk ran (the job was suspended or stopped): commit nothing more.
@@ -246,19 +269,22 @@ export class HopChunks {
       task.state.rollback();
       return 0;
     }
-    const handled = messages.findIndex((m) => m.offset === last) + 1;
+    const done = messages.findIndex((m) => m.offset === last) + 1;
     if (last !== undefined) {
       // Everything before the failing record is committed: a resume starts exactly at it.
-      const topics = [{ topic: this.o.spec.output.topic, messages: outputs }];
-      if (this.o.plan.deadLetterTopic)
-        topics.push({ topic: this.o.plan.deadLetterTopic, messages: deadLetters });
+      // Dead letters commit with the outputs: under EXACTLY_ONCE, in the same transaction.
+      const topics = [
+        { topic: this.o.spec.output.topic, messages: outputs },
+        ...byTopic(deadLetters),
+      ];
+      const counts = countsAfter(task.errorCounts, handled);
       // The batch's last record done: commit past the batch's end, as kafkajs's own position
       // is. A transaction's trailing marker, or aborted records, would else leave the group's
       // offset short of the topic's end, and a bounded job would never see itself done.
       const through = last === ctl.lastDelivered && !failed ? ctl.end : last;
       const started = this.o.clock.now();
       try {
-        for (const m of await commitTask(task, topics, through, this.commitContext()))
+        for (const m of await commitTask(task, topics, through, this.commitContext(), counts))
           if (m.topic === this.o.spec.output.topic)
             this.o.written.set(`${m.topic}:${m.partition}`, BigInt(m.baseOffset));
         this.commitRetry.succeeded();
@@ -271,8 +297,11 @@ export class HopChunks {
       // A commit is this task's part of a snapshot; the coordinator records the job's snapshots.
       this.o.metrics.snapshot(this.o.clock.now() - started);
       // Counted once committed, so a re-delivered chunk is not counted twice as "processed".
-      this.o.metrics.recordsIn(handled);
+      this.o.metrics.recordsIn(done);
       this.o.metrics.recordsOut(outputs.length);
+      for (const h of handled)
+        this.o.metrics.errorHandled(h.stage, h.action === 'SKIP' ? 'skipped' : 'dead_lettered');
+      this.o.policy?.committed(handled.filter((h) => h.byPolicy));
     }
     await ctl.heartbeat();
     if (failed && (await this.waitedOut(failure, task, failed, ctl))) return 0;
@@ -281,6 +310,30 @@ export class HopChunks {
       await this.o.events.failed(failure, task.topic, task.partition, failed, ctl.heartbeat);
       return 0;
     }
-    return handled === 0 ? 0 : replayed + handled;
+    return done === 0 ? 0 : replayed + done;
   }
+}
+
+/** Dead letters grouped by topic, as a commit sends them. */
+function byTopic(deadLetters: { topic: string; record: ProducedRecord }[]): TopicRecords[] {
+  const by = new Map<string, ProducedRecord[]>();
+  for (const d of deadLetters) {
+    const list = by.get(d.topic) ?? [];
+    list.push(d.record);
+    by.set(d.topic, list);
+  }
+  return [...by].map(([topic, messages]) => ({ topic, messages }));
+}
+
+/** A task's counts once a chunk that let `handled` past commits. */
+function countsAfter(counts: ErrorCounts, handled: readonly HandledError[]): ErrorCounts {
+  if (handled.length === 0) return counts;
+  return sumCounts([
+    counts,
+    handled.map((h) => ({
+      stage: h.stage,
+      skipped: h.action === 'SKIP' ? 1 : 0,
+      deadLettered: h.action === 'DEAD_LETTER' ? 1 : 0,
+    })),
+  ]);
 }

@@ -1,3 +1,4 @@
+import type { RecordPolicy } from './policy.js';
 import type { ReadFailure, TaskOpenFailure } from './failure.js';
 import type { Clock } from '../domain/clock.js';
 import type { ResumePlan } from '../domain/resume-plan.js';
@@ -77,4 +78,6 @@ export interface HopOptions {
    * on a commit that failed in a broker crash, on this worker or another.
    */
   sweepOnFirstOpen?: boolean;
+  /** The job's error policy on this worker, shared by its hops; none: failures stop the job. */
+  policy?: RecordPolicy | undefined;
 }

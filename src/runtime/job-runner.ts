@@ -20,6 +20,7 @@ import { CompletionCheck } from './completion.js';
 import { Hop } from './hop.js';
 import { drain, type HopInput } from './progress.js';
 import { prepareRun } from './prepare-run.js';
+import { RecordPolicy } from './policy.js';
 import type { ResumePlan } from '../domain/resume-plan.js';
 import { Deserializer, Serializer } from './serde.js';
 import { Topology } from './topology.js';
@@ -130,6 +131,13 @@ export class JobRunner {
       sink: this.serializer,
       retry: this.deps.retry,
     });
+    // One per job on this worker, shared by its hops: the error budget counts the job's records.
+    const policy = new RecordPolicy(
+      this.job.config.errorPolicy,
+      this.pipeline.stages,
+      () => this.deps.clock.now(),
+      (stage) => this.metrics.errorHandled(stage, 'retried'),
+    );
     specs.forEach((spec, i) => {
       this.hops.push(
         new Hop({
@@ -171,6 +179,7 @@ export class JobRunner {
           // the next commit of the same producer id would then commit (see sweep in open.ts).
           sweepOnFirstOpen: this.job.run > 1,
           metrics: this.metrics.hop(i, { source: i === 0, sink: !spec.output.internal }),
+          policy: policy.active ? policy : undefined,
         }),
       );
     });

@@ -1,3 +1,4 @@
+import { countsFromMetadata } from '../domain/error-counts.js';
 import { TRANSACTION_TIMEOUT_MS } from '../domain/settings.js';
 import { taskTransactionalId } from '../domain/resources.js';
 import type { ProcessingGuarantee } from '../domain/status.js';
@@ -50,7 +51,13 @@ export async function openTasks(
     // commit would fail and wait out the fenced pause (found by test/runtime/hop.test.ts).
     if (spec.stillOwned?.(id) === false) continue;
     const [topic, partition] = splitTask(id);
-    const task: Task = { topic, partition, state: new StateStore(), committed: undefined };
+    const task: Task = {
+      topic,
+      partition,
+      state: new StateStore(),
+      committed: undefined,
+      errorCounts: [],
+    };
     if (spec.guarantee === 'EXACTLY_ONCE') {
       // One transactional id per input partition, taken over before anything is read: the
       // previous owner is fenced, its open transaction aborted, and one it was committing
@@ -76,6 +83,7 @@ export async function openTasks(
     const at = positions.get(id);
     if (!at) continue;
     task.committed = at.committed;
+    task.errorCounts = countsFromMetadata(at.metadata);
     positioned(task, at);
   }
   await restoreState(

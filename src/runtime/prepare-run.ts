@@ -1,5 +1,6 @@
 import { SluiceError } from '../domain/errors.js';
 import { DeadLetterTopicMissingError } from '../domain/job-errors.js';
+import { deadLetterTopics } from '../domain/error-policy.js';
 import type { ResumePlan } from '../domain/resume-plan.js';
 import { jobGroup } from '../domain/resources.js';
 import type { JobState } from '../domain/state.js';
@@ -45,8 +46,15 @@ export async function prepareRun(
   const { job, pipeline, topology } = o;
   // Before anything else: the run's first commit would write the failing record there.
   const deadLetterTopic = o.plan.action === 'DEAD_LETTER' ? o.plan.deadLetterTopic : null;
-  if (deadLetterTopic !== null && !(await admin.listTopics()).includes(deadLetterTopic))
-    throw new DeadLetterTopicMissingError(job.name, deadLetterTopic);
+  const policyTopics = deadLetterTopics(job.config.errorPolicy);
+  if (deadLetterTopic !== null || policyTopics.length > 0) {
+    const topics = new Set(await admin.listTopics());
+    if (deadLetterTopic !== null && !topics.has(deadLetterTopic))
+      throw new DeadLetterTopicMissingError(job.name, deadLetterTopic);
+    // The policy's first dead letter would fail the commit it is in, far from its cause.
+    const missing = policyTopics.find((t) => !topics.has(t));
+    if (missing !== undefined) throw new DeadLetterTopicMissingError(job.name, missing, 'policy');
+  }
   const meta = await admin.partitions(pipeline.source.topics);
   const widest = Math.max(...meta.map((t) => t.partitions.length));
   const { changelogs, repartitions } = topology;

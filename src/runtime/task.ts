@@ -10,6 +10,7 @@ import type {
 } from '../kafka/port.js';
 import type { StateStore } from './state-store.js';
 import { changelogKey } from '../domain/resources.js';
+import { countsMetadata, type ErrorCounts } from '../domain/error-counts.js';
 
 /** One source partition owned by this worker, with its state. */
 export interface Task {
@@ -20,6 +21,11 @@ export interface Task {
   producer?: TransactionalProducer;
   /** The next offset to read, as last committed. */
   committed: string | undefined;
+  /**
+   * What the task skipped and dead-lettered, per stage, as last committed: every offset commit
+   * carries it as metadata (domain/error-counts.ts), so a commit without new counts keeps these.
+   */
+  errorCounts: ErrorCounts;
   /** The task's work in flight: its commits run one at a time (see `inTurn`). */
   turn?: Promise<void>;
 }
@@ -65,15 +71,18 @@ export interface CommitContext {
  * offset up to `last`, under the job's guarantee. On failure the pending state is dropped, so
  * memory matches what Kafka holds, and the error is rethrown for kafkajs to re-deliver.
  * Resolves to where the records went: one entry per partition written, with its first offset.
+ * `counts` are the task's error counts once this commits (its current ones by default).
  */
 export async function commitTask(
   task: Task,
   outputs: TopicRecords[],
   last: string,
   ctx: CommitContext,
+  counts: ErrorCounts = task.errorCounts,
 ): Promise<Written[]> {
   let written: Written[] = [];
   const next = (BigInt(last) + 1n).toString();
+  const metadata = countsMetadata(counts);
   const topicMessages = [...outputs, ...changelogMessages(task, ctx.changelogs)].filter(
     (t) => t.messages.length > 0,
   );
@@ -84,7 +93,7 @@ export async function commitTask(
       // With the member's generation: a worker that lost the partition in a rebalance cannot
       // commit it (KIP-447), on top of the fencing by transactional id.
       await tx.sendOffsets(ctx.consumer?.groupMetadata() ?? { groupId: ctx.groupId }, [
-        { topic: task.topic, partition: task.partition, offset: next },
+        { topic: task.topic, partition: task.partition, offset: next, metadata },
       ]);
       await tx.commit();
     } catch (err) {
@@ -98,7 +107,7 @@ export async function commitTask(
       // AT_LEAST_ONCE: outputs and state are acknowledged before the offset is committed.
       if (ctx.guarantee === 'AT_LEAST_ONCE')
         await ctx.consumer?.commit([
-          { topic: task.topic, partition: task.partition, offset: next },
+          { topic: task.topic, partition: task.partition, offset: next, metadata },
         ]);
     } catch (err) {
       task.state.rollback();
@@ -107,6 +116,7 @@ export async function commitTask(
   }
   task.state.commit();
   task.committed = next;
+  task.errorCounts = counts;
   return written;
 }
 

@@ -50,7 +50,13 @@ async function perRecordMicros(run: () => unknown): Promise<number> {
   return ((performance.now() - t0) * 1000) / (CHUNK * CHUNKS);
 }
 
-const task = { topic: 'in', partition: 0, state: new StateStore(), committed: undefined };
+const task = {
+  topic: 'in',
+  partition: 0,
+  state: new StateStore(),
+  committed: undefined,
+  errorCounts: [],
+};
 const rounds: { chunk: number; plainLoop: number }[] = [];
 for (let round = 0; round < 3; round++) {
   const chunk = await perRecordMicros(() =>

@@ -64,6 +64,7 @@ const samples: KnownEvent[] = [
     worker: 'w1',
     sourceOffsets: offsets,
     stateOffsets: [],
+    errorCounts: [{ stage: 'parse', skipped: 2, deadLettered: 3 }],
   },
   {
     ...env,
@@ -250,6 +251,7 @@ describe('command mapping', () => {
       sourceOffsets: offsets,
       stateOffsets: offsets,
       run: 1,
+      errorCounts: [{ stage: 'source', skipped: 0, deadLettered: 1 }],
     },
     {
       ...cenv,
@@ -261,6 +263,7 @@ describe('command mapping', () => {
         worker: 'w',
         record: null,
         fingerprint: '3f9a0c2b7d1e',
+        action: 'FAIL',
       },
       run: 2,
     },
@@ -298,7 +301,7 @@ describe('command mapping', () => {
     const read: unknown = commandType.fromBuffer(bytes, commandType.createResolver(writer));
     const command = plain(commandFromAvro(plain(read as Record<string, unknown>)));
     // Nor a fingerprint: v1 predates fingerprints too.
-    expect(command).toEqual({ ...old, failure: { ...failure, fingerprint: null } });
+    expect(command).toEqual({ ...old, failure: { ...failure, fingerprint: null, action: null } });
     expect(command).not.toHaveProperty('run');
   });
 
@@ -341,8 +344,28 @@ describe('command mapping', () => {
     expect(read({ ...cenv, type: 'ReportFailure', failure, run: 2 })).toEqual({
       ...cenv,
       type: 'ReportFailure',
-      failure: { ...failure, fingerprint: null },
+      failure: { ...failure, fingerprint: null, action: null },
       run: 2,
+    });
+  });
+
+  it('reads a ReportSnapshot written before error counts (schema v5) as one that counted nothing', () => {
+    const v5 = history('commands/Command').find((v) => v.version === 5);
+    const writer = avsc.Type.forSchema(v5!.schema as avsc.Schema, { wrapUnions: 'auto' });
+    const old = {
+      ...cenv,
+      type: 'ReportSnapshot',
+      worker: 'w',
+      snapshotId: 's',
+      sourceOffsets: offsets,
+      stateOffsets: [],
+      run: 1,
+    };
+    const bytes = writer.toBuffer(commandToAvro(old as unknown as Command));
+    const read: unknown = commandType.fromBuffer(bytes, commandType.createResolver(writer));
+    expect(plain(commandFromAvro(plain(read as Record<string, unknown>)))).toEqual({
+      ...old,
+      errorCounts: [],
     });
   });
 

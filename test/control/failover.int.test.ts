@@ -1,3 +1,4 @@
+import { NO_ERROR_POLICY } from '../../src/domain/error-policy.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -90,6 +91,7 @@ function script(jobId: string, i: number): Command[] {
     snapshotIntervalMs: 1000,
     args: {},
     initialSnapshotName: null,
+    errorPolicy: NO_ERROR_POLICY,
   };
   return [
     command('SubmitJob', jobId, { pipeline: 'p', config }),

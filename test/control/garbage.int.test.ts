@@ -1,3 +1,4 @@
+import { NO_ERROR_POLICY } from '../../src/domain/error-policy.js';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { frame } from '../../src/codec/wire.js';
@@ -53,6 +54,7 @@ describe('garbage on the control topic', () => {
             snapshotIntervalMs: 10_000,
             args: {},
             initialSnapshotName: null,
+            errorPolicy: NO_ERROR_POLICY,
           },
         });
         values.push(commands.encode(submit));

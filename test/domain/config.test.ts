@@ -33,6 +33,7 @@ describe('compileJobConfig', () => {
       snapshotIntervalMs: 10_000,
       args: {},
       initialSnapshotName: null,
+      errorPolicy: { retry: null, actions: [], budget: null, stages: {} },
     });
   });
 
@@ -44,6 +45,21 @@ describe('compileJobConfig', () => {
       snapshotIntervalMs: 100,
       args: { region: 'eu' },
       initialSnapshotName: 'before-migration',
+      errorPolicy: {
+        retry: {
+          on: ['TimeoutError'],
+          maxRetries: 5,
+          backoffMs: 50,
+          maxBackoffMs: 1000,
+          multiplier: 3,
+          jitter: 0,
+        },
+        actions: [{ on: ['SyntaxError'], action: 'DEAD_LETTER', deadLetterTopic: 'orders.dlt' }],
+        budget: { maxRecords: 10, windowMs: 60_000 },
+        stages: {
+          parse: { retry: null, actions: [{ on: ['*'], action: 'SKIP', deadLetterTopic: null }] },
+        },
+      },
     };
     expect(compileJobConfig(input)).toEqual(input);
   });

@@ -137,6 +137,7 @@ describe('job lifecycle', () => {
       submittedAt: T0 + 1000,
       submittedBy: 'alice',
       lastSnapshot: null,
+      errorCounts: [],
       exportedSnapshots: {},
       workers: [],
       run: 1,

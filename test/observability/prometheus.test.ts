@@ -20,6 +20,7 @@ const base: JobBase = {
   submittedAt: T0,
   submittedBy: 'test',
   lastSnapshot: null,
+  errorCounts: [],
   exportedSnapshots: {},
   workers: [],
   run: 1,

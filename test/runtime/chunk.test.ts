@@ -40,6 +40,7 @@ const task = (): Task => ({
   partition: 0,
   state: new StateStore(),
   committed: undefined,
+  errorCounts: [],
 });
 const records = (n: number): KafkaMessage[] =>
   Array.from(

@@ -42,6 +42,7 @@ describe('failureReport', () => {
         valuePreview: '{"id":3}',
       },
       fingerprint: FP,
+      action: null,
     });
   });
 

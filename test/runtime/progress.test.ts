@@ -8,6 +8,7 @@ const task = (committed: string | undefined): Task => ({
   partition: 0,
   state: new StateStore(),
   committed,
+  errorCounts: [],
 });
 const ends = new Map([
   ['r:0', 10n],

@@ -82,7 +82,15 @@ describe('deadLetterMessage', () => {
     expect(m.key).toBe(key);
     expect(m.value).toBe(value);
     expect(m.headers).toEqual({
+      // KIP-1034's names, so a reader of Kafka Streams' dead-letter queues reads these too.
+      '__streams.errors.exception': 'TypeError',
+      '__streams.errors.message': 'no amount',
+      '__streams.errors.stacktrace': '',
+      '__streams.errors.topic': 'orders',
+      '__streams.errors.partition': '3',
+      '__streams.errors.offset': '9007199254740993',
       'sluice-job-id': 'job-1',
+      'sluice-stage': 'price',
       'sluice-source': 'orders/3@9007199254740993',
       'sluice-cause': JSON.stringify(cause),
     });

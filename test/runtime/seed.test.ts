@@ -17,6 +17,7 @@ const from: JobState = {
   config: compileJobConfig({ name: 'old-job' }),
   submittedAt: 0,
   submittedBy: 'x',
+  errorCounts: [],
   lastSnapshot: {
     snapshotId: 's1',
     sourceOffsets: [{ topic: 'in', partition: 0, offset: '5' }],

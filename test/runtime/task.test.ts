@@ -4,7 +4,7 @@ import { StateStore } from '../../src/runtime/state-store.js';
 import { committedPrefix, inTurn, type Task } from '../../src/runtime/task.js';
 
 function task(committed: string | undefined): Task {
-  return { topic: 't', partition: 0, state: new StateStore(), committed };
+  return { topic: 't', partition: 0, state: new StateStore(), committed, errorCounts: [] };
 }
 
 function at(...offsets: number[]): KafkaMessage[] {

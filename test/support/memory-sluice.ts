@@ -1,3 +1,4 @@
+import { NO_ERROR_POLICY } from '../../src/domain/error-policy.js';
 import { SluiceClient } from '../../src/client/client.js';
 import { Coordinator } from '../../src/control/coordinator.js';
 import type { CommandPayloads } from '../../src/domain/commands.js';
@@ -158,6 +159,7 @@ export function jobConfig(name: string, config: Partial<JobConfig> = {}): JobCon
     snapshotIntervalMs: 10_000,
     args: {},
     initialSnapshotName: null,
+    errorPolicy: NO_ERROR_POLICY,
     ...config,
   };
 }

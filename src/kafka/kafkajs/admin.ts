@@ -101,7 +101,12 @@ export class KafkajsAdmin implements Admin {
   async committed(groupId: string, topics?: string[]): Promise<PartitionOffset[]> {
     const answer = await this.admin.fetchOffsets(topics ? { groupId, topics } : { groupId });
     return answer.flatMap(({ topic, partitions }) =>
-      partitions.map(({ partition, offset }) => ({ topic, partition, offset })),
+      partitions.map(({ partition, offset, metadata }) => ({
+        topic,
+        partition,
+        offset,
+        ...(metadata ? { metadata } : {}),
+      })),
     );
   }
 

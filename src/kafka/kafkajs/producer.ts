@@ -133,10 +133,13 @@ class KafkajsTransaction implements Transaction {
    * generation, when given, so the group coordinator refuses the offsets of a zombie.
    */
   async sendOffsets(group: GroupMetadata, offsets: PartitionOffset[]): Promise<void> {
-    const byTopic = new Map<string, { partition: number; offset: string }[]>();
-    for (const { topic, partition, offset } of offsets) {
+    const byTopic = new Map<
+      string,
+      { partition: number; offset: string; metadata: string | null }[]
+    >();
+    for (const { topic, partition, offset, metadata } of offsets) {
       const list = byTopic.get(topic) ?? [];
-      list.push({ partition, offset });
+      list.push({ partition, offset, metadata: metadata ?? null });
       byTopic.set(topic, list);
     }
     const topics = [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));

@@ -33,7 +33,7 @@ interface DecoderLike {
 
 interface Topics extends Array<{
   topic: string;
-  partitions: { partition: number; offset: string }[];
+  partitions: { partition: number; offset: string; metadata?: string | null }[];
 }> {
   [GROUP_GENERATION]?: GroupGeneration;
 }
@@ -99,12 +99,12 @@ export function withTxnOffsetCommitV3(original: Definition, codec: Codec): Defin
                   new codec.Encoder()
                     .writeUVarIntString(topic)
                     .writeUVarIntArray(
-                      partitions.map(({ partition, offset }) =>
+                      partitions.map(({ partition, offset, metadata }) =>
                         new codec.Encoder()
                           .writeInt32(partition)
                           .writeInt64(offset)
                           .writeInt32(-1) // committed leader epoch: unknown
-                          .writeUVarIntString(null) // metadata
+                          .writeUVarIntString(metadata ?? null)
                           .writeUVarIntBytes(),
                       ),
                     )

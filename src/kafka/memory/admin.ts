@@ -74,11 +74,15 @@ export class MemoryAdmin implements Admin {
       const group = this.broker.groups.get(groupId);
       if (topics === undefined) return toPartitionOffsets(group?.committed.values() ?? []);
       return topics.flatMap((topic) =>
-        this.broker.topics.require(topic).logs.map((l) => ({
-          topic,
-          partition: l.partition,
-          offset: String(group?.committed.get(`${topic}:${l.partition}`)?.offset ?? -1),
-        })),
+        this.broker.topics.require(topic).logs.map((l) => {
+          const at = group?.committed.get(`${topic}:${l.partition}`);
+          return {
+            topic,
+            partition: l.partition,
+            offset: String(at?.offset ?? -1),
+            ...(at?.metadata ? { metadata: at.metadata } : {}),
+          };
+        }),
       );
     });
   }

@@ -40,6 +40,7 @@ export interface CommittedOffset {
   topic: string;
   partition: number;
   offset: number;
+  metadata?: string | null;
 }
 
 /** One consumer group: members, generations, committed offsets. */

@@ -13,5 +13,10 @@ export function parseOffset(offset: string): number {
 export function toPartitionOffsets(offsets: Iterable<CommittedOffset>): PartitionOffset[] {
   return [...offsets]
     .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition))
-    .map(({ topic, partition, offset }) => ({ topic, partition, offset: String(offset) }));
+    .map(({ topic, partition, offset, metadata }) => ({
+      topic,
+      partition,
+      offset: String(offset),
+      ...(metadata ? { metadata } : {}),
+    }));
 }

@@ -141,9 +141,9 @@ class MemoryTransaction implements Transaction {
       broker.txns.check(this.session);
       if (group.generationId !== undefined)
         broker.groups.checkGeneration(group.groupId, group.memberId ?? '', group.generationId);
-      const parsed: CommittedOffset[] = offsets.map(({ topic, partition, offset }) => {
+      const parsed: CommittedOffset[] = offsets.map(({ topic, partition, offset, metadata }) => {
         broker.topics.require(topic).log(partition);
-        return { topic, partition, offset: parseOffset(offset) };
+        return { topic, partition, offset: parseOffset(offset), metadata: metadata ?? null };
       });
       this.txn = broker.txns.addOffsets(this.session, group.groupId, parsed);
       const list = parsed.map((o) => `${o.topic}/${o.partition}=${o.offset}`).join(' ');
