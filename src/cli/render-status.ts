@@ -1,3 +1,4 @@
+import { countsSummary, policySummary } from './render-policy.js';
 import type { SuspensionCause } from '../domain/cause.js';
 import type { JobEvent } from '../domain/events.js';
 import type { PipelineHost } from '../domain/presence.js';
@@ -59,6 +60,8 @@ export function statusView(
         .map(([k, v]) => `${k}=${v}`)
         .join(' ') || '-',
     ],
+    ['policy', policySummary(c.errorPolicy)],
+    ['let past', `${countsSummary(s.errorCounts)}, as of the last snapshot`],
     ['submitted', `${time(s.submittedAt)} by ${s.submittedBy} (${age(now - s.submittedAt)} ago)`],
     ['workers', s.workers.join(', ') || '-'],
     [

@@ -187,6 +187,7 @@ describe('Job.resume with a dead-letter topic', () => {
     expect((err as DeadLetterTopicMissingError).details).toEqual({
       job: 'copies',
       topic: 'nowhere',
+      by: 'resume',
     });
     expect(await resumesSent(w)).toBe(0);
 

@@ -118,7 +118,7 @@ describe('`sluice resume --dead-letter` to a topic that does not exist', () => {
         message:
           'Dead-letter topic "orders-dead" does not exist, so job "orders" cannot write its failing record there; Sluice does not create it. ' +
           'Create the topic, then resume with --dead-letter orders-dead again, or give another topic.',
-        details: { job: 'orders', topic: 'orders-dead' },
+        details: { job: 'orders', topic: 'orders-dead', by: 'resume' },
       },
     });
     expect(client.getJob('orders').status()).toBe('SUSPENDED');
