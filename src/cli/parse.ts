@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { SluiceError } from '../domain/errors.js';
 import { PROCESSING_GUARANTEES, type ProcessingGuarantee } from '../domain/status.js';
 
@@ -40,6 +41,34 @@ export function integer(flag: string, raw: string): number {
       { details: { [flag]: raw } },
     );
   return Number(raw);
+}
+
+/**
+ * A flag's JSON value, given inline or as `@file`. Unreadable or not JSON: SLUICE_USAGE naming
+ * the flag; what the value must hold is checked by the config it goes into.
+ */
+export function jsonValue(flag: string, raw: string): unknown {
+  let text = raw;
+  if (raw.startsWith('@')) {
+    try {
+      text = readFileSync(raw.slice(1), 'utf8');
+    } catch (err) {
+      throw new SluiceError(
+        'SLUICE_USAGE',
+        `${flag} ${raw}: cannot read the file (${err instanceof Error ? err.message : String(err)}).`,
+        { details: { [flag]: raw } },
+      );
+    }
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new SluiceError(
+      'SLUICE_USAGE',
+      `${flag} is not JSON (${err instanceof Error ? err.message : String(err)}). Give the JSON inline, quoted, or as @file.json.`,
+      { details: { [flag]: raw } },
+    );
+  }
 }
 
 /** `true` or `false`, nothing else: "yes" or "1" would be a guess. */

@@ -3,6 +3,8 @@ import type { Outcome } from '../domain/cluster.js';
 import type { LostRange } from '../domain/data-loss.js';
 import type { CommandPayloads, CommandType } from '../domain/commands.js';
 import { compileJobConfig, type JobConfigInput } from '../domain/config.js';
+import { deadLetterTopics } from '../domain/error-policy.js';
+import { DeadLetterTopicMissingError } from '../domain/job-errors.js';
 import { SluiceError } from '../domain/errors.js';
 import type { JobEvent } from '../domain/events.js';
 import { liveWorkers, type WorkerPresence } from '../domain/presence.js';
@@ -76,10 +78,18 @@ export class SluiceClient {
     });
   }
 
-  /** Submits a job; resolves once the coordinator has accepted it. */
+  /**
+   * Submits a job; resolves once the coordinator has accepted it. A dead-letter topic its error
+   * policy names must exist: otherwise it rejects at once with DeadLetterTopicMissingError
+   * (`SLUICE_DEAD_LETTER_TOPIC_MISSING`), and sends nothing.
+   */
   async submit(pipeline: string, config: JobConfigInput): Promise<Job> {
     const jobId = randomBytes(8).toString('hex');
-    await this.send(jobId, 'SubmitJob', { pipeline, config: compileJobConfig(config) });
+    const compiled = compileJobConfig(config);
+    for (const topic of deadLetterTopics(compiled.errorPolicy))
+      if (!(await this.topicExists(topic)))
+        throw new DeadLetterTopicMissingError(compiled.name, topic, 'policy');
+    await this.send(jobId, 'SubmitJob', { pipeline, config: compiled });
     return new Job(this, jobId);
   }
 

@@ -1,5 +1,5 @@
 import type { FailingRecordAction, SuspensionCause } from '../domain/cause.js';
-import type { JobConfig, JobConfigDelta } from '../domain/config.js';
+import { compileConfigDelta, type JobConfig, type JobConfigDeltaInput } from '../domain/config.js';
 import { SourceDataLostError, type LostRange } from '../domain/data-loss.js';
 import type { JobEvent } from '../domain/events.js';
 import { hostsOf, type WorkerPresence } from '../domain/presence.js';
@@ -186,8 +186,10 @@ export class Job {
   }
 
   /** Changes the config of a suspended job (snapshot interval, suspendOnFailure, args). */
-  async updateConfig(delta: JobConfigDelta): Promise<void> {
-    await this.client.send(this.id, 'UpdateConfig', { delta });
+  async updateConfig(delta: JobConfigDeltaInput): Promise<void> {
+    // Checked here, so a bad change fails before it is sent, with every bad field named; and
+    // compiled, so a policy's defaults are filled in as the log stores them.
+    await this.client.send(this.id, 'UpdateConfig', { delta: compileConfigDelta(delta) });
   }
 
   /** Calls `listener` on every status change from now on; returns the unsubscribe function. */

@@ -89,6 +89,7 @@ function deltaToAvro(payload: Obj): Obj {
       suspendOnFailure: d.suspendOnFailure ?? null,
       snapshotIntervalMs: d.snapshotIntervalMs ?? null,
       args: d.args ?? null,
+      errorPolicy: d.errorPolicy ?? null,
     },
   };
 }

@@ -33,6 +33,11 @@ export type JobConfigDelta = Partial<
   Pick<JobConfig, 'suspendOnFailure' | 'snapshotIntervalMs' | 'args' | 'errorPolicy'>
 >;
 
+/** A change as a user may give it: a policy's rules with their defaults left out. */
+export type JobConfigDeltaInput = Omit<JobConfigDelta, 'errorPolicy'> & {
+  errorPolicy?: z.input<typeof errorPolicySchema>;
+};
+
 export const DEFAULT_SNAPSHOT_INTERVAL_MS = 10_000;
 
 /** Job, pipeline and snapshot names appear in topic names and CLI tables, so they keep to a safe alphabet. */

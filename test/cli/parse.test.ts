@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { bool, guarantee, integer, keyValues } from '../../src/cli/parse.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bool, guarantee, integer, jsonValue, keyValues } from '../../src/cli/parse.js';
 import { isSluiceError } from '../../src/domain/errors.js';
 
 function usage(fn: () => unknown): string {
@@ -28,5 +31,27 @@ describe('flag values', () => {
     expect(usage(() => bool('--suspend-on-failure', 'yes'))).toContain(
       '"yes" is not true or false',
     );
+  });
+});
+
+describe('jsonValue', () => {
+  it('reads JSON inline or from @file, and names the flag when it cannot', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-json-'));
+    writeFileSync(join(dir, 'p.json'), '{"budget":{"maxRecords":1,"windowMs":5}}');
+    expect(jsonValue('--error-policy', '{"actions":[]}')).toEqual({ actions: [] });
+    expect(jsonValue('--error-policy', `@${join(dir, 'p.json')}`)).toEqual({
+      budget: { maxRecords: 1, windowMs: 5 },
+    });
+    for (const raw of ['{actions:', `@${join(dir, 'missing.json')}`]) {
+      const err = (() => {
+        try {
+          jsonValue('--error-policy', raw);
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(isSluiceError(err, 'SLUICE_USAGE')).toBe(true);
+      expect((err as Error).message).toMatch(/^--error-policy /);
+    }
   });
 });

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import type { Job, ResumeOptions } from '../../client/job.js';
-import type { JobConfigDelta } from '../../domain/config.js';
+import type { JobConfig, JobConfigDeltaInput } from '../../domain/config.js';
 import { SluiceError } from '../../domain/errors.js';
 import { withClient } from '../connect.js';
 import { documented, SUMMARY_JSON, type Example } from '../help.js';
 import type { GlobalOptions } from '../options.js';
 import { emit } from '../output.js';
-import { bool, collect, integer, keyValues } from '../parse.js';
+import { bool, collect, integer, jsonValue, keyValues } from '../parse.js';
 import { jobSummary } from '../render.js';
 
 interface JsonFlag {
@@ -126,7 +126,8 @@ export function registerJobVerbs(program: Command, globals: () => GlobalOptions)
     .description("change a suspended job's config before resuming it")
     .option('--snapshot-interval <ms>', 'milliseconds between snapshots')
     .option('--suspend-on-failure <bool>', 'true or false')
-    .option('--arg <k=v>', 'replace the pipeline arguments (repeatable)', collect, []);
+    .option('--arg <k=v>', 'replace the pipeline arguments (repeatable)', collect, [])
+    .option('--error-policy <json|@file>', 'replace the error policy (JSON; {} for none)');
   documented(
     update,
     '{ "jobId", "name", "status", "config": { name, processingGuarantee, suspendOnFailure, snapshotIntervalMs, args, initialSnapshotName } } (the config after the update)',
@@ -139,22 +140,33 @@ export function registerJobVerbs(program: Command, globals: () => GlobalOptions)
         'sluice update-config totals --arg input=orders-v2 --arg output=totals',
         'replace every pipeline argument (arguments not given are dropped)',
       ],
+      [
+        'sluice update-config totals --error-policy @policy.json',
+        'replace the error policy before resuming',
+      ],
     ],
   ).action(
     async (
       ref: string,
-      o: JsonFlag & { snapshotInterval?: string; suspendOnFailure?: string; arg: string[] },
+      o: JsonFlag & {
+        snapshotInterval?: string;
+        suspendOnFailure?: string;
+        arg: string[];
+        errorPolicy?: string;
+      },
     ) => {
-      const delta: JobConfigDelta = {};
+      const delta: JobConfigDeltaInput = {};
       if (o.snapshotInterval !== undefined)
         delta.snapshotIntervalMs = integer('--snapshot-interval', o.snapshotInterval);
       if (o.suspendOnFailure !== undefined)
         delta.suspendOnFailure = bool('--suspend-on-failure', o.suspendOnFailure);
       if (o.arg.length > 0) delta.args = keyValues(o.arg);
+      if (o.errorPolicy !== undefined)
+        delta.errorPolicy = jsonValue('--error-policy', o.errorPolicy) as JobConfig['errorPolicy'];
       if (Object.keys(delta).length === 0)
         throw new SluiceError(
           'SLUICE_USAGE',
-          'Nothing to change: give at least one of --snapshot-interval, --suspend-on-failure, --arg.',
+          'Nothing to change: give at least one of --snapshot-interval, --suspend-on-failure, --arg, --error-policy.',
         );
       await withClient(globals(), async (client) => {
         const job = client.getJob(ref);
