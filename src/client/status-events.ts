@@ -89,6 +89,15 @@ export function describeEvent(e: JobEvent): string {
       return `exported snapshot "${e.name}" deleted`;
     case 'ConfigUpdated':
       return `config updated: ${JSON.stringify(e.delta)}`;
+    case 'DryRunRequested':
+      return `dry run ${e.requestId} of a resume requested on record ${e.record.topic}/${e.record.partition}@${e.record.offset}; nothing changes`;
+    case 'DryRunCompleted': {
+      const code = e.fingerprint ? ` in code ${e.fingerprint}` : '';
+      const answer = e.error
+        ? `would fail again: ${e.error.name}: ${e.error.message}${e.stage ? ` at stage "${e.stage}"` : ''}`
+        : `would succeed, writing ${e.outputCount} record(s)`;
+      return `dry run ${e.requestId} on worker ${e.worker}${code}: ${answer}`;
+    }
     case 'CommandRejected':
       return `${e.commandType} rejected (${e.code}): ${e.reason}`;
     case 'Unknown':

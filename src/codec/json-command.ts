@@ -101,6 +101,27 @@ const commandSchema = z.discriminatedUnion('type', [
       run,
     })
     .strict(),
+  z.object({ type: z.literal('RequestDryRun'), ...envelope, requestId: str }).strict(),
+  z
+    .object({
+      type: z.literal('ReportDryRun'),
+      ...envelope,
+      requestId: str,
+      worker: str,
+      fingerprint: nullableStr,
+      outputs: z
+        .array(
+          z.object({
+            key: z.string().nullable().default(null),
+            valuePreview: z.string().nullable().default(null),
+          }),
+        )
+        .default([]),
+      outputCount: z.number().int().min(0),
+      error: errorInfo.nullable().default(null),
+      stage: nullableStr,
+    })
+    .strict(),
   z.object({ type: z.literal('ReportCompleting'), ...envelope, worker: str, run }).strict(),
   z.object({ type: z.literal('ReportCompleted'), ...envelope, worker: str, run }).strict(),
 ]);

@@ -1,7 +1,7 @@
 import { assertNever } from './assert.js';
 import type { JobConfig } from './config.js';
 import { NO_ERROR_POLICY } from './error-policy.js';
-import type { JobEvent } from './events.js';
+import { isAudit, type JobEvent } from './events.js';
 import type { JobBase, JobState } from './state.js';
 import { allowed } from './transitions.js';
 
@@ -34,9 +34,9 @@ export function apply(state: JobState | undefined, event: JobEvent): JobState | 
   }
   if (!state) return state;
   const base = bump(state, event.at);
-  // Audit entries count in the job's history but change nothing.
-  if (event.type === 'CommandRejected' || event.type === 'Unknown')
-    return { ...state, version: base.version };
+  // Audit entries (a rejection, a dry run's request and answers) count in the job's history
+  // but change nothing: a dry run must leave the job exactly as a resume would find it.
+  if (isAudit(event) || event.type === 'Unknown') return { ...state, version: base.version };
   if (!allowed(state.status, event.type)) return { ...state, version: base.version };
 
   switch (event.type) {

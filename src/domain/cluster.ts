@@ -1,5 +1,5 @@
 import { apply } from './apply.js';
-import type { EventDraft, JobEvent, RejectionCode } from './events.js';
+import { endsJob, type EventDraft, type JobEvent, type RejectionCode } from './events.js';
 import type { JobState } from './state.js';
 import { isTerminal } from './status.js';
 
@@ -20,11 +20,16 @@ export interface Cluster {
   jobs: Map<string, JobState>;
   nextSeq: Map<string, number>;
   outcomes: Map<string, Outcome>;
+  /**
+   * The dry runs accepted (`DryRunRequested`), by request id, and which workers answered each
+   * (`DryRunCompleted`): a report is decided against it. A job's entries go when the job ends.
+   */
+  dryRuns: Map<string, { jobId: string; answered: Set<string> }>;
 }
 
 /** An empty cluster: the state before the first event. */
 export function emptyCluster(): Cluster {
-  return { jobs: new Map(), nextSeq: new Map(), outcomes: new Map() };
+  return { jobs: new Map(), nextSeq: new Map(), outcomes: new Map(), dryRuns: new Map() };
 }
 
 /**
@@ -42,6 +47,7 @@ export function fold(cluster: Cluster, event: JobEvent): Cluster {
   const next = apply(cluster.jobs.get(event.jobId), event);
   if (next) cluster.jobs.set(event.jobId, next);
   cluster.nextSeq.set(event.jobId, Math.max(cluster.nextSeq.get(event.jobId) ?? 0, event.seq + 1));
+  foldDryRun(cluster, event);
   const known = cluster.outcomes.get(event.commandId);
   if (known) {
     known.eventIds.push(event.eventId);
@@ -56,6 +62,18 @@ export function fold(cluster: Cluster, event: JobEvent): Cluster {
     });
   }
   return cluster;
+}
+
+/** Keeps {@link Cluster.dryRuns}: requests in, answers noted, an ended job's requests out. */
+function foldDryRun(cluster: Cluster, event: JobEvent): void {
+  if (event.type === 'DryRunRequested') {
+    cluster.dryRuns.set(event.requestId, { jobId: event.jobId, answered: new Set() });
+  } else if (event.type === 'DryRunCompleted') {
+    cluster.dryRuns.get(event.requestId)?.answered.add(event.worker);
+  } else if (endsJob(event) && cluster.dryRuns.size > 0) {
+    for (const [id, request] of cluster.dryRuns)
+      if (request.jobId === event.jobId) cluster.dryRuns.delete(id);
+  }
 }
 
 /** The live (non-terminal) job with this name, if any: names are unique among live jobs. */

@@ -1,6 +1,7 @@
 import type { FailingRecordAction, FailureReport, PartitionOffset } from './cause.js';
 import type { JobConfig, JobConfigDelta } from './config.js';
 import type { ErrorCounts } from './error-counts.js';
+import type { DryRunAnswer } from './dry-run-answer.js';
 import type { SnapshotCopy } from './snapshot-copy.js';
 
 /** Fields every command carries. */
@@ -45,6 +46,14 @@ export interface CommandPayloads {
   /** Forgets an exported snapshot; sent for the job that exported it. */
   DeleteSnapshot: { name: string };
   UpdateConfig: { delta: JobConfigDelta };
+  /**
+   * Asks every live worker hosting the job's pipeline to run the record the job was suspended
+   * on through its current code, changing nothing (docs/failure-handling.md, "Dry run").
+   * `requestId` names the request in the answers.
+   */
+  RequestDryRun: { requestId: string };
+  /** A worker's answer to a dry run. Not a report on a run: the job is suspended, none runs. */
+  ReportDryRun: DryRunAnswer;
   // Sent by workers (snapshots by the coordinator), not users.
   ReportStarted: { worker: string } & RunOfReport;
   ReportSnapshot: {
@@ -81,6 +90,8 @@ export const COMMAND_TYPES = [
   'ExportSnapshot',
   'DeleteSnapshot',
   'UpdateConfig',
+  'RequestDryRun',
+  'ReportDryRun',
   'ReportStarted',
   'ReportSnapshot',
   'ReportFailure',

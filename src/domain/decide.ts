@@ -7,6 +7,7 @@ import { exportedSnapshot, liveJobNamed, type Cluster } from './cluster.js';
 import type { JobState } from './state.js';
 import { allowed, ALLOWED_FROM } from './transitions.js';
 import { decideExport } from './decide-export.js';
+import { decideDryRunReport, decideDryRunRequest } from './dry-run.js';
 import { illegal, ok, reject, staleReport, transition, type Decision } from './decision.js';
 
 export type { Decision } from './decision.js';
@@ -144,6 +145,10 @@ export function decide(cluster: Cluster, command: Command): Decision {
           `Job "${job.name}" has no exported snapshot named "${command.name}"; list them with \`sluice snapshots\`.`,
         );
       return ok([{ type: 'SnapshotDeleted', jobId, name: command.name }]);
+    case 'RequestDryRun':
+      return decideDryRunRequest(cluster, job, command);
+    case 'ReportDryRun':
+      return decideDryRunReport(cluster, job, command);
     case 'UpdateConfig': {
       let delta;
       try {

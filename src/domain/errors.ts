@@ -38,6 +38,9 @@ export const ERROR_CODES = [
   'SLUICE_SOURCE_DATA_LOST',
   // A resume would retry the failing record in the very code that failed on it.
   'SLUICE_RESUME_SAME_CODE',
+  // A dry run of a resume asked of a job that has no failing record, or that no live worker hosts.
+  'SLUICE_DRY_RUN_NOT_POSSIBLE',
+  'SLUICE_NO_LIVE_WORKER',
   // Exported snapshots: a copy that could not be made whole, a snapshot that is gone or altered.
   'SLUICE_SNAPSHOT_COPY_FAILED',
   'SLUICE_SNAPSHOT_UNAVAILABLE',

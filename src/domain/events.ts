@@ -1,6 +1,7 @@
 import type { FailingRecordAction, PartitionOffset, RecordRef, SuspensionCause } from './cause.js';
 import type { JobConfig, JobConfigDelta } from './config.js';
 import type { ErrorCounts } from './error-counts.js';
+import type { DryRunAnswer } from './dry-run-answer.js';
 import type { SnapshotCopy } from './snapshot-copy.js';
 
 /** Fields every lifecycle event carries. */
@@ -73,6 +74,13 @@ export interface EventPayloads {
   SnapshotExported: { name: string; snapshotId: string; copy: SnapshotCopy | null };
   SnapshotDeleted: { name: string };
   ConfigUpdated: { delta: JobConfigDelta; config: JobConfig };
+  /**
+   * A dry run of a resume was asked for, on `record` (the suspension cause's). An audit entry:
+   * it changes nothing in the job's state, and the live hosts of its pipeline answer it.
+   */
+  DryRunRequested: { requestId: string; record: RecordRef };
+  /** One worker's answer to a dry run; an audit entry too. */
+  DryRunCompleted: DryRunAnswer;
   CommandRejected: {
     commandType: string;
     code: RejectionCode;
@@ -103,7 +111,25 @@ export const EVENT_TYPES = [
   'ConfigUpdated',
   'CommandRejected',
   'SnapshotDeleted',
+  'DryRunRequested',
+  'DryRunCompleted',
 ] as const satisfies readonly KnownEventType[];
+
+/**
+ * Events that are kept in a job's history and change nothing else in its state (the reducer
+ * only counts them): a rejection, and a dry run's request and answers.
+ */
+export const AUDIT_EVENTS = [
+  'CommandRejected',
+  'DryRunRequested',
+  'DryRunCompleted',
+] as const satisfies readonly KnownEventType[];
+export type AuditEventType = (typeof AUDIT_EVENTS)[number];
+
+/** True for an event the reducer only counts (see {@link AUDIT_EVENTS}). */
+export function isAudit(event: JobEvent): event is EventOf<AuditEventType> {
+  return (AUDIT_EVENTS as readonly string[]).includes(event.type);
+}
 
 /** An event written by a newer Sluice that this reader does not know: kept and reported, never dropped. */
 export interface UnknownEvent extends EventEnvelope {

@@ -70,3 +70,10 @@ export const COMPLETION_CHECK_MS = 500;
  * tombstone at once. Six small writes a minute per worker.
  */
 export const PRESENCE_INTERVAL_MS = 10_000;
+
+/**
+ * How long `sluice resume --dry-run` (`job.tryResume()`) waits for the live hosts' answers by
+ * default. A dry run reads the failing record and the changelogs of the job's stateful stages
+ * from their beginning, so a job with much state needs a longer `--timeout-ms`.
+ */
+export const DEFAULT_DRY_RUN_TIMEOUT_MS = 30_000;

@@ -1,4 +1,4 @@
-import type { KnownEventType } from './events.js';
+import type { AuditEventType, KnownEventType } from './events.js';
 import { JOB_STATUSES, type JobStatus } from './status.js';
 
 const LIVE = JOB_STATUSES.filter((s) => s !== 'COMPLETED' && s !== 'FAILED' && s !== 'CANCELLED');
@@ -8,7 +8,7 @@ const LIVE = JOB_STATUSES.filter((s) => s !== 'COMPLETED' && s !== 'FAILED' && s
  * `apply` ignores an event that breaks it, so the two can never disagree.
  */
 export const ALLOWED_FROM: Record<
-  Exclude<KnownEventType, 'JobSubmitted' | 'CommandRejected'>,
+  Exclude<KnownEventType, 'JobSubmitted' | AuditEventType>,
   readonly JobStatus[]
 > = {
   JobStarted: ['NOT_RUNNING', 'STARTING', 'RUNNING'],

@@ -26,6 +26,32 @@ describe('parseJsonCommand', () => {
     });
   });
 
+  it('reads a RequestDryRun, and a ReportDryRun with its defaults', () => {
+    expect(
+      parseJsonCommand('{"type":"RequestDryRun","jobId":"j","requestId":"dry-1"}', defaults),
+    ).toEqual({ type: 'RequestDryRun', jobId: 'j', requestId: 'dry-1', ...defaults });
+    expect(
+      parseJsonCommand(
+        '{"type":"ReportDryRun","jobId":"j","requestId":"dry-1","worker":"w","outputCount":0}',
+        defaults,
+      ),
+    ).toEqual({
+      type: 'ReportDryRun',
+      jobId: 'j',
+      requestId: 'dry-1',
+      worker: 'w',
+      fingerprint: null,
+      outputs: [],
+      outputCount: 0,
+      error: null,
+      stage: null,
+      ...defaults,
+    });
+    expect(parseJsonCommand('{"type":"RequestDryRun","jobId":"j"}', defaults)).toContain(
+      'requestId',
+    );
+  });
+
   it('applies the defaults of ResumeJob', () => {
     expect(parseJsonCommand('{"type":"ResumeJob","jobId":"j"}', defaults)).toMatchObject({
       failingRecord: 'RETRY',

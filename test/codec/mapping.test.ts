@@ -123,6 +123,29 @@ const samples: KnownEvent[] = [
     delta: { snapshotIntervalMs: 500 },
     config: { ...config, snapshotIntervalMs: 500 },
   },
+  { ...env, type: 'DryRunRequested', requestId: 'dry-1', record: cause.record! },
+  {
+    ...env,
+    type: 'DryRunCompleted',
+    requestId: 'dry-1',
+    worker: 'w1',
+    fingerprint: '3f9a0c2b7d1e',
+    outputs: [{ key: 'k', valuePreview: '{"n":1}' }],
+    outputCount: 1,
+    error: null,
+    stage: null,
+  },
+  {
+    ...env,
+    type: 'DryRunCompleted',
+    requestId: 'dry-1',
+    worker: 'w2',
+    fingerprint: null,
+    outputs: [],
+    outputCount: 0,
+    error: { name: 'RangeError', message: 'm', stack: null },
+    stage: 'price',
+  },
   {
     ...env,
     type: 'CommandRejected',
@@ -270,6 +293,32 @@ describe('command mapping', () => {
     // Without a run, as from a writer older than runs.
     { ...cenv, type: 'ReportCompleting', worker: 'w' },
     { ...cenv, type: 'ReportCompleted', worker: 'w', run: 2_147_483_647 },
+    { ...cenv, type: 'RequestDryRun', requestId: 'dry-1' },
+    {
+      ...cenv,
+      type: 'ReportDryRun',
+      requestId: 'dry-1',
+      worker: 'w',
+      fingerprint: '3f9a0c2b7d1e',
+      outputs: [
+        { key: 'k', valuePreview: '{"n":1}' },
+        { key: null, valuePreview: null },
+      ],
+      outputCount: 2,
+      error: null,
+      stage: null,
+    },
+    {
+      ...cenv,
+      type: 'ReportDryRun',
+      requestId: 'dry-1',
+      worker: 'w2',
+      fingerprint: null,
+      outputs: [],
+      outputCount: 0,
+      error: { name: 'RangeError', message: 'm', stack: 'at x' },
+      stage: 'price',
+    },
   ];
 
   it('covers every command type', () => {
