@@ -77,3 +77,9 @@ export const PRESENCE_INTERVAL_MS = 10_000;
  * from their beginning, so a job with much state needs a longer `--timeout-ms`.
  */
 export const DEFAULT_DRY_RUN_TIMEOUT_MS = 30_000;
+
+/**
+ * How long a worker's dry run may take before it answers with a timeout instead: twice what a
+ * client waits by default, so a client given a longer `--timeout-ms` still gets answers.
+ */
+export const DRY_RUN_SANDBOX_TIMEOUT_MS = 2 * DEFAULT_DRY_RUN_TIMEOUT_MS;

@@ -8,7 +8,8 @@ export type StartOffsets = Map<string, bigint>;
 
 /**
  * Reads the topics, read_committed, from `from` (or their beginning) up to the end offsets they
- * have when the call starts, and returns once every partition got there. A group consumer
+ * have when the call starts (or, for a partition named in `until`, up to that offset, exclusive),
+ * and returns once every partition got there. A group consumer
  * cannot be assigned partitions by hand, so a throwaway group subscribes from the beginning and
  * records before a partition's start are skipped. If `onRecord` throws, the read stops and
  * rejects with its error.
@@ -19,6 +20,7 @@ export async function readToEnd(
   onRecord: (topic: string, partition: number, record: ConsumedRecord) => void,
   from: StartOffsets = new Map(),
   progress: (done: number, total: number) => void = () => undefined,
+  until: StartOffsets = new Map(),
 ): Promise<void> {
   if (topics.length === 0) return;
   // The last offset to reach per partition. A transaction's commit marker takes the last
@@ -30,8 +32,10 @@ export async function readToEnd(
       for (const o of await topicOffsets(admin, topic)) {
         const id = `${topic}:${o.partition}`;
         const start = from.get(id) ?? o.low;
-        if (o.high > start && o.high > o.low) {
-          targets.set(id, o.high - 1n);
+        const cap = until.get(id);
+        const end = cap !== undefined && cap < o.high ? cap : o.high;
+        if (end > start && end > o.low) {
+          targets.set(id, end - 1n);
           starts.set(id, start > o.low ? start : o.low);
         }
       }
@@ -100,4 +104,34 @@ export async function readToEnd(
   } finally {
     await consumer.stop();
   }
+}
+
+/**
+ * The record at `offset` of one partition, read_committed, or undefined when there is none to
+ * read there: deleted (retention, `deleteRecords`), compacted away, aborted, a transaction
+ * marker, or past the end. Reads through a throwaway group that commits nothing; the other
+ * partitions are given their end as start, so none of their records is handed over.
+ */
+export async function readRecord(
+  kafka: Kafka,
+  topic: string,
+  partition: number,
+  offset: bigint,
+): Promise<ConsumedRecord | undefined> {
+  const from: StartOffsets = new Map();
+  const until: StartOffsets = new Map([[`${topic}:${partition}`, offset + 1n]]);
+  for (const o of await withAdmin(kafka, (admin) => topicOffsets(admin, topic)))
+    from.set(`${topic}:${o.partition}`, o.partition === partition ? offset : o.high);
+  let found: ConsumedRecord | undefined;
+  await readToEnd(
+    kafka,
+    [topic],
+    (_t, p, record) => {
+      if (p === partition && BigInt(record.offset) === offset) found = record;
+    },
+    from,
+    undefined,
+    until,
+  );
+  return found;
 }

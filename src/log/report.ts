@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../domain/clock.js';
 import type { CommandPayloads, ReportType } from '../domain/commands.js';
+import type { DryRunAnswer } from '../domain/dry-run-answer.js';
 import { withRetry, type RetryPolicy } from '../kafka/retry.js';
 import type { Logger } from '../observability/logger.js';
 import type { CommandSender } from './commands.js';
@@ -53,6 +54,32 @@ export async function sendReport<K extends ReportType>(
       log.warn(
         { err, jobId, run, report: type, attempt, delayMs },
         'report not delivered; retrying',
+      ),
+    clock,
+  );
+}
+
+/**
+ * Sends a worker's answer to a dry run (`ReportDryRun`), retrying a transient failure within
+ * the retry budget under one command id, like a report. It names no run: the job is suspended,
+ * and an answer that arrives after a resume is still what the asker waits for.
+ */
+export async function sendDryRunAnswer(
+  sender: CommandSender,
+  jobId: string,
+  answer: DryRunAnswer,
+  retry: RetryPolicy,
+  log: Logger,
+  clock?: Clock,
+): Promise<void> {
+  const commandId = randomUUID();
+  await withRetry(
+    () => sender.send(jobId, 'ReportDryRun', answer, commandId),
+    retry,
+    (err, attempt, delayMs) =>
+      log.warn(
+        { err, jobId, requestId: answer.requestId, attempt, delayMs },
+        'dry run answer not delivered; retrying',
       ),
     clock,
   );

@@ -1,6 +1,6 @@
 import { CLEANUP_DELAY_MS } from '../domain/settings.js';
 import { isSluiceError } from '../domain/errors.js';
-import { endsJob, type JobEvent } from '../domain/events.js';
+import { endsJob, type EventOf, type JobEvent } from '../domain/events.js';
 import { pointerSnapshots } from '../domain/snapshot-copy.js';
 import { NO_PLAN, resumePlan } from '../domain/resume-plan.js';
 import type { JobState } from '../domain/state.js';
@@ -8,6 +8,7 @@ import { runsTasks } from '../domain/status.js';
 import { withRetry } from '../kafka/retry.js';
 import { sendReport } from '../log/report.js';
 import type { PipelineDef } from '../pipeline/pipeline.js';
+import { answerDryRun } from './dry-run.js';
 import { errorInfo } from './failure.js';
 import { JobRunner, type RunnerDeps } from './job-runner.js';
 
@@ -38,6 +39,8 @@ export class PipelineHost {
   /** Per job: its starts and stops in log order. Jobs do not wait for each other. */
   private readonly queues = new Map<string, Promise<void>>();
   private readonly cleanups = new Set<Promise<void>>();
+  /** Dry runs being answered; each is bounded in time (see answerDryRun). */
+  private readonly dryRuns = new Set<Promise<void>>();
   private stopFollowing: (() => void) | undefined;
 
   constructor(private readonly deps: PipelineHostOptions) {}
@@ -48,7 +51,10 @@ export class PipelineHost {
     this.stopFollowing = log.onEvent((event, state) => {
       if (!state) return;
       this.observe(state);
-      this.enqueue(state, event);
+      // Beside the job's queue: a dry run starts and stops nothing, and must not wait for a
+      // stop (or delay a start) of the job's tasks.
+      if (event.type === 'DryRunRequested') this.dryRun(state, event);
+      else this.enqueue(state, event);
     });
     for (const state of log.jobs()) {
       this.observe(state);
@@ -61,6 +67,7 @@ export class PipelineHost {
     this.stopFollowing?.();
     await Promise.all(this.queues.values());
     await Promise.all(this.cleanups);
+    await Promise.all(this.dryRuns);
     await Promise.all([...this.running.values()].map((r) => r.stop()));
     this.running.clear();
   }
@@ -81,6 +88,25 @@ export class PipelineHost {
     void next.then(() => {
       if (this.queues.get(state.jobId) === next) this.queues.delete(state.jobId);
     });
+  }
+
+  /** Answers a dry run of a hosted job's resume; a worker not hosting its pipeline stays out. */
+  private dryRun(state: JobState, request: EventOf<'DryRunRequested'>): void {
+    const { deps } = this;
+    const factory = deps.factories.get(state.pipeline);
+    if (!factory) return;
+    const answering: Promise<void> = answerDryRun({
+      ...deps,
+      job: state,
+      request,
+      build: () => factory(state.config.args),
+      fingerprint: deps.fingerprints?.get(state.pipeline) ?? null,
+    })
+      .catch((err: unknown) =>
+        deps.logger.error({ err, jobId: state.jobId }, 'could not answer a dry run'),
+      )
+      .finally(() => this.dryRuns.delete(answering));
+    this.dryRuns.add(answering);
   }
 
   /** Keeps the metrics' view of a hosted job's status (and suspension) current. */
