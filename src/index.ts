@@ -29,6 +29,7 @@
 export { SluiceClient, type ClientOptions } from './node/client.js';
 export { Job, type ResumeOptions } from './client/job.js';
 export type { StatusChange } from './client/status-events.js';
+export type { DryRunResult, DryRunWorkerAnswer, TryResumeOptions } from './client/dry-run.js';
 export type { ExportedSnapshotInfo } from './client/snapshots.js';
 export type { SnapshotCopy, StageCopy } from './domain/snapshot-copy.js';
 export {
@@ -69,6 +70,11 @@ export {
 } from './domain/job-errors.js';
 export { SourceDataLostError, type LostRange } from './domain/data-loss.js';
 export { ResumeSameCodeError, type SameCode } from './domain/same-code.js';
+export {
+  DryRunNotPossibleError,
+  NoLiveWorkerError,
+  type DryRunOutput,
+} from './domain/dry-run.js';
 export type { WorkerPresence, PipelineHost } from './domain/presence.js';
 export {
   JOB_STATUSES,

@@ -20,6 +20,7 @@ import type { JobLog } from '../log/job-log.js';
 import { readPresence } from '../log/presence.js';
 import type { Logger } from '../observability/logger.js';
 import { randomBytes } from 'node:crypto';
+import { dryRunResume, type DryRunResult } from './dry-run.js';
 import { Job } from './job.js';
 import { copySnapshot, dropTopics } from './snapshot-copy.js';
 import { listSnapshots, type ExportedSnapshotInfo } from './snapshots.js';
@@ -229,6 +230,22 @@ export class SluiceClient {
       replication: this.replication,
       clock: this.clock,
     });
+  }
+
+  /** @internal A dry run of a job's resume on the live hosts of its pipeline (see Job.tryResume). */
+  dryRun(jobId: string, timeoutMs: number): Promise<DryRunResult> {
+    return dryRunResume(
+      {
+        state: (id) => this.state(id),
+        history: (id) => this.history(id),
+        liveWorkers: () => this.liveWorkers(),
+        send: (id, type, payload) => this.send(id, type, payload),
+        onEvent: (listener) => this.log.onEvent((event) => listener(event)),
+        clock: this.clock,
+      },
+      jobId,
+      timeoutMs,
+    );
   }
 
   /** @internal Deletes those of these topics that exist. */

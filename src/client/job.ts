@@ -20,6 +20,8 @@ import type { JobStatus } from '../domain/status.js';
 import { allowed } from '../domain/transitions.js';
 import type { CommandPayloads, CommandType } from '../domain/commands.js';
 import type { Outcome } from '../domain/cluster.js';
+import { DEFAULT_DRY_RUN_TIMEOUT_MS } from '../domain/settings.js';
+import type { DryRunResult, TryResumeOptions } from './dry-run.js';
 import type { StatusChange } from './status-events.js';
 
 /** Options for {@link Job.resume}. */
@@ -64,6 +66,8 @@ export interface JobHost {
   snapshotOwner(name: string): string | undefined;
   /** Deletes those of these topics that exist. */
   dropTopics(topics: string[]): Promise<void>;
+  /** Runs a dry run of the job's resume on the live hosts (src/client/dry-run.ts). */
+  dryRun(jobId: string, timeoutMs: number): Promise<DryRunResult>;
 }
 
 /**
@@ -148,6 +152,22 @@ export class Job {
       acceptDataLoss,
       force,
     });
+  }
+
+  /**
+   * A dry run of a resume: every live worker hosting the job's pipeline runs the record the job
+   * is suspended on through the code it runs now, in a sandbox (the key's saved state read
+   * only; nothing written, nothing committed), and answers with the records it would write or
+   * the error it throws. Resolves with the answers of every live host, or those that came
+   * within `timeoutMs` (30 s by default); `wouldSucceed` is true when none has an error. The
+   * request and the answers are recorded in the job's history; nothing else changes, and no
+   * resume is sent. Rejects at once with {@link DryRunNotPossibleError}
+   * (`SLUICE_DRY_RUN_NOT_POSSIBLE`) for a job not suspended on a record, with
+   * {@link NoLiveWorkerError} (`SLUICE_NO_LIVE_WORKER`) when no live worker hosts the pipeline,
+   * and with `SLUICE_COMMAND_TIMEOUT` when none answered in time.
+   */
+  tryResume(opts: TryResumeOptions = {}): Promise<DryRunResult> {
+    return this.client.dryRun(this.id, opts.timeoutMs ?? DEFAULT_DRY_RUN_TIMEOUT_MS);
   }
 
   async cancel(): Promise<void> {

@@ -112,12 +112,16 @@ export async function memoryClient(
   return { client, participant: p };
 }
 
-/** A worker's real parts on a client named `name`, hosting `pipeline` as `p` (what `submit` names). */
+/**
+ * A worker's real parts on a client named `name`, hosting `pipeline` as `p` (what `submit`
+ * names); given a fingerprint of its code, it announces itself on `<ns>.workers`.
+ */
 export function startWorker(
   world: MemoryWorld,
   namespace: string,
   name: string,
   pipeline: () => PipelineDef,
+  fingerprint?: string,
 ): Promise<WorkerParts> {
   return drive(
     world.clock,
@@ -131,6 +135,7 @@ export function startWorker(
       workerId: name,
       retry: TEST_RETRY,
       factories: new Map([['p', pipeline]]),
+      fingerprints: fingerprint === undefined ? undefined : new Map([['p', fingerprint]]),
     }),
   );
 }
