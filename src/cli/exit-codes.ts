@@ -2,8 +2,8 @@ import { isSluiceError } from '../domain/errors.js';
 
 /**
  * The process exit codes of `sluice`, in one place so scripts can rely on them. A code, once
- * published, keeps its meaning; 0, 1 and 2 predate 3, 0 to 3 predate 4, 0 to 4 predate 5, and
- * none changed when the later ones were added.
+ * published, keeps its meaning; 0, 1 and 2 predate 3, 0 to 3 predate 4, 0 to 4 predate 5, 0 to
+ * 5 predate 6, and none changed when the later ones were added.
  */
 export const EXIT_CODES = {
   /** The command did what it was asked. */
@@ -30,6 +30,12 @@ export const EXIT_CODES = {
    * workers and try again, or decide to `--force`.
    */
   SAME_CODE: 5,
+  /**
+   * `sluice resume --dry-run` ran and the failing record still fails in the code of at least
+   * one live worker hosting the pipeline: the fix does not work (yet) everywhere. Nothing was
+   * resumed; a deployment script should not resume now.
+   */
+  DRY_RUN_FAILS: 6,
 } as const;
 
 /** One of {@link EXIT_CODES}. */
@@ -51,4 +57,5 @@ export const EXIT_CODES_HELP = `Exit codes:
   2  usage error: unknown flag or command, missing argument, bad value (SLUICE_USAGE)
   3  unknown job: no job has that id or name (SLUICE_JOB_NOT_FOUND)
   4  resume refused: records past the job's committed offsets were deleted (SLUICE_SOURCE_DATA_LOST)
-  5  resume refused: every live worker hosting the pipeline runs the code that failed (SLUICE_RESUME_SAME_CODE)`;
+  5  resume refused: every live worker hosting the pipeline runs the code that failed (SLUICE_RESUME_SAME_CODE)
+  6  resume --dry-run: the failing record still fails in a live worker's code (nothing was resumed)`;

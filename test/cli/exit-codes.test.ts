@@ -12,6 +12,7 @@ describe('exitCodeFor', () => {
       UNKNOWN_JOB: 3,
       DATA_LOST: 4,
       SAME_CODE: 5,
+      DRY_RUN_FAILS: 6,
     });
   });
 

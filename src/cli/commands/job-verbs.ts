@@ -6,7 +6,9 @@ import { withClient } from '../connect.js';
 import { documented, SUMMARY_JSON, type Example } from '../help.js';
 import type { GlobalOptions } from '../options.js';
 import { emit } from '../output.js';
+import { EXIT_CODES } from '../exit-codes.js';
 import { bool, collect, integer, jsonValue, keyValues } from '../parse.js';
+import { renderDryRun } from '../render-dry-run.js';
 import { jobSummary } from '../render.js';
 
 interface JsonFlag {
@@ -19,6 +21,8 @@ export interface ResumeFlags {
   deadLetter?: string;
   acceptDataLoss?: boolean;
   force?: boolean;
+  dryRun?: boolean;
+  timeoutMs?: string;
 }
 
 /**
@@ -29,6 +33,13 @@ export interface ResumeFlags {
  * code 5) unless `--force`.
  */
 export function resumeOptions(o: ResumeFlags): ResumeOptions {
+  if (o.timeoutMs !== undefined && !o.dryRun)
+    throw new SluiceError('SLUICE_USAGE', '--timeout-ms goes only with --dry-run.');
+  if (o.dryRun && (o.skipFailingRecord || o.deadLetter || o.acceptDataLoss || o.force))
+    throw new SluiceError(
+      'SLUICE_USAGE',
+      '--dry-run tries the failing record again and changes nothing: give it without --skip-failing-record, --dead-letter, --accept-data-loss or --force.',
+    );
   if (o.skipFailingRecord && o.deadLetter) {
     throw new SluiceError('SLUICE_USAGE', 'Give --skip-failing-record or --dead-letter, not both.');
   }
@@ -96,6 +107,14 @@ export function registerJobVerbs(program: Command, globals: () => GlobalOptions)
     .option(
       '--force',
       'resume although every live worker hosting the pipeline runs the code the job failed in (same fingerprint; refused with exit code 5 otherwise); the job log records who forced it',
+    )
+    .option(
+      '--dry-run',
+      'resume nothing: every live worker hosting the pipeline runs the failing record through its code, changing nothing, and says what it would write or how it fails (exit code 6 when it still fails)',
+    )
+    .option(
+      '--timeout-ms <ms>',
+      'with --dry-run: how long to wait for the answers (default 30000)',
     );
   documented(resume, SUMMARY_JSON, [
     ['sluice resume totals', 'resume from the last snapshot, retrying the record it failed on'],
@@ -112,8 +131,23 @@ export function registerJobVerbs(program: Command, globals: () => GlobalOptions)
       'sluice resume totals --force',
       'retry the failing record although the live workers still run the code that failed (the cause was outside the code)',
     ],
+    [
+      'sluice resume totals --dry-run',
+      "see what the failing record does in the live workers' code now, without resuming; exit code 6 if it still fails",
+    ],
   ]).action(async (ref: string, o: JsonFlag & ResumeFlags) => {
     const options = resumeOptions(o);
+    if (o.dryRun) {
+      const timeoutMs =
+        o.timeoutMs === undefined ? undefined : integer('--timeout-ms', o.timeoutMs);
+      await withClient(globals(), async (client) => {
+        const job = client.getJob(ref);
+        const result = await job.tryResume(timeoutMs === undefined ? {} : { timeoutMs });
+        emit(o, { ...jobSummary(job), dryRun: result }, () => renderDryRun(job.name, result));
+        if (!result.wouldSucceed) process.exitCode = EXIT_CODES.DRY_RUN_FAILS;
+      });
+      return;
+    }
     await withClient(globals(), async (client) => {
       const job = client.getJob(ref);
       await job.resume(options);

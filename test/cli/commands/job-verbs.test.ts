@@ -48,6 +48,30 @@ describe('resumeOptions: the flags of `sluice resume`', () => {
   });
 });
 
+describe('resumeOptions with --dry-run', () => {
+  it('takes --timeout-ms only with --dry-run, and --dry-run with no flag that moves past the record or forces', () => {
+    expect(resumeOptions({ dryRun: true, timeoutMs: '5000' })).toMatchObject({
+      failingRecord: 'RETRY',
+    });
+    const refused = [
+      { timeoutMs: '5000' },
+      { dryRun: true, skipFailingRecord: true },
+      { dryRun: true, deadLetter: 'dlq' },
+      { dryRun: true, acceptDataLoss: true },
+      { dryRun: true, force: true },
+    ];
+    for (const flags of refused) {
+      let caught: unknown;
+      try {
+        resumeOptions(flags);
+      } catch (err) {
+        caught = err;
+      }
+      expect(isSluiceError(caught, 'SLUICE_USAGE'), JSON.stringify(flags)).toBe(true);
+    }
+  });
+});
+
 describe('`sluice resume` of a job whose unread records were deleted while it was suspended', () => {
   it('fails at once with SLUICE_SOURCE_DATA_LOST, exit code 4, and the --json error naming each partition', async () => {
     const w = memoryWorld();
