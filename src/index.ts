@@ -70,11 +70,7 @@ export {
 } from './domain/job-errors.js';
 export { SourceDataLostError, type LostRange } from './domain/data-loss.js';
 export { ResumeSameCodeError, type SameCode } from './domain/same-code.js';
-export {
-  DryRunNotPossibleError,
-  NoLiveWorkerError,
-  type DryRunOutput,
-} from './domain/dry-run.js';
+export { DryRunNotPossibleError, NoLiveWorkerError, type DryRunOutput } from './domain/dry-run.js';
 export type { WorkerPresence, PipelineHost } from './domain/presence.js';
 export {
   JOB_STATUSES,
