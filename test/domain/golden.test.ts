@@ -5,7 +5,7 @@ import { replay } from '../../src/domain/apply.js';
 import { emptyCluster, fold, type Cluster } from '../../src/domain/cluster.js';
 import type { Command } from '../../src/domain/commands.js';
 import { decide } from '../../src/domain/decide.js';
-import { EVENT_TYPES, type EventDraft, type JobEvent } from '../../src/domain/events.js';
+import { EVENT_TYPES, isAudit, type EventDraft, type JobEvent } from '../../src/domain/events.js';
 import { JOB_STATUSES, type JobStatus } from '../../src/domain/status.js';
 
 /**
@@ -185,9 +185,8 @@ describe('golden histories', () => {
       });
     });
 
-    it('is not changed by its unknown or rejected events, which only count', () => {
-      const ignored = (e: JobEvent): boolean =>
-        e.type === 'Unknown' || e.type === 'CommandRejected';
+    it('is not changed by its unknown, rejected or dry-run events, which only count', () => {
+      const ignored = (e: JobEvent): boolean => e.type === 'Unknown' || isAudit(e);
       const all = replay(history.events)!;
       const without = replay(
         history.events.filter((e) => !ignored(e)).map((e, seq) => ({ ...e, seq })),
@@ -282,6 +281,23 @@ describe('golden histories', () => {
       run: 2,
       suspensionCause: { fingerprint: 'a1b2c3d4e5f6', worker: 'old-1' },
     });
+  });
+
+  it('include two dry runs, answered with the error and then the output, that leave the job as it was', () => {
+    const { events } = load('dry-run-before-resume.json');
+    const answers = events.flatMap((e) =>
+      e.type === 'DryRunCompleted'
+        ? [[e.requestId, e.worker, e.error?.name ?? null, e.outputCount]]
+        : [],
+    );
+    expect(answers).toEqual([
+      ['dry-1', 'old-1', 'RangeError', 0],
+      ['dry-2', 'new-1', null, 1],
+    ]);
+    const suspended = replay(events.slice(0, 4))!;
+    expect(replay(events.slice(0, 9))).toEqual({ ...suspended, version: 9 });
+    expect(events[8]).toMatchObject({ type: 'CommandRejected', commandType: 'ReportDryRun' });
+    expect(events[9]).toMatchObject({ type: 'JobResumed', record: { offset: '39' } });
   });
 
   it('include a resume of a job a user suspended, naming no record', () => {
