@@ -1,14 +1,7 @@
 import { FENCED_PAUSE_MS } from '../domain/settings.js';
 import { isFenced, isTransient } from '../kafka/errors.js';
-import type {
-  ConsumedRecord,
-  GroupConsumer,
-  Producer,
-  ProducedRecord,
-  TopicRecords,
-} from '../kafka/port.js';
-import { sumCounts, type ErrorCounts } from '../domain/error-counts.js';
-import type { HandledError } from './policy.js';
+import type { ConsumedRecord, GroupConsumer, Producer } from '../kafka/port.js';
+import { byTopic, countsAfter, pauseBeating } from './chunk-commit.js';
 import { RetryBudget } from '../kafka/retry.js';
 import type { Logger } from '../observability/logger.js';
 import type { JobMetrics } from '../observability/metrics.js';
@@ -184,18 +177,6 @@ export class HopChunks {
     return true;
   }
 
-  /**
-   * Waits out a retry's backoff in steps of at most a second, heartbeating between them, so a
-   * long backoff does not cost the worker its place in the group; cut short once the hop stops.
-   */
-  private async pause(ms: number, ctl: BatchControl, stopped: () => boolean): Promise<void> {
-    const until = this.o.clock.now() + ms;
-    for (let left = ms; left > 0 && !stopped(); left = until - this.o.clock.now()) {
-      await this.o.clock.sleep(Math.min(left, 1_000));
-      await ctl.heartbeat();
-    }
-  }
-
   /** Splits a batch into chunks (see MAX_RECORDS_PER_COMMIT): short transactions, cheap sends. */
   async process(
     topic: string,
@@ -261,7 +242,7 @@ export class HopChunks {
       stopped,
       now: () => this.o.clock.now(),
       policy: this.o.policy,
-      pause: (ms) => this.pause(ms, ctl, stopped),
+      pause: (ms) => pauseBeating(this.o.clock, ms, ctl.heartbeat, stopped),
     });
     if (this.o.frozen() && !failed) {
       // Frozen while this chunk ran (the job was suspended or stopped): commit nothing more.
@@ -312,28 +293,4 @@ export class HopChunks {
     }
     return done === 0 ? 0 : replayed + done;
   }
-}
-
-/** Dead letters grouped by topic, as a commit sends them. */
-function byTopic(deadLetters: { topic: string; record: ProducedRecord }[]): TopicRecords[] {
-  const by = new Map<string, ProducedRecord[]>();
-  for (const d of deadLetters) {
-    const list = by.get(d.topic) ?? [];
-    list.push(d.record);
-    by.set(d.topic, list);
-  }
-  return [...by].map(([topic, messages]) => ({ topic, messages }));
-}
-
-/** A task's counts once a chunk that let `handled` past commits. */
-function countsAfter(counts: ErrorCounts, handled: readonly HandledError[]): ErrorCounts {
-  if (handled.length === 0) return counts;
-  return sumCounts([
-    counts,
-    handled.map((h) => ({
-      stage: h.stage,
-      skipped: h.action === 'SKIP' ? 1 : 0,
-      deadLettered: h.action === 'DEAD_LETTER' ? 1 : 0,
-    })),
-  ]);
 }
