@@ -383,6 +383,23 @@ describe('job lifecycle', () => {
     expect(job.workers).toEqual([]);
   });
 
+  it("follows the error policy's action on the report over suspendOnFailure, but never fails over state it must keep", () => {
+    const sim = new Sim();
+    running(sim, 'j1', 'a', true);
+    expect(expectAccepted(sim.fail('j1', { action: 'FAIL' })).map((e) => e.type)).toEqual([
+      'JobFailed',
+    ]);
+    running(sim, 'j2', 'b', false);
+    sim.fail('j2', { action: 'SUSPEND' });
+    expect(statusOf(sim, 'j2')).toBe('SUSPENDED_DUE_TO_ERROR');
+    running(sim, 'j3', 'c', false);
+    sim.fail('j3', {
+      action: 'FAIL',
+      error: { name: 'SLUICE_STATE_INCOMPATIBLE', message: 'm', stack: null },
+    });
+    expect(statusOf(sim, 'j3')).toBe('SUSPENDED_DUE_TO_ERROR');
+  });
+
   it('suspends (or fails) on a failure while COMPLETING', () => {
     const sim = new Sim();
     running(sim, 'j1', 'a', true);

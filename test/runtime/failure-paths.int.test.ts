@@ -174,8 +174,22 @@ describe('resuming past a failing record', () => {
     expect(dead[0]?.key?.toString()).toBe(key);
     expect(dead[0]?.value?.toString()).toBe(JSON.stringify({ n: POISON, k: key }));
     const headers = dead[0]?.headers ?? {};
-    expect(Object.keys(headers).sort()).toEqual(['sluice-cause', 'sluice-job-id', 'sluice-source']);
+    expect(Object.keys(headers).sort()).toEqual([
+      '__streams.errors.exception',
+      '__streams.errors.message',
+      '__streams.errors.offset',
+      '__streams.errors.partition',
+      '__streams.errors.stacktrace',
+      '__streams.errors.topic',
+      'sluice-cause',
+      'sluice-job-id',
+      'sluice-source',
+      'sluice-stage',
+    ]);
     expect(headers['sluice-job-id']?.toString()).toBe(job.id);
+    expect(headers['sluice-stage']?.toString()).toBe('check');
+    expect(headers['__streams.errors.exception']?.toString()).toBe('RangeError');
+    expect(headers['__streams.errors.offset']?.toString()).toBe(String(POISON - 1));
     expect(headers['sluice-source']?.toString()).toBe(`${ns}.in-dlq/0@${POISON - 1}`);
     const suspended = job.history().find((e) => e.type === 'JobSuspendedDueToError');
     const cause = suspended?.type === 'JobSuspendedDueToError' ? suspended.cause : undefined;
