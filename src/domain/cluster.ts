@@ -25,11 +25,39 @@ export interface Cluster {
    * (`DryRunCompleted`): a report is decided against it. A job's entries go when the job ends.
    */
   dryRuns: Map<string, { jobId: string; answered: Set<string> }>;
+  /**
+   * Indexes a decision would otherwise find by scanning every job, which made a coordinator's
+   * cost per command grow with the jobs its log ever held: live jobs by name, exported
+   * snapshots by name.
+   */
+  liveNames: Map<string, string>;
+  exports: Map<string, { jobId: string; snapshotId: string }>;
+  /**
+   * Bounds {@link outcomes}: the ids of a live job's commands are kept until it ends, then join
+   * `endedCommands` (oldest first), of which the newest `keepEnded` are kept. A repeat of a
+   * command older than that is decided again: against an ended job it is refused, harmlessly.
+   */
+  commandsOf: Map<string, string[]>;
+  endedCommands: Set<string>;
+  keepEnded: number;
 }
 
+/** How many command ids of ended jobs a cluster remembers, so a late repeat stays a no-op. */
+export const ENDED_COMMANDS_KEPT = 100_000;
+
 /** An empty cluster: the state before the first event. */
-export function emptyCluster(): Cluster {
-  return { jobs: new Map(), nextSeq: new Map(), outcomes: new Map(), dryRuns: new Map() };
+export function emptyCluster(keepEnded = ENDED_COMMANDS_KEPT): Cluster {
+  return {
+    jobs: new Map(),
+    nextSeq: new Map(),
+    outcomes: new Map(),
+    dryRuns: new Map(),
+    liveNames: new Map(),
+    exports: new Map(),
+    commandsOf: new Map(),
+    endedCommands: new Set(),
+    keepEnded,
+  };
 }
 
 /**
@@ -44,8 +72,10 @@ export function alreadyFolded(cluster: Cluster, event: JobEvent): boolean {
 export function fold(cluster: Cluster, event: JobEvent): Cluster {
   // An event re-delivered (a reader restarted mid-batch) is already in the state.
   if (alreadyFolded(cluster, event)) return cluster;
-  const next = apply(cluster.jobs.get(event.jobId), event);
+  const before = cluster.jobs.get(event.jobId);
+  const next = apply(before, event);
   if (next) cluster.jobs.set(event.jobId, next);
+  if (next !== before) index(cluster, event.jobId, before, next);
   cluster.nextSeq.set(event.jobId, Math.max(cluster.nextSeq.get(event.jobId) ?? 0, event.seq + 1));
   foldDryRun(cluster, event);
   const known = cluster.outcomes.get(event.commandId);
@@ -60,8 +90,62 @@ export function fold(cluster: Cluster, event: JobEvent): Cluster {
       eventIds: [event.eventId],
       rejection: rejected ? { code: event.code, reason: event.reason } : null,
     });
+    keepOutcome(cluster, event.jobId, event.commandId, next);
   }
+  if (endsJob(event)) forgetEnded(cluster, event.jobId);
   return cluster;
+}
+
+/** Notes a new outcome's id: with its live job, or among the ended ones (no job, or an ended one). */
+function keepOutcome(
+  cluster: Cluster,
+  jobId: string,
+  commandId: string,
+  job: JobState | undefined,
+): void {
+  if (job && !isTerminal(job.status)) {
+    const ids = cluster.commandsOf.get(jobId);
+    if (ids) ids.push(commandId);
+    else cluster.commandsOf.set(jobId, [commandId]);
+    return;
+  }
+  cluster.endedCommands.add(commandId);
+  trimEnded(cluster);
+}
+
+/** A job ended: its commands' ids join the bounded window of ended jobs' commands. */
+function forgetEnded(cluster: Cluster, jobId: string): void {
+  for (const id of cluster.commandsOf.get(jobId) ?? []) cluster.endedCommands.add(id);
+  cluster.commandsOf.delete(jobId);
+  trimEnded(cluster);
+}
+
+function trimEnded(cluster: Cluster): void {
+  // A Set iterates in insertion order: the first is the oldest.
+  for (const id of cluster.endedCommands) {
+    if (cluster.endedCommands.size <= cluster.keepEnded) break;
+    cluster.endedCommands.delete(id);
+    cluster.outcomes.delete(id);
+  }
+}
+
+/** Keeps the name and export indexes in step with one job's change. */
+function index(
+  cluster: Cluster,
+  jobId: string,
+  before: JobState | undefined,
+  after: JobState | undefined,
+): void {
+  if (before && !isTerminal(before.status) && cluster.liveNames.get(before.name) === jobId)
+    cluster.liveNames.delete(before.name);
+  if (after && !isTerminal(after.status)) cluster.liveNames.set(after.name, jobId);
+  const was = before?.exportedSnapshots ?? {};
+  const now = after?.exportedSnapshots ?? {};
+  if (was === now) return;
+  for (const name of Object.keys(was))
+    if (!(name in now) && cluster.exports.get(name)?.jobId === jobId) cluster.exports.delete(name);
+  for (const [name, snapshotId] of Object.entries(now))
+    if (was[name] !== snapshotId) cluster.exports.set(name, { jobId, snapshotId });
 }
 
 /** Keeps {@link Cluster.dryRuns}: requests in, answers noted, an ended job's requests out. */
@@ -78,10 +162,8 @@ function foldDryRun(cluster: Cluster, event: JobEvent): void {
 
 /** The live (non-terminal) job with this name, if any: names are unique among live jobs. */
 export function liveJobNamed(cluster: Cluster, name: string): JobState | undefined {
-  for (const job of cluster.jobs.values()) {
-    if (job.name === name && !isTerminal(job.status)) return job;
-  }
-  return undefined;
+  const jobId = cluster.liveNames.get(name);
+  return jobId === undefined ? undefined : cluster.jobs.get(jobId);
 }
 
 /** The job and snapshot id behind an exported snapshot name. */
@@ -89,11 +171,7 @@ export function exportedSnapshot(
   cluster: Cluster,
   name: string,
 ): { jobId: string; snapshotId: string } | undefined {
-  for (const job of cluster.jobs.values()) {
-    const snapshotId = job.exportedSnapshots[name];
-    if (snapshotId !== undefined) return { jobId: job.jobId, snapshotId };
-  }
-  return undefined;
+  return cluster.exports.get(name);
 }
 
 /** Envelope fields the coordinator supplies when it appends a decision's events. */

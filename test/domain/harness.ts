@@ -92,9 +92,14 @@ const WORKER_COMMANDS: readonly CommandType[] = [
  * a clock one second later, so a scenario's events are the same on every run.
  */
 export class Sim {
-  readonly cluster: Cluster = emptyCluster();
+  readonly cluster: Cluster;
   readonly log: JobEvent[] = [];
   private count = 0;
+
+  /** `keepEnded`: how many ended jobs' command ids the cluster remembers (see emptyCluster). */
+  constructor(keepEnded?: number) {
+    this.cluster = emptyCluster(keepEnded);
+  }
 
   /** Runs a command built from its type, job id and payload. */
   send<K extends CommandType>(

@@ -456,6 +456,20 @@ function show(value: unknown): string {
 
 /** Every invariant of a cluster built from `log` by whole commands. */
 function checkInvariants(p: Problems, cluster: Cluster, log: JobEvent[]): void {
+  // The indexes say what a scan of every job would.
+  const live = new Map<string, string>();
+  const exports = new Map<string, { jobId: string; snapshotId: string }>();
+  for (const job of cluster.jobs.values()) {
+    if (!isTerminal(job.status)) live.set(job.name, job.jobId);
+    for (const [name, snapshotId] of Object.entries(job.exportedSnapshots))
+      exports.set(name, { jobId: job.jobId, snapshotId });
+  }
+  p.same([...cluster.liveNames].sort(), [...live].sort(), 'live jobs by name, indexed and scanned');
+  p.same(
+    [...cluster.exports].sort(),
+    [...exports].sort(),
+    'exported snapshots, indexed and scanned',
+  );
   const byJob = new Map<string, JobEvent[]>();
   for (const e of log) byJob.set(e.jobId, [...(byJob.get(e.jobId) ?? []), e]);
 

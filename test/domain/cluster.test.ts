@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { exportedSnapshot, liveJobNamed } from '../../src/domain/cluster.js';
+import { Sim } from './harness.js';
+
+// The cluster's indexes and its bounded memory of command ids: a coordinator's cost per command
+// must not grow with the jobs its log ever held (issue 18).
+
+describe('the cluster', () => {
+  it('finds live jobs and exports by name, and forgets an ended job’s name', () => {
+    const sim = new Sim();
+    sim.submit('j1', 'orders');
+    expect(liveJobNamed(sim.cluster, 'orders')?.jobId).toBe('j1');
+    sim.cancel('j1');
+    expect(liveJobNamed(sim.cluster, 'orders')).toBeUndefined();
+    sim.submit('j2', 'orders');
+    expect(liveJobNamed(sim.cluster, 'orders')?.jobId).toBe('j2');
+    expect(exportedSnapshot(sim.cluster, 'nope')).toBeUndefined();
+  });
+
+  it('keeps a live job’s command ids, and the newest ended jobs’ only, so memory is bounded', () => {
+    const sim = new Sim(10);
+    sim.submit('live', 'live');
+    const liveSubmit = sim.log.at(-1)?.commandId ?? '';
+    for (let i = 0; i < 50; i++) {
+      sim.submit(`j${i}`, `job-${i}`);
+      sim.cancel(`j${i}`);
+    }
+    // 100 ended commands went through a window of 10; the live job's command stays.
+    expect(sim.cluster.outcomes.size).toBe(11);
+    expect(sim.cluster.outcomes.has(liveSubmit)).toBe(true);
+    const lastCancel = sim.log.at(-1)?.commandId ?? '';
+    expect(sim.cluster.outcomes.has(lastCancel)).toBe(true);
+    // A recent repeat is still a no-op.
+    const repeat = sim.send('CancelJob', 'j49', {}, { commandId: lastCancel });
+    expect(repeat.decision.kind).toBe('duplicate');
+    expect(repeat.events).toEqual([]);
+    // One whose id was forgotten is decided again: against an ended job, refused.
+    const old = sim.send('CancelJob', 'j0', {}, { commandId: 'cmd-3' });
+    expect(old.events.map((e) => e.type)).toEqual(['CommandRejected']);
+    // Once the live job ends, its ids join the window like any other.
+    sim.cancel('live');
+    expect(sim.cluster.outcomes.size).toBe(10);
+  });
+});
