@@ -4,7 +4,7 @@
 // back). Figures only; nothing here passes or fails.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { Kafka } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import kafkajs from '../../src/kafka/kafkajs/loader.js';
 import { pino } from 'pino';
 import { SluiceClient } from '../../src/node/client.js';
@@ -19,6 +19,11 @@ import { createKafka } from '../../src/kafka/kafkajs/adapter.js';
 import { rawKafka } from '../support/raw-kafka.js';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 300); // × 10 commands each
+/**
+ * Ended jobs (a submit and a cancel each) in a second namespace before the same workload runs
+ * there: the coordinator's throughput must not fall as jobs accumulate (issue 18).
+ */
+const ENDED_JOBS = Number(process.env.BENCH_ENDED_JOBS ?? 50_000);
 const LATENCY_SAMPLES = Number(process.env.BENCH_SAMPLES ?? 300);
 const logger = pino({ level: 'silent' });
 
@@ -132,18 +137,27 @@ async function rawLoop(kafka: Kafka, input: string, output: string): Promise<() 
   };
 }
 
-async function main(): Promise<void> {
-  const infra = await resolveInfra({ onProgress: (m) => process.stderr.write(`${m}\n`) });
-  const kafka = rawKafka('bench', infra.brokers);
-  const registry = new RegistryClient({ url: infra.registryUrl });
-  const ns = `bench-${randomUUID().slice(0, 8)}`;
-  const topics = topicNames(ns);
-  const admin = kafka.admin();
-  await admin.connect();
-  const rawIn = `${ns}.raw-in`;
-  const rawOut = `${ns}.raw-out`;
-  await admin.createTopics({ topics: [{ topic: rawIn }, { topic: rawOut }], waitForLeaders: true });
+interface Measured {
+  coordinator: Coordinator;
+  client: SluiceClient;
+  ordered: Buffer[];
+  total: number;
+  seconds: number;
+}
 
+/**
+ * A coordinator on `ns`, after `ended` jobs were submitted and cancelled there: the time from
+ * publishing the workload (JOBS × 10 commands) to its last event in the log.
+ */
+async function sluiceThroughput(
+  infra: { brokers: string[]; registryUrl: string },
+  kafka: Kafka,
+  producer: Producer,
+  registry: RegistryClient,
+  ns: string,
+  ended: number,
+): Promise<Measured> {
+  const topics = topicNames(ns);
   const coordinator = new Coordinator({
     kafka: createKafka({ brokers: infra.brokers, clientId: 'bench-coordinator', logger }),
     registry,
@@ -159,27 +173,72 @@ async function main(): Promise<void> {
   });
   const codec = new CommandCodec(registry, topics.control);
   await codec.ready();
-  const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
-  await producer.connect();
   // Warm-up: the coordinator is elected and has rebuilt before timing starts.
   await client.submit('p', { name: 'warmup' });
-
+  let before = 1;
+  if (ended > 0) {
+    const started = performance.now();
+    const preload = Array.from({ length: ended }, (_, i) => {
+      const base = { jobId: `e${i}`, issuedBy: 'bench', at: Date.now() };
+      return [
+        codec.encode({
+          ...base,
+          commandId: randomUUID(),
+          type: 'SubmitJob',
+          pipeline: 'p',
+          config: compileJobConfig({ name: `ended-${i}` }),
+        }),
+        codec.encode({ ...base, commandId: randomUUID(), type: 'CancelJob' }),
+      ];
+    }).flat();
+    const loaded = drain(kafka, topics.jobs, preload.length + before);
+    for (let i = 0; i < preload.length; i += 1000)
+      await producer.send({
+        topic: topics.control,
+        messages: preload.slice(i, i + 1000).map((value) => ({ value })),
+      });
+    await loaded;
+    before += preload.length;
+    process.stderr.write(
+      `preloaded ${ended} ended jobs (${preload.length} commands) in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+    );
+  }
   const all = Array.from({ length: JOBS }, (_, i) => commands(`b${i}`, i)).flatMap(
     (cmds, _i, arr) => cmds.map((c, r) => ({ c, r, n: arr.length })),
   );
   // Round-major order: every job's first command, then every job's second, and so on.
   const ordered = all.sort((x, y) => x.r - y.r).map((x) => codec.encode(x.c));
   const total = ordered.length;
-
-  // Sluice: publish everything, time until every command's event is in the log.
-  const sluiceDrained = drain(kafka, topics.jobs, total + 1);
+  // Publish everything, time until every command's event is in the log.
+  const drained = drain(kafka, topics.jobs, total + before);
   const t0 = performance.now();
   for (let i = 0; i < ordered.length; i += 500)
     await producer.send({
       topic: topics.control,
       messages: ordered.slice(i, i + 500).map((value) => ({ value })),
     });
-  const sluiceSeconds = ((await sluiceDrained) - t0) / 1000;
+  const seconds = ((await drained) - t0) / 1000;
+  return { coordinator, client, ordered, total, seconds };
+}
+
+async function main(): Promise<void> {
+  const infra = await resolveInfra({ onProgress: (m) => process.stderr.write(`${m}\n`) });
+  const kafka = rawKafka('bench', infra.brokers);
+  const registry = new RegistryClient({ url: infra.registryUrl });
+  const ns = `bench-${randomUUID().slice(0, 8)}`;
+  const topics = topicNames(ns);
+  const admin = kafka.admin();
+  await admin.connect();
+  const rawIn = `${ns}.raw-in`;
+  const rawOut = `${ns}.raw-out`;
+  await admin.createTopics({ topics: [{ topic: rawIn }, { topic: rawOut }], waitForLeaders: true });
+
+  const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const empty = await sluiceThroughput(infra, kafka, producer, registry, ns, 0);
+  const full = await sluiceThroughput(infra, kafka, producer, registry, `${ns}-ended`, ENDED_JOBS);
+  const { client, coordinator, ordered, total } = empty;
+  const sluiceSeconds = empty.seconds;
 
   // Raw kafkajs: the same records through the same kind of transactional loop.
   const stopRaw = await rawLoop(kafka, rawIn, rawOut);
@@ -234,6 +293,11 @@ async function main(): Promise<void> {
     commands: total,
     throughput: {
       sluicePerSecond: Math.round(total / sluiceSeconds),
+      withEndedJobs: {
+        endedJobs: ENDED_JOBS,
+        sluicePerSecond: Math.round(total / full.seconds),
+        ratioToEmpty: +(sluiceSeconds / full.seconds).toFixed(2),
+      },
       rawPerSecond: Math.round(total / rawSeconds),
       ratio: +(rawSeconds / sluiceSeconds).toFixed(2),
     },
@@ -251,6 +315,8 @@ async function main(): Promise<void> {
   await producer.disconnect();
   await client.close();
   await coordinator.stop();
+  await full.client.close();
+  await full.coordinator.stop();
   await admin
     .deleteTopics({ topics: [rawIn, rawOut, topics.control, topics.jobs] })
     .catch(() => undefined);
