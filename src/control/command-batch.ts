@@ -78,6 +78,7 @@ export async function decideBatch(o: {
  * Appends a batch's events to the job log and commits the control records' offsets, in one
  * transaction: a command is applied exactly when its events are appended. Aborts and rethrows
  * on failure; the consumer then hands the records over again from the last committed offset.
+ * Resolves to each job-log partition written, with the offset after its last event.
  */
 export async function appendBatch(o: {
   producer: TransactionalProducer;
@@ -88,20 +89,25 @@ export async function appendBatch(o: {
   partition: number;
   last: ConsumedRecord;
   events: JobEvent[];
-}): Promise<void> {
+}): Promise<Map<number, bigint>> {
+  const ends = new Map<number, bigint>();
   const tx = await o.producer.begin();
   try {
     if (o.events.length > 0) {
-      await tx.send([
-        {
-          topic: o.topics.jobs,
-          messages: o.events.map((e) => ({
-            key: e.eventId,
-            value: o.codec.encode(e),
-            partition: jobPartition(e.jobId, o.jobsPartitions),
-          })),
-        },
-      ]);
+      const counts = new Map<number, number>();
+      const messages = o.events.map((e) => {
+        const partition = jobPartition(e.jobId, o.jobsPartitions);
+        counts.set(partition, (counts.get(partition) ?? 0) + 1);
+        return { key: e.eventId, value: o.codec.encode(e), partition };
+      });
+      // One producer writes the log, so a partition's events of one send are contiguous.
+      const firsts = new Map<number, bigint>();
+      for (const w of await tx.send([{ topic: o.topics.jobs, messages }])) {
+        const at = BigInt(w.baseOffset);
+        const first = firsts.get(w.partition);
+        if (first === undefined || at < first) firsts.set(w.partition, at);
+      }
+      for (const [p, first] of firsts) ends.set(p, first + BigInt(counts.get(p) ?? 0));
     }
     failpoint('coordinator.after-events-sent', o.events.length > 0);
     await tx.sendOffsets({ groupId: o.groupId }, [
@@ -116,6 +122,7 @@ export async function appendBatch(o: {
     await tx.abort().catch(() => undefined);
     throw err;
   }
+  return ends;
 }
 
 /** Writes a command of the coordinator's own (a snapshot) to the control topic, like any client. */

@@ -14,11 +14,20 @@ import { appendBatch, decideBatch, logEvent, sendCommand } from './command-batch
 import { fenceStoppingJobs } from './fence.js';
 import { ElectionProducer } from './election-producer.js';
 import { rebuildState } from './rebuild.js';
+import { Checkpointer } from './checkpoint.js';
 import { SnapshotTaker, snapshotCommand } from './snapshots.js';
 import { ensureTopics } from '../log/topics.js';
 
 /** At most this many commands share one transaction, which keeps transactions short. */
 const MAX_COMMANDS_PER_TRANSACTION = 500;
+
+/**
+ * How often the active coordinator checkpoints the jobs that changed, and after how many events
+ * read past the last checkpoint a rebuild writes a full one: what a failover reads of the log
+ * is then bounded by a few seconds of events, not by the log's length.
+ */
+const CHECKPOINT_INTERVAL_MS = 5_000;
+const FULL_CHECKPOINT_AFTER_EVENTS = 1_000;
 
 /** How to run a coordinator. */
 export interface CoordinatorDeps {
@@ -61,6 +70,11 @@ export class Coordinator {
   private snapshots: SnapshotTaker | undefined;
   /** Publishes the coordinator's own ReportSnapshot commands: snapshots go through the log like any command. */
   private commandProducer: Producer | undefined;
+  private checkpoints: Checkpointer | undefined;
+  private stopCheckpoints: () => void = () => undefined;
+  /** Work on the election's producer, one at a time: a batch's transaction, or a checkpoint's. */
+  private turn: Promise<unknown> = Promise.resolve();
+  private rebuilt: { checkpointed: number; events: number } | undefined;
 
   private readonly clock: Clock;
 
@@ -82,6 +96,11 @@ export class Coordinator {
   /** True while this member owns the control partition and has rebuilt the state. */
   isActive(): boolean {
     return this.active;
+  }
+
+  /** What this member's last rebuild read: jobs from the checkpoint, events from the log. */
+  get lastRebuild(): { checkpointed: number; events: number } | undefined {
+    return this.rebuilt;
   }
 
   /** Commands applied by this member since it started. */
@@ -149,7 +168,7 @@ export class Coordinator {
           i += MAX_COMMANDS_PER_TRANSACTION
         ) {
           const chunk = batch.records.slice(i, i + MAX_COMMANDS_PER_TRANSACTION);
-          await this.handle(batch.partition, chunk);
+          await this.inTurn(() => this.handle(batch.partition, chunk));
           const last = chunk[chunk.length - 1];
           if (last) resolveOffset(last.offset);
           await heartbeat();
@@ -188,7 +207,7 @@ export class Coordinator {
       () => this.stopped || generation !== this.generation,
     );
     if (!fresh) return;
-    const { cluster, events } = await rebuildState({
+    const { cluster, events, checkpointed, ends } = await rebuildState({
       kafka: this.opts.kafka,
       codec: this.events,
       namespace: this.opts.namespace,
@@ -198,11 +217,39 @@ export class Coordinator {
     if (generation !== this.generation) return;
     this.cluster = cluster;
     this.active = true;
+    this.rebuilt = { checkpointed, events };
+    this.checkpoints = new Checkpointer(this.topics, this.jobsPartitions, this.log);
+    this.checkpoints.rebuilt(cluster, ends, events > FULL_CHECKPOINT_AFTER_EVENTS);
     this.startSnapshots();
+    this.startCheckpoints(generation);
     this.log.info(
-      { jobs: cluster.jobs.size, events, ms: this.clock.now() - started },
+      { jobs: cluster.jobs.size, checkpointed, events, ms: this.clock.now() - started },
       'state rebuilt; coordinator active',
     );
+  }
+
+  /** Every CHECKPOINT_INTERVAL_MS while active: checkpoints what changed (see Checkpointer). */
+  private startCheckpoints(generation: number): void {
+    this.stopCheckpoints();
+    this.stopCheckpoints = this.clock.every(CHECKPOINT_INTERVAL_MS, () => {
+      void this.inTurn(async () => {
+        const cluster = this.cluster;
+        const producer = this.producer.current;
+        const checkpoints = this.checkpoints;
+        if (generation !== this.generation || !cluster || !producer || !checkpoints?.due) return;
+        await checkpoints.write(cluster, producer);
+      }).catch((err: unknown) =>
+        // The log is still the truth: a missed checkpoint only makes the next rebuild longer.
+        this.log.warn({ err }, 'could not write a checkpoint; trying again at the next interval'),
+      );
+    });
+  }
+
+  /** Runs `work` once the work before it on the election's producer is done. */
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.turn.then(work);
+    this.turn = result.catch(() => undefined);
+    return result;
   }
 
   /** Every second while active: record the snapshots that are due (see {@link SnapshotTaker}). */
@@ -230,6 +277,8 @@ export class Coordinator {
 
   private deactivate(reason: string): void {
     this.snapshots?.stop();
+    this.stopCheckpoints();
+    this.checkpoints = undefined;
     if (this.active) this.log.info({ reason }, 'coordinator inactive');
     this.active = false;
     this.cluster = undefined;
@@ -263,8 +312,9 @@ export class Coordinator {
     });
     const { kafka } = this.opts;
     await fenceStoppingJobs(kafka, this.topics.namespace, cluster, events, this.log, this.clock);
+    let ends: Map<number, bigint>;
     try {
-      await appendBatch({
+      ends = await appendBatch({
         producer,
         codec: this.events,
         topics: this.topics,
@@ -278,6 +328,7 @@ export class Coordinator {
       this.deactivate(`transaction failed: ${err instanceof Error ? err.message : String(err)}`);
       throw err; // the consumer hands the commands over again from the last committed offset
     }
+    this.checkpoints?.appended(events, ends);
     this.applied += records.length;
     for (const e of events) logEvent(this.log, e, changes.get(e));
   }

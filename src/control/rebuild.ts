@@ -1,15 +1,32 @@
 import type { EventCodec } from '../codec/log-codec.js';
+import { clusterFromCheckpoints } from '../domain/checkpoint.js';
 import { emptyCluster, fold, type Cluster } from '../domain/cluster.js';
 import { logReaderGroupPrefix, topicNames } from '../domain/resources.js';
+import { topicOffsets, withAdmin } from '../kafka/offsets.js';
 import type { Kafka } from '../kafka/port.js';
 import { LogReader } from '../log/log-reader.js';
 import { failpoint } from '../observability/failpoint.js';
 import type { Logger } from '../observability/logger.js';
+import { readCheckpoint } from './checkpoint.js';
+
+/** What a rebuild found: the state, and what it read to get it. */
+export interface Rebuilt {
+  cluster: Cluster;
+  /** Events read from the log (its tail after the checkpoint). */
+  events: number;
+  /** Jobs the checkpoint held. */
+  checkpointed: number;
+  /** Per job-log partition, the offset after its last record: where the log ended. */
+  ends: Map<number, bigint>;
+}
 
 /**
- * The state of every job of a namespace, folded from its whole job log: what a coordinator
- * decides against once elected. `heartbeat` keeps its membership of the election while a long
- * log is read.
+ * The state of every job of a namespace, as a coordinator decides against it once elected: the
+ * last checkpoint folded, then the job log from the positions it covers (from the beginning
+ * where it has none: a namespace older than checkpoints, or none written yet). Called once the
+ * election has fenced every earlier coordinator, so nothing is appended meanwhile and the ends
+ * read first are the log's ends. `heartbeat` keeps the election's membership while a long log
+ * is read.
  */
 export async function rebuildState(o: {
   kafka: Kafka;
@@ -17,15 +34,24 @@ export async function rebuildState(o: {
   namespace: string;
   logger: Logger;
   heartbeat?: (() => Promise<void>) | undefined;
-}): Promise<{ cluster: Cluster; events: number }> {
-  const cluster = emptyCluster();
+}): Promise<Rebuilt> {
+  const topics = topicNames(o.namespace);
+  const ends = new Map(
+    (await withAdmin(o.kafka, (admin) => topicOffsets(admin, topics.jobs))).map((p) => [
+      p.partition,
+      p.high,
+    ]),
+  );
+  const checkpoint = await readCheckpoint(o.kafka, topics.checkpoint);
+  const cluster = clusterFromCheckpoints(emptyCluster(), checkpoint.jobs);
   const reader = new LogReader({
     kafka: o.kafka,
     codec: o.codec,
-    topic: topicNames(o.namespace).jobs,
+    topic: topics.jobs,
     logger: o.logger,
     groupPrefix: logReaderGroupPrefix(o.namespace, 'coordinator-rebuild'),
     onProgress: () => o.heartbeat?.(),
+    from: checkpoint.positions,
   });
   try {
     await reader.start((e) => {
@@ -35,5 +61,5 @@ export async function rebuildState(o: {
   } finally {
     await reader.stop();
   }
-  return { cluster, events: reader.eventsRead };
+  return { cluster, events: reader.eventsRead, checkpointed: checkpoint.jobs.length, ends };
 }

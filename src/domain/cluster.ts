@@ -96,6 +96,31 @@ export function fold(cluster: Cluster, event: JobEvent): Cluster {
   return cluster;
 }
 
+/**
+ * Puts one job back as a checkpoint saved it (see domain/checkpoint.ts): its state, next seq,
+ * remembered outcomes and open dry runs, with the indexes. Ended jobs are to be restored after
+ * live ones, oldest first, so their commands join the window in about the order they ended.
+ */
+export function restoreJob(
+  cluster: Cluster,
+  jobId: string,
+  state: JobState | null,
+  nextSeq: number,
+  outcomes: readonly Outcome[],
+  dryRuns: readonly { requestId: string; answered: readonly string[] }[],
+): void {
+  const before = cluster.jobs.get(jobId);
+  if (state) cluster.jobs.set(jobId, state);
+  cluster.nextSeq.set(jobId, nextSeq);
+  index(cluster, jobId, before, state ?? before);
+  for (const o of outcomes) {
+    cluster.outcomes.set(o.commandId, { ...o, eventIds: [...o.eventIds] });
+    keepOutcome(cluster, jobId, o.commandId, state ?? undefined);
+  }
+  for (const r of dryRuns)
+    cluster.dryRuns.set(r.requestId, { jobId, answered: new Set(r.answered) });
+}
+
 /** Notes a new outcome's id: with its live job, or among the ended ones (no job, or an ended one). */
 function keepOutcome(
   cluster: Cluster,

@@ -15,6 +15,11 @@ export interface Topics {
   jobs: string;
   /** Presence: one record per worker, with the fingerprints of the code it runs (compacted). */
   workers: string;
+  /**
+   * The coordinator's checkpoints of the folded state (compacted): each job's state and the job
+   * log's positions it covers, so a new coordinator reads the log's tail only (issue 18).
+   */
+  checkpoint: string;
 }
 
 const NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
@@ -32,6 +37,7 @@ export function topicNames(namespace: string): Topics {
     control: `${namespace}.control`,
     jobs: `${namespace}.jobs`,
     workers: `${namespace}.workers`,
+    checkpoint: `${namespace}.checkpoint`,
   };
 }
 

@@ -22,6 +22,11 @@ export interface LogReaderOptions {
    * events (written in one transaction, so read in one batch) have all been handed over.
    */
   onProgress?: (eventsRead: number) => Promise<void> | void;
+  /**
+   * Per partition, the offset to start at (a checkpoint's position); the others start at the
+   * beginning. Events before it are skipped even if a fetch made before the seek brings them.
+   */
+  from?: ReadonlyMap<number, bigint>;
 }
 
 /**
@@ -40,9 +45,10 @@ export class LogReader {
   async start(handler: EventHandler): Promise<void> {
     const { kafka, topic, codec, logger } = this.opts;
     // The last offset to reach per partition (high watermark - 1; it may be a commit marker).
+    const from = this.opts.from ?? new Map<number, bigint>();
     const targets = new Map(
       (await withAdmin(kafka, (admin) => topicOffsets(admin, topic)))
-        .filter((o) => o.high > o.low)
+        .filter((o) => o.high > o.low && o.high > (from.get(o.partition) ?? 0n))
         .map((o) => [o.partition, o.high - 1n]),
     );
     const consumer = kafka.consumer({
@@ -73,7 +79,9 @@ export class LogReader {
         if (!restarting) crashed?.(err);
       },
       eachBatch: async (batch, control) => {
+        const start = from.get(batch.partition);
         for (const message of batch.records) {
+          if (start !== undefined && BigInt(message.offset) < start) continue;
           if (message.value === null) continue; // a tombstone: a purged job's event
           let event: JobEvent;
           try {
@@ -96,6 +104,8 @@ export class LogReader {
         await control.heartbeat();
       },
     });
+    // After start: a seek needs the consumer running; kafkajs applies it before the next fetch.
+    for (const [partition, offset] of from) consumer.seek(topic, partition, String(offset));
     await Promise.race([done, failed]);
   }
 

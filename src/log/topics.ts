@@ -77,6 +77,17 @@ async function ensureOnce(
     },
     // A namespace created before presence records gets this topic at the next start.
     { topic: topics.workers, partitions: 1, config: { ...WORKERS_TOPIC_CONFIG } },
+    // Partitioned like the job log, so a job's checkpoint sits in the partition of its events;
+    // a namespace created before checkpoints gets it at the next start.
+    {
+      topic: topics.checkpoint,
+      partitions: existing.has(topics.checkpoint)
+        ? 0
+        : existing.has(topics.jobs)
+          ? ((await admin.partitions([topics.jobs]))[0]?.partitions.length ?? jobsPartitions)
+          : jobsPartitions,
+      config: { ...CHECKPOINT_TOPIC_CONFIG },
+    },
   ].filter((t) => !existing.has(t.topic));
   if (missing.length > 0) {
     try {
@@ -91,6 +102,17 @@ async function ensureOnce(
   }
   return checkTopics(admin, topics);
 }
+
+/**
+ * The checkpoint topic keeps one record per job and per log partition that matter: the latest.
+ * Compacted early and often (small segments, a low dirty ratio), since every checkpoint rewrites
+ * the records of the jobs that changed, and a reader reads all it holds.
+ */
+export const CHECKPOINT_TOPIC_CONFIG: Record<string, string> = {
+  'cleanup.policy': 'compact',
+  'segment.ms': '600000',
+  'min.cleanable.dirty.ratio': '0.1',
+};
 
 async function checkTopics(admin: Admin, topics: Topics): Promise<NamespaceTopics> {
   const meta = await admin.partitions([topics.control, topics.jobs]);

@@ -264,6 +264,57 @@ describe('a coordinator failover', () => {
     expect(b.coordinator.commandsApplied).toBe(200 - appliedByA);
   });
 
+  it('rebuilds from the last checkpoint and the log after it, to the same outcomes (issue 18)', async () => {
+    const w = memoryWorld({ maxBatchRecords: 50 });
+    const [a, b] = await electionOfTwo(w);
+    const first = scripts(30);
+    const publishing = publishRounds(w, first, 100);
+    expect(await w.clock.runUntil(() => publishing.done() && allHandled(w), 60_000)).toBe(true);
+    // A checkpoint is due every 5 s; then a few more commands, which only the log holds.
+    await w.clock.runUntil(() => false, 6_000);
+    const later = [script('late0'), script('late1')];
+    const more = publishRounds(w, later, 10);
+    expect(await w.clock.runUntil(() => more.done() && allHandled(w), 30_000)).toBe(true);
+    w.cluster.crash('a');
+    expect(await w.clock.runUntil(() => b.coordinator.isActive(), 30_000)).toBe(true);
+    // b folded the 30 checkpointed jobs and read only what came after the checkpoint.
+    const rebuilt = b.coordinator.lastRebuild;
+    expect(rebuilt?.checkpointed).toBe(30);
+    expect(rebuilt?.events).toBe(20);
+    // And decides as a's state would: a repeat is a no-op, a new command gets the next seq.
+    const ops = w.cluster.client('ops2');
+    await publishCommands(
+      ops,
+      NS,
+      [JSON.stringify(later[0]?.[9]), JSON.stringify(first[3]?.[9])],
+      'ops2',
+    );
+    await publishCommands(
+      ops,
+      NS,
+      [
+        JSON.stringify({
+          type: 'SubmitJob',
+          jobId: 'f7',
+          commandId: 'again',
+          pipeline: 'p',
+          config: jobConfig('job-f7'),
+        }),
+      ],
+      'ops2',
+    );
+    expect(await w.clock.runUntil(() => allHandled(w), 30_000)).toBe(true);
+    const events = await jobEvents(w, NS);
+    expectEachOnce(
+      events.filter((e) => e.commandId !== 'again'),
+      [...first, ...later],
+    );
+    // f7 was cancelled: the submit of the same id is refused, as the seq after its ten events.
+    expect(events.filter((e) => e.commandId === 'again')).toMatchObject([
+      { type: 'CommandRejected', jobId: 'f7', seq: 10 },
+    ]);
+  });
+
   it('fences a zombie: stalled past its session timeout, then resumed, it writes nothing more', async () => {
     const w = memoryWorld({ maxBatchRecords: 10, requestLatencyMs: 2 });
     // b is elected alone; a joins once b has stalled (b's id sorts after a's, so a, not the

@@ -1,3 +1,9 @@
+import {
+  checkpointOf,
+  clusterFromCheckpoints,
+  endedOutcomesOf,
+  type JobCheckpoint,
+} from '../../src/domain/checkpoint.js';
 import fc from 'fast-check';
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -645,6 +651,47 @@ describe('random command sequences', () => {
           expect(replay(own)).toEqual(cluster.jobs.get(jobId));
         }
       }),
+      RUNS,
+    );
+  });
+
+  it('fold the same from a checkpoint and the log after it as from the whole log (issue 18)', () => {
+    fc.assert(
+      fc.property(
+        arbCommands,
+        fc.nat(),
+        fc.nat(),
+        fc.integer({ min: 1, max: 1000 }),
+        (commands, cutSeed, aheadSeed, keep) => {
+          // A small window, so forgetting ended jobs' commands is exercised too.
+          const full = emptyCluster(keep);
+          const { log } = drive(commands);
+          for (const e of log) fold(full, e);
+          // The checkpoint: every job as of event `cut`, some jobs written later still (a
+          // checkpoint of many jobs spans transactions: a state may be ahead of the position).
+          const cut = log.length === 0 ? 0 : cutSeed % (log.length + 1);
+          const ahead = cut + (log.length - cut === 0 ? 0 : aheadSeed % (log.length - cut + 1));
+          const atCut = emptyCluster(keep);
+          for (const e of log.slice(0, cut)) fold(atCut, e);
+          const atAhead = emptyCluster(keep);
+          for (const e of log.slice(0, ahead)) fold(atAhead, e);
+          const written = [...atCut.nextSeq.keys()].map((jobId) => {
+            const from = jobId.endsWith('1') ? atAhead : atCut;
+            return checkpointOf(from, jobId, endedOutcomesOf(from, new Set([jobId])));
+          });
+          const wire = JSON.parse(JSON.stringify(written)) as JobCheckpoint[];
+          const restored = clusterFromCheckpoints(emptyCluster(keep), wire);
+          for (const e of log.slice(cut)) fold(restored, e);
+          expect(restored.jobs).toEqual(full.jobs);
+          expect(restored.nextSeq).toEqual(full.nextSeq);
+          expect(restored.liveNames).toEqual(full.liveNames);
+          expect(restored.exports).toEqual(full.exports);
+          expect(restored.dryRuns).toEqual(full.dryRuns);
+          // Every command a live job remembers is remembered after the checkpoint too.
+          for (const [jobId, ids] of full.commandsOf)
+            for (const id of ids) expect(restored.outcomes.get(id)?.jobId).toBe(jobId);
+        },
+      ),
       RUNS,
     );
   });

@@ -63,12 +63,17 @@ describe('ensureTopics', () => {
     });
   });
 
-  it('adds <ns>.workers to a namespace made before it, leaving the other two as they are', async () => {
+  it('adds <ns>.workers and <ns>.checkpoint to a namespace made before them, leaving the other two as they are', async () => {
     const { cluster, admin, requests } = world();
     cluster.createTopic(topics.control, 1);
     cluster.createTopic(topics.jobs, 3, { 'cleanup.policy': 'compact' });
     await ensureTopics(admin, topics);
-    expect(requests.map((r) => r.map((t) => t.topic))).toEqual([['ns.workers']]);
+    expect(requests.map((r) => r.map((t) => t.topic))).toEqual([['ns.workers', 'ns.checkpoint']]);
+    // Partitioned like the job log as it is, compacted.
+    expect(requests[0]?.[1]).toMatchObject({
+      partitions: 3,
+      config: { 'cleanup.policy': 'compact' },
+    });
   });
 
   it('creates nothing, and so sends no settings, when both exist', async () => {
