@@ -266,7 +266,7 @@ describe('a coordinator failover', () => {
 
   it('rebuilds from the last checkpoint and the log after it, to the same outcomes (issue 18)', async () => {
     const w = memoryWorld({ maxBatchRecords: 50 });
-    const [a, b] = await electionOfTwo(w);
+    const [, b] = await electionOfTwo(w);
     const first = scripts(30);
     const publishing = publishRounds(w, first, 100);
     expect(await w.clock.runUntil(() => publishing.done() && allHandled(w), 60_000)).toBe(true);
