@@ -84,4 +84,6 @@ export interface BasicAuth {
 export interface Access {
   connection?: BrokerConnection | undefined;
   registryAuth?: BasicAuth | undefined;
+  /** PEM CA certificate(s) (the text) that signed an `https:` registry's certificate. */
+  registryCa?: string | undefined;
 }
