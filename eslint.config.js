@@ -29,7 +29,7 @@ const LAYERS = {
     'client',
   ],
   cli: ['domain', 'pipeline', 'observability', 'client', 'node', 'infra'],
-  infra: ['domain', 'kafka'],
+  infra: ['domain', 'kafka', 'codec'],
   demo: ['domain', 'kafka', 'pipeline', 'observability', 'node', 'infra'],
 };
 const FOLDERS = Object.keys(LAYERS);

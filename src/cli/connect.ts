@@ -2,7 +2,7 @@ import { SluiceClient } from '../node/client.js';
 import { SluiceError } from '../domain/errors.js';
 import type { ConnectionSecurity } from '../domain/security.js';
 import { givenEndpoints, resolveInfra, type Access, type Endpoints } from '../infra/index.js';
-import { loadSecurity } from '../node/security.js';
+import { loadSecurity, registryCaOf } from '../node/security.js';
 import { defaultLogger } from '../observability/logger.js';
 import { topicOptionsOf, type GlobalOptions } from './options.js';
 
@@ -33,14 +33,22 @@ export async function endpointsFor(g: GlobalOptions): Promise<Connection> {
  * for a remote cluster to them would fail confusingly.
  */
 export function accessFor(g: GlobalOptions, security: ConnectionSecurity): Access {
-  const secured = security.ssl !== undefined || security.sasl || security.registryAuth;
+  const secured =
+    security.ssl !== undefined ||
+    security.sasl ||
+    security.registryAuth ||
+    security.registryCa !== undefined;
   if (secured && !givenEndpoints({ brokers: g.brokers, registryUrl: g.registry })) {
     throw new SluiceError(
       'SLUICE_USAGE',
-      'TLS, SASL or registry credentials are set, but no servers are named. Give --brokers and --registry (or SLUICE_BROKERS and SLUICE_REGISTRY_URL) for the secured cluster.',
+      'TLS, SASL, registry credentials or a registry CA are set, but no servers are named. Give --brokers and --registry (or SLUICE_BROKERS and SLUICE_REGISTRY_URL) for the secured cluster.',
     );
   }
-  return { connection: security, registryAuth: security.registryAuth };
+  return {
+    connection: security,
+    registryAuth: security.registryAuth,
+    registryCa: registryCaOf(security),
+  };
 }
 
 /** Runs `fn` with a connected client and always closes it. */

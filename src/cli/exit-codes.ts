@@ -10,7 +10,8 @@ export const EXIT_CODES = {
   OK: 0,
   /**
    * The operation failed or was rejected: the coordinator refused a command, no coordinator
-   * answered, a server could not be reached or refused the credentials, `infra status` found
+   * answered, a server could not be reached, refused the credentials or the TLS handshake
+   * (`SLUICE_TLS_FAILED`), `infra status` found
    * nothing running.
    */
   FAILURE: 1,

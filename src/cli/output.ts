@@ -1,5 +1,9 @@
 import { isSluiceError } from '../domain/errors.js';
+import { redactText, stringifyRedacted } from '../observability/redact.js';
 import { exitCodeFor, type ExitCode } from './exit-codes.js';
+
+// Everything below goes through redaction (redact.ts): a URL with a password in it, a private
+// key or a field named like a secret is printed redacted, whichever command printed it.
 
 /** Output settings every command shares. */
 export interface OutputOptions {
@@ -8,8 +12,8 @@ export interface OutputOptions {
 
 /** Prints a result: JSON on stdout for scripts, or the human rendering. */
 export function emit(opts: OutputOptions, value: unknown, human: () => string): void {
-  if (opts.json) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-  else process.stdout.write(`${human()}\n`);
+  if (opts.json) process.stdout.write(`${stringifyRedacted(value, 2)}\n`);
+  else process.stdout.write(`${redactText(human())}\n`);
 }
 
 /**
@@ -18,17 +22,17 @@ export function emit(opts: OutputOptions, value: unknown, human: () => string): 
  */
 export function emitLine(opts: OutputOptions, value: unknown, human: () => string): void {
   if (opts.json) jsonLine(value);
-  else process.stdout.write(`${human()}\n`);
+  else process.stdout.write(`${redactText(human())}\n`);
 }
 
 /** One compact JSON object on one line of stdout: what long-running commands print with `--json`. */
 export function jsonLine(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value)}\n`);
+  process.stdout.write(`${stringifyRedacted(value)}\n`);
 }
 
 /** Progress of long work goes to stderr, so `--json` output on stdout stays parseable. */
 export function progress(message: string): void {
-  process.stderr.write(`${message}\n`);
+  process.stderr.write(`${redactText(message)}\n`);
 }
 
 /**
@@ -53,10 +57,10 @@ export function jsonError(err: unknown): JsonError {
 
 /** Reports an error in the requested form and returns the exit code to use. */
 export function reportError(err: unknown, json: boolean): ExitCode {
-  if (json) process.stdout.write(`${JSON.stringify(jsonError(err), null, 2)}\n`);
+  if (json) process.stdout.write(`${stringifyRedacted(jsonError(err), 2)}\n`);
   else {
     const { code, message } = jsonError(err).error;
-    process.stderr.write(`error ${code}: ${message}\n`);
+    process.stderr.write(`error ${code}: ${redactText(message)}\n`);
   }
   return exitCodeFor(err);
 }

@@ -9,7 +9,7 @@ export function addSecurityOptions(program: Command): void {
   program
     .option(
       '--config <file>',
-      'JSON file with ssl, sasl and registryAuth settings (env SLUICE_CONFIG); flags and env override it',
+      'JSON file with ssl, sasl, registryAuth and registryCa settings (env SLUICE_CONFIG); flags and env override it',
     )
     .option('--tls', 'connect to the brokers over TLS (env SLUICE_TLS=true)')
     .option('--tls-ca <file>', 'PEM CA certificate to trust; implies --tls (env SLUICE_TLS_CA)')
@@ -31,5 +31,9 @@ export function addSecurityOptions(program: Command): void {
     .option(
       '--registry-password-file <file>',
       'file holding the registry password (or env SLUICE_REGISTRY_PASSWORD)',
+    )
+    .option(
+      '--registry-ca <file>',
+      'PEM CA certificate to trust for an https registry (env SLUICE_REGISTRY_CA)',
     );
 }

@@ -1,9 +1,20 @@
 import { SluiceError } from '../domain/errors.js';
+import { REGISTRY_TLS_HINTS, tlsFailureMessage, tlsFailureOf } from '../domain/tls-failure.js';
+import { send } from './http-request.js';
 
 /** Connection settings for a Confluent-compatible schema registry. */
 export interface RegistryOptions {
+  /**
+   * Its base URL. Credentials in it (`https://user:password@host/...`) are used as basic auth
+   * when `auth` is not given, and never appear in messages.
+   */
   url: string;
   auth?: { username: string; password: string } | undefined;
+  /**
+   * PEM CA certificate(s) (the text, not a path) to trust for an `https:` registry instead of
+   * the system's: for a registry whose certificate a private CA signed.
+   */
+  ca?: string | undefined;
   /** How long one HTTP call may take before it counts as the registry being unavailable, ms. */
   timeoutMs?: number;
 }
@@ -29,15 +40,17 @@ export function errorCode(answer: RegistryAnswer): number | undefined {
  */
 export class RegistryHttp {
   private readonly authorization: string | undefined;
+  /** The URL without credentials: the one messages show. */
+  readonly url: string;
+  private readonly auth: RegistryOptions['auth'];
 
   constructor(readonly opts: RegistryOptions) {
-    this.authorization = opts.auth
-      ? `Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64')}`
+    const { url, auth } = splitCredentials(opts.url);
+    this.url = url;
+    this.auth = opts.auth ?? auth;
+    this.authorization = this.auth
+      ? `Basic ${Buffer.from(`${this.auth.username}:${this.auth.password}`).toString('base64')}`
       : undefined;
-  }
-
-  get url(): string {
-    return this.opts.url;
   }
 
   /** `what` names the call in errors ("registering the schema for x-value"). */
@@ -52,17 +65,27 @@ export class RegistryHttp {
     };
     if (this.authorization) headers.authorization = this.authorization;
     if (body !== undefined) headers['content-type'] = 'application/vnd.schemaregistry.v1+json';
-    let res: Response;
+    let res: { status: number };
     let text: string;
     try {
-      res = await fetch(`${this.opts.url}${path}`, {
+      ({ text, ...res } = await send({
         method,
+        url: new URL(`${this.url}${path}`),
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
-      });
-      text = await res.text();
+        timeoutMs: this.opts.timeoutMs ?? 10_000,
+        ca: this.opts.ca,
+      }));
     } catch (err) {
+      const tls = tlsFailureOf(err);
+      if (tls) {
+        // A certificate problem does not go away by waiting: not retryable, and said plainly.
+        throw new SluiceError(
+          'SLUICE_TLS_FAILED',
+          tlsFailureMessage(`The schema registry at ${this.url}`, tls, REGISTRY_TLS_HINTS),
+          { cause: err, details: { registryUrl: this.url, tlsCode: tls.code } },
+        );
+      }
       throw this.unavailable(what, describeTransport(err), err);
     }
     if (res.status === 401 || res.status === 403) throw this.refused(res.status);
@@ -80,8 +103,8 @@ export class RegistryHttp {
   private unavailable(what: string, why: string, cause?: unknown): SluiceError {
     return new SluiceError(
       'SLUICE_REGISTRY_UNAVAILABLE',
-      `The schema registry at ${this.opts.url} is unavailable (${what}): ${why}.`,
-      { cause, retryable: true, details: { registryUrl: this.opts.url } },
+      `The schema registry at ${this.url} is unavailable (${what}): ${why}.`,
+      { cause, retryable: true, details: { registryUrl: this.url } },
     );
   }
 
@@ -89,19 +112,43 @@ export class RegistryHttp {
   private refused(status: number): SluiceError {
     return new SluiceError(
       'SLUICE_AUTH_FAILED',
-      `The schema registry at ${this.opts.url} answered ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}: ${this.opts.auth ? 'check the registry username and password' : 'it requires a username and password (--registry-user, SLUICE_REGISTRY_USERNAME and SLUICE_REGISTRY_PASSWORD)'}.`,
-      { details: { registryUrl: this.opts.url, status } },
+      `The schema registry at ${this.url} answered ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}: ${this.auth ? 'check the registry username and password' : 'it requires a username and password (--registry-user, SLUICE_REGISTRY_USERNAME and SLUICE_REGISTRY_PASSWORD)'}.`,
+      { details: { registryUrl: this.url, status } },
     );
   }
 }
 
-/** "connection refused", "timed out after 10000 ms": fetch hides the reason in `cause`. */
+/** "connection refused", "no answer in time", "ECONNRESET (socket hang up)". */
 function describeTransport(err: unknown): string {
   if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))
     return 'no answer in time';
-  const cause = (err as { cause?: { code?: string; message?: string } } | null)?.cause;
-  if (cause?.code === 'ECONNREFUSED') return 'connection refused';
-  if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
-  if (cause?.message) return cause.message;
+  const e = err as { code?: string; message?: string } | null;
+  if (e?.code === 'ECONNREFUSED') return 'connection refused';
+  if (e?.code) return `${e.code}${e.message ? ` (${e.message})` : ''}`;
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * The URL without its user info, and that user info as credentials. A URL that does not parse
+ * is left as given: the first call reports it.
+ */
+export function splitCredentials(raw: string): {
+  url: string;
+  auth?: { username: string; password: string };
+} {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return { url: raw };
+  }
+  if (u.username === '' && u.password === '') return { url: raw };
+  const auth = {
+    username: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+  };
+  u.username = '';
+  u.password = '';
+  // URL adds a "/" to a bare origin; the paths Sluice appends start with one.
+  return { url: u.toString().replace(/\/$/, ''), auth };
 }

@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   'SLUICE_INFRA_NOT_RUNNING',
   // Security: a broker or registry refused the credentials.
   'SLUICE_AUTH_FAILED',
+  // A TLS handshake failed: a certificate not trusted, not naming the host, or a client one refused.
+  'SLUICE_TLS_FAILED',
   // Schemas and the registry.
   'SLUICE_SCHEMA_INCOMPATIBLE',
   'SLUICE_REGISTRY_UNAVAILABLE',

@@ -31,6 +31,8 @@ export interface ConnectionSecurity {
   sasl?: Credentials & { mechanism: SaslMechanism };
   /** HTTP basic auth for the schema registry. */
   registryAuth?: Credentials;
+  /** A PEM file of CA certificate(s) to trust for an `https:` registry: a private CA. */
+  registryCa?: string;
 }
 
 /** One source's settings, flat: every field optional, so sources can be merged field by field. */
@@ -45,6 +47,7 @@ export interface SecuritySettings {
   saslPassword?: string;
   registryUsername?: string;
   registryPassword?: string;
+  registryCa?: string;
 }
 
 /** Where settings came from, highest precedence first. */
@@ -103,6 +106,12 @@ export const SETTING_NAMES: Record<
     env: 'SLUICE_REGISTRY_PASSWORD',
     file: 'registryAuth.password',
   },
+  registryCa: {
+    label: 'registry CA file',
+    flag: '--registry-ca',
+    env: 'SLUICE_REGISTRY_CA',
+    file: 'registryCa',
+  },
 };
 
 /** "--sasl-username, SLUICE_SASL_USERNAME or sasl.username in the config file". */
@@ -137,6 +146,7 @@ const fileSchema = z
     ),
     sasl: z.object({ mechanism: text, username: text, password: text }).partial().strict(),
     registryAuth: z.object({ username: text, password: text }).partial().strict(),
+    registryCa: text,
   })
   .partial()
   .strict();
@@ -157,7 +167,7 @@ export function fileLayer(content: unknown, fileName: string): SecurityLayer {
     });
     throw new SluiceError(
       'SLUICE_CONFIG_INVALID',
-      `Config file ${fileName} is invalid: ${problems.join('; ')}. It may hold only ssl (true, false or { ca, cert, key, rejectUnauthorized }), sasl ({ mechanism, username, password }) and registryAuth ({ username, password }); see "Secure connections" in the README.`,
+      `Config file ${fileName} is invalid: ${problems.join('; ')}. It may hold only ssl (true, false or { ca, cert, key, rejectUnauthorized }), sasl ({ mechanism, username, password }), registryAuth ({ username, password }) and registryCa (a file); see "Secure connections" in the README.`,
       { details: { file: fileName, problems } },
     );
   }
@@ -176,6 +186,7 @@ export function fileLayer(content: unknown, fileName: string): SecurityLayer {
       saslPassword: f.sasl?.password,
       registryUsername: f.registryAuth?.username,
       registryPassword: f.registryAuth?.password,
+      registryCa: f.registryCa,
     }),
   };
 }
@@ -226,6 +237,9 @@ export function compileSecurity(layers: SecurityLayer[]): ConnectionSecurity {
       password: str('registryPassword') ?? '',
     };
   }
+
+  const registryCa = str('registryCa');
+  if (registryCa !== undefined) out.registryCa = registryCa;
 
   const files: TlsFiles = {};
   for (const [field, key] of [

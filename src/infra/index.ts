@@ -32,4 +32,5 @@ export type {
   InfraSource,
   ProgressFn,
 } from './types.js';
-export type { BrokerSecurity } from './java/kafka.js';
+export type { BrokerSasl, BrokerSecurity, BrokerTls } from './java/kafka.js';
+export { makeTestCertificates, type TestCertificates } from './tls-certs.js';

@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SluiceError } from '../domain/errors.js';
+import { RegistryHttp } from '../codec/registry-http.js';
+import { isSluiceError, SluiceError } from '../domain/errors.js';
+import { KAFKA_TLS_HINTS, tlsFailureMessage, tlsFailureOf } from '../domain/tls-failure.js';
 import { isAuthenticationFailure, isConnectionClosed } from '../kafka/errors.js';
 import { createKafka, type AdapterLogger } from '../kafka/kafkajs/adapter.js';
 import type { Access, BasicAuth, BrokerConnection } from './types.js';
@@ -33,32 +35,20 @@ export async function probeBroker(
   }
 }
 
-/** One attempt: does a Confluent-compatible registry answer `GET /subjects`? */
+/**
+ * One attempt: does a Confluent-compatible registry answer `GET /subjects`? Through the registry
+ * client's own HTTP, so the probe trusts the same CA (`ca`, PEM text) and reports a refused
+ * login (SLUICE_AUTH_FAILED) or certificate (SLUICE_TLS_FAILED) in the same words.
+ */
 export async function probeRegistry(
   registryUrl: string,
   timeoutMs = 3000,
   auth?: BasicAuth,
+  ca?: string,
 ): Promise<void> {
-  const res = await fetch(`${registryUrl}/subjects`, {
-    headers: auth ? { authorization: basicAuthHeader(auth) } : {},
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  await res.arrayBuffer();
-  if (res.status === 401 || res.status === 403) throw new RegistryRefused(res.status);
-  if (!res.ok) throw new Error(`GET ${registryUrl}/subjects answered ${res.status}`);
-}
-
-/** The `Authorization` header value for HTTP basic auth. */
-export function basicAuthHeader(auth: BasicAuth): string {
-  return `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
-}
-
-/** The registry answered, but refused the credentials (or their absence). */
-class RegistryRefused extends Error {
-  constructor(readonly status: number) {
-    super(`answered ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}`);
-    this.name = 'RegistryRefused';
-  }
+  const http = new RegistryHttp({ url: registryUrl, auth, ca, timeoutMs });
+  const res = await http.call('GET', '/subjects', 'listing subjects');
+  if (res.status !== 200) throw new Error(`GET ${http.url}/subjects answered ${res.status}`);
 }
 
 /** Options for {@link waitUntil}. */
@@ -146,24 +136,31 @@ function unreachableHint(cause: unknown, access: Access): string {
   return 'Check the address, or unset it to let Sluice find or start local servers.';
 }
 
-/** Refused credentials, as SLUICE_AUTH_FAILED; undefined for any other error. */
-function refusal(brokers: string[], registryUrl: string, access: Access) {
+/**
+ * Failures no retry can cure: refused credentials (SLUICE_AUTH_FAILED) and refused TLS
+ * handshakes (SLUICE_TLS_FAILED); undefined for any other error.
+ */
+function refusal(brokers: string[], access: Access) {
   return {
-    broker: (err: unknown): SluiceError | undefined =>
-      isAuthenticationFailure(err)
-        ? new SluiceError(
-            'SLUICE_AUTH_FAILED',
-            `Kafka at ${brokers.join(',')} refused the SASL ${access.connection?.sasl?.mechanism ?? ''} login: ${err.message}. Check the username, password and mechanism.`,
-            { cause: err, details: { brokers } },
-          )
-        : undefined,
+    broker: (err: unknown): SluiceError | undefined => {
+      if (isAuthenticationFailure(err)) {
+        return new SluiceError(
+          'SLUICE_AUTH_FAILED',
+          `Kafka at ${brokers.join(',')} refused the SASL ${access.connection?.sasl?.mechanism ?? ''} login: ${err.message}. Check the username, password and mechanism.`,
+          { cause: err, details: { brokers } },
+        );
+      }
+      const tls = tlsFailureOf(err);
+      if (tls === undefined) return undefined;
+      return new SluiceError(
+        'SLUICE_TLS_FAILED',
+        tlsFailureMessage(`Kafka at ${brokers.join(',')}`, tls, KAFKA_TLS_HINTS),
+        { cause: err, details: { brokers, tlsCode: tls.code } },
+      );
+    },
     registry: (err: unknown): SluiceError | undefined =>
-      err instanceof RegistryRefused
-        ? new SluiceError(
-            'SLUICE_AUTH_FAILED',
-            `The schema registry at ${registryUrl} ${err.message}: ${access.registryAuth ? 'check the registry username and password' : 'it requires a username and password (--registry-user, SLUICE_REGISTRY_USERNAME and SLUICE_REGISTRY_PASSWORD)'}.`,
-            { details: { registryUrl, status: err.status } },
-          )
+      isSluiceError(err, 'SLUICE_AUTH_FAILED') || isSluiceError(err, 'SLUICE_TLS_FAILED')
+        ? err
         : undefined,
   };
 }
@@ -198,7 +195,7 @@ async function waitForBoth(
   access: Access,
   onFailure: (message: string, cause: unknown) => SluiceError,
 ): Promise<void> {
-  const refused = refusal(brokers, registryUrl, access);
+  const refused = refusal(brokers, access);
   await Promise.all([
     waitUntil(
       `Kafka at ${brokers.join(',')}`,
@@ -208,7 +205,7 @@ async function waitForBoth(
     ),
     waitUntil(
       `Schema registry at ${registryUrl}`,
-      () => probeRegistry(registryUrl, 3000, access.registryAuth),
+      () => probeRegistry(registryUrl, 3000, access.registryAuth, access.registryCa),
       { timeoutMs, failFast: alive.registry, fatal: refused.registry },
       onFailure,
     ),

@@ -36,8 +36,10 @@ export interface ResolveOptions extends GivenEndpointInput {
   env?: NodeJS.ProcessEnv;
   /**
    * Start a broker whose client listener requires SASL (SCRAM-SHA-256, SCRAM-SHA-512 and PLAIN)
-   * with these credentials, next to a plain registry. Owned mode and Java only: given endpoints
-   * and the shared instance are never used, since nothing says they are secured the same way.
+   * with these credentials (`{ sasl }`), or TLS with a private CA's certificates (`{ tls }`,
+   * mutual by default; the CA and certificates come back as `Infra.tls`), next to a plain
+   * registry. Owned mode and Java only: given endpoints and the shared instance are never used,
+   * since nothing says they are secured the same way.
    */
   brokerSecurity?: BrokerSecurity;
   /**
@@ -137,7 +139,7 @@ export async function resolveInfra(opts: ResolveOptions = {}): Promise<Infra> {
 async function startPrivate(opts: ResolveOptions, env: NodeJS.ProcessEnv): Promise<Infra> {
   const count = checkedBrokerCount(opts);
   const what = opts.brokerSecurity
-    ? 'A SASL broker (brokerSecurity)'
+    ? `A ${'sasl' in opts.brokerSecurity ? 'SASL' : 'TLS'} broker (brokerSecurity)`
     : count > 1
       ? `A ${count}-broker cluster (brokerCount)`
       : 'A private instance';
@@ -155,7 +157,13 @@ async function startPrivate(opts: ResolveOptions, env: NodeJS.ProcessEnv): Promi
     );
   }
   await reapStale(env);
-  const kind = opts.brokerSecurity ? 'sasl' : count > 1 ? 'cluster' : 'private';
+  const kind = opts.brokerSecurity
+    ? 'sasl' in opts.brokerSecurity
+      ? 'sasl'
+      : 'tls'
+    : count > 1
+      ? 'cluster'
+      : 'private';
   const name = `run-${process.pid}-${kind}-${randomBytes(3).toString('hex')}`;
   return startJavaInfra({
     jdk,

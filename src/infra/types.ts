@@ -1,4 +1,5 @@
 import type { ConnectionSecurity } from '../domain/security.js';
+import type { TestCertificates } from './tls-certs.js';
 
 /** Where a Kafka broker and a schema registry came from. */
 export type InfraSource = 'given' | 'running' | 'docker' | 'java';
@@ -30,6 +31,11 @@ export interface Infra extends Endpoints {
    * {@link Infra.broker}, which a cluster leaves undefined; absent for a single broker.
    */
   cluster?: ClusterControl | undefined;
+  /**
+   * A TLS broker's private CA and certificates (see `ResolveOptions.brokerSecurity`): clients
+   * trust `ca` and present `clientCert` and `clientKey`. Absent for any other broker.
+   */
+  tls?: TestCertificates | undefined;
 }
 
 /** The brokers of a local cluster, each killed and restarted on its own. */
@@ -84,4 +90,6 @@ export interface BasicAuth {
 export interface Access {
   connection?: BrokerConnection | undefined;
   registryAuth?: BasicAuth | undefined;
+  /** PEM CA certificate(s) (the text) that signed an `https:` registry's certificate. */
+  registryCa?: string | undefined;
 }

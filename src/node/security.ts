@@ -23,6 +23,7 @@ export interface SecurityFlags {
   saslPasswordFile?: string | undefined;
   registryUser?: string | undefined;
   registryPasswordFile?: string | undefined;
+  registryCa?: string | undefined;
 }
 
 /**
@@ -56,6 +57,7 @@ export function flagsLayer(flags: SecurityFlags): SecurityLayer {
       saslPassword: readSecretFile(flags.saslPasswordFile, '--sasl-password-file'),
       registryUsername: flags.registryUser,
       registryPassword: readSecretFile(flags.registryPasswordFile, '--registry-password-file'),
+      registryCa: flags.registryCa,
     }),
   };
 }
@@ -74,6 +76,7 @@ export function envLayer(env: NodeJS.ProcessEnv): SecurityLayer {
       saslPassword: nonEmpty(env.SLUICE_SASL_PASSWORD),
       registryUsername: nonEmpty(env.SLUICE_REGISTRY_USERNAME),
       registryPassword: nonEmpty(env.SLUICE_REGISTRY_PASSWORD),
+      registryCa: nonEmpty(env.SLUICE_REGISTRY_CA),
     }),
   };
 }
@@ -89,6 +92,20 @@ function readText(path: string, cannot: (reason: string) => string): string {
       { details: { file: path } },
     );
   }
+}
+
+/**
+ * The PEM text of `security.registryCa`, read now (when a client is made, as the broker's TLS
+ * files are), or undefined when none is set; a file that cannot be read is SLUICE_CONFIG_INVALID.
+ */
+export function registryCaOf(security: ConnectionSecurity | undefined): string | undefined {
+  const path = security?.registryCa;
+  if (path === undefined) return undefined;
+  return readText(
+    path,
+    (reason) =>
+      `Cannot read the registry CA file ${path} (--registry-ca, SLUICE_REGISTRY_CA or registryCa in the config file): ${reason}. Give the path of a PEM file.`,
+  );
 }
 
 function readConfigFile(path: string): unknown {

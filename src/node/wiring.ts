@@ -5,6 +5,7 @@ import type { Kafka } from '../kafka/port.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../kafka/retry.js';
 import type { Logger } from '../observability/logger.js';
 import type { Compiled } from './options.js';
+import { registryCaOf } from './security.js';
 
 /** A component's connections: Kafka through the port, and the schema registry. */
 export interface Connections {
@@ -14,7 +15,8 @@ export interface Connections {
 
 /**
  * The one place a Kafka client and a registry client are made from options: the kafkajs
- * adapter behind the port, and registry basic auth from the security settings (or `registryAuth`).
+ * adapter behind the port, and registry basic auth from the security settings (or `registryAuth`)
+ * and the registry's CA from `security.registryCa`.
  */
 export function connections(
   o: Compiled & { registryAuth?: Credentials | undefined; retry?: RetryPolicy },
@@ -26,7 +28,11 @@ export function connections(
     // Registration waits out an unavailable registry within the same budget as Kafka calls: a
     // worker started while the registry restarts should start, not exit.
     registry: new RegistryClient(
-      { url: o.registryUrl, auth: o.registryAuth ?? o.security?.registryAuth },
+      {
+        url: o.registryUrl,
+        auth: o.registryAuth ?? o.security?.registryAuth,
+        ca: registryCaOf(o.security),
+      },
       {
         policy: o.retry ?? DEFAULT_RETRY,
         onRetry: (err, attempt, delayMs) =>

@@ -67,6 +67,8 @@ describe('sluice security settings', () => {
       { SLUICE_STATE_DIR: dir },
     );
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('error SLUICE_USAGE: TLS, SASL or registry credentials are set');
+    expect(run.stderr).toContain(
+      'error SLUICE_USAGE: TLS, SASL, registry credentials or a registry CA are set',
+    );
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isSluiceError } from '../../src/domain/errors.js';
 import { kafkaConnection } from '../../src/kafka/kafkajs/connection.js';
-import { loadSecurity } from '../../src/node/security.js';
+import { loadSecurity, registryCaOf } from '../../src/node/security.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-security-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -58,6 +58,23 @@ describe('loadSecurity', () => {
       sasl: { mechanism: 'scram-sha-512', username: 'file-user', password: 'flag-pw' },
       registryAuth: { username: 'flag-reg', password: 'env-reg-pw' },
     });
+  });
+
+  it('takes the registry CA from --registry-ca, SLUICE_REGISTRY_CA or registryCa, in that order, and reads it', () => {
+    const fromFile = file('reg.json', JSON.stringify({ registryCa: '/file-ca.pem' }));
+    expect(loadSecurity({ env: { SLUICE_CONFIG: fromFile } })).toEqual({
+      registryCa: '/file-ca.pem',
+    });
+    const env = { SLUICE_CONFIG: fromFile, SLUICE_REGISTRY_CA: '/env-ca.pem' };
+    expect(loadSecurity({ env }).registryCa).toBe('/env-ca.pem');
+    const pem = file('ca.pem', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    const sec = loadSecurity({ flags: { registryCa: pem }, env });
+    expect(sec).toEqual({ registryCa: pem });
+    expect(registryCaOf(sec)).toContain('BEGIN CERTIFICATE');
+    expect(registryCaOf({})).toBeUndefined();
+    expect(codeOf(() => registryCaOf({ registryCa: join(dir, 'none.pem') }))).toBe(
+      'SLUICE_CONFIG_INVALID',
+    );
   });
 
   it('drops only the trailing newline of a password file', () => {

@@ -116,12 +116,13 @@ function view(found: { brokers: string[]; registryUrl: string; source: string })
   ]);
 }
 
-/** One line, no secrets: "SASL scram-sha-256 as alice, TLS, registry user bob". */
+/** One line, no secrets: "SASL scram-sha-256 as alice, TLS, registry user bob, registry CA /ca.pem". */
 function securityLine(s: ConnectionSecurity): string {
   const parts = [
     s.sasl && `SASL ${s.sasl.mechanism} as ${s.sasl.username}`,
     s.ssl !== undefined && s.ssl !== false && 'TLS',
     s.registryAuth && `registry user ${s.registryAuth.username}`,
+    s.registryCa !== undefined && `registry CA ${s.registryCa}`,
   ].filter((p): p is string => typeof p === 'string');
   return parts.length > 0 ? parts.join(', ') : 'none (plaintext)';
 }

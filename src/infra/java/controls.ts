@@ -6,6 +6,7 @@ import { SluiceError } from '../../domain/errors.js';
 import { writeState, type InstanceState } from '../instance.js';
 import { probeBroker, probeRegistry, waitUntil } from '../probe.js';
 import { isAlive, startWatchdog, tail } from '../process.js';
+import type { TestCertificates } from '../tls-certs.js';
 import type { BrokerConnection, ClusterBroker, RegistryControl } from '../types.js';
 import type { JavaStartOptions } from './index.js';
 import { killKafka, restartKafka, type BrokerSecurity, type LocalKafka } from './kafka.js';
@@ -22,12 +23,12 @@ export function brokerControl(
   servers: Servers,
   index: number,
 ): ClusterBroker {
-  const connection = opts.brokerSecurity && probeLogin(opts.brokerSecurity);
   const node = (): LocalKafka => {
     const k = servers.kafka[index];
     if (k === undefined) throw new Error(`no broker ${index}`);
     return k;
   };
+  const connection = opts.brokerSecurity && probeLogin(opts.brokerSecurity, node().tls);
   const { nodeId, brokers } = node();
   return {
     nodeId,
@@ -150,9 +151,14 @@ export function registryControlOf(
   };
 }
 
-/** The probe logs in as the broker's own user; any of the enabled mechanisms would do. */
-export function probeLogin(security: BrokerSecurity): BrokerConnection {
-  return { sasl: { mechanism: 'scram-sha-256', ...security.sasl } };
+/**
+ * How the probe gets in: as the broker's own user (any of the enabled mechanisms would do), or
+ * over TLS trusting the private CA and presenting the client certificate it signed.
+ */
+export function probeLogin(security: BrokerSecurity, certs?: TestCertificates): BrokerConnection {
+  if ('sasl' in security) return { sasl: { mechanism: 'scram-sha-256', ...security.sasl } };
+  if (!certs) throw new Error('a TLS broker without its certificates');
+  return { ssl: { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey } };
 }
 
 /** The first broker found dead, with its log; undefined while all run. */

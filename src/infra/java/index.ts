@@ -16,6 +16,7 @@ import {
   type Servers,
 } from './controls.js';
 import { APICURIO_VERSION, ensureApicurio, ensureKafka, KAFKA_VERSION } from './fetch.js';
+import type { TestCertificates } from '../tls-certs.js';
 import type { Jdk } from './jdk.js';
 import { startKafka, type BrokerSecurity } from './kafka.js';
 import { startApicurio } from './registry.js';
@@ -30,7 +31,7 @@ export interface JavaStartOptions {
   timeoutMs: number;
   onProgress: ProgressFn;
   env?: NodeJS.ProcessEnv;
-  /** Make the broker's client listener require SASL with these credentials. */
+  /** Make the broker's client listener require SASL with these credentials, or TLS. */
   brokerSecurity?: BrokerSecurity | undefined;
   /** Settings added to the broker's (see ResolveOptions.brokerProperties). */
   brokerProperties?: Record<string, string> | undefined;
@@ -62,9 +63,10 @@ export async function startJavaInfra(opts: JavaStartOptions): Promise<Infra> {
   const what =
     count > 1 ? `a ${count}-broker cluster of Kafka ${KAFKA_VERSION}` : `Kafka ${KAFKA_VERSION}`;
   opts.onProgress(
-    `Starting ${what}${opts.brokerSecurity ? ' (SASL listener)' : ''} and Apicurio Registry ${APICURIO_VERSION} (java ${jdk.major}) in ${dir}`,
+    `Starting ${what}${listenerNote(opts.brokerSecurity)} and Apicurio Registry ${APICURIO_VERSION} (java ${jdk.major}) in ${dir}`,
   );
   let brokers: ClusterBroker[];
+  let tls: TestCertificates | undefined;
   let registryControl: RegistryControl | undefined;
   let starting: Promise<unknown>[] = [];
   try {
@@ -88,6 +90,7 @@ export async function startJavaInfra(opts: JavaStartOptions): Promise<Infra> {
     starting = [kafkaStart, registryStart];
     const [kafka, registry] = await Promise.all([kafkaStart, registryStart]);
     const servers: Servers = { kafka, registry };
+    tls = kafka[0]?.tls;
     state.pids = pidsOf(servers);
     state.brokers = kafka.flatMap((k) => k.brokers);
     state.registryUrl = registry.registryUrl;
@@ -102,7 +105,7 @@ export async function startJavaInfra(opts: JavaStartOptions): Promise<Infra> {
         broker: kafkaDied,
         registry: () => exited('Apicurio Registry', registry.process.exitCode(), registry.logFile),
       },
-      { connection: opts.brokerSecurity && probeLogin(opts.brokerSecurity) },
+      { connection: opts.brokerSecurity && probeLogin(opts.brokerSecurity, kafka[0]?.tls) },
     );
     if (count > 1) await waitForBrokers(state.brokers, count, opts.timeoutMs, kafkaDied);
     brokers = kafka.map((_, i) => brokerControl(opts, kafkaDist, state, servers, i));
@@ -130,5 +133,11 @@ export async function startJavaInfra(opts: JavaStartOptions): Promise<Infra> {
     broker: count === 1 ? brokers[0] : undefined,
     registry: registryControl,
     ...(count > 1 && { cluster: { brokers } }),
+    ...(tls && { tls }),
   };
+}
+
+function listenerNote(security: JavaStartOptions['brokerSecurity']): string {
+  if (!security) return '';
+  return 'sasl' in security ? ' (SASL listener)' : ' (TLS listener)';
 }

@@ -1,13 +1,17 @@
 import { SluiceError } from '../../domain/errors.js';
+import type { BrokerTls } from './kafka-tls.js';
 
 /**
  * A broker whose client listener requires SASL: SCRAM-SHA-256, SCRAM-SHA-512 and PLAIN, all
  * with this one user (who is also the broker's own inter-broker identity). For tests and local
  * trials of secured connections; not a production setup.
  */
-export interface BrokerSecurity {
+export interface BrokerSasl {
   sasl: { username: string; password: string };
 }
+
+/** A broker whose client listener requires SASL ({@link BrokerSasl}) or TLS ({@link BrokerTls}). */
+export type BrokerSecurity = BrokerSasl | { tls: BrokerTls };
 
 /** The SCRAM mechanisms whose credentials {@link scramFormatArgs} creates. */
 const SCRAM_MECHANISMS = ['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
@@ -18,7 +22,7 @@ const SCRAM_MECHANISMS = ['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
  * same user; the KRaft controller listener stays PLAINTEXT, because SCRAM credentials live in
  * the metadata log the controller serves. No authorizer: any authenticated user may do anything.
  */
-export function saslListenerProperties(security: BrokerSecurity): string[] {
+export function saslListenerProperties(security: BrokerSasl): string[] {
   const { username, password } = checkedCredentials(security);
   const scram = `org.apache.kafka.common.security.scram.ScramLoginModule required username="${username}" password="${password}";`;
   const plain = `org.apache.kafka.common.security.plain.PlainLoginModule required username="${username}" password="${password}" user_${username}="${password}";`;
@@ -35,7 +39,7 @@ export function saslListenerProperties(security: BrokerSecurity): string[] {
  * KRaft keeps SCRAM credentials in the metadata log, so they must exist before the broker first
  * starts (it authenticates to itself with them): the storage tool writes them at format time.
  */
-export function scramFormatArgs(security: BrokerSecurity): string[] {
+export function scramFormatArgs(security: BrokerSasl): string[] {
   const { username, password } = checkedCredentials(security);
   return SCRAM_MECHANISMS.flatMap((m) => [
     '--add-scram',
@@ -47,7 +51,7 @@ export function scramFormatArgs(security: BrokerSecurity): string[] {
  * The credentials end up inside JAAS strings and the storage tool's `[name=..,password=..]`
  * syntax, neither of which has a quoting rule worth trusting; a plain alphabet avoids both.
  */
-function checkedCredentials(security: BrokerSecurity): { username: string; password: string } {
+function checkedCredentials(security: BrokerSasl): { username: string; password: string } {
   const safe = /^[A-Za-z0-9._~-]{1,100}$/;
   const { username, password } = security.sasl;
   if (!safe.test(username) || !safe.test(password)) {

@@ -5,11 +5,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SluiceError } from '../../domain/errors.js';
 import { freePort, killService, spawnService, tail, type ServiceProcess } from '../process.js';
+import type { TestCertificates } from '../tls-certs.js';
 import { saslListenerProperties, scramFormatArgs, type BrokerSecurity } from './kafka-sasl.js';
+import { brokerCertificates, tlsListenerProperties } from './kafka-tls.js';
 
 const run = promisify(execFile);
 
-export type { BrokerSecurity } from './kafka-sasl.js';
+export type { BrokerSasl, BrokerSecurity } from './kafka-sasl.js';
+export type { BrokerTls } from './kafka-tls.js';
 
 /** A KRaft node (broker and controller) started from the cached jars. */
 export interface LocalKafka {
@@ -22,6 +25,8 @@ export interface LocalKafka {
   nodeId: number;
   /** The JVM's heap flags, kept so a restart runs it as it ran before. */
   heap: readonly string[];
+  /** A TLS broker's CA and certificates (see BrokerTls). */
+  tls?: TestCertificates | undefined;
 }
 
 /** One node's place in a KRaft quorum. */
@@ -51,7 +56,8 @@ const SINGLE_HEAP = ['-Xms256m', '-Xmx1g'] as const;
  * Single-node settings. Replication factor 1 for the internal topics, or the group and
  * transaction coordinators never become available on one broker; no initial rebalance delay,
  * so tests do not wait 3 s per consumer group. With `security`, the client listener is
- * SASL_PLAINTEXT instead of PLAINTEXT (see {@link saslListenerProperties}).
+ * SASL_PLAINTEXT (see {@link saslListenerProperties}) or SSL, whose `certificates` must be given
+ * (see {@link tlsListenerProperties}), instead of PLAINTEXT.
  */
 export function serverProperties(
   dir: string,
@@ -75,7 +81,7 @@ export function nodeProperties(
   security?: BrokerSecurity,
   extra: Record<string, string> = {},
 ): string {
-  const listener = security ? 'SASL_PLAINTEXT' : 'PLAINTEXT';
+  const listener = !security ? 'PLAINTEXT' : 'sasl' in security ? 'SASL_PLAINTEXT' : 'SSL';
   const { brokerPort, controllerPort } = node;
   const { factor, minIsr } = replication;
   return [
@@ -87,7 +93,7 @@ export function nodeProperties(
     'controller.listener.names=CONTROLLER',
     `inter.broker.listener.name=${listener}`,
     `listener.security.protocol.map=${listener}:${listener},CONTROLLER:PLAINTEXT`,
-    ...(security ? saslListenerProperties(security) : []),
+    ...(security ? securityProperties(security) : []),
     `log.dirs=${join(dir, 'data')}`,
     'num.partitions=1',
     `default.replication.factor=${factor}`,
@@ -110,6 +116,13 @@ export function nodeProperties(
     ...Object.entries(extra).map(([key, value]) => `${key}=${value}`),
     '',
   ].join('\n');
+}
+
+function securityProperties(security: BrokerSecurity): string[] {
+  if ('sasl' in security) return saslListenerProperties(security);
+  const { certificates } = security.tls;
+  if (!certificates) throw new Error('a TLS broker needs its certificates made first');
+  return tlsListenerProperties(security.tls, certificates);
 }
 
 const LOG4J = (logFile: string): string => `Configuration:
@@ -144,15 +157,22 @@ export async function startKafka(
 ): Promise<LocalKafka> {
   mkdirSync(dir, { recursive: true });
   const [brokerPort, controllerPort] = [await freePort(), await freePort()];
+  const tls =
+    security && 'tls' in security ? await brokerCertificates(security.tls, dir) : undefined;
+  const secured =
+    tls && security && 'tls' in security
+      ? { tls: { ...security.tls, certificates: tls } }
+      : security;
   // The properties hold the SASL password when secured: readable by this user only.
   writeFileSync(
     join(dir, 'server.properties'),
-    serverProperties(dir, brokerPort, controllerPort, security, extra),
+    serverProperties(dir, brokerPort, controllerPort, secured, extra),
     { mode: 0o600 },
   );
   // A KRaft cluster id is 16 random bytes in URL-safe base64 without padding.
   await formatKafka(java, distDir, dir, newClusterId(), security);
-  return launchKafka(java, distDir, dir, [`127.0.0.1:${brokerPort}`], 1, SINGLE_HEAP);
+  const kafka = launchKafka(java, distDir, dir, [`127.0.0.1:${brokerPort}`], 1, SINGLE_HEAP);
+  return { ...kafka, tls };
 }
 
 /**
@@ -180,7 +200,7 @@ export async function formatKafka(
         clusterId,
         '-c',
         join(dir, 'server.properties'),
-        ...(security ? scramFormatArgs(security) : []),
+        ...(security && 'sasl' in security ? scramFormatArgs(security) : []),
       ],
       { timeout: 60000 },
     );
@@ -190,7 +210,7 @@ export async function formatKafka(
       'SLUICE_INFRA_START_FAILED',
       `Formatting Kafka storage in ${dir} failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`,
       // execFile's error quotes the whole command line, which holds the SCRAM password.
-      { cause: security ? undefined : err },
+      { cause: security && 'sasl' in security ? undefined : err },
     );
   }
 }
@@ -239,7 +259,7 @@ export function killKafka(k: LocalKafka, timeoutMs = 10_000): Promise<void> {
  * same cluster id. Readiness is the caller's to wait for.
  */
 export function restartKafka(java: string, distDir: string, k: LocalKafka): LocalKafka {
-  return launchKafka(java, distDir, k.dir, k.brokers, k.nodeId, k.heap);
+  return { ...launchKafka(java, distDir, k.dir, k.brokers, k.nodeId, k.heap), tls: k.tls };
 }
 
 /**
