@@ -74,6 +74,11 @@ export class Topology {
     });
   }
 
+  /** Hop i's stages, in order (what `sluice describe` shows). */
+  stagesOf(i: number): readonly StageDef[] {
+    return this.segments[i]?.stages ?? [];
+  }
+
   /** Hop i's consumer group. */
   groupOf(i: number): string {
     const head = this.segments[i]?.head;
