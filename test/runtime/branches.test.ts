@@ -45,7 +45,7 @@ interface Order {
   amount: number;
 }
 
-/** Amounts -10..49 (id - 10); id POISON makes the predicate throw while `broken`. */
+/** Amounts -10..49 (id - 10). */
 function orders(): { value: string; partition: number }[] {
   return Array.from({ length: RECORDS }, (_, id) => ({
     value: JSON.stringify({ id, amount: id - 10 }),
@@ -53,7 +53,7 @@ function orders(): { value: string; partition: number }[] {
   }));
 }
 
-function ordersPipeline(o: { poison?: number; broken?: () => boolean } = {}): () => PipelineDef {
+function ordersPipeline(o: { poison?: number } = {}): () => PipelineDef {
   return () =>
     Pipeline.create()
       .readFrom<Order>(Sources.kafka({ topic: 'in' }))
@@ -61,7 +61,7 @@ function ordersPipeline(o: { poison?: number; broken?: () => boolean } = {}): ()
       .branch(
         {
           refunds: (r) => {
-            if (r.id === o.poison && o.broken?.() !== false) throw new RangeError(`order ${r.id}`);
+            if (r.id === o.poison) throw new RangeError(`order ${r.id}`);
             return r.amount < 0;
           },
           // Async on purpose: the slow path must route exactly as the synchronous one.
@@ -125,40 +125,42 @@ describe('a branch stage on the in-memory Kafka', () => {
     await drive(w.clock, stopWorkerParts(worker));
   });
 
-  it('suspends on a throwing predicate, naming the branch stage and the record; a resume skips it', async () => {
-    const w = await world();
-    const user = await participant(w, NS, 'alice');
-    const POISON = 21; // partition 1, offset 10
-    let broken = true;
-    const worker = await startWorker(
-      w,
-      NS,
-      'w1',
-      ordersPipeline({ poison: POISON, broken: () => broken }),
-    );
-    await submit(w, user, JOB, jobConfig('orders'));
-    await drive(w.clock, produce(w.cluster.client('source'), 'in', orders()));
-    expect(await untilStatus(w, user, JOB, 'SUSPENDED_DUE_TO_ERROR', 1)).toBe(true);
+  it.each(['SKIP', 'DEAD_LETTER'] as const)(
+    'suspends on a throwing predicate, naming the branch stage and the record; a resume with %s moves past it',
+    async (failingRecord) => {
+      const w = await world();
+      w.cluster.createTopic('dlt', 1);
+      const user = await participant(w, NS, 'alice');
+      const POISON = 22; // partition 0, offset 11; would go to "rest" (amount 12)
+      const worker = await startWorker(w, NS, 'w1', ordersPipeline({ poison: POISON }));
+      await submit(w, user, JOB, jobConfig('orders'));
+      await drive(w.clock, produce(w.cluster.client('source'), 'in', orders()));
+      expect(await untilStatus(w, user, JOB, 'SUSPENDED_DUE_TO_ERROR', 1)).toBe(true);
 
-    const suspended = (await eventsOf(w, NS, JOB)).find(
-      (e): e is Extract<JobEvent, { type: 'JobSuspendedDueToError' }> =>
-        e.type === 'JobSuspendedDueToError',
-    );
-    expect(suspended?.cause.stage).toBe('route');
-    expect(suspended?.cause.record).toMatchObject({ topic: 'in', partition: 1, offset: '10' });
-    expect(suspended?.cause.error?.message).toBe(`order ${POISON}`);
-    // Nothing at or past the failing record committed on its partition, in any sink.
-    expect(committedOffset(w.cluster, jobGroup(NS, JOB), 'in', 1)).toBe(10);
-    for (const topic of ['refunds', 'big', 'rest'])
-      expect(ids(w, topic).filter((id) => id % 2 === 1 && id >= POISON)).toEqual([]);
+      const suspended = (await eventsOf(w, NS, JOB)).find(
+        (e): e is Extract<JobEvent, { type: 'JobSuspendedDueToError' }> =>
+          e.type === 'JobSuspendedDueToError',
+      );
+      expect(suspended?.cause.stage).toBe('route');
+      expect(suspended?.cause.record).toMatchObject({ topic: 'in', partition: 0, offset: '11' });
+      expect(suspended?.cause.error?.message).toBe(`order ${POISON}`);
+      // Nothing at or past the failing record committed on its partition, in any sink.
+      expect(committedOffset(w.cluster, jobGroup(NS, JOB), 'in', 0)).toBe(11);
+      for (const topic of ['refunds', 'big', 'rest'])
+        expect(ids(w, topic).filter((id) => id % 2 === 0 && id >= POISON)).toEqual([]);
 
-    broken = false; // code still broken or not, SKIP moves past the record
-    await sendResume(w, user, JOB, { failingRecord: 'SKIP' });
-    expect(await w.clock.runUntil(() => through(w), 30_000)).toBe(true);
-    const want = expected(POISON);
-    for (const topic of ['refunds', 'big', 'rest']) expect(ids(w, topic)).toEqual(want[topic]);
-    await drive(w.clock, stopWorkerParts(worker));
-  });
+      // The code still throws on it: the resume's plan takes the record out before it runs.
+      await sendResume(w, user, JOB, {
+        failingRecord,
+        deadLetterTopic: failingRecord === 'DEAD_LETTER' ? 'dlt' : null,
+      });
+      expect(await w.clock.runUntil(() => through(w), 30_000)).toBe(true);
+      const want = expected(POISON);
+      for (const topic of ['refunds', 'big', 'rest']) expect(ids(w, topic)).toEqual(want[topic]);
+      expect(ids(w, 'dlt')).toEqual(failingRecord === 'DEAD_LETTER' ? [POISON] : []);
+      await drive(w.clock, stopWorkerParts(worker));
+    },
+  );
 });
 
 describe('runChunk with a branch', () => {
