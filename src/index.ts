@@ -46,6 +46,7 @@ export {
   Pipeline,
   Stream,
   KeyedStream,
+  type BranchOptions,
   type PipelineDef,
   type StageOptions,
 } from './pipeline/pipeline.js';

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { SluiceError } from '../domain/errors.js';
 import { registerCoordinator } from './commands/coordinator.js';
+import { registerDescribe } from './commands/describe.js';
 import { registerExportSnapshot } from './commands/export-snapshot.js';
 import { registerSnapshots } from './commands/snapshots.js';
 import { registerHistory } from './commands/history.js';
@@ -78,6 +79,7 @@ export function buildProgram(): Command {
   registerHistory(program, globals);
   registerCoordinator(program, globals);
   registerWorker(program, globals);
+  registerDescribe(program, globals);
   return program;
 }
 

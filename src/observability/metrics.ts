@@ -10,6 +10,11 @@ export interface JobMetrics {
   recordsIn(n: number): void;
   /** `n` records were written to the job's sink and committed. */
   recordsOut(n: number): void;
+  /**
+   * `n` items reached a `branch` stage that none of its branches took (no predicate held and it
+   * has no default branch), so they were dropped; counted once committed.
+   */
+  recordsUnrouted(n: number): void;
   /** A record failed (user code threw, or it could not be decoded). */
   error(): void;
   /** A record could not be read for a reason outside it (the schema registry out of reach) and is read again. */
@@ -57,6 +62,7 @@ const noop = (): void => undefined;
 const NO_JOB_METRICS: JobMetrics = {
   recordsIn: noop,
   recordsOut: noop,
+  recordsUnrouted: noop,
   error: noop,
   readRetried: noop,
   errorHandled: noop,
@@ -88,6 +94,7 @@ export function hopView(
     recordsOut: (n) => {
       if (role.sink) job.recordsOut(n);
     },
+    recordsUnrouted: (n) => job.recordsUnrouted(n),
     error: () => job.error(),
     readRetried: () => job.readRetried(),
     errorHandled: (stage, outcome) => job.errorHandled(stage, outcome),
@@ -137,6 +144,7 @@ export function withRestoreListener(
       const wrap = (m: JobMetrics, hop: number): JobMetrics => ({
         recordsIn: (n) => m.recordsIn(n),
         recordsOut: (n) => m.recordsOut(n),
+        recordsUnrouted: (n) => m.recordsUnrouted(n),
         error: () => m.error(),
         readRetried: () => m.readRetried(),
         errorHandled: (stage, outcome) => m.errorHandled(stage, outcome),

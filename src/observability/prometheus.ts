@@ -46,6 +46,7 @@ export class WorkerMetrics implements MetricsSink {
   private readonly jobs = new Map<string, JobSeries>();
   private readonly recordsIn: Counter<(typeof JOB_LABELS)[number]>;
   private readonly recordsOut: Counter<(typeof JOB_LABELS)[number]>;
+  private readonly unrouted: Counter<(typeof JOB_LABELS)[number]>;
   private readonly errors: Counter<(typeof JOB_LABELS)[number]>;
   private readonly readRetries: Counter<(typeof JOB_LABELS)[number]>;
   private readonly snapshots: Counter<(typeof JOB_LABELS)[number]>;
@@ -62,7 +63,11 @@ export class WorkerMetrics implements MetricsSink {
     );
     this.recordsOut = counter(
       'sluice_job_records_out_total',
-      'Records this worker wrote to the job sink and committed.',
+      'Records this worker wrote to the job’s sinks (every branch’s) and committed.',
+    );
+    this.unrouted = counter(
+      'sluice_job_records_unrouted_total',
+      'Items a branch stage dropped on this worker, committed: no predicate held and the stage has no default branch.',
     );
     this.errors = counter(
       'sluice_job_errors_total',
@@ -155,6 +160,7 @@ export class WorkerMetrics implements MetricsSink {
     const metrics: JobMetrics = {
       recordsIn: (n) => this.recordsIn.inc(s.labels, n),
       recordsOut: (n) => this.recordsOut.inc(s.labels, n),
+      recordsUnrouted: (n) => this.unrouted.inc(s.labels, n),
       error: () => this.errors.inc(s.labels),
       readRetried: () => this.readRetries.inc(s.labels),
       errorHandled: (stage, outcome) => this.handled.inc({ ...s.labels, stage, outcome }),
@@ -191,7 +197,7 @@ export class WorkerMetrics implements MetricsSink {
   forget(jobId: string): void {
     const s = this.jobs.get(jobId);
     if (!s) return;
-    for (const c of [this.recordsIn, this.recordsOut, this.errors, this.snapshots])
+    for (const c of [this.recordsIn, this.recordsOut, this.unrouted, this.errors, this.snapshots])
       c.remove(s.labels);
     this.jobs.delete(jobId);
   }

@@ -1,23 +1,33 @@
-import { isValidName } from '../domain/config.js';
 import { SluiceError } from '../domain/errors.js';
+import {
+  branchStage,
+  checkedPredicates,
+  notInBranch,
+  OTHERWISE,
+  type RouteEnd,
+  type RouteInput,
+} from './branch.js';
+import { checkedName, checkUniqueNames, retryable } from './checks.js';
 import type { KafkaSinkDef } from './sinks.js';
 import type { KafkaSourceDef } from './sources.js';
+import { KeyedStream, recordKeyOf } from './keyed.js';
 import {
-  EMITS,
+  allStages,
   isStateful,
-  type Emit,
-  type Keyed,
   type MaybePromise,
   type StageDef,
   type Retryable,
-  type StageKey,
 } from './stages.js';
 
-/** A finished pipeline: a source, stages, a sink. What workers run. */
+/** A finished pipeline: a source, stages, its sinks. What workers run. */
 export interface PipelineDef {
   source: KafkaSourceDef;
   stages: StageDef[];
-  sink: KafkaSinkDef;
+  /**
+   * Where it writes: one sink, or one per branch of its closing `branch` stage, whose
+   * branches name theirs by index.
+   */
+  sinks: KafkaSinkDef[];
 }
 
 /** Optional stage name (derived from the kind and position when absent), and retryable errors. */
@@ -26,6 +36,21 @@ export interface StageOptions {
   /** True for an error worth retrying under the job's error policy (docs/failure-handling.md). */
   retryable?: Retryable;
 }
+
+/** Options of {@link Stream.branch}: its name, and the default branch. */
+export interface BranchOptions<T> extends StageOptions {
+  /** The branch named `otherwise`, for items no predicate matched; without it they are dropped. */
+  otherwise?: (stream: Stream<T>) => PipelineDef;
+}
+
+/** Inside a branch: its name, and a token its writeTo's result is marked with. */
+interface Scope {
+  route: string;
+  token: object;
+}
+
+/** What each branch's stream ended with, by the branch it belongs to. */
+const routeEnds = new WeakMap<PipelineDef, object>();
 
 /**
  * Builds a pipeline, Jet style:
@@ -45,11 +70,15 @@ export const Pipeline = {
   },
 };
 
+export { KeyedStream };
+
 /** A stream of values of type T, between a source and a sink. */
 export class Stream<T> {
   constructor(
     private readonly source: KafkaSourceDef,
     private readonly stages: StageDef[],
+    /** Set inside a branch, whose stages must be stateless and whose end is its branch's. */
+    private readonly scope?: Scope,
   ) {}
 
   map<U>(fn: (value: T) => MaybePromise<U>, opts: StageOptions = {}): Stream<U> {
@@ -85,6 +114,7 @@ export class Stream<T> {
    * partitioning.
    */
   groupingKey(key: (value: T) => string | number): KeyedStream<T> {
+    if (this.scope) throw notInBranch('groupingKey()', this.scope.route);
     return new KeyedStream<T>(
       (v) => String(key(v as T)),
       false,
@@ -101,6 +131,7 @@ export class Stream<T> {
    * and on a single source topic (two topics' partitions are separate tasks).
    */
   groupByKey(): KeyedStream<T> {
+    if (this.scope) throw notInBranch('groupByKey()', this.scope.route);
     if (this.stages.some(isStateful))
       throw new SluiceError(
         'SLUICE_CONFIG_INVALID',
@@ -114,114 +145,89 @@ export class Stream<T> {
     return new KeyedStream<T>(recordKeyOf, true, (stage) => this.add(stage));
   }
 
+  /** Ends the pipeline (or, inside a branch, the branch) in a sink. */
   writeTo(sink: KafkaSinkDef): PipelineDef {
-    const names = new Set<string>();
-    for (const s of this.stages) {
-      if (names.has(s.name))
+    const def: PipelineDef = { source: this.source, stages: [...this.stages], sinks: [sink] };
+    if (this.scope) routeEnds.set(def, this.scope.token);
+    else checkUniqueNames(allStages(def.stages));
+    return def;
+  }
+
+  /**
+   * Splits the stream into named branches, each ending in a sink of its own, and ends the
+   * pipeline. An item goes to the first branch, in the order written, whose predicate holds;
+   * with `otherwise`, items no predicate matched go there, else they are dropped (counted in
+   * `sluice_job_records_unrouted_total`). Under EXACTLY_ONCE every sink's records commit in the
+   * task's one transaction. A branch's stages must be stateless: put stateful ones before.
+   *
+   * ```ts
+   * stream.branch(
+   *   { refunds: (o) => o.amount < 0, sales: (o) => o.amount > 0 },
+   *   {
+   *     refunds: (s) => s.map((o) => ({ ...o, amount: -o.amount })).writeTo(refundsSink),
+   *     sales: (s) => s.writeTo(salesSink),
+   *   },
+   * );
+   * ```
+   */
+  branch<K extends string>(
+    predicates: Record<K, (value: T) => MaybePromise<boolean>>,
+    routes: NoInfer<{ [R in K]: (stream: Stream<T>) => PipelineDef }>,
+    opts: BranchOptions<T> = {},
+  ): PipelineDef {
+    if (this.scope) throw notInBranch('branch()', this.scope.route);
+    const name = this.nameFor('branch', opts);
+    const given = (routes ?? {}) as Record<string, unknown>;
+    const inputs: RouteInput[] = checkedPredicates(name, predicates).map(([route, predicate]) => ({
+      name: route,
+      predicate,
+      end: this.follow(name, route, given[route]),
+    }));
+    for (const route of Object.keys(given))
+      if (!inputs.some((r) => r.name === route))
         throw new SluiceError(
           'SLUICE_CONFIG_INVALID',
-          `Two stages are named "${s.name}"; stage names must be unique in a pipeline.`,
+          `branch "${name}": branch "${route}" has a sink but no predicate; add one, or remove it.`,
         );
-      names.add(s.name);
-    }
-    return { source: this.source, stages: [...this.stages], sink };
+    if (opts.otherwise !== undefined)
+      inputs.push({
+        name: OTHERWISE,
+        predicate: undefined,
+        end: this.follow(name, OTHERWISE, opts.otherwise),
+      });
+    const { stage, sinks } = branchStage(name, inputs, retryable(opts));
+    const stages = [...this.stages, stage];
+    checkUniqueNames(allStages(stages));
+    return { source: this.source, stages, sinks };
+  }
+
+  /** Builds one branch on a stream of its own and checks it ended in its own writeTo. */
+  private follow(branch: string, route: string, build: unknown): RouteEnd {
+    if (typeof build !== 'function')
+      throw new SluiceError(
+        'SLUICE_CONFIG_INVALID',
+        `branch "${branch}": branch "${route}" needs a function (stream) => stream.writeTo(sink) in the second argument.`,
+      );
+    const token = {};
+    const end = (build as (s: Stream<T>) => unknown)(
+      new Stream<T>(this.source, [], { route, token }),
+    );
+    if (typeof end !== 'object' || end === null || routeEnds.get(end as PipelineDef) !== token)
+      throw new SluiceError(
+        'SLUICE_CONFIG_INVALID',
+        `branch "${branch}": branch "${route}" must return what its own stream's writeTo(sink) returns.`,
+      );
+    return end as PipelineDef;
   }
 
   private add<U>(stage: StageDef): Stream<U> {
-    return new Stream<U>(this.source, [...this.stages, stage]);
+    return new Stream<U>(this.source, [...this.stages, stage], this.scope);
   }
 
   private nameFor(kind: string, opts: StageOptions): string {
-    if (opts.name === undefined) return `${kind}-${this.stages.length + 1}`;
-    return checkedName(opts.name);
+    if (opts.name !== undefined) return checkedName(opts.name);
+    // Inside a branch, prefixed by it: `refunds.map-1` cannot collide with the stream's `map-1`.
+    const own = `${kind}-${this.stages.length + 1}`;
+    return this.scope ? `${this.scope.route}.${own}` : own;
   }
-}
-
-/** The key `groupByKey` groups by: the source record's, which must have one. */
-const recordKeyOf: StageKey = (_value, recordKey) => {
-  if (recordKey === null)
-    throw new Error(
-      'groupByKey(): the source record has no key. Key the records when producing them, or group with groupingKey(...).',
-    );
-  return recordKey;
-};
-
-/** A keyed stream: the next stage keeps state per key. */
-export class KeyedStream<T> {
-  constructor(
-    private readonly key: StageKey,
-    private readonly byRecordKey: boolean,
-    private readonly push: (stage: StageDef) => Stream<unknown>,
-  ) {}
-
-  /**
-   * Folds each key's values into a state and emits `{ key, value }`. `emit: 'update'` (the
-   * default) emits on every update; `emit: 'commit'` emits each updated key's latest value once
-   * per commit, which is what a reader of a compacted output or a table needs, for far fewer
-   * writes (Kafka Streams' record cache does the same). Under EXACTLY_ONCE a reader sees the
-   * same committed values either way, only fewer of the intermediate ones.
-   */
-  aggregate<S>(opts: {
-    name: string;
-    init: () => S;
-    add: (state: S, value: T) => MaybePromise<S>;
-    emit?: Emit;
-    retryable?: Retryable;
-  }): Stream<Keyed<S>> {
-    const emit = opts.emit ?? 'update';
-    if (!EMITS.includes(emit))
-      throw new SluiceError(
-        'SLUICE_CONFIG_INVALID',
-        `aggregate "${String(opts.name)}": emit must be one of ${EMITS.map((e) => `'${e}'`).join(', ')}, not ${JSON.stringify(emit)}.`,
-      );
-    return this.push({
-      kind: 'aggregate',
-      name: checkedName(opts.name),
-      key: this.key,
-      byRecordKey: this.byRecordKey,
-      init: opts.init,
-      add: opts.add as (s: unknown, v: unknown) => MaybePromise<unknown>,
-      emit,
-      ...retryable(opts),
-    }) as Stream<Keyed<S>>;
-  }
-
-  /** Maps each value with its key's state; `fn` returns the new state and the output (undefined for none). */
-  mapWithState<S, U>(opts: {
-    name: string;
-    init: () => S;
-    fn: (state: S, value: T, key: string) => MaybePromise<[S, U | undefined]>;
-    retryable?: Retryable;
-  }): Stream<U> {
-    return this.push({
-      kind: 'mapWithState',
-      name: checkedName(opts.name),
-      key: this.key,
-      byRecordKey: this.byRecordKey,
-      init: opts.init,
-      fn: opts.fn as (s: unknown, v: unknown, k: string) => MaybePromise<[unknown, unknown]>,
-      ...retryable(opts),
-    }) as Stream<U>;
-  }
-}
-
-/** The stage's predicate, checked: a typo like `retryable: true` is named, not ignored. */
-function retryable(opts: { retryable?: Retryable }): { retryable?: Retryable } {
-  if (opts.retryable === undefined) return {};
-  if (typeof opts.retryable !== 'function')
-    throw new SluiceError(
-      'SLUICE_CONFIG_INVALID',
-      `A stage's retryable must be a function (err) => boolean, not ${JSON.stringify(opts.retryable)}. Name retryable errors in the job's errorPolicy.retry.on instead.`,
-    );
-  return { retryable: opts.retryable };
-}
-
-function checkedName(name: string): string {
-  if (typeof name !== 'string' || !isValidName(name)) {
-    throw new SluiceError(
-      'SLUICE_CONFIG_INVALID',
-      `Stage name "${String(name)}" must be letters, digits, ".", "_" or "-"; it names the stage's state topic.`,
-    );
-  }
-  return name;
 }

@@ -40,7 +40,36 @@ export type StageDef = (
       /** Returns the new state and the output (undefined: no output). */
       fn: (state: unknown, value: unknown, key: string) => MaybePromise<[unknown, unknown]>;
     }
+  | {
+      kind: 'branch';
+      name: string;
+      /** Tried in order: an item goes to the first route whose predicate holds. */
+      routes: Route[];
+    }
 ) & { retryable?: Retryable };
+
+/**
+ * One named branch of a `branch` stage: its own stateless stages, then its own sink. A branch
+ * ends its pipeline, so a `branch` stage is always the last of the stages it sits in.
+ */
+export interface Route {
+  name: string;
+  /** Undefined for the default branch, which takes the items no predicate matched. */
+  predicate: ((value: unknown) => MaybePromise<boolean>) | undefined;
+  stages: StageDef[];
+  /** The index of the branch's sink in the pipeline's `sinks`. */
+  sink: number;
+}
+
+/** Where an item that no branch took goes: nowhere, counted (see chunk.ts). */
+export const UNROUTED = -1;
+
+/** Every stage, those inside branches included, in the order they run. */
+export function allStages(stages: readonly StageDef[]): StageDef[] {
+  return stages.flatMap((s) =>
+    s.kind === 'branch' ? [s, ...s.routes.flatMap((r) => allStages(r.stages))] : [s],
+  );
+}
 
 /**
  * A stateful stage's key for a value: from the value (`groupingKey`), or the Kafka key of the

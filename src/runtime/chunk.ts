@@ -1,7 +1,8 @@
-import type { ConsumedRecord, ProducedRecord } from '../kafka/port.js';
+import type { ConsumedRecord, ProducedRecord, TopicRecords } from '../kafka/port.js';
 import { isStateful, isThenable, type StageDef } from '../pipeline/stages.js';
-import { execute, runFrom, type Output } from './execute.js';
-import { originHeaders, originOf, type Origin } from './origin.js';
+import { execute, runFrom } from './execute.js';
+import { ChunkOutputs, type OutputSpec } from './chunk-outputs.js';
+import { originOf, type Origin } from './origin.js';
 import { plannedAction, type ResumePlan } from '../domain/resume-plan.js';
 import { deadLetterMessage, policyDeadLetter } from './dead-letter.js';
 import type { HandledError, RecordPolicy } from './policy.js';
@@ -21,18 +22,19 @@ export const CHUNK_TIME_MS = 1_000;
 export interface ChunkSpec {
   deserializer: Deserializer;
   stages: StageDef[];
-  /** Where outputs go: the sink, or the next hop's repartition topic. */
-  output: {
-    topic: string;
-    key: (out: Output) => string | null;
-    write: (value: unknown) => Buffer;
-    internal: boolean;
-  };
+  /**
+   * Where outputs go, by sink index: the sink, each branch's sink (see the `branch` stage), or
+   * the next hop's repartition topic.
+   */
+  outputs: OutputSpec[];
 }
 
 /** A chunk's records, run: what to commit, and the first record that failed, if one did. */
 export interface ChunkResult {
-  outputs: ProducedRecord[];
+  /** Per topic written, in the order of the spec's outputs. */
+  outputs: TopicRecords[];
+  /** Items a `branch` stage dropped: no predicate matched and it has no default branch. */
+  unrouted: number;
   /** Records for dead-letter topics: the resume plan's, and the error policy's. */
   deadLetters: { topic: string; record: ProducedRecord }[];
   /** Records skipped or dead-lettered, by the resume plan or the error policy. */
@@ -70,21 +72,28 @@ export interface ChunkRun {
 export async function runChunk(run: ChunkRun): Promise<ChunkResult> {
   const { spec, task } = run;
   const at = spec.stages.findIndex((s) => s.kind === 'aggregate' && s.emit === 'commit');
-  if (at === -1) return runRecords(run);
+  if (at === -1) return done(await runRecords(run));
   const start = task.state.mark();
   const origins = new Map<string, Origin>();
   const result = await runRecords(run, origins);
   try {
-    result.outputs.push(...(await emitLatest(spec, at, task, origins)));
-    return result;
+    await emitLatest(spec, at, task, origins, result.collected);
+    return done(result);
   } catch {
     // A stage after the aggregate failed on a key's latest value. Which record to report is the
     // one whose update first fails, so the chunk runs again emitting every update: everything
     // before that record commits, exactly as without `emit: 'commit'`.
     task.state.revertTo(start);
     const stages = spec.stages.map((s, i) => (i === at ? { ...s, emit: 'update' as const } : s));
-    return runRecords({ ...run, spec: { ...spec, stages } });
+    return done(await runRecords({ ...run, spec: { ...spec, stages } }));
   }
+}
+
+/** A chunk's run before its outputs are grouped per topic. */
+type Running = Omit<ChunkResult, 'outputs' | 'unrouted'> & { collected: ChunkOutputs };
+
+function done({ collected, ...rest }: Running): ChunkResult {
+  return { ...rest, outputs: collected.byTopic(), unrouted: collected.unrouted };
 }
 
 /**
@@ -97,33 +106,27 @@ async function emitLatest(
   at: number,
   task: Task,
   origins: Map<string, Origin>,
-): Promise<ProducedRecord[]> {
+  collected: ChunkOutputs,
+): Promise<void> {
   const stage = spec.stages[at] as StageDef;
-  const records: ProducedRecord[] = [];
   for (const [key, value] of task.state.pendingOf(stage.name)) {
     let outs = runFrom(spec.stages, at + 1, [{ key, value: { key, value } }], task.state);
     if (isThenable(outs)) outs = await outs;
     const origin = origins.get(key);
-    for (const out of outs) records.push(outputRecord(spec, out, origin));
+    for (const out of outs) collected.add(out, origin);
   }
-  return records;
-}
-
-function outputRecord(spec: ChunkSpec, out: Output, origin: Origin | undefined): ProducedRecord {
-  const record: ProducedRecord = { key: spec.output.key(out), value: spec.output.write(out.value) };
-  if (origin && spec.output.internal) record.headers = originHeaders(origin);
-  return record;
 }
 
 /**
  * The records of a chunk, one by one (see runChunk). With `origins`, notes for each state key
  * written the origin of the last record that wrote it.
  */
-async function runRecords(run: ChunkRun, origins?: Map<string, Origin>): Promise<ChunkResult> {
+async function runRecords(run: ChunkRun, origins?: Map<string, Origin>): Promise<Running> {
   const { spec, plan, jobId, task, messages, stopped, now = Date.now } = run;
   const deadline = now() + (run.timeMs ?? CHUNK_TIME_MS);
-  const result: ChunkResult = {
-    outputs: [],
+  const collected = new ChunkOutputs(spec.outputs, spec.stages);
+  const result: Running = {
+    collected,
     deadLetters: [],
     handled: [],
     last: undefined,
@@ -132,7 +135,8 @@ async function runRecords(run: ChunkRun, origins?: Map<string, Origin>): Promise
   };
   // Origins are read only where used: a plan naming a record, headers for the next hop, or a
   // policy that may dead-letter.
-  const tracksOrigin = spec.output.internal || plan.record !== null || run.policy !== undefined;
+  const tracksOrigin =
+    spec.outputs.some((o) => o.internal) || plan.record !== null || run.policy !== undefined;
   // The record's key as text, only for a stage that groups by it (groupByKey).
   const byRecordKey = spec.stages.some((s) => isStateful(s) && s.byRecordKey);
   // Nothing else runs while this does not await, so `stopped()` can only change across an await:
@@ -156,7 +160,8 @@ async function runRecords(run: ChunkRun, origins?: Map<string, Origin>): Promise
     }
     for (let attempt = 1; ; attempt++) {
       const mark = task.state.mark();
-      const before = result.outputs.length;
+      const before = collected.records.length;
+      const unroutedBefore = collected.unrouted;
       try {
         // Awaited only when async (Avro, async user code): see execute.
         let value = spec.deserializer.read(message.value);
@@ -170,7 +175,7 @@ async function runRecords(run: ChunkRun, origins?: Map<string, Origin>): Promise
           awaited = true;
           outs = await outs;
         }
-        for (const out of outs) result.outputs.push(outputRecord(spec, out, origin));
+        for (const out of outs) collected.add(out, origin);
         if (origins && origin) {
           const writes = task.state.pendingWrites();
           for (let w = mark; w < writes.length; w++)
@@ -182,7 +187,7 @@ async function runRecords(run: ChunkRun, origins?: Map<string, Origin>): Promise
         // The failing record's partial state writes go, and any output it wrote before the
         // one that failed (a sink that could not write its second output, say).
         task.state.revertTo(mark);
-        result.outputs.length = before;
+        collected.revertTo(before, unroutedBefore);
         const at = origin ?? originOf(task.topic, task.partition, message);
         const step = run.policy?.step(
           err,

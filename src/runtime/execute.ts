@@ -1,11 +1,22 @@
 import { assertNever } from '../domain/assert.js';
-import { isThenable, type MaybePromise, type StageDef } from '../pipeline/stages.js';
+import {
+  isThenable,
+  UNROUTED,
+  type MaybePromise,
+  type Route,
+  type StageDef,
+} from '../pipeline/stages.js';
 import type { StateStore } from './state-store.js';
 
 /** One value leaving the last stage, with the key the sink writes it under. */
 export interface Output {
   key: string | null;
   value: unknown;
+  /**
+   * After a `branch` stage: the index of the branch's sink, or UNROUTED for an item no branch
+   * took. Absent without a branch (the one sink): the common path builds no wider objects.
+   */
+  sink?: number;
 }
 
 /** User code threw (or returned something unusable) in a stage. */
@@ -89,11 +100,62 @@ function guarded(
 ): Promise<void> | undefined {
   try {
     return step(stage, item, state, out, recordKey)?.catch((err: unknown) => {
-      throw new StageFailure(stage.name, err);
+      throw failureIn(stage, err);
     });
   } catch (err) {
-    throw new StageFailure(stage.name, err);
+    throw failureIn(stage, err);
   }
+}
+
+/** A branch's own stages name themselves when they fail; the branch names only its predicates'. */
+function failureIn(stage: StageDef, err: unknown): StageFailure {
+  return stage.kind === 'branch' && err instanceof StageFailure
+    ? err
+    : new StageFailure(stage.name, err);
+}
+
+/**
+ * Sends an item down the first branch from `r` on whose predicate holds (a default branch
+ * takes whatever reaches it), or marks it UNROUTED. Synchronous while the predicates and the
+ * branch's stages are.
+ */
+function route(
+  routes: readonly Route[],
+  r: number,
+  item: Output,
+  state: StateStore,
+  out: Output[],
+  recordKey: string | null,
+): Promise<void> | undefined {
+  for (; r < routes.length; r++) {
+    const branch = routes[r] as Route;
+    if (branch.predicate === undefined) return down(branch, item, state, out, recordKey);
+    const matched = branch.predicate(item.value);
+    if (isThenable(matched)) {
+      const next = r + 1;
+      return Promise.resolve(matched).then((m) =>
+        m
+          ? down(branch, item, state, out, recordKey)
+          : route(routes, next, item, state, out, recordKey),
+      );
+    }
+    if (matched) return down(branch, item, state, out, recordKey);
+  }
+  out.push({ key: item.key, value: item.value, sink: UNROUTED });
+  return undefined;
+}
+
+/** Runs an item through one branch's stages; what comes out is tagged with the branch's sink. */
+function down(
+  branch: Route,
+  item: Output,
+  state: StateStore,
+  out: Output[],
+  recordKey: string | null,
+): Promise<void> | undefined {
+  return then(runFrom(branch.stages, 0, [item], state, recordKey), (outs) => {
+    for (const o of outs) out.push({ key: o.key, value: o.value, sink: branch.sink });
+  });
 }
 
 /** Applies one stage to one item, adding its outputs to `out`: at once, or once user code resolves. */
@@ -134,6 +196,8 @@ function step(
         if (output !== undefined) out.push({ key, value: output });
       });
     }
+    case 'branch':
+      return route(stage.routes, 0, item, state, out, recordKey);
     default:
       return assertNever(stage);
   }

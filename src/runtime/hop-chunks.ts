@@ -37,8 +37,11 @@ export class HopChunks {
   private readonly commitRetry: RetryBudget;
   /** For records that could not be read for a reason outside them: the registry out of reach. */
   private readonly readRetry: RetryBudget;
+  /** The topics the hop's outputs go to (a branch writes several), for the progress map. */
+  private readonly outputTopics: Set<string>;
 
   constructor(private readonly o: HopChunksOptions) {
+    this.outputTopics = new Set(o.spec.outputs.map((t) => t.topic));
     this.commitRetry = new RetryBudget(o.spec.retry, () => o.clock.now());
     this.readRetry = new RetryBudget(o.spec.retry, () => o.clock.now());
   }
@@ -233,7 +236,7 @@ export class HopChunks {
       if (messages.length === 0) return replayed;
     }
     const stopped = (): boolean => !ctl.isRunning() || ctl.isStale();
-    const { outputs, deadLetters, handled, last, failed, failure } = await runChunk({
+    const { outputs, unrouted, deadLetters, handled, last, failed, failure } = await runChunk({
       spec: this.o.spec,
       plan: this.o.plan,
       jobId: this.o.jobId,
@@ -254,10 +257,7 @@ export class HopChunks {
     if (last !== undefined) {
       // Everything before the failing record is committed: a resume starts exactly at it.
       // Dead letters commit with the outputs: under EXACTLY_ONCE, in the same transaction.
-      const topics = [
-        { topic: this.o.spec.output.topic, messages: outputs },
-        ...byTopic(deadLetters),
-      ];
+      const topics = [...outputs, ...byTopic(deadLetters)];
       const counts = countsAfter(task.errorCounts, handled);
       // The batch's last record done: commit past the batch's end, as kafkajs's own position
       // is. A transaction's trailing marker, or aborted records, would else leave the group's
@@ -266,7 +266,7 @@ export class HopChunks {
       const started = this.o.clock.now();
       try {
         for (const m of await commitTask(task, topics, through, this.commitContext(), counts))
-          if (m.topic === this.o.spec.output.topic)
+          if (this.outputTopics.has(m.topic))
             this.o.written.set(`${m.topic}:${m.partition}`, BigInt(m.baseOffset));
         this.commitRetry.succeeded();
         this.readRetry.succeeded();
@@ -279,7 +279,8 @@ export class HopChunks {
       this.o.metrics.snapshot(this.o.clock.now() - started);
       // Counted once committed, so a re-delivered chunk is not counted twice as "processed".
       this.o.metrics.recordsIn(done);
-      this.o.metrics.recordsOut(outputs.length);
+      this.o.metrics.recordsOut(outputs.reduce((n, t) => n + t.messages.length, 0));
+      if (unrouted > 0) this.o.metrics.recordsUnrouted(unrouted);
       for (const h of handled)
         this.o.metrics.errorHandled(h.stage, h.action === 'SKIP' ? 'skipped' : 'dead_lettered');
       this.o.policy?.committed(handled.filter((h) => h.byPolicy));

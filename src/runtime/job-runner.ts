@@ -15,6 +15,7 @@ import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../observability/logger.js';
 import { NO_METRICS, type JobMetrics, type MetricsSink } from '../observability/metrics.js';
 import type { PipelineDef } from '../pipeline/pipeline.js';
+import { allStages } from '../pipeline/stages.js';
 import { errorInfo, failureReport, openFailureReport, readFailureReport } from './failure.js';
 import { CompletionCheck } from './completion.js';
 import { Hop } from './hop.js';
@@ -67,7 +68,8 @@ export class JobRunner {
   private readonly hops: Hop[] = [];
   private readonly topology: Topology;
   private readonly log: Logger;
-  private readonly serializer: Serializer;
+  /** One per sink: a pipeline that branches writes several. */
+  private readonly serializers: Serializer[];
   private readonly metrics: JobMetrics;
   private failed = false;
   private stopped = false;
@@ -87,7 +89,9 @@ export class JobRunner {
     const { deps, job, pipeline } = this;
     this.log = deps.logger.child({ jobId: job.jobId, run: job.run, worker: deps.worker });
     this.topology = new Topology({ namespace: deps.namespace, jobId: job.jobId, pipeline });
-    this.serializer = new Serializer({ sink: pipeline.sink, registry: deps.registry });
+    this.serializers = pipeline.sinks.map(
+      (sink) => new Serializer({ sink, registry: deps.registry }),
+    );
     this.metrics = (deps.metrics ?? NO_METRICS).job(job.jobId, job.pipeline);
   }
 
@@ -121,20 +125,20 @@ export class JobRunner {
         },
       });
     }
-    await this.serializer.ready();
+    for (const s of this.serializers) await s.ready();
     const specs = this.topology.specs({
       json: new Deserializer({ format: 'json', registry: this.deps.registry }),
       source: new Deserializer({
         format: this.pipeline.source.format,
         registry: this.deps.registry,
       }),
-      sink: this.serializer,
+      sinks: this.serializers,
       retry: this.deps.retry,
     });
     // One per job on this worker, shared by its hops: the error budget counts the job's records.
     const policy = new RecordPolicy(
       this.job.config.errorPolicy,
-      this.pipeline.stages,
+      allStages(this.pipeline.stages),
       () => this.deps.clock.now(),
       (stage) => this.metrics.errorHandled(stage, 'retried'),
     );
@@ -178,7 +182,10 @@ export class JobRunner {
           // transaction coordinator has been seen to forget such a transaction, whose records
           // the next commit of the same producer id would then commit (see sweep in open.ts).
           sweepOnFirstOpen: this.job.run > 1,
-          metrics: this.metrics.hop(i, { source: i === 0, sink: !spec.output.internal }),
+          metrics: this.metrics.hop(i, {
+            source: i === 0,
+            sink: !spec.outputs.some((o) => o.internal),
+          }),
           policy: policy.active ? policy : undefined,
         }),
       );

@@ -16,7 +16,7 @@ export interface OpenSpec {
   changelogs: { topic: string; stage: string }[];
   guarantee: ProcessingGuarantee;
   /** Where the hop's outputs go. */
-  output: { topic: string };
+  outputs: { topic: string }[];
   /** EXACTLY_ONCE: tasks whose last commit failed here, to sweep (see sweep). */
   sweep?: ReadonlySet<string>;
   /**
@@ -69,7 +69,10 @@ export async function openTasks(
       await task.producer.init();
       // Not the dead-letter topic: it may not exist, and takes one record per resume at most.
       if (spec.sweep?.has(id)) {
-        const writes = [spec.output.topic, ...spec.changelogs.map((c) => c.topic)];
+        const writes = [
+          ...new Set(spec.outputs.map((o) => o.topic)),
+          ...spec.changelogs.map((c) => c.topic),
+        ];
         await sweep(kafka, task.producer, writes, id, log);
       }
     }

@@ -13,6 +13,7 @@ import type { ConsumedRecord, Kafka } from '../kafka/port.js';
 import { readRecord } from '../kafka/read-to-end.js';
 import type { RetryPolicy } from '../kafka/retry.js';
 import type { Logger } from '../observability/logger.js';
+import type { Format } from '../pipeline/formats.js';
 import type { PipelineDef } from '../pipeline/pipeline.js';
 import { isStateful, isThenable } from '../pipeline/stages.js';
 import { execute, runFrom, type Output } from './execute.js';
@@ -45,6 +46,8 @@ interface Written {
   /** Null only for a source record without a value (a tombstone). */
   bytes: Buffer | null;
   value: unknown;
+  /** The format it was written in: JSON between hops, the sink's out of the last. */
+  format: Format;
 }
 
 /**
@@ -81,22 +84,23 @@ export async function runInSandbox(o: SandboxOptions): Promise<SandboxResult> {
     jobId: o.job.jobId,
     pipeline: o.pipeline,
   });
-  const sink = new Serializer({ sink: o.pipeline.sink, registry: o.registry });
+  const sinks = o.pipeline.sinks.map((sink) => new Serializer({ sink, registry: o.registry }));
   try {
     const specs = topology.specs({
       json: new Deserializer({ format: 'json', registry: o.registry }),
       source: new Deserializer({ format: o.pipeline.source.format, registry: o.registry }),
-      sink,
+      sinks,
       retry: o.retry,
     });
     // An Avro sink's schema is the one the job registered when it ran: registering it again
     // only looks up its id.
-    await sink.ready();
+    for (const sink of sinks) await sink.ready();
     const key = message.key?.toString() ?? null;
-    let records: Written[] = [{ key, bytes: message.value, value: null }];
-    for (const spec of specs) records = await runHop(spec, records, state);
+    let records: Written[] = [{ key, bytes: message.value, value: null, format: 'json' }];
+    const formats = o.pipeline.sinks.map((s) => s.format);
+    for (const spec of specs) records = await runHop(spec, records, state, formats);
     return {
-      outputs: records.slice(0, MAX_DRY_RUN_OUTPUTS).map((r) => output(r, o.pipeline)),
+      outputs: records.slice(0, MAX_DRY_RUN_OUTPUTS).map(output),
       outputCount: records.length,
       error: null,
       stage: null,
@@ -108,7 +112,12 @@ export async function runInSandbox(o: SandboxOptions): Promise<SandboxResult> {
 }
 
 /** Runs a hop's stages on its inputs, as a chunk does (see chunk.ts), into the unsaved `state`. */
-async function runHop(spec: HopSpec, inputs: Written[], state: StateStore): Promise<Written[]> {
+async function runHop(
+  spec: HopSpec,
+  inputs: Written[],
+  state: StateStore,
+  formats: Format[],
+): Promise<Written[]> {
   const byRecordKey = spec.stages.some((s) => isStateful(s) && s.byRecordKey);
   const outs: Output[] = [];
   for (const input of inputs) {
@@ -129,11 +138,15 @@ async function runHop(spec: HopSpec, inputs: Written[], state: StateStore): Prom
       outs.push(...result);
     }
   }
-  return outs.map((out) => ({
-    key: spec.output.key(out),
-    bytes: spec.output.write(out.value),
-    value: out.value,
-  }));
+  // As a chunk does (chunk-outputs.ts): each output to its branch's sink, unrouted ones to none.
+  const several = spec.outputs.length > 1 || spec.stages.some((s) => s.kind === 'branch');
+  return outs.flatMap((out) => {
+    const sink = several ? (out.sink ?? 0) : 0;
+    const to = spec.outputs[sink];
+    if (!to) return [];
+    const format = to.internal ? 'json' : (formats[sink] ?? 'json');
+    return [{ key: to.key(out), bytes: to.write(out.value), value: out.value, format }];
+  });
 }
 
 /**
@@ -181,8 +194,8 @@ function failed(error: DryRunAnswer['error'], stage: string | null): SandboxResu
 }
 
 /** An output as the answer shows it: its key and value, shortened. */
-function output(r: Written, pipeline: PipelineDef): DryRunOutput {
-  const format = pipeline.sink.format;
+function output(r: Written): DryRunOutput {
+  const format = r.format;
   const bytes = r.bytes ?? Buffer.alloc(0);
   const text =
     format === 'json' || format === 'string'

@@ -74,6 +74,11 @@ export class Topology {
     });
   }
 
+  /** Hop i's stages, in order (what `sluice describe` shows). */
+  stagesOf(i: number): readonly StageDef[] {
+    return this.segments[i]?.stages ?? [];
+  }
+
   /** Hop i's consumer group. */
   groupOf(i: number): string {
     const head = this.segments[i]?.head;
@@ -87,11 +92,12 @@ export class Topology {
     return head ? repartitionTopic(this.o.namespace, this.o.jobId, head.name) : undefined;
   }
 
-  /** Every hop's spec: its inputs, stages, output and changelog, in order. */
+  /** Every hop's spec: its inputs, stages, outputs and changelog, in order. */
   specs(codecs: {
     json: Deserializer;
     source: Deserializer;
-    sink: Serializer;
+    /** One per sink of the pipeline, in its order. */
+    sinks: Serializer[];
     retry: RetryPolicy;
   }): HopSpec[] {
     const { pipeline } = this.o;
@@ -103,19 +109,25 @@ export class Topology {
         inputs: input ? [input] : pipeline.source.topics,
         deserializer: input ? codecs.json : codecs.source,
         stages: segment.stages,
-        output: next
-          ? {
-              topic: this.inputTopic(i + 1) ?? '',
-              key: (out) => next.key(out.value, out.key),
-              write: (v) => Buffer.from(JSON.stringify(v) ?? 'null'),
-              internal: true,
-            }
-          : {
-              topic: pipeline.sink.topic,
-              key: (out) => (pipeline.sink.key ? pipeline.sink.key(out.value) : out.key),
-              write: (v) => codecs.sink.write(v),
-              internal: false,
-            },
+        // A branch ends the pipeline, so only the last hop has several outputs.
+        outputs: next
+          ? [
+              {
+                topic: this.inputTopic(i + 1) ?? '',
+                key: (out) => next.key(out.value, out.key),
+                write: (v) => Buffer.from(JSON.stringify(v) ?? 'null'),
+                internal: true,
+              },
+            ]
+          : pipeline.sinks.map((sink, s) => {
+              const serializer = codecs.sinks[s] as Serializer;
+              return {
+                topic: sink.topic,
+                key: (out) => (sink.key ? sink.key(out.value) : out.key),
+                write: (v) => serializer.write(v),
+                internal: false,
+              };
+            }),
         changelogs: this.changelogs.filter((c) => c.stage === segment.stateful?.name),
         groupId: this.groupOf(i),
         retry: codecs.retry,

@@ -26,12 +26,14 @@ const spec: ChunkSpec = {
     .readFrom<Rec>(Sources.kafka({ topic: 'in' }))
     .map(double)
     .writeTo(Sinks.kafka<Rec>({ topic: 'out', key: (r) => r.k })).stages,
-  output: {
-    topic: 'out',
-    key: (o) => (o.value as Rec).k,
-    write: (v) => Buffer.from(JSON.stringify(v)),
-    internal: false,
-  },
+  outputs: [
+    {
+      topic: 'out',
+      key: (o) => (o.value as Rec).k,
+      write: (v) => Buffer.from(JSON.stringify(v)),
+      internal: false,
+    },
+  ],
 };
 const messages = Array.from(
   { length: CHUNK },

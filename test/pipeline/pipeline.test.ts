@@ -194,7 +194,7 @@ describe('Pipeline builder: stage names', () => {
     const src = Sources.kafka({ topics: ['a', 'b'], format: 'string', bounded: true });
     const snk = Sinks.kafka({ topic: 'out', format: 'bytes' });
     const def = Pipeline.create().readFrom(src).writeTo(snk);
-    expect(def).toEqual({ source: src, stages: [], sink: snk });
+    expect(def).toEqual({ source: src, stages: [], sinks: [snk] });
   });
 });
 

@@ -26,12 +26,14 @@ function spec(delayMs: number): ChunkSpec {
   return {
     deserializer: new Deserializer({ format: 'json', registry: {} as RegistryClient }), // json needs no registry
     stages,
-    output: {
-      topic: 'out',
-      key: () => null,
-      write: (v) => Buffer.from(JSON.stringify(v)),
-      internal: false,
-    },
+    outputs: [
+      {
+        topic: 'out',
+        key: () => null,
+        write: (v) => Buffer.from(JSON.stringify(v)),
+        internal: false,
+      },
+    ],
   };
 }
 
@@ -62,7 +64,7 @@ describe('runChunk: the time bound', () => {
     const done = Number(result.last) + 1;
     expect(done).toBeGreaterThanOrEqual(1);
     expect(done).toBeLessThan(50); // 50 records take 1 s at least: far past the bound
-    expect(result.outputs.map((o) => String(o.value))).toEqual(
+    expect(result.outputs.flatMap((t) => t.messages).map((o) => String(o.value))).toEqual(
       Array.from({ length: done }, (_, i) => String(i * 2)),
     );
     expect(result.failed).toBeUndefined();
@@ -79,7 +81,7 @@ describe('runChunk: the time bound', () => {
       timeMs: 0,
     });
     expect(result.last).toBe('0');
-    expect(result.outputs).toHaveLength(1);
+    expect(result.outputs.flatMap((t) => t.messages)).toHaveLength(1);
   });
 
   it('runs the whole chunk when the records fit in the bound', async () => {
@@ -92,7 +94,7 @@ describe('runChunk: the time bound', () => {
       stopped: () => false,
     });
     expect(result.last).toBe('199');
-    expect(result.outputs).toHaveLength(200);
+    expect(result.outputs.flatMap((t) => t.messages)).toHaveLength(200);
   });
 });
 
@@ -132,7 +134,7 @@ describe('runChunk: stopping', () => {
       stopped: () => true,
     });
     expect(result.last).toBeUndefined();
-    expect(result.outputs).toHaveLength(0);
+    expect(result.outputs.flatMap((t) => t.messages)).toHaveLength(0);
   });
 
   it('asks after every record that awaited, and stops at the first record after a stop', async () => {
@@ -147,6 +149,10 @@ describe('runChunk: stopping', () => {
       stopped: () => ++asked > 3,
     });
     expect(result.last).toBe('2');
-    expect(result.outputs.map((o) => String(o.value))).toEqual(['0', '2', '4']);
+    expect(result.outputs.flatMap((t) => t.messages).map((o) => String(o.value))).toEqual([
+      '0',
+      '2',
+      '4',
+    ]);
   });
 });

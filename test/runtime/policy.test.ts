@@ -9,6 +9,7 @@ import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
 import type { StageDef } from '../../src/pipeline/stages.js';
 import { runChunk, type ChunkSpec } from '../../src/runtime/chunk.js';
+import type { OutputSpec } from '../../src/runtime/chunk-outputs.js';
 import { Escalation } from '../../src/runtime/escalation.js';
 import { failureReport } from '../../src/runtime/failure.js';
 import { errorNames, RecordPolicy } from '../../src/runtime/policy.js';
@@ -33,12 +34,14 @@ function spec(stages: StageDef[]): ChunkSpec {
   return {
     deserializer: new Deserializer({ format: 'json', registry: {} as RegistryClient }),
     stages,
-    output: {
-      topic: 'out',
-      key: () => null,
-      write: (v) => Buffer.from(JSON.stringify(v)),
-      internal: false,
-    },
+    outputs: [
+      {
+        topic: 'out',
+        key: () => null,
+        write: (v) => Buffer.from(JSON.stringify(v)),
+        internal: false,
+      },
+    ],
   };
 }
 
@@ -112,7 +115,10 @@ describe('runChunk with an error policy', () => {
     });
     expect(result.failed).toBeUndefined();
     expect(result.last).toBe('3');
-    expect(result.outputs.map((o) => String(o.value))).toEqual(['1', '4']);
+    expect(result.outputs.flatMap((t) => t.messages).map((o) => String(o.value))).toEqual([
+      '1',
+      '4',
+    ]);
     expect(result.handled.map((h) => [h.stage, h.action])).toEqual([
       ['price', 'DEAD_LETTER'],
       ['source', 'SKIP'],
@@ -166,7 +172,11 @@ describe('runChunk with an error policy', () => {
         return Promise.resolve();
       },
     });
-    expect(result.outputs.map((o) => String(o.value))).toEqual(['10', '20', '30']);
+    expect(result.outputs.flatMap((t) => t.messages).map((o) => String(o.value))).toEqual([
+      '10',
+      '20',
+      '30',
+    ]);
     expect(waits).toEqual([10, 20]);
     expect(retried).toEqual(['enrich', 'enrich']);
   });
@@ -270,7 +280,7 @@ describe('runChunk with an error policy', () => {
       .flatMap((n) => [n, n + 1])
       .writeTo(Sinks.kafka({ topic: 'out' })).stages;
     const s = spec(stages);
-    s.output.write = (v) => {
+    (s.outputs[0] as OutputSpec).write = (v) => {
       if (v === 11) throw new RangeError('too big');
       return Buffer.from(JSON.stringify(v));
     };
@@ -283,6 +293,9 @@ describe('runChunk with an error policy', () => {
       stopped: () => false,
     });
     expect(result.failed?.offset).toBe('1');
-    expect(result.outputs.map((o) => String(o.value))).toEqual(['1', '2']);
+    expect(result.outputs.flatMap((t) => t.messages).map((o) => String(o.value))).toEqual([
+      '1',
+      '2',
+    ]);
   });
 });

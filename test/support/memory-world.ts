@@ -170,12 +170,14 @@ export function hopSpec(o: HopSpecInput): HopSpec {
     inputs: o.inputs,
     deserializer: new Deserializer({ format: 'json', registry: o.registry }),
     stages: o.stages,
-    output: {
-      topic: o.output,
-      key: key ? (out) => key(out.value) : (out) => out.key,
-      write: (v) => Buffer.from(JSON.stringify(v) ?? 'null'),
-      internal: o.internal ?? false,
-    },
+    outputs: [
+      {
+        topic: o.output,
+        key: key ? (out) => key(out.value) : (out) => out.key,
+        write: (v) => Buffer.from(JSON.stringify(v) ?? 'null'),
+        internal: o.internal ?? false,
+      },
+    ],
     changelogs: o.changelogs ?? [],
     groupId: o.groupId,
     retry: o.retry ?? TEST_RETRY,

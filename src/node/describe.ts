@@ -1,0 +1,98 @@
+import type { PipelineDef } from '../pipeline/pipeline.js';
+import type { Format } from '../pipeline/formats.js';
+import { isStateful, type StageDef } from '../pipeline/stages.js';
+import { changelogTopic } from '../domain/resources.js';
+import { Topology } from '../runtime/topology.js';
+
+/** What stands for the job id in topic and group names: a description is of no one job. */
+export const JOB_ID_PLACEHOLDER = '<jobId>';
+
+/** One stage as `sluice describe` shows it. */
+export interface StageDescription {
+  name: string;
+  kind: StageDef['kind'];
+  stateful: boolean;
+  /** A stateful stage's changelog topic, with the job id left as a placeholder. */
+  stateTopic: string | null;
+  /** How a stateful stage's keys are found: by `groupingKey` (repartitioned) or the record's key. */
+  keyedBy: 'groupingKey' | 'recordKey' | null;
+  /** A `branch` stage's branches, in the order they are tried. */
+  branches: BranchDescription[] | null;
+}
+
+/** One branch of a `branch` stage: its stages and where it writes. */
+export interface BranchDescription {
+  name: string;
+  /** False for the default branch (`otherwise`), which takes what no predicate matched. */
+  predicate: boolean;
+  stages: StageDescription[];
+  sink: SinkDescription;
+}
+
+export interface SinkDescription {
+  topic: string;
+  format: Format;
+}
+
+/** One hop: the consumer group that runs it, what it reads, its stages and what it writes. */
+export interface HopDescription {
+  index: number;
+  group: string;
+  reads: string[];
+  stages: StageDescription[];
+  writes: string[];
+}
+
+/** A pipeline's shape, as a user checks what will run before submitting it. */
+export interface PipelineDescription {
+  pipeline: string;
+  source: { topics: string[]; format: Format; bounded: boolean };
+  hops: HopDescription[];
+  sinks: SinkDescription[];
+}
+
+/**
+ * Describes a pipeline as the runtime will cut it into hops (the same Topology the workers
+ * use, so the description cannot drift from what runs), in namespace `namespace`.
+ */
+export function describePipeline(
+  name: string,
+  def: PipelineDef,
+  namespace: string,
+): PipelineDescription {
+  const jobId = JOB_ID_PLACEHOLDER;
+  const topology = new Topology({ namespace, jobId, pipeline: def });
+  const sinks = def.sinks.map((s) => ({ topic: s.topic, format: s.format }));
+  const stage = (s: StageDef): StageDescription => ({
+    name: s.name,
+    kind: s.kind,
+    stateful: isStateful(s),
+    stateTopic: isStateful(s) ? changelogTopic(namespace, jobId, s.name) : null,
+    keyedBy: isStateful(s) ? (s.byRecordKey ? 'recordKey' : 'groupingKey') : null,
+    branches:
+      s.kind === 'branch'
+        ? s.routes.map((r) => ({
+            name: r.name,
+            predicate: r.predicate !== undefined,
+            stages: r.stages.map(stage),
+            sink: sinks[r.sink] ?? { topic: '?', format: 'json' },
+          }))
+        : null,
+  });
+  const hops = topology.inputs.map((input, i) => ({
+    index: i,
+    group: input.groupId,
+    reads: input.topics,
+    stages: topology.stagesOf(i).map(stage),
+    writes:
+      i + 1 < topology.hops
+        ? [topology.inputTopic(i + 1) ?? '']
+        : [...new Set(sinks.map((s) => s.topic))],
+  }));
+  return {
+    pipeline: name,
+    source: { topics: def.source.topics, format: def.source.format, bounded: def.source.bounded },
+    hops,
+    sinks,
+  };
+}
