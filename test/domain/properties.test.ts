@@ -611,19 +611,27 @@ const RUNS = { numRuns: 300 };
 
 describe('random command sequences', () => {
   it('never leave an invalid state', () => {
+    fc.assert(
+      fc.property(arbCommands, (commands) => {
+        drive(commands, (p, run) => checkInvariants(p, run.cluster, run.log));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('reach every status a whole command can leave a job in', () => {
+    // A fixed seed: which statuses 1,000 random sequences reach is a matter of chance (with a
+    // fresh seed each run, COMPLETING was missed in 2 runs of 25), and a check that passes by
+    // chance is no check. The invariants above get a fresh seed every run.
     const statuses = new Set<JobStatus>();
     fc.assert(
       fc.property(arbCommands, (commands) => {
-        drive(commands, (p, run) => {
-          checkInvariants(p, run.cluster, run.log);
+        drive(commands, (_p, run) => {
           for (const job of run.cluster.jobs.values()) statuses.add(job.status);
         });
       }),
-      // More runs than the others: with 300 sequences the coverage check below missed FAILED
-      // once in 28 runs of this file.
-      { numRuns: 1000 },
+      { numRuns: 1000, seed: 20261205 },
     );
-    // The generator reaches every status a whole command can leave a job in.
     expect([...statuses].sort()).toEqual(
       JOB_STATUSES.filter((s) => s !== 'SUSPENDED_EXPORTING_SNAPSHOT').sort(),
     );
