@@ -12,6 +12,14 @@ import type { Kafka, ProducedRecord, TransactionalProducer } from '../kafka/port
 import { readToEnd } from '../kafka/read-to-end.js';
 import type { Logger } from '../observability/logger.js';
 
+/**
+ * How often the active coordinator checkpoints the jobs that changed, and after how many events
+ * read past the last checkpoint a rebuild writes a full one: what a failover reads of the log
+ * is then bounded by a few seconds of events, not by the log's length.
+ */
+export const CHECKPOINT_INTERVAL_MS = 5_000;
+export const FULL_CHECKPOINT_AFTER_EVENTS = 1_000;
+
 /** Records per checkpoint transaction: a first checkpoint of many jobs goes in several. */
 const RECORDS_PER_TRANSACTION = 2_000;
 
@@ -88,6 +96,24 @@ export class Checkpointer {
   /** True when a checkpoint would write anything. */
   get due(): boolean {
     return this.dirty.size > 0 || this.moved.size > 0;
+  }
+
+  /**
+   * {@link write} in `turn` (after the batch in hand), if anything is due and `producer()`
+   * still gives the producer of the state's election (undefined once it was replaced). A failure is logged: the log is still the truth, and a missed
+   * checkpoint only makes the next rebuild longer.
+   */
+  writeSoon(
+    cluster: Cluster,
+    producer: () => TransactionalProducer | undefined,
+    turn: (work: () => Promise<unknown>) => Promise<unknown>,
+  ): void {
+    turn(async () => {
+      const p = producer();
+      if (p && this.due) await this.write(cluster, p);
+    }).catch((err: unknown) =>
+      this.log.warn({ err }, 'could not write a checkpoint; trying again at the next interval'),
+    );
   }
 
   /**

@@ -5,29 +5,24 @@ import type { SchemaRegistry } from '../codec/registry.js';
 import type { Cluster } from '../domain/cluster.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { coordinatorGroup, topicNames, type Topics } from '../domain/resources.js';
-import type { Command } from '../domain/commands.js';
 import { withAdmin } from '../kafka/offsets.js';
 import type { TopicReplication } from '../kafka/topics.js';
-import type { ConsumedRecord, GroupConsumer, Kafka, Producer } from '../kafka/port.js';
+import type { ConsumedRecord, GroupConsumer, Kafka, TransactionalProducer } from '../kafka/port.js';
 import type { Logger } from '../observability/logger.js';
-import { appendBatch, decideBatch, logEvent, sendCommand } from './command-batch.js';
+import { appendBatch, decideBatch, logEvent } from './command-batch.js';
 import { fenceStoppingJobs } from './fence.js';
 import { ElectionProducer } from './election-producer.js';
 import { rebuildState } from './rebuild.js';
-import { Checkpointer } from './checkpoint.js';
-import { SnapshotTaker, snapshotCommand } from './snapshots.js';
+import {
+  CHECKPOINT_INTERVAL_MS,
+  Checkpointer,
+  FULL_CHECKPOINT_AFTER_EVENTS,
+} from './checkpoint.js';
+import { SnapshotRecorder } from './snapshots.js';
 import { ensureTopics } from '../log/topics.js';
 
 /** At most this many commands share one transaction, which keeps transactions short. */
 const MAX_COMMANDS_PER_TRANSACTION = 500;
-
-/**
- * How often the active coordinator checkpoints the jobs that changed, and after how many events
- * read past the last checkpoint a rebuild writes a full one: what a failover reads of the log
- * is then bounded by a few seconds of events, not by the log's length.
- */
-const CHECKPOINT_INTERVAL_MS = 5_000;
-const FULL_CHECKPOINT_AFTER_EVENTS = 1_000;
 
 /** How to run a coordinator. */
 export interface CoordinatorDeps {
@@ -67,9 +62,7 @@ export class Coordinator {
   /** Set by stop(): nothing is activated any more, and every producer opened is closed. */
   private stopped = false;
   private readonly producer: ElectionProducer;
-  private snapshots: SnapshotTaker | undefined;
-  /** Publishes the coordinator's own ReportSnapshot commands: snapshots go through the log like any command. */
-  private commandProducer: Producer | undefined;
+  private readonly snapshots: SnapshotRecorder;
   private checkpoints: Checkpointer | undefined;
   private stopCheckpoints: () => void = () => undefined;
   /** Work on the election's producer, one at a time: a batch's transaction, or a checkpoint's. */
@@ -86,6 +79,15 @@ export class Coordinator {
     this.log = opts.logger.child({ component: 'coordinator', member, namespace: opts.namespace });
     this.events = new EventCodec(opts.registry, this.topics.jobs);
     this.commands = new CommandCodec(opts.registry, this.topics.control);
+    this.snapshots = new SnapshotRecorder({
+      kafka: opts.kafka,
+      namespace: opts.namespace,
+      topics: this.topics,
+      codec: this.commands,
+      worker: `coordinator:${member}`,
+      log: this.log,
+      clock: this.clock,
+    });
   }
 
   /** This member's name in logs and in the snapshots it records. */
@@ -186,8 +188,7 @@ export class Coordinator {
     // An activation still under way ends at its next step (it checks `stopped`); its producer
     // is among those closed below, whether it got that far or not.
     await activation?.catch(() => undefined);
-    await this.commandProducer?.disconnect().catch(() => undefined);
-    this.commandProducer = undefined;
+    await this.snapshots.close();
     await this.producer.closeAll();
     this.consumer = undefined;
   }
@@ -220,7 +221,7 @@ export class Coordinator {
     this.rebuilt = { checkpointed, events };
     this.checkpoints = new Checkpointer(this.topics, this.jobsPartitions, this.log);
     this.checkpoints.rebuilt(cluster, ends, events > FULL_CHECKPOINT_AFTER_EVENTS);
-    this.startSnapshots();
+    this.snapshots.start(() => this.cluster?.jobs.values());
     this.startCheckpoints(generation);
     this.log.info(
       { jobs: cluster.jobs.size, checkpointed, events, ms: this.clock.now() - started },
@@ -228,20 +229,17 @@ export class Coordinator {
     );
   }
 
-  /** Every CHECKPOINT_INTERVAL_MS while active: checkpoints what changed (see Checkpointer). */
+  /** Every CHECKPOINT_INTERVAL_MS while active: checkpoints what changed, in turn with batches. */
   private startCheckpoints(generation: number): void {
     this.stopCheckpoints();
     this.stopCheckpoints = this.clock.every(CHECKPOINT_INTERVAL_MS, () => {
-      void this.inTurn(async () => {
-        const cluster = this.cluster;
-        const producer = this.producer.current;
-        const checkpoints = this.checkpoints;
-        if (generation !== this.generation || !cluster || !producer || !checkpoints?.due) return;
-        await checkpoints.write(cluster, producer);
-      }).catch((err: unknown) =>
-        // The log is still the truth: a missed checkpoint only makes the next rebuild longer.
-        this.log.warn({ err }, 'could not write a checkpoint; trying again at the next interval'),
-      );
+      const { cluster, checkpoints } = this;
+      if (generation !== this.generation || !cluster || !checkpoints) return;
+      // Checked again in turn: a checkpoint of a state a rebuild has replaced meanwhile would
+      // overwrite newer records with older ones.
+      const producer = (): TransactionalProducer | undefined =>
+        generation === this.generation ? this.producer.current : undefined;
+      checkpoints.writeSoon(cluster, producer, this.inTurn.bind(this));
     });
   }
 
@@ -252,31 +250,8 @@ export class Coordinator {
     return result;
   }
 
-  /** Every second while active: record the snapshots that are due (see {@link SnapshotTaker}). */
-  private startSnapshots(): void {
-    const worker = `coordinator:${this.member}`;
-    this.snapshots?.stop();
-    this.snapshots = new SnapshotTaker({
-      kafka: this.opts.kafka,
-      namespace: this.opts.namespace,
-      record: (jobId, run, snapshotId, p) =>
-        this.publish(snapshotCommand({ jobId, run }, snapshotId, worker, p, this.clock.now())),
-      log: this.log,
-      clock: this.clock,
-    });
-    this.snapshots.start(() => this.cluster?.jobs.values());
-  }
-
-  private async publish(command: Command): Promise<void> {
-    if (!this.commandProducer) {
-      this.commandProducer = this.opts.kafka.producer();
-      await this.commandProducer.connect();
-    }
-    await sendCommand(this.commandProducer, this.commands, this.topics, command);
-  }
-
   private deactivate(reason: string): void {
-    this.snapshots?.stop();
+    this.snapshots.stop();
     this.stopCheckpoints();
     this.checkpoints = undefined;
     if (this.active) this.log.info({ reason }, 'coordinator inactive');

@@ -5,7 +5,10 @@ import { countsFromMetadata, sumCounts, type ErrorCounts } from '../domain/error
 import type { JobState } from '../domain/state.js';
 import { changelogTopic, isJobGroup, jobGroup } from '../domain/resources.js';
 import { topicOffsets } from '../kafka/offsets.js';
-import type { Admin, Kafka } from '../kafka/port.js';
+import type { Admin, Kafka, Producer } from '../kafka/port.js';
+import type { CommandCodec } from '../codec/log-codec.js';
+import type { Topics } from '../domain/resources.js';
+import { sendCommand } from './command-batch.js';
 import type { ReportedRun } from '../log/report.js';
 import type { Logger } from '../observability/logger.js';
 
@@ -192,4 +195,54 @@ export function snapshotCommand(
     ...positions,
     run,
   };
+}
+
+/**
+ * The active coordinator's snapshots: a {@link SnapshotTaker} whose snapshots are published as
+ * `ReportSnapshot` commands, like any client's, so they go through the log in order.
+ */
+export class SnapshotRecorder {
+  private producer: Producer | undefined;
+  private taker: SnapshotTaker | undefined;
+
+  constructor(
+    private readonly o: Omit<SnapshotTakerOptions, 'record'> & {
+      topics: Topics;
+      codec: CommandCodec;
+      /** Who records: `coordinator:<member>`. */
+      worker: string;
+    },
+  ) {}
+
+  /** Every second until {@link stop}: records the snapshots due among `jobs()`. */
+  start(jobs: () => Iterable<JobState> | undefined): void {
+    this.taker?.stop();
+    this.taker = new SnapshotTaker({
+      ...this.o,
+      record: (jobId, run, snapshotId, p) =>
+        this.publish(
+          snapshotCommand({ jobId, run }, snapshotId, this.o.worker, p, this.o.clock.now()),
+        ),
+    });
+    this.taker.start(jobs);
+  }
+
+  stop(): void {
+    this.taker?.stop();
+  }
+
+  /** Stops, and closes the producer. */
+  async close(): Promise<void> {
+    this.stop();
+    await this.producer?.disconnect().catch(() => undefined);
+    this.producer = undefined;
+  }
+
+  private async publish(command: Command): Promise<void> {
+    if (!this.producer) {
+      this.producer = this.o.kafka.producer();
+      await this.producer.connect();
+    }
+    await sendCommand(this.producer, this.o.codec, this.o.topics, command);
+  }
 }
