@@ -221,6 +221,47 @@ async function sluiceThroughput(
   return { coordinator, client, ordered, total, seconds };
 }
 
+/**
+ * A failover in the namespace of ended jobs: a standby joins, the active coordinator stops (after
+ * its checkpoint interval, so one is written), and the standby's time to take over is measured,
+ * with what its rebuild read: jobs from the checkpoint, events from the log's tail.
+ */
+async function failoverOf(
+  infra: { brokers: string[]; registryUrl: string },
+  registry: RegistryClient,
+  active: Coordinator,
+  ns: string,
+): Promise<{
+  standby: Coordinator;
+  takeoverMs: number;
+  checkpointed: number;
+  eventsRead: number;
+  toJSON: () => object;
+}> {
+  const standby = new Coordinator({
+    kafka: createKafka({ brokers: infra.brokers, clientId: 'bench-standby', logger }),
+    registry,
+    namespace: ns,
+    logger,
+  });
+  await standby.start();
+  await new Promise((r) => setTimeout(r, 6_000)); // past a checkpoint interval
+  const t0 = performance.now();
+  await active.stop();
+  while (!standby.isActive()) await new Promise((r) => setTimeout(r, 20));
+  const takeoverMs = Math.round(performance.now() - t0);
+  const rebuilt = standby.lastRebuild;
+  const checkpointed = rebuilt?.checkpointed ?? 0;
+  const eventsRead = rebuilt?.events ?? 0;
+  return {
+    standby,
+    takeoverMs,
+    checkpointed,
+    eventsRead,
+    toJSON: () => ({ takeoverMs, checkpointed, eventsRead }),
+  };
+}
+
 async function main(): Promise<void> {
   const infra = await resolveInfra({ onProgress: (m) => process.stderr.write(`${m}\n`) });
   const kafka = rawKafka('bench', infra.brokers);
@@ -237,6 +278,7 @@ async function main(): Promise<void> {
   await producer.connect();
   const empty = await sluiceThroughput(infra, kafka, producer, registry, ns, 0);
   const full = await sluiceThroughput(infra, kafka, producer, registry, `${ns}-ended`, ENDED_JOBS);
+  const failover = await failoverOf(infra, registry, full.coordinator, `${ns}-ended`);
   const { client, coordinator, ordered, total } = empty;
   const sluiceSeconds = empty.seconds;
 
@@ -291,6 +333,7 @@ async function main(): Promise<void> {
   rawLat.sort((a, b) => a - b);
   const result = {
     commands: total,
+    failover,
     throughput: {
       sluicePerSecond: Math.round(total / sluiceSeconds),
       withEndedJobs: {
@@ -316,7 +359,7 @@ async function main(): Promise<void> {
   await client.close();
   await coordinator.stop();
   await full.client.close();
-  await full.coordinator.stop();
+  await failover.standby.stop();
   await admin
     .deleteTopics({ topics: [rawIn, rawOut, topics.control, topics.jobs] })
     .catch(() => undefined);
