@@ -1,6 +1,5 @@
 import { countsSummary, policySummary } from './render-policy.js';
 import type { SuspensionCause } from '../domain/cause.js';
-import type { JobEvent } from '../domain/events.js';
 import type { PipelineHost } from '../domain/presence.js';
 import { failedCode } from '../domain/same-code.js';
 import type { JobState } from '../domain/state.js';
@@ -34,16 +33,12 @@ export function hostViews(s: JobState, hosts: readonly PipelineHost[]): HostView
 /**
  * `sluice status`, laid out for reading top-down: where the job stands and what to do next,
  * then its settings, then — when suspended or failed — why, on which record, and the stack
- * trace last, since it is the longest and the least often needed. With the job's history, it
- * also says when the current run began with a resume that accepted data loss, and who sent it;
- * with the live hosts of its pipeline, which code each runs, before the stack trace.
+ * trace last, since it is the longest and the least often needed. It says when the current run
+ * began with a resume that accepted data loss, and who sent it (from the state's plan, so no
+ * history is needed); with the live hosts of its pipeline, which code each runs, before the
+ * stack trace.
  */
-export function statusView(
-  s: JobState,
-  now: number,
-  history: readonly JobEvent[] = [],
-  hosts?: readonly HostView[],
-): string {
+export function statusView(s: JobState, now: number, hosts?: readonly HostView[]): string {
   const c = s.config;
   const rows: string[][] = [
     ['job', `${s.name} (${s.jobId})`],
@@ -75,11 +70,11 @@ export function statusView(
         .join(' ') || '-',
     ],
   ];
-  const resume = runStart(history);
-  if (resume?.type === 'JobResumed' && resume.acceptDataLoss)
+  const { plan } = s;
+  if (plan.acceptDataLoss)
     rows.push([
       'data loss',
-      `accepted by ${resume.issuedBy} at ${time(resume.at)} (run ${s.run}): records deleted while the job was stopped were skipped`,
+      `accepted by ${plan.resumedBy ?? '?'} at ${time(plan.resumedAt ?? 0)} (run ${s.run}): records deleted while the job was stopped were skipped`,
     ]);
   const sections = [table(rows)];
   if ('suspensionCause' in s) sections.push(...causeSections('Suspended', s.suspensionCause));
@@ -112,13 +107,6 @@ function hostsSection(s: JobState, hosts: readonly HostView[], now: number): str
       `Every one runs the code that failed: \`sluice resume ${s.name}\` is refused (exit code 5) until a worker with the fix runs and these stop, unless it moves past the record or --force.`,
     );
   return lines.join('\n');
-}
-
-/** The event that started the current run: the latest submit, resume or restart. */
-function runStart(history: readonly JobEvent[]): JobEvent | undefined {
-  return history.findLast(
-    (e) => e.type === 'JobSubmitted' || e.type === 'JobResumed' || e.type === 'JobRestarted',
-  );
 }
 
 /** The cause as sections: why and where, the failing record, what a resume starts from, the stack. */

@@ -1,6 +1,7 @@
 import { assertNever } from './assert.js';
 import type { JobConfig } from './config.js';
 import { NO_ERROR_POLICY } from './error-policy.js';
+import { NO_PLAN, planOf } from './resume-plan.js';
 import { isAudit, type JobEvent } from './events.js';
 import type { JobBase, JobState } from './state.js';
 import { allowed } from './transitions.js';
@@ -23,6 +24,7 @@ export function apply(state: JobState | undefined, event: JobEvent): JobState | 
       submittedAt: event.at,
       submittedBy: event.issuedBy,
       lastSnapshot: null,
+      plan: NO_PLAN,
       errorCounts: [],
       exportedSnapshots: {},
       workers: [],
@@ -69,9 +71,14 @@ export function apply(state: JobState | undefined, event: JobEvent): JobState | 
         workers: [],
       };
     case 'JobResumed':
-    case 'JobRestarted':
+    case 'JobRestarted': {
       // The only events that start the job's tasks afresh: a new run, whose workers report anew.
-      return { ...base, status: 'STARTING', workers: [], run: base.run + 1 };
+      const plan =
+        event.type === 'JobRestarted'
+          ? NO_PLAN
+          : planOf(event, 'suspensionCause' in state ? state.suspensionCause : null);
+      return { ...base, status: 'STARTING', workers: [], run: base.run + 1, plan };
+    }
     case 'JobCancelled':
       return { ...base, status: 'CANCELLED', workers: [] };
     case 'JobCompleting':
@@ -139,6 +146,7 @@ function bump(state: JobState, at: number): JobBase {
     submittedAt: state.submittedAt,
     submittedBy: state.submittedBy,
     lastSnapshot: state.lastSnapshot,
+    plan: state.plan,
     errorCounts: state.errorCounts,
     exportedSnapshots: state.exportedSnapshots,
     workers: state.workers,

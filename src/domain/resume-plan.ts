@@ -13,6 +13,9 @@ export interface ResumePlan {
    * starts at the earliest offset of each partition whose committed offset was deleted.
    */
   acceptDataLoss: boolean;
+  /** Who resumed, and when (epoch ms); null for a run a submit or a restart began. */
+  resumedBy: string | null;
+  resumedAt: number | null;
 }
 
 /** A fresh start, or a plain resume: every record is processed. */
@@ -22,6 +25,8 @@ export const NO_PLAN: ResumePlan = {
   deadLetterTopic: null,
   cause: null,
   acceptDataLoss: false,
+  resumedBy: null,
+  resumedAt: null,
 };
 
 /** SKIP or DEAD_LETTER when this record is the one the plan names; undefined otherwise. */
@@ -39,31 +44,42 @@ export function plannedAction(
 }
 
 /**
- * What the current run does with the record its last suspension failed on. Read from the
- * history, not from the event at hand, so a worker that joins the run later (or restarts) skips
- * or dead-letters the same record as the workers that saw the resume happen.
+ * What the current run does with the record its last suspension failed on, from the job's
+ * history. The folded state holds the same (`JobState.plan`, set by `apply` from the resume and
+ * the suspension before it), which is what workers read: a worker that joins the run later, or
+ * restarts, skips or dead-letters the same record as those that saw the resume happen.
  */
 export function resumePlan(history: readonly JobEvent[]): ResumePlan {
   for (let i = history.length - 1; i >= 0; i--) {
     const e = history[i];
     if (e?.type === 'JobRestarted' || e?.type === 'JobSubmitted') return NO_PLAN;
-    if (e?.type === 'JobResumed')
-      return {
-        action: e.failingRecord,
-        record: e.record,
-        deadLetterTopic: e.deadLetterTopic,
-        cause: lastErrorCause(history.slice(0, i)),
-        acceptDataLoss: e.acceptDataLoss,
-      };
+    if (e?.type === 'JobResumed') return planOf(e, suspensionBefore(history.slice(0, i)));
   }
   return NO_PLAN;
 }
 
-/** The cause of the job's latest suspension due to an error, from its history. */
-function lastErrorCause(history: readonly JobEvent[]): SuspensionCause | null {
+/** The plan a resume starts, given the cause the job was suspended with (if due to an error). */
+export function planOf(
+  e: Extract<JobEvent, { type: 'JobResumed' }>,
+  cause: SuspensionCause | null,
+): ResumePlan {
+  return {
+    action: e.failingRecord,
+    record: e.record,
+    deadLetterTopic: e.deadLetterTopic,
+    cause: cause?.dueToError ? cause : null,
+    // Left out of JSON histories written before it: no loss accepted.
+    acceptDataLoss: e.acceptDataLoss ?? false,
+    resumedBy: e.issuedBy,
+    resumedAt: e.at,
+  };
+}
+
+/** The cause of the job's latest suspension, from its history. */
+function suspensionBefore(history: readonly JobEvent[]): SuspensionCause | null {
   for (let i = history.length - 1; i >= 0; i--) {
     const e = history[i];
-    if (e?.type === 'JobSuspendedDueToError') return e.cause;
+    if (e?.type === 'JobSuspendedDueToError' || e?.type === 'JobSuspended') return e.cause;
   }
   return null;
 }

@@ -1,6 +1,7 @@
 import type { SnapshotRef, SuspensionCause } from './cause.js';
 import type { JobConfig } from './config.js';
 import type { ErrorCounts } from './error-counts.js';
+import type { ResumePlan } from './resume-plan.js';
 import type { SuspendedStatus } from './status.js';
 
 /** Fields every job has, whatever its status. */
@@ -13,6 +14,11 @@ export interface JobBase {
   submittedBy: string;
   /** The last committed snapshot, or null before the first. */
   lastSnapshot: SnapshotRef | null;
+  /**
+   * What the current run does with the record its last suspension failed on: set by a resume,
+   * cleared by a submit or a restart. Workers start a run from it, so they need no history.
+   */
+  plan: ResumePlan;
   /** Per stage, what the job skipped and dead-lettered, as of its last snapshot. */
   errorCounts: ErrorCounts;
   /** Snapshots exported from this job, by name. */

@@ -2,7 +2,7 @@ import { CLEANUP_DELAY_MS } from '../domain/settings.js';
 import { isSluiceError } from '../domain/errors.js';
 import { endsJob, type EventOf, type JobEvent } from '../domain/events.js';
 import { pointerSnapshots } from '../domain/snapshot-copy.js';
-import { NO_PLAN, resumePlan } from '../domain/resume-plan.js';
+import { NO_PLAN } from '../domain/resume-plan.js';
 import type { JobState } from '../domain/state.js';
 import { runsTasks } from '../domain/status.js';
 import { withRetry } from '../kafka/retry.js';
@@ -165,7 +165,7 @@ export class PipelineHost {
       return;
     }
     if (!wanted || this.running.has(state.jobId)) return;
-    const plan = resumePlan(deps.log.history(state.jobId));
+    const plan = state.plan;
     deps.logger.info(
       { jobId: state.jobId, pipeline: state.pipeline },
       'starting job on this worker',

@@ -67,21 +67,20 @@ describe('statusView', () => {
     expect(text).not.toContain('A resume starts');
   });
 
-  it('says, with the history, that the current run began with a resume accepting data loss', () => {
+  it('says, from the state, that the current run began with a resume accepting data loss', () => {
     const sim = new Sim();
     running(sim, 'j1', 'orders');
     sim.suspend('j1');
     sim.resume('j1', 'RETRY', null, true);
     sim.started('j1');
-    const text = statusView(sim.job('j1'), NOW, sim.log);
+    const text = statusView(sim.job('j1'), NOW);
     expect(text).toContain(
       'data loss  accepted by alice at 2023-11-14 22:13:25.000Z (run 2): records deleted while the job was stopped were skipped',
     );
-    // Not once a later resume started a run of its own, nor without the history.
-    expect(statusView(sim.job('j1'), NOW)).not.toContain('data loss');
+    // Not once a later resume started a run of its own.
     sim.suspend('j1');
     sim.resume('j1');
-    expect(statusView(sim.job('j1'), NOW, sim.log)).not.toContain('data loss');
+    expect(statusView(sim.job('j1'), NOW)).not.toContain('data loss');
   });
 
   it('says a NOT_RUNNING job waits for a worker hosting its pipeline', () => {
@@ -111,7 +110,7 @@ describe('the live hosts of the pipeline in `sluice status`', () => {
       host('old-1', FAILED, NOW - 12_000),
     ]);
     expect(hosts.map((h) => h.runsFailingCode)).toEqual([false, true]);
-    const sections = statusView(job, NOW, [], hosts).split('\n\n');
+    const sections = statusView(job, NOW, hosts).split('\n\n');
     expect(sections.at(-2)).toBe(
       [
         `Live workers hosting pipeline "${job.pipeline}":`,
@@ -127,7 +126,7 @@ describe('the live hosts of the pipeline in `sluice status`', () => {
     running(sim, 'j1', 'orders');
     sim.fail('j1');
     const job = sim.job('j1');
-    const text = statusView(job, NOW, [], hostViews(job, [host('old-1', FAILED)]));
+    const text = statusView(job, NOW, hostViews(job, [host('old-1', FAILED)]));
     expect(text).toContain(
       'Every one runs the code that failed: `sluice resume orders` is refused (exit code 5) until a worker with the fix runs and these stop, unless it moves past the record or --force.',
     );
@@ -139,12 +138,12 @@ describe('the live hosts of the pipeline in `sluice status`', () => {
     expect(hosts).toEqual([
       { workerId: 'w1', fingerprint: FAILED, seenAt: NOW - 4_000, runsFailingCode: null },
     ]);
-    const text = statusView(running_, NOW, [], hosts);
+    const text = statusView(running_, NOW, hosts);
     expect(text.split('\n\n').at(-1)).toBe(
       `Live workers hosting pipeline "${running_.pipeline}":\n  w1  code ${FAILED}  seen 4s ago`,
     );
     expect(text).not.toContain('refused');
-    expect(statusView(running_, NOW, [], [])).toContain(
+    expect(statusView(running_, NOW, [])).toContain(
       `No live worker hosts pipeline "${running_.pipeline}"; a job resumed or started now waits for one.`,
     );
     // Not asked (no hosts given): no section.

@@ -1,3 +1,4 @@
+import { NO_PLAN } from '../../src/domain/resume-plan.js';
 import { describe, expect, it } from 'vitest';
 import { emptyCluster } from '../../src/domain/cluster.js';
 import { decide, type Decision } from '../../src/domain/decide.js';
@@ -137,6 +138,7 @@ describe('job lifecycle', () => {
       submittedAt: T0 + 1000,
       submittedBy: 'alice',
       lastSnapshot: null,
+      plan: NO_PLAN,
       errorCounts: [],
       exportedSnapshots: {},
       workers: [],

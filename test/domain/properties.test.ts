@@ -1,3 +1,4 @@
+import { resumePlan } from '../../src/domain/resume-plan.js';
 import {
   checkpointOf,
   clusterFromCheckpoints,
@@ -657,6 +658,9 @@ describe('random command sequences', () => {
         for (const jobId of JOB_IDS) {
           const own = log.filter((e) => e.jobId === jobId);
           expect(replay(own)).toEqual(cluster.jobs.get(jobId));
+          // The plan workers read from the state is the one the history says.
+          const job = cluster.jobs.get(jobId);
+          if (job) expect(job.plan).toEqual(resumePlan(own));
         }
       }),
       RUNS,

@@ -1,3 +1,4 @@
+import { NO_PLAN } from '../../src/domain/resume-plan.js';
 import { describe, expect, it } from 'vitest';
 import type { SuspensionCause } from '../../src/domain/cause.js';
 import { compileJobConfig } from '../../src/domain/config.js';
@@ -21,6 +22,7 @@ const base: JobBase = {
   submittedBy: 'test',
   lastSnapshot: null,
   errorCounts: [],
+  plan: NO_PLAN,
   exportedSnapshots: {},
   workers: [],
   run: 1,

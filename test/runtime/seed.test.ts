@@ -1,3 +1,4 @@
+import { NO_PLAN } from '../../src/domain/resume-plan.js';
 import { describe, expect, it } from 'vitest';
 import { compileJobConfig } from '../../src/domain/config.js';
 import { isSluiceError } from '../../src/domain/errors.js';
@@ -18,6 +19,7 @@ const from: JobState = {
   submittedAt: 0,
   submittedBy: 'x',
   errorCounts: [],
+  plan: NO_PLAN,
   lastSnapshot: {
     snapshotId: 's1',
     sourceOffsets: [{ topic: 'in', partition: 0, offset: '5' }],

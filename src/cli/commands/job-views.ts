@@ -68,7 +68,7 @@ export function registerJobViews(program: Command, globals: () => GlobalOptions)
       const state = job.snapshot();
       const hosts = hostViews(state, hostsOf(live, state.pipeline));
       emit(o, { ...state, description: describeStatus(state), hosts }, () =>
-        statusView(state, Date.now(), job.history(), hosts),
+        statusView(state, Date.now(), hosts),
       );
     });
   });
