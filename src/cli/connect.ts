@@ -55,6 +55,8 @@ export function accessFor(g: GlobalOptions, security: ConnectionSecurity): Acces
 export async function withClient<T>(
   g: GlobalOptions,
   fn: (client: SluiceClient) => Promise<T>,
+  /** `checkpoint` for commands that need jobs' states, not their histories (see ClientOptions.readFrom). */
+  readFrom: 'start' | 'checkpoint' = 'start',
 ): Promise<T> {
   const topics = topicOptionsOf(g, process.env);
   const { brokers, registryUrl, security } = await endpointsFor(g);
@@ -65,6 +67,7 @@ export async function withClient<T>(
     namespace: g.namespace,
     issuedBy: issuedByOf(g, process.env),
     logger: defaultLogger(),
+    readFrom,
     ...topics,
   });
   try {

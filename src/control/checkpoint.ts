@@ -1,15 +1,8 @@
-import {
-  checkpointOf,
-  endedOutcomesOf,
-  parseCheckpoint,
-  type JobCheckpoint,
-  type LogPosition,
-} from '../domain/checkpoint.js';
+import { checkpointOf, endedOutcomesOf, type LogPosition } from '../domain/checkpoint.js';
 import type { Cluster } from '../domain/cluster.js';
 import type { JobEvent } from '../domain/events.js';
 import { jobPartition, type Topics } from '../domain/resources.js';
-import type { Kafka, ProducedRecord, TransactionalProducer } from '../kafka/port.js';
-import { readToEnd } from '../kafka/read-to-end.js';
+import type { ProducedRecord, TransactionalProducer } from '../kafka/port.js';
 import type { Logger } from '../observability/logger.js';
 
 /**
@@ -22,34 +15,6 @@ export const FULL_CHECKPOINT_AFTER_EVENTS = 1_000;
 
 /** Records per checkpoint transaction: a first checkpoint of many jobs goes in several. */
 const RECORDS_PER_TRANSACTION = 2_000;
-
-/** What a checkpoint topic holds: the jobs' states and the log positions they cover. */
-export interface Checkpoint {
-  jobs: JobCheckpoint[];
-  /** Per job-log partition, the next offset after what the states cover. */
-  positions: Map<number, bigint>;
-}
-
-/**
- * Reads the checkpoint topic to its end (read_committed): the latest record per key. A record
- * this version cannot read is left out, so its job, or its partition, is read from the log.
- */
-export async function readCheckpoint(kafka: Kafka, topic: string): Promise<Checkpoint> {
-  const latest = new Map<string, string | null>();
-  await readToEnd(kafka, [topic], (_t, _p, r) => {
-    const key = r.key?.toString();
-    if (key !== undefined) latest.set(key, r.value ? r.value.toString() : null);
-  });
-  const jobs: JobCheckpoint[] = [];
-  const positions = new Map<number, bigint>();
-  for (const value of latest.values()) {
-    const parsed = value === null ? undefined : parseCheckpoint(value);
-    if (!parsed) continue;
-    if ('partition' in parsed) positions.set(parsed.partition, BigInt(parsed.offset));
-    else jobs.push(parsed);
-  }
-  return { jobs, positions };
-}
 
 /**
  * Writes the active coordinator's checkpoints: the states of the jobs that changed since the
@@ -71,17 +36,27 @@ export class Checkpointer {
     private readonly log: Logger,
   ) {}
 
-  /** After a rebuild: where the log ended; `all` marks every job to be written. */
-  rebuilt(cluster: Cluster, ends: ReadonlyMap<number, bigint>, all: boolean): void {
+  /**
+   * After a rebuild: where the log ended, and the jobs read from its tail, which the checkpoint
+   * does not hold yet; `all` marks every job. They must be written before (or with) any
+   * position past their events: a position moved on alone would, at the next failover, skip
+   * the tail's events on top of the older states the checkpoint still holds.
+   */
+  rebuilt(
+    cluster: Cluster,
+    ends: ReadonlyMap<number, bigint>,
+    tailJobs: ReadonlySet<string>,
+    all: boolean,
+  ): void {
     this.dirty.clear();
     this.ends.clear();
     this.moved.clear();
-    for (const [p, end] of ends) this.ends.set(p, end);
-    if (all) {
-      // Every job id the log names, with a state or only refusals (see JobCheckpoint.state).
-      for (const jobId of cluster.nextSeq.keys()) this.dirty.add(jobId);
-      for (const p of ends.keys()) this.moved.add(p);
+    for (const [p, end] of ends) {
+      this.ends.set(p, end);
+      this.moved.add(p);
     }
+    // Every job id the log names, with a state or only refusals (see JobCheckpoint.state).
+    for (const jobId of all ? cluster.nextSeq.keys() : tailJobs) this.dirty.add(jobId);
   }
 
   /** After a batch's transaction committed: its events, and each partition's new end. */

@@ -208,7 +208,7 @@ export class Coordinator {
       () => this.stopped || generation !== this.generation,
     );
     if (!fresh) return;
-    const { cluster, events, checkpointed, ends } = await rebuildState({
+    const { cluster, events, checkpointed, ends, tailJobs } = await rebuildState({
       kafka: this.opts.kafka,
       codec: this.events,
       namespace: this.opts.namespace,
@@ -220,7 +220,7 @@ export class Coordinator {
     this.active = true;
     this.rebuilt = { checkpointed, events };
     this.checkpoints = new Checkpointer(this.topics, this.jobsPartitions, this.log);
-    this.checkpoints.rebuilt(cluster, ends, events > FULL_CHECKPOINT_AFTER_EVENTS);
+    this.checkpoints.rebuilt(cluster, ends, tailJobs, events > FULL_CHECKPOINT_AFTER_EVENTS);
     this.snapshots.start(() => this.cluster?.jobs.values());
     this.startCheckpoints(generation);
     this.log.info(

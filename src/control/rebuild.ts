@@ -7,7 +7,7 @@ import type { Kafka } from '../kafka/port.js';
 import { LogReader } from '../log/log-reader.js';
 import { failpoint } from '../observability/failpoint.js';
 import type { Logger } from '../observability/logger.js';
-import { readCheckpoint } from './checkpoint.js';
+import { readCheckpoint } from '../log/checkpoint-reader.js';
 
 /** What a rebuild found: the state, and what it read to get it. */
 export interface Rebuilt {
@@ -18,6 +18,8 @@ export interface Rebuilt {
   checkpointed: number;
   /** Per job-log partition, the offset after its last record: where the log ended. */
   ends: Map<number, bigint>;
+  /** The job ids whose events were read from the log's tail: the checkpoint does not hold them yet. */
+  tailJobs: Set<string>;
 }
 
 /**
@@ -53,13 +55,21 @@ export async function rebuildState(o: {
     onProgress: () => o.heartbeat?.(),
     from: checkpoint.positions,
   });
+  const tailJobs = new Set<string>();
   try {
     await reader.start((e) => {
       fold(cluster, e);
+      tailJobs.add(e.jobId);
       failpoint('coordinator.during-rebuild', reader.eventsRead === 1_000);
     });
   } finally {
     await reader.stop();
   }
-  return { cluster, events: reader.eventsRead, checkpointed: checkpoint.jobs.length, ends };
+  return {
+    cluster,
+    events: reader.eventsRead,
+    checkpointed: checkpoint.jobs.length,
+    ends,
+    tailJobs,
+  };
 }

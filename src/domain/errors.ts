@@ -47,6 +47,7 @@ export const ERROR_CODES = [
   'SLUICE_SNAPSHOT_COPY_FAILED',
   'SLUICE_SNAPSHOT_UNAVAILABLE',
   // Configuration and user input.
+  'SLUICE_HISTORY_UNAVAILABLE',
   'SLUICE_CONFIG_INVALID',
   'SLUICE_USAGE',
 ] as const;

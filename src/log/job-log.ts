@@ -15,6 +15,9 @@ import type { Kafka } from '../kafka/port.js';
 import type { TopicReplication } from '../kafka/topics.js';
 import type { Logger } from '../observability/logger.js';
 import { LogReader } from './log-reader.js';
+import { readCheckpoint } from './checkpoint-reader.js';
+import { clusterFromCheckpoints } from '../domain/checkpoint.js';
+import { SluiceError } from '../domain/errors.js';
 import { ensureTopics } from './topics.js';
 
 /** Called with each new event, the job's state after it, and before it. */
@@ -34,7 +37,12 @@ export interface JobLogOptions {
   reader: string;
   /** Replication of the namespace's topics if this creates them; default the broker's. */
   replication?: TopicReplication | undefined;
+  /** Where to start: every event (default), or the coordinator's last checkpoint. */
+  readFrom?: ReadFrom | undefined;
 }
+
+/** Where a reader starts the job log; see ClientOptions.readFrom. */
+export type ReadFrom = 'start' | 'checkpoint';
 
 /**
  * A namespace's job log, followed and folded: every job's state and history as of the last
@@ -47,6 +55,8 @@ export class JobLog {
   private readonly listeners = new Set<EventListener>();
   private readonly progress = new Set<() => void>();
   private reader: LogReader | undefined;
+  /** Jobs folded from the checkpoint: their histories here begin after it. */
+  private readonly partial = new Set<string>();
 
   private constructor(private readonly opts: JobLogOptions) {}
 
@@ -59,6 +69,13 @@ export class JobLog {
     const codec = new EventCodec(opts.registry, topics.jobs);
     await codec.ready();
     const log = new JobLog(opts);
+    let from: Map<number, bigint> | undefined;
+    if (opts.readFrom === 'checkpoint') {
+      const checkpoint = await readCheckpoint(opts.kafka, topics.checkpoint);
+      clusterFromCheckpoints(log.cluster, checkpoint.jobs);
+      for (const c of checkpoint.jobs) log.partial.add(c.jobId);
+      from = checkpoint.positions;
+    }
     log.reader = new LogReader({
       kafka: opts.kafka,
       codec,
@@ -66,6 +83,7 @@ export class JobLog {
       logger: opts.logger,
       groupPrefix: logReaderGroupPrefix(opts.namespace, opts.reader),
       onProgress: () => log.progress.forEach((f) => f()),
+      from,
     });
     await log.reader.start((e) => log.apply(e));
     return log;
@@ -73,6 +91,11 @@ export class JobLog {
 
   get namespace(): string {
     return this.opts.namespace;
+  }
+
+  /** Events read from the log so far (after the checkpoint, for a reader that started there). */
+  get eventsRead(): number {
+    return this.reader?.eventsRead ?? 0;
   }
 
   /** A job's current state, or undefined when the log holds no such job. */
@@ -85,8 +108,18 @@ export class JobLog {
     return [...this.cluster.jobs.values()];
   }
 
-  /** Every event of a job, in order, rejections included. */
+  /**
+   * Every event of a job, in order, rejections included. A reader that started from a
+   * checkpoint holds only the events after it: for a job the checkpoint held, it throws
+   * SLUICE_HISTORY_UNAVAILABLE rather than give part of a history as the whole.
+   */
   history(jobId: string): JobEvent[] {
+    if (this.partial.has(jobId))
+      throw new SluiceError(
+        'SLUICE_HISTORY_UNAVAILABLE',
+        `This reader of ${this.opts.namespace} started from the coordinator's checkpoint, so it holds the events of job ${jobId} only from then on. Read the whole log for its history (\`sluice history\` does; in code, connect with readFrom: 'start').`,
+        { details: { jobId } },
+      );
     return [...(this.histories.get(jobId) ?? [])];
   }
 

@@ -46,6 +46,7 @@ export class LogReader {
     const { kafka, topic, codec, logger } = this.opts;
     // The last offset to reach per partition (high watermark - 1; it may be a commit marker).
     const from = this.opts.from ?? new Map<number, bigint>();
+    const handled = new Map<number, bigint>();
     const targets = new Map(
       (await withAdmin(kafka, (admin) => topicOffsets(admin, topic)))
         .filter((o) => o.high > o.low && o.high > (from.get(o.partition) ?? 0n))
@@ -57,6 +58,22 @@ export class LogReader {
       rebalanceTimeoutMs: 10_000,
     });
     this.consumer = consumer;
+    /** The event, or null for one that cannot be decoded (said loudly); throws to retry. */
+    const decoded = async (
+      value: Buffer,
+      partition: number,
+      offset: string,
+    ): Promise<JobEvent | null> => {
+      try {
+        return await codec.decode(value);
+      } catch (err) {
+        if (isSluiceError(err) && err.retryable) throw err; // registry down: the batch comes again
+        // Only the coordinator writes here, through the registry; an undecodable event means
+        // the registry lost a schema. Say so loudly, and keep reading the rest.
+        logger.error({ err, partition, offset }, 'undecodable event in the job log');
+        return null;
+      }
+    };
     let caughtUp: () => void = () => undefined;
     const done = new Promise<void>((resolve) => (caughtUp = resolve));
     const check = (): void => {
@@ -80,24 +97,24 @@ export class LogReader {
       },
       eachBatch: async (batch, control) => {
         const start = from.get(batch.partition);
+        // A fetch made before the seek may have handed over records past the start, which
+        // come again once the seek applies: each offset is handed over once.
+        const upTo = handled.get(batch.partition);
         for (const message of batch.records) {
-          if (start !== undefined && BigInt(message.offset) < start) continue;
-          if (message.value === null) continue; // a tombstone: a purged job's event
-          let event: JobEvent;
-          try {
-            event = await codec.decode(message.value);
-          } catch (err) {
-            if (isSluiceError(err) && err.retryable) throw err; // registry down: the batch comes again
-            // Only the coordinator writes here, through the registry; an undecodable event means
-            // the registry lost a schema. Say so loudly, and keep reading the rest.
-            logger.error(
-              { err, partition: batch.partition, offset: message.offset },
-              'undecodable event in the job log',
-            );
+          const offset = BigInt(message.offset);
+          if ((start !== undefined && offset < start) || (upTo !== undefined && offset <= upTo))
             continue;
+          // A tombstone is a purged job's event.
+          const event =
+            message.value === null
+              ? null
+              : await decoded(message.value, batch.partition, message.offset);
+          if (event) {
+            await handler(event);
+            this.read++;
           }
-          await handler(event);
-          this.read++;
+          // Only once handled: a batch that throws (the registry down) comes again in full.
+          handled.set(batch.partition, offset);
         }
         control.resolveOffset(batch.lastOffset);
         await this.opts.onProgress?.(this.read);

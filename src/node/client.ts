@@ -42,6 +42,7 @@ export class SluiceClient extends ClientOnLog {
       replication: o.replication,
       issuedBy: o.issuedBy,
       reader: 'client',
+      readFrom: o.readFrom,
     });
     return new SluiceClient({ ...parts, kafka, logger, replication: o.replication });
   }

@@ -1,3 +1,4 @@
+import type { ReadFrom } from '../log/job-log.js';
 import { hostname, userInfo } from 'node:os';
 import { z } from 'zod';
 import { parseOrThrow } from '../domain/config.js';
@@ -51,6 +52,13 @@ export interface ClientOptions extends ConnectionOptions, TopicOptions {
   issuedBy?: string | undefined;
   /** How long a command may wait for the coordinator's answer. Default 30 s. */
   commandTimeoutMs?: number | undefined;
+  /**
+   * Where the client starts reading the job log: `start` (default) reads every event, so every
+   * job's history is at hand; `checkpoint` folds the coordinator's last checkpoint and reads
+   * only the events after it, which costs the same however long the log is, but holds a job's
+   * history only from then on (`history()` of an older job throws SLUICE_HISTORY_UNAVAILABLE).
+   */
+  readFrom?: ReadFrom | undefined;
 }
 
 /** How to run a coordinator. */
@@ -133,6 +141,7 @@ const clientSchema = connection
     registryAuth: z.object({ username: z.string(), password: z.string() }).optional(),
     issuedBy: z.string().min(1).max(200).optional(),
     commandTimeoutMs: ms(1).optional(),
+    readFrom: z.enum(['start', 'checkpoint']).optional(),
   })
   .superRefine(insyncWithinReplicas);
 
@@ -195,6 +204,7 @@ export function compileClientOptions(o: ClientOptions): Compiled & {
   registryAuth: Credentials | undefined;
   issuedBy: string;
   commandTimeoutMs: number;
+  readFrom: ReadFrom;
 } {
   parseOrThrow(clientSchema, o, 'client options');
   return {
@@ -202,6 +212,7 @@ export function compileClientOptions(o: ClientOptions): Compiled & {
     registryAuth: o.registryAuth ?? o.security?.registryAuth,
     issuedBy: o.issuedBy ?? `${safeUser()}@${hostname()}`,
     commandTimeoutMs: o.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    readFrom: o.readFrom ?? 'start',
   };
 }
 

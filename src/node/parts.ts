@@ -5,7 +5,7 @@ import type { RetryPolicy } from '../kafka/retry.js';
 import type { TopicReplication } from '../kafka/topics.js';
 import { topicNames } from '../domain/resources.js';
 import { CommandSender } from '../log/commands.js';
-import { JobLog } from '../log/job-log.js';
+import { JobLog, type ReadFrom } from '../log/job-log.js';
 import { PresenceBeacon } from '../log/presence.js';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsSink } from '../observability/metrics.js';
@@ -37,7 +37,7 @@ export interface ClientParts {
 
 /** Opens the job log (reading it up to now) and a command sender recorded as `issuedBy`. */
 export async function openClientParts(
-  o: PartsOptions & { issuedBy: string; reader: string },
+  o: PartsOptions & { issuedBy: string; reader: string; readFrom?: ReadFrom },
 ): Promise<ClientParts> {
   const { kafka, registry, namespace, logger, clock } = o;
   const log = await JobLog.open({
@@ -47,6 +47,7 @@ export async function openClientParts(
     logger,
     reader: o.reader,
     replication: o.replication,
+    readFrom: o.readFrom,
   });
   try {
     const sender = await CommandSender.open({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { coordinatorGroup, topicNames } from '../../src/domain/resources.js';
+import { coordinatorGroup, jobPartition, topicNames } from '../../src/domain/resources.js';
 import type { JobEvent } from '../../src/domain/events.js';
 import { KafkaProtocolError } from '../../src/kafka/errors.js';
 import { Coordinator } from '../../src/control/coordinator.js';
@@ -313,6 +313,57 @@ describe('a coordinator failover', () => {
     expect(events.filter((e) => e.commandId === 'again')).toMatchObject([
       { type: 'CommandRejected', jobId: 'f7', seq: 10 },
     ]);
+  });
+
+  it('checkpoints the jobs a rebuild read from the log before any position past them (two failovers)', async () => {
+    const w = memoryWorld({ maxBatchRecords: 50 });
+    const [, b] = await electionOfTwo(w);
+    const first = scripts(5);
+    const publishing = publishRounds(w, first, 100);
+    expect(await w.clock.runUntil(() => publishing.done() && allHandled(w), 60_000)).toBe(true);
+    await w.clock.runUntil(() => false, 6_000); // a checkpoint of the five jobs
+    // Job t0 gets its first five events after the checkpoint: only the log holds them.
+    const partitions = 3;
+    const t0 = script('t0');
+    const partition = jobPartition('t0', partitions);
+    const sibling = Array.from({ length: 50 }, (_, i) => `t${i + 1}`).find(
+      (id) => jobPartition(id, partitions) === partition,
+    );
+    const t1 = script(sibling ?? 't1');
+    const ops = w.cluster.client('ops2');
+    await publishCommands(
+      ops,
+      NS,
+      t0.slice(0, 5).map((c) => JSON.stringify(c)),
+      'ops2',
+    );
+    expect(await w.clock.runUntil(() => allHandled(w), 30_000)).toBe(true);
+    // Failover 1: b reads t0's events from the tail. Then another job of the same partition
+    // moves on, and b checkpoints: its position for that partition is past t0's events.
+    w.cluster.crash('a');
+    expect(await w.clock.runUntil(() => b.coordinator.isActive(), 30_000)).toBe(true);
+    expect(b.coordinator.lastRebuild?.events).toBe(5);
+    await publishCommands(
+      ops,
+      NS,
+      t1.map((c) => JSON.stringify(c)),
+      'ops2',
+    );
+    expect(await w.clock.runUntil(() => allHandled(w), 30_000)).toBe(true);
+    await w.clock.runUntil(() => false, 6_000);
+    // Failover 2: c must know t0 as b did, or its next commands are decided against the past.
+    const c = startCoordinator(w, NS, 'c');
+    await w.clock.runUntil(() => c.started.settled, 30_000);
+    w.cluster.crash('b');
+    expect(await w.clock.runUntil(() => c.coordinator.isActive(), 30_000)).toBe(true);
+    await publishCommands(
+      ops,
+      NS,
+      t0.slice(5).map((x) => JSON.stringify(x)),
+      'ops2',
+    );
+    expect(await w.clock.runUntil(() => allHandled(w), 30_000)).toBe(true);
+    expectEachOnce(await jobEvents(w, NS), [...first, t0, t1]);
   });
 
   it('fences a zombie: stalled past its session timeout, then resumed, it writes nothing more', async () => {
