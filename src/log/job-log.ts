@@ -8,6 +8,7 @@ import {
   type Outcome,
 } from '../domain/cluster.js';
 import type { JobEvent } from '../domain/events.js';
+import type { PurgedJob } from '../domain/purge.js';
 import { logReaderGroupPrefix, topicNames } from '../domain/resources.js';
 import type { JobState } from '../domain/state.js';
 import { withAdmin } from '../kafka/offsets.js';
@@ -80,6 +81,19 @@ export class JobLog {
     return this.cluster.jobs.get(jobId);
   }
 
+  /** Who purged a job and when, if the log says it was purged. */
+  purged(jobId: string): PurgedJob | undefined {
+    return this.cluster.purged.get(jobId);
+  }
+
+  /** The id of a purged job of this name, the latest purged, if any. */
+  purgedNamed(name: string): string | undefined {
+    let found: [string, PurgedJob] | undefined;
+    for (const entry of this.cluster.purged)
+      if (entry[1].name === name && (!found || entry[1].at >= found[1].at)) found = entry;
+    return found?.[0];
+  }
+
   /** Every job's current state. */
   jobs(): JobState[] {
     return [...this.cluster.jobs.values()];
@@ -130,6 +144,9 @@ export class JobLog {
     let h = this.histories.get(e.jobId);
     if (!h) this.histories.set(e.jobId, (h = []));
     h.push(e);
+    // A purged job's events are on their way out of the log: a reader that starts later never
+    // sees them, and this one forgets them too, so both tell the same.
+    if (e.type === 'JobPurged' && this.cluster.purged.has(e.jobId)) this.histories.delete(e.jobId);
     const after = this.cluster.jobs.get(e.jobId);
     for (const l of this.listeners) {
       try {
