@@ -106,9 +106,8 @@ export class SluiceClient {
       .filter((j) => j.name === idOrName)
       .sort((a, b) => b.submittedAt - a.submittedAt)[0];
     if (ended) return new Job(this, ended.jobId);
-    const purgedId = this.log.purged(idOrName) ? idOrName : this.log.purgedNamed(idOrName);
-    const purge = purgedId === undefined ? undefined : this.log.purged(purgedId);
-    if (purgedId !== undefined && purge) throw new JobPurgedError(purgedId, purge);
+    const purged = this.log.purgedJob(idOrName);
+    if (purged) throw new JobPurgedError(...purged);
     throw new SluiceError(
       'SLUICE_JOB_NOT_FOUND',
       `No job has the id or name "${idOrName}" in namespace "${this.namespace}". List jobs with \`sluice jobs\`.`,

@@ -86,12 +86,14 @@ export class JobLog {
     return this.cluster.purged.get(jobId);
   }
 
-  /** The id of a purged job of this name, the latest purged, if any. */
-  purgedNamed(name: string): string | undefined {
+  /** The purged job of this id, else the latest purged job of this name, if any. */
+  purgedJob(idOrName: string): [jobId: string, purge: PurgedJob] | undefined {
+    const byId = this.cluster.purged.get(idOrName);
+    if (byId) return [idOrName, byId];
     let found: [string, PurgedJob] | undefined;
     for (const entry of this.cluster.purged)
-      if (entry[1].name === name && (!found || entry[1].at >= found[1].at)) found = entry;
-    return found?.[0];
+      if (entry[1].name === idOrName && (!found || entry[1].at >= found[1].at)) found = entry;
+    return found;
   }
 
   /** Every job's current state. */
