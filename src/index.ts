@@ -68,7 +68,9 @@ export {
   CommandRejectedError,
   JobNotSuspendedError,
   DeadLetterTopicMissingError,
+  JobPurgedError,
 } from './domain/job-errors.js';
+export type { PurgedJob } from './domain/purge.js';
 export { SourceDataLostError, type LostRange } from './domain/data-loss.js';
 export { ResumeSameCodeError, type SameCode } from './domain/same-code.js';
 export { DryRunNotPossibleError, NoLiveWorkerError, type DryRunOutput } from './domain/dry-run.js';

@@ -9,6 +9,7 @@ import { registerHistory } from './commands/history.js';
 import { registerInfra } from './commands/infra.js';
 import { registerJobVerbs } from './commands/job-verbs.js';
 import { registerJobViews } from './commands/job-views.js';
+import { registerPurge } from './commands/purge.js';
 import { registerSubmit } from './commands/submit.js';
 import { registerWorker } from './commands/worker.js';
 import { EXIT_CODES, EXIT_CODES_HELP } from './exit-codes.js';
@@ -76,6 +77,7 @@ export function buildProgram(): Command {
   registerExportSnapshot(program, globals);
   registerSnapshots(program, globals);
   registerJobViews(program, globals);
+  registerPurge(program, globals);
   registerHistory(program, globals);
   registerCoordinator(program, globals);
   registerWorker(program, globals);

@@ -4,12 +4,13 @@ import type { LostRange } from '../domain/data-loss.js';
 import type { CommandPayloads, CommandType } from '../domain/commands.js';
 import { compileJobConfig, type JobConfigInput } from '../domain/config.js';
 import { deadLetterTopics } from '../domain/error-policy.js';
-import { DeadLetterTopicMissingError } from '../domain/job-errors.js';
+import { DeadLetterTopicMissingError, JobPurgedError } from '../domain/job-errors.js';
 import { SluiceError } from '../domain/errors.js';
 import type { JobEvent } from '../domain/events.js';
 import { liveWorkers, type WorkerPresence } from '../domain/presence.js';
 import { isJobGroup, snapshotInputTopic, snapshotTopic, topicNames } from '../domain/resources.js';
 import type { SnapshotCopy } from '../domain/snapshot-copy.js';
+import type { PurgedJob } from '../domain/purge.js';
 import type { JobState } from '../domain/state.js';
 import { withAdmin } from '../kafka/offsets.js';
 import type { Kafka } from '../kafka/port.js';
@@ -105,6 +106,8 @@ export class SluiceClient {
       .filter((j) => j.name === idOrName)
       .sort((a, b) => b.submittedAt - a.submittedAt)[0];
     if (ended) return new Job(this, ended.jobId);
+    const purged = this.log.purgedJob(idOrName);
+    if (purged) throw new JobPurgedError(...purged);
     throw new SluiceError(
       'SLUICE_JOB_NOT_FOUND',
       `No job has the id or name "${idOrName}" in namespace "${this.namespace}". List jobs with \`sluice jobs\`.`,
@@ -128,18 +131,26 @@ export class SluiceClient {
     await this.log.close();
   }
 
-  /** @internal The current state of a job. */
+  /** @internal The current state of a job; JobPurgedError for a purged one. */
   state(jobId: string): JobState {
     const s = this.log.state(jobId);
-    if (!s)
-      throw new SluiceError('SLUICE_JOB_NOT_FOUND', `No job has the id "${jobId}".`, {
-        details: { jobId },
-      });
-    return s;
+    if (s) return s;
+    const purge = this.log.purged(jobId);
+    if (purge) throw new JobPurgedError(jobId, purge);
+    throw new SluiceError('SLUICE_JOB_NOT_FOUND', `No job has the id "${jobId}".`, {
+      details: { jobId },
+    });
   }
 
-  /** @internal Every event of a job, in order, rejections included. */
+  /** Who purged a job and when, if this client's log says it was purged. */
+  purgeOf(jobId: string): PurgedJob | undefined {
+    return this.log.purged(jobId);
+  }
+
+  /** @internal Every event of a job, in order, rejections included; JobPurgedError once purged. */
   history(jobId: string): JobEvent[] {
+    const purge = this.log.purged(jobId);
+    if (purge) throw new JobPurgedError(jobId, purge);
     return this.log.history(jobId);
   }
 

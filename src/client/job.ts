@@ -174,6 +174,21 @@ export class Job {
     await this.client.send(this.id, 'CancelJob', {});
   }
 
+  /**
+   * Deletes the job from the job log: the coordinator records a `JobPurged` event (who and
+   * when; it stays, as the audit entry) and, in the same transaction, a tombstone for every
+   * earlier event of the job and the job's checkpoint without its state. Every reader forgets the
+   * job at once (its state and history then throw `SLUICE_JOB_NOT_FOUND`, saying it was purged);
+   * compaction deletes the tombstoned events once `min.compaction.lag.ms` has passed (a day on
+   * `<ns>.jobs`), and until then a raw read of the topic still shows them. Only for an ended job
+   * (COMPLETED, FAILED or CANCELLED) without exported snapshots: otherwise it rejects with
+   * {@link CommandRejectedError} (`SLUICE_COMMAND_REJECTED`, rejection code
+   * `ILLEGAL_TRANSITION` or `SNAPSHOTS_EXIST`) carrying the coordinator's reason.
+   */
+  async purge(): Promise<void> {
+    await this.client.send(this.id, 'PurgeJob', {});
+  }
+
   async restart(): Promise<void> {
     await this.client.send(this.id, 'RestartJob', {});
   }

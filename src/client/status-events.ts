@@ -100,6 +100,8 @@ export function describeEvent(e: JobEvent): string {
     }
     case 'CommandRejected':
       return `${e.commandType} rejected (${e.code}): ${e.reason}`;
+    case 'JobPurged':
+      return `purged (it had ended ${e.status}): its earlier events are tombstoned, and every reader forgets the job`;
     case 'Unknown':
       return `event of a type this version does not know: ${e.originalType}`;
   }

@@ -67,6 +67,7 @@ const commandSchema = z.discriminatedUnion('type', [
     })
     .strict(),
   z.object({ type: z.literal('DeleteSnapshot'), ...envelope, name: str }).strict(),
+  z.object({ type: z.literal('PurgeJob'), ...envelope }).strict(),
   z
     .object({
       type: z.literal('UpdateConfig'),

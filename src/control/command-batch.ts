@@ -5,7 +5,13 @@ import type { Command } from '../domain/commands.js';
 import { decideRecord, recordCommandId } from '../domain/control.js';
 import type { JobEvent } from '../domain/events.js';
 import { jobPartition, type Topics } from '../domain/resources.js';
-import type { ConsumedRecord, Producer, TransactionalProducer } from '../kafka/port.js';
+import type {
+  ConsumedRecord,
+  Producer,
+  TopicRecords,
+  TransactionalProducer,
+  Written,
+} from '../kafka/port.js';
 import type { Logger } from '../observability/logger.js';
 
 /** A status change an event made: from (null for a new job) and to. */
@@ -76,9 +82,11 @@ export async function decideBatch(o: {
 
 /**
  * Appends a batch's events to the job log and commits the control records' offsets, in one
- * transaction: a command is applied exactly when its events are appended. Aborts and rethrows
- * on failure; the consumer then hands the records over again from the last committed offset.
- * Resolves to each job-log partition written, with the offset after its last event.
+ * transaction: a command is applied exactly when its events are appended. `also` are sent in
+ * the same transaction after the events (a purge's tombstones and checkpoint record, see
+ * purge.ts). Aborts and rethrows on failure; the consumer then hands the records over again
+ * from the last committed offset. Resolves to each job-log partition written, with the offset
+ * after its last record.
  */
 export async function appendBatch(o: {
   producer: TransactionalProducer;
@@ -89,25 +97,25 @@ export async function appendBatch(o: {
   partition: number;
   last: ConsumedRecord;
   events: JobEvent[];
+  also?: TopicRecords[];
 }): Promise<Map<number, bigint>> {
   const ends = new Map<number, bigint>();
+  const sends: TopicRecords[] = [];
+  if (o.events.length > 0)
+    sends.push({
+      topic: o.topics.jobs,
+      messages: o.events.map((e) => ({
+        key: e.eventId,
+        value: o.codec.encode(e),
+        partition: jobPartition(e.jobId, o.jobsPartitions),
+      })),
+    });
+  sends.push(...(o.also ?? []).filter((s) => s.messages.length > 0));
   const tx = await o.producer.begin();
   try {
-    if (o.events.length > 0) {
-      const counts = new Map<number, number>();
-      const messages = o.events.map((e) => {
-        const partition = jobPartition(e.jobId, o.jobsPartitions);
-        counts.set(partition, (counts.get(partition) ?? 0) + 1);
-        return { key: e.eventId, value: o.codec.encode(e), partition };
-      });
-      // One producer writes the log, so a partition's events of one send are contiguous.
-      const firsts = new Map<number, bigint>();
-      for (const w of await tx.send([{ topic: o.topics.jobs, messages }])) {
-        const at = BigInt(w.baseOffset);
-        const first = firsts.get(w.partition);
-        if (first === undefined || at < first) firsts.set(w.partition, at);
-      }
-      for (const [p, first] of firsts) ends.set(p, first + BigInt(counts.get(p) ?? 0));
+    for (const send of sends) {
+      const written = await tx.send([send]);
+      if (send.topic === o.topics.jobs) noteEnds(ends, send, written);
     }
     failpoint('coordinator.after-events-sent', o.events.length > 0);
     await tx.sendOffsets({ groupId: o.groupId }, [
@@ -123,6 +131,26 @@ export async function appendBatch(o: {
     throw err;
   }
   return ends;
+}
+
+/**
+ * Notes where one send to the job log ended in each partition. One producer writes the log, so
+ * a partition's records of one send are contiguous from the first offset the broker reports,
+ * and a later send of the transaction ends past an earlier one.
+ */
+function noteEnds(ends: Map<number, bigint>, send: TopicRecords, written: Written[]): void {
+  const counts = new Map<number, number>();
+  for (const m of send.messages) {
+    const p = m.partition ?? 0;
+    counts.set(p, (counts.get(p) ?? 0) + 1);
+  }
+  const firsts = new Map<number, bigint>();
+  for (const w of written) {
+    const at = BigInt(w.baseOffset);
+    const first = firsts.get(w.partition);
+    if (first === undefined || at < first) firsts.set(w.partition, at);
+  }
+  for (const [p, first] of firsts) ends.set(p, first + BigInt(counts.get(p) ?? 0));
 }
 
 /** Writes a command of the coordinator's own (a snapshot) to the control topic, like any client. */

@@ -19,6 +19,7 @@ import {
   FULL_CHECKPOINT_AFTER_EVENTS,
 } from './checkpoint.js';
 import { SnapshotRecorder } from './snapshots.js';
+import { purgeRecords } from './purge.js';
 import { ensureTopics } from '../log/topics.js';
 
 /** At most this many commands share one transaction, which keeps transactions short. */
@@ -298,6 +299,7 @@ export class Coordinator {
         partition,
         last,
         events,
+        also: purgeRecords(cluster, events, this.topics, this.jobsPartitions),
       });
     } catch (err) {
       this.deactivate(`transaction failed: ${err instanceof Error ? err.message : String(err)}`);

@@ -117,6 +117,9 @@ export function apply(state: JobState | undefined, event: JobEvent): JobState | 
     case 'ConfigUpdated':
       // The event states the resulting config; the delta is there for auditors.
       return { ...state, ...base, config: withPolicy(event.config) };
+    case 'JobPurged':
+      // Gone: a reader of the compacted log sees no state before this event either.
+      return undefined;
     default:
       return assertNever(event);
   }

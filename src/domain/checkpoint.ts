@@ -1,4 +1,5 @@
 import { restoreJob, type Cluster, type Outcome } from './cluster.js';
+import type { PurgedJob } from './purge.js';
 import type { JobState } from './state.js';
 import { isTerminal } from './status.js';
 
@@ -21,6 +22,11 @@ export interface JobCheckpoint {
   outcomes: Outcome[];
   /** Its dry runs still open, with the workers that answered. */
   dryRuns: { requestId: string; answered: string[] }[];
+  /**
+   * Set for a purged job (its state is then null): who purged it and when. Left out otherwise,
+   * and by writers older than purges, which read it as a job id known only from refusals.
+   */
+  purged?: PurgedJob;
 }
 
 /** Where a checkpoint's states stand in one partition of the job log: the next offset to read. */
@@ -54,7 +60,16 @@ export function checkpointOf(
   const dryRuns = [...cluster.dryRuns]
     .filter(([, r]) => r.jobId === jobId)
     .map(([requestId, r]) => ({ requestId, answered: [...r.answered] }));
-  return { v: CHECKPOINT_VERSION, jobId, state, nextSeq, outcomes, dryRuns };
+  const purged = cluster.purged.get(jobId);
+  return {
+    v: CHECKPOINT_VERSION,
+    jobId,
+    state,
+    nextSeq,
+    outcomes,
+    dryRuns,
+    ...(purged && { purged }),
+  };
 }
 
 /** The remembered outcomes of ended jobs' commands, by job, for the jobs in `jobIds`. */
@@ -84,8 +99,10 @@ export function clusterFromCheckpoints(cluster: Cluster, jobs: Iterable<JobCheck
     if (!c.state || isTerminal(c.state.status)) ended.push(c);
     else restoreJob(cluster, c.jobId, c.state, c.nextSeq, c.outcomes, c.dryRuns);
   }
-  ended.sort((a, b) => (a.state?.updatedAt ?? 0) - (b.state?.updatedAt ?? 0));
-  for (const c of ended) restoreJob(cluster, c.jobId, c.state, c.nextSeq, c.outcomes, c.dryRuns);
+  const endedAt = (c: JobCheckpoint): number => c.state?.updatedAt ?? c.purged?.at ?? 0;
+  ended.sort((a, b) => endedAt(a) - endedAt(b));
+  for (const c of ended)
+    restoreJob(cluster, c.jobId, c.state, c.nextSeq, c.outcomes, c.dryRuns, c.purged);
   return cluster;
 }
 

@@ -1,5 +1,6 @@
 import { apply } from './apply.js';
 import { endsJob, type EventDraft, type JobEvent, type RejectionCode } from './events.js';
+import { forgetPurged, type PurgedJob } from './purge.js';
 import type { JobState } from './state.js';
 import { isTerminal } from './status.js';
 
@@ -40,6 +41,13 @@ export interface Cluster {
   commandsOf: Map<string, string[]>;
   endedCommands: Set<string>;
   keepEnded: number;
+  /**
+   * Purged job ids, with who purged each and when, so a reader can say a job was purged rather
+   * than that it never existed, and a submit cannot take the id again. Not bounded: an entry is
+   * about a hundred bytes where the job's state was kilobytes, and `nextSeq` already keeps one
+   * entry per job id for ever.
+   */
+  purged: Map<string, PurgedJob>;
 }
 
 /** How many command ids of ended jobs a cluster remembers, so a late repeat stays a no-op. */
@@ -57,6 +65,7 @@ export function emptyCluster(keepEnded = ENDED_COMMANDS_KEPT): Cluster {
     commandsOf: new Map(),
     endedCommands: new Set(),
     keepEnded,
+    purged: new Map(),
   };
 }
 
@@ -77,6 +86,9 @@ export function fold(cluster: Cluster, event: JobEvent): Cluster {
   if (next) cluster.jobs.set(event.jobId, next);
   if (next !== before) index(cluster, event.jobId, before, next);
   cluster.nextSeq.set(event.jobId, Math.max(cluster.nextSeq.get(event.jobId) ?? 0, event.seq + 1));
+  // A purge the reducer accepted (it ignores one of a live job, which no coordinator writes),
+  // or the first event of a job whose history compaction has removed: the same either way.
+  if (event.type === 'JobPurged' && next === undefined) forgetPurged(cluster, event);
   foldDryRun(cluster, event);
   const known = cluster.outcomes.get(event.commandId);
   if (known) {
@@ -98,7 +110,7 @@ export function fold(cluster: Cluster, event: JobEvent): Cluster {
 
 /**
  * Puts one job back as a checkpoint saved it (see domain/checkpoint.ts): its state, next seq,
- * remembered outcomes and open dry runs, with the indexes. Ended jobs are to be restored after
+ * remembered outcomes and open dry runs, with the indexes (and, for a purged job, the purge). Ended jobs are to be restored after
  * live ones, oldest first, so their commands join the window in about the order they ended.
  */
 export function restoreJob(
@@ -108,10 +120,12 @@ export function restoreJob(
   nextSeq: number,
   outcomes: readonly Outcome[],
   dryRuns: readonly { requestId: string; answered: readonly string[] }[],
+  purged?: PurgedJob,
 ): void {
   const before = cluster.jobs.get(jobId);
   if (state) cluster.jobs.set(jobId, state);
   cluster.nextSeq.set(jobId, nextSeq);
+  if (purged) cluster.purged.set(jobId, purged);
   index(cluster, jobId, before, state ?? before);
   for (const o of outcomes) {
     cluster.outcomes.set(o.commandId, { ...o, eventIds: [...o.eventIds] });

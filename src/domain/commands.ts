@@ -54,6 +54,12 @@ export interface CommandPayloads {
   RequestDryRun: { requestId: string };
   /** A worker's answer to a dry run. Not a report on a run: the job is suspended, none runs. */
   ReportDryRun: DryRunAnswer;
+  /**
+   * Deletes an ended job from the log: its events are tombstoned, and every reader forgets it
+   * (docs/operations.md, "Purging ended jobs"). Refused for a job that has not ended, and for
+   * one whose exported snapshots still exist.
+   */
+  PurgeJob: Record<never, never>;
   // Sent by workers (snapshots by the coordinator), not users.
   ReportStarted: { worker: string } & RunOfReport;
   ReportSnapshot: {
@@ -92,6 +98,7 @@ export const COMMAND_TYPES = [
   'UpdateConfig',
   'RequestDryRun',
   'ReportDryRun',
+  'PurgeJob',
   'ReportStarted',
   'ReportSnapshot',
   'ReportFailure',

@@ -8,6 +8,7 @@ import type { JobState } from './state.js';
 import { allowed, ALLOWED_FROM } from './transitions.js';
 import { decideExport } from './decide-export.js';
 import { decideDryRunReport, decideDryRunRequest } from './dry-run.js';
+import { decidePurge, purgedIdTaken, unknownJob } from './decide-purge.js';
 import { illegal, ok, reject, staleReport, transition, type Decision } from './decision.js';
 
 export type { Decision } from './decision.js';
@@ -38,7 +39,7 @@ export function decide(cluster: Cluster, command: Command): Decision {
 
   if (command.type === 'SubmitJob') return decideSubmit(cluster, command);
   const job = cluster.jobs.get(command.jobId);
-  if (!job) return reject('UNKNOWN_JOB', `No job has id "${command.jobId}".`);
+  if (!job) return unknownJob(cluster, command.jobId);
   // Before anything else: a report of a replaced run would move the new run (a late failure
   // report would suspend a job just resumed). A report without a run predates runs.
   if (isReport(command) && command.run !== undefined && command.run !== job.run)
@@ -149,6 +150,8 @@ export function decide(cluster: Cluster, command: Command): Decision {
       return decideDryRunRequest(cluster, job, command);
     case 'ReportDryRun':
       return decideDryRunReport(cluster, job, command);
+    case 'PurgeJob':
+      return decidePurge(job);
     case 'UpdateConfig': {
       let delta;
       try {
@@ -171,6 +174,8 @@ function decideSubmit(
 ): Decision {
   if (cluster.jobs.has(command.jobId))
     return reject('JOB_EXISTS', `A job with id "${command.jobId}" already exists.`);
+  const purged = purgedIdTaken(cluster, command.jobId);
+  if (purged) return purged;
   // The id becomes part of topic and group names, which allow only these characters.
   if (!isValidName(command.jobId) || command.jobId.length > 100)
     return reject(

@@ -61,6 +61,7 @@ function describe(type: keyof typeof ALLOWED_FROM): string {
     SnapshotExported: 'export a snapshot',
     ConfigUpdated: 'update the config (only a suspended job can change its config)',
     SnapshotDeleted: 'delete a snapshot',
+    JobPurged: 'purge',
   };
   return verbs[type];
 }

@@ -31,6 +31,8 @@ export const REJECTION_CODES = [
   'INVALID_ARGUMENT',
   /** A report of a run that a resume or a restart has replaced (see `JobState.run`). */
   'STALE_REPORT',
+  /** A purge of a job whose exported snapshots still exist: they are deleted first. */
+  'SNAPSHOTS_EXIST',
 ] as const;
 export type RejectionCode = (typeof REJECTION_CODES)[number];
 
@@ -81,6 +83,15 @@ export interface EventPayloads {
   DryRunRequested: { requestId: string; record: RecordRef };
   /** One worker's answer to a dry run; an audit entry too. */
   DryRunCompleted: DryRunAnswer;
+  /**
+   * An ended job was purged: every reader drops its state, and the coordinator wrote, in the
+   * same transaction, a tombstone for each of its earlier events (`<jobId>/0` to
+   * `<jobId>/<seq - 1>`), which compaction then removes. This event's own key is never
+   * tombstoned: the log keeps who purged what (`issuedBy`) and when (`at`), and a reader that
+   * reads the compacted log still learns the job id's next seq from it. `name` and `status`
+   * (the status it ended in) keep the audit entry readable once the rest is gone.
+   */
+  JobPurged: { name: string; status: string };
   CommandRejected: {
     commandType: string;
     code: RejectionCode;
@@ -113,6 +124,7 @@ export const EVENT_TYPES = [
   'SnapshotDeleted',
   'DryRunRequested',
   'DryRunCompleted',
+  'JobPurged',
 ] as const satisfies readonly KnownEventType[];
 
 /**
@@ -165,4 +177,15 @@ export const ENDING_EVENTS = [
 /** True for an event that ends its job. */
 export function endsJob(event: JobEvent): boolean {
   return (ENDING_EVENTS as readonly string[]).includes(event.type);
+}
+
+/**
+ * The record keys a purge tombstones: every earlier event of the job, `<jobId>/0` up to the
+ * purge's own seq, which is kept. Derived from the event alone, so `decide` stays pure and any
+ * reader can tell what a purge removed.
+ */
+export function purgedKeys(event: EventOf<'JobPurged'>): string[] {
+  const keys: string[] = [];
+  for (let seq = 0; seq < event.seq; seq++) keys.push(`${event.jobId}/${seq}`);
+  return keys;
 }

@@ -1,5 +1,6 @@
 import type { SuspensionCause } from './cause.js';
 import { SluiceError } from './errors.js';
+import { describePurged, type PurgedJob } from './purge.js';
 import type { RejectionCode } from './events.js';
 import type { JobStatus } from './status.js';
 
@@ -53,6 +54,34 @@ export class CommandRejectedError extends SluiceError {
       details: { commandType, rejectionCode, reason, jobId },
     });
     this.name = 'CommandRejectedError';
+  }
+}
+
+/**
+ * A job that was purged (`sluice purge`): its state and history are gone, so reads of it throw
+ * this. `SLUICE_JOB_NOT_FOUND`, like a job that never existed (exit code 3), since a script
+ * that looks a job up treats both alike; the message and `details` say it was purged, by whom
+ * and when.
+ */
+export class JobPurgedError extends SluiceError {
+  constructor(
+    readonly jobId: string,
+    readonly purge: PurgedJob,
+  ) {
+    super(
+      'SLUICE_JOB_NOT_FOUND',
+      `${describePurged(jobId, purge)}. Its audit entry stays: the JobPurged event in the job log.`,
+      {
+        details: {
+          jobId,
+          name: purge.name,
+          purged: true,
+          purgedAt: purge.at,
+          purgedBy: purge.issuedBy,
+        },
+      },
+    );
+    this.name = 'JobPurgedError';
   }
 }
 

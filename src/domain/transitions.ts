@@ -1,5 +1,5 @@
 import type { AuditEventType, KnownEventType } from './events.js';
-import { JOB_STATUSES, type JobStatus } from './status.js';
+import { JOB_STATUSES, TERMINAL_STATUSES, type JobStatus } from './status.js';
 
 const LIVE = JOB_STATUSES.filter((s) => s !== 'COMPLETED' && s !== 'FAILED' && s !== 'CANCELLED');
 
@@ -31,6 +31,8 @@ export const ALLOWED_FROM: Record<
   ConfigUpdated: ['SUSPENDED', 'SUSPENDED_DUE_TO_ERROR'],
   // A job's exports outlive it: they are deleted by name, whatever became of the job.
   SnapshotDeleted: JOB_STATUSES,
+  // Only an ended job: a live one has tasks, topics and groups that still need its state.
+  JobPurged: TERMINAL_STATUSES,
 };
 
 /** True when `type` may happen to a job in `status`. */

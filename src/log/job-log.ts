@@ -8,6 +8,7 @@ import {
   type Outcome,
 } from '../domain/cluster.js';
 import type { JobEvent } from '../domain/events.js';
+import type { PurgedJob } from '../domain/purge.js';
 import { logReaderGroupPrefix, topicNames } from '../domain/resources.js';
 import type { JobState } from '../domain/state.js';
 import { withAdmin } from '../kafka/offsets.js';
@@ -103,6 +104,21 @@ export class JobLog {
     return this.cluster.jobs.get(jobId);
   }
 
+  /** Who purged a job and when, if the log says it was purged. */
+  purged(jobId: string): PurgedJob | undefined {
+    return this.cluster.purged.get(jobId);
+  }
+
+  /** The purged job of this id, else the latest purged job of this name, if any. */
+  purgedJob(idOrName: string): [jobId: string, purge: PurgedJob] | undefined {
+    const byId = this.cluster.purged.get(idOrName);
+    if (byId) return [idOrName, byId];
+    let found: [string, PurgedJob] | undefined;
+    for (const entry of this.cluster.purged)
+      if (entry[1].name === idOrName && (!found || entry[1].at >= found[1].at)) found = entry;
+    return found;
+  }
+
   /** Every job's current state. */
   jobs(): JobState[] {
     return [...this.cluster.jobs.values()];
@@ -163,6 +179,9 @@ export class JobLog {
     let h = this.histories.get(e.jobId);
     if (!h) this.histories.set(e.jobId, (h = []));
     h.push(e);
+    // A purged job's events are on their way out of the log: a reader that starts later never
+    // sees them, and this one forgets them too, so both tell the same.
+    if (e.type === 'JobPurged' && this.cluster.purged.has(e.jobId)) this.histories.delete(e.jobId);
     const after = this.cluster.jobs.get(e.jobId);
     for (const l of this.listeners) {
       try {

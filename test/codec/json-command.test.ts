@@ -26,6 +26,18 @@ describe('parseJsonCommand', () => {
     });
   });
 
+  it('reads a PurgeJob, which has no fields of its own', () => {
+    expect(parseJsonCommand('{"type":"PurgeJob","jobId":"j1"}', defaults)).toEqual({
+      type: 'PurgeJob',
+      jobId: 'j1',
+      ...defaults,
+    });
+    // Strict, like every command: an unknown field is refused, not ignored.
+    expect(parseJsonCommand('{"type":"PurgeJob","jobId":"j1","force":true}', defaults)).toContain(
+      'force',
+    );
+  });
+
   it('reads a RequestDryRun, and a ReportDryRun with its defaults', () => {
     expect(
       parseJsonCommand('{"type":"RequestDryRun","jobId":"j","requestId":"dry-1"}', defaults),

@@ -117,6 +117,7 @@ const samples: KnownEvent[] = [
     },
   },
   { ...env, type: 'SnapshotDeleted', name: 'n2' },
+  { ...env, type: 'JobPurged', name: 'orders', status: 'CANCELLED' },
   {
     ...env,
     type: 'ConfigUpdated',
@@ -264,6 +265,7 @@ describe('command mapping', () => {
       },
     },
     { ...cenv, type: 'DeleteSnapshot', name: 'n' },
+    { ...cenv, type: 'PurgeJob' },
     { ...cenv, type: 'UpdateConfig', delta: { suspendOnFailure: false, args: { a: 'b' } } },
     { ...cenv, type: 'ReportStarted', worker: 'w', run: 3 },
     {
