@@ -97,6 +97,7 @@ export class Checkpointer {
    * stays due.
    */
   async write(cluster: Cluster, producer: TransactionalProducer): Promise<number> {
+    const started = Date.now();
     const ids = new Set(this.dirty);
     const ended = endedOutcomesOf(cluster, ids);
     const records: { partition: number; record: ProducedRecord }[] = [];
@@ -135,7 +136,12 @@ export class Checkpointer {
     }
     for (const id of ids) this.dirty.delete(id);
     for (const p of moved) this.moved.delete(p);
-    this.log.debug({ jobs: ids.size, partitions: moved.length }, 'checkpoint written');
+    const ms = Date.now() - started;
+    // Commands wait while a checkpoint is written (both use the election's producer): say so
+    // when one took long, as after a bulk load of jobs.
+    const fields = { jobs: ids.size, partitions: moved.length, ms };
+    if (ms >= 1_000) this.log.info(fields, 'checkpoint written; commands waited for it');
+    else this.log.debug(fields, 'checkpoint written');
     return ids.size;
   }
 }
