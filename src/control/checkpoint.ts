@@ -120,14 +120,15 @@ export class Checkpointer {
     for (let i = 0; i < records.length; i += RECORDS_PER_TRANSACTION) {
       const tx = await producer.begin();
       try {
-        await tx.send([
-          {
-            topic: this.topics.checkpoint,
-            messages: records
-              .slice(i, i + RECORDS_PER_TRANSACTION)
-              .map((r) => ({ ...r.record, partition: r.partition })),
-          },
-        ]);
+        // Sends of bounded size: the client puts a send's records for a partition in one batch,
+        // and the broker refuses a batch over message.max.bytes (1 MB by default).
+        for (const part of bySize(records.slice(i, i + RECORDS_PER_TRANSACTION)))
+          await tx.send([
+            {
+              topic: this.topics.checkpoint,
+              messages: part.map((r) => ({ ...r.record, partition: r.partition })),
+            },
+          ]);
         await tx.commit();
       } catch (err) {
         await tx.abort().catch(() => undefined);
@@ -144,4 +145,27 @@ export class Checkpointer {
     else this.log.debug(fields, 'checkpoint written');
     return ids.size;
   }
+}
+
+/** Bytes of record values per send, well under a broker's default message.max.bytes. */
+const BYTES_PER_SEND = 256 * 1024;
+
+/** Splits records into consecutive runs of at most BYTES_PER_SEND of values (one at least). */
+function bySize<T extends { record: ProducedRecord }>(records: T[]): T[][] {
+  const parts: T[][] = [];
+  let part: T[] = [];
+  let bytes = 0;
+  for (const r of records) {
+    const size =
+      typeof r.record.value === 'string' ? r.record.value.length : (r.record.value?.length ?? 0);
+    if (part.length > 0 && bytes + size > BYTES_PER_SEND) {
+      parts.push(part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(r);
+    bytes += size;
+  }
+  if (part.length > 0) parts.push(part);
+  return parts;
 }

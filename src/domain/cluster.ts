@@ -34,9 +34,10 @@ export interface Cluster {
   liveNames: Map<string, string>;
   exports: Map<string, { jobId: string; snapshotId: string }>;
   /**
-   * Bounds {@link outcomes}: the ids of a live job's commands are kept until it ends, then join
-   * `endedCommands` (oldest first), of which the newest `keepEnded` are kept. A repeat of a
-   * command older than that is decided again: against an ended job it is refused, harmlessly.
+   * Bounds {@link outcomes}: the newest ids of a live job's commands (KEPT_PER_LIVE_JOB) are
+   * kept with it until it ends; the others join `endedCommands` (oldest first), of which the
+   * newest `keepEnded` are kept. A repeat of a command older than that is decided again:
+   * refused against an ended job, a snapshot report or a state report already past, harmlessly.
    */
   commandsOf: Map<string, string[]>;
   endedCommands: Set<string>;
@@ -52,6 +53,9 @@ export interface Cluster {
 
 /** How many command ids of ended jobs a cluster remembers, so a late repeat stays a no-op. */
 export const ENDED_COMMANDS_KEPT = 100_000;
+
+/** How many of a live job's newest command ids are kept with it; older ones join the window. */
+export const KEPT_PER_LIVE_JOB = 100;
 
 /** An empty cluster: the state before the first event. */
 export function emptyCluster(keepEnded = ENDED_COMMANDS_KEPT): Cluster {
@@ -144,8 +148,17 @@ function keepOutcome(
 ): void {
   if (job && !isTerminal(job.status)) {
     const ids = cluster.commandsOf.get(jobId);
-    if (ids) ids.push(commandId);
-    else cluster.commandsOf.set(jobId, [commandId]);
+    if (!ids) {
+      cluster.commandsOf.set(jobId, [commandId]);
+      return;
+    }
+    ids.push(commandId);
+    // A long-running job sends a snapshot report every few seconds: its oldest ids join the
+    // shared window, so neither memory nor the job's checkpoint record grows with its age.
+    if (ids.length <= KEPT_PER_LIVE_JOB) return;
+    const oldest = ids.shift();
+    if (oldest !== undefined) cluster.endedCommands.add(oldest);
+    trimEnded(cluster);
     return;
   }
   cluster.endedCommands.add(commandId);

@@ -111,7 +111,12 @@ async function main(): Promise<void> {
     const runs: number[] = [];
     for (let i = 0; i < 3; i++)
       runs.push(
-        await timed(() => run(process.execPath, ['dist/cli/main.js', ...args, '--json'], { env })),
+        await timed(() =>
+          run(process.execPath, ['dist/cli/main.js', ...args, '--json'], {
+            env,
+            maxBuffer: 1 << 28,
+          }),
+        ),
       );
     return median(runs);
   };

@@ -356,6 +356,8 @@ describe('a coordinator failover', () => {
     await w.clock.runUntil(() => c.started.settled, 30_000);
     w.cluster.crash('b');
     expect(await w.clock.runUntil(() => c.coordinator.isActive(), 30_000)).toBe(true);
+    // b checkpointed what it did: c reads nothing from the log.
+    expect(c.coordinator.lastRebuild).toEqual({ checkpointed: 7, events: 0 });
     await publishCommands(
       ops,
       NS,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exportedSnapshot, liveJobNamed } from '../../src/domain/cluster.js';
+import { exportedSnapshot, KEPT_PER_LIVE_JOB, liveJobNamed } from '../../src/domain/cluster.js';
 import { Sim } from './harness.js';
 
 // The cluster's indexes and its bounded memory of command ids: a coordinator's cost per command
@@ -40,5 +40,24 @@ describe('the cluster', () => {
     // Once the live job ends, its ids join the window like any other.
     sim.cancel('live');
     expect(sim.cluster.outcomes.size).toBe(10);
+  });
+
+  it('keeps a live job’s newest command ids only, the older in the shared window', () => {
+    const sim = new Sim(1_000);
+    sim.submit('j1', 'orders');
+    sim.started('j1');
+    for (let i = 0; i < 150; i++) sim.snapshot('j1', `s${i}`);
+    expect(sim.cluster.commandsOf.get('j1')).toHaveLength(KEPT_PER_LIVE_JOB);
+    // The oldest are in the window, still remembered: a repeat of the submit is a no-op.
+    expect(sim.cluster.endedCommands.size).toBe(152 - KEPT_PER_LIVE_JOB);
+    const first = sim.log[0]?.commandId ?? '';
+    expect(
+      sim.send(
+        'SubmitJob',
+        'j1',
+        { pipeline: 'p', config: sim.job('j1').config },
+        { commandId: first },
+      ).decision.kind,
+    ).toBe('duplicate');
   });
 });
