@@ -55,7 +55,7 @@ export interface Cluster {
 export const ENDED_COMMANDS_KEPT = 100_000;
 
 /** How many of a live job's newest command ids are kept with it; older ones join the window. */
-export const KEPT_PER_LIVE_JOB = 100;
+export const KEPT_PER_LIVE_JOB = 20;
 
 /** An empty cluster: the state before the first event. */
 export function emptyCluster(keepEnded = ENDED_COMMANDS_KEPT): Cluster {

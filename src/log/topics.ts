@@ -110,7 +110,10 @@ async function ensureOnce(
  */
 export const CHECKPOINT_TOPIC_CONFIG: Record<string, string> = {
   'cleanup.policy': 'compact',
-  'segment.ms': '600000',
+  // Only closed segments are compacted: small ones, closed every minute, keep what a reader
+  // reads near one record per job however long the coordinator has been writing.
+  'segment.ms': '60000',
+  'segment.bytes': '16777216',
   'min.cleanable.dirty.ratio': '0.1',
 };
 
