@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ConsumedRecord } from '../../src/kafka/port.js';
 import { jobHops, outputsWhenThrough } from '../support/job-groups.js';
 import { kafkaClient, sluiceEnv, testNamespace, useTopics } from '../support/kafka.js';
 import { readAll, readUntil } from '../support/records.js';
-import { ROOT } from '../support/spawn.js';
+import { spawnCliWorker } from '../support/spawn.js';
 import { connectClient, startCoordinator } from '../support/sluice.js';
 
 // Issue 19, branches on a real broker, with workers that are the real CLI: 20,000 orders split
@@ -26,28 +25,7 @@ const children: ChildProcess[] = [];
 afterAll(() => children.forEach((c) => c.kill('SIGKILL')));
 
 function startWorker(id: string): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    [
-      'dist/cli/main.js',
-      'worker',
-      'test/fixtures/pipelines/split-orders.mjs',
-      '--worker-id',
-      id,
-      '--no-coordinator',
-    ],
-    {
-      cwd: ROOT,
-      env: sluiceEnv(ns),
-      stdio: [
-        'ignore',
-        'ignore',
-        process.env.SLUICE_TEST_WORKER_LOGS
-          ? openSync(`${process.env.SLUICE_TEST_WORKER_LOGS}/${id}.log`, 'w')
-          : 'ignore',
-      ],
-    },
-  );
+  const child = spawnCliWorker('test/fixtures/pipelines/split-orders.mjs', id, sluiceEnv(ns));
   children.push(child);
   return child;
 }

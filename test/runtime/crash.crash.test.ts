@@ -1,5 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConsumedRecord } from '../../src/kafka/port.js';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,7 +6,7 @@ import type { ProcessingGuarantee } from '../../src/domain/status.js';
 import { kafkaClient, sluiceEnv, testNamespace, useTopics } from '../support/kafka.js';
 import { jobHops, outputsWhenThrough } from '../support/job-groups.js';
 import { keyed, readUntil } from '../support/records.js';
-import { ROOT } from '../support/spawn.js';
+import { spawnCliWorker } from '../support/spawn.js';
 import { connectClient, startCoordinator } from '../support/sluice.js';
 
 // A keyed running count over 100,000 records on three worker processes (the real CLI), two of
@@ -28,29 +27,7 @@ const children: ChildProcess[] = [];
 afterAll(() => children.forEach((c) => c.kill('SIGKILL')));
 
 function startWorker(id: string): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    [
-      'dist/cli/main.js',
-      'worker',
-      'test/fixtures/pipelines/running-count.mjs',
-      '--worker-id',
-      id,
-      '--no-coordinator',
-    ],
-    {
-      cwd: ROOT,
-      env: sluiceEnv(ns),
-      // SLUICE_TEST_WORKER_LOGS=dir keeps each worker's structured log, for a failed run.
-      stdio: [
-        'ignore',
-        'ignore',
-        process.env.SLUICE_TEST_WORKER_LOGS
-          ? openSync(`${process.env.SLUICE_TEST_WORKER_LOGS}/${id}.log`, 'w')
-          : 'ignore',
-      ],
-    },
-  );
+  const child = spawnCliWorker('test/fixtures/pipelines/running-count.mjs', id, sluiceEnv(ns));
   children.push(child);
   return child;
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root. */
@@ -78,4 +79,21 @@ export function firstLine(child: ChildProcess, timeoutMs: number): Promise<strin
       reject(new Error(`exited with ${code} before printing; stderr: ${err}`));
     });
   });
+}
+
+/**
+ * A `sluice worker` process (the built CLI) hosting the pipelines of `module`, without a
+ * coordinator. SLUICE_TEST_WORKER_LOGS=dir keeps each worker's structured log, for a failed run.
+ */
+export function spawnCliWorker(module: string, id: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const logs = process.env.SLUICE_TEST_WORKER_LOGS;
+  return spawn(
+    process.execPath,
+    ['dist/cli/main.js', 'worker', module, '--worker-id', id, '--no-coordinator'],
+    {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'ignore', logs ? openSync(`${logs}/${id}.log`, 'w') : 'ignore'],
+    },
+  );
 }
