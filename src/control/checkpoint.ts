@@ -1,4 +1,5 @@
 import { checkpointOf, endedOutcomesOf, type LogPosition } from '../domain/checkpoint.js';
+import type { Clock } from '../domain/clock.js';
 import type { Cluster } from '../domain/cluster.js';
 import type { JobEvent } from '../domain/events.js';
 import { jobPartition, type Topics } from '../domain/resources.js';
@@ -71,6 +72,28 @@ export class Checkpointer {
   /** True when a checkpoint would write anything. */
   get due(): boolean {
     return this.dirty.size > 0 || this.moved.size > 0;
+  }
+
+  private stopTimer: () => void = () => undefined;
+
+  /**
+   * Every CHECKPOINT_INTERVAL_MS until {@link stop}: writes what changed in `cluster`, in
+   * `turn` with the command batches (see {@link writeSoon}).
+   */
+  start(
+    clock: Clock,
+    cluster: Cluster,
+    turn: (work: () => Promise<unknown>) => Promise<unknown>,
+    producer: () => TransactionalProducer | undefined,
+  ): void {
+    this.stop();
+    this.stopTimer = clock.every(CHECKPOINT_INTERVAL_MS, () =>
+      this.writeSoon(cluster, producer, turn),
+    );
+  }
+
+  stop(): void {
+    this.stopTimer();
   }
 
   /**

@@ -7,17 +7,13 @@ import { systemClock, type Clock } from '../domain/clock.js';
 import { coordinatorGroup, topicNames, type Topics } from '../domain/resources.js';
 import { withAdmin } from '../kafka/offsets.js';
 import type { TopicReplication } from '../kafka/topics.js';
-import type { ConsumedRecord, GroupConsumer, Kafka, TransactionalProducer } from '../kafka/port.js';
+import type { ConsumedRecord, GroupConsumer, Kafka } from '../kafka/port.js';
 import type { Logger } from '../observability/logger.js';
 import { appendBatch, decideBatch, logEvent } from './command-batch.js';
 import { fenceStoppingJobs } from './fence.js';
 import { ElectionProducer } from './election-producer.js';
 import { rebuildState } from './rebuild.js';
-import {
-  CHECKPOINT_INTERVAL_MS,
-  Checkpointer,
-  FULL_CHECKPOINT_AFTER_EVENTS,
-} from './checkpoint.js';
+import { Checkpointer, FULL_CHECKPOINT_AFTER_EVENTS } from './checkpoint.js';
 import { SnapshotRecorder } from './snapshots.js';
 import { purgeRecords } from './purge.js';
 import { ensureTopics } from '../log/topics.js';
@@ -65,7 +61,6 @@ export class Coordinator {
   private readonly producer: ElectionProducer;
   private readonly snapshots: SnapshotRecorder;
   private checkpoints: Checkpointer | undefined;
-  private stopCheckpoints: () => void = () => undefined;
   /** Work on the election's producer, one at a time: a batch's transaction, or a checkpoint's. */
   private turn: Promise<unknown> = Promise.resolve();
   private rebuilt: { checkpointed: number; events: number } | undefined;
@@ -223,25 +218,18 @@ export class Coordinator {
     this.checkpoints = new Checkpointer(this.topics, this.jobsPartitions, this.log);
     this.checkpoints.rebuilt(cluster, ends, tailJobs, events > FULL_CHECKPOINT_AFTER_EVENTS);
     this.snapshots.start(() => this.cluster?.jobs.values());
-    this.startCheckpoints(generation);
+    // Checked in turn: a checkpoint of a state a rebuild has replaced meanwhile would overwrite
+    // newer records with older ones.
+    this.checkpoints.start(
+      this.clock,
+      cluster,
+      (work) => this.inTurn(work),
+      () => (generation === this.generation ? this.producer.current : undefined),
+    );
     this.log.info(
       { jobs: cluster.jobs.size, checkpointed, events, ms: this.clock.now() - started },
       'state rebuilt; coordinator active',
     );
-  }
-
-  /** Every CHECKPOINT_INTERVAL_MS while active: checkpoints what changed, in turn with batches. */
-  private startCheckpoints(generation: number): void {
-    this.stopCheckpoints();
-    this.stopCheckpoints = this.clock.every(CHECKPOINT_INTERVAL_MS, () => {
-      const { cluster, checkpoints } = this;
-      if (generation !== this.generation || !cluster || !checkpoints) return;
-      // Checked again in turn: a checkpoint of a state a rebuild has replaced meanwhile would
-      // overwrite newer records with older ones.
-      const producer = (): TransactionalProducer | undefined =>
-        generation === this.generation ? this.producer.current : undefined;
-      checkpoints.writeSoon(cluster, producer, this.inTurn.bind(this));
-    });
   }
 
   /** Runs `work` once the work before it on the election's producer is done. */
@@ -253,7 +241,7 @@ export class Coordinator {
 
   private deactivate(reason: string): void {
     this.snapshots.stop();
-    this.stopCheckpoints();
+    this.checkpoints?.stop();
     this.checkpoints = undefined;
     if (this.active) this.log.info({ reason }, 'coordinator inactive');
     this.active = false;
