@@ -1,4 +1,3 @@
-import { DRAIN_TIMEOUT_MS } from '../domain/settings.js';
 import type { SchemaRegistry } from '../codec/registry.js';
 import type { CommandPayloads, ReportType } from '../domain/commands.js';
 import type { JobState } from '../domain/state.js';
@@ -19,9 +18,10 @@ import { allStages } from '../pipeline/stages.js';
 import { errorInfo, failureReport, openFailureReport, readFailureReport } from './failure.js';
 import { CompletionCheck } from './completion.js';
 import { Hop } from './hop.js';
-import { drain, type HopInput } from './progress.js';
+import { drainThenFreeze, type HopInput } from './progress.js';
 import { prepareRun } from './prepare-run.js';
 import { RecordPolicy } from './policy.js';
+import type { HopEvents } from './hop-spec.js';
 import type { ResumePlan } from '../domain/resume-plan.js';
 import { Deserializer, Serializer } from './serde.js';
 import { Topology } from './topology.js';
@@ -150,32 +150,7 @@ export class JobRunner {
           guarantee: this.job.config.processingGuarantee,
           plan: this.plan,
           jobId: this.job.jobId,
-          events: {
-            started: () => i === 0 && this.reportStarted(),
-            failed: (err, topic, partition, message, heartbeat) =>
-              this.fail(
-                i,
-                err,
-                () =>
-                  failureReport(err, this.deps.worker, topic, partition, message, this.fingerprint),
-                heartbeat,
-              ),
-            cannotOpen: (err, attempts, elapsedMs, heartbeat) =>
-              this.fail(
-                i,
-                err,
-                () => openFailureReport(err, this.deps.worker, attempts, elapsedMs),
-                heartbeat,
-              ),
-            // No heartbeat to keep: the consumer is the part that failed.
-            cannotRead: (err, attempts, elapsedMs) =>
-              this.fail(
-                i,
-                err,
-                () => readFailureReport(err, this.deps.worker, attempts, elapsedMs),
-                () => Promise.resolve(),
-              ),
-          },
+          events: this.hopEvents(i),
           logger: this.log,
           clock: this.deps.clock,
           // A run after the first may follow one that ended in a broker crash mid-commit: the
@@ -215,6 +190,31 @@ export class JobRunner {
       if (topics.length > 0) await admin.deleteTopics(topics);
       await admin.deleteGroups(groups).catch(() => undefined);
     });
+  }
+
+  /** What hop `i` tells the runner: that it started, and each failure, with its report. */
+  private hopEvents(i: number): HopEvents {
+    const w = this.deps.worker;
+    return {
+      started: () => i === 0 && this.reportStarted(),
+      failed: (err, topic, partition, message, beat) =>
+        this.fail(
+          i,
+          err,
+          () => failureReport(err, w, topic, partition, message, this.fingerprint),
+          beat,
+        ),
+      cannotOpen: (err, attempts, ms, beat) =>
+        this.fail(i, err, () => openFailureReport(err, w, attempts, ms), beat),
+      // No heartbeat to keep: the consumer is the part that failed.
+      cannotRead: (err, attempts, ms) =>
+        this.fail(
+          i,
+          err,
+          () => readFailureReport(err, w, attempts, ms),
+          () => Promise.resolve(),
+        ),
+    };
   }
 
   private reportStarted(): void {
@@ -258,29 +258,20 @@ export class JobRunner {
     this.failed = true;
     this.hops.slice(0, index + 1).forEach((h) => h.freeze());
     failpoint('worker.during-drain', index + 1 < this.hops.length);
-    for (let j = index + 1; j < this.hops.length; j++) {
-      const input = this.inputOf(j);
-      const drained = input
-        ? await drain(this.deps.kafka, input, {
-            timeoutMs: DRAIN_TIMEOUT_MS,
-            clock: this.deps.clock,
-            heartbeat,
-          }).catch(() => false)
-        : true;
-      if (!drained)
-        this.log.warn(
-          { hop: j },
-          'a later hop did not finish its input in time; a resume reprocesses the rest',
-        );
-      this.hops[j]?.freeze();
-    }
+    const hops = this.hops.map((hop, j) => ({ index: j, hop, input: this.inputOf(j) }));
+    const later = hops.slice(index + 1);
+    await drainThenFreeze(this.deps.kafka, later, {
+      clock: this.deps.clock,
+      heartbeat,
+      log: this.log,
+    });
     const failure = report();
     this.log.error(
       { err, stage: failure.stage, record: failure.record },
       failure.record ? 'record failed; job frozen' : 'job frozen: ' + failure.description,
     );
     if (this.stopped) {
-      // Stopped while later hops drained (up to DRAIN_TIMEOUT_MS): the job was suspended,
+      // Stopped while later hops drained (up to DRAIN_TIMEOUT_MS, see drainThenFreeze): the job was suspended,
       // restarted or stopped meanwhile, maybe by another worker's report of this record. The
       // coordinator would refuse a report of a replaced run (STALE_REPORT); one of a run
       // suspended meanwhile would only be refused as ILLEGAL_TRANSITION. Neither is sent.

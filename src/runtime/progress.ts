@@ -1,4 +1,6 @@
 import type { Clock } from '../domain/clock.js';
+import { DRAIN_TIMEOUT_MS } from '../domain/settings.js';
+import type { Logger } from '../observability/logger.js';
 import { topicOffsets } from '../kafka/offsets.js';
 import type { Admin, Kafka } from '../kafka/port.js';
 import { committedOffsets } from '../kafka/positions.js';
@@ -112,5 +114,28 @@ export async function drain(
     }
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * Freezes each of `later` (the hops after a failing one) once it has processed its input to the
+ * end, or after DRAIN_TIMEOUT_MS: what the failing hop committed before the record reaches the
+ * sink before the job is frozen; past the timeout, a resume reprocesses the rest.
+ */
+export async function drainThenFreeze(
+  kafka: Kafka,
+  later: { index: number; hop: { freeze(): void }; input: HopInput | undefined }[],
+  o: { clock: Clock; heartbeat: () => Promise<void>; log: Logger },
+): Promise<void> {
+  for (const { index, hop, input } of later) {
+    const drained = input
+      ? await drain(kafka, input, { timeoutMs: DRAIN_TIMEOUT_MS, ...o }).catch(() => false)
+      : true;
+    if (!drained)
+      o.log.warn(
+        { hop: index },
+        'a later hop did not finish its input in time; a resume reprocesses the rest',
+      );
+    hop.freeze();
   }
 }
