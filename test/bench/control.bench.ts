@@ -14,7 +14,7 @@ import { RegistryClient } from '../../src/codec/registry.js';
 import { Coordinator } from '../../src/control/coordinator.js';
 import type { Command } from '../../src/domain/commands.js';
 import { compileJobConfig } from '../../src/domain/config.js';
-import { topicNames } from '../../src/domain/resources.js';
+import { coordinatorGroup, topicNames } from '../../src/domain/resources.js';
 import { resolveInfra } from '../../src/infra/index.js';
 import { createKafka } from '../../src/kafka/kafkajs/adapter.js';
 import kafkajs from '../../src/kafka/kafkajs/loader.js';
@@ -89,8 +89,18 @@ async function main(): Promise<void> {
       run: 1,
     };
   };
+  const admin = kafka.admin();
+  await admin.connect();
+  const controlCommitted = async (): Promise<boolean> => {
+    const [end] = await admin.fetchTopicOffsets(topics.control);
+    const [group] = await admin.fetchOffsets({
+      groupId: coordinatorGroup(ns),
+      topics: [topics.control],
+    });
+    const at = group?.partitions.find((p) => p.partition === 0)?.offset;
+    return end !== undefined && at !== undefined && BigInt(at) >= BigInt(end.high);
+  };
   const grow = async (to: number): Promise<void> => {
-    const applied = active.commandsApplied;
     const target = to - commands;
     for (let sent = 0; sent < target; sent += 1_000) {
       const values = Array.from({ length: Math.min(1_000, target - sent) }, () =>
@@ -98,7 +108,9 @@ async function main(): Promise<void> {
       );
       await producer.send({ topic: topics.control, messages: values.map((value) => ({ value })) });
     }
-    while (active.commandsApplied - applied < target) await new Promise((r) => setTimeout(r, 200));
+    // Every command is applied once the coordinator's group has committed the control topic to
+    // its end (commands and their events commit in one transaction): read, not counted.
+    while (!(await controlCommitted())) await new Promise((r) => setTimeout(r, 200));
     await new Promise((r) => setTimeout(r, 6_000)); // past a checkpoint
   };
   const env = {
@@ -172,6 +184,7 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`${JSON.stringify({ jobs: JOBS, rows }, null, 2)}\n`);
   await producer.disconnect();
+  await admin.disconnect();
   await active.stop();
   await infra.stop();
 }
