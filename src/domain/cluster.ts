@@ -31,7 +31,12 @@ export interface Cluster {
    * cost per command grow with the jobs its log ever held: live jobs by name, exported
    * snapshots by name.
    */
-  liveNames: Map<string, string>;
+  /**
+   * A set per name: a log folded in order has one live job per name, but a cluster restored
+   * from a checkpoint whose states were written at different times (a checkpoint cut short
+   * between transactions) can hold two for a while, until the tail ends the stale one.
+   */
+  liveNames: Map<string, Set<string>>;
   exports: Map<string, { jobId: string; snapshotId: string }>;
   /**
    * Bounds {@link outcomes}: the newest ids of a live job's commands (KEPT_PER_LIVE_JOB) are
@@ -188,9 +193,16 @@ function index(
   before: JobState | undefined,
   after: JobState | undefined,
 ): void {
-  if (before && !isTerminal(before.status) && cluster.liveNames.get(before.name) === jobId)
-    cluster.liveNames.delete(before.name);
-  if (after && !isTerminal(after.status)) cluster.liveNames.set(after.name, jobId);
+  if (before && !isTerminal(before.status)) {
+    const ids = cluster.liveNames.get(before.name);
+    ids?.delete(jobId);
+    if (ids?.size === 0) cluster.liveNames.delete(before.name);
+  }
+  if (after && !isTerminal(after.status)) {
+    const ids = cluster.liveNames.get(after.name);
+    if (ids) ids.add(jobId);
+    else cluster.liveNames.set(after.name, new Set([jobId]));
+  }
   const was = before?.exportedSnapshots ?? {};
   const now = after?.exportedSnapshots ?? {};
   if (was === now) return;
@@ -214,7 +226,7 @@ function foldDryRun(cluster: Cluster, event: JobEvent): void {
 
 /** The live (non-terminal) job with this name, if any: names are unique among live jobs. */
 export function liveJobNamed(cluster: Cluster, name: string): JobState | undefined {
-  const jobId = cluster.liveNames.get(name);
+  const [jobId] = cluster.liveNames.get(name) ?? [];
   return jobId === undefined ? undefined : cluster.jobs.get(jobId);
 }
 

@@ -479,7 +479,11 @@ function checkInvariants(p: Problems, cluster: Cluster, log: JobEvent[]): void {
     for (const [name, snapshotId] of Object.entries(job.exportedSnapshots))
       exports.set(name, { jobId: job.jobId, snapshotId });
   }
-  p.same([...cluster.liveNames].sort(), [...live].sort(), 'live jobs by name, indexed and scanned');
+  p.same(
+    [...cluster.liveNames].map(([name, ids]) => [name, [...ids].join()]).sort(),
+    [...live].sort(),
+    'live jobs by name, indexed and scanned',
+  );
   p.same(
     [...cluster.exports].sort(),
     [...exports].sort(),

@@ -24,7 +24,7 @@ function view(c: Cluster, anyOrder = false): unknown {
     nextSeq: [...c.nextSeq].sort(),
     outcomes: [...c.outcomes].sort(),
     dryRuns: [...c.dryRuns].map(([id, r]) => [id, r.jobId, [...r.answered].sort()]).sort(),
-    liveNames: [...c.liveNames].sort(),
+    liveNames: [...c.liveNames].map(([name, ids]) => [name, [...ids].sort()]).sort(),
     exports: [...c.exports].sort(),
     commandsOf: [...c.commandsOf].sort(),
     endedCommands: anyOrder ? [...c.endedCommands].sort() : [...c.endedCommands],
