@@ -68,6 +68,8 @@ export async function withClient<T>(
     issuedBy: issuedByOf(g, process.env),
     logger: defaultLogger(),
     readFrom,
+    // A command that reads from the checkpoint only looks; it follows once it sends, if it does.
+    follow: readFrom === 'start',
     ...topics,
   });
   try {

@@ -253,10 +253,33 @@ export interface TransactionalOptions {
   transactionTimeoutMs: number;
 }
 
+/** One partition's offsets to read: from `from` up to, not including, `to`. */
+export interface PartitionRange {
+  topic: string;
+  partition: number;
+  from: bigint;
+  to: bigint;
+}
+
+/** Records of one range, in offset order, handed over as they are read. */
+export type RangeHandler = (
+  range: PartitionRange,
+  records: ConsumedRecord[],
+  /** The offset the range's read has reached: every offset below it was handed over or skipped. */
+  next: bigint,
+) => void | Promise<void>;
+
 /** A connection to one Kafka cluster: the factory of every client Sluice uses. */
 export interface Kafka {
   admin(): Admin;
   producer(): Producer;
   transactionalProducer(options: TransactionalOptions): TransactionalProducer;
   consumer(options: ConsumerOptions): GroupConsumer;
+  /**
+   * Reads each range, read_committed, without a consumer group, and resolves once each one's
+   * read reached its `to` (records past it are not handed over). Aborted records and
+   * transaction markers are skipped; a range that ends inside an open transaction waits for it
+   * to end. What `onRecords` throws stops the read and rejects it.
+   */
+  readRanges(ranges: PartitionRange[], onRecords: RangeHandler): Promise<void>;
 }

@@ -45,18 +45,18 @@ export class CommandSender {
     private readonly opts: CommandSenderOptions,
     private readonly codec: CommandCodec,
     private readonly producer: Producer,
+    /** Connected on the first send: a client that only looks never needs it. */
+    private connected?: Promise<void>,
   ) {
     this.clock = opts.clock ?? systemClock;
     this.stopListening = opts.log.onProgress(() => this.settle());
   }
 
-  /** Registers the command schema and connects a producer. */
+  /** Registers the command schema; the producer connects on the first send. */
   static async open(opts: CommandSenderOptions): Promise<CommandSender> {
     const codec = new CommandCodec(opts.registry, topicNames(opts.log.namespace).control);
     await codec.ready();
-    const producer = opts.kafka.producer();
-    await producer.connect();
-    return new CommandSender(opts, codec, producer);
+    return new CommandSender(opts, codec, opts.kafka.producer());
   }
 
   get issuedBy(): string {
@@ -82,12 +82,19 @@ export class CommandSender {
       at: this.clock.now(),
       ...payload,
     } as Command;
+    // The answer is read from the log: it must be followed before the command can be answered.
+    await this.opts.log.follow();
     const outcome = this.waitFor(commandId);
     // Nothing awaits the outcome until the send is done, and a send that fails (a broker
     // outage past the client's retries) never does: its timeout, or a close() meanwhile, must
     // not become an unhandled rejection, which ends a Node process (a worker, with all its jobs).
     outcome.catch(() => undefined);
     try {
+      // A connect that failed is tried again by the next send.
+      await (this.connected ??= this.producer.connect().catch((err: unknown) => {
+        this.connected = undefined;
+        throw err;
+      }));
       await this.producer.send([
         {
           topic: topicNames(this.opts.log.namespace).control,
@@ -125,7 +132,7 @@ export class CommandSender {
       );
     }
     this.waiters.clear();
-    await this.producer.disconnect();
+    if (this.connected) await this.producer.disconnect();
   }
 
   private waitFor(commandId: string): Promise<Outcome> {

@@ -40,6 +40,12 @@ export interface JobLogOptions {
   replication?: TopicReplication | undefined;
   /** Where to start: every event (default), or the coordinator's last checkpoint. */
   readFrom?: ReadFrom | undefined;
+  /**
+   * Whether to keep following the log after reading it (default true). A reader that only
+   * looks once (`sluice jobs`, `status`) need not: it has no group to join or leave, and it
+   * starts following only when it sends a command ({@link JobLog.follow}).
+   */
+  follow?: boolean | undefined;
 }
 
 /** Where a reader starts the job log; see ClientOptions.readFrom. */
@@ -56,6 +62,7 @@ export class JobLog {
   private readonly listeners = new Set<EventListener>();
   private readonly progress = new Set<() => void>();
   private reader: LogReader | undefined;
+  private following: Promise<void> | undefined;
   /** Jobs folded from the checkpoint: their histories here begin after it. */
   private readonly partial = new Set<string>();
 
@@ -87,7 +94,19 @@ export class JobLog {
       from,
     });
     await log.reader.start((e) => log.apply(e));
+    if (opts.follow !== false) await log.follow();
     return log;
+  }
+
+  /** Keeps the log current from now on (see {@link JobLogOptions.follow}); once is enough. */
+  follow(): Promise<void> {
+    this.following ??= this.reader!.follow((err) =>
+      this.opts.logger.error(
+        { err },
+        'the job log reader stopped; this process no longer sees new events',
+      ),
+    );
+    return this.following;
   }
 
   get namespace(): string {

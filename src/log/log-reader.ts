@@ -3,7 +3,7 @@ import type { EventCodec } from '../codec/log-codec.js';
 import { isSluiceError } from '../domain/errors.js';
 import type { JobEvent } from '../domain/events.js';
 import { topicOffsets, withAdmin } from '../kafka/offsets.js';
-import type { GroupConsumer, Kafka } from '../kafka/port.js';
+import type { GroupConsumer, Kafka, PartitionRange } from '../kafka/port.js';
 import type { Logger } from '../observability/logger.js';
 
 /** Called for every event, in log order within each partition (so in seq order within a job). */
@@ -22,99 +22,77 @@ export interface LogReaderOptions {
    * events (written in one transaction, so read in one batch) have all been handed over.
    */
   onProgress?: (eventsRead: number) => Promise<void> | void;
-  /**
-   * Per partition, the offset to start at (a checkpoint's position); the others start at the
-   * beginning. Events before it are skipped even if a fetch made before the seek brings them.
-   */
+  /** Per partition, the offset to start at (a checkpoint's position); the others start at the beginning. */
   from?: ReadonlyMap<number, bigint>;
 }
 
+/** How long a catch-up waits before asking the registry again for a schema it could not reach. */
+const DECODE_RETRY_MS = 500;
+
 /**
- * Reads `<ns>.jobs` from the beginning with read_committed isolation. {@link start} resolves
- * once every event present at start time has been handed over; the reader then keeps following
- * the log until {@link stop}. Nothing is committed: each reader replays the whole history, which
- * is what makes the log the single source of truth.
+ * Reads `<ns>.jobs` with read_committed isolation. {@link start} hands over every event present
+ * when it is called, reading by offset (no consumer group: it costs nothing to join or leave);
+ * {@link follow} then keeps handing over new events, through a throwaway group, until
+ * {@link stop}. Nothing is committed: the log is the single source of truth.
  */
 export class LogReader {
   private consumer: GroupConsumer | undefined;
   private read = 0;
+  private stopped = false;
+  /** Per partition, the next offset to hand over: where {@link follow} starts. */
+  private readonly next = new Map<number, bigint>();
+  private handler: EventHandler | undefined;
 
   constructor(private readonly opts: LogReaderOptions) {}
 
-  /** Starts reading; resolves when caught up with the log as it was when called. */
+  /** Reads the log as it is now; resolves once every event in it has been handed over. */
   async start(handler: EventHandler): Promise<void> {
-    const { kafka, topic, codec, logger } = this.opts;
-    // The last offset to reach per partition (high watermark - 1; it may be a commit marker).
+    const { kafka, topic } = this.opts;
+    this.handler = handler;
     const from = this.opts.from ?? new Map<number, bigint>();
-    const handled = new Map<number, bigint>();
-    const targets = new Map(
-      (await withAdmin(kafka, (admin) => topicOffsets(admin, topic)))
-        .filter((o) => o.high > o.low && o.high > (from.get(o.partition) ?? 0n))
-        .map((o) => [o.partition, o.high - 1n]),
-    );
+    const ranges: PartitionRange[] = [];
+    for (const o of await withAdmin(kafka, (admin) => topicOffsets(admin, topic))) {
+      const start = from.get(o.partition) ?? o.low;
+      const first = start > o.low ? start : o.low;
+      this.next.set(o.partition, first > o.high ? first : o.high);
+      if (o.high > first) ranges.push({ topic, partition: o.partition, from: first, to: o.high });
+    }
+    await kafka.readRanges(ranges, async (range, records) => {
+      for (const message of records) {
+        if (this.stopped) return;
+        await this.handOver(message.value, range.partition, message.offset);
+      }
+      await this.opts.onProgress?.(this.read);
+    });
+  }
+
+  /**
+   * Hands over every event written after what {@link start} read, as it comes, until
+   * {@link stop}. `onCrash` hears of a consumer that stopped for good.
+   */
+  async follow(onCrash: (err: Error) => void = () => undefined): Promise<void> {
+    const { kafka, topic } = this.opts;
     const consumer = kafka.consumer({
       groupId: `${this.opts.groupPrefix}.${randomUUID()}`,
       // A reader is alone in its group: no need to wait for others to join.
       rebalanceTimeoutMs: 10_000,
     });
     this.consumer = consumer;
-    /** The event, or null for one that cannot be decoded (said loudly); throws to retry. */
-    const decoded = async (
-      value: Buffer,
-      partition: number,
-      offset: string,
-    ): Promise<JobEvent | null> => {
-      try {
-        return await codec.decode(value);
-      } catch (err) {
-        if (isSluiceError(err) && err.retryable) throw err; // registry down: the batch comes again
-        // Only the coordinator writes here, through the registry; an undecodable event means
-        // the registry lost a schema. Say so loudly, and keep reading the rest.
-        logger.error({ err, partition, offset }, 'undecodable event in the job log');
-        return null;
-      }
-    };
-    let caughtUp: () => void = () => undefined;
-    const done = new Promise<void>((resolve) => (caughtUp = resolve));
-    const check = (): void => {
-      if (targets.size === 0) caughtUp();
-    };
-    check();
-    let crashed: ((err: Error) => void) | undefined;
-    const failed = new Promise<never>((_, reject) => (crashed = reject));
     await consumer.start({
       topics: [topic],
       autoCommit: false,
-      onBatchEnd: ({ partition, lastOffset }) => {
-        const target = targets.get(partition);
-        if (target !== undefined && BigInt(lastOffset) >= target) {
-          targets.delete(partition);
-          check();
-        }
-      },
       onCrash: (err, restarting) => {
-        if (!restarting) crashed?.(err);
+        if (!restarting) onCrash(err);
       },
       eachBatch: async (batch, control) => {
-        const start = from.get(batch.partition);
-        // A fetch made before the seek may have handed over records past the start, which
-        // come again once the seek applies: each offset is handed over once.
-        const upTo = handled.get(batch.partition);
         for (const message of batch.records) {
+          // A fetch made before the seek applied, or a consumer that rejoined and starts the
+          // partition over, brings events already handed over: each offset goes once.
           const offset = BigInt(message.offset);
-          if ((start !== undefined && offset < start) || (upTo !== undefined && offset <= upTo))
-            continue;
-          // A tombstone is a purged job's event.
-          const event =
-            message.value === null
-              ? null
-              : await decoded(message.value, batch.partition, message.offset);
-          if (event) {
-            await handler(event);
-            this.read++;
-          }
+          if (offset < (this.next.get(batch.partition) ?? 0n)) continue;
+          await this.handOver(message.value, batch.partition, message.offset);
           // Only once handled: a batch that throws (the registry down) comes again in full.
-          handled.set(batch.partition, offset);
+          this.next.set(batch.partition, offset + 1n);
         }
         control.resolveOffset(batch.lastOffset);
         await this.opts.onProgress?.(this.read);
@@ -122,8 +100,39 @@ export class LogReader {
       },
     });
     // After start: a seek needs the consumer running; kafkajs applies it before the next fetch.
-    for (const [partition, offset] of from) consumer.seek(topic, partition, String(offset));
-    await Promise.race([done, failed]);
+    for (const [partition, offset] of this.next) consumer.seek(topic, partition, String(offset));
+  }
+
+  /** Decodes and hands over one record; a tombstone is a purged job's event. */
+  private async handOver(value: Buffer | null, partition: number, offset: string): Promise<void> {
+    const event = value === null ? null : await this.decoded(value, partition, offset);
+    if (event) {
+      await this.handler?.(event);
+      this.read++;
+    }
+  }
+
+  /** The event, or null for one that cannot be decoded (said loudly). */
+  private async decoded(
+    value: Buffer,
+    partition: number,
+    offset: string,
+  ): Promise<JobEvent | null> {
+    for (;;) {
+      try {
+        return await this.opts.codec.decode(value);
+      } catch (err) {
+        // The registry down: wait for it, as a consumer would hand the batch over again.
+        if (isSluiceError(err) && err.retryable && !this.stopped) {
+          await new Promise((resolve) => setTimeout(resolve, DECODE_RETRY_MS));
+          continue;
+        }
+        // Only the coordinator writes here, through the registry; an undecodable event means
+        // the registry lost a schema. Say so loudly, and keep reading the rest.
+        this.opts.logger.error({ err, partition, offset }, 'undecodable event in the job log');
+        return null;
+      }
+    }
   }
 
   /** Events handed over so far. */
@@ -132,6 +141,7 @@ export class LogReader {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.consumer?.stop();
     this.consumer = undefined;
   }

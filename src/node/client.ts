@@ -43,6 +43,7 @@ export class SluiceClient extends ClientOnLog {
       issuedBy: o.issuedBy,
       reader: 'client',
       readFrom: o.readFrom,
+      follow: o.follow,
     });
     return new SluiceClient({ ...parts, kafka, logger, replication: o.replication });
   }

@@ -59,6 +59,13 @@ export interface ClientOptions extends ConnectionOptions, TopicOptions {
    * history only from then on (`history()` of an older job throws SLUICE_HISTORY_UNAVAILABLE).
    */
   readFrom?: ReadFrom | undefined;
+  /**
+   * Whether the client keeps its view of the job log current from the start (default true).
+   * With false it reads the log once, as of connect, and starts following only when it sends
+   * its first command: a one-shot look (`sluice jobs`) then has no consumer group to join or
+   * leave. Its jobs' snapshots and listeners see nothing newer until then.
+   */
+  follow?: boolean | undefined;
 }
 
 /** How to run a coordinator. */
@@ -142,6 +149,7 @@ const clientSchema = connection
     issuedBy: z.string().min(1).max(200).optional(),
     commandTimeoutMs: ms(1).optional(),
     readFrom: z.enum(['start', 'checkpoint']).optional(),
+    follow: z.boolean().optional(),
   })
   .superRefine(insyncWithinReplicas);
 
@@ -205,6 +213,7 @@ export function compileClientOptions(o: ClientOptions): Compiled & {
   issuedBy: string;
   commandTimeoutMs: number;
   readFrom: ReadFrom;
+  follow: boolean;
 } {
   parseOrThrow(clientSchema, o, 'client options');
   return {
@@ -213,6 +222,7 @@ export function compileClientOptions(o: ClientOptions): Compiled & {
     issuedBy: o.issuedBy ?? `${safeUser()}@${hostname()}`,
     commandTimeoutMs: o.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
     readFrom: o.readFrom ?? 'start',
+    follow: o.follow ?? true,
   };
 }
 

@@ -37,7 +37,7 @@ export interface ClientParts {
 
 /** Opens the job log (reading it up to now) and a command sender recorded as `issuedBy`. */
 export async function openClientParts(
-  o: PartsOptions & { issuedBy: string; reader: string; readFrom?: ReadFrom },
+  o: PartsOptions & { issuedBy: string; reader: string; readFrom?: ReadFrom; follow?: boolean },
 ): Promise<ClientParts> {
   const { kafka, registry, namespace, logger, clock } = o;
   const log = await JobLog.open({
@@ -48,6 +48,7 @@ export async function openClientParts(
     reader: o.reader,
     replication: o.replication,
     readFrom: o.readFrom,
+    follow: o.follow,
   });
   try {
     const sender = await CommandSender.open({

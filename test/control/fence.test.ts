@@ -78,6 +78,7 @@ function notingTakeovers(w: MemoryWorld, takeovers: Takeover[]): (k: MemoryKafka
     admin: () => inner.admin(),
     producer: () => inner.producer(),
     consumer: (options) => inner.consumer(options),
+    readRanges: (ranges, onRecords) => inner.readRanges(ranges, onRecords),
     transactionalProducer: (options) => {
       const producer = inner.transactionalProducer(options);
       return {

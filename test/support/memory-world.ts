@@ -253,6 +253,7 @@ export function watchProducers(inner: Kafka): ProducerWatch {
     admin: () => inner.admin(),
     producer: () => inner.producer(),
     consumer: (options) => inner.consumer(options),
+    readRanges: (ranges, onRecords) => inner.readRanges(ranges, onRecords),
     transactionalProducer: (options: TransactionalOptions): TransactionalProducer => {
       const id = options.transactionalId;
       const producer = inner.transactionalProducer(options);

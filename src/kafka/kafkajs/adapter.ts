@@ -5,7 +5,9 @@ import type {
   ConsumerOptions,
   GroupConsumer,
   Kafka,
+  PartitionRange,
   Producer,
+  RangeHandler,
   TransactionalOptions,
   TransactionalProducer,
 } from '../port.js';
@@ -14,6 +16,7 @@ import { kafkaConnection } from './connection.js';
 import { KafkajsConsumer } from './consumer.js';
 import kafkajs from './loader.js';
 import { KafkajsProducer, KafkajsTransactionalProducer } from './producer.js';
+import { readRanges } from './ranges.js';
 
 const { logLevel } = kafkajs;
 
@@ -90,5 +93,9 @@ class KafkajsKafka implements Kafka {
 
   consumer(options: ConsumerOptions): GroupConsumer {
     return new KafkajsConsumer(this.client, options);
+  }
+
+  readRanges(ranges: PartitionRange[], onRecords: RangeHandler): Promise<void> {
+    return readRanges(this.client, ranges, onRecords);
   }
 }

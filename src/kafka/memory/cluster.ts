@@ -5,10 +5,13 @@ import type {
   GroupConsumer,
   Kafka,
   PartitionOffset,
+  PartitionRange,
   Producer,
+  RangeHandler,
   TransactionalOptions,
   TransactionalProducer,
 } from '../port.js';
+import { readRangesInGroup } from '../group-ranges.js';
 import { MemoryAdmin } from './admin.js';
 import { Broker } from './broker.js';
 import { MemoryConsumer } from './consumer.js';
@@ -239,6 +242,11 @@ export class MemoryKafka implements Kafka {
 
   consumer(options: ConsumerOptions): GroupConsumer {
     return new MemoryConsumer(this.process, options);
+  }
+
+  /** Through a throwaway group: joining one costs nothing here. */
+  readRanges(ranges: PartitionRange[], onRecords: RangeHandler): Promise<void> {
+    return readRangesInGroup(this, ranges, onRecords);
   }
 
   /** This process dies (see `ClientProcess`): this client only, not others of its name. */
