@@ -1,4 +1,9 @@
-import { checkpointOf, endedOutcomesOf, type LogPosition } from '../domain/checkpoint.js';
+import {
+  CHECKPOINT_VERSION,
+  checkpointOf,
+  endedOutcomesOf,
+  type LogPosition,
+} from '../domain/checkpoint.js';
 import type { Clock } from '../domain/clock.js';
 import type { Cluster } from '../domain/cluster.js';
 import type { JobEvent } from '../domain/events.js';
@@ -134,7 +139,8 @@ export class Checkpointer {
     }
     const moved = [...this.moved];
     for (const p of moved) {
-      const position: LogPosition = { v: 1, partition: p, offset: String(this.ends.get(p) ?? 0n) };
+      const offset = String(this.ends.get(p) ?? 0n);
+      const position: LogPosition = { v: CHECKPOINT_VERSION, partition: p, offset };
       records.push({
         partition: p,
         record: { key: `position/${p}`, value: JSON.stringify(position) },

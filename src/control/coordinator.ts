@@ -13,7 +13,7 @@ import { appendBatch, decideBatch, logEvent } from './command-batch.js';
 import { fenceStoppingJobs } from './fence.js';
 import { ElectionProducer } from './election-producer.js';
 import { rebuildState } from './rebuild.js';
-import { Checkpointer, FULL_CHECKPOINT_AFTER_EVENTS } from './checkpoint.js';
+import { Checkpointer } from './checkpoint.js';
 import { SnapshotRecorder } from './snapshots.js';
 import { purgeRecords } from './purge.js';
 import { ensureTopics } from '../log/topics.js';
@@ -204,7 +204,7 @@ export class Coordinator {
       () => this.stopped || generation !== this.generation,
     );
     if (!fresh) return;
-    const { cluster, events, checkpointed, ends, tailJobs } = await rebuildState({
+    const { cluster, events, checkpointed, ends, tailJobs, rewriteWhole } = await rebuildState({
       kafka: this.opts.kafka,
       codec: this.events,
       namespace: this.opts.namespace,
@@ -216,7 +216,7 @@ export class Coordinator {
     this.active = true;
     this.rebuilt = { checkpointed, events };
     this.checkpoints = new Checkpointer(this.topics, this.jobsPartitions, this.log);
-    this.checkpoints.rebuilt(cluster, ends, tailJobs, events > FULL_CHECKPOINT_AFTER_EVENTS);
+    this.checkpoints.rebuilt(cluster, ends, tailJobs, rewriteWhole);
     this.snapshots.start(() => this.cluster?.jobs.values());
     // Checked in turn: a checkpoint of a state a rebuild has replaced meanwhile would overwrite
     // newer records with older ones.

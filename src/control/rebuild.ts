@@ -8,6 +8,7 @@ import { LogReader } from '../log/log-reader.js';
 import { failpoint } from '../observability/failpoint.js';
 import type { Logger } from '../observability/logger.js';
 import { readCheckpoint } from '../log/checkpoint-reader.js';
+import { FULL_CHECKPOINT_AFTER_EVENTS } from './checkpoint.js';
 
 /** What a rebuild found: the state, and what it read to get it. */
 export interface Rebuilt {
@@ -16,6 +17,11 @@ export interface Rebuilt {
   events: number;
   /** Jobs the checkpoint held. */
   checkpointed: number;
+  /**
+   * Whether the next checkpoint must hold every job: the rebuild read many events past the last
+   * one, or found records of another version in it (and so did not use it).
+   */
+  rewriteWhole: boolean;
   /** Per job-log partition, the offset after its last record: where the log ended. */
   ends: Map<number, bigint>;
   /** The job ids whose events were read from the log's tail: the checkpoint does not hold them yet. */
@@ -69,6 +75,7 @@ export async function rebuildState(o: {
     cluster,
     events: reader.eventsRead,
     checkpointed: checkpoint.jobs.length,
+    rewriteWhole: reader.eventsRead > FULL_CHECKPOINT_AFTER_EVENTS || checkpoint.skipped > 0,
     ends,
     tailJobs,
   };

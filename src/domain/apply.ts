@@ -27,6 +27,7 @@ export function apply(state: JobState | undefined, event: JobEvent): JobState | 
       plan: NO_PLAN,
       errorCounts: [],
       exportedSnapshots: {},
+      snapshotCopies: {},
       workers: [],
       run: 1,
       // Not 1: refusals of commands sent before the submit already hold this job id's first seqs.
@@ -99,20 +100,27 @@ export function apply(state: JobState | undefined, event: JobEvent): JobState | 
       };
     case 'SnapshotExported': {
       const exportedSnapshots = { ...state.exportedSnapshots, [event.name]: event.snapshotId };
+      const snapshotCopies = { ...state.snapshotCopies };
+      // A name exported again replaces what the name copied before.
+      if (event.copy) snapshotCopies[event.name] = event.copy;
+      else delete snapshotCopies[event.name];
       if (state.status === 'SUSPENDED_EXPORTING_SNAPSHOT') {
         return {
           ...base,
           exportedSnapshots,
+          snapshotCopies,
           status: state.returnTo,
           suspensionCause: state.suspensionCause,
         };
       }
-      return { ...state, ...base, exportedSnapshots };
+      return { ...state, ...base, exportedSnapshots, snapshotCopies };
     }
     case 'SnapshotDeleted': {
       const exportedSnapshots = { ...state.exportedSnapshots };
+      const snapshotCopies = { ...state.snapshotCopies };
       delete exportedSnapshots[event.name];
-      return { ...state, ...base, exportedSnapshots };
+      delete snapshotCopies[event.name];
+      return { ...state, ...base, exportedSnapshots, snapshotCopies };
     }
     case 'ConfigUpdated':
       // The event states the resulting config; the delta is there for auditors.
@@ -152,6 +160,7 @@ function bump(state: JobState, at: number): JobBase {
     plan: state.plan,
     errorCounts: state.errorCounts,
     exportedSnapshots: state.exportedSnapshots,
+    snapshotCopies: state.snapshotCopies,
     workers: state.workers,
     run: state.run,
     version: state.version + 1,

@@ -10,7 +10,7 @@ import { isTerminal } from './status.js';
  * read, and never read by anything but Sluice.
  */
 export interface JobCheckpoint {
-  v: 1;
+  v: 2;
   jobId: string;
   /**
    * null for a job id the log holds only refusals for (a command naming a job that does not
@@ -31,12 +31,16 @@ export interface JobCheckpoint {
 
 /** Where a checkpoint's states stand in one partition of the job log: the next offset to read. */
 export interface LogPosition {
-  v: 1;
+  v: 2;
   partition: number;
   offset: string;
 }
 
-export const CHECKPOINT_VERSION = 1;
+/**
+ * 2: job states hold `snapshotCopies`. A reader skips records of any other version, and a
+ * coordinator whose rebuild skipped any writes a whole checkpoint of its own version.
+ */
+export const CHECKPOINT_VERSION = 2;
 
 /**
  * The checkpoint of a job of `cluster`. `endedOutcomes` are the remembered outcomes of ended

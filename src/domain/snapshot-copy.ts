@@ -1,5 +1,4 @@
 import type { PartitionOffset } from './cause.js';
-import type { JobEvent } from './events.js';
 import type { JobState } from './state.js';
 
 /**
@@ -54,9 +53,6 @@ export function copyRecords(copy: SnapshotCopy): { state: number; input: number 
  * any is left, the job's topics must outlive it. `copy` is missing from events folded from
  * JSON histories older than copies, so a missing copy counts as none.
  */
-export function pointerSnapshots(job: JobState, history: JobEvent[]): string[] {
-  return Object.keys(job.exportedSnapshots).filter((name) => {
-    const exported = history.findLast((e) => e.type === 'SnapshotExported' && e.name === name);
-    return exported?.type === 'SnapshotExported' && !exported.copy;
-  });
+export function pointerSnapshots(job: JobState): string[] {
+  return Object.keys(job.exportedSnapshots).filter((name) => !job.snapshotCopies[name]);
 }

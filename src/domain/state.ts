@@ -2,6 +2,7 @@ import type { SnapshotRef, SuspensionCause } from './cause.js';
 import type { JobConfig } from './config.js';
 import type { ErrorCounts } from './error-counts.js';
 import type { ResumePlan } from './resume-plan.js';
+import type { SnapshotCopy } from './snapshot-copy.js';
 import type { SuspendedStatus } from './status.js';
 
 /** Fields every job has, whatever its status. */
@@ -23,6 +24,13 @@ export interface JobBase {
   errorCounts: ErrorCounts;
   /** Snapshots exported from this job, by name. */
   exportedSnapshots: Record<string, string>;
+  /**
+   * What each of those snapshots copied, by name; a snapshot exported before copies existed
+   * has none and points at the job's own topics. Kept in the state so that a worker starting
+   * from the checkpoint needs no history to seed a job from a snapshot, or to know which of an
+   * ended job's topics must stay.
+   */
+  snapshotCopies: Record<string, SnapshotCopy>;
   /** Workers that reported running this job's tasks in the current run. */
   workers: string[];
   /**

@@ -10,11 +10,14 @@ export interface Checkpoint {
   jobs: JobCheckpoint[];
   /** Per job-log partition, the next offset after what the states cover. */
   positions: Map<number, bigint>;
+  /** Records this version could not read (another version's): the checkpoint is incomplete. */
+  skipped: number;
 }
 
 /**
- * Reads the checkpoint topic to its end (read_committed): the latest record per key. A record
- * this version cannot read is left out, so its job, or its partition, is read from the log.
+ * Reads the checkpoint topic to its end (read_committed): the latest record per key. If any
+ * record is one this version cannot read (written by another version), the checkpoint counts
+ * as empty and the log is read from its start.
  */
 export async function readCheckpoint(kafka: Kafka, topic: string): Promise<Checkpoint> {
   const latest = new Map<string, string | null>();
@@ -24,11 +27,18 @@ export async function readCheckpoint(kafka: Kafka, topic: string): Promise<Check
   });
   const jobs: JobCheckpoint[] = [];
   const positions = new Map<number, bigint>();
+  let skipped = 0;
   for (const value of latest.values()) {
-    const parsed = value === null ? undefined : parseCheckpoint(value);
-    if (!parsed) continue;
+    if (value === null) continue;
+    const parsed = parseCheckpoint(value);
+    if (!parsed) {
+      skipped++;
+      continue;
+    }
     if ('partition' in parsed) positions.set(parsed.partition, BigInt(parsed.offset));
     else jobs.push(parsed);
   }
-  return { jobs, positions };
+  // Positions only hold for a checkpoint read whole: with any job's record unreadable, they
+  // would skip that job's events, so the log is read from its start instead.
+  return skipped > 0 ? { jobs: [], positions: new Map(), skipped } : { jobs, positions, skipped };
 }

@@ -96,6 +96,9 @@ export async function startWorkerParts(
     ...o,
     issuedBy: `worker:${o.workerId}`,
     reader: 'worker',
+    // A worker needs jobs' states, never their histories: its start costs the same however
+    // long the log is.
+    readFrom: 'checkpoint',
   });
   const host = new PipelineHost({
     kafka: o.kafka,

@@ -30,7 +30,7 @@ import { Topology } from './topology.js';
 export interface RunnerDeps {
   kafka: Kafka;
   registry: SchemaRegistry;
-  /** The namespace's job log, followed: jobs' states and histories. */
+  /** The namespace's job log, followed: jobs' states (a worker's starts from the checkpoint, without histories). */
   log: JobLog;
   /** Sends the worker's reports (started, failed, completed) to the coordinator. */
   reports: CommandSender;

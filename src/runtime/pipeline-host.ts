@@ -127,8 +127,7 @@ export class PipelineHost {
       this.running.delete(state.jobId);
       deps.logger.info({ jobId: state.jobId, status: state.status }, 'job stopped on this worker');
     }
-    const pointers =
-      event && endsJob(event) ? pointerSnapshots(state, deps.log.history(state.jobId)) : [];
+    const pointers = event && endsJob(event) ? pointerSnapshots(state) : [];
     if (pointers.length > 0) {
       // A snapshot exported before copies is the job's state topics and offsets, kept by
       // reference: a job started from it later reads them, so they stay until the namespace is

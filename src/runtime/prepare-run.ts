@@ -11,7 +11,6 @@ import type { JobLog } from '../log/job-log.js';
 import type { Logger } from '../observability/logger.js';
 import type { PipelineDef } from '../pipeline/pipeline.js';
 import { checkLostRecords } from './lost-records.js';
-import type { EventOf } from '../domain/events.js';
 import { seedFromSnapshot } from './seed.js';
 import { checkStagesMatch, refuseStrandedOnResume, savedStages } from './snapshot-state.js';
 import type { Topology } from './topology.js';
@@ -124,12 +123,6 @@ async function seed(
       { details: { snapshot: snapshotName } },
     );
   }
-  const exported = o.log
-    .history(from.jobId)
-    .findLast(
-      (e): e is EventOf<'SnapshotExported'> =>
-        e.type === 'SnapshotExported' && e.name === snapshotName,
-    );
   await seedFromSnapshot(
     o.kafka,
     {
@@ -137,8 +130,7 @@ async function seed(
       jobId: o.job.jobId,
       from,
       snapshotName,
-      // Missing from events folded from JSON histories older than copies.
-      copy: exported?.copy ?? null,
+      copy: from.snapshotCopies[snapshotName] ?? null,
       sourceTopics: o.pipeline.source.topics,
       stages,
       inPlace: o.topology.inPlace,

@@ -368,6 +368,42 @@ describe('a coordinator failover', () => {
     expectEachOnce(await jobEvents(w, NS), [...first, t0, t1]);
   });
 
+  it('reads the whole log past a checkpoint written by another version, then writes a whole one of its own', async () => {
+    const w = memoryWorld({ maxBatchRecords: 50 });
+    const [, b] = await electionOfTwo(w);
+    const jobs = scripts(5);
+    const publishing = publishRounds(w, jobs, 100);
+    expect(await w.clock.runUntil(() => publishing.done() && allHandled(w), 60_000)).toBe(true);
+    await w.clock.runUntil(() => false, 6_000); // a checkpoint of the five jobs
+    // An older release's record for one job: this version cannot read it, so none of the
+    // checkpoint can be trusted (its positions would skip that job's events).
+    const old = w.cluster.client('old-release').producer();
+    await old.connect();
+    await old.send([
+      {
+        topic: topicNames(NS).checkpoint,
+        messages: [
+          {
+            key: 'job/f0',
+            value: JSON.stringify({ v: 1, jobId: 'f0', state: null }),
+            // Where every release writes a job's record: beside the job's events.
+            partition: jobPartition('f0', 3),
+          },
+        ],
+      },
+    ]);
+    w.cluster.crash('a');
+    expect(await w.clock.runUntil(() => b.coordinator.isActive(), 30_000)).toBe(true);
+    expect(b.coordinator.lastRebuild).toEqual({ checkpointed: 0, events: 50 });
+    // b rewrote the checkpoint whole: the next coordinator reads nothing from the log.
+    await w.clock.runUntil(() => false, 6_000);
+    const c = startCoordinator(w, NS, 'c');
+    await w.clock.runUntil(() => c.started.settled, 30_000);
+    w.cluster.crash('b');
+    expect(await w.clock.runUntil(() => c.coordinator.isActive(), 30_000)).toBe(true);
+    expect(c.coordinator.lastRebuild).toEqual({ checkpointed: 5, events: 0 });
+  });
+
   it('fences a zombie: stalled past its session timeout, then resumed, it writes nothing more', async () => {
     const w = memoryWorld({ maxBatchRecords: 10, requestLatencyMs: 2 });
     // b is elected alone; a joins once b has stalled (b's id sorts after a's, so a, not the

@@ -141,6 +141,7 @@ describe('job lifecycle', () => {
       plan: NO_PLAN,
       errorCounts: [],
       exportedSnapshots: {},
+      snapshotCopies: {},
       workers: [],
       run: 1,
       version: 1,
@@ -522,6 +523,10 @@ describe('SUSPENDED_DUE_TO_ERROR behaves like SUSPENDED', () => {
       const job = sim.job('j1');
       expect(job.status).toBe(status);
       expect(job.exportedSnapshots).toEqual({ golden: 'snap-1' });
+      // What it copied is in the state: a worker seeds from it without reading the history.
+      expect(job.snapshotCopies).toEqual({
+        golden: { run: 1, snapshotId: 'snap-1', sourceOffsets: [], stages: [] },
+      });
       expect('suspensionCause' in job && job.suspensionCause).toEqual(causeBefore);
       expect('returnTo' in job).toBe(false);
       expect('exportingAs' in job).toBe(false);
@@ -909,7 +914,11 @@ describe('snapshots', () => {
     expect(expectAccepted(sim.deleteSnapshot('j1', 'nightly'))).toEqual([
       { type: 'SnapshotDeleted', jobId: 'j1', name: 'nightly' },
     ]);
-    expect(sim.job('j1')).toMatchObject({ status: 'CANCELLED', exportedSnapshots: {} });
+    expect(sim.job('j1')).toMatchObject({
+      status: 'CANCELLED',
+      exportedSnapshots: {},
+      snapshotCopies: {},
+    });
     const reason = expectRejected(
       sim.submit('j2', 'b', { initialSnapshotName: 'nightly' }),
       'UNKNOWN_SNAPSHOT',

@@ -622,7 +622,10 @@ function drive(commands: Command[], check: (p: Problems, run: Run) => void = () 
 
 const RUNS = { numRuns: 300 };
 
-describe('random command sequences', () => {
+// A thousand random histories per property take 1 to 4 s on an idle 2-core machine and more on
+// a busy one; the time is the machine's, not a behaviour under test, so it is not bounded at
+// vitest's 5 s default.
+describe('random command sequences', { timeout: 60_000 }, () => {
   it('never leave an invalid state', () => {
     fc.assert(
       fc.property(arbCommands, (commands) => {

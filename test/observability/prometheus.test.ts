@@ -24,6 +24,7 @@ const base: JobBase = {
   errorCounts: [],
   plan: NO_PLAN,
   exportedSnapshots: {},
+  snapshotCopies: {},
   workers: [],
   run: 1,
   version: 1,

@@ -27,6 +27,7 @@ const from: JobState = {
     at: 0,
   },
   exportedSnapshots: { snap: 's1' },
+  snapshotCopies: {},
   workers: [],
   run: 1,
   version: 9,
