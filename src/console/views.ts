@@ -18,6 +18,7 @@ import type {
   TimelineEntry,
 } from './api-types.js';
 import { nextStep } from './next-step.js';
+import { redactPreview } from './preview.js';
 
 /**
  * What the console shows, made from the folded job log: pure, so a view is the same whoever
@@ -145,7 +146,10 @@ function causeView(c: SuspensionCause): CauseView {
     worker: c.worker,
     // `?? null`: a cause folded from a JSON history older than fingerprints has none.
     fingerprint: c.fingerprint ?? null,
-    record: c.record,
+    record: c.record && {
+      ...c.record,
+      valuePreview: c.record.valuePreview && redactPreview(c.record.valuePreview),
+    },
     snapshotId: c.snapshotId,
   };
 }
