@@ -17,6 +17,8 @@ import { JobSuspendedError } from '../domain/job-errors.js';
 import { resolveInfra } from '../infra/index.js';
 import { defaultLogger } from '../observability/logger.js';
 import { Worker } from '../node/worker.js';
+import { startConsole, type RunningConsole } from '../console/server.js';
+import type { Logger } from '../observability/logger.js';
 import { buggy, fixed, type Order } from './pipelines.js';
 
 const ORDERS = 10_000;
@@ -36,6 +38,7 @@ async function main(): Promise<void> {
   const kafka = createKafka({ brokers: infra.brokers, clientId: 'sluice-demo', logger });
   const workers: Worker[] = [];
   let client: SluiceClient | undefined;
+  let console_: RunningConsole | undefined;
   try {
     await withAdmin(kafka, (admin) =>
       admin.createTopics([
@@ -65,6 +68,8 @@ async function main(): Promise<void> {
       logger,
       issuedBy: 'demo',
     });
+    console_ = await openConsole(client, logger);
+    say(`   Console: ${console_.url} (open it to watch the job; it lives as long as the demo)`);
     const job = await client.submit('order-totals', {
       name: 'order-totals',
       suspendOnFailure: true,
@@ -137,12 +142,27 @@ async function main(): Promise<void> {
     );
   } finally {
     for (const w of workers) await w.stop().catch(() => undefined);
+    await console_?.close().catch(() => undefined);
     await client?.close().catch(() => undefined);
     await withAdmin(kafka, async (admin) => {
       const mine = (await admin.listTopics()).filter((t) => t.startsWith(`${namespace}.`));
       if (mine.length > 0) await admin.deleteTopics(mine);
     }).catch(() => undefined);
     await infra.stop();
+  }
+}
+
+/**
+ * The operator console over the demo's client, on SLUICE_DEMO_CONSOLE_PORT (default 8080; 0
+ * picks a free port), or on a free port when that one is taken: the demo must run anyway.
+ */
+async function openConsole(client: SluiceClient, logger: Logger): Promise<RunningConsole> {
+  const port = Number(process.env.SLUICE_DEMO_CONSOLE_PORT ?? 8080);
+  try {
+    return await startConsole({ client, logger }, { port });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    return startConsole({ client, logger }, { port: 0 });
   }
 }
 
