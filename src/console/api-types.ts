@@ -113,6 +113,8 @@ export interface JobDetail {
   hosts: HostRow[];
   /** The actions the job's status allows now. */
   actions: ActionName[];
+  /** The job's metrics over the last scrapes, oldest first (empty without metrics targets). */
+  metricsHistory: JobMetrics[];
 }
 
 /** What the page can ask of a job. */

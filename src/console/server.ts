@@ -6,6 +6,7 @@ import { hostsOf } from '../domain/presence.js';
 import type { Logger } from '../observability/logger.js';
 import { apiError, runAction } from './actions.js';
 import type { ConsoleInfo, JobMetrics } from './api-types.js';
+import { DEFAULT_METRICS_INTERVAL_MS, MetricsScraper } from './metrics.js';
 import { checkAssets, readAsset } from './assets.js';
 import { authorize, queryToken, TOKEN_COOKIE } from './auth.js';
 import {
@@ -20,8 +21,10 @@ import { detailOf, rowOf, sortRows, timelineOf } from './views.js';
 export interface ConsoleParts {
   client: SluiceClient;
   logger: Logger;
-  /** A job's latest metrics, when the console scrapes workers; none by default. */
-  metricsOf?: (jobId: string) => JobMetrics | null;
+  /** The workers' `/metrics` URLs to scrape for records in, out and lag; none by default. */
+  metricsTargets?: () => readonly string[];
+  /** Time between scrapes; default {@link DEFAULT_METRICS_INTERVAL_MS}. */
+  metricsIntervalMs?: number;
 }
 
 /** A running console. */
@@ -50,10 +53,27 @@ export async function startConsole(
   const o = compileConsoleOptions(options);
   await checkAssets();
   const log = parts.logger.child({ component: 'console' });
-  const metricsOf = parts.metricsOf ?? (() => null);
-  const stream = new JobStream(parts.client, metricsOf);
+  const scraper = parts.metricsTargets
+    ? new MetricsScraper({
+        targets: parts.metricsTargets,
+        intervalMs: parts.metricsIntervalMs ?? DEFAULT_METRICS_INTERVAL_MS,
+        logger: log,
+      })
+    : undefined;
+  const metrics: Metrics = {
+    latest: (id) => scraper?.latest(id) ?? null,
+    history: (id) => scraper?.history(id) ?? [],
+  };
+  const stream = new JobStream(parts.client, metrics.latest);
+  scraper?.onScrape((ids) =>
+    stream.send({
+      type: 'metrics',
+      rows: ids.map((jobId) => ({ jobId, metrics: metrics.latest(jobId) })),
+    }),
+  );
+  scraper?.start();
   const server = createServer((req, res) => {
-    handle({ ...parts, metricsOf }, o, stream, req, res).catch((err: unknown) => {
+    handle(parts.client, metrics, o, stream, req, res).catch((err: unknown) => {
       log.warn({ err, url: req.url }, 'console request failed');
       const { status, body } = apiError(err);
       if (!res.headersSent) json(res, status, body);
@@ -71,6 +91,7 @@ export async function startConsole(
     stream,
     close: () =>
       new Promise<void>((resolve) => {
+        scraper?.stop();
         stream.close();
         // Event streams never end by themselves.
         server.closeAllConnections();
@@ -79,8 +100,15 @@ export async function startConsole(
   };
 }
 
+/** A job's metrics, latest and over time: none without targets to scrape. */
+interface Metrics {
+  latest(jobId: string): JobMetrics | null;
+  history(jobId: string): JobMetrics[];
+}
+
 async function handle(
-  parts: Required<ConsoleParts>,
+  client: SluiceClient,
+  metrics: Metrics,
   o: CompiledConsoleOptions,
   stream: JobStream,
   req: IncomingMessage,
@@ -109,7 +137,6 @@ async function handle(
     res.writeHead(303, { location: path });
     return void res.end();
   }
-  const { client } = parts;
   if (req.method === 'POST') {
     const m = /^\/api\/jobs\/([^/]+)\/actions$/.exec(path);
     if (!m?.[1]) return json(res, 404, notFound(path));
@@ -121,7 +148,7 @@ async function handle(
         },
       });
     const job = await runAction(client, decodeURIComponent(m[1]), await readJson(req));
-    return json(res, 200, { row: rowOf(job.snapshot(), parts.metricsOf(job.id)) });
+    return json(res, 200, { row: rowOf(job.snapshot(), metrics.latest(job.id)) });
   }
   if (req.method !== 'GET') return json(res, 405, notFound(path));
   if (path === '/api/events') return stream.attach(res);
@@ -133,7 +160,7 @@ async function handle(
     return json(
       res,
       200,
-      sortRows(client.listJobs().map((j) => rowOf(j.snapshot(), parts.metricsOf(j.id)))),
+      sortRows(client.listJobs().map((j) => rowOf(j.snapshot(), metrics.latest(j.id)))),
     );
   const m = /^\/api\/jobs\/([^/]+)$/.exec(path);
   if (m?.[1]) {
@@ -144,7 +171,14 @@ async function handle(
     return json(
       res,
       200,
-      detailOf(state, timeline, client.snapshots(), hosts, parts.metricsOf(job.id)),
+      detailOf(
+        state,
+        timeline,
+        client.snapshots(),
+        hosts,
+        metrics.latest(job.id),
+        metrics.history(job.id),
+      ),
     );
   }
   if (path.startsWith('/api/')) return json(res, 404, notFound(path));

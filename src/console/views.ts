@@ -81,6 +81,7 @@ export function detailOf(
   exported: ExportedSnapshotInfo[],
   hosts: readonly PipelineHost[],
   metrics: JobMetrics | null = null,
+  metricsHistory: JobMetrics[] = [],
 ): JobDetail {
   const failed = failedCode(s);
   const hostRows: HostRow[] = hosts.map((h) => ({
@@ -119,6 +120,7 @@ export function detailOf(
     timelineOmitted: timeline.length - shown.length,
     hosts: hostRows,
     actions: actionsFor(s),
+    metricsHistory,
   });
 }
 

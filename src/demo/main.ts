@@ -55,6 +55,7 @@ async function main(): Promise<void> {
       namespace,
       logger,
       workerId: 'worker-v1',
+      metricsPort: 0,
     });
     // A version each: the two are the same closure over different code, which only the
     // version tells apart (see Worker.register); a resume is refused while only version 1 runs.
@@ -68,7 +69,11 @@ async function main(): Promise<void> {
       logger,
       issuedBy: 'demo',
     });
-    console_ = await openConsole(client, logger);
+    console_ = await openConsole(client, logger, () =>
+      workers.flatMap((w) =>
+        w.metricsPort === undefined ? [] : [`http://127.0.0.1:${w.metricsPort}/metrics`],
+      ),
+    );
     say(`   Console: ${console_.url} (open it to watch the job; it lives as long as the demo)`);
     const job = await client.submit('order-totals', {
       name: 'order-totals',
@@ -116,6 +121,7 @@ async function main(): Promise<void> {
       namespace,
       logger,
       workerId: 'worker-v2',
+      metricsPort: 0,
     });
     v2.register('order-totals', fixed['order-totals'], { version: '2' });
     await v2.start();
@@ -153,16 +159,22 @@ async function main(): Promise<void> {
 }
 
 /**
- * The operator console over the demo's client, on SLUICE_DEMO_CONSOLE_PORT (default 8080; 0
+ * The operator console over the demo's client, reading the demo's workers' metrics, on SLUICE_DEMO_CONSOLE_PORT (default 8080; 0
  * picks a free port), or on a free port when that one is taken: the demo must run anyway.
  */
-async function openConsole(client: SluiceClient, logger: Logger): Promise<RunningConsole> {
+async function openConsole(
+  client: SluiceClient,
+  logger: Logger,
+  metricsTargets: () => string[],
+): Promise<RunningConsole> {
   const port = Number(process.env.SLUICE_DEMO_CONSOLE_PORT ?? 8080);
+  // The demo's workers serve their metrics; the console charts them, every second.
+  const parts = { client, logger, metricsTargets, metricsIntervalMs: 1000 };
   try {
-    return await startConsole({ client, logger }, { port });
+    return await startConsole(parts, { port });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-    return startConsole({ client, logger }, { port: 0 });
+    return startConsole(parts, { port: 0 });
   }
 }
 

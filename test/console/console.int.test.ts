@@ -68,16 +68,27 @@ const strict = (args: Record<string, string>): PipelineDef =>
     )
     .writeTo(Sinks.kafka({ topic: args.output ?? '' }));
 
+/** Every worker the test started: the console reads the metrics of those still serving. */
+const workers: Worker[] = [];
+
 function worker(workerId: string): Worker {
-  return new Worker({
+  const w = new Worker({
     brokers,
     registryUrl,
     namespace: ns,
     logger: testLogger,
     workerId,
     coordinator: false,
+    metricsPort: 0,
   });
+  workers.push(w);
+  return w;
 }
+
+const metricsTargets = (): string[] =>
+  workers.flatMap((w) =>
+    w.metricsPort === undefined ? [] : [`http://127.0.0.1:${w.metricsPort}/metrics`],
+  );
 
 const broken = worker('broken-1').register('totals', totals(false), { version: 'v1' });
 const strictHost = worker('strict-1').register('strict', strict, { version: 'v1' });
@@ -93,7 +104,10 @@ const browser = await launchBrowser();
 let console_: RunningConsole;
 let page: Page;
 beforeAll(async () => {
-  console_ = await startConsole({ client: consoleClient, logger: testLogger }, { port: 0 });
+  console_ = await startConsole(
+    { client: consoleClient, logger: testLogger, metricsTargets, metricsIntervalMs: 250 },
+    { port: 0 },
+  );
   page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
 });
 afterAll(() => console_.close());
@@ -216,6 +230,9 @@ describe('the console in a browser', () => {
       120_000,
     );
     expect(valuesByKey(outputs)).toEqual(runningSums(100));
+    // The workers' metrics, read by the console: the fixed worker has caught up with the input.
+    await page.locator('[data-fact="lag"]', { hasText: /^0$/ }).waitFor({ timeout: 30_000 });
+    await page.locator('.chart figcaption', { hasText: 'Lag' }).waitFor();
     const resumed = job.history().find((e) => e.type === 'JobResumed');
     expect(resumed).toMatchObject({ issuedBy: 'console:ops', failingRecord: 'RETRY' });
   });

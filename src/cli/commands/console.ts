@@ -14,6 +14,7 @@ import { issuedByOf, withClient } from '../connect.js';
 import { documented } from '../help.js';
 import { parsePort, type GlobalOptions } from '../options.js';
 import { jsonLine, progress } from '../output.js';
+import { collect, integer } from '../parse.js';
 import { untilStopSignal } from '../signals.js';
 
 /** The flags of `sluice console`. */
@@ -23,6 +24,8 @@ export interface ConsoleFlags {
   tokenFile?: string;
   user?: string;
   passwordFile?: string;
+  metrics: string[];
+  metricsInterval?: string;
 }
 
 /**
@@ -30,7 +33,10 @@ export interface ConsoleFlags {
  * Secrets come from files or the environment, never from the command line, where `ps` and the
  * shell history would show them.
  */
-export function consoleOptionsOf(o: ConsoleFlags, env: NodeJS.ProcessEnv): CompiledConsoleOptions {
+export function consoleOptionsOf(
+  o: Omit<ConsoleFlags, 'metrics' | 'metricsInterval'>,
+  env: NodeJS.ProcessEnv,
+): CompiledConsoleOptions {
   const token =
     o.tokenFile !== undefined
       ? firstLine(o.tokenFile, '--token-file')
@@ -91,6 +97,13 @@ export function registerConsole(program: Command, globals: () => GlobalOptions):
     )
     .option('--user <name>', 'basic-auth user (env SLUICE_CONSOLE_USER)')
     .option(
+      '--metrics <url>',
+      "a worker's Prometheus endpoint to read records in, out and lag from (repeatable)",
+      collect,
+      [],
+    )
+    .option('--metrics-interval <ms>', 'time between reads of the metrics endpoints (default 5000)')
+    .option(
       '--password-file <file>',
       'file holding the basic-auth password (env SLUICE_CONSOLE_PASSWORD)',
     );
@@ -109,9 +122,21 @@ export function registerConsole(program: Command, globals: () => GlobalOptions):
     const g = globals();
     const options = consoleOptionsOf(o, process.env);
     const issuedBy = consoleIssuedBy(g, options, process.env);
+    const metrics = o.metrics.map((url) => metricsUrl(url));
+    const metricsIntervalMs =
+      o.metricsInterval === undefined
+        ? undefined
+        : integer('--metrics-interval', o.metricsInterval);
     const stopSignal = untilStopSignal();
     await withClient({ ...g, issuedBy }, async (client) => {
-      const running = await startConsole({ client, logger: defaultLogger() }, options);
+      const running = await startConsole(
+        {
+          client,
+          logger: defaultLogger(),
+          ...(metrics.length > 0 && { metricsTargets: () => metrics, metricsIntervalMs }),
+        },
+        options,
+      );
       if (o.json)
         jsonLine({ url: running.url, port: running.port, namespace: client.namespace, issuedBy });
       else
@@ -142,6 +167,22 @@ function firstLine(path: string, flag: string): string {
       `${flag} ${path} is empty; its first line is the secret.`,
     );
   return line;
+}
+
+/** A metrics endpoint as given: http(s) only, so a typo fails at start rather than every scrape. */
+function metricsUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    url = new URL('x:');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new SluiceError(
+      'SLUICE_USAGE',
+      `--metrics takes a worker's metrics URL such as http://host:9464/metrics, not "${text}".`,
+    );
+  return url.href;
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

@@ -1,5 +1,6 @@
 import type { CauseView, JobDetail } from '../api-types.js';
 import { ACTION_SPECS } from './actions.js';
+import { rates, sparkline } from './chart.js';
 import { age, badge, count, h, time } from './dom.js';
 
 /** Calls back with the action a button asks for. */
@@ -76,6 +77,22 @@ export function renderDetail(
         ]),
       ),
     ),
+    d.metricsHistory.length > 0
+      ? panel(
+          'Over time',
+          h(
+            'div',
+            { class: 'charts' },
+            sparkline('Records in', rates(d.metricsHistory, 'recordsIn'), '/s'),
+            sparkline('Records out', rates(d.metricsHistory, 'recordsOut'), '/s'),
+            sparkline(
+              'Lag',
+              d.metricsHistory.map((m) => m.lag),
+              'records',
+            ),
+          ),
+        )
+      : null,
     hostsPanel(d),
     d.exported.length > 0
       ? panel(

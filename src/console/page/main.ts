@@ -84,8 +84,12 @@ function onMessage(m: StreamMessage): void {
     for (const x of m.rows) {
       const r = rows.get(x.jobId);
       if (r) rows.set(x.jobId, { ...r, metrics: x.metrics });
-      if (detail?.row.jobId === x.jobId)
-        detail = { ...detail, row: { ...detail.row, metrics: x.metrics } };
+      if (detail?.row.jobId === x.jobId && x.metrics)
+        detail = {
+          ...detail,
+          row: { ...detail.row, metrics: x.metrics },
+          metricsHistory: [...detail.metricsHistory, x.metrics].slice(-120),
+        };
     }
     return draw();
   }
