@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { SluiceClient } from '../client/client.js';
 import { apply } from '../domain/apply.js';
+import { SluiceError } from '../domain/errors.js';
 import { hostsOf } from '../domain/presence.js';
 import type { Logger } from '../observability/logger.js';
 import { apiError, runAction } from './actions.js';
@@ -216,11 +217,19 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY) throw new Error('request body too large');
+    if (size > MAX_BODY)
+      throw new SluiceError('SLUICE_USAGE', `An action's body is at most ${MAX_BODY} bytes.`);
     chunks.push(chunk);
   }
   if (chunks.length === 0) return {};
-  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  } catch {
+    throw new SluiceError(
+      'SLUICE_USAGE',
+      'An action is a JSON object, such as {"action":"resume"}.',
+    );
+  }
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

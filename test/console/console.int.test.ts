@@ -295,4 +295,37 @@ describe('the console in a browser', () => {
       issuedBy: 'console:ops',
     });
   });
+
+  it('suspends a running job, changes its config, exports a snapshot and resumes it', async () => {
+    const job = alice.getJob('lettered');
+    await page.goto(`${console_.url}#/jobs/${job.id}`);
+    await heading('RUNNING').waitFor();
+    await act('suspend');
+    await heading('SUSPENDED').waitFor({ timeout: 60_000 });
+
+    await act('update-config', { snapshotIntervalMs: '2000' });
+    await page.locator('[data-fact=snapshots]', { hasText: 'every 2000 ms' }).waitFor();
+    expect(job.config().snapshotIntervalMs).toBe(2000);
+
+    await act('export-snapshot', { name: 'lettered-v1' });
+    await page.locator('[data-role=message].ok', { hasText: 'done' }).waitFor({ timeout: 60_000 });
+    // The exported snapshots' table: a cell that is the name alone.
+    await page.locator('td', { hasText: /^lettered-v1$/ }).waitFor();
+    expect(Object.keys(job.snapshot().exportedSnapshots)).toEqual(['lettered-v1']);
+
+    await act('resume');
+    await heading('RUNNING').waitFor({ timeout: 60_000 });
+    const byConsole = job
+      .history()
+      .filter((e) => e.issuedBy === 'console:ops')
+      .map((e) => e.type);
+    expect(byConsole).toEqual([
+      'JobResumed',
+      'JobSuspended',
+      'ConfigUpdated',
+      'SnapshotExportStarted',
+      'SnapshotExported',
+      'JobResumed',
+    ]);
+  });
 });
