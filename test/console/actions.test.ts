@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { codeOf } from '../support/errors.js';
 import { apiError, parseAction } from '../../src/console/actions.js';
-import { SluiceError, isSluiceError } from '../../src/domain/errors.js';
+import { SluiceError } from '../../src/domain/errors.js';
 import { CommandRejectedError } from '../../src/domain/job-errors.js';
-
-function code(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (err) {
-    return isSluiceError(err) ? err.code : 'not a SluiceError';
-  }
-  return undefined;
-}
 
 describe('parseAction', () => {
   it('reads each action with the fields it needs', () => {
@@ -30,14 +22,14 @@ describe('parseAction', () => {
   });
 
   it('refuses an unknown action, or one missing what it needs, as SLUICE_USAGE', () => {
-    expect(code(() => parseAction({ action: 'purge' }))).toBe('SLUICE_USAGE');
-    expect(code(() => parseAction(null))).toBe('SLUICE_USAGE');
-    expect(code(() => parseAction({ action: 'dead-letter' }))).toBe('SLUICE_USAGE');
-    expect(code(() => parseAction({ action: 'dead-letter', deadLetterTopic: ' ' }))).toBe(
+    expect(codeOf(() => parseAction({ action: 'purge' }))).toBe('SLUICE_USAGE');
+    expect(codeOf(() => parseAction(null))).toBe('SLUICE_USAGE');
+    expect(codeOf(() => parseAction({ action: 'dead-letter' }))).toBe('SLUICE_USAGE');
+    expect(codeOf(() => parseAction({ action: 'dead-letter', deadLetterTopic: ' ' }))).toBe(
       'SLUICE_USAGE',
     );
-    expect(code(() => parseAction({ action: 'export-snapshot' }))).toBe('SLUICE_USAGE');
-    expect(code(() => parseAction({ action: 'update-config', delta: {} }))).toBe('SLUICE_USAGE');
+    expect(codeOf(() => parseAction({ action: 'export-snapshot' }))).toBe('SLUICE_USAGE');
+    expect(codeOf(() => parseAction({ action: 'update-config', delta: {} }))).toBe('SLUICE_USAGE');
   });
 });
 

@@ -11,6 +11,7 @@ import { launchBrowser, SCREENSHOTS } from '../support/browser.js';
 import { jobHops, outputsWhenThrough } from '../support/job-groups.js';
 import { endpoints, testNamespace, useTopics } from '../support/kafka.js';
 import { produceNumbers, readAll, runningSums, valuesByKey } from '../support/records.js';
+import { pricedTotals } from '../support/priced-totals.js';
 import { connectClient, startCoordinator, testLogger } from '../support/sluice.js';
 
 // Issue 16 in a real browser (Debian's chromium through playwright-core), on a real broker and
@@ -38,22 +39,7 @@ const consoleClient = await connectClient(ns, 'console:ops');
 const { brokers, registryUrl } = endpoints();
 const POISON = 40;
 
-/** in → price (the broken code throws on n = POISON) → running sum of n per k → out. */
-function totals(fixed: boolean) {
-  return (args: Record<string, string>): PipelineDef =>
-    Pipeline.create()
-      .readFrom<{ n: number; k: string }>(Sources.kafka({ topic: args.input ?? '' }))
-      .map(
-        (r) => {
-          if (!fixed && r.n === POISON) throw new RangeError(`n=${r.n} has no price`);
-          return r;
-        },
-        { name: 'price' },
-      )
-      .groupingKey((r) => r.k)
-      .aggregate({ name: 'totals', init: () => 0, add: (s: number, r) => s + r.n })
-      .writeTo(Sinks.kafka({ topic: args.output ?? '' }));
-}
+const totals = (fixed: boolean) => pricedTotals(fixed, POISON);
 
 /** in → check (throws on n = 20, in every version) → out: for skip, dead-letter and refusals. */
 const strict = (args: Record<string, string>): PipelineDef =>

@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { codeOf } from '../support/errors.js';
 import { compileConsoleOptions, isLoopback } from '../../src/console/options.js';
-import { isSluiceError } from '../../src/domain/errors.js';
 
 const TOKEN = 'a'.repeat(32);
-
-function refusal(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (err) {
-    return isSluiceError(err) ? err.code : 'not a SluiceError';
-  }
-  return undefined;
-}
 
 describe('compileConsoleOptions', () => {
   it('binds to 127.0.0.1:8080 by default, with no credentials needed', () => {
@@ -26,7 +17,7 @@ describe('compileConsoleOptions', () => {
   it('refuses any address other machines reach without a token or credentials', () => {
     for (const host of ['0.0.0.0', '::', '10.1.2.3', 'console.example.com'])
       expect(
-        refusal(() => compileConsoleOptions({ host })),
+        codeOf(() => compileConsoleOptions({ host })),
         host,
       ).toBe('SLUICE_CONSOLE_UNPROTECTED');
     expect(compileConsoleOptions({ host: '0.0.0.0', token: TOKEN }).token).toBe(TOKEN);
@@ -36,12 +27,12 @@ describe('compileConsoleOptions', () => {
   });
 
   it('refuses a short token, a bad port and empty basic credentials', () => {
-    expect(refusal(() => compileConsoleOptions({ token: 'short' }))).toBe('SLUICE_USAGE');
-    expect(refusal(() => compileConsoleOptions({ port: 70_000 }))).toBe('SLUICE_USAGE');
-    expect(
-      refusal(() => compileConsoleOptions({ basic: { username: 'a:b', password: 'x' } })),
-    ).toBe('SLUICE_USAGE');
-    expect(refusal(() => compileConsoleOptions({ basic: { username: 'a', password: '' } }))).toBe(
+    expect(codeOf(() => compileConsoleOptions({ token: 'short' }))).toBe('SLUICE_USAGE');
+    expect(codeOf(() => compileConsoleOptions({ port: 70_000 }))).toBe('SLUICE_USAGE');
+    expect(codeOf(() => compileConsoleOptions({ basic: { username: 'a:b', password: 'x' } }))).toBe(
+      'SLUICE_USAGE',
+    );
+    expect(codeOf(() => compileConsoleOptions({ basic: { username: 'a', password: '' } }))).toBe(
       'SLUICE_USAGE',
     );
   });
