@@ -32,6 +32,19 @@ export function authorize(req: IncomingMessage, o: CompiledConsoleOptions): Verd
   return { ok: false, challenge: o.basic ? 'Basic realm="sluice console", charset="UTF-8"' : null };
 }
 
+/**
+ * Whether a request names this machine in its Host header. A console without credentials
+ * trusts whoever reaches it on loopback; a web page elsewhere could still reach it by DNS
+ * rebinding (its own name, resolved to 127.0.0.1), and would then send its own name as the
+ * Host. With credentials, they decide instead.
+ */
+export function hostAllowed(req: IncomingMessage, o: CompiledConsoleOptions): boolean {
+  if (o.token !== undefined || o.basic !== undefined) return true;
+  const host = req.headers.host ?? '';
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0];
+  return ['localhost', '127.0.0.1', '[::1]', o.host, `[${o.host}]`].includes(name ?? '');
+}
+
 /** The `?token=` of a request's URL, if any. */
 export function queryToken(req: IncomingMessage): string | undefined {
   return new URL(req.url ?? '/', 'http://console').searchParams.get('token') ?? undefined;

@@ -9,7 +9,7 @@ import { apiError, runAction } from './actions.js';
 import type { ConsoleInfo, JobMetrics } from './api-types.js';
 import { DEFAULT_METRICS_INTERVAL_MS, MetricsScraper } from './metrics.js';
 import { checkAssets, readAsset } from './assets.js';
-import { authorize, queryToken, TOKEN_COOKIE } from './auth.js';
+import { authorize, hostAllowed, queryToken, TOKEN_COOKIE } from './auth.js';
 import {
   compileConsoleOptions,
   type CompiledConsoleOptions,
@@ -116,6 +116,13 @@ async function handle(
   res: ServerResponse,
 ): Promise<void> {
   securityHeaders(res);
+  if (!hostAllowed(req, o))
+    return json(res, 421, {
+      error: {
+        code: 'SLUICE_CONSOLE_UNAUTHORIZED',
+        message: `This console answers to ${o.host} and localhost only, not to the host "${req.headers.host ?? ''}".`,
+      },
+    });
   const verdict = authorize(req, o);
   if (!verdict.ok) {
     if (verdict.challenge) res.setHeader('www-authenticate', verdict.challenge);

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { authorize, TOKEN_COOKIE } from '../../src/console/auth.js';
+import { authorize, hostAllowed, TOKEN_COOKIE } from '../../src/console/auth.js';
 import { compileConsoleOptions } from '../../src/console/options.js';
 
 const TOKEN = 't'.repeat(32);
@@ -40,5 +40,17 @@ describe('authorize', () => {
     expect(refused.ok).toBe(false);
     expect(!refused.ok && refused.challenge).toMatch(/^Basic realm=/);
     expect(authorize(req(`/?token=${TOKEN}`), o).ok).toBe(false);
+  });
+});
+
+describe('hostAllowed', () => {
+  it('without credentials, answers only to the names of this machine (no DNS rebinding)', () => {
+    const o = compileConsoleOptions({});
+    for (const host of ['127.0.0.1:8080', 'localhost:8080', '[::1]:8080', 'localhost'])
+      expect(hostAllowed(req('/', { host }), o), host).toBe(true);
+    for (const host of ['evil.example:8080', 'evil.example', ''])
+      expect(hostAllowed(req('/', { host }), o), host).toBe(false);
+    const token = compileConsoleOptions({ host: '0.0.0.0', token: TOKEN });
+    expect(hostAllowed(req('/', { host: 'console.example:8080' }), token)).toBe(true);
   });
 });

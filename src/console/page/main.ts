@@ -1,4 +1,4 @@
-import type { JobDetail, JobRow, StreamMessage } from '../api-types.js';
+import type { JobDetail, JobMetrics, JobRow, StreamMessage } from '../api-types.js';
 import { ACTION_SPECS } from './actions.js';
 import { api, ApiFailure, follow } from './api.js';
 import { renderDetail } from './detail.js';
@@ -81,7 +81,11 @@ function onMessage(m: StreamMessage): void {
     return draw();
   }
   if (m.type === 'metrics') {
+    // Unchanged figures (an idle or suspended job) redraw nothing: the page stays still under
+    // the pointer and the keyboard.
+    let changed = false;
     for (const x of m.rows) {
+      changed ||= !sameFigures(rows.get(x.jobId)?.metrics ?? null, x.metrics);
       const r = rows.get(x.jobId);
       if (r) rows.set(x.jobId, { ...r, metrics: x.metrics });
       if (detail?.row.jobId === x.jobId && x.metrics)
@@ -91,7 +95,7 @@ function onMessage(m: StreamMessage): void {
           metricsHistory: [...detail.metricsHistory, x.metrics].slice(-120),
         };
     }
-    return draw();
+    return changed ? draw() : undefined;
   }
   rows.set(m.row.jobId, m.row);
   if (detail?.row.jobId === m.row.jobId) {
@@ -109,6 +113,10 @@ function onMessage(m: StreamMessage): void {
       };
   }
   draw();
+}
+
+function sameFigures(a: JobMetrics | null, b: JobMetrics | null): boolean {
+  return a?.recordsIn === b?.recordsIn && a?.recordsOut === b?.recordsOut && a?.lag === b?.lag;
 }
 
 async function reloadDetail(jobId: string): Promise<void> {
