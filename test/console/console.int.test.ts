@@ -113,6 +113,7 @@ function reaches(job: Job, status: JobState['status']): Promise<void> {
 
 /** The data-role of the element with the focus (browser code, as text). */
 const FOCUSED_ROLE = "document.activeElement?.getAttribute('data-role')";
+const FOCUSED_ACTION = "document.activeElement?.getAttribute('data-action')";
 
 /** The status badge in the job page's heading. */
 const heading = (status: string) => page.locator(`h1 .badge[data-status="${status}"]`);
@@ -244,6 +245,13 @@ describe('the console in a browser', () => {
     const job = await submitStrict('skipper', '2', 'EXACTLY_ONCE');
     await page.goto(`${console_.url}#/jobs/${job.id}`);
     await heading('SUSPENDED_DUE_TO_ERROR').waitFor();
+    // Escape closes a confirmation, and the focus goes back to the button that opened it.
+    await page.locator('[data-action=skip]').focus();
+    await page.keyboard.press('Enter');
+    await page.locator('dialog[open]').waitFor();
+    await page.keyboard.press('Escape');
+    await page.locator('dialog').waitFor({ state: 'detached' });
+    expect(await page.evaluate(FOCUSED_ACTION)).toBe('skip');
     await act('skip');
     await heading('RUNNING').waitFor({ timeout: 60_000 });
     const outputs = await outputsWhenThrough(
