@@ -28,9 +28,10 @@ const LAYERS = {
     'control',
     'client',
   ],
-  cli: ['domain', 'pipeline', 'observability', 'client', 'node', 'infra'],
+  console: ['domain', 'observability', 'client'],
+  cli: ['domain', 'pipeline', 'observability', 'client', 'node', 'infra', 'console'],
   infra: ['domain', 'kafka', 'codec'],
-  demo: ['domain', 'kafka', 'pipeline', 'observability', 'node', 'infra'],
+  demo: ['domain', 'kafka', 'pipeline', 'observability', 'node', 'infra', 'console'],
 };
 const FOLDERS = Object.keys(LAYERS);
 const layerZones = Object.entries(LAYERS).map(([layer, allowed]) => ({

@@ -44,7 +44,9 @@ export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
 
 /** The exit code for an error a command threw, decided by its stable code only. */
 export function exitCodeFor(err: unknown): ExitCode {
-  if (isSluiceError(err, 'SLUICE_USAGE')) return EXIT_CODES.USAGE;
+  // A console bound off loopback without credentials is a mistake in the flags, like SLUICE_USAGE.
+  if (isSluiceError(err, 'SLUICE_USAGE') || isSluiceError(err, 'SLUICE_CONSOLE_UNPROTECTED'))
+    return EXIT_CODES.USAGE;
   if (isSluiceError(err, 'SLUICE_JOB_NOT_FOUND')) return EXIT_CODES.UNKNOWN_JOB;
   if (isSluiceError(err, 'SLUICE_SOURCE_DATA_LOST')) return EXIT_CODES.DATA_LOST;
   if (isSluiceError(err, 'SLUICE_RESUME_SAME_CODE')) return EXIT_CODES.SAME_CODE;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { SluiceError } from '../domain/errors.js';
+import { registerConsole } from './commands/console.js';
 import { registerCoordinator } from './commands/coordinator.js';
 import { registerDescribe } from './commands/describe.js';
 import { registerExportSnapshot } from './commands/export-snapshot.js';
@@ -38,7 +39,9 @@ Examples:
   $ sluice resume totals --skip-failing-record
       go on past that record
   $ sluice history totals --follow
-      watch a job's lifecycle events as they happen`;
+      watch a job's lifecycle events as they happen
+  $ sluice console
+      watch and act on jobs in a browser, at http://127.0.0.1:8080/`;
 
 /** Builds the `sluice` command tree; exported so tests can run it in-process. */
 export function buildProgram(): Command {
@@ -82,6 +85,7 @@ export function buildProgram(): Command {
   registerCoordinator(program, globals);
   registerWorker(program, globals);
   registerDescribe(program, globals);
+  registerConsole(program, globals);
   return program;
 }
 

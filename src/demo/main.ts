@@ -17,6 +17,8 @@ import { JobSuspendedError } from '../domain/job-errors.js';
 import { resolveInfra } from '../infra/index.js';
 import { defaultLogger } from '../observability/logger.js';
 import { Worker } from '../node/worker.js';
+import { startConsole, type RunningConsole } from '../console/server.js';
+import type { Logger } from '../observability/logger.js';
 import { buggy, fixed, type Order } from './pipelines.js';
 
 const ORDERS = 10_000;
@@ -36,6 +38,7 @@ async function main(): Promise<void> {
   const kafka = createKafka({ brokers: infra.brokers, clientId: 'sluice-demo', logger });
   const workers: Worker[] = [];
   let client: SluiceClient | undefined;
+  let console_: RunningConsole | undefined;
   try {
     await withAdmin(kafka, (admin) =>
       admin.createTopics([
@@ -52,6 +55,7 @@ async function main(): Promise<void> {
       namespace,
       logger,
       workerId: 'worker-v1',
+      metricsPort: 0,
     });
     // A version each: the two are the same closure over different code, which only the
     // version tells apart (see Worker.register); a resume is refused while only version 1 runs.
@@ -65,6 +69,12 @@ async function main(): Promise<void> {
       logger,
       issuedBy: 'demo',
     });
+    console_ = await openConsole(client, logger, () =>
+      workers.flatMap((w) =>
+        w.metricsPort === undefined ? [] : [`http://127.0.0.1:${w.metricsPort}/metrics`],
+      ),
+    );
+    say(`   Console: ${console_.url} (open it to watch the job; it lives as long as the demo)`);
     const job = await client.submit('order-totals', {
       name: 'order-totals',
       suspendOnFailure: true,
@@ -111,6 +121,7 @@ async function main(): Promise<void> {
       namespace,
       logger,
       workerId: 'worker-v2',
+      metricsPort: 0,
     });
     v2.register('order-totals', fixed['order-totals'], { version: '2' });
     await v2.start();
@@ -137,12 +148,33 @@ async function main(): Promise<void> {
     );
   } finally {
     for (const w of workers) await w.stop().catch(() => undefined);
+    await console_?.close().catch(() => undefined);
     await client?.close().catch(() => undefined);
     await withAdmin(kafka, async (admin) => {
       const mine = (await admin.listTopics()).filter((t) => t.startsWith(`${namespace}.`));
       if (mine.length > 0) await admin.deleteTopics(mine);
     }).catch(() => undefined);
     await infra.stop();
+  }
+}
+
+/**
+ * The operator console over the demo's client, reading the demo's workers' metrics, on SLUICE_DEMO_CONSOLE_PORT (default 8080; 0
+ * picks a free port), or on a free port when that one is taken: the demo must run anyway.
+ */
+async function openConsole(
+  client: SluiceClient,
+  logger: Logger,
+  metricsTargets: () => string[],
+): Promise<RunningConsole> {
+  const port = Number(process.env.SLUICE_DEMO_CONSOLE_PORT ?? 8080);
+  // The demo's workers serve their metrics; the console charts them, every second.
+  const parts = { client, logger, metricsTargets, metricsIntervalMs: 1000 };
+  try {
+    return await startConsole(parts, { port });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    return startConsole(parts, { port: 0 });
   }
 }
 

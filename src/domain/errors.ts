@@ -46,6 +46,8 @@ export const ERROR_CODES = [
   // Exported snapshots: a copy that could not be made whole, a snapshot that is gone or altered.
   'SLUICE_SNAPSHOT_COPY_FAILED',
   'SLUICE_SNAPSHOT_UNAVAILABLE',
+  // The operator console would listen where other machines reach it, without credentials.
+  'SLUICE_CONSOLE_UNPROTECTED',
   // Configuration and user input.
   'SLUICE_HISTORY_UNAVAILABLE',
   'SLUICE_CONFIG_INVALID',

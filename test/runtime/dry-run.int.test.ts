@@ -8,13 +8,11 @@ import {
   stageGroup,
 } from '../../src/domain/resources.js';
 import { Worker } from '../../src/node/worker.js';
-import { Pipeline, type PipelineDef } from '../../src/pipeline/pipeline.js';
-import { Sinks } from '../../src/pipeline/sinks.js';
-import { Sources } from '../../src/pipeline/sources.js';
 import { runSluice } from '../support/cli.js';
 import { until } from '../support/job-groups.js';
 import { endpoints, sluiceEnv, testNamespace, useTopics } from '../support/kafka.js';
 import { produceNumbers } from '../support/records.js';
+import { pricedTotals } from '../support/priced-totals.js';
 import { connectClient, startCoordinator, testLogger } from '../support/sluice.js';
 
 // Issue 17, item 2, on a real broker and registry: a job suspended by a poison record before a
@@ -35,22 +33,7 @@ const env = sluiceEnv(ns, { SLUICE_ISSUED_BY: 'bob' });
 const { brokers, registryUrl } = endpoints();
 const POISON = 40;
 
-/** in → price (the broken code throws on n = POISON) → sum of n per k → out. */
-function totals(fixed: boolean) {
-  return (args: Record<string, string>): PipelineDef =>
-    Pipeline.create()
-      .readFrom<{ n: number; k: string }>(Sources.kafka({ topic: args.input ?? '' }))
-      .map(
-        (r) => {
-          if (!fixed && r.n === POISON) throw new RangeError(`n=${r.n} has no price`);
-          return r;
-        },
-        { name: 'price' },
-      )
-      .groupingKey((r) => r.k)
-      .aggregate({ name: 'totals', init: () => 0, add: (s: number, r) => s + r.n })
-      .writeTo(Sinks.kafka({ topic: args.output ?? '' }));
-}
+const totals = (fixed: boolean) => pricedTotals(fixed, POISON);
 
 function worker(workerId: string, fixed: boolean, version: string): Worker {
   return new Worker({
