@@ -119,9 +119,13 @@ function sameFigures(a: JobMetrics | null, b: JobMetrics | null): boolean {
   return a?.recordsIn === b?.recordsIn && a?.recordsOut === b?.recordsOut && a?.lag === b?.lag;
 }
 
+/** The latest reload asked for: an older one's answer, arriving later, must not overwrite it. */
+let reloads = 0;
+
 async function reloadDetail(jobId: string): Promise<void> {
+  const mine = ++reloads;
   const fresh = await api.job(jobId);
-  if (route().jobId === jobId) {
+  if (mine === reloads && route().jobId === jobId) {
     detail = fresh;
     draw();
   }
