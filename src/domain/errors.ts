@@ -46,6 +46,8 @@ export const ERROR_CODES = [
   // Exported snapshots: a copy that could not be made whole, a snapshot that is gone or altered.
   'SLUICE_SNAPSHOT_COPY_FAILED',
   'SLUICE_SNAPSHOT_UNAVAILABLE',
+  // A windowed stage met a value without a usable event time (not a finite number).
+  'SLUICE_EVENT_TIME_INVALID',
   // Configuration and user input.
   'SLUICE_HISTORY_UNAVAILABLE',
   'SLUICE_CONFIG_INVALID',
