@@ -97,17 +97,14 @@ export function mergeSession(
 }
 
 /**
- * Event-time progress of one task of a windowed stage: the largest event time seen, and the
- * earliest moment any of its open windows closes (so that a record that closes nothing costs no
- * scan of the windows). Kept in the stage's state, so a restore resumes it exactly.
+ * Event-time progress of one task of a windowed stage: the largest event time seen. Kept in the
+ * stage's state, so a restore resumes the watermark exactly.
  */
 export interface Progress {
   maxTs: number;
-  /** The smallest `closesAt` of the open windows; null when none is open. */
-  nextClose: number | null;
 }
 
-export const NO_PROGRESS: Progress = { maxTs: Number.NEGATIVE_INFINITY, nextClose: null };
+export const NO_PROGRESS: Progress = { maxTs: Number.NEGATIVE_INFINITY };
 
 /**
  * The watermark: the largest event time seen minus the allowed out-of-orderness. A record older
@@ -117,21 +114,9 @@ export function watermarkOf(progress: Progress, outOfOrderMs: number): number {
   return progress.maxTs - outOfOrderMs;
 }
 
-/** Progress after a record at `ts`, whose windows close at `closes` (none for a late record). */
-export function advance(progress: Progress, ts: number, closes: readonly number[]): Progress {
-  let nextClose = progress.nextClose;
-  for (const c of closes) nextClose = nextClose === null ? c : Math.min(nextClose, c);
-  return { maxTs: Math.max(progress.maxTs, ts), nextClose };
-}
-
-/** The earliest close time of the given windows; null for none. */
-export function earliestClose(spec: WindowSpec, windows: Iterable<Span>): number | null {
-  let next: number | null = null;
-  for (const w of windows) {
-    const c = closesAt(spec, w);
-    next = next === null ? c : Math.min(next, c);
-  }
-  return next;
+/** Progress after a record at `ts`. */
+export function advance(progress: Progress, ts: number): Progress {
+  return { maxTs: Math.max(progress.maxTs, ts) };
 }
 
 /** Checks a window definition: positive whole sizes, a hop that fits its window, no negative grace. */

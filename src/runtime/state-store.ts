@@ -21,6 +21,12 @@ export class StateStore {
    * is what every stage is handed; cleared with the pending writes, as it belongs to them.
    */
   readonly time = new RecordTime();
+  /**
+   * What stages derive from their state to read it faster (a window stage's close index), by
+   * stage. Dropped whenever pending writes are undone or state is restored: a derived entry may
+   * then describe writes that no longer exist, so it is built again from the state on next use.
+   */
+  readonly caches = new Map<string, unknown>();
 
   /**
    * The current value (pending writes included), or undefined. A committed object is handed out
@@ -86,6 +92,7 @@ export class StateStore {
   /** Drops the pending writes made after `mark` (a record that failed halfway through the stages). */
   revertTo(mark: number): void {
     this.time.late.length = 0;
+    this.caches.clear();
     if (mark >= this.writes.length) return;
     const kept = this.writes.slice(0, mark);
     this.rollback();
@@ -111,10 +118,12 @@ export class StateStore {
     this.pending = new Map();
     this.writes = [];
     this.time.late.length = 0;
+    this.caches.clear();
   }
 
   /** Loads a committed value while restoring from the changelog (undefined value: a tombstone). */
   restore(stage: string, key: string, value: unknown): void {
+    this.caches.delete(stage);
     let c = this.committed.get(stage);
     if (!c) this.committed.set(stage, (c = new Map<string, unknown>()));
     if (value === undefined) c.delete(key);

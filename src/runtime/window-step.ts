@@ -14,7 +14,7 @@ import {
 import { isThenable, type MaybePromise, type WindowStage } from '../pipeline/stages.js';
 import type { Output } from './execute.js';
 import type { StateStore } from './state-store.js';
-import { closeWindows, emitted, META, stateKey } from './window-close.js';
+import { closeIndex, closeWindows, emitted, META, stateKey } from './window-close.js';
 
 // One value through a window stage, against the task's state: the key's open windows (state
 // key `k<key>`, a list sorted by start) and the task's event-time progress (`m`). Both are
@@ -50,7 +50,8 @@ export function windowStep(
       { details: { stage: stage.name, key } },
     );
   const before = (state.get(stage.name, META) as Progress | undefined) ?? NO_PROGRESS;
-  const watermark = watermarkOf(advance(before, ts, []), stage.outOfOrderMs);
+  const progress = advance(before, ts);
+  const watermark = watermarkOf(progress, stage.outOfOrderMs);
   const open = (state.get(stage.name, stateKey(key)) as OpenWindow[] | undefined) ?? [];
   const plan = planFor(stage, open, ts, watermark);
   if (plan.targets.length === 0) {
@@ -62,22 +63,19 @@ export function windowStep(
   );
   return done(updated, (values) => {
     const windows = plan.targets.map((t, i) => ({ ...t.span, value: values[i] }));
+    // Taken before the put: built from the state as it was, the new windows are pushed below.
+    const index = closeIndex(stage, state);
     state.put(
       stage.name,
       stateKey(key),
       [...plan.kept, ...windows].sort((a, b) => a.start - b.start),
     );
+    for (const w of windows) index.push(closesAt(stage.window, w), stateKey(key));
     if (stage.emit === 'update') for (const w of windows) out.push(emitted(key, w));
-    const progress = advance(
-      before,
-      ts,
-      windows.map((w) => closesAt(stage.window, w)),
-    );
-    const next =
-      progress.nextClose !== null && watermark >= progress.nextClose
-        ? { ...progress, nextClose: closeWindows(stage, state, watermark, out) }
-        : progress;
-    state.put(stage.name, META, next);
+    if (progress.maxTs !== before.maxTs) {
+      state.put(stage.name, META, progress);
+      closeWindows(stage, state, watermark, out);
+    }
   });
 }
 

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import {
   advance,
   closesAt,
-  earliestClose,
   isClosed,
   mergeSession,
   NO_PROGRESS,
@@ -59,13 +58,6 @@ describe('window assignment', () => {
     expect(closesAt(spec, { start: 0, end: 10 })).toBe(15);
     expect(isClosed(spec, { start: 0, end: 10 }, 14)).toBe(false);
     expect(isClosed(spec, { start: 0, end: 10 }, 15)).toBe(true);
-    expect(
-      earliestClose(spec, [
-        { start: 10, end: 20 },
-        { start: 0, end: 10 },
-      ]),
-    ).toBe(15);
-    expect(earliestClose(spec, [])).toBeNull();
   });
 });
 
@@ -105,9 +97,9 @@ describe('sessions', () => {
 
 describe('watermarks', () => {
   it('trail the largest event time seen by the allowed out-of-orderness', () => {
-    let p = advance(NO_PROGRESS, 1000, [2000]);
-    p = advance(p, 900, [1900]);
-    expect(p).toEqual({ maxTs: 1000, nextClose: 1900 });
+    let p = advance(NO_PROGRESS, 1000);
+    p = advance(p, 900);
+    expect(p).toEqual({ maxTs: 1000 });
     expect(watermarkOf(p, 100)).toBe(900);
   });
 
@@ -117,7 +109,7 @@ describe('watermarks', () => {
         let p = NO_PROGRESS;
         let last = -Infinity;
         for (const t of times) {
-          p = advance(p, t, []);
+          p = advance(p, t);
           expect(watermarkOf(p, 5)).toBeGreaterThanOrEqual(last);
           last = watermarkOf(p, 5);
         }
