@@ -120,20 +120,24 @@ const branched = (): PipelineDef =>
       { name: 'split', otherwise: (s) => s.writeTo(Sinks.kafka({ topic: 'zero-orders' })) },
     );
 
-/** Runs records (value, Kafka timestamp) through a pipeline's stages as one chunk, one sink. */
-async function runOn(def: PipelineDef, records: [Order, number][]): Promise<unknown[]> {
+/**
+ * Runs orders (each with its Kafka timestamp) through a pipeline's stages as one chunk of one
+ * task: what each sink topic gets, parsed.
+ */
+async function runOn(
+  def: PipelineDef,
+  records: [Order, number][],
+): Promise<Record<string, unknown[]>> {
   const result = await runChunk({
     spec: {
       deserializer: new Deserializer({ format: 'json', registry: {} as RegistryClient }),
       stages: def.stages,
-      outputs: [
-        {
-          topic: 'out',
-          key: () => null,
-          write: (v) => Buffer.from(JSON.stringify(v)),
-          internal: false,
-        },
-      ],
+      outputs: def.sinks.map((s) => ({
+        topic: s.topic,
+        key: () => null,
+        write: (v) => Buffer.from(JSON.stringify(v)),
+        internal: false,
+      })),
     },
     plan: NO_PLAN,
     jobId: 'docs',
@@ -152,8 +156,11 @@ async function runOn(def: PipelineDef, records: [Order, number][]): Promise<unkn
     })),
     stopped: () => false,
   });
-  return result.outputs.flatMap((t) =>
-    t.messages.map((m) => JSON.parse(String(m.value)) as unknown),
+  return Object.fromEntries(
+    result.outputs.map((t) => [
+      t.topic,
+      t.messages.map((m) => JSON.parse(String(m.value)) as unknown),
+    ]),
   );
 }
 
@@ -171,7 +178,7 @@ describe('docs/pipelines.md examples', () => {
       // Minute 10 is closed: late, dropped and counted.
       [{ customer: 'a', amount: 9 }, 10 * min + 30_000],
     ]);
-    expect(out).toEqual([{ key: 'a', start: 10 * min, end: 11 * min, value: 6 }]);
+    expect(out).toEqual({ out: [{ key: 'a', start: 10 * min, end: 11 * min, value: 6 }] });
   });
 
   it('build', () => {
@@ -181,43 +188,12 @@ describe('docs/pipelines.md examples', () => {
   });
 
   it('route orders as the branch section says', async () => {
-    const def = branched();
-    const value = (o: Order) => Buffer.from(JSON.stringify(o));
-    const result = await runChunk({
-      spec: {
-        deserializer: new Deserializer({ format: 'json', registry: {} as RegistryClient }),
-        stages: def.stages,
-        outputs: def.sinks.map((s) => ({
-          topic: s.topic,
-          key: () => null,
-          write: (v) => Buffer.from(JSON.stringify(v)),
-          internal: false,
-        })),
-      },
-      plan: NO_PLAN,
-      jobId: 'docs',
-      task: {
-        topic: 'orders',
-        partition: 0,
-        state: new StateStore(),
-        committed: undefined,
-        errorCounts: [],
-      },
-      messages: [
-        { customer: 'a', amount: -2 },
-        { customer: 'b', amount: 3 },
-        { customer: 'c', amount: 0 },
-      ].map((o, i) => ({ offset: String(i), key: null, value: value(o), timestamp: '0' })),
-      stopped: () => false,
-    });
-    expect(
-      Object.fromEntries(
-        result.outputs.map((t) => [
-          t.topic,
-          t.messages.map((m) => JSON.parse(String(m.value)) as unknown),
-        ]),
-      ),
-    ).toEqual({
+    const out = await runOn(branched(), [
+      [{ customer: 'a', amount: -2 }, 0],
+      [{ customer: 'b', amount: 3 }, 0],
+      [{ customer: 'c', amount: 0 }, 0],
+    ]);
+    expect(out).toEqual({
       refunds: [{ customer: 'a', refund: 200 }],
       sales: [{ customer: 'b', amount: 3, cents: 300 }],
       'zero-orders': [{ customer: 'c', amount: 0, cents: 0 }],

@@ -1,13 +1,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { Worker } from '../../src/node/worker.js';
+import type { Worker } from '../../src/node/worker.js';
 import { Pipeline, type PipelineDef } from '../../src/pipeline/pipeline.js';
 import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
 import { Windows } from '../../src/pipeline/windowed.js';
 import { jobHops, outputsWhenThrough, until } from '../support/job-groups.js';
-import { endpoints, testNamespace, useTopics } from '../support/kafka.js';
+import { testNamespace, useTopics } from '../support/kafka.js';
 import { readAll } from '../support/records.js';
-import { connectClient, startCoordinator, testLogger } from '../support/sluice.js';
+import { connectClient, inProcessWorker, startCoordinator } from '../support/sluice.js';
 import { flushRecords, produceTimed, windowedInput } from '../support/windowed-input.js';
 import { byWindow, windowCounts, type WindowCount } from '../support/windows-model.js';
 
@@ -26,7 +26,6 @@ const admin = await useTopics(ns, [
 ]);
 await startCoordinator(ns);
 const client = await connectClient(ns, 'alice');
-const { brokers, registryUrl } = endpoints();
 
 /** The position (and offset: one partition) of the record the broken code throws on. */
 const POISON = 250;
@@ -54,15 +53,7 @@ function counts(fixed: boolean) {
 }
 
 function worker(workerId: string, fixed: boolean, version: string): Worker {
-  return new Worker({
-    brokers,
-    registryUrl,
-    namespace: ns,
-    logger: testLogger,
-    workerId,
-    coordinator: false,
-    metricsPort: 0,
-  }).register('counts', counts(fixed), { version });
+  return inProcessWorker(ns, workerId).register('counts', counts(fixed), { version });
 }
 
 const broken = worker('broken-1', false, 'v1');
