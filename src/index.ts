@@ -52,7 +52,16 @@ export {
 } from './pipeline/pipeline.js';
 export { Sources, type KafkaSourceDef, type KafkaSourceOptions } from './pipeline/sources.js';
 export { Sinks, type KafkaSinkDef, type KafkaSinkOptions } from './pipeline/sinks.js';
-export type { Keyed, StageDef } from './pipeline/stages.js';
+export type { Keyed, StageDef, WindowEmit } from './pipeline/stages.js';
+export {
+  Windows,
+  WindowedStream,
+  type EventTimeOptions,
+  type WindowAggregateOptions,
+  type WindowDef,
+  type Windowed,
+} from './pipeline/windowed.js';
+export type { WindowKind, WindowSpec } from './domain/windows.js';
 export type { Format } from './pipeline/formats.js';
 export {
   SluiceError,

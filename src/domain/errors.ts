@@ -48,6 +48,8 @@ export const ERROR_CODES = [
   'SLUICE_SNAPSHOT_UNAVAILABLE',
   // The operator console would listen where other machines reach it, without credentials.
   'SLUICE_CONSOLE_UNPROTECTED',
+  // A windowed stage met a value without a usable event time (not a finite number).
+  'SLUICE_EVENT_TIME_INVALID',
   // Configuration and user input.
   'SLUICE_HISTORY_UNAVAILABLE',
   'SLUICE_CONFIG_INVALID',

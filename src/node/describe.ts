@@ -3,6 +3,7 @@ import type { Format } from '../pipeline/formats.js';
 import { isStateful, type StageDef } from '../pipeline/stages.js';
 import { changelogTopic } from '../domain/resources.js';
 import { Topology } from '../runtime/topology.js';
+import type { WindowSpec } from '../domain/windows.js';
 
 /** What stands for the job id in topic and group names: a description is of no one job. */
 export const JOB_ID_PLACEHOLDER = '<jobId>';
@@ -18,7 +19,19 @@ export interface StageDescription {
   keyedBy: 'groupingKey' | 'recordKey' | null;
   /** A `branch` stage's branches, in the order they are tried. */
   branches: BranchDescription[] | null;
+  /** A `window` stage's window and event time. */
+  window: WindowDescription | null;
 }
+
+/** A window stage's definition, its event time and what it does with late values. */
+export type WindowDescription = WindowSpec & {
+  outOfOrderMs: number;
+  /** Where event time comes from: the source record's Kafka timestamp, or the stage's function. */
+  eventTime: 'recordTimestamp' | 'function';
+  emit: 'close' | 'update';
+  /** The late-records topic; null: late values are dropped and counted. */
+  lateTopic: string | null;
+};
 
 /** One branch of a `branch` stage: its stages and where it writes. */
 export interface BranchDescription {
@@ -78,16 +91,31 @@ export function describePipeline(
             sink: sinks[r.sink] ?? { topic: '?', format: 'json' },
           }))
         : null,
+    window:
+      s.kind === 'window'
+        ? {
+            ...s.window,
+            outOfOrderMs: s.outOfOrderMs,
+            eventTime: s.timestamp ? 'function' : 'recordTimestamp',
+            emit: s.emit,
+            lateTopic: s.lateTopic ?? null,
+          }
+        : null,
   });
   const hops = topology.inputs.map((input, i) => ({
     index: i,
     group: input.groupId,
     reads: input.topics,
     stages: topology.stagesOf(i).map(stage),
-    writes:
-      i + 1 < topology.hops
+    writes: [
+      ...(i + 1 < topology.hops
         ? [topology.inputTopic(i + 1) ?? '']
-        : [...new Set(sinks.map((s) => s.topic))],
+        : [...new Set(sinks.map((s) => s.topic))]),
+      // A window's late values go out with the hop's outputs, in the same commit.
+      ...topology
+        .stagesOf(i)
+        .flatMap((s) => (s.kind === 'window' && s.lateTopic ? [s.lateTopic] : [])),
+    ],
   }));
   return {
     pipeline: name,

@@ -15,6 +15,11 @@ export interface JobMetrics {
    * has no default branch), so they were dropped; counted once committed.
    */
   recordsUnrouted(n: number): void;
+  /**
+   * `n` values reached a window stage after every window of theirs had closed (watermark past
+   * end plus grace): dropped, or sent to the stage's late topic; counted once committed.
+   */
+  recordsLate(n: number): void;
   /** A record failed (user code threw, or it could not be decoded). */
   error(): void;
   /** A record could not be read for a reason outside it (the schema registry out of reach) and is read again. */
@@ -63,6 +68,7 @@ const NO_JOB_METRICS: JobMetrics = {
   recordsIn: noop,
   recordsOut: noop,
   recordsUnrouted: noop,
+  recordsLate: noop,
   error: noop,
   readRetried: noop,
   errorHandled: noop,
@@ -95,6 +101,7 @@ export function hopView(
       if (role.sink) job.recordsOut(n);
     },
     recordsUnrouted: (n) => job.recordsUnrouted(n),
+    recordsLate: (n) => job.recordsLate(n),
     error: () => job.error(),
     readRetried: () => job.readRetried(),
     errorHandled: (stage, outcome) => job.errorHandled(stage, outcome),
@@ -145,6 +152,7 @@ export function withRestoreListener(
         recordsIn: (n) => m.recordsIn(n),
         recordsOut: (n) => m.recordsOut(n),
         recordsUnrouted: (n) => m.recordsUnrouted(n),
+        recordsLate: (n) => m.recordsLate(n),
         error: () => m.error(),
         readRetried: () => m.readRetried(),
         errorHandled: (stage, outcome) => m.errorHandled(stage, outcome),

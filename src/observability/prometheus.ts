@@ -47,6 +47,7 @@ export class WorkerMetrics implements MetricsSink {
   private readonly recordsIn: Counter<(typeof JOB_LABELS)[number]>;
   private readonly recordsOut: Counter<(typeof JOB_LABELS)[number]>;
   private readonly unrouted: Counter<(typeof JOB_LABELS)[number]>;
+  private readonly late: Counter<(typeof JOB_LABELS)[number]>;
   private readonly errors: Counter<(typeof JOB_LABELS)[number]>;
   private readonly readRetries: Counter<(typeof JOB_LABELS)[number]>;
   private readonly snapshots: Counter<(typeof JOB_LABELS)[number]>;
@@ -68,6 +69,10 @@ export class WorkerMetrics implements MetricsSink {
     this.unrouted = counter(
       'sluice_job_records_unrouted_total',
       'Items a branch stage dropped on this worker, committed: no predicate held and the stage has no default branch.',
+    );
+    this.late = counter(
+      'sluice_job_records_late_total',
+      'Values a window stage received on this worker after all their windows had closed (watermark past end plus grace), committed: dropped, or sent to the late-records topic.',
     );
     this.errors = counter(
       'sluice_job_errors_total',
@@ -161,6 +166,7 @@ export class WorkerMetrics implements MetricsSink {
       recordsIn: (n) => this.recordsIn.inc(s.labels, n),
       recordsOut: (n) => this.recordsOut.inc(s.labels, n),
       recordsUnrouted: (n) => this.unrouted.inc(s.labels, n),
+      recordsLate: (n) => this.late.inc(s.labels, n),
       error: () => this.errors.inc(s.labels),
       readRetried: () => this.readRetries.inc(s.labels),
       errorHandled: (stage, outcome) => this.handled.inc({ ...s.labels, stage, outcome }),
@@ -197,7 +203,14 @@ export class WorkerMetrics implements MetricsSink {
   forget(jobId: string): void {
     const s = this.jobs.get(jobId);
     if (!s) return;
-    for (const c of [this.recordsIn, this.recordsOut, this.unrouted, this.errors, this.snapshots])
+    for (const c of [
+      this.recordsIn,
+      this.recordsOut,
+      this.unrouted,
+      this.late,
+      this.errors,
+      this.snapshots,
+    ])
       c.remove(s.labels);
     this.jobs.delete(jobId);
   }

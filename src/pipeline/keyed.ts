@@ -1,6 +1,8 @@
 import { SluiceError } from '../domain/errors.js';
 import { checkedName, retryable } from './checks.js';
 import type { Stream } from './pipeline.js';
+import { WindowedStream, type EventTimeOptions, type WindowDef } from './windowed.js';
+import type { WindowKind } from '../domain/windows.js';
 import {
   EMITS,
   type Emit,
@@ -58,6 +60,17 @@ export class KeyedStream<T> {
       emit,
       ...retryable(opts),
     }) as Stream<Keyed<S>>;
+  }
+
+  /**
+   * Cuts each key's values into event-time windows (`Windows.tumbling`, `hopping`, `session`),
+   * for an `aggregate` or `count` per key and window. See docs/pipelines.md#windows.
+   */
+  window<K extends WindowKind>(
+    def: WindowDef<K>,
+    time: EventTimeOptions<T> = {},
+  ): WindowedStream<T, K> {
+    return new WindowedStream<T, K>(this.key, this.byRecordKey, def, time, this.push);
   }
 
   /** Maps each value with its key's state; `fn` returns the new state and the output (undefined for none). */

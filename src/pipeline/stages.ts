@@ -1,3 +1,5 @@
+import type { WindowSpec } from '../domain/windows.js';
+
 /** A user function may return its result or a promise of it. */
 export type MaybePromise<T> = T | Promise<T>;
 
@@ -40,6 +42,7 @@ export type StageDef = (
       /** Returns the new state and the output (undefined: no output). */
       fn: (state: unknown, value: unknown, key: string) => MaybePromise<[unknown, unknown]>;
     }
+  | WindowStage
   | {
       kind: 'branch';
       name: string;
@@ -84,12 +87,39 @@ export type StageKey = (value: unknown, recordKey: string | null) => string;
 export type Emit = 'update' | 'commit';
 export const EMITS: readonly Emit[] = ['update', 'commit'];
 
+/**
+ * An aggregate per key and event-time window (see pipeline/windowed.ts, runtime/window-step.ts).
+ * Its state is each key's open windows, in the changelog like any keyed state.
+ */
+export interface WindowStage {
+  kind: 'window';
+  name: string;
+  key: StageKey;
+  byRecordKey: boolean;
+  window: WindowSpec;
+  /** A value's event time; undefined: the timestamp of the record it came from. */
+  timestamp: ((value: unknown) => number) | undefined;
+  /** How far behind the largest event time seen the watermark trails. */
+  outOfOrderMs: number;
+  /** Where records too late for every window of theirs go; undefined: dropped, counted. */
+  lateTopic: string | undefined;
+  init: () => unknown;
+  add: (state: unknown, value: unknown) => MaybePromise<unknown>;
+  /** Folds two sessions' aggregates into one when a record joins them (session windows). */
+  merge: ((a: unknown, b: unknown) => MaybePromise<unknown>) | undefined;
+  emit: WindowEmit;
+}
+
+/** When a window emits: once, when it closes; or on every update (its latest value each time). */
+export type WindowEmit = 'close' | 'update';
+export const WINDOW_EMITS: readonly WindowEmit[] = ['close', 'update'];
+
 /** The stateful stages, whose state lives in a changelog topic named after them. */
-export type StatefulStage = Extract<StageDef, { kind: 'aggregate' | 'mapWithState' }>;
+export type StatefulStage = Extract<StageDef, { kind: 'aggregate' | 'mapWithState' | 'window' }>;
 
 /** True for stages that keep keyed state. */
 export function isStateful(stage: StageDef): stage is StatefulStage {
-  return stage.kind === 'aggregate' || stage.kind === 'mapWithState';
+  return stage.kind === 'aggregate' || stage.kind === 'mapWithState' || stage.kind === 'window';
 }
 
 /** What `aggregate` emits on every update. */

@@ -1,7 +1,8 @@
 import type { ProducedRecord, TopicRecords } from '../kafka/port.js';
 import { UNROUTED, type StageDef } from '../pipeline/stages.js';
 import type { Output } from './execute.js';
-import { originHeaders, type Origin } from './origin.js';
+import type { Origin } from './origin.js';
+import { internalHeaders } from './event-time.js';
 
 /** Where one sink's outputs go: a sink topic, or the next hop's repartition topic. */
 export interface OutputSpec {
@@ -10,6 +11,8 @@ export interface OutputSpec {
   write: (value: unknown) => Buffer;
   /** True for a repartition topic, whose records carry their origin in headers. */
   internal: boolean;
+  /** A repartition topic whose hop reads event time: its records carry their input's. */
+  time?: boolean;
 }
 
 /**
@@ -32,9 +35,10 @@ export class ChunkOutputs {
     this.several = outputs.length > 1 || stages.some((s) => s.kind === 'branch');
   }
 
-  add(out: Output, origin: Origin | undefined): void {
+  /** `time`: the event time of the record `out` came from, for a hop that carries it on. */
+  add(out: Output, origin: Origin | undefined, time?: number): void {
     if (!this.several) {
-      this.records.push(outputRecord(this.outputs[0] as OutputSpec, out, origin));
+      this.records.push(outputRecord(this.outputs[0] as OutputSpec, out, origin, time));
       return;
     }
     const sink = out.sink ?? 0;
@@ -42,7 +46,7 @@ export class ChunkOutputs {
       this.unrouted++;
       return;
     }
-    this.records.push(outputRecord(this.outputs[sink] as OutputSpec, out, origin));
+    this.records.push(outputRecord(this.outputs[sink] as OutputSpec, out, origin, time));
     this.sinks.push(sink);
   }
 
@@ -68,8 +72,14 @@ export class ChunkOutputs {
   }
 }
 
-function outputRecord(spec: OutputSpec, out: Output, origin: Origin | undefined): ProducedRecord {
+function outputRecord(
+  spec: OutputSpec,
+  out: Output,
+  origin: Origin | undefined,
+  time: number | undefined,
+): ProducedRecord {
   const record: ProducedRecord = { key: spec.key(out), value: spec.write(out.value) };
-  if (origin && spec.internal) record.headers = originHeaders(origin);
+  if (origin && spec.internal)
+    record.headers = internalHeaders(origin, spec.time === true ? time : undefined);
   return record;
 }

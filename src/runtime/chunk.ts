@@ -8,6 +8,7 @@ import { deadLetterMessage, policyDeadLetter } from './dead-letter.js';
 import type { HandledError, RecordPolicy } from './policy.js';
 import type { Deserializer } from './serde.js';
 import type { Task } from './task.js';
+import { readsTime, recordTime, takeLate } from './event-time.js';
 
 /**
  * A commit's records: at most this many, and no more than CHUNK_TIME_MS of processing holds.
@@ -35,6 +36,8 @@ export interface ChunkResult {
   outputs: TopicRecords[];
   /** Items a `branch` stage dropped: no predicate matched and it has no default branch. */
   unrouted: number;
+  /** Values a window stage found too late for all their windows (sent to its late topic, if any). */
+  late: number;
   /** Records for dead-letter topics: the resume plan's, and the error policy's. */
   deadLetters: { topic: string; record: ProducedRecord }[];
   /** Records skipped or dead-lettered, by the resume plan or the error policy. */
@@ -128,6 +131,7 @@ async function runRecords(run: ChunkRun, origins?: Map<string, Origin>): Promise
   const result: Running = {
     collected,
     deadLetters: [],
+    late: 0,
     handled: [],
     last: undefined,
     failed: undefined,
@@ -139,6 +143,8 @@ async function runRecords(run: ChunkRun, origins?: Map<string, Origin>): Promise
     spec.outputs.some((o) => o.internal) || plan.record !== null || run.policy !== undefined;
   // The record's key as text, only for a stage that groups by it (groupByKey).
   const byRecordKey = spec.stages.some((s) => isStateful(s) && s.byRecordKey);
+  // Event time, only where a window reads it or a repartition record carries it on.
+  const timed = spec.stages.some(readsTime) || spec.outputs.some((o) => o.time === true);
   // Nothing else runs while this does not await, so `stopped()` can only change across an await:
   // it is asked before the first record and after each record that awaited. Asking kafkajs
   // (`isStale()`) for every record cost about 1.5 % of a keyed job's CPU.
@@ -147,6 +153,8 @@ async function runRecords(run: ChunkRun, origins?: Map<string, Origin>): Promise
     if ((awaited && stopped()) || (result.last !== undefined && now() >= deadline)) break;
     awaited = false;
     const origin = tracksOrigin ? originOf(task.topic, task.partition, message) : undefined;
+    const time = timed ? recordTime(message) : undefined;
+    if (time !== undefined) task.state.time.record = time;
     const planned = origin && plannedAction(plan, origin.topic, origin.partition, origin.offset);
     if (planned !== undefined && plan.record) {
       if (planned === 'DEAD_LETTER' && plan.deadLetterTopic)
@@ -175,7 +183,13 @@ async function runRecords(run: ChunkRun, origins?: Map<string, Origin>): Promise
           awaited = true;
           outs = await outs;
         }
-        for (const out of outs) collected.add(out, origin);
+        for (const out of outs) collected.add(out, origin, time);
+        if (task.state.time.late.length > 0) {
+          // Late values go to their topic with the outputs: in the same transaction.
+          const late = takeLate(task.state.time, origin);
+          result.late += late.count;
+          result.deadLetters.push(...late.records);
+        }
         if (origins && origin) {
           const writes = task.state.pendingWrites();
           for (let w = mark; w < writes.length; w++)

@@ -7,6 +7,7 @@ import {
   type StageDef,
 } from '../pipeline/stages.js';
 import type { StateStore } from './state-store.js';
+import { windowStep } from './window-step.js';
 
 /** One value leaving the last stage, with the key the sink writes it under. */
 export interface Output {
@@ -196,6 +197,8 @@ function step(
         if (output !== undefined) out.push({ key, value: output });
       });
     }
+    case 'window':
+      return windowStep(stage, item, state, out, recordKey);
     case 'branch':
       return route(stage.routes, 0, item, state, out, recordKey);
     default:

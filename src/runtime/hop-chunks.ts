@@ -236,17 +236,19 @@ export class HopChunks {
       if (messages.length === 0) return replayed;
     }
     const stopped = (): boolean => !ctl.isRunning() || ctl.isStale();
-    const { outputs, unrouted, deadLetters, handled, last, failed, failure } = await runChunk({
-      spec: this.o.spec,
-      plan: this.o.plan,
-      jobId: this.o.jobId,
-      task,
-      messages,
-      stopped,
-      now: () => this.o.clock.now(),
-      policy: this.o.policy,
-      pause: (ms) => pauseBeating(this.o.clock, ms, ctl.heartbeat, stopped),
-    });
+    const { outputs, unrouted, late, deadLetters, handled, last, failed, failure } = await runChunk(
+      {
+        spec: this.o.spec,
+        plan: this.o.plan,
+        jobId: this.o.jobId,
+        task,
+        messages,
+        stopped,
+        now: () => this.o.clock.now(),
+        policy: this.o.policy,
+        pause: (ms) => pauseBeating(this.o.clock, ms, ctl.heartbeat, stopped),
+      },
+    );
     if (this.o.frozen() && !failed) {
       // Frozen while this chunk ran (the job was suspended or stopped): commit nothing more.
       // Its records are fetched again by whoever runs the job next.
@@ -281,6 +283,7 @@ export class HopChunks {
       this.o.metrics.recordsIn(done);
       this.o.metrics.recordsOut(outputs.reduce((n, t) => n + t.messages.length, 0));
       if (unrouted > 0) this.o.metrics.recordsUnrouted(unrouted);
+      if (late > 0) this.o.metrics.recordsLate(late);
       for (const h of handled)
         this.o.metrics.errorHandled(h.stage, h.action === 'SKIP' ? 'skipped' : 'dead_lettered');
       this.o.policy?.committed(handled.filter((h) => h.byPolicy));

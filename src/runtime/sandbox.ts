@@ -22,6 +22,7 @@ import type { HopSpec } from './hop-spec.js';
 import { restoreState } from './restore.js';
 import { Deserializer, Serializer } from './serde.js';
 import { StateStore } from './state-store.js';
+import { recordTime } from './event-time.js';
 import { Topology } from './topology.js';
 
 /** What running a failing record in a sandbox needs. */
@@ -96,6 +97,8 @@ export async function runInSandbox(o: SandboxOptions): Promise<SandboxResult> {
     // only looks up its id.
     for (const sink of sinks) await sink.ready();
     const key = message.key?.toString() ?? null;
+    // Every hop sees the source record's event time, as the repartition header carries it.
+    state.time.record = recordTime(message);
     let records: Written[] = [{ key, bytes: message.value, value: null, format: 'json' }];
     const formats = o.pipeline.sinks.map((s) => s.format);
     for (const spec of specs) records = await runHop(spec, records, state, formats);

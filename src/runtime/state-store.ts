@@ -1,3 +1,5 @@
+import { RecordTime } from './event-time.js';
+
 /** One write to a stage's keyed state; also what goes to the changelog topic. */
 export interface StateWrite {
   stage: string;
@@ -14,6 +16,17 @@ export class StateStore {
   private readonly committed = new Map<string, Map<string, unknown>>();
   private pending = new Map<string, Map<string, unknown>>();
   private writes: StateWrite[] = [];
+  /**
+   * The record being run, for the stages that read event time (windows). Here because the store
+   * is what every stage is handed; cleared with the pending writes, as it belongs to them.
+   */
+  readonly time = new RecordTime();
+  /**
+   * What stages derive from their state to read it faster (a window stage's close index), by
+   * stage. Dropped whenever pending writes are undone or state is restored: a derived entry may
+   * then describe writes that no longer exist, so it is built again from the state on next use.
+   */
+  readonly caches = new Map<string, unknown>();
 
   /**
    * The current value (pending writes included), or undefined. A committed object is handed out
@@ -53,6 +66,19 @@ export class StateStore {
     return out;
   }
 
+  /**
+   * Every key of a stage with its current value (pending over committed; deleted keys left out),
+   * committed objects copied as `get` does. A window stage scans them to close windows.
+   */
+  entries(stage: string): [string, unknown][] {
+    const out: [string, unknown][] = [];
+    const p = this.pending.get(stage);
+    for (const key of this.committed.get(stage)?.keys() ?? [])
+      if (!p?.has(key)) out.push([key, this.get(stage, key)]);
+    for (const [key, value] of p ?? []) if (value !== undefined) out.push([key, value]);
+    return out;
+  }
+
   /** One stage's pending values, each key's latest, in the order the keys were first written. */
   pendingOf(stage: string): ReadonlyMap<string, unknown> {
     return this.pending.get(stage) ?? new Map<string, unknown>();
@@ -65,6 +91,8 @@ export class StateStore {
 
   /** Drops the pending writes made after `mark` (a record that failed halfway through the stages). */
   revertTo(mark: number): void {
+    this.time.late.length = 0;
+    this.caches.clear();
     if (mark >= this.writes.length) return;
     const kept = this.writes.slice(0, mark);
     this.rollback();
@@ -76,7 +104,10 @@ export class StateStore {
     for (const [stage, p] of this.pending) {
       let c = this.committed.get(stage);
       if (!c) this.committed.set(stage, (c = new Map<string, unknown>()));
-      for (const [k, v] of p) c.set(k, v);
+      // Undefined is a deletion: the changelog gets a tombstone (see task.ts).
+      for (const [k, v] of p)
+        if (v === undefined) c.delete(k);
+        else c.set(k, v);
     }
     this.pending = new Map();
     this.writes = [];
@@ -86,10 +117,13 @@ export class StateStore {
   rollback(): void {
     this.pending = new Map();
     this.writes = [];
+    this.time.late.length = 0;
+    this.caches.clear();
   }
 
   /** Loads a committed value while restoring from the changelog (undefined value: a tombstone). */
   restore(stage: string, key: string, value: unknown): void {
+    this.caches.delete(stage);
     let c = this.committed.get(stage);
     if (!c) this.committed.set(stage, (c = new Map<string, unknown>()));
     if (value === undefined) c.delete(key);

@@ -4,6 +4,7 @@ import type { PipelineDef } from '../pipeline/pipeline.js';
 import { isStateful, type StageDef, type StatefulStage } from '../pipeline/stages.js';
 import type { HopSpec } from './hop-spec.js';
 import type { Deserializer, Serializer } from './serde.js';
+import { readsTime } from './event-time.js';
 
 /**
  * Stages up to the next repartitioned stateful one, which starts a segment of its own (its
@@ -117,6 +118,8 @@ export class Topology {
                 key: (out) => next.key(out.value, out.key),
                 write: (v) => Buffer.from(JSON.stringify(v) ?? 'null'),
                 internal: true,
+                // Event time crosses the hop only for a later window that reads it.
+                time: this.segments.slice(i + 1).some((s) => s.stages.some(readsTime)),
               },
             ]
           : pipeline.sinks.map((sink, s) => {

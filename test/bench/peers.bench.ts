@@ -36,6 +36,10 @@
 // - rekey-aggregate-latest, key-aggregate-latest: Sluice with `emit: 'commit'` (each key's
 //   latest value once per commit), beside the same Kafka Streams runs; its default cache does
 //   the same within each 100 ms commit under exactly-once.
+// - windowed-count: grouped by the record key, a count per key in tumbling 10 s windows of the
+//   record timestamps, each emitted once when its window closes (Kafka Streams: windowedBy +
+//   count + suppress(untilWindowCloses)). Record i's timestamp is T0 + i ms, and one record per
+//   partition an hour later closes every window; exact once every window's count has arrived.
 // Each (case, guarantee, round) gets a fresh input topic of BENCH_RECORDS (default 200,000) JSON
 // records {"k": "key-<i>", "n": 1..10}, record key = k, BENCH_KEYS (default 1,000) keys over 3
 // partitions, written before anything is timed; every run has its own output topic. Runs of a
@@ -62,7 +66,8 @@ import type { Infra } from '../../src/infra/types.js';
 import kafkajs from '../../src/kafka/kafkajs/loader.js';
 import { rawKafka } from '../support/raw-kafka.js';
 import { childEnv, ROOT } from '../support/spawn.js';
-import { CASES, type Check, type PeerCase } from './peers/pipelines.js';
+import { CASES, WINDOW_MS, type Check, type PeerCase } from './peers/pipelines.js';
+import { partitionForKey } from '../../src/kafka/memory/murmur2.js';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 200_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -213,9 +218,35 @@ function timeout(ms: number, message: string): { promise: Promise<never>; clear:
 // Input: the same records for every topic, and what exact output is.
 
 interface Input {
-  messages: { key: string; value: string }[];
+  messages: { key: string; value: string; timestamp: string }[];
   /** Each key's total of n. */
   totals: Map<string, number>;
+  /** Each key's count per window of WINDOW_MS (`<key>@<start>`), flush records left out. */
+  windows: Map<string, number>;
+}
+
+/**
+ * Record i's timestamp is T0 + i ms (T0 two hours ago, so no timestamp is in the broker's
+ * future): in order in every partition. After them, one record per partition an hour later,
+ * under a key of its own, moves each partition's stream time past every window, so all close;
+ * its own window never does. The other cases count these records like any other.
+ */
+function withTime(i: number): string {
+  return String(T0 + i);
+}
+const T0 = Math.floor((Date.now() - 2 * 3_600_000) / 60_000) * 60_000;
+
+function flushRecords(): Input['messages'] {
+  const out: Input['messages'] = [];
+  const taken = new Set<number>();
+  for (let n = 0; taken.size < PARTITIONS; n++) {
+    const k = `flush-${n}`;
+    const p = partitionForKey(Buffer.from(k), PARTITIONS);
+    if (taken.has(p)) continue;
+    taken.add(p);
+    out.push({ key: k, value: JSON.stringify({ k, n: 1 }), timestamp: String(T0 + 3_600_000) });
+  }
+  return out;
 }
 
 /** `count` records over KEYS keys, from a fixed seed (mulberry32): the same every run. */
@@ -229,13 +260,20 @@ function generate(count: number): Input {
   };
   const messages: Input['messages'] = [];
   const totals = new Map<string, number>();
+  const windows = new Map<string, number>();
   for (let i = 0; i < count; i++) {
     const k = `key-${Math.floor(rand() * KEYS)}`;
     const n = 1 + Math.floor(rand() * 10);
-    messages.push({ key: k, value: JSON.stringify({ k, n }) });
+    messages.push({ key: k, value: JSON.stringify({ k, n }), timestamp: withTime(i) });
     totals.set(k, (totals.get(k) ?? 0) + n);
+    const w = `${k}@${Math.floor((T0 + i) / WINDOW_MS) * WINDOW_MS}`;
+    windows.set(w, (windows.get(w) ?? 0) + 1);
   }
-  return { messages, totals };
+  for (const f of flushRecords()) {
+    messages.push(f);
+    totals.set(f.key, (totals.get(f.key) ?? 0) + 1);
+  }
+  return { messages, totals, windows };
 }
 
 /**
@@ -354,6 +392,11 @@ class OutputWatch {
       if (this.count >= this.input.messages.length) this.resolve({ first: this.first, exact: at });
       return;
     }
+    if (this.check === 'window-counts') {
+      this.readWindows(messages);
+      if (this.matching === this.input.windows.size) this.resolve({ first: this.first, exact: at });
+      return;
+    }
     const totals = this.input.totals;
     for (const m of messages) {
       const key = m.key?.toString() ?? '';
@@ -371,6 +414,27 @@ class OutputWatch {
       this.latest.set(key, value);
     }
     if (this.matching === totals.size) this.resolve({ first: this.first, exact: at });
+  }
+
+  /** Counts the windows whose (final, emitted-once) count is the input's. */
+  private readWindows(messages: { value: Buffer | null }[]): void {
+    for (const m of messages) {
+      let w: { key?: string; start?: number; value?: number } | null;
+      try {
+        w = JSON.parse(m.value?.toString() ?? 'null') as typeof w;
+      } catch {
+        w = null;
+      }
+      const id = `${w?.key}@${w?.start}`;
+      if (
+        w?.value !== undefined &&
+        this.input.windows.get(id) === w.value &&
+        !this.latest.has(id)
+      ) {
+        this.latest.set(id, w.value);
+        this.matching++;
+      }
+    }
   }
 
   async stop(): Promise<void> {

@@ -250,7 +250,10 @@ describe('StateStore (model-based)', () => {
             }
             case 'commit':
               store.commit();
-              for (const w of model.writes) model.committed.set(`${w.stage}/${w.key}`, w.value);
+              // Undefined deletes, as its tombstone in the changelog does on a restore.
+              for (const w of model.writes)
+                if (w.value === undefined) model.committed.delete(`${w.stage}/${w.key}`);
+                else model.committed.set(`${w.stage}/${w.key}`, w.value);
               model.writes = [];
               marks.length = 0;
               break;

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { afterAll } from 'vitest';
 import { SluiceClient } from '../../src/node/client.js';
+import { Worker } from '../../src/node/worker.js';
 import { RegistryClient } from '../../src/codec/registry.js';
 import { Coordinator } from '../../src/control/coordinator.js';
 import type { Endpoints } from '../../src/infra/types.js';
@@ -55,4 +56,25 @@ export async function connectClient(
   });
   afterAll(() => client.close());
   return client;
+}
+
+/**
+ * A worker in this process on `namespace` (the shared servers by default), with no coordinator
+ * and no metrics port: register its pipelines, then start it.
+ */
+export function inProcessWorker(
+  namespace: string,
+  workerId: string,
+  at: Endpoints = endpoints(),
+): Worker {
+  const { brokers, registryUrl } = at;
+  return new Worker({
+    brokers,
+    registryUrl,
+    namespace,
+    logger: testLogger,
+    workerId,
+    coordinator: false,
+    metricsPort: 0,
+  });
 }

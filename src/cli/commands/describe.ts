@@ -4,6 +4,7 @@ import {
   describePipeline,
   type PipelineDescription,
   type StageDescription,
+  type WindowDescription,
 } from '../../node/describe.js';
 import { resolveNamespace } from '../../node/options.js';
 import { documented } from '../help.js';
@@ -80,11 +81,26 @@ export function render(d: PipelineDescription): string {
   return lines.join('\n');
 }
 
+/** One line saying what a window stage's windows are, where its time comes from, what is late. */
+function windowLine(w: WindowDescription): string {
+  const shape =
+    w.kind === 'tumbling'
+      ? `tumbling ${w.sizeMs} ms`
+      : w.kind === 'hopping'
+        ? `hopping ${w.sizeMs} ms every ${w.advanceMs} ms`
+        : `session, gap ${w.gapMs} ms`;
+  const time = w.eventTime === 'function' ? 'the timestamp function' : "the records' timestamps";
+  const late = w.lateTopic ? `late values → ${w.lateTopic}` : 'late values dropped, counted';
+  const emits = w.emit === 'close' ? 'emits when a window closes' : 'emits every update';
+  return `window: ${shape}, grace ${w.graceMs} ms, out of order ${w.outOfOrderMs} ms, event time from ${time}; ${emits}; ${late}`;
+}
+
 function stageLines(s: StageDescription, indent: string): string[] {
   const state = s.stateTopic
     ? `  stateful, keyed by ${s.keyedBy === 'recordKey' ? "the record's key" : 'groupingKey'}, state ${s.stateTopic}`
     : '';
   const lines = [`${indent}${s.kind.padEnd(12)} ${s.name}${state}`];
+  if (s.window) lines.push(`${indent}  ${windowLine(s.window)}`);
   for (const b of s.branches ?? []) {
     const when = b.predicate ? '' : ' (default: what no predicate matched)';
     lines.push(`${indent}  branch ${b.name}${when} → ${b.sink.topic} (${b.sink.format})`);

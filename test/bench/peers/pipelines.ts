@@ -11,6 +11,7 @@ import { Pipeline, type PipelineDef, type Stream } from '../../../src/pipeline/p
 import { Sinks } from '../../../src/pipeline/sinks.js';
 import { Sources } from '../../../src/pipeline/sources.js';
 import type { Emit } from '../../../src/pipeline/stages.js';
+import { Windows } from '../../../src/pipeline/windowed.js';
 
 /** An input record, written with record key = k. */
 export interface Rec {
@@ -19,15 +20,20 @@ export interface Rec {
 }
 
 /** The Kafka Streams topologies of PeerApp.java (its --topology flag). */
-export type Topology = 'map' | 'rekey-aggregate' | 'key-aggregate';
+export type Topology = 'map' | 'rekey-aggregate' | 'key-aggregate' | 'windowed-count';
 
 /**
  * When a run's output is exact, read_committed from the start of its output topic:
  * - `all-records`: as many records as the input holds (one output per input);
  * - `latest-per-key`: the latest value ({"key", "value"}, keyed by the key) of every key equals
- *   the key's total of n over the input.
+ *   the key's total of n over the input;
+ * - `window-counts`: every window of every key ({"key", "start", "end", "value"}) holds the
+ *   count the input's timestamps give it (a tumbling 10 s window, closed by the flush records).
  */
-export type Check = 'all-records' | 'latest-per-key';
+export type Check = 'all-records' | 'latest-per-key' | 'window-counts';
+
+/** The window of the `windowed-count` case, on both sides. */
+export const WINDOW_MS = 10_000;
 
 export interface PeerCase {
   /** The case's name in the table and in BENCH_ONLY, and its pipeline's name in the worker. */
@@ -107,6 +113,19 @@ export const CASES: PeerCase[] = [
     check: 'latest-per-key',
     describe: "as key-aggregate, with emit: 'commit' (each key's latest value once per commit)",
     sluice: keyAggregate('commit'),
+  },
+  {
+    name: 'windowed-count',
+    topology: 'windowed-count',
+    check: 'window-counts',
+    describe:
+      'groupByKey() + window(tumbling 10 s of the record timestamps).count(), emitted when each window closes',
+    sluice: (args) =>
+      source(args)
+        .groupByKey()
+        .window(Windows.tumbling({ sizeMs: WINDOW_MS }))
+        .count({ name: 'total' })
+        .writeTo(Sinks.kafka({ topic: args.output ?? '' })),
   },
 ];
 

@@ -19,6 +19,7 @@ import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
@@ -28,6 +29,8 @@ import org.apache.kafka.streams.kstream.Grouped;
 import org.apache.kafka.streams.kstream.KGroupedStream;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Materialized;
+import org.apache.kafka.streams.kstream.Suppressed;
+import org.apache.kafka.streams.kstream.TimeWindows;
 import org.apache.kafka.streams.kstream.Produced;
 
 /**
@@ -38,7 +41,10 @@ import org.apache.kafka.streams.kstream.Produced;
  *   <li>{@code map}: the value with {@code n2 = n * 2} added, same key;
  *   <li>{@code rekey-aggregate}: {@code groupBy((key, r) -> r.k)} (a repartition), then a running
  *       total of n per key;
- *   <li>{@code key-aggregate}: {@code groupByKey()} (no repartition), then the same total.
+ *   <li>{@code key-aggregate}: {@code groupByKey()} (no repartition), then the same total;
+ *   <li>{@code windowed-count}: {@code groupByKey()}, then a count per key in tumbling 10 s
+ *       windows of the record timestamps, suppressed until each window closes, written as
+ *       {"key", "start", "end", "value"}.
  * </ul>
  *
  * Totals are written as {"key": k, "value": total} keyed by k, the shape of a Sluice aggregate's
@@ -138,9 +144,33 @@ public final class PeerApp {
         // The record key already is k: grouped in place, no repartition.
         total(recs.groupByKey(Grouped.with(Serdes.String(), recSerde())), output);
       }
+      case "windowed-count" ->
+          // Per key (the record key already is k) and tumbling 10 s window of the records'
+          // timestamps, the count, emitted once when the window closes (stream time past its
+          // end, no grace), as Sluice's window stage does by default.
+          in.groupByKey(Grouped.with(Serdes.String(), Serdes.String()))
+              .windowedBy(TimeWindows.ofSizeWithNoGrace(Duration.ofSeconds(10)))
+              .count(Materialized.with(Serdes.String(), Serdes.Long()))
+              .suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded()))
+              .toStream()
+              .map(
+                  (w, count) ->
+                      KeyValue.pair(
+                          w.key(),
+                          "{\"key\":"
+                              + JSON.valueToTree(w.key())
+                              + ",\"start\":"
+                              + w.window().start()
+                              + ",\"end\":"
+                              + w.window().end()
+                              + ",\"value\":"
+                              + count
+                              + "}"))
+              .to(output, Produced.with(Serdes.String(), Serdes.String()));
       default ->
           throw new IllegalArgumentException(
-              "--topology must be map, rekey-aggregate or key-aggregate, not " + topology);
+              "--topology must be map, rekey-aggregate, key-aggregate or windowed-count, not "
+                  + topology);
     }
     return builder.build();
   }
