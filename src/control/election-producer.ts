@@ -1,6 +1,24 @@
-import { TRANSACTION_TIMEOUT_MS } from '../domain/settings.js';
+import { DEFAULT_SESSION_TIMEOUT_MS, TRANSACTION_TIMEOUT_MS } from '../domain/settings.js';
 import { coordinatorGroup } from '../domain/resources.js';
-import type { Kafka, TransactionalProducer } from '../kafka/port.js';
+import type { GroupConsumer, Kafka, TransactionalProducer } from '../kafka/port.js';
+
+/**
+ * The election's member: the owner of `<ns>.control`'s one partition is the active coordinator.
+ * It reads `<ns>.reports` too, and both topics go to that one member (`one-member`): dealt to
+ * two, the reports would sit with a member that is not elected.
+ */
+export function electionConsumer(
+  kafka: Kafka,
+  namespace: string,
+  sessionTimeoutMs = DEFAULT_SESSION_TIMEOUT_MS,
+): GroupConsumer {
+  return kafka.consumer({
+    groupId: coordinatorGroup(namespace),
+    sessionTimeoutMs,
+    heartbeatIntervalMs: Math.max(500, Math.floor(sessionTimeoutMs / 6)),
+    assignment: 'one-member',
+  });
+}
 
 /**
  * The elected coordinator's transactional producer, on the one transactional id every

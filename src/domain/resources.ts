@@ -9,8 +9,17 @@ import { SluiceError } from './errors.js';
 /** The topic names of one namespace. */
 export interface Topics {
   namespace: string;
-  /** Commands in; one partition, so the coordinator sees them in one total order. */
+  /**
+   * Operators' commands in; one partition, so the coordinator sees them in one total order.
+   * Workers write nothing here (issue 15): with ACLs, only operator principals may.
+   */
   control: string;
+  /**
+   * Workers' reports in (and the coordinator's own snapshot reports); one partition. Apart from
+   * the commands so that Kafka ACLs can tell the two writers apart: only worker (and
+   * coordinator) principals may write here.
+   */
+  reports: string;
   /** The compacted lifecycle log: every event of every job. */
   jobs: string;
   /** Presence: one record per worker, with the fingerprints of the code it runs (compacted). */
@@ -35,6 +44,7 @@ export function topicNames(namespace: string): Topics {
   return {
     namespace,
     control: `${namespace}.control`,
+    reports: `${namespace}.reports`,
     jobs: `${namespace}.jobs`,
     workers: `${namespace}.workers`,
     checkpoint: `${namespace}.checkpoint`,

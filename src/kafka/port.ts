@@ -228,6 +228,13 @@ export interface ConsumerOptions {
   heartbeatIntervalMs?: number;
   /** How long a rebalance waits for members to rejoin. */
   rebalanceTimeoutMs?: number;
+  /**
+   * How the group deals the subscribed partitions: `spread` (the default) round-robin over the
+   * members; `one-member`, every partition to one member (the first by member id), the others
+   * standing by. The coordinator's election reads two topics, commands and reports, and both
+   * must go to the member that is elected. Every member of a group must ask for the same.
+   */
+  assignment?: 'spread' | 'one-member';
 }
 
 /** A member of a consumer group, reading committed data. */

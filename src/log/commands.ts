@@ -6,6 +6,7 @@ import type { Outcome } from '../domain/cluster.js';
 import type { Command, CommandPayloads, CommandType } from '../domain/commands.js';
 import { SluiceError } from '../domain/errors.js';
 import { CommandRejectedError } from '../domain/job-errors.js';
+import { channelOf, type Channel } from '../domain/channels.js';
 import { topicNames } from '../domain/resources.js';
 import type { Kafka, Producer } from '../kafka/port.js';
 import type { JobLog } from './job-log.js';
@@ -31,15 +32,18 @@ interface Waiter {
 }
 
 /**
- * Sends commands to a namespace's control topic and waits for the coordinator's answer in the
- * job log: the events it appended, or the reason it refused. Clients send users' commands
- * this way, workers their reports.
+ * Sends commands to a namespace's control topic, and reports to its reports topic (see
+ * domain/channels.ts), and waits for the coordinator's answer in the job log: the events it
+ * appended, or the reason it refused. Clients send users' commands this way, workers their
+ * reports.
  */
 export class CommandSender {
   private readonly waiters = new Map<string, Waiter>();
   private readonly stopListening: () => void;
 
   private readonly clock: Clock;
+  /** The reports topic's codec, registered on the first report (clients send none). */
+  private reportCodec: Promise<CommandCodec> | undefined;
 
   private constructor(
     private readonly opts: CommandSenderOptions,
@@ -57,6 +61,22 @@ export class CommandSender {
     const producer = opts.kafka.producer();
     await producer.connect();
     return new CommandSender(opts, codec, producer);
+  }
+
+  /** The codec of a channel: each topic's records are registered under its own subject. */
+  private codecFor(channel: Channel): Promise<CommandCodec> {
+    if (channel === 'control') return Promise.resolve(this.codec);
+    if (!this.reportCodec) {
+      const codec = new CommandCodec(
+        this.opts.registry,
+        topicNames(this.opts.log.namespace).reports,
+      );
+      const ready = codec.ready().then(() => codec);
+      // A failed registration is tried again by the next report, not remembered.
+      ready.catch(() => (this.reportCodec = undefined));
+      this.reportCodec = ready;
+    }
+    return this.reportCodec;
   }
 
   get issuedBy(): string {
@@ -87,14 +107,17 @@ export class CommandSender {
     // outage past the client's retries) never does: its timeout, or a close() meanwhile, must
     // not become an unhandled rejection, which ends a Node process (a worker, with all its jobs).
     outcome.catch(() => undefined);
+    const channel = channelOf(type);
     try {
+      const codec = await this.codecFor(channel);
+      const topics = topicNames(this.opts.log.namespace);
       await this.producer.send([
         {
-          topic: topicNames(this.opts.log.namespace).control,
+          topic: channel === 'reports' ? topics.reports : topics.control,
           messages: [
             {
               key: jobId,
-              value: this.codec.encode(command),
+              value: codec.encode(command),
               headers: { 'sluice-issued-by': this.opts.issuedBy },
             },
           ],

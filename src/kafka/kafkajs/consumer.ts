@@ -12,6 +12,7 @@ import type {
   PartitionOffset,
 } from '../port.js';
 import { isTransient } from '../errors.js';
+import { oneMemberAssigner } from './one-member.js';
 import { restartOnError } from './restart.js';
 
 /**
@@ -65,6 +66,7 @@ export class KafkajsConsumer implements GroupConsumer {
         ...(options.rebalanceTimeoutMs !== undefined && {
           rebalanceTimeout: options.rebalanceTimeoutMs,
         }),
+        ...(options.assignment === 'one-member' && { partitionAssigners: [oneMemberAssigner] }),
       }),
     );
   }
