@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { SluiceError } from '../domain/errors.js';
+import { registerAcl } from './commands/acl.js';
 import { registerCoordinator } from './commands/coordinator.js';
 import { registerDescribe } from './commands/describe.js';
 import { registerExportSnapshot } from './commands/export-snapshot.js';
@@ -82,6 +83,7 @@ export function buildProgram(): Command {
   registerCoordinator(program, globals);
   registerWorker(program, globals);
   registerDescribe(program, globals);
+  registerAcl(program, globals);
   return program;
 }
 

@@ -21,6 +21,8 @@
  *   starts at the log start instead, saying nothing (Sluice checks before a run starts).
  */
 
+import type { AclBinding } from '../domain/acl.js';
+
 /** A record's headers: values as the client hands them (a header may repeat). */
 export type RecordHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>;
 
@@ -132,6 +134,13 @@ export interface Admin {
   topicConfig(topic: string, names: string[]): Promise<Record<string, string>>;
   /** How many brokers the cluster has: a request that proves the cluster answers. */
   brokerCount(): Promise<number>;
+  /**
+   * Creates ALLOW bindings (any host). Kafka keeps one copy of a binding created twice, so
+   * this is idempotent. Needs ALTER on the cluster.
+   */
+  createAcls(bindings: AclBinding[]): Promise<void>;
+  /** The ALLOW bindings of a principal (any host). Needs DESCRIBE on the cluster. */
+  describeAcls(principal: string): Promise<AclBinding[]>;
 }
 
 /** A producer outside transactions: idempotent, acknowledged by all in-sync replicas. */
