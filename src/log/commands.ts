@@ -4,7 +4,7 @@ import type { SchemaRegistry } from '../codec/registry.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import type { Outcome } from '../domain/cluster.js';
 import type { Command, CommandPayloads, CommandType } from '../domain/commands.js';
-import { SluiceError } from '../domain/errors.js';
+import { NotAuthorizedError, SluiceError } from '../domain/errors.js';
 import { CommandRejectedError } from '../domain/job-errors.js';
 import { channelOf, type Channel } from '../domain/channels.js';
 import { topicNames } from '../domain/resources.js';
@@ -44,6 +44,7 @@ export class CommandSender {
   private readonly clock: Clock;
   /** The reports topic's codec, registered on the first report (clients send none). */
   private reportCodec: Promise<CommandCodec> | undefined;
+  private connected: Promise<void> | undefined;
 
   private constructor(
     private readonly opts: CommandSenderOptions,
@@ -54,13 +55,29 @@ export class CommandSender {
     this.stopListening = opts.log.onProgress(() => this.settle());
   }
 
-  /** Registers the command schema and connects a producer. */
+  /**
+   * Registers the command schema. The producer connects at the first send: a client that only
+   * reads (an auditor's `sluice status`) never asks Kafka for a producer id, which needs a
+   * write ACL.
+   */
   static async open(opts: CommandSenderOptions): Promise<CommandSender> {
     const codec = new CommandCodec(opts.registry, topicNames(opts.log.namespace).control);
     await codec.ready();
-    const producer = opts.kafka.producer();
-    await producer.connect();
-    return new CommandSender(opts, codec, producer);
+    return new CommandSender(opts, codec, opts.kafka.producer());
+  }
+
+  /** Connects the producer once; a failed connect is tried again by the next send. */
+  private connect(): Promise<void> {
+    if (!this.connected) {
+      const connecting = this.producer.connect();
+      connecting.catch(() => {
+        this.connected = undefined;
+        // A producer whose connect failed keeps sockets open; the process must be able to end.
+        this.producer.disconnect().catch(() => undefined);
+      });
+      this.connected = connecting;
+    }
+    return this.connected;
   }
 
   /** The codec of a channel: each topic's records are registered under its own subject. */
@@ -108,9 +125,12 @@ export class CommandSender {
     // not become an unhandled rejection, which ends a Node process (a worker, with all its jobs).
     outcome.catch(() => undefined);
     const channel = channelOf(type);
+    const topics = topicNames(this.opts.log.namespace);
     try {
       const codec = await this.codecFor(channel);
-      const topics = topicNames(this.opts.log.namespace);
+      await this.connect().catch((err: unknown) => {
+        throw producerRefused(err, channel === 'reports' ? topics.reports : topics.control);
+      });
       await this.producer.send([
         {
           topic: channel === 'reports' ? topics.reports : topics.control,
@@ -148,7 +168,7 @@ export class CommandSender {
       );
     }
     this.waiters.clear();
-    await this.producer.disconnect();
+    if (this.connected) await this.producer.disconnect();
   }
 
   private waitFor(commandId: string): Promise<Outcome> {
@@ -179,4 +199,14 @@ export class CommandSender {
       w.resolve(outcome);
     }
   }
+}
+
+/**
+ * Kafka gives a producer an id only if its principal may write some topic (or holds
+ * IDEMPOTENT_WRITE on the cluster): refused one, a principal may write no topic at all, so
+ * the binding missing is WRITE on the topic this command was for.
+ */
+function producerRefused(err: unknown, topic: string): unknown {
+  if (!(err instanceof NotAuthorizedError) || err.resourceType !== 'CLUSTER') return err;
+  return new NotAuthorizedError('WRITE', 'TOPIC', topic, { cause: err });
 }

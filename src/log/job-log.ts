@@ -86,7 +86,13 @@ export class JobLog {
       onProgress: () => log.progress.forEach((f) => f()),
       from,
     });
-    await log.reader.start((e) => log.apply(e));
+    try {
+      await log.reader.start((e) => log.apply(e));
+    } catch (err) {
+      // A reader refused mid-way (an ACL missing) must not keep the process alive.
+      await log.reader.stop().catch(() => undefined);
+      throw err;
+    }
     return log;
   }
 

@@ -82,6 +82,9 @@ export class LogReader {
     check();
     let crashed: ((err: Error) => void) | undefined;
     const failed = new Promise<never>((_, reject) => (crashed = reject));
+    // A crash may come before the race below is set up (a join refused by the authorizer ends
+    // while start() still runs): handled here, it is still what the race rejects with.
+    failed.catch(() => undefined);
     await consumer.start({
       topics: [topic],
       autoCommit: false,
