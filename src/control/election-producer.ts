@@ -1,6 +1,7 @@
 import { DEFAULT_SESSION_TIMEOUT_MS, TRANSACTION_TIMEOUT_MS } from '../domain/settings.js';
 import { coordinatorGroup } from '../domain/resources.js';
-import type { GroupConsumer, Kafka, TransactionalProducer } from '../kafka/port.js';
+import { isSluiceError } from '../domain/errors.js';
+import type { ConsumeOptions, GroupConsumer, Kafka, TransactionalProducer } from '../kafka/port.js';
 
 /**
  * The election's member: the owner of `<ns>.control`'s one partition is the active coordinator.
@@ -12,12 +13,42 @@ export function electionConsumer(
   namespace: string,
   sessionTimeoutMs = DEFAULT_SESSION_TIMEOUT_MS,
 ): GroupConsumer {
-  return kafka.consumer({
-    groupId: coordinatorGroup(namespace),
-    sessionTimeoutMs,
-    heartbeatIntervalMs: Math.max(500, Math.floor(sessionTimeoutMs / 6)),
-    assignment: 'one-member',
-  });
+  return failingFastOnRefusal(
+    kafka.consumer({
+      groupId: coordinatorGroup(namespace),
+      sessionTimeoutMs,
+      heartbeatIntervalMs: Math.max(500, Math.floor(sessionTimeoutMs / 6)),
+      assignment: 'one-member',
+    }),
+  );
+}
+
+/**
+ * A consumer whose `start()` rejects when the authorizer refuses its join: a coordinator
+ * started under a principal without the coordinator role would otherwise stand by for ever,
+ * its consumer crashed for good (SLUICE_NOT_AUTHORIZED, which nothing retries).
+ */
+function failingFastOnRefusal(consumer: GroupConsumer): GroupConsumer {
+  return {
+    async start(options: ConsumeOptions): Promise<void> {
+      let refused: Error | undefined;
+      await consumer.start({
+        ...options,
+        onCrash: (err, restarting) => {
+          if (!restarting && isSluiceError(err, 'SLUICE_NOT_AUTHORIZED')) refused = err;
+          options.onCrash?.(err, restarting);
+        },
+      });
+      if (!refused) return;
+      await consumer.stop();
+      throw refused;
+    },
+    pause: (topics) => consumer.pause(topics),
+    seek: (topic, partition, offset) => consumer.seek(topic, partition, offset),
+    commit: (offsets) => consumer.commit(offsets),
+    groupMetadata: () => consumer.groupMetadata(),
+    stop: () => consumer.stop(),
+  };
 }
 
 /**

@@ -397,6 +397,49 @@ describe('what a role may not do', () => {
   });
 });
 
+describe("a role in another role's place", () => {
+  it('fails `sluice coordinator` as a worker principal fast with SLUICE_NOT_AUTHORIZED, exit code 1', async () => {
+    const before = await ends();
+    const run = await cli('worker', ['coordinator']);
+    expect(run.code, run.stderr).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      error: {
+        code: 'SLUICE_NOT_AUTHORIZED',
+        details: { operation: 'READ', resourceType: 'GROUP', resource: `${ns}.coordinator` },
+      },
+    });
+    expect(await ends()).toEqual(before);
+    expect(coordinator?.isActive()).toBe(true);
+  });
+
+  it('fails a worker started as an operator principal with SLUICE_NOT_AUTHORIZED', async () => {
+    const impostor = new Worker({
+      brokers: infra.brokers,
+      registryUrl: infra.registryUrl,
+      security: security(USERS.operator),
+      namespace: ns,
+      coordinator: false,
+      workerId: 'impostor',
+      metricsPort: 0,
+      logger: testLogger,
+    }).register('totals', () =>
+      Pipeline.create()
+        .readFrom(Sources.kafka({ topic: INPUT }))
+        .writeTo(Sinks.kafka({ topic: OUTPUT })),
+    );
+    const err = await impostor.start().catch((e: unknown) => e);
+    await impostor.stop().catch(() => undefined);
+    expect(err).toBeInstanceOf(NotAuthorizedError);
+    expect(err).toMatchObject({
+      details: {
+        operation: 'READ',
+        resourceType: 'GROUP',
+        resource: expect.stringMatching(new RegExp(`^${ns}\\.worker\\.`)) as unknown,
+      },
+    });
+  });
+});
+
 /** The protocol error an authorizer refused with, through the clients' wrappers. */
 function refusedBy(err: unknown): string | undefined {
   for (
