@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { SluiceError } from '../domain/errors.js';
 import { registerConsole } from './commands/console.js';
+import { registerAcl } from './commands/acl.js';
 import { registerCoordinator } from './commands/coordinator.js';
 import { registerDescribe } from './commands/describe.js';
 import { registerExportSnapshot } from './commands/export-snapshot.js';
@@ -86,6 +87,7 @@ export function buildProgram(): Command {
   registerWorker(program, globals);
   registerDescribe(program, globals);
   registerConsole(program, globals);
+  registerAcl(program, globals);
   return program;
 }
 

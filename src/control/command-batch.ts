@@ -1,12 +1,14 @@
 import { failpoint } from '../observability/failpoint.js';
 import type { CommandCodec, EventCodec } from '../codec/log-codec.js';
 import { fold, type Cluster } from '../domain/cluster.js';
+import type { Channel } from '../domain/channels.js';
 import type { Command } from '../domain/commands.js';
 import { decideRecord, recordCommandId } from '../domain/control.js';
 import type { JobEvent } from '../domain/events.js';
 import { jobPartition, type Topics } from '../domain/resources.js';
 import type {
   ConsumedRecord,
+  PartitionOffset,
   Producer,
   TopicRecords,
   TransactionalProducer,
@@ -27,20 +29,26 @@ export interface Decided {
  * Decides a batch of control records against the cluster (see domain/control.ts) and folds
  * each one's events at once, so the next command in the batch sees its effect. If the batch's
  * transaction then fails, the caller drops the whole in-memory state and rebuilds it from the log.
+ * `channel` is the topic the batch was read from; control records below `cutover` predate the
+ * reports topic (control/cutover.ts).
  */
 export async function decideBatch(o: {
   cluster: Cluster;
   codec: CommandCodec;
+  channel: Channel;
+  cutover: bigint;
   partition: number;
   records: ConsumedRecord[];
   now: number;
   log: Logger;
 }): Promise<Decided> {
-  const { cluster, partition } = o;
+  const { cluster, partition, channel } = o;
   const events: JobEvent[] = [];
   const changes = new Map<JobEvent, Change>();
   for (const message of o.records) {
     const record = {
+      channel,
+      legacy: channel === 'control' && BigInt(message.offset) < o.cutover,
       partition,
       offset: message.offset,
       timestamp: Number(message.timestamp),
@@ -81,7 +89,7 @@ export async function decideBatch(o: {
 }
 
 /**
- * Appends a batch's events to the job log and commits the control records' offsets, in one
+ * Appends a batch's events to the job log and commits the records' `offsets`, in one
  * transaction: a command is applied exactly when its events are appended. `also` are sent in
  * the same transaction after the events (a purge's tombstones and checkpoint record, see
  * purge.ts). Aborts and rethrows on failure; the consumer then hands the records over again
@@ -94,8 +102,7 @@ export async function appendBatch(o: {
   topics: Topics;
   groupId: string;
   jobsPartitions: number;
-  partition: number;
-  last: ConsumedRecord;
+  offsets: PartitionOffset[];
   events: JobEvent[];
   also?: TopicRecords[];
 }): Promise<Map<number, bigint>> {
@@ -118,13 +125,7 @@ export async function appendBatch(o: {
       if (send.topic === o.topics.jobs) noteEnds(ends, send, written);
     }
     failpoint('coordinator.after-events-sent', o.events.length > 0);
-    await tx.sendOffsets({ groupId: o.groupId }, [
-      {
-        topic: o.topics.control,
-        partition: o.partition,
-        offset: String(BigInt(o.last.offset) + 1n),
-      },
-    ]);
+    await tx.sendOffsets({ groupId: o.groupId }, o.offsets);
     await tx.commit();
   } catch (err) {
     await tx.abort().catch(() => undefined);
@@ -153,8 +154,11 @@ function noteEnds(ends: Map<number, bigint>, send: TopicRecords, written: Writte
   for (const [p, first] of firsts) ends.set(p, first + BigInt(counts.get(p) ?? 0));
 }
 
-/** Writes a command of the coordinator's own (a snapshot) to the control topic, like any client. */
-export async function sendCommand(
+/**
+ * Writes a report of the coordinator's own (a snapshot) to the reports topic, like a worker: the
+ * coordinator's principal may write there (docs/security.md).
+ */
+export async function sendReport(
   producer: Producer,
   codec: CommandCodec,
   topics: Topics,
@@ -162,7 +166,7 @@ export async function sendCommand(
 ): Promise<void> {
   await producer.send([
     {
-      topic: topics.control,
+      topic: topics.reports,
       messages: [
         {
           key: command.jobId,

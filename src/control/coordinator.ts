@@ -1,4 +1,3 @@
-import { DEFAULT_SESSION_TIMEOUT_MS } from '../domain/settings.js';
 import { hostname } from 'node:os';
 import { CommandCodec, EventCodec } from '../codec/log-codec.js';
 import type { SchemaRegistry } from '../codec/registry.js';
@@ -11,11 +10,13 @@ import type { ConsumedRecord, GroupConsumer, Kafka } from '../kafka/port.js';
 import type { Logger } from '../observability/logger.js';
 import { appendBatch, decideBatch, logEvent } from './command-batch.js';
 import { fenceStoppingJobs } from './fence.js';
-import { ElectionProducer } from './election-producer.js';
+import { electionConsumer, ElectionProducer } from './election-producer.js';
 import { rebuildState } from './rebuild.js';
 import { Checkpointer } from './checkpoint.js';
 import { SnapshotRecorder } from './snapshots.js';
 import { purgeRecords } from './purge.js';
+import { offsetsToCommit, readPositions, type ControlPositions } from './cutover.js';
+import type { Channel } from '../domain/channels.js';
 import { ensureTopics } from '../log/topics.js';
 
 /** At most this many commands share one transaction, which keeps transactions short. */
@@ -38,17 +39,18 @@ export interface CoordinatorDeps {
 }
 
 /**
- * Turns commands into lifecycle events. Every coordinator (and, later, every worker) joins the
- * control topic's consumer group; the member that owns its single partition is the active one.
- * On becoming active it fences any earlier incarnation through its stable transactional id,
- * rebuilds the state from the job log, then handles each batch of commands in one transaction
- * that appends the events and commits the commands' offsets.
+ * Turns commands and reports into lifecycle events. Every coordinator joins the election group
+ * of the control and reports topics; the member that owns them is the active one. On becoming
+ * active it fences any earlier incarnation through its stable transactional id, rebuilds the
+ * state from the job log, then handles each batch in one transaction that appends the events
+ * and commits the batch's offsets.
  */
 export class Coordinator {
   private readonly topics: Topics;
   private readonly log: Logger;
   private readonly events: EventCodec;
   private readonly commands: CommandCodec;
+  private positions: ControlPositions | undefined;
   private consumer: GroupConsumer | undefined;
   private cluster: Cluster | undefined;
   private jobsPartitions = 0;
@@ -64,7 +66,6 @@ export class Coordinator {
   /** Work on the election's producer, one at a time: a batch's transaction, or a checkpoint's. */
   private turn: Promise<unknown> = Promise.resolve();
   private rebuilt: { checkpointed: number; events: number } | undefined;
-
   private readonly clock: Clock;
 
   constructor(private readonly opts: CoordinatorDeps) {
@@ -79,7 +80,7 @@ export class Coordinator {
       kafka: opts.kafka,
       namespace: opts.namespace,
       topics: this.topics,
-      codec: this.commands,
+      codec: new CommandCodec(opts.registry, this.topics.reports),
       worker: `coordinator:${member}`,
       log: this.log,
       clock: this.clock,
@@ -115,21 +116,14 @@ export class Coordinator {
         clock: this.clock,
       }),
     ));
-    await Promise.all([this.events.ready(), this.commands.ready()]);
-
-    const sessionTimeout = this.opts.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
-    const consumer = this.opts.kafka.consumer({
-      groupId: this.groupId,
-      sessionTimeoutMs: sessionTimeout,
-      heartbeatIntervalMs: Math.max(500, Math.floor(sessionTimeout / 6)),
-    });
-    this.consumer = consumer;
+    await Promise.all([this.events.ready(), this.commands.ready(), this.snapshots.ready()]);
+    const { kafka, namespace, sessionTimeoutMs } = this.opts;
+    const consumer = (this.consumer = electionConsumer(kafka, namespace, sessionTimeoutMs));
     await consumer.start({
-      topics: [this.topics.control],
+      topics: [this.topics.control, this.topics.reports],
       autoCommit: false, // offsets are committed inside each transaction
-      // After any rebalance the state is rebuilt before the next command, even when this
-      // member keeps the partition: in between, another member may have owned it and written
-      // events.
+      // After any rebalance the state is rebuilt before the next command, even when this member
+      // keeps the partition: in between, another member may have owned it and written events.
       onAssignment: (assignment) => {
         // kafkajs may rejoin while it stops (a peer's leave makes the heartbeat answer
         // REBALANCE_IN_PROGRESS): an assignment then must not start an activation.
@@ -166,7 +160,7 @@ export class Coordinator {
           i += MAX_COMMANDS_PER_TRANSACTION
         ) {
           const chunk = batch.records.slice(i, i + MAX_COMMANDS_PER_TRANSACTION);
-          await this.inTurn(() => this.handle(batch.partition, chunk));
+          await this.inTurn(() => this.handle(batch.topic, batch.partition, chunk));
           const last = chunk[chunk.length - 1];
           if (last) resolveOffset(last.offset);
           await heartbeat();
@@ -189,10 +183,6 @@ export class Coordinator {
     this.consumer = undefined;
   }
 
-  private get groupId(): string {
-    return coordinatorGroup(this.opts.namespace);
-  }
-
   /**
    * Fences earlier incarnations, then rebuilds every job's state from the log. A rebalance
    * during the rebuild bumps the generation, and the stale result is dropped.
@@ -211,7 +201,14 @@ export class Coordinator {
       logger: this.log,
       heartbeat,
     });
+    const positions = await readPositions(
+      this.opts.kafka,
+      this.topics,
+      coordinatorGroup(this.opts.namespace),
+      ends,
+    );
     if (generation !== this.generation) return;
+    this.positions = positions;
     this.cluster = cluster;
     this.active = true;
     this.rebuilt = { checkpointed, events };
@@ -246,29 +243,31 @@ export class Coordinator {
     if (this.active) this.log.info({ reason }, 'coordinator inactive');
     this.active = false;
     this.cluster = undefined;
+    this.positions = undefined;
     this.activation = undefined;
     this.generation++;
   }
 
   private activationFailed(err: unknown): void {
     // The next batch tries again; a broker that is restarting is the usual cause.
-    this.log.warn(
-      { err },
-      'rebuilding the coordinator state failed; will retry on the next command',
-    );
+    this.log.warn({ err }, 'rebuilding the coordinator state failed; retrying on the next command');
     this.activation = undefined;
   }
 
   /** Decides a chunk of commands against the state and commits their events and offsets atomically. */
-  private async handle(partition: number, records: ConsumedRecord[]): Promise<void> {
-    const cluster = this.cluster;
+  private async handle(topic: string, partition: number, records: ConsumedRecord[]): Promise<void> {
+    const { cluster, positions } = this;
     const producer = this.producer.current;
-    if (!cluster || !producer) throw new Error('coordinator not active');
+    if (!cluster || !producer || !positions) throw new Error('coordinator not active');
     const last = records[records.length - 1];
     if (!last) return;
+    const channel: Channel = topic === this.topics.reports ? 'reports' : 'control';
+    const next = BigInt(last.offset) + 1n;
     const { events, changes } = await decideBatch({
       cluster,
       codec: this.commands,
+      channel,
+      cutover: positions.cutover,
       partition,
       records,
       now: this.clock.now(),
@@ -282,10 +281,9 @@ export class Coordinator {
         producer,
         codec: this.events,
         topics: this.topics,
-        groupId: this.groupId,
+        groupId: coordinatorGroup(this.opts.namespace),
         jobsPartitions: this.jobsPartitions,
-        partition,
-        last,
+        offsets: offsetsToCommit(this.topics, positions, channel, next),
         events,
         also: purgeRecords(cluster, events, this.topics, this.jobsPartitions),
       });
@@ -293,6 +291,7 @@ export class Coordinator {
       this.deactivate(`transaction failed: ${err instanceof Error ? err.message : String(err)}`);
       throw err; // the consumer hands the commands over again from the last committed offset
     }
+    if (channel === 'control') positions.control = next;
     this.checkpoints?.appended(events, ends);
     this.applied += records.length;
     for (const e of events) logEvent(this.log, e, changes.get(e));

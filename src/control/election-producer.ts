@@ -1,6 +1,55 @@
-import { TRANSACTION_TIMEOUT_MS } from '../domain/settings.js';
+import { DEFAULT_SESSION_TIMEOUT_MS, TRANSACTION_TIMEOUT_MS } from '../domain/settings.js';
 import { coordinatorGroup } from '../domain/resources.js';
-import type { Kafka, TransactionalProducer } from '../kafka/port.js';
+import { isSluiceError } from '../domain/errors.js';
+import type { ConsumeOptions, GroupConsumer, Kafka, TransactionalProducer } from '../kafka/port.js';
+
+/**
+ * The election's member: the owner of `<ns>.control`'s one partition is the active coordinator.
+ * It reads `<ns>.reports` too, and both topics go to that one member (`one-member`): dealt to
+ * two, the reports would sit with a member that is not elected.
+ */
+export function electionConsumer(
+  kafka: Kafka,
+  namespace: string,
+  sessionTimeoutMs = DEFAULT_SESSION_TIMEOUT_MS,
+): GroupConsumer {
+  return failingFastOnRefusal(
+    kafka.consumer({
+      groupId: coordinatorGroup(namespace),
+      sessionTimeoutMs,
+      heartbeatIntervalMs: Math.max(500, Math.floor(sessionTimeoutMs / 6)),
+      assignment: 'one-member',
+    }),
+  );
+}
+
+/**
+ * A consumer whose `start()` rejects when the authorizer refuses its join: a coordinator
+ * started under a principal without the coordinator role would otherwise stand by for ever,
+ * its consumer crashed for good (SLUICE_NOT_AUTHORIZED, which nothing retries).
+ */
+function failingFastOnRefusal(consumer: GroupConsumer): GroupConsumer {
+  return {
+    async start(options: ConsumeOptions): Promise<void> {
+      let refused: Error | undefined;
+      await consumer.start({
+        ...options,
+        onCrash: (err, restarting) => {
+          if (!restarting && isSluiceError(err, 'SLUICE_NOT_AUTHORIZED')) refused = err;
+          options.onCrash?.(err, restarting);
+        },
+      });
+      if (!refused) return;
+      await consumer.stop();
+      throw refused;
+    },
+    pause: (topics) => consumer.pause(topics),
+    seek: (topic, partition, offset) => consumer.seek(topic, partition, offset),
+    commit: (offsets) => consumer.commit(offsets),
+    groupMetadata: () => consumer.groupMetadata(),
+    stop: () => consumer.stop(),
+  };
+}
 
 /**
  * The elected coordinator's transactional producer, on the one transactional id every

@@ -8,7 +8,7 @@ import { topicOffsets } from '../kafka/offsets.js';
 import type { Admin, Kafka, Producer } from '../kafka/port.js';
 import type { CommandCodec } from '../codec/log-codec.js';
 import type { Topics } from '../domain/resources.js';
-import { sendCommand } from './command-batch.js';
+import { sendReport } from './command-batch.js';
 import type { ReportedRun } from '../log/report.js';
 import type { Logger } from '../observability/logger.js';
 
@@ -176,7 +176,7 @@ export class SnapshotTaker {
   }
 }
 
-/** The command that records a snapshot: it goes through the control topic like any report. */
+/** The command that records a snapshot: it goes through the reports topic like any report. */
 export function snapshotCommand(
   { jobId, run }: ReportedRun,
   snapshotId: string,
@@ -214,6 +214,11 @@ export class SnapshotRecorder {
     },
   ) {}
 
+  /** Registers the reports' schema under the reports topic's subject. */
+  ready(): Promise<number> {
+    return this.o.codec.ready();
+  }
+
   /** Every second until {@link stop}: records the snapshots due among `jobs()`. */
   start(jobs: () => Iterable<JobState> | undefined): void {
     this.taker?.stop();
@@ -243,6 +248,6 @@ export class SnapshotRecorder {
       this.producer = this.o.kafka.producer();
       await this.producer.connect();
     }
-    await sendCommand(this.producer, this.o.codec, this.o.topics, command);
+    await sendReport(this.producer, this.o.codec, this.o.topics, command);
   }
 }

@@ -116,6 +116,16 @@ export const REPORT_TYPES = [
 ] as const satisfies readonly CommandType[];
 export type ReportType = (typeof REPORT_TYPES)[number];
 
+/**
+ * What workers send, on `<ns>.reports`: reports on a run, and answers to a dry run. Everything
+ * else is an operator's command, on `<ns>.control` (see domain/channels.ts).
+ */
+export const WORKER_COMMAND_TYPES = [
+  ...REPORT_TYPES,
+  'ReportDryRun',
+] as const satisfies readonly CommandType[];
+export type WorkerCommandType = (typeof WORKER_COMMAND_TYPES)[number];
+
 /** A command on the control topic. */
 export type Command = {
   [K in CommandType]: CommandEnvelope & { type: K } & CommandPayloads[K];

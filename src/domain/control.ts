@@ -1,3 +1,4 @@
+import { misplaced, type Channel } from './channels.js';
 import { rejectionDraft, stamp, type Cluster } from './cluster.js';
 import type { Command } from './commands.js';
 import { decide, type Decision } from './decide.js';
@@ -28,6 +29,13 @@ export interface MalformedCommand {
 
 /** Where a command was read: its control record, for the audit trail of a rejection. */
 export interface ControlRecord {
+  /** The topic it was read from; default `control`. */
+  channel?: Channel;
+  /**
+   * A control record below the reports' cut-over (control/cutover.ts): a report on it is
+   * applied, as it was before reports had a topic of their own.
+   */
+  legacy?: boolean;
   partition: number;
   offset: string;
   /** The record's timestamp, epoch ms: part of its id (see recordCommandId). */
@@ -44,11 +52,14 @@ export interface ControlRecord {
  * command would be ignored as a repeat of an old one. The record's timestamp tells them apart.
  */
 export function recordCommandId(r: {
+  channel?: Channel;
   partition: number;
   offset: string;
   timestamp: number;
 }): string {
-  return `ctl-${r.partition}-${r.offset}-${r.timestamp}`;
+  // The reports topic has positions of its own: its records' ids must not meet the control's.
+  const prefix = r.channel === 'reports' ? 'rpt' : 'ctl';
+  return `${prefix}-${r.partition}-${r.offset}-${r.timestamp}`;
 }
 
 /** What a command came to: the decision (none for an unreadable record) and its events, stamped. */
@@ -108,6 +119,20 @@ export function decideRecord(
       decision: undefined,
       events: stamp(cluster, [draft], { ...ctx, commandId: recordId ?? command.commandId }),
     };
+  }
+  // Without a record (a replay of commands in tests) there is no topic to check.
+  const wrongTopic =
+    record &&
+    misplaced(command.type, {
+      channel: record.channel ?? 'control',
+      legacy: record.legacy ?? false,
+    });
+  if (wrongTopic) {
+    // Under the record's id, like a malformed record: the command's own id may be one a
+    // genuine command used or will use, whose outcome a forgery must not take.
+    const draft = rejectionDraft(command.jobId, command.type, 'WRONG_TOPIC', wrongTopic, source);
+    const commandId = recordId ?? `misplaced-${command.commandId}`;
+    return { decision: undefined, events: stamp(cluster, [draft], { ...ctx, commandId }) };
   }
   const decision = decide(cluster, command);
   let drafts: EventDraft[];

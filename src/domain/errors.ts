@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   'SLUICE_INFRA_NOT_RUNNING',
   // Security: a broker or registry refused the credentials.
   'SLUICE_AUTH_FAILED',
+  // Kafka's authorizer refused an operation: no ACL allows it (see NotAuthorizedError).
+  'SLUICE_NOT_AUTHORIZED',
   // A TLS handshake failed: a certificate not trusted, not naming the host, or a client one refused.
   'SLUICE_TLS_FAILED',
   // Schemas and the registry.
@@ -101,4 +103,29 @@ export class SluiceError extends Error {
 /** True when `err` is a {@link SluiceError}, optionally with the given code. */
 export function isSluiceError(err: unknown, code?: ErrorCode): err is SluiceError {
   return err instanceof SluiceError && (code === undefined || err.code === code);
+}
+
+/**
+ * Kafka refused an operation on a resource because no ACL allows it to this principal. Never
+ * retried: an ACL does not appear by waiting. `operation` and `resource` name the binding that
+ * is missing, as `sluice acl print` would print it.
+ */
+export class NotAuthorizedError extends SluiceError {
+  constructor(
+    readonly operation: string,
+    readonly resourceType: 'TOPIC' | 'GROUP' | 'TRANSACTIONAL_ID' | 'CLUSTER',
+    readonly resource: string,
+    options: { cause?: unknown; principal?: string | undefined } = {},
+  ) {
+    const who = options.principal ?? 'this principal';
+    super(
+      'SLUICE_NOT_AUTHORIZED',
+      `Kafka refused ${operation} on ${resourceType} ${resource} to ${who}: no ACL allows it. Run this as a principal of the role that may (docs/security.md, "Roles"), or grant the role's bindings with \`sluice acl apply --role <role> --principal <principal>\`.`,
+      {
+        cause: options.cause,
+        details: { operation, resourceType, resource, principal: options.principal ?? null },
+      },
+    );
+    this.name = 'NotAuthorizedError';
+  }
 }

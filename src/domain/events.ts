@@ -33,6 +33,11 @@ export const REJECTION_CODES = [
   'STALE_REPORT',
   /** A purge of a job whose exported snapshots still exist: they are deleted first. */
   'SNAPSHOTS_EXIST',
+  /**
+   * A command read from the topic of the other writer: a report on `<ns>.control` (past the
+   * cut-over, see domain/channels.ts), or an operator's command on `<ns>.reports`.
+   */
+  'WRONG_TOPIC',
 ] as const;
 export type RejectionCode = (typeof REJECTION_CODES)[number];
 

@@ -9,8 +9,17 @@ import { SluiceError } from './errors.js';
 /** The topic names of one namespace. */
 export interface Topics {
   namespace: string;
-  /** Commands in; one partition, so the coordinator sees them in one total order. */
+  /**
+   * Operators' commands in; one partition, so the coordinator sees them in one total order.
+   * Workers write nothing here (issue 15): with ACLs, only operator principals may.
+   */
   control: string;
+  /**
+   * Workers' reports in (and the coordinator's own snapshot reports); one partition. Apart from
+   * the commands so that Kafka ACLs can tell the two writers apart: only worker (and
+   * coordinator) principals may write here.
+   */
+  reports: string;
   /** The compacted lifecycle log: every event of every job. */
   jobs: string;
   /** Presence: one record per worker, with the fingerprints of the code it runs (compacted). */
@@ -35,6 +44,7 @@ export function topicNames(namespace: string): Topics {
   return {
     namespace,
     control: `${namespace}.control`,
+    reports: `${namespace}.reports`,
     jobs: `${namespace}.jobs`,
     workers: `${namespace}.workers`,
     checkpoint: `${namespace}.checkpoint`,
@@ -60,15 +70,15 @@ export function coordinatorGroup(namespace: string): string {
 }
 
 /**
- * The prefix of a job log reader's throwaway group (a consumer cannot read without one; it
- * commits nothing): `coordinator-rebuild`, `client` or `worker`, so a listing of groups says
- * who read.
+ * The prefix of the throwaway group of a job log reader that follows the log (it commits
+ * nothing): `client` or `worker`, so a listing of groups says who reads. Reads that end use no
+ * group on a real broker (Kafka.readRanges).
  */
 export function logReaderGroupPrefix(namespace: string, reader: string): string {
   return `${namespace}.${reader}`;
 }
 
-/** The prefix of a one-off read's throwaway group (a restore, a snapshot's seeding). */
+/** The prefix of the throwaway groups through which the in-memory Kafka reads offset ranges. */
 export const READ_GROUP_PREFIX = 'sluice-read';
 
 /** The changelog topic of a stateful stage. */

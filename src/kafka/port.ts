@@ -21,6 +21,8 @@
  *   starts at the log start instead, saying nothing (Sluice checks before a run starts).
  */
 
+import type { AclBinding } from '../domain/acl.js';
+
 /** A record's headers: values as the client hands them (a header may repeat). */
 export type RecordHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>;
 
@@ -132,6 +134,13 @@ export interface Admin {
   topicConfig(topic: string, names: string[]): Promise<Record<string, string>>;
   /** How many brokers the cluster has: a request that proves the cluster answers. */
   brokerCount(): Promise<number>;
+  /**
+   * Creates ALLOW bindings (any host). Kafka keeps one copy of a binding created twice, so
+   * this is idempotent. Needs ALTER on the cluster.
+   */
+  createAcls(bindings: AclBinding[]): Promise<void>;
+  /** The ALLOW bindings of a principal (any host). Needs DESCRIBE on the cluster. */
+  describeAcls(principal: string): Promise<AclBinding[]>;
 }
 
 /** A producer outside transactions: idempotent, acknowledged by all in-sync replicas. */
@@ -228,6 +237,13 @@ export interface ConsumerOptions {
   heartbeatIntervalMs?: number;
   /** How long a rebalance waits for members to rejoin. */
   rebalanceTimeoutMs?: number;
+  /**
+   * How the group deals the subscribed partitions: `spread` (the default) round-robin over the
+   * members; `one-member`, every partition to one member (the first by member id), the others
+   * standing by. The coordinator's election reads two topics, commands and reports, and both
+   * must go to the member that is elected. Every member of a group must ask for the same.
+   */
+  assignment?: 'spread' | 'one-member';
 }
 
 /** A member of a consumer group, reading committed data. */

@@ -4,8 +4,9 @@ import type { SchemaRegistry } from '../codec/registry.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import type { Outcome } from '../domain/cluster.js';
 import type { Command, CommandPayloads, CommandType } from '../domain/commands.js';
-import { SluiceError } from '../domain/errors.js';
+import { NotAuthorizedError, SluiceError } from '../domain/errors.js';
 import { CommandRejectedError } from '../domain/job-errors.js';
+import { channelOf, type Channel } from '../domain/channels.js';
 import { topicNames } from '../domain/resources.js';
 import type { Kafka, Producer } from '../kafka/port.js';
 import type { JobLog } from './job-log.js';
@@ -31,32 +32,68 @@ interface Waiter {
 }
 
 /**
- * Sends commands to a namespace's control topic and waits for the coordinator's answer in the
- * job log: the events it appended, or the reason it refused. Clients send users' commands
- * this way, workers their reports.
+ * Sends commands to a namespace's control topic, and reports to its reports topic (see
+ * domain/channels.ts), and waits for the coordinator's answer in the job log: the events it
+ * appended, or the reason it refused. Clients send users' commands this way, workers their
+ * reports.
  */
 export class CommandSender {
   private readonly waiters = new Map<string, Waiter>();
   private readonly stopListening: () => void;
 
   private readonly clock: Clock;
+  /** The reports topic's codec, registered on the first report (clients send none). */
+  private reportCodec: Promise<CommandCodec> | undefined;
+  private connected: Promise<void> | undefined;
 
   private constructor(
     private readonly opts: CommandSenderOptions,
     private readonly codec: CommandCodec,
     private readonly producer: Producer,
-    /** Connected on the first send: a client that only looks never needs it. */
-    private connected?: Promise<void>,
   ) {
     this.clock = opts.clock ?? systemClock;
     this.stopListening = opts.log.onProgress(() => this.settle());
   }
 
-  /** Registers the command schema; the producer connects on the first send. */
+  /**
+   * Registers the command schema. The producer connects at the first send: a client that only
+   * reads (an auditor's `sluice status`) never asks Kafka for a producer id, which needs a
+   * write ACL.
+   */
   static async open(opts: CommandSenderOptions): Promise<CommandSender> {
     const codec = new CommandCodec(opts.registry, topicNames(opts.log.namespace).control);
     await codec.ready();
     return new CommandSender(opts, codec, opts.kafka.producer());
+  }
+
+  /** Connects the producer once; a failed connect is tried again by the next send. */
+  private connect(): Promise<void> {
+    if (!this.connected) {
+      const connecting = this.producer.connect();
+      connecting.catch(() => {
+        this.connected = undefined;
+        // A producer whose connect failed keeps sockets open; the process must be able to end.
+        this.producer.disconnect().catch(() => undefined);
+      });
+      this.connected = connecting;
+    }
+    return this.connected;
+  }
+
+  /** The codec of a channel: each topic's records are registered under its own subject. */
+  private codecFor(channel: Channel): Promise<CommandCodec> {
+    if (channel === 'control') return Promise.resolve(this.codec);
+    if (!this.reportCodec) {
+      const codec = new CommandCodec(
+        this.opts.registry,
+        topicNames(this.opts.log.namespace).reports,
+      );
+      const ready = codec.ready().then(() => codec);
+      // A failed registration is tried again by the next report, not remembered.
+      ready.catch(() => (this.reportCodec = undefined));
+      this.reportCodec = ready;
+    }
+    return this.reportCodec;
   }
 
   get issuedBy(): string {
@@ -89,19 +126,20 @@ export class CommandSender {
     // outage past the client's retries) never does: its timeout, or a close() meanwhile, must
     // not become an unhandled rejection, which ends a Node process (a worker, with all its jobs).
     outcome.catch(() => undefined);
+    const channel = channelOf(type);
+    const topics = topicNames(this.opts.log.namespace);
     try {
-      // A connect that failed is tried again by the next send.
-      await (this.connected ??= this.producer.connect().catch((err: unknown) => {
-        this.connected = undefined;
-        throw err;
-      }));
+      const codec = await this.codecFor(channel);
+      await this.connect().catch((err: unknown) => {
+        throw producerRefused(err, channel === 'reports' ? topics.reports : topics.control);
+      });
       await this.producer.send([
         {
-          topic: topicNames(this.opts.log.namespace).control,
+          topic: channel === 'reports' ? topics.reports : topics.control,
           messages: [
             {
               key: jobId,
-              value: this.codec.encode(command),
+              value: codec.encode(command),
               headers: { 'sluice-issued-by': this.opts.issuedBy },
             },
           ],
@@ -163,4 +201,14 @@ export class CommandSender {
       w.resolve(outcome);
     }
   }
+}
+
+/**
+ * Kafka gives a producer an id only if its principal may write some topic (or holds
+ * IDEMPOTENT_WRITE on the cluster): refused one, a principal may write no topic at all, so
+ * the binding missing is WRITE on the topic this command was for.
+ */
+function producerRefused(err: unknown, topic: string): unknown {
+  if (!(err instanceof NotAuthorizedError) || err.resourceType !== 'CLUSTER') return err;
+  return new NotAuthorizedError('WRITE', 'TOPIC', topic, { cause: err });
 }

@@ -98,14 +98,22 @@ export class JobLog {
     return log;
   }
 
-  /** Keeps the log current from now on (see {@link JobLogOptions.follow}); once is enough. */
+  /**
+   * Keeps the log current from now on (see {@link JobLogOptions.follow}); once is enough.
+   * Rejects when the follower cannot join its group (an ACL missing), stopping it: a refused
+   * reader must not keep the process alive. The next call tries again.
+   */
   follow(): Promise<void> {
     this.following ??= this.reader!.follow((err) =>
       this.opts.logger.error(
         { err },
         'the job log reader stopped; this process no longer sees new events',
       ),
-    );
+    ).catch(async (err: unknown) => {
+      this.following = undefined;
+      await this.reader?.stop().catch(() => undefined);
+      throw err;
+    });
     return this.following;
   }
 

@@ -68,7 +68,9 @@ export class LogReader {
 
   /**
    * Hands over every event written after what {@link start} read, as it comes, until
-   * {@link stop}. `onCrash` hears of a consumer that stopped for good.
+   * {@link stop}. Resolves once the follower has joined its group; rejects if it cannot (a
+   * group the principal may not read), so a command is not sent that no answer could reach.
+   * `onCrash` hears of a follower that stopped for good later.
    */
   async follow(onCrash: (err: Error) => void = () => undefined): Promise<void> {
     const { kafka, topic } = this.opts;
@@ -78,11 +80,22 @@ export class LogReader {
       rebalanceTimeoutMs: 10_000,
     });
     this.consumer = consumer;
+    let joined = false;
+    let settle: { resolve: () => void; reject: (err: Error) => void } | undefined;
+    const ready = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    // A refusal may come while start() still runs; handled here, it is still what we reject with.
+    ready.catch(() => undefined);
     await consumer.start({
       topics: [topic],
       autoCommit: false,
+      onAssignment: () => {
+        joined = true;
+        settle?.resolve();
+      },
       onCrash: (err, restarting) => {
-        if (!restarting) onCrash(err);
+        if (restarting) return;
+        if (joined) onCrash(err);
+        else settle?.reject(err);
       },
       eachBatch: async (batch, control) => {
         for (const message of batch.records) {
@@ -101,6 +114,7 @@ export class LogReader {
     });
     // After start: a seek needs the consumer running; kafkajs applies it before the next fetch.
     for (const [partition, offset] of this.next) consumer.seek(topic, partition, String(offset));
+    await ready;
   }
 
   /** Decodes and hands over one record; a tombstone is a purged job's event. */

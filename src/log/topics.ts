@@ -33,7 +33,8 @@ export interface EnsureTopicsOptions {
 }
 
 /**
- * Creates the namespace's topics when missing (`<ns>.control`, `<ns>.jobs`, `<ns>.workers`),
+ * Creates the namespace's topics when missing (`<ns>.control`, `<ns>.reports`, `<ns>.jobs`,
+ * `<ns>.workers`, `<ns>.checkpoint`),
  * and checks the settings of existing ones: a control topic with several partitions would break
  * the total order of commands, and a jobs log without compaction would lose history to
  * retention.
@@ -88,6 +89,8 @@ async function ensureOnce(
           : jobsPartitions,
       config: { ...CHECKPOINT_TOPIC_CONFIG },
     },
+    // A namespace created before reports had a topic of their own gets it at the next start.
+    { topic: topics.reports, partitions: 1 },
   ].filter((t) => !existing.has(t.topic));
   if (missing.length > 0) {
     try {
@@ -118,14 +121,16 @@ export const CHECKPOINT_TOPIC_CONFIG: Record<string, string> = {
 };
 
 async function checkTopics(admin: Admin, topics: Topics): Promise<NamespaceTopics> {
-  const meta = await admin.partitions([topics.control, topics.jobs]);
-  const control = meta.find((t) => t.topic === topics.control);
-  if (control && control.partitions.length !== 1) {
-    throw new SluiceError(
-      'SLUICE_TOPIC_MISCONFIGURED',
-      `Topic ${topics.control} has ${control.partitions.length} partitions; Sluice needs exactly 1 so commands keep one order. Delete it (it holds only commands) or use another namespace.`,
-      { details: { topic: topics.control, partitions: control.partitions.length } },
-    );
+  const meta = await admin.partitions([topics.control, topics.reports, topics.jobs]);
+  for (const topic of [topics.control, topics.reports]) {
+    const found = meta.find((t) => t.topic === topic);
+    if (found && found.partitions.length !== 1) {
+      throw new SluiceError(
+        'SLUICE_TOPIC_MISCONFIGURED',
+        `Topic ${topic} has ${found.partitions.length} partitions; Sluice needs exactly 1 so commands and reports keep one order. Delete it (it holds only commands or reports) or use another namespace.`,
+        { details: { topic, partitions: found.partitions.length } },
+      );
+    }
   }
   const policy = (await admin.topicConfig(topics.jobs, ['cleanup.policy']))['cleanup.policy'] ?? '';
   if (!policy.split(',').includes('compact')) {

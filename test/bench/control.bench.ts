@@ -12,6 +12,7 @@ import { pino } from 'pino';
 import { CommandCodec } from '../../src/codec/log-codec.js';
 import { RegistryClient } from '../../src/codec/registry.js';
 import { Coordinator } from '../../src/control/coordinator.js';
+import { channelOf } from '../../src/domain/channels.js';
 import type { Command } from '../../src/domain/commands.js';
 import { compileJobConfig } from '../../src/domain/config.js';
 import { coordinatorGroup, topicNames } from '../../src/domain/resources.js';
@@ -91,26 +92,27 @@ async function main(): Promise<void> {
   };
   const admin = kafka.admin();
   await admin.connect();
-  const controlCommitted = async (): Promise<boolean> => {
-    const [end] = await admin.fetchTopicOffsets(topics.control);
-    const [group] = await admin.fetchOffsets({
-      groupId: coordinatorGroup(ns),
-      topics: [topics.control],
-    });
+  const committed = async (topic: string): Promise<boolean> => {
+    const [end] = await admin.fetchTopicOffsets(topic);
+    const [group] = await admin.fetchOffsets({ groupId: coordinatorGroup(ns), topics: [topic] });
     const at = group?.partitions.find((p) => p.partition === 0)?.offset;
     return end !== undefined && at !== undefined && BigInt(at) >= BigInt(end.high);
   };
   const grow = async (to: number): Promise<void> => {
-    const target = to - commands;
-    for (let sent = 0; sent < target; sent += 1_000) {
-      const values = Array.from({ length: Math.min(1_000, target - sent) }, () =>
-        codec.encode(next(commands++)),
-      );
-      await producer.send({ topic: topics.control, messages: values.map((value) => ({ value })) });
+    const batch = Array.from({ length: to - commands }, () => next(commands++));
+    // Commands first, then the reports on them, as workers send them: a report follows the
+    // event of the command it is about. Each topic is applied once the coordinator's group has
+    // committed it to its end (records and their events commit in one transaction): read.
+    for (const channel of ['control', 'reports'] as const) {
+      const values = batch.filter((c) => channelOf(c.type) === channel).map((c) => codec.encode(c));
+      if (values.length === 0) continue;
+      for (let sent = 0; sent < values.length; sent += 1_000)
+        await producer.send({
+          topic: topics[channel],
+          messages: values.slice(sent, sent + 1_000).map((value) => ({ value })),
+        });
+      while (!(await committed(topics[channel]))) await new Promise((r) => setTimeout(r, 200));
     }
-    // Every command is applied once the coordinator's group has committed the control topic to
-    // its end (commands and their events commit in one transaction): read, not counted.
-    while (!(await controlCommitted())) await new Promise((r) => setTimeout(r, 200));
     await new Promise((r) => setTimeout(r, 6_000)); // past a checkpoint
   };
   const env = {

@@ -8,11 +8,12 @@ import type { Kafka, Producer } from 'kafkajs';
 import kafkajs from '../../src/kafka/kafkajs/loader.js';
 import { pino } from 'pino';
 import { SluiceClient } from '../../src/node/client.js';
-import { CommandCodec } from '../../src/codec/log-codec.js';
+import { CommandCodec, EventCodec } from '../../src/codec/log-codec.js';
 import { RegistryClient } from '../../src/codec/registry.js';
 import { Coordinator } from '../../src/control/coordinator.js';
 import { topicNames } from '../../src/domain/resources.js';
 import type { Command } from '../../src/domain/commands.js';
+import { channelOf } from '../../src/domain/channels.js';
 import { compileJobConfig } from '../../src/domain/config.js';
 import { resolveInfra } from '../../src/infra/index.js';
 import { createKafka } from '../../src/kafka/kafkajs/adapter.js';
@@ -210,17 +211,32 @@ async function sluiceThroughput(
     (cmds, _i, arr) => cmds.map((c, r) => ({ c, r, n: arr.length })),
   );
   // Round-major order: every job's first command, then every job's second, and so on.
-  const ordered = all.sort((x, y) => x.r - y.r).map((x) => codec.encode(x.c));
+  const sorted = all.sort((x, y) => x.r - y.r);
+  const ordered = sorted.map((x) => codec.encode(x.c));
+  // Reports go to their own topic (issue 15), as a worker sends them.
+  const isReport = sorted.map((x) => channelOf(x.c.type) === 'reports');
   const total = ordered.length;
   // Publish everything, time until every command's event is in the log.
-  const drained = drain(kafka, topics.jobs, total + before);
+  const values: Buffer[] = [];
+  const drained = drain(kafka, topics.jobs, total + before, (v) => void (v && values.push(v)));
   const t0 = performance.now();
-  for (let i = 0; i < ordered.length; i += 500)
-    await producer.send({
-      topic: topics.control,
-      messages: ordered.slice(i, i + 500).map((value) => ({ value })),
+  for (let i = 0; i < ordered.length; i += 500) {
+    const chunk = ordered.slice(i, i + 500).map((value, j) => ({ value, j: i + j }));
+    await producer.sendBatch({
+      topicMessages: [
+        { topic: topics.control, messages: chunk.filter((m) => !isReport[m.j]) },
+        { topic: topics.reports, messages: chunk.filter((m) => isReport[m.j]) },
+      ].map((t) => ({ ...t, messages: t.messages.map(({ value }) => ({ value })) })),
     });
+  }
   const seconds = ((await drained) - t0) / 1000;
+  // Commands and reports are read from two topics: one read before the command it follows is
+  // refused (a worker would not send it before reading that command's event). Counted, so
+  // the figure says what it measured.
+  const events = new EventCodec(registry, topics.jobs);
+  let rejected = 0;
+  for (const v of values) if ((await events.decode(v)).type === 'CommandRejected') rejected++;
+  process.stderr.write(`${ns}: ${rejected} of ${total + before} events were rejections\n`);
   return { coordinator, client, ordered, total, seconds };
 }
 

@@ -36,6 +36,7 @@ import {
 
 const NS = 'ctl';
 const CONTROL = topicNames(NS).control;
+const REPORTS = topicNames(NS).reports;
 /** The coordinators' group, and their one transactional id. */
 const ELECTION = coordinatorGroup(NS);
 
@@ -99,16 +100,26 @@ function publishRounds(
         const values = jobs.map((cmds) => JSON.stringify(cmds[round]));
         await publishCommands(kafka, NS, values, 'ops');
         await w.clock.sleep(gapMs);
+        // A worker reports on a run only once it has read the event that started it, and the
+        // users here wait for their answers: each round follows the last one's outcomes. The
+        // coordinator reads commands and reports from two topics, so only such causal order is
+        // guaranteed between them (docs/security.md).
+        while (!allHandled(w)) await w.clock.sleep(10);
       }
     })(),
   );
   return { done: () => run.settled };
 }
 
-/** Every command of the scripts is answered: the control topic is committed to its end. */
+/** Every command of the scripts is answered: the control and reports topics are committed to their ends. */
 function allHandled(w: MemoryWorld): boolean {
   const end = w.cluster.watermarks(CONTROL)[0]?.high ?? 0;
-  return end > 0 && committedOffset(w.cluster, ELECTION, CONTROL, 0) === end;
+  const reports = w.cluster.watermarks(REPORTS)[0]?.high ?? 0;
+  return (
+    end > 0 &&
+    committedOffset(w.cluster, ELECTION, CONTROL, 0) === end &&
+    (reports === 0 || committedOffset(w.cluster, ELECTION, REPORTS, 0) === reports)
+  );
 }
 
 /**

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Command } from '../../src/domain/commands.js';
 import type { JobEvent } from '../../src/domain/events.js';
+import { channelOf } from '../../src/domain/channels.js';
 import { codecs, command, publish, readLogUntil } from '../support/commands.js';
 import { kafkaClient, sluiceEnv } from '../support/kafka.js';
 import { ROOT } from '../support/spawn.js';
@@ -143,14 +144,26 @@ describe('coordinator failover', () => {
     await producer.connect();
     // Publish in rounds while, in parallel, the active member is killed once it has applied
     // some commands: it dies with commands still arriving and, likely, a transaction open.
+    // Each round follows the last one's outcomes, as workers and users do: a worker reports on
+    // a run once it has read the event that started it. Commands and reports are on two topics,
+    // and that causal order is all the coordinator keeps between them (docs/security.md).
     const publishing = (async () => {
       for (let round = 0; round < 10; round++) {
+        const batch = jobs.map((cmds) => cmds[round] as Command);
         await publish(
           producer,
           ns,
-          jobs.map((cmds) => commands.encode(cmds[round] as Command)),
+          batch.map((c) => commands.encode(c)),
+          channelOf(batch[0]?.type ?? ''),
         );
         await sleep(400);
+        const ids = new Set(batch.map((c) => c.commandId));
+        await readLogUntil(
+          ns,
+          events,
+          (l) => l.filter((e) => ids.has(e.commandId)).length >= ids.size,
+          120_000,
+        );
       }
     })();
     await until('the active member to apply 200 commands', () => active.appended >= 200, 60_000);

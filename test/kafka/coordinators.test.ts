@@ -55,3 +55,45 @@ describe("Sluice's kafkajs Cluster reuses coordinators", () => {
     expect(other.lookups).toEqual(['tx-1']);
   });
 });
+
+describe("Sluice's kafkajs Cluster says why a coordinator lookup was refused", () => {
+  function refusing(answer: Error) {
+    class FakeCluster {
+      brokerPool = {
+        findConnectedBroker: () =>
+          Promise.resolve({ findGroupCoordinator: () => Promise.reject(answer) }),
+      };
+      findGroupCoordinatorMetadata(_lookup: { groupId: string }) {
+        // kafkajs drops each broker's answer and throws this.
+        const err = new Error('Failed to find group coordinator');
+        err.name = 'KafkaJSGroupCoordinatorNotFound';
+        return Promise.reject(err);
+      }
+      refreshMetadata() {
+        return Promise.resolve();
+      }
+    }
+    cachingCoordinators(FakeCluster as never, () => 0);
+    return new FakeCluster();
+  }
+
+  it("rethrows the broker's authorization refusal instead of a coordinator not found", async () => {
+    const denied = Object.assign(new Error('Group authorization failed'), {
+      type: 'GROUP_AUTHORIZATION_FAILED',
+    });
+    await expect(refusing(denied).findGroupCoordinatorMetadata({ groupId: 'g' })).rejects.toBe(
+      denied,
+    );
+  });
+
+  it("keeps kafkajs's error when the broker answers anything else", async () => {
+    const other = Object.assign(new Error('not available'), {
+      type: 'COORDINATOR_NOT_AVAILABLE',
+    });
+    await expect(
+      refusing(other).findGroupCoordinatorMetadata({ groupId: 'g' }),
+    ).rejects.toMatchObject({
+      name: 'KafkaJSGroupCoordinatorNotFound',
+    });
+  });
+});

@@ -63,12 +63,14 @@ describe('ensureTopics', () => {
     });
   });
 
-  it('adds <ns>.workers and <ns>.checkpoint to a namespace made before them, leaving the other two as they are', async () => {
+  it('adds <ns>.workers, <ns>.checkpoint and <ns>.reports to a namespace made before them, leaving the other two as they are', async () => {
     const { cluster, admin, requests } = world();
     cluster.createTopic(topics.control, 1);
     cluster.createTopic(topics.jobs, 3, { 'cleanup.policy': 'compact' });
     await ensureTopics(admin, topics);
-    expect(requests.map((r) => r.map((t) => t.topic))).toEqual([['ns.workers', 'ns.checkpoint']]);
+    expect(requests.map((r) => r.map((t) => t.topic))).toEqual([
+      ['ns.workers', 'ns.checkpoint', 'ns.reports'],
+    ]);
     // Partitioned like the job log as it is, compacted.
     expect(requests[0]?.[1]).toMatchObject({
       partitions: 3,

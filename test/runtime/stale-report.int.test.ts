@@ -13,7 +13,7 @@ import { endpoints, kafkaClient, testNamespace, useTopics } from '../support/kaf
 import { produceNumbers, readAll, readUntil } from '../support/records.js';
 import { connectClient } from '../support/sluice.js';
 
-// A failure report of the run a resume replaced, arriving late through the real control topic
+// A failure report of the run a resume replaced, arriving late through the real reports topic
 // (as Avro from a client, and as JSON from a plain producer): the coordinator refuses it as
 // STALE_REPORT, the resumed job stays RUNNING and goes on processing, on a real broker and
 // registry with an in-process worker (which is also the coordinator).
@@ -102,7 +102,7 @@ describe('a failure report of the run before a resume, arriving late', () => {
     const producer = kafkaClient().producer();
     await producer.connect();
     const json = { type: 'ReportFailure', jobId: job.id, commandId: `${ns}-late-json`, failure };
-    await publish(producer, ns, [JSON.stringify({ ...json, run: 1 })]);
+    await publish(producer, ns, [JSON.stringify({ ...json, run: 1 })], 'reports');
     await producer.disconnect();
     await until(() => rejections(job.history()).length === 2, 'the JSON report refused');
 
@@ -142,7 +142,7 @@ describe('a failure report of the run before a resume, arriving late', () => {
     // The worker's own reports named their runs: it reported started on run 1, then on run 2.
     const { commands } = await codecs(ns);
     const started: (number | undefined)[] = [];
-    for (const r of await readAll(topicNames(ns).control)) {
+    for (const r of await readAll(topicNames(ns).reports)) {
       const c = await commands.decode(r.value, { commandId: 'x', issuedBy: 'x', at: 0 });
       if (!('malformed' in c) && c.type === 'ReportStarted') started.push(c.run);
     }

@@ -115,10 +115,10 @@ async function answer(w: MemoryWorld, work: Promise<unknown>): Promise<unknown> 
 
 /** The reports of one type on the control topic, decoded, in order. */
 async function reportsOf<K extends ReportType>(w: MemoryWorld, type: K): Promise<CommandOf<K>[]> {
-  const codec = new CommandCodec(w.registry, topicNames(NS).control);
+  const codec = new CommandCodec(w.registry, topicNames(NS).reports);
   await codec.ready();
   const out: CommandOf<K>[] = [];
-  for (const r of w.cluster.read(topicNames(NS).control)) {
+  for (const r of w.cluster.read(topicNames(NS).reports)) {
     const c = await codec.decode(r.value, { commandId: 'x', issuedBy: 'x', at: 0 });
     if (!('malformed' in c) && c.type === type) out.push(c as CommandOf<K>);
   }

@@ -28,7 +28,7 @@ const COMMAND_TIMEOUT_MS = 30_000;
 
 /**
  * One registry for every seed: a registry holds nothing a seed could change but its schemas, so
- * sharing it spares compiling them per seed. Both schemas are registered up front, in a fixed
+ * sharing it spares compiling them per seed. The schemas are registered up front, in a fixed
  * order, so their ids do not depend on which seeds ran before.
  */
 const SHARED_REGISTRY = new MemoryRegistry();
@@ -36,6 +36,7 @@ const SHARED_REGISTRY = new MemoryRegistry();
 export const EVENTS = new EventCodec(SHARED_REGISTRY, topicNames(NAMESPACE).jobs);
 await EVENTS.ready();
 await new CommandCodec(SHARED_REGISTRY, topicNames(NAMESPACE).control).ready();
+await new CommandCodec(SHARED_REGISTRY, topicNames(NAMESPACE).reports).ready();
 
 /** One simulated process: a client name on the cluster, and what stops it cleanly (unused on a crash). */
 interface Incarnation {

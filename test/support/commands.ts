@@ -31,13 +31,17 @@ export async function codecs(
   return { commands, events };
 }
 
-/** Publishes raw control records in order. */
+/**
+ * Publishes raw records in order, to the control topic, or to the reports topic with
+ * `to: 'reports'` (where workers' reports go: domain/channels.ts).
+ */
 export async function publish(
   producer: Producer,
   namespace: string,
   values: (Buffer | string)[],
+  to: 'control' | 'reports' = 'control',
 ): Promise<void> {
-  const topic = topicNames(namespace).control;
+  const topic = topicNames(namespace)[to];
   for (let i = 0; i < values.length; i += 200) {
     await producer.send({ topic, messages: values.slice(i, i + 200).map((value) => ({ value })) });
   }

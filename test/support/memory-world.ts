@@ -2,6 +2,7 @@ import { pino, type Logger } from 'pino';
 import { EventCodec } from '../../src/codec/log-codec.js';
 import { MemoryRegistry } from '../../src/codec/memory-registry.js';
 import type { JobEvent } from '../../src/domain/events.js';
+import { channelOf } from '../../src/domain/channels.js';
 import { topicNames } from '../../src/domain/resources.js';
 import {
   MemoryCluster,
@@ -201,11 +202,24 @@ export async function publishCommands(
   values: (string | Buffer)[],
   issuedBy = 'test',
 ): Promise<void> {
-  await produce(
-    kafka,
-    topicNames(namespace).control,
-    values.map((value) => ({ value, headers: { 'sluice-issued-by': issuedBy } })),
-  );
+  const topics = topicNames(namespace);
+  // Each to its topic, as the CommandSender sends them: a report to <ns>.reports, the rest
+  // (and anything unreadable) to <ns>.control.
+  for (const value of values) {
+    const channel = typeof value === 'string' ? channelOfJson(value) : 'control';
+    await produce(kafka, channel === 'reports' ? topics.reports : topics.control, [
+      { value, headers: { 'sluice-issued-by': issuedBy } },
+    ]);
+  }
+}
+
+function channelOfJson(value: string): 'control' | 'reports' {
+  try {
+    const parsed = JSON.parse(value) as { type?: unknown };
+    return typeof parsed.type === 'string' ? channelOf(parsed.type) : 'control';
+  } catch {
+    return 'control';
+  }
 }
 
 /** What {@link watchProducers} saw of the transactional producers opened through a client. */

@@ -1,6 +1,9 @@
 import type { Admin as KafkaJSAdmin } from 'kafkajs';
 import { isUnknownTopic } from '../errors.js';
 import type { Admin, GroupMember, NewTopic, PartitionOffset, PartitionOffsets } from '../port.js';
+import type { AclBinding } from '../../domain/acl.js';
+import { authorized } from '../authorization.js';
+import { createAcls, describeAcls } from './acls.js';
 import kafkajs from './loader.js';
 
 /** Kafka's answers while a topic just created is not yet known everywhere. */
@@ -69,29 +72,37 @@ export class KafkajsAdmin implements Admin {
   }
 
   async createTopics(topics: NewTopic[]): Promise<void> {
-    await createTopicsWithLeaders(
-      this.admin,
-      topics.map((t) => ({
-        topic: t.topic,
-        numPartitions: t.partitions,
-        // Left out, kafkajs sends -1: the broker's default.
-        ...(t.replicationFactor !== undefined && { replicationFactor: t.replicationFactor }),
-        configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
-      })),
+    const names = topics.map((t) => t.topic);
+    await authorized({ TOPIC: ['CREATE', names] }, () =>
+      createTopicsWithLeaders(
+        this.admin,
+        topics.map((t) => ({
+          topic: t.topic,
+          numPartitions: t.partitions,
+          // Left out, kafkajs sends -1: the broker's default.
+          ...(t.replicationFactor !== undefined && { replicationFactor: t.replicationFactor }),
+          configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
+        })),
+      ),
     );
   }
 
   deleteTopics(topics: string[]): Promise<void> {
-    return this.admin.deleteTopics({ topics });
+    return authorized({ TOPIC: ['DELETE', topics] }, () => this.admin.deleteTopics({ topics }));
   }
 
   async partitions(topics: string[]): Promise<{ topic: string; partitions: number[] }[]> {
-    const { topics: meta } = await this.admin.fetchTopicMetadata({ topics });
+    const { topics: meta } = await authorized({ TOPIC: ['DESCRIBE', topics] }, () =>
+      this.admin.fetchTopicMetadata({ topics }),
+    );
     return meta.map((t) => ({ topic: t.name, partitions: t.partitions.map((p) => p.partitionId) }));
   }
 
   async offsets(topic: string): Promise<PartitionOffsets[]> {
-    return (await this.admin.fetchTopicOffsets(topic)).map((o) => ({
+    const offsets = await authorized({ TOPIC: ['DESCRIBE', topic] }, () =>
+      this.admin.fetchTopicOffsets(topic),
+    );
+    return offsets.map((o) => ({
       partition: o.partition,
       low: BigInt(o.low),
       high: BigInt(o.high),
@@ -99,7 +110,10 @@ export class KafkajsAdmin implements Admin {
   }
 
   async committed(groupId: string, topics?: string[]): Promise<PartitionOffset[]> {
-    const answer = await this.admin.fetchOffsets(topics ? { groupId, topics } : { groupId });
+    const answer = await authorized(
+      { GROUP: ['DESCRIBE', groupId], TOPIC: ['DESCRIBE', topics ?? []] },
+      () => this.admin.fetchOffsets(topics ? { groupId, topics } : { groupId }),
+    );
     return answer.flatMap(({ topic, partitions }) =>
       partitions.map(({ partition, offset, metadata }) => ({
         topic,
@@ -116,7 +130,9 @@ export class KafkajsAdmin implements Admin {
 
   async describeGroups(groupIds: string[]): Promise<{ groupId: string; members: GroupMember[] }[]> {
     if (groupIds.length === 0) return [];
-    const { groups } = await this.admin.describeGroups(groupIds);
+    const { groups } = await authorized({ GROUP: ['DESCRIBE', groupIds] }, () =>
+      this.admin.describeGroups(groupIds),
+    );
     return groups.map((g) => ({
       groupId: g.groupId,
       members: g.members.map((m) => ({
@@ -132,14 +148,18 @@ export class KafkajsAdmin implements Admin {
   }
 
   deleteGroups(groupIds: string[]): Promise<void> {
-    return this.admin.deleteGroups(groupIds).then(() => undefined);
+    return authorized({ GROUP: ['DELETE', groupIds] }, () =>
+      this.admin.deleteGroups(groupIds),
+    ).then(() => undefined);
   }
 
   async topicConfig(topic: string, names: string[]): Promise<Record<string, string>> {
-    const { resources } = await this.admin.describeConfigs({
-      resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configNames: names }],
-      includeSynonyms: false,
-    });
+    const { resources } = await authorized({ TOPIC: ['DESCRIBE_CONFIGS', topic] }, () =>
+      this.admin.describeConfigs({
+        resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configNames: names }],
+        includeSynonyms: false,
+      }),
+    );
     return Object.fromEntries(
       (resources[0]?.configEntries ?? []).map((c) => [c.configName, c.configValue]),
     );
@@ -147,6 +167,18 @@ export class KafkajsAdmin implements Admin {
 
   async brokerCount(): Promise<number> {
     return (await this.admin.describeCluster()).brokers.length;
+  }
+
+  createAcls(bindings: AclBinding[]): Promise<void> {
+    return authorized({ CLUSTER: ['ALTER', 'kafka-cluster'] }, () =>
+      createAcls(this.admin, bindings),
+    );
+  }
+
+  describeAcls(principal: string): Promise<AclBinding[]> {
+    return authorized({ CLUSTER: ['DESCRIBE', 'kafka-cluster'] }, () =>
+      describeAcls(this.admin, principal),
+    );
   }
 }
 

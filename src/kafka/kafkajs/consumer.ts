@@ -11,7 +11,9 @@ import type {
   GroupMetadata,
   PartitionOffset,
 } from '../port.js';
+import { asNotAuthorized, type Needs } from '../authorization.js';
 import { isTransient } from '../errors.js';
+import { oneMemberAssigner } from './one-member.js';
 import { restartOnError } from './restart.js';
 
 /**
@@ -65,6 +67,7 @@ export class KafkajsConsumer implements GroupConsumer {
         ...(options.rebalanceTimeoutMs !== undefined && {
           rebalanceTimeout: options.rebalanceTimeoutMs,
         }),
+        ...(options.assignment === 'one-member' && { partitionAssigners: [oneMemberAssigner] }),
       }),
     );
   }
@@ -95,13 +98,19 @@ export class KafkajsConsumer implements GroupConsumer {
           lastOffset: payload.lastOffset,
         }),
       );
+    const needs: Needs = { GROUP: ['READ', this.group.groupId], TOPIC: ['READ', o.topics] };
     c.on(c.events.CRASH, ({ payload }) => {
       if (this.stopping) return;
       const restarting = payload.restart || this.restartLater(payload.error, run, onCrash);
-      onCrash?.(payload.error, restarting);
+      // A refusal is passed on as such, naming what is missing: the reader fails fast with it.
+      onCrash?.(asNotAuthorized(payload.error, needs) as Error, restarting);
     });
-    await c.connect();
-    await c.subscribe({ topics: o.topics, fromBeginning: true });
+    try {
+      await c.connect();
+      await c.subscribe({ topics: o.topics, fromBeginning: true });
+    } catch (err) {
+      throw asNotAuthorized(err, needs);
+    }
     const run: ConsumerRunConfig = {
       autoCommit: o.autoCommit,
       eachBatchAutoResolve: false,

@@ -16,6 +16,9 @@ interface Lookup {
 interface ClusterLike {
   findGroupCoordinatorMetadata(lookup: Lookup): Promise<unknown>;
   refreshMetadata(...args: unknown[]): Promise<unknown>;
+  brokerPool: {
+    findConnectedBroker(): Promise<{ findGroupCoordinator(lookup: Lookup): Promise<unknown> }>;
+  };
 }
 
 type ClusterClass = { prototype: ClusterLike } & Record<symbol, unknown>;
@@ -52,7 +55,7 @@ export function cachingCoordinators(
     const key = `${lookup.coordinatorType ?? 0}:${lookup.groupId}`;
     const hit = cache.get(key);
     if (hit && now() - hit.at < COORDINATOR_TTL_MS) return hit.found;
-    const found = find.call(this, lookup);
+    const found = find.call(this, lookup).catch((err: unknown) => refusalOf(this, lookup, err));
     cache.set(key, { at: now(), found });
     // A failed lookup is not kept: the next call asks again.
     found.catch(() => {
@@ -66,4 +69,23 @@ export function cachingCoordinators(
   };
   Object.defineProperty(Cluster, COORDINATOR_CACHE_MARK, { value: true });
   return Cluster;
+}
+
+/**
+ * kafkajs asks each broker for the coordinator and, when every one refuses, throws
+ * KafkaJSGroupCoordinatorNotFound with the brokers' answers dropped. An authorizer's refusal
+ * (GROUP_AUTHORIZATION_FAILED: no DESCRIBE on the group; TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+ * then looks like an outage, which Sluice retries for ever. Asked once more, a broker's own
+ * answer says which it was; any other failure is rethrown as kafkajs threw it.
+ */
+async function refusalOf(cluster: ClusterLike, lookup: Lookup, err: unknown): Promise<never> {
+  if ((err as { name?: unknown } | null)?.name !== 'KafkaJSGroupCoordinatorNotFound') throw err;
+  let answer: unknown;
+  try {
+    await (await cluster.brokerPool.findConnectedBroker()).findGroupCoordinator(lookup);
+  } catch (e) {
+    answer = e;
+  }
+  const type = (answer as { type?: unknown } | undefined)?.type;
+  throw typeof type === 'string' && type.endsWith('_AUTHORIZATION_FAILED') ? answer : err;
 }

@@ -15,6 +15,7 @@ import type {
   TransactionalProducer,
   Written,
 } from '../port.js';
+import { authorized, type Needs } from '../authorization.js';
 import kafkajs from './loader.js';
 import { GROUP_GENERATION, type GroupGeneration } from './txn-offset-commit.js';
 
@@ -64,12 +65,18 @@ export class KafkajsProducer implements Producer {
   }
 
   connect(): Promise<void> {
-    return this.producer.connect();
+    // An idempotent producer asks for a producer id: WRITE on some topic, or IDEMPOTENT_WRITE.
+    return authorized({ CLUSTER: ['IDEMPOTENT_WRITE', 'kafka-cluster'] }, () =>
+      this.producer.connect(),
+    );
   }
 
   async send(records: TopicRecords[]): Promise<Written[]> {
     // The port's records are kafkajs's messages structurally: handed over as they are.
-    return written(await this.producer.sendBatch({ topicMessages: records }));
+    const sent = await authorized(writing(records), () =>
+      this.producer.sendBatch({ topicMessages: records }),
+    );
+    return written(sent);
   }
 
   disconnect(): Promise<void> {
@@ -88,7 +95,10 @@ export async function initTransactions(producer: KafkaJSProducer): Promise<void>
 export class KafkajsTransactionalProducer implements TransactionalProducer {
   private readonly producer: KafkaJSProducer;
 
+  private readonly id: string;
+
   constructor(client: KafkaJSClient, options: TransactionalOptions) {
+    this.id = options.transactionalId;
     this.producer = client.producer(
       producerConfig({
         transactionalId: options.transactionalId,
@@ -109,11 +119,13 @@ export class KafkajsTransactionalProducer implements TransactionalProducer {
    * read then could be one commit behind (shown by test/kafka/fencing.int.test.ts).
    */
   init(): Promise<void> {
-    return initTransactions(this.producer);
+    return authorized({ TRANSACTIONAL_ID: ['WRITE', this.id] }, () =>
+      initTransactions(this.producer),
+    );
   }
 
   async begin(): Promise<Transaction> {
-    return new KafkajsTransaction(await this.producer.transaction());
+    return new KafkajsTransaction(await this.producer.transaction(), this.id);
   }
 
   disconnect(): Promise<void> {
@@ -122,10 +134,14 @@ export class KafkajsTransactionalProducer implements TransactionalProducer {
 }
 
 class KafkajsTransaction implements Transaction {
-  constructor(private readonly tx: KafkaJSTransaction) {}
+  constructor(
+    private readonly tx: KafkaJSTransaction,
+    private readonly id: string,
+  ) {}
 
   async send(records: TopicRecords[]): Promise<Written[]> {
-    return written(await this.tx.sendBatch({ topicMessages: records }));
+    const needs = { ...writing(records), TRANSACTIONAL_ID: ['WRITE', this.id] } satisfies Needs;
+    return written(await authorized(needs, () => this.tx.sendBatch({ topicMessages: records })));
   }
 
   /**
@@ -151,14 +167,27 @@ class KafkajsTransaction implements Transaction {
       };
       Object.defineProperty(topics, GROUP_GENERATION, { value: generation });
     }
-    await this.tx.sendOffsets({ consumerGroupId: group.groupId, topics });
+    await authorized({ GROUP: ['READ', group.groupId], TRANSACTIONAL_ID: ['WRITE', this.id] }, () =>
+      this.tx.sendOffsets({ consumerGroupId: group.groupId, topics }),
+    );
   }
 
   commit(): Promise<void> {
-    return this.tx.commit();
+    return authorized({ TRANSACTIONAL_ID: ['WRITE', this.id] }, () => this.tx.commit());
   }
 
   abort(): Promise<void> {
     return this.tx.abort();
   }
+}
+
+/**
+ * What a send needs: WRITE on its topics, and, for an idempotent producer's id, WRITE on some
+ * topic (or IDEMPOTENT_WRITE on the cluster, KIP-679).
+ */
+function writing(records: TopicRecords[]): Needs {
+  return {
+    TOPIC: ['WRITE', records.map((r) => r.topic)],
+    CLUSTER: ['IDEMPOTENT_WRITE', 'kafka-cluster'],
+  };
 }

@@ -1,4 +1,5 @@
 import type { Kafka as KafkaJSClient } from 'kafkajs';
+import { asNotAuthorized } from '../authorization.js';
 import type { ConsumedRecord, PartitionRange, RangeHandler } from '../port.js';
 import { privateKafkajs } from './loader.js';
 
@@ -89,10 +90,11 @@ export async function readRanges(
 ): Promise<void> {
   const open = ranges.filter((r) => r.to > r.from).map((range) => ({ range, next: range.from }));
   if (open.length === 0) return;
+  const topics = [...new Set(open.map((r) => r.range.topic))];
   const cluster = createCluster(client);
-  await cluster.connect();
   try {
-    await cluster.addMultipleTargetTopics([...new Set(open.map((r) => r.range.topic))]);
+    await cluster.connect();
+    await cluster.addMultipleTargetTopics(topics);
     let retryingSince: number | undefined;
     let pending = open;
     while (pending.length > 0) {
@@ -105,12 +107,16 @@ export async function readRanges(
           (type !== undefined && STALE_METADATA.has(type)) ||
           (err as Error).name === 'KafkaJSTopicMetadataNotLoaded';
         retryingSince ??= Date.now();
-        if (!stale || Date.now() - retryingSince > RETRY_BUDGET_MS) throw err;
+        // A refusal names what is missing: reading the topics.
+        if (!stale || Date.now() - retryingSince > RETRY_BUDGET_MS)
+          throw asNotAuthorized(err, { TOPIC: ['READ', topics] });
         await new Promise((resolve) => setTimeout(resolve, 200));
         await cluster.refreshMetadata();
       }
       pending = pending.filter((r) => r.next < r.range.to);
     }
+  } catch (err) {
+    throw asNotAuthorized(err, { TOPIC: ['READ', topics] });
   } finally {
     await cluster.disconnect();
   }

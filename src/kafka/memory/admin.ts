@@ -1,3 +1,4 @@
+import type { AclBinding } from '../../domain/acl.js';
 import { KafkaProtocolError } from '../errors.js';
 import type { Admin, GroupMember, NewTopic, PartitionOffset, PartitionOffsets } from '../port.js';
 import type { FaultTarget } from './faults.js';
@@ -129,6 +130,23 @@ export class MemoryAdmin implements Admin {
     return this.call('brokerCount', {}, () => BROKERS);
   }
 
+  /**
+   * Kept, and answered by describeAcls, but never enforced: the in-memory Kafka has no
+   * principals. What the bindings allow is checked against a real broker's StandardAuthorizer
+   * (test/security/acl.int.test.ts).
+   */
+  createAcls(bindings: AclBinding[]): Promise<void> {
+    return this.call('createAcls', {}, () => {
+      for (const b of bindings) this.broker.acls.set(aclKey(b), { ...b });
+    });
+  }
+
+  describeAcls(principal: string): Promise<AclBinding[]> {
+    return this.call('describeAcls', {}, () =>
+      [...this.broker.acls.values()].filter((b) => b.principal === principal),
+    );
+  }
+
   private get broker() {
     return this.process.broker;
   }
@@ -148,4 +166,9 @@ function checkReplicationFactor(t: NewTopic, brokers: number): void {
       ? 'Replication factor must be larger than 0, or -1 to use the default value.'
       : `Unable to replicate the partition ${rf} time(s): The target replication factor of ${rf} cannot be reached because only ${brokers} broker(s) are registered.`,
   );
+}
+
+/** A binding's identity: Kafka keeps one of each. */
+function aclKey(b: AclBinding): string {
+  return [b.principal, b.resourceType, b.pattern, b.resourceName, b.operation].join('\u0000');
 }

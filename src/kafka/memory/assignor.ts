@@ -31,3 +31,25 @@ export function assignRoundRobin(
   }
   return shares;
 }
+
+/**
+ * Every partition of every subscribed topic to the first member by id (Kafka's
+ * `one-member` protocol in the kafkajs adapter, see kafkajs/one-member.ts); the others get an
+ * empty share and stand by.
+ */
+export function assignToOne(
+  members: readonly Subscriber[],
+  partitionsOf: (topic: string) => number | undefined,
+): Map<string, Record<string, number[]>> {
+  const sorted = [...members].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const shares = new Map<string, Record<string, number[]>>(sorted.map((m) => [m.id, {}]));
+  const first = sorted[0];
+  if (first === undefined) return shares;
+  const share: Record<string, number[]> = {};
+  for (const topic of [...new Set(first.topics)].sort()) {
+    const count = partitionsOf(topic) ?? 0;
+    if (count > 0) share[topic] = Array.from({ length: count }, (_, p) => p);
+  }
+  shares.set(first.id, share);
+  return shares;
+}

@@ -1,3 +1,4 @@
+import type { AclBinding } from '../../domain/acl.js';
 import type { Clock } from '../../domain/clock.js';
 import { Faults } from './faults.js';
 import { GroupCoordinator } from './groups.js';
@@ -27,6 +28,8 @@ export class Broker {
   readonly groups: GroupCoordinator;
   readonly txns: TransactionCoordinator;
   readonly faults = new Faults();
+  /** ACL bindings created, by identity: kept, never enforced (see MemoryAdmin.createAcls). */
+  readonly acls = new Map<string, AclBinding>();
   readonly traceLines: string[] = [];
   /** Operations done, traced or not: a cheap progress measure for a simulation. */
   operations = 0;

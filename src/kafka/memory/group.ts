@@ -7,6 +7,8 @@ export interface MemberSpec {
   topics: readonly string[];
   sessionTimeoutMs: number;
   rebalanceTimeoutMs: number;
+  /** Every partition to one member (ConsumerOptions.assignment). */
+  oneMember?: boolean;
   /** The member's current assignment ended: a rebalance began, or the member was removed. */
   revoked: () => void;
 }

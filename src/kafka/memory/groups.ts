@@ -1,6 +1,6 @@
 import type { Clock } from '../../domain/clock.js';
 import { KafkaProtocolError } from '../errors.js';
-import { assignRoundRobin } from './assignor.js';
+import { assignRoundRobin, assignToOne } from './assignor.js';
 import { Group, Member, type CommittedOffset, type JoinResult, type MemberSpec } from './group.js';
 import { rebalancing, unknownMember } from './protocol.js';
 
@@ -176,7 +176,10 @@ export class GroupCoordinator {
     group.rebalanceTimer = undefined;
     const generation = ++group.generation;
     const members = [...group.members.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
-    const shares = assignRoundRobin(
+    // Kafka would refuse a member asking for another protocol (INCONSISTENT_GROUP_PROTOCOL);
+    // here the members are Sluice's own, which all ask alike.
+    const assign = members.some((m) => m.spec.oneMember === true) ? assignToOne : assignRoundRobin;
+    const shares = assign(
       members.map((m) => ({ id: m.id, topics: m.spec.topics })),
       this.partitionsOf,
     );

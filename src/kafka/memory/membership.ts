@@ -48,6 +48,7 @@ export class Membership {
       topics,
       sessionTimeoutMs: this.config.sessionTimeoutMs ?? SESSION_TIMEOUT_MS,
       rebalanceTimeoutMs: this.config.rebalanceTimeoutMs ?? REBALANCE_TIMEOUT_MS,
+      oneMember: this.config.assignment === 'one-member',
       revoked: () => {
         this.share.stale = true;
         this.wake();

@@ -43,3 +43,22 @@ describe('the in-memory admin’s replication', () => {
     });
   });
 });
+
+describe('the in-memory admin’s ACLs', () => {
+  it('keeps one of each binding however often it is created, by principal (never enforced)', async () => {
+    const { cluster } = setup();
+    const admin = cluster.client('a').admin();
+    const read = {
+      principal: 'User:w',
+      resourceType: 'TOPIC',
+      resourceName: 'ns.jobs',
+      pattern: 'LITERAL',
+      operation: 'READ',
+    } as const;
+    const write = { ...read, operation: 'WRITE' } as const;
+    await admin.createAcls([read, write]);
+    await admin.createAcls([read]);
+    await admin.createAcls([{ ...read, principal: 'User:other' }]);
+    expect(await admin.describeAcls('User:w')).toEqual([read, write]);
+  });
+});
