@@ -52,6 +52,13 @@ export {
 } from './pipeline/pipeline.js';
 export { Sources, type KafkaSourceDef, type KafkaSourceOptions } from './pipeline/sources.js';
 export { Sinks, type KafkaSinkDef, type KafkaSinkOptions } from './pipeline/sinks.js';
+export {
+  Tables,
+  type KafkaTableDef,
+  type KafkaTableOptions,
+  type TableJoinOptions,
+  type LeftTableJoinOptions,
+} from './pipeline/join.js';
 export type { Keyed, StageDef } from './pipeline/stages.js';
 export type { Format } from './pipeline/formats.js';
 export {

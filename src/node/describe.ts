@@ -1,6 +1,6 @@
 import type { PipelineDef } from '../pipeline/pipeline.js';
 import type { Format } from '../pipeline/formats.js';
-import { isStateful, type StageDef } from '../pipeline/stages.js';
+import { hasChangelog, isStateful, type StageDef } from '../pipeline/stages.js';
 import { changelogTopic } from '../domain/resources.js';
 import { Topology } from '../runtime/topology.js';
 
@@ -18,6 +18,15 @@ export interface StageDescription {
   keyedBy: 'groupingKey' | 'recordKey' | null;
   /** A `branch` stage's branches, in the order they are tried. */
   branches: BranchDescription[] | null;
+  /** A join stage's partner: the table it reads, and whether unmatched values pass (left). */
+  join: JoinDescription | null;
+}
+
+/** What a join stage joins with. */
+export interface JoinDescription {
+  type: 'inner' | 'left';
+  /** A table join's table: a compacted topic, read whole by every task of the stage. */
+  table: { topic: string; format: Format };
 }
 
 /** One branch of a `branch` stage: its stages and where it writes. */
@@ -66,8 +75,8 @@ export function describePipeline(
   const stage = (s: StageDef): StageDescription => ({
     name: s.name,
     kind: s.kind,
-    stateful: isStateful(s),
-    stateTopic: isStateful(s) ? changelogTopic(namespace, jobId, s.name) : null,
+    stateful: hasChangelog(s),
+    stateTopic: hasChangelog(s) ? changelogTopic(namespace, jobId, s.name) : null,
     keyedBy: isStateful(s) ? (s.byRecordKey ? 'recordKey' : 'groupingKey') : null,
     branches:
       s.kind === 'branch'
@@ -78,6 +87,8 @@ export function describePipeline(
             sink: sinks[r.sink] ?? { topic: '?', format: 'json' },
           }))
         : null,
+    join:
+      s.kind === 'joinTable' ? { type: s.inner ? 'inner' : 'left', table: { ...s.table } } : null,
   });
   const hops = topology.inputs.map((input, i) => ({
     index: i,

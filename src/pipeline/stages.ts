@@ -1,3 +1,5 @@
+import type { TableJoinStage } from './join.js';
+
 /** A user function may return its result or a promise of it. */
 export type MaybePromise<T> = T | Promise<T>;
 
@@ -40,6 +42,7 @@ export type StageDef = (
       /** Returns the new state and the output (undefined: no output). */
       fn: (state: unknown, value: unknown, key: string) => MaybePromise<[unknown, unknown]>;
     }
+  | TableJoinStage
   | {
       kind: 'branch';
       name: string;
@@ -90,6 +93,14 @@ export type StatefulStage = Extract<StageDef, { kind: 'aggregate' | 'mapWithStat
 /** True for stages that keep keyed state. */
 export function isStateful(stage: StageDef): stage is StatefulStage {
   return stage.kind === 'aggregate' || stage.kind === 'mapWithState';
+}
+
+/**
+ * Stages whose state lives in a changelog topic named after them: the keyed ones, and a table
+ * join's copy of its table (which stays in the hop it is in: it needs no repartition).
+ */
+export function hasChangelog(stage: StageDef): boolean {
+  return isStateful(stage) || stage.kind === 'joinTable';
 }
 
 /** What `aggregate` emits on every update. */

@@ -59,6 +59,11 @@ export interface ChunkRun {
   timeMs?: number;
   /** The job's error policy on this hop; without one, a failing record stops the chunk. */
   policy?: RecordPolicy | undefined;
+  /**
+   * Runs before the chunk's records, in the task's pending state (a table join's copies caught
+   * up: join-tables.ts). What it throws fails the chunk's first record.
+   */
+  prepare?: ((task: Task) => Promise<void>) | undefined;
   /** Waits out a retry's backoff (heartbeating meanwhile); a plain timer by default. */
   pause?: (ms: number) => Promise<void>;
 }
@@ -71,6 +76,8 @@ export interface ChunkRun {
  */
 export async function runChunk(run: ChunkRun): Promise<ChunkResult> {
   const { spec, task } = run;
+  const unprepared = await prepared(run);
+  if (unprepared) return unprepared;
   const at = spec.stages.findIndex((s) => s.kind === 'aggregate' && s.emit === 'commit');
   if (at === -1) return done(await runRecords(run));
   const start = task.state.mark();
@@ -86,6 +93,21 @@ export async function runChunk(run: ChunkRun): Promise<ChunkResult> {
     task.state.revertTo(start);
     const stages = spec.stages.map((s, i) => (i === at ? { ...s, emit: 'update' as const } : s));
     return done(await runRecords({ ...run, spec: { ...spec, stages } }));
+  }
+}
+
+/** Runs the chunk's `prepare`; what it threw, as the failure of the chunk's first record. */
+async function prepared(run: ChunkRun): Promise<ChunkResult | undefined> {
+  if (!run.prepare) return undefined;
+  try {
+    await run.prepare(run.task);
+    return undefined;
+  } catch (failure) {
+    return {
+      ...{ outputs: [], unrouted: 0, deadLetters: [], handled: [], last: undefined },
+      failed: run.messages[0],
+      failure,
+    };
   }
 }
 

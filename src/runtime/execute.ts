@@ -6,6 +6,7 @@ import {
   type Route,
   type StageDef,
 } from '../pipeline/stages.js';
+import { joinTableStep } from './join-table.js';
 import type { StateStore } from './state-store.js';
 
 /** One value leaving the last stage, with the key the sink writes it under. */
@@ -196,6 +197,8 @@ function step(
         if (output !== undefined) out.push({ key, value: output });
       });
     }
+    case 'joinTable':
+      return joinTableStep(stage, item, state, out);
     case 'branch':
       return route(stage.routes, 0, item, state, out, recordKey);
     default:

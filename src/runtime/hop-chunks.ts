@@ -26,6 +26,8 @@ export interface HopChunksOptions extends Omit<HopOptions, 'kafka' | 'logger' | 
   freeze: () => void;
   /** Told of every commit that failed for a transient reason and of every one that went through. */
   outage: OutageWatch;
+  /** Before each chunk, in its task's turn (see ChunkRun.prepare). */
+  prepare?: ((task: Task) => Promise<void>) | undefined;
 }
 
 /**
@@ -245,6 +247,7 @@ export class HopChunks {
       stopped,
       now: () => this.o.clock.now(),
       policy: this.o.policy,
+      prepare: this.o.prepare,
       pause: (ms) => pauseBeating(this.o.clock, ms, ctl.heartbeat, stopped),
     });
     if (this.o.frozen() && !failed) {

@@ -130,7 +130,8 @@ function changelogMessages(
     const list = byStage.get(w.stage) ?? [];
     list.push({
       key: changelogKey(task.topic, task.partition, w.key),
-      value: JSON.stringify(w.value),
+      // A deleted key (a table join's entry gone) is a tombstone: restored as absent.
+      value: w.value === undefined ? null : JSON.stringify(w.value),
       partition: task.partition,
     });
     byStage.set(w.stage, list);

@@ -3,6 +3,8 @@ import type { RetryPolicy } from '../kafka/retry.js';
 import type { PipelineDef } from '../pipeline/pipeline.js';
 import { isStateful, type StageDef, type StatefulStage } from '../pipeline/stages.js';
 import type { HopSpec } from './hop-spec.js';
+import { hopTables, joinChangelogs } from './join-topology.js';
+import type { Format } from '../pipeline/formats.js';
 import type { Deserializer, Serializer } from './serde.js';
 
 /**
@@ -41,14 +43,15 @@ export class Topology {
     return this.segments.length;
   }
 
-  /** The changelog topic of each stateful stage. */
-  get changelogs(): { topic: string; stage: string }[] {
-    const { namespace, jobId } = this.o;
-    return this.segments.flatMap((s) =>
-      s.stateful
+  /** The changelog topic of each stateful stage, and of each table join (join-topology.ts). */
+  get changelogs(): { topic: string; stage: string; exact?: boolean }[] {
+    const { namespace, jobId, pipeline } = this.o;
+    return this.segments.flatMap((s, i) => [
+      ...(s.stateful
         ? [{ stage: s.stateful.name, topic: changelogTopic(namespace, jobId, s.stateful.name) }]
-        : [],
-    );
+        : []),
+      ...joinChangelogs(s.stages, namespace, jobId, i === 0 && pipeline.source.topics.length > 1),
+    ]);
   }
 
   /** The stateful stages held on the source's partitions (groupByKey): no repartition topic. */
@@ -99,6 +102,8 @@ export class Topology {
     /** One per sink of the pipeline, in its order. */
     sinks: Serializer[];
     retry: RetryPolicy;
+    /** How a table join's table is read (none: no tables are followed, as in a dry run). */
+    table?: (format: Format) => Deserializer;
   }): HopSpec[] {
     const { pipeline } = this.o;
     return this.segments.map((segment, i) => {
@@ -128,7 +133,11 @@ export class Topology {
                 internal: false,
               };
             }),
-        changelogs: this.changelogs.filter((c) => c.stage === segment.stateful?.name),
+        changelogs: this.changelogs.filter(
+          (c) =>
+            c.stage === segment.stateful?.name || segment.stages.some((s) => s.name === c.stage),
+        ),
+        tables: codecs.table ? hopTables(segment.stages, codecs.table) : [],
         groupId: this.groupOf(i),
         retry: codecs.retry,
       };

@@ -81,9 +81,12 @@ export function render(d: PipelineDescription): string {
 }
 
 function stageLines(s: StageDescription, indent: string): string[] {
-  const state = s.stateTopic
-    ? `  stateful, keyed by ${s.keyedBy === 'recordKey' ? "the record's key" : 'groupingKey'}, state ${s.stateTopic}`
-    : '';
+  const keyed = s.keyedBy === 'recordKey' ? "the record's key" : 'groupingKey';
+  const state = s.join
+    ? `  ${s.join.type} join with table ${s.join.table.topic} (${s.join.table.format}, read whole by each task), state ${s.stateTopic ?? ''}`
+    : s.stateTopic
+      ? `  stateful, keyed by ${keyed}, state ${s.stateTopic}`
+      : '';
   const lines = [`${indent}${s.kind.padEnd(12)} ${s.name}${state}`];
   for (const b of s.branches ?? []) {
     const when = b.predicate ? '' : ' (default: what no predicate matched)';
