@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { render } from '../../../src/cli/commands/describe.js';
 import { describePipeline } from '../../../src/node/describe.js';
+import { Tables } from '../../../src/pipeline/join.js';
 import { Pipeline } from '../../../src/pipeline/pipeline.js';
 import { Sinks } from '../../../src/pipeline/sinks.js';
 import { Sources } from '../../../src/pipeline/sources.js';
@@ -28,6 +29,33 @@ describe('sluice describe, rendered', () => {
       '      (items no predicate matched are dropped, counted as unrouted)',
       '    → writes neg',
       '  sinks: neg (json)',
+    ]);
+  });
+
+  it('prints a table join with its table, its kind and its state, in the hop it runs in', () => {
+    const def = Pipeline.create()
+      .readFrom<{ customer: string }>(Sources.kafka({ topic: 'orders' }))
+      .leftJoinTable(Tables.kafka<{ tier: string }>({ topic: 'customers' }), {
+        name: 'with-customer',
+        key: (o) => o.customer,
+        join: (o, c) => ({ ...o, tier: c?.tier ?? null }),
+      })
+      .writeTo(Sinks.kafka({ topic: 'enriched' }));
+    const d = describePipeline('enrich', def, 'sl');
+    expect(d.hops[0]?.stages[0]).toMatchObject({
+      kind: 'joinTable',
+      name: 'with-customer',
+      stateful: true,
+      stateTopic: 'sl.state.<jobId>.with-customer',
+      join: { type: 'left', table: { topic: 'customers', format: 'json' } },
+    });
+    expect(render(d).split('\n')).toEqual([
+      'enrich',
+      '  source: orders (json)',
+      '  hop 1: group sl.job.<jobId>, reads orders',
+      '    joinTable    with-customer  left join with table customers (json, read whole by each task), state sl.state.<jobId>.with-customer',
+      '    → writes enriched',
+      '  sinks: enriched (json)',
     ]);
   });
 });
