@@ -22,11 +22,16 @@ export interface StageDescription {
   join: JoinDescription | null;
 }
 
-/** What a join stage joins with. */
+/** What a join stage joins with: a table, or another stream within a window. */
 export interface JoinDescription {
   type: 'inner' | 'left';
   /** A table join's table: a compacted topic, read whole by every task of the stage. */
-  table: { topic: string; format: Format };
+  table: { topic: string; format: Format } | null;
+  /** A stream join's other stream, read by a hop of its own into the stage's topic. */
+  other: { topics: string[]; format: Format } | null;
+  /** A stream join's window and grace, in milliseconds. */
+  windowMs: number | null;
+  graceMs: number | null;
 }
 
 /** One branch of a `branch` stage: its stages and where it writes. */
@@ -48,6 +53,8 @@ export interface HopDescription {
   index: number;
   group: string;
   reads: string[];
+  /** The stream join whose other stream this hop reads into the join's topic, if it does. */
+  otherSideOf: string | null;
   stages: StageDescription[];
   writes: string[];
 }
@@ -87,23 +94,45 @@ export function describePipeline(
             sink: sinks[r.sink] ?? { topic: '?', format: 'json' },
           }))
         : null,
-    join:
-      s.kind === 'joinTable' ? { type: s.inner ? 'inner' : 'left', table: { ...s.table } } : null,
+    join: joinOf(s),
   });
-  const hops = topology.inputs.map((input, i) => ({
-    index: i,
-    group: input.groupId,
-    reads: input.topics,
-    stages: topology.stagesOf(i).map(stage),
-    writes:
-      i + 1 < topology.hops
-        ? [topology.inputTopic(i + 1) ?? '']
-        : [...new Set(sinks.map((s) => s.topic))],
-  }));
+  const others = def.stages.flatMap((s) => (s.kind === 'joinStream' ? [s.name] : []));
+  const main = topology.hops - others.length;
+  const hops = topology.inputs.map((input, i) => {
+    const next = topology.nextInput(i);
+    return {
+      index: i,
+      group: input.groupId,
+      reads: input.topics,
+      otherSideOf: i >= main ? (others[i - main] ?? null) : null,
+      stages: topology.stagesOf(i).map(stage),
+      writes: next !== undefined ? [next] : [...new Set(sinks.map((s) => s.topic))],
+    };
+  });
   return {
     pipeline: name,
     source: { topics: def.source.topics, format: def.source.format, bounded: def.source.bounded },
     hops,
     sinks,
   };
+}
+
+function joinOf(s: StageDef): JoinDescription | null {
+  if (s.kind === 'joinTable')
+    return {
+      type: s.inner ? 'inner' : 'left',
+      table: { ...s.table },
+      other: null,
+      windowMs: null,
+      graceMs: null,
+    };
+  if (s.kind === 'joinStream')
+    return {
+      type: 'inner',
+      table: null,
+      other: { topics: s.other.topics, format: s.other.format },
+      windowMs: s.windowMs,
+      graceMs: s.graceMs,
+    };
+  return null;
 }

@@ -125,6 +125,7 @@ export class Stream<T> {
       (v) => String(key(v as T)),
       false,
       (stage) => this.add(stage),
+      this.source,
     );
   }
 

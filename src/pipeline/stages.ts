@@ -1,4 +1,5 @@
 import type { TableJoinStage } from './join.js';
+import type { StreamJoinStage } from './join-stream.js';
 
 /** A user function may return its result or a promise of it. */
 export type MaybePromise<T> = T | Promise<T>;
@@ -43,6 +44,7 @@ export type StageDef = (
       fn: (state: unknown, value: unknown, key: string) => MaybePromise<[unknown, unknown]>;
     }
   | TableJoinStage
+  | StreamJoinStage
   | {
       kind: 'branch';
       name: string;
@@ -88,11 +90,14 @@ export type Emit = 'update' | 'commit';
 export const EMITS: readonly Emit[] = ['update', 'commit'];
 
 /** The stateful stages, whose state lives in a changelog topic named after them. */
-export type StatefulStage = Extract<StageDef, { kind: 'aggregate' | 'mapWithState' }>;
+export type StatefulStage = Extract<
+  StageDef,
+  { kind: 'aggregate' | 'mapWithState' | 'joinStream' }
+>;
 
 /** True for stages that keep keyed state. */
 export function isStateful(stage: StageDef): stage is StatefulStage {
-  return stage.kind === 'aggregate' || stage.kind === 'mapWithState';
+  return stage.kind === 'aggregate' || stage.kind === 'mapWithState' || stage.kind === 'joinStream';
 }
 
 /**

@@ -7,7 +7,8 @@ import { originHeaders, type Origin } from './origin.js';
 export interface OutputSpec {
   topic: string;
   key: (out: Output) => string | null;
-  write: (value: unknown) => Buffer;
+  /** `time`: the Kafka timestamp of the record the output came from (a stream join's time). */
+  write: (value: unknown, time?: string) => Buffer;
   /** True for a repartition topic, whose records carry their origin in headers. */
   internal: boolean;
 }
@@ -23,6 +24,8 @@ export class ChunkOutputs {
   private readonly sinks: number[] = [];
   /** Items no branch took (no predicate matched and no default branch): dropped, counted. */
   unrouted = 0;
+  /** The Kafka timestamp of the record being run, which its outputs are written with. */
+  time: string | undefined;
   private readonly several: boolean;
 
   constructor(
@@ -34,7 +37,7 @@ export class ChunkOutputs {
 
   add(out: Output, origin: Origin | undefined): void {
     if (!this.several) {
-      this.records.push(outputRecord(this.outputs[0] as OutputSpec, out, origin));
+      this.records.push(outputRecord(this.outputs[0] as OutputSpec, out, origin, this.time));
       return;
     }
     const sink = out.sink ?? 0;
@@ -42,7 +45,7 @@ export class ChunkOutputs {
       this.unrouted++;
       return;
     }
-    this.records.push(outputRecord(this.outputs[sink] as OutputSpec, out, origin));
+    this.records.push(outputRecord(this.outputs[sink] as OutputSpec, out, origin, this.time));
     this.sinks.push(sink);
   }
 
@@ -68,8 +71,13 @@ export class ChunkOutputs {
   }
 }
 
-function outputRecord(spec: OutputSpec, out: Output, origin: Origin | undefined): ProducedRecord {
-  const record: ProducedRecord = { key: spec.key(out), value: spec.write(out.value) };
+function outputRecord(
+  spec: OutputSpec,
+  out: Output,
+  origin: Origin | undefined,
+  time: string | undefined,
+): ProducedRecord {
+  const record: ProducedRecord = { key: spec.key(out), value: spec.write(out.value, time) };
   if (origin && spec.internal) record.headers = originHeaders(origin);
   return record;
 }

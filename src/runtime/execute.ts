@@ -6,6 +6,7 @@ import {
   type Route,
   type StageDef,
 } from '../pipeline/stages.js';
+import { joinStreamStep } from './join-stream.js';
 import { joinTableStep } from './join-table.js';
 import type { StateStore } from './state-store.js';
 
@@ -199,6 +200,8 @@ function step(
     }
     case 'joinTable':
       return joinTableStep(stage, item, state, out);
+    case 'joinStream':
+      return joinStreamStep(stage, item, state, out);
     case 'branch':
       return route(stage.routes, 0, item, state, out, recordKey);
     default:

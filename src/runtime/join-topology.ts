@@ -1,6 +1,11 @@
-import { changelogTopic } from '../domain/resources.js';
+import { changelogTopic, stageGroup } from '../domain/resources.js';
+import type { RetryPolicy } from '../kafka/retry.js';
+import type { StreamJoinStage } from '../pipeline/join-stream.js';
 import type { Format } from '../pipeline/formats.js';
 import type { StageDef } from '../pipeline/stages.js';
+import type { HopSpec } from './hop-spec.js';
+import { StageFailure } from './execute.js';
+import { sideRecord } from './join-stream.js';
 import type { HopTable } from './join-tables.js';
 import type { Deserializer } from './serde.js';
 
@@ -36,4 +41,58 @@ export function hopTables(
       ? [{ stage: s.name, topic: s.table.topic, deserializer: deserializer(s.table.format) }]
       : [],
   );
+}
+
+/** The stream joins of a pipeline, whose other sides are hops of their own. */
+export function streamJoins(stages: readonly StageDef[]): StreamJoinStage[] {
+  return stages.filter((s): s is StreamJoinStage & StageDef => s.kind === 'joinStream');
+}
+
+/**
+ * The consumer group of a stream join's other side: beside the job's groups (so the job's
+ * cleanup and snapshots find it), and named with a `~`, which no stage name holds.
+ */
+export function otherGroup(namespace: string, jobId: string, stage: string): string {
+  return `${stageGroup(namespace, jobId, stage)}~other`;
+}
+
+/**
+ * The hop that reads a stream join's other source and writes each record, keyed by the
+ * join's other key and marked as the right side with its time, to the join's repartition
+ * topic. It has no stages; a key function that throws fails its record like a stage.
+ */
+export function otherSpec(
+  stage: StreamJoinStage,
+  o: {
+    index: number;
+    topic: string;
+    groupId: string;
+    deserializer: Deserializer;
+    retry: RetryPolicy;
+  },
+): HopSpec {
+  return {
+    index: o.index,
+    inputs: stage.other.topics,
+    deserializer: o.deserializer,
+    stages: [],
+    outputs: [
+      {
+        topic: o.topic,
+        key: (out) => {
+          // Named like a stage's failure: the join's other key is the join's code.
+          try {
+            return String(stage.otherKey(out.value));
+          } catch (err) {
+            throw new StageFailure(stage.name, err);
+          }
+        },
+        write: (v, time) => sideRecord('r', time, v),
+        internal: true,
+      },
+    ],
+    changelogs: [],
+    groupId: o.groupId,
+    retry: o.retry,
+  };
 }

@@ -76,7 +76,10 @@ export class StateStore {
     for (const [stage, p] of this.pending) {
       let c = this.committed.get(stage);
       if (!c) this.committed.set(stage, (c = new Map<string, unknown>()));
-      for (const [k, v] of p) c.set(k, v);
+      // A deleted key goes, as a restore from its tombstone would have it.
+      for (const [k, v] of p)
+        if (v === undefined) c.delete(k);
+        else c.set(k, v);
     }
     this.pending = new Map();
     this.writes = [];
@@ -94,6 +97,13 @@ export class StateStore {
     if (!c) this.committed.set(stage, (c = new Map<string, unknown>()));
     if (value === undefined) c.delete(key);
     else c.set(key, value);
+  }
+
+  /** Every key a stage holds, committed or pending (a deleted one reads as undefined). */
+  keys(stage: string): string[] {
+    const pending = this.pending.get(stage);
+    const committed = this.committed.get(stage);
+    return [...new Set([...(committed?.keys() ?? []), ...(pending?.keys() ?? [])])];
   }
 
   /** How many keys a stage holds (committed). */

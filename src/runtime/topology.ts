@@ -3,7 +3,9 @@ import type { RetryPolicy } from '../kafka/retry.js';
 import type { PipelineDef } from '../pipeline/pipeline.js';
 import { isStateful, type StageDef, type StatefulStage } from '../pipeline/stages.js';
 import type { HopSpec } from './hop-spec.js';
-import { hopTables, joinChangelogs } from './join-topology.js';
+import { hopTables, joinChangelogs, otherGroup, otherSpec, streamJoins } from './join-topology.js';
+import { sideRecord } from './join-stream.js';
+import type { StreamJoinStage } from '../pipeline/join-stream.js';
 import type { Format } from '../pipeline/formats.js';
 import type { Deserializer, Serializer } from './serde.js';
 
@@ -33,14 +35,30 @@ export interface TopologyOptions {
  */
 export class Topology {
   private readonly segments: Segment[];
+  /**
+   * The stream joins, whose other sides are hops of their own after the pipeline's (hop
+   * `segments.length + j` reads stream join j's other source into its repartition topic).
+   */
+  private readonly others: StreamJoinStage[];
 
   constructor(private readonly o: TopologyOptions) {
     this.segments = split(o.pipeline.stages);
+    this.others = streamJoins(o.pipeline.stages);
   }
 
   /** How many hops the job has. */
   get hops(): number {
+    return this.segments.length + this.others.length;
+  }
+
+  /** The hops of the pipeline's own chain, before the stream joins' other sides. */
+  get chainHops(): number {
     return this.segments.length;
+  }
+
+  /** The stream join whose other side hop i reads, if it is such a hop. */
+  private otherOf(i: number): StreamJoinStage | undefined {
+    return i >= this.segments.length ? this.others[i - this.segments.length] : undefined;
   }
 
   /** The changelog topic of each stateful stage, and of each table join (join-topology.ts). */
@@ -66,15 +84,23 @@ export class Topology {
 
   /** The consumer groups, one per hop: the job's group, then one per stateful stage. */
   get groups(): string[] {
-    return this.segments.map((_, i) => this.groupOf(i));
+    return Array.from({ length: this.hops }, (_, i) => this.groupOf(i));
   }
 
   /** Each hop's consumer group and the topics it reads: the sources, then a repartition topic each. */
   get inputs(): { groupId: string; topics: string[] }[] {
-    return this.segments.map((_, i) => {
+    return Array.from({ length: this.hops }, (_, i) => {
       const input = this.inputTopic(i);
-      return { groupId: this.groupOf(i), topics: input ? [input] : this.o.pipeline.source.topics };
+      const sources = this.otherOf(i)?.other.topics ?? this.o.pipeline.source.topics;
+      return { groupId: this.groupOf(i), topics: input ? [input] : sources };
     });
+  }
+
+  /** The internal topic hop i writes: the next hop's, or its stream join's; none for sinks. */
+  nextInput(i: number): string | undefined {
+    const other = this.otherOf(i);
+    if (other) return repartitionTopic(this.o.namespace, this.o.jobId, other.name);
+    return i + 1 < this.segments.length ? this.inputTopic(i + 1) : undefined;
   }
 
   /** Hop i's stages, in order (what `sluice describe` shows). */
@@ -86,6 +112,8 @@ export class Topology {
   groupOf(i: number): string {
     const head = this.segments[i]?.head;
     const { namespace, jobId } = this.o;
+    const other = this.otherOf(i);
+    if (other) return otherGroup(namespace, jobId, other.name);
     return head ? stageGroup(namespace, jobId, head.name) : jobGroup(namespace, jobId);
   }
 
@@ -106,7 +134,16 @@ export class Topology {
     table?: (format: Format) => Deserializer;
   }): HopSpec[] {
     const { pipeline } = this.o;
-    return this.segments.map((segment, i) => {
+    const others = this.others.map((stage, j) =>
+      otherSpec(stage, {
+        index: this.segments.length + j,
+        topic: this.nextInput(this.segments.length + j) ?? '',
+        groupId: this.groupOf(this.segments.length + j),
+        deserializer: codecs.table?.(stage.other.format) ?? codecs.source,
+        retry: codecs.retry,
+      }),
+    );
+    const main = this.segments.map((segment, i): HopSpec => {
       const next = this.segments[i + 1]?.head;
       const input = this.inputTopic(i);
       return {
@@ -120,7 +157,11 @@ export class Topology {
               {
                 topic: this.inputTopic(i + 1) ?? '',
                 key: (out) => next.key(out.value, out.key),
-                write: (v) => Buffer.from(JSON.stringify(v) ?? 'null'),
+                // A stream join's records carry their side and time (join-stream.ts).
+                write:
+                  next.kind === 'joinStream'
+                    ? (v, time) => sideRecord('l', time, v)
+                    : (v) => Buffer.from(JSON.stringify(v) ?? 'null'),
                 internal: true,
               },
             ]
@@ -142,6 +183,7 @@ export class Topology {
         retry: codecs.retry,
       };
     });
+    return [...main, ...others];
   }
 }
 
