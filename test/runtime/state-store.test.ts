@@ -250,7 +250,10 @@ describe('StateStore (model-based)', () => {
             }
             case 'commit':
               store.commit();
-              for (const w of model.writes) model.committed.set(`${w.stage}/${w.key}`, w.value);
+              // A committed undefined is a deletion, as its changelog tombstone restores it.
+              for (const w of model.writes)
+                if (w.value === undefined) model.committed.delete(`${w.stage}/${w.key}`);
+                else model.committed.set(`${w.stage}/${w.key}`, w.value);
               model.writes = [];
               marks.length = 0;
               break;
