@@ -79,7 +79,10 @@ export class Hop {
       opened: () => this.outage.succeeded(),
       sweepOnFirstOpen: o.sweepOnFirstOpen ?? false,
     });
-    this.tables = new HopTables(o.kafka, o.spec.tables ?? [], this.log);
+    this.tables = new HopTables(o.kafka, o.spec.tables ?? [], this.log, {
+      policy: o.spec.retry,
+      clock: o.clock,
+    });
     this.chunks = new HopChunks({
       ...o,
       log: this.log,

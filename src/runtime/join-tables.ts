@@ -1,4 +1,6 @@
+import type { Clock } from '../domain/clock.js';
 import type { Kafka } from '../kafka/port.js';
+import { withRetry, type RetryPolicy } from '../kafka/retry.js';
 import type { Logger } from '../observability/logger.js';
 import { StageFailure } from './execute.js';
 import { appliedOffsets, applyTableUpdates } from './join-table.js';
@@ -20,7 +22,13 @@ export interface HopTable {
 export class HopTables {
   private readonly feeds: { stage: string; feed: TableFeed }[];
 
-  constructor(kafka: Kafka, tables: readonly HopTable[], log: Logger) {
+  constructor(
+    kafka: Kafka,
+    tables: readonly HopTable[],
+    private readonly log: Logger,
+    /** How long a catch-up that meets transient Kafka errors is retried (the hop's policy). */
+    private readonly retry: { policy: RetryPolicy; clock: Clock },
+  ) {
     this.feeds = tables.map((t) => ({
       stage: t.stage,
       feed: new TableFeed(kafka, t.topic, t.deserializer, log.child({ stage: t.stage })),
@@ -42,7 +50,18 @@ export class HopTables {
    */
   async catchUp(task: Task): Promise<void> {
     for (const { stage, feed } of this.feeds) {
-      await feed.caughtUp();
+      // A broker away for a moment is not the record's fault: retried within the hop's budget
+      // (the chunk holds no heartbeat meanwhile: a long outage may move the partition, which
+      // only delivers its records again). Past the budget, the record fails in the stage.
+      await withRetry(
+        () => feed.caughtUp(),
+        this.retry.policy,
+        (err, attempt, delayMs) =>
+          this.log.warn({ err, stage, attempt, retryInMs: delayMs }, 'table catch-up retried'),
+        this.retry.clock,
+      ).catch((err: unknown) => {
+        throw new StageFailure(stage, err);
+      });
       const from = appliedOffsets(task.state, stage, feed.partitions);
       const { updates, to } = feed.since(from);
       try {
