@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Pipeline } from '../../src/pipeline/pipeline.js';
+import { Pipeline, type PipelineDef } from '../../src/pipeline/pipeline.js';
 import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
 import type { StageDef } from '../../src/pipeline/stages.js';
@@ -21,7 +21,12 @@ interface Payment {
 const payments = Sources.kafka({ topic: 'payments' });
 const sink = Sinks.kafka({ topic: 'out' });
 
-function joinStages(windowMs: number, graceMs = 0): StageDef[] {
+/** Orders joined with payments by order id within `windowMs`, through `join`. */
+function paidJoin<U>(
+  join: (o: Order, p: Payment, key: string) => U,
+  windowMs = 10,
+  graceMs = 0,
+): PipelineDef {
   return Pipeline.create()
     .readFrom<Order>(Sources.kafka({ topic: 'orders' }))
     .groupingKey((o) => o.id)
@@ -31,9 +36,13 @@ function joinStages(windowMs: number, graceMs = 0): StageDef[] {
       otherKey: (p: Payment) => p.orderId,
       windowMs,
       graceMs,
-      join: (o, p, key) => ({ key, n: o.n, amount: p.amount }),
+      join,
     })
-    .writeTo(sink).stages;
+    .writeTo(sink);
+}
+
+function joinStages(windowMs: number, graceMs = 0): StageDef[] {
+  return paidJoin((o, p, key) => ({ key, n: o.n, amount: p.amount }), windowMs, graceMs).stages;
 }
 
 const order = (id: string, n: number, t: number): SideRecord => ({ s: 'l', t, v: { id, n } });
@@ -104,19 +113,9 @@ describe('stream join: the step', () => {
   });
 
   it('a join function that throws fails in the stage; a record not from either side too', async () => {
-    const throwing = Pipeline.create()
-      .readFrom<Order>(Sources.kafka({ topic: 'orders' }))
-      .groupingKey((o) => o.id)
-      .joinStream({
-        name: 'paid',
-        other: payments,
-        otherKey: (p: Payment) => p.orderId,
-        windowMs: 10,
-        join: (): number => {
-          throw new RangeError('no');
-        },
-      })
-      .writeTo(sink).stages;
+    const throwing = paidJoin((): number => {
+      throw new RangeError('no');
+    }).stages;
     const state = new StateStore();
     await run(throwing, [order('a', 1, 0)], state);
     for (const bad of [payment('a', 5, 1), { id: 'a' }]) {
@@ -169,17 +168,7 @@ describe('stream join: records, topology and builder', () => {
     const topology = new Topology({
       namespace: 'sl',
       jobId: 'j',
-      pipeline: Pipeline.create()
-        .readFrom<Order>(Sources.kafka({ topic: 'orders' }))
-        .groupingKey((o) => o.id)
-        .joinStream({
-          name: 'paid',
-          other: payments,
-          otherKey: (p: Payment) => p.orderId,
-          windowMs: 10,
-          join: (o, p) => o.n + p.amount,
-        })
-        .writeTo(sink),
+      pipeline: paidJoin((o, p) => o.n + p.amount),
     });
     expect(topology.inputs).toEqual([
       { groupId: 'sl.job.j', topics: ['orders'] },
