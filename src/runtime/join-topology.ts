@@ -1,4 +1,6 @@
+import { SluiceError } from '../domain/errors.js';
 import { changelogTopic, stageGroup } from '../domain/resources.js';
+import type { Admin } from '../kafka/port.js';
 import type { RetryPolicy } from '../kafka/retry.js';
 import type { StreamJoinStage } from '../pipeline/join-stream.js';
 import type { Format } from '../pipeline/formats.js';
@@ -95,4 +97,23 @@ export function otherSpec(
     groupId: o.groupId,
     retry: o.retry,
   };
+}
+
+/**
+ * Refuses a run whose joins read a topic that does not exist (a table's, or a stream join's
+ * other source), before anything starts: named, rather than a reader retrying for its budget.
+ */
+export async function checkJoinTopics(admin: Admin, stages: readonly StageDef[]): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  for (const s of stages) {
+    const topics =
+      s.kind === 'joinTable' ? [s.table.topic] : s.kind === 'joinStream' ? s.other.topics : [];
+    const missing = topics.find((t) => !existing.has(t));
+    if (missing !== undefined)
+      throw new SluiceError(
+        'SLUICE_TOPIC_MISCONFIGURED',
+        `${s.kind === 'joinTable' ? 'Table' : 'Stream'} join "${s.name}" reads topic "${missing}", which does not exist. Create it${s.kind === 'joinTable' ? ' (compacted: cleanup.policy=compact)' : ''}, or fix the pipeline, then resume the job.`,
+        { details: { stage: s.name, topic: missing } },
+      );
+  }
 }

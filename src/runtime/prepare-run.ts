@@ -16,6 +16,7 @@ import { seedFromSnapshot } from './seed.js';
 import { checkStagesMatch, refuseStrandedOnResume, savedStages } from './snapshot-state.js';
 import type { Topology } from './topology.js';
 import { ensureChangelogs, ensureRepartitions } from './topics.js';
+import { checkJoinTopics } from './join-topology.js';
 
 /** What a run's preparation reads and touches. */
 export interface PrepareRunOptions {
@@ -55,6 +56,7 @@ export async function prepareRun(
     const missing = policyTopics.find((t) => !topics.has(t));
     if (missing !== undefined) throw new DeadLetterTopicMissingError(job.name, missing, 'policy');
   }
+  await checkJoinTopics(admin, pipeline.stages);
   const meta = await admin.partitions(pipeline.source.topics);
   const widest = Math.max(...meta.map((t) => t.partitions.length));
   const { changelogs, repartitions } = topology;
