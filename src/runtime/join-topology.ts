@@ -104,6 +104,8 @@ export function otherSpec(
  * other source), before anything starts: named, rather than a reader retrying for its budget.
  */
 export async function checkJoinTopics(admin: Admin, stages: readonly StageDef[]): Promise<void> {
+  // No request at all for a pipeline without joins: a run's start costs what it did.
+  if (!stages.some((s) => s.kind === 'joinTable' || s.kind === 'joinStream')) return;
   const existing = new Set(await admin.listTopics());
   for (const s of stages) {
     const topics =
