@@ -130,8 +130,11 @@ export class Topology {
     /** One per sink of the pipeline, in its order. */
     sinks: Serializer[];
     retry: RetryPolicy;
-    /** How a table join's table is read (none: no tables are followed, as in a dry run). */
-    table?: (format: Format) => Deserializer;
+    /**
+     * How a join reads a table or its other stream, by format; none: no table is followed
+     * (a dry run, which runs the chain on saved state).
+     */
+    reader?: (format: Format) => Deserializer;
   }): HopSpec[] {
     const { pipeline } = this.o;
     const others = this.others.map((stage, j) =>
@@ -139,7 +142,7 @@ export class Topology {
         index: this.segments.length + j,
         topic: this.nextInput(this.segments.length + j) ?? '',
         groupId: this.groupOf(this.segments.length + j),
-        deserializer: codecs.table?.(stage.other.format) ?? codecs.source,
+        deserializer: codecs.reader?.(stage.other.format) ?? codecs.source,
         retry: codecs.retry,
       }),
     );
@@ -178,7 +181,7 @@ export class Topology {
           (c) =>
             c.stage === segment.stateful?.name || segment.stages.some((s) => s.name === c.stage),
         ),
-        tables: codecs.table ? hopTables(segment.stages, codecs.table) : [],
+        tables: codecs.reader ? hopTables(segment.stages, codecs.reader) : [],
         groupId: this.groupOf(i),
         retry: codecs.retry,
       };
