@@ -154,6 +154,42 @@ describe('stream join: the step', () => {
   });
 });
 
+describe('stream join: the grace', () => {
+  it('property: records at most graceMs out of order join exactly the pairs within the window, with expiry at work', async () => {
+    const WINDOW = 1_000;
+    const GRACE = 2_000;
+    const rec = fc.record({
+      left: fc.boolean(),
+      key: fc.constantFrom('a', 'b'),
+      t: fc.integer({ min: 0, max: 30_000 }),
+      // Arrival order: by time plus a jitter up to the grace, so no record arrives more than
+      // GRACE behind the greatest time before it (the docs' condition).
+      jitter: fc.integer({ min: 0, max: GRACE }),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(rec, { maxLength: 60 }), async (recs) => {
+        const arrived = recs
+          .map((r, i) => ({ ...r, i }))
+          .sort((x, y) => x.t + x.jitter - (y.t + y.jitter));
+        const records = arrived.map((r) =>
+          r.left ? order(r.key, r.i, r.t) : payment(r.key, r.i, r.t),
+        );
+        const outs = (await run(joinStages(WINDOW, GRACE), records)) as {
+          key: string;
+          n: number;
+          amount: number;
+        }[];
+        const want: string[] = [];
+        for (const l of arrived.filter((r) => r.left))
+          for (const r of arrived.filter((x) => !x.left))
+            if (l.key === r.key && Math.abs(l.t - r.t) <= WINDOW)
+              want.push(`${l.key}/${l.i}/${r.i}`);
+        expect(outs.map((o) => `${o.key}/${o.n}/${o.amount}`).sort()).toEqual(want.sort());
+      }),
+    );
+  });
+});
+
 describe('stream join: records, topology and builder', () => {
   it('a side record carries its side and the Kafka timestamp as its time', () => {
     expect(JSON.parse(sideRecord('r', '1700000000123', { x: 1 }).toString())).toEqual({
