@@ -128,7 +128,7 @@ function joinOf(s: StageDef): JoinDescription | null {
     };
   if (s.kind === 'joinStream')
     return {
-      type: 'inner',
+      type: s.left ? 'left' : 'inner',
       table: null,
       other: { topics: s.other.topics, format: s.other.format },
       windowMs: s.windowMs,

@@ -4,7 +4,7 @@ import type { KafkaSourceDef } from './sources.js';
 import type { MaybePromise, Retryable, StageKey } from './stages.js';
 
 // Stream–stream joins: the builder's half. The runtime's half is runtime/join-stream.ts; what
-// a record that arrives before its partner gets is documented in docs/pipelines.md#joinstream.
+// a record that arrives before its partner gets is documented in docs/pipelines.md#joinstream-and-leftjoinstream.
 
 /** Options of `joinStream`: the other stream, its key, the window, and the output. */
 export interface StreamJoinOptions<T, R, U> {
@@ -27,6 +27,11 @@ export interface StreamJoinOptions<T, R, U> {
   retryable?: Retryable;
 }
 
+/** Options of `leftJoinStream`: a record of this stream that meets no partner is joined with null. */
+export interface LeftStreamJoinOptions<T, R, U> extends Omit<StreamJoinOptions<T, R, U>, 'join'> {
+  join: (value: T, other: R | null, key: string) => MaybePromise<U>;
+}
+
 /** A stream–stream join as the runtime sees it (one of the pipeline's `StageDef`s). */
 export interface StreamJoinStage {
   kind: 'joinStream';
@@ -39,6 +44,8 @@ export interface StreamJoinStage {
   windowMs: number;
   graceMs: number;
   join: (value: unknown, other: unknown, key: string) => MaybePromise<unknown>;
+  /** A left join: a record of this stream that met no partner is joined with null, once. */
+  left: boolean;
   retryable?: Retryable;
 }
 
@@ -55,6 +62,7 @@ export function streamJoinStage(
     retryable?: Retryable;
   },
   source: KafkaSourceDef,
+  left = false,
 ): StreamJoinStage {
   const name = checkedName(opts.name);
   const bad = (what: string): SluiceError =>
@@ -84,6 +92,7 @@ export function streamJoinStage(
     windowMs: opts.windowMs,
     graceMs,
     join: opts.join as (value: unknown, other: unknown, key: string) => MaybePromise<unknown>,
+    left,
     ...retryable(opts),
   };
 }

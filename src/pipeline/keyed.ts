@@ -1,6 +1,10 @@
 import { SluiceError } from '../domain/errors.js';
 import { checkedName, retryable } from './checks.js';
-import { streamJoinStage, type StreamJoinOptions } from './join-stream.js';
+import {
+  streamJoinStage,
+  type LeftStreamJoinOptions,
+  type StreamJoinOptions,
+} from './join-stream.js';
 import type { Stream } from './pipeline.js';
 import type { KafkaSourceDef } from './sources.js';
 import {
@@ -37,15 +41,27 @@ export class KeyedStream<T> {
    * from each side, with equal keys and times (their Kafka timestamps) at most `windowMs`
    * apart gives one output, when the later of the two arrives. Both sides are buffered in the
    * stage's state until the window (and `graceMs`) has passed for them; an inner join: a
-   * record that never meets a partner gives nothing (docs/pipelines.md#joinstream).
+   * record that never meets a partner gives nothing (docs/pipelines.md#joinstream-and-leftjoinstream).
    */
   joinStream<R, U>(opts: StreamJoinOptions<T, R, U>): Stream<U> {
+    return this.streamJoin(opts, false);
+  }
+
+  /**
+   * As {@link joinStream}, and a record of this stream that met no partner by the time it
+   * leaves the buffer (its window and grace passed) is joined with null, once.
+   */
+  leftJoinStream<R, U>(opts: LeftStreamJoinOptions<T, R, U>): Stream<U> {
+    return this.streamJoin(opts, true);
+  }
+
+  private streamJoin<U>(opts: Parameters<typeof streamJoinStage>[1], left: boolean): Stream<U> {
     if (this.byRecordKey || !this.source)
       throw new SluiceError(
         'SLUICE_CONFIG_INVALID',
         `joinStream "${String(opts.name)}": key the stream with groupingKey(...), not groupByKey(): both sides are repartitioned by the join key into the stage's own topic.`,
       );
-    return this.push(streamJoinStage(this.key, opts, this.source)) as Stream<U>;
+    return this.push(streamJoinStage(this.key, opts, this.source, left)) as Stream<U>;
   }
 
   /**

@@ -20,6 +20,15 @@ export interface SideRecord {
 interface Buffered {
   t: number;
   v: unknown;
+  /** Set on a record of this side once it met a partner: a left join emits it alone otherwise. */
+  m?: 1;
+}
+
+/** One output to make: this side's value and the other's (null: a left join's lone record). */
+interface Pair {
+  key: string;
+  l: unknown;
+  r: unknown;
 }
 
 /** A key's buffers: the records of each side that may still meet a partner. */
@@ -89,51 +98,77 @@ export function joinStreamStep(
   };
   const now = Math.max(clock.now, rec.t);
   const horizon = now - stage.windowMs - stage.graceMs;
-  const buffers = pruned(state.get(stage.name, BUFFERS + key) as Buffers | undefined, horizon);
+  const pairs: Pair[] = [];
+  const expire = lone(stage, pairs);
+  const buffers = pruned(
+    state.get(stage.name, BUFFERS + key) as Buffers | undefined,
+    horizon,
+    expire(key),
+  );
   const late = rec.t < horizon;
   const partners = late
     ? []
     : (rec.s === 'l' ? buffers.r : buffers.l).filter(
         (p) => Math.abs(p.t - rec.t) <= stage.windowMs,
       );
-  if (!late) buffers[rec.s].push({ t: rec.t, v: rec.v });
+  for (const p of partners) {
+    pairs.push(rec.s === 'l' ? { key, l: rec.v, r: p.v } : { key, l: p.v, r: rec.v });
+    p.m = 1;
+  }
+  if (!late) buffers[rec.s].push({ t: rec.t, v: rec.v, ...(partners.length > 0 ? { m: 1 } : {}) });
   store(state, stage.name, key, buffers);
   const sweep = now >= clock.sweepAt;
-  if (sweep) sweepAll(state, stage.name, horizon, key);
+  if (sweep) sweepAll(state, stage.name, horizon, key, expire);
   const period = Math.max(stage.windowMs + stage.graceMs, 1_000);
   state.put(stage.name, TIME, { now, sweepAt: sweep ? now + period : clock.sweepAt });
-  return joinAll(stage, key, rec, partners, item, out, 0);
+  return joinAll(stage, pairs, out, 0);
 }
 
-/** Calls the join function for each partner in turn, awaiting it only when it returns a promise. */
+/**
+ * What happens to a record that leaves the buffer: in a left join, a left record that never
+ * met a partner is joined with null then; otherwise nothing.
+ */
+function lone(
+  stage: StreamJoinStage,
+  pairs: Pair[],
+): (key: string) => (gone: Buffered, side: 'l' | 'r') => void {
+  return (key) => (gone, side) => {
+    if (stage.left && side === 'l' && !gone.m) pairs.push({ key, l: gone.v, r: null });
+  };
+}
+
+/** Calls the join function for each pair in turn, awaiting it only when it returns a promise. */
 function joinAll(
   stage: StreamJoinStage,
-  key: string,
-  rec: SideRecord,
-  partners: readonly Buffered[],
-  item: Output,
+  pairs: readonly Pair[],
   out: Output[],
   from: number,
 ): Promise<void> | undefined {
-  for (let i = from; i < partners.length; i++) {
-    const p = partners[i] as Buffered;
-    const value: MaybePromise<unknown> =
-      rec.s === 'l' ? stage.join(rec.v, p.v, key) : stage.join(p.v, rec.v, key);
+  for (let i = from; i < pairs.length; i++) {
+    const { key, l, r } = pairs[i] as Pair;
+    const value: MaybePromise<unknown> = stage.join(l, r, key);
     if (isThenable(value))
       return Promise.resolve(value).then((v) => {
         out.push({ key, value: v });
-        return joinAll(stage, key, rec, partners, item, out, i + 1);
+        return joinAll(stage, pairs, out, i + 1);
       });
     out.push({ key, value });
   }
   return undefined;
 }
 
-function pruned(b: Buffers | undefined, horizon: number): Buffers {
-  return {
-    l: (b?.l ?? []).filter((e) => e.t >= horizon),
-    r: (b?.r ?? []).filter((e) => e.t >= horizon),
+/** The records still inside their window; `gone` hears of each one that is not. */
+function pruned(
+  b: Buffers | undefined,
+  horizon: number,
+  gone: (e: Buffered, side: 'l' | 'r') => void,
+): Buffers {
+  const keep = (side: 'l' | 'r') => (e: Buffered) => {
+    if (e.t >= horizon) return true;
+    gone(e, side);
+    return false;
   };
+  return { l: (b?.l ?? []).filter(keep('l')), r: (b?.r ?? []).filter(keep('r')) };
 }
 
 /** A key's buffers, or a deletion (a tombstone in the changelog) once both are empty. */
@@ -145,12 +180,18 @@ function store(state: StateStore, stage: string, key: string, b: Buffers): void 
  * Drops expired records from every key, so keys that see no more records (an order paid
  * once) do not stay in memory and in the changelog for ever. Once per window of stream time.
  */
-function sweepAll(state: StateStore, stage: string, horizon: number, except: string): void {
+function sweepAll(
+  state: StateStore,
+  stage: string,
+  horizon: number,
+  except: string,
+  expire: (key: string) => (gone: Buffered, side: 'l' | 'r') => void,
+): void {
   for (const k of state.keys(stage)) {
     if (!k.startsWith(BUFFERS) || k === BUFFERS + except) continue;
     const b = state.get(stage, k) as Buffers | undefined;
     if (b === undefined) continue;
-    const kept = pruned(b, horizon);
+    const kept = pruned(b, horizon, expire(k.slice(BUFFERS.length)));
     if (kept.l.length !== b.l.length || kept.r.length !== b.r.length)
       store(state, stage, k.slice(BUFFERS.length), kept);
   }

@@ -190,6 +190,76 @@ describe('stream join: the grace', () => {
   });
 });
 
+describe('stream join: left', () => {
+  function leftStages(windowMs: number, graceMs = 0): StageDef[] {
+    return Pipeline.create()
+      .readFrom<Order>(Sources.kafka({ topic: 'orders' }))
+      .groupingKey((o) => o.id)
+      .leftJoinStream({
+        name: 'paid',
+        other: payments,
+        otherKey: (p: Payment) => p.orderId,
+        windowMs,
+        graceMs,
+        // The partner is typed Payment | null: the compiler makes the function handle null.
+        join: (o, p, key) => ({ key, n: o.n, amount: p?.amount ?? null }),
+      })
+      .writeTo(sink).stages;
+  }
+
+  it('joins a left record that met no partner with null once it leaves the buffer, and only then', async () => {
+    const stages = leftStages(1_000);
+    const state = new StateStore();
+    expect(
+      await run(stages, [order('a', 1, 0), order('b', 2, 0), payment('b', 7, 500)], state),
+    ).toEqual([{ key: 'b', n: 2, amount: 7 }]);
+    // Stream time 5,000: a's order (never paid) leaves with null; b's (paid) leaves silently.
+    expect(await run(stages, [order('c', 3, 5_000)], state)).toEqual([
+      { key: 'a', n: 1, amount: null },
+    ]);
+    // A payment alone (the right side) never gives an output by itself.
+    expect(await run(stages, [payment('d', 9, 5_100), order('e', 4, 20_000)], state)).toEqual([
+      { key: 'c', n: 3, amount: null },
+    ]);
+  });
+
+  it('property: every pair within the window, and each unpaired order with null once, after a flush', async () => {
+    const GRACE = 2_000;
+    const rec = fc.record({
+      left: fc.boolean(),
+      key: fc.constantFrom('a', 'b'),
+      t: fc.integer({ min: 0, max: 30_000 }),
+      jitter: fc.integer({ min: 0, max: GRACE }),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(rec, { maxLength: 50 }), async (recs) => {
+        const arrived = recs
+          .map((r, i) => ({ ...r, i }))
+          .sort((x, y) => x.t + x.jitter - (y.t + y.jitter));
+        const records = [
+          ...arrived.map((r) => (r.left ? order(r.key, r.i, r.t) : payment(r.key, r.i, r.t))),
+          // A record far later expires every buffered one.
+          payment('flush', -1, 1_000_000),
+        ];
+        const outs = (await run(leftStages(1_000, GRACE), records)) as {
+          key: string;
+          n: number;
+          amount: number | null;
+        }[];
+        const want: string[] = [];
+        for (const l of arrived.filter((r) => r.left)) {
+          const paid = arrived.filter(
+            (r) => !r.left && r.key === l.key && Math.abs(l.t - r.t) <= 1_000,
+          );
+          for (const r of paid) want.push(`${l.key}/${l.i}/${r.i}`);
+          if (paid.length === 0) want.push(`${l.key}/${l.i}/null`);
+        }
+        expect(outs.map((o) => `${o.key}/${o.n}/${o.amount}`).sort()).toEqual(want.sort());
+      }),
+    );
+  });
+});
+
 describe('stream join: records, topology and builder', () => {
   it('a side record carries its side and the Kafka timestamp as its time', () => {
     expect(JSON.parse(sideRecord('r', '1700000000123', { x: 1 }).toString())).toEqual({
