@@ -59,6 +59,7 @@ export {
   type TableJoinOptions,
   type LeftTableJoinOptions,
 } from './pipeline/join.js';
+export type { StreamJoinOptions, LeftStreamJoinOptions } from './pipeline/join-stream.js';
 export type { Keyed, StageDef } from './pipeline/stages.js';
 export type { Format } from './pipeline/formats.js';
 export {
