@@ -154,27 +154,46 @@ describe('stream join: the step', () => {
   });
 });
 
+/** A record of one side or the other, for the properties, and its place among the records. */
+interface Arrival {
+  left: boolean;
+  key: string;
+  t: number;
+  i: number;
+}
+
+/**
+ * Records in arrival order: by time plus a jitter up to `grace`, so no record arrives more
+ * than `grace` behind the greatest time before it (the docs' condition for exact pairs).
+ */
+const arrivals = (grace: number, maxLength: number): fc.Arbitrary<Arrival[]> =>
+  fc
+    .array(
+      fc.record({
+        left: fc.boolean(),
+        key: fc.constantFrom('a', 'b'),
+        t: fc.integer({ min: 0, max: 30_000 }),
+        jitter: fc.integer({ min: 0, max: grace }),
+      }),
+      { maxLength },
+    )
+    .map((recs) =>
+      recs
+        .map((r, i) => ({ ...r, i }))
+        .sort((x, y) => x.t + x.jitter - (y.t + y.jitter))
+        .map(({ left, key, t, i }) => ({ left, key, t, i })),
+    );
+
+const sideRecords = (arrived: Arrival[]): SideRecord[] =>
+  arrived.map((r) => (r.left ? order(r.key, r.i, r.t) : payment(r.key, r.i, r.t)));
+
 describe('stream join: the grace', () => {
   it('property: records at most graceMs out of order join exactly the pairs within the window, with expiry at work', async () => {
     const WINDOW = 1_000;
     const GRACE = 2_000;
-    const rec = fc.record({
-      left: fc.boolean(),
-      key: fc.constantFrom('a', 'b'),
-      t: fc.integer({ min: 0, max: 30_000 }),
-      // Arrival order: by time plus a jitter up to the grace, so no record arrives more than
-      // GRACE behind the greatest time before it (the docs' condition).
-      jitter: fc.integer({ min: 0, max: GRACE }),
-    });
     await fc.assert(
-      fc.asyncProperty(fc.array(rec, { maxLength: 60 }), async (recs) => {
-        const arrived = recs
-          .map((r, i) => ({ ...r, i }))
-          .sort((x, y) => x.t + x.jitter - (y.t + y.jitter));
-        const records = arrived.map((r) =>
-          r.left ? order(r.key, r.i, r.t) : payment(r.key, r.i, r.t),
-        );
-        const outs = (await run(joinStages(WINDOW, GRACE), records)) as {
+      fc.asyncProperty(arrivals(GRACE, 60), async (arrived) => {
+        const outs = (await run(joinStages(WINDOW, GRACE), sideRecords(arrived))) as {
           key: string;
           n: number;
           amount: number;
@@ -225,19 +244,10 @@ describe('stream join: left', () => {
 
   it('property: every pair within the window, and each unpaired order with null once, after a flush', async () => {
     const GRACE = 2_000;
-    const rec = fc.record({
-      left: fc.boolean(),
-      key: fc.constantFrom('a', 'b'),
-      t: fc.integer({ min: 0, max: 30_000 }),
-      jitter: fc.integer({ min: 0, max: GRACE }),
-    });
     await fc.assert(
-      fc.asyncProperty(fc.array(rec, { maxLength: 50 }), async (recs) => {
-        const arrived = recs
-          .map((r, i) => ({ ...r, i }))
-          .sort((x, y) => x.t + x.jitter - (y.t + y.jitter));
+      fc.asyncProperty(arrivals(GRACE, 50), async (arrived) => {
         const records = [
-          ...arrived.map((r) => (r.left ? order(r.key, r.i, r.t) : payment(r.key, r.i, r.t))),
+          ...sideRecords(arrived),
           // A record far later expires every buffered one.
           payment('flush', -1, 1_000_000),
         ];
