@@ -137,6 +137,10 @@ describe('a stream–stream join under EXACTLY_ONCE, with a worker killed midway
       await admin.disconnect();
     }
     expect(job.status()).toBe('RUNNING');
+    const got = new Set(out.map((r) => String(r.key)));
+    const missing = want.filter((p) => !got.has(`${p.id}/${p.payment}`));
+    if (process.env.SLUICE_TEST_DEBUG)
+      process.stderr.write(`missing ${missing.length}: ${JSON.stringify(missing.slice(0, 50))}\n`);
     expect(out).toHaveLength(want.length);
     expect(out.map((r) => JSON.parse(String(r.value)) as Paid).sort(order)).toEqual(want);
     // The input has pairs on both sides of the window's edges.

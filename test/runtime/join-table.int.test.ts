@@ -43,6 +43,18 @@ function startWorker(id: string): ChildProcess {
 
 const BATCHES = 6;
 const PER_BATCH = 2_000;
+/**
+ * Batch k's orders: [start(k), start(k + 1)). Batch 3, during which a worker is killed, is four
+ * times the others: the kill, once a reader has seen its first quarter, must land before it is
+ * all out (with batches of one size, the reader once saw the whole batch before the kill).
+ */
+const KILLED_IN = 3;
+const sizeOf = (k: number): number => (k === KILLED_IN ? 4 * PER_BATCH : PER_BATCH);
+const start = (k: number): number => {
+  let n = 0;
+  for (let j = 1; j < k; j++) n += sizeOf(j);
+  return n;
+};
 const CUSTOMER_IDS = 60;
 
 interface Entry {
@@ -84,7 +96,7 @@ function expected(): Enriched[] {
   const out: Enriched[] = [];
   for (let k = 1; k <= BATCHES; k++) {
     const table = tableAt(k);
-    for (let n = (k - 1) * PER_BATCH; n < k * PER_BATCH; n++) {
+    for (let n = start(k); n < start(k + 1); n++) {
       const c = table.get(customerOf(n));
       out.push({ n, customer: customerOf(n), tier: c?.tier ?? null, version: c?.version ?? null });
     }
@@ -112,29 +124,30 @@ describe('a stream–table join under EXACTLY_ONCE, the table changing, a worker
     try {
       for (let k = 1; k <= BATCHES; k++) {
         if (k > 1) await producer.send({ topic: CUSTOMERS, messages: updatesTo(k) });
-        const first = (k - 1) * PER_BATCH;
-        const orders = Array.from({ length: PER_BATCH }, (_, i) => ({
+        const first = start(k);
+        const orders = Array.from({ length: sizeOf(k) }, (_, i) => ({
           key: String(first + i),
           value: JSON.stringify({ n: first + i, customer: customerOf(first + i) }),
         }));
         for (let i = 0; i < orders.length; i += 500)
           await producer.send({ topic: ORDERS, messages: orders.slice(i, i + 500) });
-        if (k === 3) {
-          // Killed with batch 3 half out: its open transactions (outputs, table copies,
+        if (k === KILLED_IN) {
+          // Killed with a quarter of batch 3 out: its open transactions (outputs, table copies,
           // offsets) abort, and its partitions move to the other worker, which restores the
           // copies from the changelog and redoes them.
-          const atKill = await readUntil(OUT, (got) => got.length >= 2.5 * PER_BATCH, 120_000);
+          const quarter = start(k) + sizeOf(k) / 4;
+          const atKill = await readUntil(OUT, (got) => got.length >= quarter, 120_000);
           workers[0]?.kill('SIGKILL');
           killedAt = atKill.length;
         }
         // Exactly-once: a read_committed count of k batches means batch k is all out.
-        await readUntil(OUT, (got) => got.length >= k * PER_BATCH, 120_000);
+        await readUntil(OUT, (got) => got.length >= start(k + 1), 120_000);
       }
     } finally {
       await producer.disconnect();
     }
     // Midway: the job was not done with batch 3 when the worker died.
-    expect(killedAt).toBeLessThan(3 * PER_BATCH);
+    expect(killedAt).toBeLessThan(start(KILLED_IN + 1));
 
     const admin = kafkaClient().admin();
     await admin.connect();
