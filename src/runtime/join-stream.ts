@@ -168,7 +168,13 @@ function pruned(
     gone(e, side);
     return false;
   };
-  return { l: (b?.l ?? []).filter(keep('l')), r: (b?.r ?? []).filter(keep('r')) };
+  // Copies: a pending record's buffers are the state's own objects, and marking a partner (m)
+  // for a record that then fails must not reach the writes a revert keeps.
+  const copy = (e: Buffered): Buffered => ({ ...e });
+  return {
+    l: (b?.l ?? []).filter(keep('l')).map(copy),
+    r: (b?.r ?? []).filter(keep('r')).map(copy),
+  };
 }
 
 /** A key's buffers, or a deletion (a tombstone in the changelog) once both are empty. */
