@@ -62,6 +62,14 @@ export {
   type Windowed,
 } from './pipeline/windowed.js';
 export type { WindowKind, WindowSpec } from './domain/windows.js';
+export {
+  Tables,
+  type KafkaTableDef,
+  type KafkaTableOptions,
+  type TableJoinOptions,
+  type LeftTableJoinOptions,
+} from './pipeline/join.js';
+export type { StreamJoinOptions, LeftStreamJoinOptions } from './pipeline/join-stream.js';
 export type { Format } from './pipeline/formats.js';
 export {
   SluiceError,

@@ -1,6 +1,6 @@
 import type { PipelineDef } from '../pipeline/pipeline.js';
 import type { Format } from '../pipeline/formats.js';
-import { isStateful, type StageDef } from '../pipeline/stages.js';
+import { hasChangelog, isStateful, type StageDef } from '../pipeline/stages.js';
 import { changelogTopic } from '../domain/resources.js';
 import { Topology } from '../runtime/topology.js';
 import type { WindowSpec } from '../domain/windows.js';
@@ -21,6 +21,20 @@ export interface StageDescription {
   branches: BranchDescription[] | null;
   /** A `window` stage's window and event time. */
   window: WindowDescription | null;
+  /** A join stage's partner: the table it reads, and whether unmatched values pass (left). */
+  join: JoinDescription | null;
+}
+
+/** What a join stage joins with: a table, or another stream within a window. */
+export interface JoinDescription {
+  type: 'inner' | 'left';
+  /** A table join's table: a compacted topic, read whole by every task of the stage. */
+  table: { topic: string; format: Format } | null;
+  /** A stream join's other stream, read by a hop of its own into the stage's topic. */
+  other: { topics: string[]; format: Format } | null;
+  /** A stream join's window and grace, in milliseconds. */
+  windowMs: number | null;
+  graceMs: number | null;
 }
 
 /** A window stage's definition, its event time and what it does with late values. */
@@ -52,6 +66,8 @@ export interface HopDescription {
   index: number;
   group: string;
   reads: string[];
+  /** The stream join whose other stream this hop reads into the join's topic, if it does. */
+  otherSideOf: string | null;
   stages: StageDescription[];
   writes: string[];
 }
@@ -79,8 +95,8 @@ export function describePipeline(
   const stage = (s: StageDef): StageDescription => ({
     name: s.name,
     kind: s.kind,
-    stateful: isStateful(s),
-    stateTopic: isStateful(s) ? changelogTopic(namespace, jobId, s.name) : null,
+    stateful: hasChangelog(s),
+    stateTopic: hasChangelog(s) ? changelogTopic(namespace, jobId, s.name) : null,
     keyedBy: isStateful(s) ? (s.byRecordKey ? 'recordKey' : 'groupingKey') : null,
     branches:
       s.kind === 'branch'
@@ -101,26 +117,51 @@ export function describePipeline(
             lateTopic: s.lateTopic ?? null,
           }
         : null,
+    join: joinOf(s),
   });
-  const hops = topology.inputs.map((input, i) => ({
-    index: i,
-    group: input.groupId,
-    reads: input.topics,
-    stages: topology.stagesOf(i).map(stage),
-    writes: [
-      ...(i + 1 < topology.hops
-        ? [topology.inputTopic(i + 1) ?? '']
-        : [...new Set(sinks.map((s) => s.topic))]),
-      // A window's late values go out with the hop's outputs, in the same commit.
-      ...topology
-        .stagesOf(i)
-        .flatMap((s) => (s.kind === 'window' && s.lateTopic ? [s.lateTopic] : [])),
-    ],
-  }));
+  const others = def.stages.flatMap((s) => (s.kind === 'joinStream' ? [s.name] : []));
+  const main = topology.hops - others.length;
+  const hops = topology.inputs.map((input, i) => {
+    const next = topology.nextInput(i);
+    return {
+      index: i,
+      group: input.groupId,
+      reads: input.topics,
+      otherSideOf: i >= main ? (others[i - main] ?? null) : null,
+      stages: topology.stagesOf(i).map(stage),
+      writes: [
+        ...(next !== undefined ? [next] : [...new Set(sinks.map((s) => s.topic))]),
+        // A window's late values go out with the hop's outputs, in the same commit.
+        ...topology
+          .stagesOf(i)
+          .flatMap((s) => (s.kind === 'window' && s.lateTopic ? [s.lateTopic] : [])),
+      ],
+    };
+  });
   return {
     pipeline: name,
     source: { topics: def.source.topics, format: def.source.format, bounded: def.source.bounded },
     hops,
     sinks,
   };
+}
+
+function joinOf(s: StageDef): JoinDescription | null {
+  if (s.kind === 'joinTable')
+    return {
+      type: s.inner ? 'inner' : 'left',
+      table: { ...s.table },
+      other: null,
+      windowMs: null,
+      graceMs: null,
+    };
+  if (s.kind === 'joinStream')
+    return {
+      type: s.left ? 'left' : 'inner',
+      table: null,
+      other: { topics: s.other.topics, format: s.other.format },
+      windowMs: s.windowMs,
+      graceMs: s.graceMs,
+    };
+  return null;
 }

@@ -1,8 +1,14 @@
 import { SluiceError } from '../domain/errors.js';
 import { checkedName, retryable } from './checks.js';
+import {
+  streamJoinStage,
+  type LeftStreamJoinOptions,
+  type StreamJoinOptions,
+} from './join-stream.js';
 import type { Stream } from './pipeline.js';
 import { WindowedStream, type EventTimeOptions, type WindowDef } from './windowed.js';
 import type { WindowKind } from '../domain/windows.js';
+import type { KafkaSourceDef } from './sources.js';
 import {
   EMITS,
   type Emit,
@@ -28,7 +34,37 @@ export class KeyedStream<T> {
     private readonly key: StageKey,
     private readonly byRecordKey: boolean,
     private readonly push: (stage: StageDef) => Stream<unknown>,
+    /** The pipeline's source, for the checks of a stream join. */
+    private readonly source?: KafkaSourceDef,
   ) {}
+
+  /**
+   * Joins this stream with another, by key, within a time window: each pair of records, one
+   * from each side, with equal keys and times (their Kafka timestamps) at most `windowMs`
+   * apart gives one output, when the later of the two arrives. Both sides are buffered in the
+   * stage's state until the window (and `graceMs`) has passed for them; an inner join: a
+   * record that never meets a partner gives nothing (docs/pipelines.md#joinstream-and-leftjoinstream).
+   */
+  joinStream<R, U>(opts: StreamJoinOptions<T, R, U>): Stream<U> {
+    return this.streamJoin(opts, false);
+  }
+
+  /**
+   * As {@link joinStream}, and a record of this stream that met no partner by the time it
+   * leaves the buffer (its window and grace passed) is joined with null, once.
+   */
+  leftJoinStream<R, U>(opts: LeftStreamJoinOptions<T, R, U>): Stream<U> {
+    return this.streamJoin(opts, true);
+  }
+
+  private streamJoin<U>(opts: Parameters<typeof streamJoinStage>[1], left: boolean): Stream<U> {
+    if (this.byRecordKey || !this.source)
+      throw new SluiceError(
+        'SLUICE_CONFIG_INVALID',
+        `joinStream "${String(opts.name)}": key the stream with groupingKey(...), not groupByKey(): both sides are repartitioned by the join key into the stage's own topic.`,
+      );
+    return this.push(streamJoinStage(this.key, opts, this.source, left)) as Stream<U>;
+  }
 
   /**
    * Folds each key's values into a state and emits `{ key, value }`. `emit: 'update'` (the

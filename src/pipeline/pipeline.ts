@@ -12,6 +12,12 @@ import type { KafkaSinkDef } from './sinks.js';
 import type { KafkaSourceDef } from './sources.js';
 import { KeyedStream, recordKeyOf } from './keyed.js';
 import {
+  tableJoinStage,
+  type KafkaTableDef,
+  type LeftTableJoinOptions,
+  type TableJoinOptions,
+} from './join.js';
+import {
   allStages,
   isStateful,
   type MaybePromise,
@@ -119,6 +125,7 @@ export class Stream<T> {
       (v) => String(key(v as T)),
       false,
       (stage) => this.add(stage),
+      this.source,
     );
   }
 
@@ -143,6 +150,22 @@ export class Stream<T> {
         `groupByKey() needs a single source topic (got ${this.source.topics.length}): each topic's partitions are separate tasks, so one key's records could land in two of them. Use groupingKey(...) to repartition them by key.`,
       );
     return new KeyedStream<T>(recordKeyOf, true, (stage) => this.add(stage));
+  }
+
+  /**
+   * Joins each value with the table's entry of `key(value)`, as the table stands when the value
+   * is processed; a value whose key the table lacks is dropped (inner join). Every task reads
+   * the whole table, so the stream need not be keyed (docs/pipelines.md#jointable).
+   */
+  joinTable<V, U>(table: KafkaTableDef<V>, opts: TableJoinOptions<T, V, U>): Stream<U> {
+    if (this.scope) throw notInBranch('joinTable()', this.scope.route);
+    return this.add<U>(tableJoinStage(table, opts, true));
+  }
+
+  /** As {@link joinTable}, but a value whose key the table lacks is joined with null. */
+  leftJoinTable<V, U>(table: KafkaTableDef<V>, opts: LeftTableJoinOptions<T, V, U>): Stream<U> {
+    if (this.scope) throw notInBranch('leftJoinTable()', this.scope.route);
+    return this.add<U>(tableJoinStage(table, opts, false));
   }
 
   /** Ends the pipeline (or, inside a branch, the branch) in a sink. */

@@ -1,4 +1,6 @@
 import type { WindowSpec } from '../domain/windows.js';
+import type { TableJoinStage } from './join.js';
+import type { StreamJoinStage } from './join-stream.js';
 
 /** A user function may return its result or a promise of it. */
 export type MaybePromise<T> = T | Promise<T>;
@@ -43,6 +45,8 @@ export type StageDef = (
       fn: (state: unknown, value: unknown, key: string) => MaybePromise<[unknown, unknown]>;
     }
   | WindowStage
+  | TableJoinStage
+  | StreamJoinStage
   | {
       kind: 'branch';
       name: string;
@@ -115,11 +119,27 @@ export type WindowEmit = 'close' | 'update';
 export const WINDOW_EMITS: readonly WindowEmit[] = ['close', 'update'];
 
 /** The stateful stages, whose state lives in a changelog topic named after them. */
-export type StatefulStage = Extract<StageDef, { kind: 'aggregate' | 'mapWithState' | 'window' }>;
+export type StatefulStage = Extract<
+  StageDef,
+  { kind: 'aggregate' | 'mapWithState' | 'window' | 'joinStream' }
+>;
 
 /** True for stages that keep keyed state. */
 export function isStateful(stage: StageDef): stage is StatefulStage {
-  return stage.kind === 'aggregate' || stage.kind === 'mapWithState' || stage.kind === 'window';
+  return (
+    stage.kind === 'aggregate' ||
+    stage.kind === 'mapWithState' ||
+    stage.kind === 'window' ||
+    stage.kind === 'joinStream'
+  );
+}
+
+/**
+ * Stages whose state lives in a changelog topic named after them: the keyed ones, and a table
+ * join's copy of its table (which stays in the hop it is in: it needs no repartition).
+ */
+export function hasChangelog(stage: StageDef): boolean {
+  return isStateful(stage) || stage.kind === 'joinTable';
 }
 
 /** What `aggregate` emits on every update. */

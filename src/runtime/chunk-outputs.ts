@@ -8,7 +8,8 @@ import { internalHeaders } from './event-time.js';
 export interface OutputSpec {
   topic: string;
   key: (out: Output) => string | null;
-  write: (value: unknown) => Buffer;
+  /** `time`: the Kafka timestamp of the record the output came from (a stream join's time). */
+  write: (value: unknown, time?: string) => Buffer;
   /** True for a repartition topic, whose records carry their origin in headers. */
   internal: boolean;
   /** A repartition topic whose hop reads event time: its records carry their input's. */
@@ -26,6 +27,8 @@ export class ChunkOutputs {
   private readonly sinks: number[] = [];
   /** Items no branch took (no predicate matched and no default branch): dropped, counted. */
   unrouted = 0;
+  /** The Kafka timestamp of the record being run, which its outputs are written with. */
+  time: string | undefined;
   private readonly several: boolean;
 
   constructor(
@@ -38,7 +41,7 @@ export class ChunkOutputs {
   /** `time`: the event time of the record `out` came from, for a hop that carries it on. */
   add(out: Output, origin: Origin | undefined, time?: number): void {
     if (!this.several) {
-      this.records.push(outputRecord(this.outputs[0] as OutputSpec, out, origin, time));
+      this.records.push(outputRecord(this.outputs[0] as OutputSpec, out, origin, time, this.time));
       return;
     }
     const sink = out.sink ?? 0;
@@ -46,7 +49,7 @@ export class ChunkOutputs {
       this.unrouted++;
       return;
     }
-    this.records.push(outputRecord(this.outputs[sink] as OutputSpec, out, origin, time));
+    this.records.push(outputRecord(this.outputs[sink] as OutputSpec, out, origin, time, this.time));
     this.sinks.push(sink);
   }
 
@@ -76,10 +79,13 @@ function outputRecord(
   spec: OutputSpec,
   out: Output,
   origin: Origin | undefined,
-  time: number | undefined,
+  /** The event time a later windowed hop reads (see event-time.ts). */
+  eventTime: number | undefined,
+  /** The Kafka timestamp of the record being run (a stream join's time, see join-stream.ts). */
+  kafkaTime: string | undefined,
 ): ProducedRecord {
-  const record: ProducedRecord = { key: spec.key(out), value: spec.write(out.value) };
+  const record: ProducedRecord = { key: spec.key(out), value: spec.write(out.value, kafkaTime) };
   if (origin && spec.internal)
-    record.headers = internalHeaders(origin, spec.time === true ? time : undefined);
+    record.headers = internalHeaders(origin, spec.time === true ? eventTime : undefined);
   return record;
 }

@@ -62,6 +62,11 @@ export interface ChunkRun {
   timeMs?: number;
   /** The job's error policy on this hop; without one, a failing record stops the chunk. */
   policy?: RecordPolicy | undefined;
+  /**
+   * Runs before the chunk's records, in the task's pending state (a table join's copies caught
+   * up: join-tables.ts). What it throws fails the chunk's first record.
+   */
+  prepare?: ((task: Task) => Promise<void>) | undefined;
   /** Waits out a retry's backoff (heartbeating meanwhile); a plain timer by default. */
   pause?: (ms: number) => Promise<void>;
 }
@@ -74,6 +79,8 @@ export interface ChunkRun {
  */
 export async function runChunk(run: ChunkRun): Promise<ChunkResult> {
   const { spec, task } = run;
+  const unprepared = await prepared(run);
+  if (unprepared) return unprepared;
   const at = spec.stages.findIndex((s) => s.kind === 'aggregate' && s.emit === 'commit');
   if (at === -1) return done(await runRecords(run));
   const start = task.state.mark();
@@ -89,6 +96,21 @@ export async function runChunk(run: ChunkRun): Promise<ChunkResult> {
     task.state.revertTo(start);
     const stages = spec.stages.map((s, i) => (i === at ? { ...s, emit: 'update' as const } : s));
     return done(await runRecords({ ...run, spec: { ...spec, stages } }));
+  }
+}
+
+/** Runs the chunk's `prepare`; what it threw, as the failure of the chunk's first record. */
+async function prepared(run: ChunkRun): Promise<ChunkResult | undefined> {
+  if (!run.prepare) return undefined;
+  try {
+    await run.prepare(run.task);
+    return undefined;
+  } catch (failure) {
+    return {
+      ...{ outputs: [], unrouted: 0, late: 0, deadLetters: [], handled: [], last: undefined },
+      failed: run.messages[0],
+      failure,
+    };
   }
 }
 
@@ -170,6 +192,7 @@ async function runRecords(run: ChunkRun, origins?: Map<string, Origin>): Promise
       const mark = task.state.mark();
       const before = collected.records.length;
       const unroutedBefore = collected.unrouted;
+      collected.time = message.timestamp;
       try {
         // Awaited only when async (Avro, async user code): see execute.
         let value = spec.deserializer.read(message.value);

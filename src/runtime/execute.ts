@@ -6,6 +6,8 @@ import {
   type Route,
   type StageDef,
 } from '../pipeline/stages.js';
+import { joinStreamStep } from './join-stream.js';
+import { joinTableStep } from './join-table.js';
 import type { StateStore } from './state-store.js';
 import { windowStep } from './window-step.js';
 
@@ -199,6 +201,10 @@ function step(
     }
     case 'window':
       return windowStep(stage, item, state, out, recordKey);
+    case 'joinTable':
+      return joinTableStep(stage, item, state, out);
+    case 'joinStream':
+      return joinStreamStep(stage, item, state, out);
     case 'branch':
       return route(stage.routes, 0, item, state, out, recordKey);
     default:

@@ -26,6 +26,8 @@ export interface HopChunksOptions extends Omit<HopOptions, 'kafka' | 'logger' | 
   freeze: () => void;
   /** Told of every commit that failed for a transient reason and of every one that went through. */
   outage: OutageWatch;
+  /** Before each chunk, in its task's turn (see ChunkRun.prepare). */
+  prepare?: ((task: Task) => Promise<void>) | undefined;
 }
 
 /**
@@ -238,14 +240,11 @@ export class HopChunks {
     const stopped = (): boolean => !ctl.isRunning() || ctl.isStale();
     const { outputs, unrouted, late, deadLetters, handled, last, failed, failure } = await runChunk(
       {
-        spec: this.o.spec,
-        plan: this.o.plan,
-        jobId: this.o.jobId,
+        ...this.o, // its spec, plan, jobId, policy and prepare
         task,
         messages,
         stopped,
         now: () => this.o.clock.now(),
-        policy: this.o.policy,
         pause: (ms) => pauseBeating(this.o.clock, ms, ctl.heartbeat, stopped),
       },
     );

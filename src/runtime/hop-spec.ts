@@ -8,6 +8,7 @@ import type { RetryPolicy } from '../kafka/retry.js';
 import type { Logger } from '../observability/logger.js';
 import type { JobMetrics } from '../observability/metrics.js';
 import type { ChunkSpec } from './chunk.js';
+import type { HopTable } from './join-tables.js';
 
 /** What a hop's chunks need of their batch: the consumer's control, and where the batch ends. */
 export interface BatchControl extends KafkaBatchControl {
@@ -21,7 +22,9 @@ export interface BatchControl extends KafkaBatchControl {
 export interface HopSpec extends ChunkSpec {
   index: number;
   inputs: string[];
-  changelogs: { topic: string; stage: string }[];
+  changelogs: { topic: string; stage: string; exact?: boolean }[];
+  /** The tables the hop's join stages read (join-tables.ts). */
+  tables?: HopTable[];
   groupId: string;
   /** How long failing commits are retried before the job is told. */
   retry: RetryPolicy;

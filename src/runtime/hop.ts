@@ -17,6 +17,7 @@ import { HopChunks } from './hop-chunks.js';
 import { OutageWatch } from './outage.js';
 import type { HopEvents, HopOptions, HopSpec } from './hop-spec.js';
 import { HopTasks } from './hop-tasks.js';
+import { HopTables } from './join-tables.js';
 import { ownedIds, type Task } from './task.js';
 
 export type { HopEvents, HopOptions, HopSpec } from './hop-spec.js';
@@ -35,6 +36,8 @@ export class Hop {
   /** Per output partition, the first offset of the last batch this worker committed there (see progress.ts). */
   readonly written = new Map<string, bigint>();
   private readonly taskSet: HopTasks;
+  /** The tables the hop's join stages read, followed on this worker. */
+  private readonly tables: HopTables;
   private readonly chunks: HopChunks;
   private frozen = false;
   private readonly log: Logger;
@@ -76,6 +79,10 @@ export class Hop {
       opened: () => this.outage.succeeded(),
       sweepOnFirstOpen: o.sweepOnFirstOpen ?? false,
     });
+    this.tables = new HopTables(o.kafka, o.spec.tables ?? [], this.log, {
+      policy: o.spec.retry,
+      clock: o.clock,
+    });
     this.chunks = new HopChunks({
       ...o,
       log: this.log,
@@ -86,6 +93,7 @@ export class Hop {
       frozen: () => this.frozen,
       freeze: () => this.freeze(),
       outage: this.outage,
+      prepare: this.tables.empty ? undefined : (task) => this.tables.catchUp(task),
     });
   }
 
@@ -95,6 +103,7 @@ export class Hop {
   }
 
   async start(): Promise<void> {
+    await this.tables.start();
     if (this.guarantee !== 'EXACTLY_ONCE') {
       this.producer = this.kafka.producer();
       await this.producer.connect();
@@ -217,5 +226,6 @@ export class Hop {
     await this.consumer?.stop().catch(() => undefined);
     await this.taskSet.close();
     await this.producer?.disconnect().catch(() => undefined);
+    await this.tables.stop();
   }
 }

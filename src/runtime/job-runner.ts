@@ -134,6 +134,7 @@ export class JobRunner {
       }),
       sinks: this.serializers,
       retry: this.deps.retry,
+      reader: (format) => new Deserializer({ format, registry: this.deps.registry }),
     });
     // One per job on this worker, shared by its hops: the error budget counts the job's records.
     const policy = new RecordPolicy(

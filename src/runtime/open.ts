@@ -13,7 +13,7 @@ import { splitTask, type Task } from './task.js';
 /** What opening a hop's tasks needs to know about the hop. */
 export interface OpenSpec {
   groupId: string;
-  changelogs: { topic: string; stage: string }[];
+  changelogs: { topic: string; stage: string; exact?: boolean }[];
   guarantee: ProcessingGuarantee;
   /** Where the hop's outputs go. */
   outputs: { topic: string }[];

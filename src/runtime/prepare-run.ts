@@ -16,6 +16,7 @@ import { checkStagesMatch, refuseStrandedOnResume, savedStages } from './snapsho
 import type { Topology } from './topology.js';
 import { ensureChangelogs, ensureRepartitions } from './topics.js';
 import { checkLateTopics } from './window-topics.js';
+import { checkJoinTopics } from './join-topology.js';
 
 /** What a run's preparation reads and touches. */
 export interface PrepareRunOptions {
@@ -56,6 +57,7 @@ export async function prepareRun(
     if (missing !== undefined) throw new DeadLetterTopicMissingError(job.name, missing, 'policy');
   }
   await checkLateTopics(admin, pipeline);
+  await checkJoinTopics(admin, pipeline.stages);
   const meta = await admin.partitions(pipeline.source.topics);
   const widest = Math.max(...meta.map((t) => t.partitions.length));
   const { changelogs, repartitions } = topology;

@@ -34,7 +34,7 @@ function stateValue(
  */
 export async function restoreState(
   kafka: Kafka,
-  changelogs: { topic: string; stage: string }[],
+  changelogs: { topic: string; stage: string; exact?: boolean }[],
   owned: Set<string>,
   load: (task: string, stage: string, key: string, value: unknown) => void,
   logger: Logger,
@@ -47,6 +47,9 @@ export async function restoreState(
   // stays its own once it reads the source, keyed the same way, and back.
   const taskOf = new Map([...owned].map((id) => [splitTask(id)[1], id]));
   const stageOf = new Map(changelogs.map((c) => [c.topic, c.stage]));
+  // Except where the hop reads several source topics (a table join's copy in the first hop):
+  // their tasks share partition numbers, so the task is the one the key names.
+  const exact = new Set(changelogs.filter((c) => c.exact).map((c) => c.topic));
   let restored = 0;
   const started = Date.now();
   await readToEnd(
@@ -56,7 +59,12 @@ export async function restoreState(
       const parsed = message.key ? parseChangelogKey(message.key.toString()) : undefined;
       const stage = stageOf.get(topic);
       if (!parsed || stage === undefined || parsed.partition !== partition) return;
-      const task = taskOf.get(partition);
+      const named = `${parsed.topic}:${partition}`;
+      const task = exact.has(topic)
+        ? owned.has(named)
+          ? named
+          : undefined
+        : taskOf.get(partition);
       if (task === undefined) return;
       load(task, stage, parsed.key, stateValue(topic, partition, stage, message));
       restored++;

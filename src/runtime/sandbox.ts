@@ -101,7 +101,9 @@ export async function runInSandbox(o: SandboxOptions): Promise<SandboxResult> {
     state.time.record = recordTime(message);
     let records: Written[] = [{ key, bytes: message.value, value: null, format: 'json' }];
     const formats = o.pipeline.sinks.map((s) => s.format);
-    for (const spec of specs) records = await runHop(spec, records, state, formats);
+    // The chain a source record goes down; a stream join's other side is not part of it.
+    for (const spec of specs.slice(0, topology.chainHops))
+      records = await runHop(spec, records, state, formats);
     return {
       outputs: records.slice(0, MAX_DRY_RUN_OUTPUTS).map(output),
       outputCount: records.length,

@@ -104,7 +104,8 @@ export class StateStore {
     for (const [stage, p] of this.pending) {
       let c = this.committed.get(stage);
       if (!c) this.committed.set(stage, (c = new Map<string, unknown>()));
-      // Undefined is a deletion: the changelog gets a tombstone (see task.ts).
+      // Undefined is a deletion (an expired window's key, a table join's entry gone): the
+      // changelog gets a tombstone (see task.ts), and a restore from it has the key absent.
       for (const [k, v] of p)
         if (v === undefined) c.delete(k);
         else c.set(k, v);
@@ -128,6 +129,13 @@ export class StateStore {
     if (!c) this.committed.set(stage, (c = new Map<string, unknown>()));
     if (value === undefined) c.delete(key);
     else c.set(key, value);
+  }
+
+  /** Every key a stage holds, committed or pending (a deleted one reads as undefined). */
+  keys(stage: string): string[] {
+    const pending = this.pending.get(stage);
+    const committed = this.committed.get(stage);
+    return [...new Set([...(committed?.keys() ?? []), ...(pending?.keys() ?? [])])];
   }
 
   /** How many keys a stage holds (committed). */

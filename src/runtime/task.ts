@@ -130,7 +130,8 @@ function changelogMessages(
     const list = byStage.get(w.stage) ?? [];
     list.push({
       key: changelogKey(task.topic, task.partition, w.key),
-      // A deleted key (an expired window's) is a tombstone, which compaction removes.
+      // A deleted key (an expired window's, a table join's entry gone) is a tombstone: restored
+      // as absent, and removed by compaction.
       value: w.value === undefined ? null : JSON.stringify(w.value),
       partition: task.partition,
     });

@@ -3,6 +3,10 @@ import type { RetryPolicy } from '../kafka/retry.js';
 import type { PipelineDef } from '../pipeline/pipeline.js';
 import { isStateful, type StageDef, type StatefulStage } from '../pipeline/stages.js';
 import type { HopSpec } from './hop-spec.js';
+import { hopTables, joinChangelogs, otherGroup, otherSpec, streamJoins } from './join-topology.js';
+import { sideRecord } from './join-stream.js';
+import type { StreamJoinStage } from '../pipeline/join-stream.js';
+import type { Format } from '../pipeline/formats.js';
 import type { Deserializer, Serializer } from './serde.js';
 import { readsTime } from './event-time.js';
 
@@ -32,24 +36,41 @@ export interface TopologyOptions {
  */
 export class Topology {
   private readonly segments: Segment[];
+  /**
+   * The stream joins, whose other sides are hops of their own after the pipeline's (hop
+   * `segments.length + j` reads stream join j's other source into its repartition topic).
+   */
+  private readonly others: StreamJoinStage[];
 
   constructor(private readonly o: TopologyOptions) {
     this.segments = split(o.pipeline.stages);
+    this.others = streamJoins(o.pipeline.stages);
   }
 
   /** How many hops the job has. */
   get hops(): number {
+    return this.segments.length + this.others.length;
+  }
+
+  /** The hops of the pipeline's own chain, before the stream joins' other sides. */
+  get chainHops(): number {
     return this.segments.length;
   }
 
-  /** The changelog topic of each stateful stage. */
-  get changelogs(): { topic: string; stage: string }[] {
-    const { namespace, jobId } = this.o;
-    return this.segments.flatMap((s) =>
-      s.stateful
+  /** The stream join whose other side hop i reads, if it is such a hop. */
+  private otherOf(i: number): StreamJoinStage | undefined {
+    return i >= this.segments.length ? this.others[i - this.segments.length] : undefined;
+  }
+
+  /** The changelog topic of each stateful stage, and of each table join (join-topology.ts). */
+  get changelogs(): { topic: string; stage: string; exact?: boolean }[] {
+    const { namespace, jobId, pipeline } = this.o;
+    return this.segments.flatMap((s, i) => [
+      ...(s.stateful
         ? [{ stage: s.stateful.name, topic: changelogTopic(namespace, jobId, s.stateful.name) }]
-        : [],
-    );
+        : []),
+      ...joinChangelogs(s.stages, namespace, jobId, i === 0 && pipeline.source.topics.length > 1),
+    ]);
   }
 
   /** The stateful stages held on the source's partitions (groupByKey): no repartition topic. */
@@ -64,15 +85,23 @@ export class Topology {
 
   /** The consumer groups, one per hop: the job's group, then one per stateful stage. */
   get groups(): string[] {
-    return this.segments.map((_, i) => this.groupOf(i));
+    return Array.from({ length: this.hops }, (_, i) => this.groupOf(i));
   }
 
   /** Each hop's consumer group and the topics it reads: the sources, then a repartition topic each. */
   get inputs(): { groupId: string; topics: string[] }[] {
-    return this.segments.map((_, i) => {
+    return Array.from({ length: this.hops }, (_, i) => {
       const input = this.inputTopic(i);
-      return { groupId: this.groupOf(i), topics: input ? [input] : this.o.pipeline.source.topics };
+      const sources = this.otherOf(i)?.other.topics ?? this.o.pipeline.source.topics;
+      return { groupId: this.groupOf(i), topics: input ? [input] : sources };
     });
+  }
+
+  /** The internal topic hop i writes: the next hop's, or its stream join's; none for sinks. */
+  nextInput(i: number): string | undefined {
+    const other = this.otherOf(i);
+    if (other) return repartitionTopic(this.o.namespace, this.o.jobId, other.name);
+    return i + 1 < this.segments.length ? this.inputTopic(i + 1) : undefined;
   }
 
   /** Hop i's stages, in order (what `sluice describe` shows). */
@@ -84,6 +113,8 @@ export class Topology {
   groupOf(i: number): string {
     const head = this.segments[i]?.head;
     const { namespace, jobId } = this.o;
+    const other = this.otherOf(i);
+    if (other) return otherGroup(namespace, jobId, other.name);
     return head ? stageGroup(namespace, jobId, head.name) : jobGroup(namespace, jobId);
   }
 
@@ -100,9 +131,23 @@ export class Topology {
     /** One per sink of the pipeline, in its order. */
     sinks: Serializer[];
     retry: RetryPolicy;
+    /**
+     * How a join reads a table or its other stream, by format; none: no table is followed
+     * (a dry run, which runs the chain on saved state).
+     */
+    reader?: (format: Format) => Deserializer;
   }): HopSpec[] {
     const { pipeline } = this.o;
-    return this.segments.map((segment, i) => {
+    const others = this.others.map((stage, j) =>
+      otherSpec(stage, {
+        index: this.segments.length + j,
+        topic: this.nextInput(this.segments.length + j) ?? '',
+        groupId: this.groupOf(this.segments.length + j),
+        deserializer: codecs.reader?.(stage.other.format) ?? codecs.source,
+        retry: codecs.retry,
+      }),
+    );
+    const main = this.segments.map((segment, i): HopSpec => {
       const next = this.segments[i + 1]?.head;
       const input = this.inputTopic(i);
       return {
@@ -116,7 +161,11 @@ export class Topology {
               {
                 topic: this.inputTopic(i + 1) ?? '',
                 key: (out) => next.key(out.value, out.key),
-                write: (v) => Buffer.from(JSON.stringify(v) ?? 'null'),
+                // A stream join's records carry their side and time (join-stream.ts).
+                write:
+                  next.kind === 'joinStream'
+                    ? (v, time) => sideRecord('l', time, v)
+                    : (v) => Buffer.from(JSON.stringify(v) ?? 'null'),
                 internal: true,
                 // Event time crosses the hop only for a later window that reads it.
                 time: this.segments.slice(i + 1).some((s) => s.stages.some(readsTime)),
@@ -131,11 +180,16 @@ export class Topology {
                 internal: false,
               };
             }),
-        changelogs: this.changelogs.filter((c) => c.stage === segment.stateful?.name),
+        changelogs: this.changelogs.filter(
+          (c) =>
+            c.stage === segment.stateful?.name || segment.stages.some((s) => s.name === c.stage),
+        ),
+        tables: codecs.reader ? hopTables(segment.stages, codecs.reader) : [],
         groupId: this.groupOf(i),
         retry: codecs.retry,
       };
     });
+    return [...main, ...others];
   }
 }
 

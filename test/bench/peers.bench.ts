@@ -102,7 +102,10 @@ const PEERS: PeerVariant[] = [
 const peersFor = (c: PeerCase): PeerVariant[] =>
   c.topology === 'map'
     ? [{ id: 'ks', label: 'KStreams (no store)', cacheBytes: undefined }]
-    : PEERS;
+    : c.topology === 'table-join'
+      ? // A stream–GlobalKTable join emits as it joins: no cache in the output's way.
+        [{ id: 'ks', label: 'KStreams (GlobalKTable)', cacheBytes: undefined }]
+      : PEERS;
 
 const PEER_DIR = join(ROOT, 'test/bench/peers/kafka-streams');
 const PEER_JAR = join(PEER_DIR, 'target/peer-app.jar');
@@ -302,6 +305,23 @@ async function writeInput(kafka: Kafka, admin: Admin, topic: string, input: Inpu
 }
 
 /**
+ * The table of a table-join case, written before anything is timed: {"tier"} for every key of
+ * the input, keyed by it, so every input record has a partner.
+ */
+async function writeTable(kafka: Kafka, admin: Admin, topic: string, input: Input): Promise<void> {
+  const entries = [...input.totals.keys()].map((k, i) => ({
+    key: k,
+    value: JSON.stringify({ tier: `t${i % 3}` }),
+    timestamp: String(Date.now()),
+  }));
+  await writeInput(kafka, admin, topic, {
+    messages: entries,
+    totals: new Map(),
+    windows: new Map(),
+  });
+}
+
+/**
  * Creates topics and waits until every partition has a leader. kafkajs's own wait
  * (`waitForLeaders`) retries only LEADER_NOT_AVAILABLE; a broker under load also answers
  * UNKNOWN_TOPIC_OR_PARTITION for a moment after the creation, which it lets through.
@@ -462,6 +482,8 @@ interface RunSpec {
   data: Input;
   /** Unique among this run's jobs and applications. */
   tag: string;
+  /** The table topic of a table join (one entry per key, see writeTable). */
+  table?: string;
 }
 
 /** The tail of the worker's stderr (its warnings and errors), for a failed run's report. */
@@ -491,6 +513,7 @@ async function sluiceRun(kafka: Kafka, endpoints: string[], s: RunSpec): Promise
         `input=${s.input}`,
         '--arg',
         `output=${s.output}`,
+        ...(s.table === undefined ? [] : ['--arg', `table=${s.table}`]),
         '--json',
       ]),
     ).then((r) => {
@@ -548,6 +571,7 @@ function streamsArgs(
     s.input,
     '--output',
     s.output,
+    ...(s.table === undefined ? [] : ['--table', s.table]),
     '--bootstrap',
     brokers.join(','),
     '--app-id',
@@ -850,8 +874,9 @@ async function main(): Promise<void> {
     // Warm-up, untimed: one small job per case on the worker, one Kafka Streams start (the jar
     // and RocksDB's library read once from disk).
     const warm = generate(WARMUP_RECORDS);
-    await create([`${ns}.warm.in`]);
+    await create([`${ns}.warm.in`, `${ns}.warm.table`]);
     await writeInput(kafka, admin, `${ns}.warm.in`, warm);
+    await writeTable(kafka, admin, `${ns}.warm.table`, warm);
     for (const [i, c] of cases.entries()) {
       const spec: RunSpec = {
         c,
@@ -860,6 +885,7 @@ async function main(): Promise<void> {
         output: `${ns}.warm.out-${i}`,
         data: warm,
         tag: `${ns}.warm-${i}`,
+        ...(c.topology === 'table-join' ? { table: `${ns}.warm.table` } : {}),
       };
       await create([spec.output, `${spec.output}-ks`]);
       const s = await Promise.race([sluiceRun(kafka, endpoints, spec), workerDied]);
@@ -891,7 +917,18 @@ async function main(): Promise<void> {
         await create([`${p}.in`, `${p}.out-sluice`, ...peers.map((v) => `${p}.out-${v.id}`)]);
         process.stderr.write(`${p}: writing ${RECORDS} records, then the runs\n`);
         await writeInput(kafka, admin, `${p}.in`, data);
-        const base = { c: cell.c, guarantee: cell.guarantee, input: `${p}.in`, data };
+        const joins = cell.c.topology === 'table-join';
+        if (joins) {
+          await create([`${p}.table`]);
+          await writeTable(kafka, admin, `${p}.table`, data);
+        }
+        const base = {
+          c: cell.c,
+          guarantee: cell.guarantee,
+          input: `${p}.in`,
+          data,
+          ...(joins ? { table: `${p}.table` } : {}),
+        };
         const s = await Promise.race([
           sluiceRun(kafka, endpoints, { ...base, output: `${p}.out-sluice`, tag: `${p}.sluice` }),
           workerDied,

@@ -4,6 +4,9 @@ import { NO_PLAN } from '../../src/domain/resume-plan.js';
 import { Pipeline, Stream, type PipelineDef } from '../../src/pipeline/pipeline.js';
 import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
+import { Tables } from '../../src/pipeline/join.js';
+import { execute } from '../../src/runtime/execute.js';
+import { entryKey } from '../../src/runtime/join-table.js';
 import { runChunk } from '../../src/runtime/chunk.js';
 import { Deserializer } from '../../src/runtime/serde.js';
 import { StateStore } from '../../src/runtime/state-store.js';
@@ -24,6 +27,15 @@ interface Click {
 interface Basket {
   lines: { sku: string; qty: number }[];
 }
+interface Customer {
+  name: string;
+  tier: string;
+}
+interface Payment {
+  customer: string;
+  amount: number;
+}
+const customers = Tables.kafka<Customer>({ topic: 'customers' });
 
 const modules = {
   'order-totals': (args: Record<string, string>) =>
@@ -95,6 +107,23 @@ const examples: Record<string, () => unknown> = {
       .groupingKey((o) => o.customer)
       .window(Windows.tumbling({ sizeMs: 60_000 }), { lateTopic: 'late-orders' })
       .count({ name: 'per-minute' }),
+  leftJoinTable: () =>
+    stream.leftJoinTable(customers, {
+      name: 'with-customer',
+      key: (o) => o.customer,
+      join: (o, c) => ({ ...o, tier: c?.tier ?? 'none' }),
+    }),
+  joinStream: () =>
+    stream
+      .groupingKey((o) => o.customer)
+      .joinStream({
+        name: 'paid',
+        other: Sources.kafka({ topic: 'payments' }),
+        otherKey: (p: Payment) => p.customer,
+        windowMs: 60_000,
+        graceMs: 10_000,
+        join: (o, p) => ({ customer: o.customer, ordered: o.amount, paid: p.amount }),
+      }),
 };
 
 function tumbling() {
@@ -198,5 +227,20 @@ describe('docs/pipelines.md examples', () => {
       sales: [{ customer: 'b', amount: 3, cents: 300 }],
       'zero-orders': [{ customer: 'c', amount: 0, cents: 0 }],
     });
+  });
+
+  it('enriches orders as the joins section says', async () => {
+    const stages = (examples.leftJoinTable?.() as Stream<unknown>).writeTo(
+      Sinks.kafka({ topic: 'out' }),
+    ).stages;
+    const state = new StateStore();
+    state.restore('with-customer', entryKey('a'), { name: 'Ann', tier: 'gold' });
+    const run = async (o: Order) => (await execute(stages, o, state)).map((x) => x.value);
+    expect(await run({ customer: 'a', amount: 1 })).toEqual([
+      { customer: 'a', amount: 1, tier: 'gold' },
+    ]);
+    expect(await run({ customer: 'b', amount: 2 })).toEqual([
+      { customer: 'b', amount: 2, tier: 'none' },
+    ]);
   });
 });

@@ -3,6 +3,7 @@ import { SluiceError } from '../../domain/errors.js';
 import {
   describePipeline,
   type PipelineDescription,
+  type JoinDescription,
   type StageDescription,
   type WindowDescription,
 } from '../../node/describe.js';
@@ -72,8 +73,9 @@ export function render(d: PipelineDescription): string {
     `  source: ${d.source.topics.join(', ')} (${d.source.format}${d.source.bounded ? ', bounded' : ''})`,
   ];
   for (const hop of d.hops) {
-    const how = hop.index === 0 ? 'reads' : 'repartitioned through';
-    lines.push(`  hop ${hop.index + 1}: group ${hop.group}, ${how} ${hop.reads.join(', ')}`);
+    const how = hop.index === 0 || hop.otherSideOf ? 'reads' : 'repartitioned through';
+    const side = hop.otherSideOf ? ` (the other side of stream join ${hop.otherSideOf})` : '';
+    lines.push(`  hop ${hop.index + 1}: group ${hop.group}, ${how} ${hop.reads.join(', ')}${side}`);
     for (const s of hop.stages) lines.push(...stageLines(s, '    '));
     lines.push(`    → writes ${hop.writes.join(', ')}`);
   }
@@ -96,9 +98,12 @@ function windowLine(w: WindowDescription): string {
 }
 
 function stageLines(s: StageDescription, indent: string): string[] {
-  const state = s.stateTopic
-    ? `  stateful, keyed by ${s.keyedBy === 'recordKey' ? "the record's key" : 'groupingKey'}, state ${s.stateTopic}`
-    : '';
+  const keyed = s.keyedBy === 'recordKey' ? "the record's key" : 'groupingKey';
+  const state = s.join
+    ? `  ${joinLine(s.join)}, state ${s.stateTopic ?? ''}`
+    : s.stateTopic
+      ? `  stateful, keyed by ${keyed}, state ${s.stateTopic}`
+      : '';
   const lines = [`${indent}${s.kind.padEnd(12)} ${s.name}${state}`];
   if (s.window) lines.push(`${indent}  ${windowLine(s.window)}`);
   for (const b of s.branches ?? []) {
@@ -109,4 +114,11 @@ function stageLines(s: StageDescription, indent: string): string[] {
   if (s.kind === 'branch' && !s.branches?.some((b) => !b.predicate))
     lines.push(`${indent}  (items no predicate matched are dropped, counted as unrouted)`);
   return lines;
+}
+
+function joinLine(j: JoinDescription): string {
+  if (j.table)
+    return `${j.type} join with table ${j.table.topic} (${j.table.format}, read whole by each task)`;
+  const other = j.other ? `${j.other.topics.join(', ')} (${j.other.format})` : '?';
+  return `${j.type} join with stream ${other} within ±${j.windowMs ?? 0} ms, grace ${j.graceMs ?? 0} ms`;
 }

@@ -7,6 +7,7 @@
 // To compare another Sluice variant, add one entry to CASES: a new name, the same topology and
 // check as the case it is a variant of, and its factory. Nothing else needs to change; the bench
 // runs every entry (BENCH_ONLY=name,... picks some).
+import { Tables } from '../../../src/pipeline/join.js';
 import { Pipeline, type PipelineDef, type Stream } from '../../../src/pipeline/pipeline.js';
 import { Sinks } from '../../../src/pipeline/sinks.js';
 import { Sources } from '../../../src/pipeline/sources.js';
@@ -20,7 +21,8 @@ export interface Rec {
 }
 
 /** The Kafka Streams topologies of PeerApp.java (its --topology flag). */
-export type Topology = 'map' | 'rekey-aggregate' | 'key-aggregate' | 'windowed-count';
+export type Topology =
+  'map' | 'rekey-aggregate' | 'key-aggregate' | 'windowed-count' | 'table-join';
 
 /**
  * When a run's output is exact, read_committed from the start of its output topic:
@@ -126,6 +128,23 @@ export const CASES: PeerCase[] = [
         .window(Windows.tumbling({ sizeMs: WINDOW_MS }))
         .count({ name: 'total' })
         .writeTo(Sinks.kafka({ topic: args.output ?? '' })),
+  },
+  {
+    // The table (args.table) holds an entry {"tier"} for every key, so the inner join has one
+    // output per input; Kafka Streams joins a GlobalKTable, read whole by every instance.
+    name: 'table-join',
+    topology: 'table-join',
+    check: 'all-records',
+    describe:
+      "joinTable(Tables.kafka({ topic: table }), key r => r.k) adding the entry's tier, written keyed by r.k",
+    sluice: (args) =>
+      source(args)
+        .joinTable(Tables.kafka<{ tier: string }>({ topic: args.table ?? '' }), {
+          name: 'customers',
+          key: (r) => r.k,
+          join: (r, c) => ({ ...r, tier: c.tier }),
+        })
+        .writeTo(Sinks.kafka<Rec>({ topic: args.output ?? '', key: (r) => r.k })),
   },
 ];
 

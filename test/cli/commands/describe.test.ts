@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { render } from '../../../src/cli/commands/describe.js';
 import { describePipeline } from '../../../src/node/describe.js';
+import { Tables } from '../../../src/pipeline/join.js';
 import { Pipeline } from '../../../src/pipeline/pipeline.js';
 import { Sinks } from '../../../src/pipeline/sinks.js';
 import { Sources } from '../../../src/pipeline/sources.js';
@@ -28,6 +29,60 @@ describe('sluice describe, rendered', () => {
       '      (items no predicate matched are dropped, counted as unrouted)',
       '    → writes neg',
       '  sinks: neg (json)',
+    ]);
+  });
+
+  it('prints a table join with its table, its kind and its state, in the hop it runs in', () => {
+    const def = Pipeline.create()
+      .readFrom<{ customer: string }>(Sources.kafka({ topic: 'orders' }))
+      .leftJoinTable(Tables.kafka<{ tier: string }>({ topic: 'customers' }), {
+        name: 'with-customer',
+        key: (o) => o.customer,
+        join: (o, c) => ({ ...o, tier: c?.tier ?? null }),
+      })
+      .writeTo(Sinks.kafka({ topic: 'enriched' }));
+    const d = describePipeline('enrich', def, 'sl');
+    expect(d.hops[0]?.stages[0]).toMatchObject({
+      kind: 'joinTable',
+      name: 'with-customer',
+      stateful: true,
+      stateTopic: 'sl.state.<jobId>.with-customer',
+      join: { type: 'left', table: { topic: 'customers', format: 'json' } },
+    });
+    expect(render(d).split('\n')).toEqual([
+      'enrich',
+      '  source: orders (json)',
+      '  hop 1: group sl.job.<jobId>, reads orders',
+      '    joinTable    with-customer  left join with table customers (json, read whole by each task), state sl.state.<jobId>.with-customer',
+      '    → writes enriched',
+      '  sinks: enriched (json)',
+    ]);
+  });
+
+  it('prints a stream join with its window, and the hop that reads its other stream', () => {
+    const def = Pipeline.create()
+      .readFrom<{ id: string }>(Sources.kafka({ topic: 'orders' }))
+      .groupingKey((o) => o.id)
+      .joinStream({
+        name: 'paid',
+        other: Sources.kafka({ topic: 'payments' }),
+        otherKey: (p: { orderId: string }) => p.orderId,
+        windowMs: 60_000,
+        graceMs: 5_000,
+        join: (o, p) => ({ ...o, ...p }),
+      })
+      .writeTo(Sinks.kafka({ topic: 'paid' }));
+    expect(render(describePipeline('paid', def, 'sl')).split('\n')).toEqual([
+      'paid',
+      '  source: orders (json)',
+      '  hop 1: group sl.job.<jobId>, reads orders',
+      '    → writes sl.repartition.<jobId>.paid',
+      '  hop 2: group sl.job.<jobId>.paid, repartitioned through sl.repartition.<jobId>.paid',
+      '    joinStream   paid  inner join with stream payments (json) within ±60000 ms, grace 5000 ms, state sl.state.<jobId>.paid',
+      '    → writes paid',
+      '  hop 3: group sl.job.<jobId>.paid~other, reads payments (the other side of stream join paid)',
+      '    → writes sl.repartition.<jobId>.paid',
+      '  sinks: paid (json)',
     ]);
   });
 });

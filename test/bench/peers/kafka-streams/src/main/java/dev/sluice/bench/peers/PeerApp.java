@@ -25,6 +25,7 @@ import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.GlobalKTable;
 import org.apache.kafka.streams.kstream.Grouped;
 import org.apache.kafka.streams.kstream.KGroupedStream;
 import org.apache.kafka.streams.kstream.KStream;
@@ -45,13 +46,15 @@ import org.apache.kafka.streams.kstream.Produced;
  *   <li>{@code windowed-count}: {@code groupByKey()}, then a count per key in tumbling 10 s
  *       windows of the record timestamps, suppressed until each window closes, written as
  *       {"key", "start", "end", "value"}.
+ *   <li>{@code table-join}: each record joined, by its key, with the {@code GlobalKTable} of the
+ *       topic named by --table (values {"tier": ...}), the value with the entry's tier added.
  * </ul>
  *
  * Totals are written as {"key": k, "value": total} keyed by k, the shape of a Sluice aggregate's
  * output. Prints one line {@code RUNNING} on stdout when the instance first reaches RUNNING, logs
  * only warnings (stderr), and closes the streams on SIGTERM.
  *
- * <p>Flags: --topology, --input, --output, --bootstrap, --app-id, --guarantee (exactly_once_v2 |
+ * <p>Flags: --topology, --input, --output, --table (table-join only), --bootstrap, --app-id, --guarantee (exactly_once_v2 |
  * at_least_once), --cache-bytes (statestore.cache.max.bytes; absent = Kafka Streams' default, 0 =
  * every update emitted), --threads (num.stream.threads, default 1), --state-dir (default: a
  * temporary folder, removed on exit).
@@ -87,7 +90,8 @@ public final class PeerApp {
     props.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
     props.put(StreamsConfig.DEFAULT_VALUE_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
 
-    KafkaStreams streams = new KafkaStreams(build(topology, input, output), props);
+    KafkaStreams streams =
+        new KafkaStreams(build(topology, input, output, args.get("table")), props);
     CountDownLatch stopped = new CountDownLatch(1);
     AtomicBoolean announced = new AtomicBoolean(false);
     AtomicBoolean closing = new AtomicBoolean(false);
@@ -128,7 +132,7 @@ public final class PeerApp {
     }
   }
 
-  static Topology build(String topology, String input, String output) {
+  static Topology build(String topology, String input, String output, String table) {
     StreamsBuilder builder = new StreamsBuilder();
     KStream<String, String> in = builder.stream(input, Consumed.with(Serdes.String(), Serdes.String()));
     switch (topology) {
@@ -167,9 +171,16 @@ public final class PeerApp {
                               + count
                               + "}"))
               .to(output, Produced.with(Serdes.String(), Serdes.String()));
+      case "table-join" -> {
+        // Read whole by every instance, as Sluice's joinTable reads its table in every task.
+        GlobalKTable<String, String> customers =
+            builder.globalTable(table, Consumed.with(Serdes.String(), Serdes.String()));
+        in.join(customers, (key, v) -> key, PeerApp::withTier)
+            .to(output, Produced.with(Serdes.String(), Serdes.String()));
+      }
       default ->
           throw new IllegalArgumentException(
-              "--topology must be map, rekey-aggregate, key-aggregate or windowed-count, not "
+              "--topology must be map, rekey-aggregate, key-aggregate, windowed-count or table-join, not "
                   + topology);
     }
     return builder.build();
@@ -191,6 +202,16 @@ public final class PeerApp {
     try {
       ObjectNode o = (ObjectNode) JSON.readTree(json);
       o.put("n2", o.get("n").asLong() * 2);
+      return JSON.writeValueAsString(o);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static String withTier(String json, String entry) {
+    try {
+      ObjectNode o = (ObjectNode) JSON.readTree(json);
+      o.put("tier", JSON.readTree(entry).get("tier").asText());
       return JSON.writeValueAsString(o);
     } catch (IOException e) {
       throw new UncheckedIOException(e);

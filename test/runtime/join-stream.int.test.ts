@@ -1,0 +1,151 @@
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { jobGroup, repartitionTopic, stageGroup } from '../../src/domain/resources.js';
+import type { ConsumedRecord } from '../../src/kafka/port.js';
+import { outputsWhenThrough } from '../support/job-groups.js';
+import { kafkaClient, sluiceEnv, testNamespace, useTopics } from '../support/kafka.js';
+import { readUntil } from '../support/records.js';
+import { spawnCliWorker } from '../support/spawn.js';
+import { connectClient, startCoordinator } from '../support/sluice.js';
+
+// Issue 19, a stream–stream join on a real broker, with workers that are the real CLI: 8,000
+// orders and their payments (none for every fourth order, two for every tenth), on topics
+// partitioned differently, joined within ±10 s of their Kafka timestamps, under EXACTLY_ONCE,
+// one of two workers SIGKILLed midway. The output is exactly the pairs the input says: each
+// payment within the window of its order, once; none outside it. The grace (an hour of record
+// time, more than the input spans) keeps every record buffered, so the pairs do not depend on
+// how the two sides interleave on the join's topic.
+
+const ns = testNamespace('join-stream');
+const ORDERS = `${ns}.orders`;
+const PAYMENTS = `${ns}.payments`;
+const OUT = `${ns}.out`;
+await useTopics(ns, [
+  { topic: ORDERS, numPartitions: 4 },
+  { topic: PAYMENTS, numPartitions: 3 },
+  { topic: OUT, numPartitions: 2 },
+]);
+await startCoordinator(ns);
+const client = await connectClient(ns, 'alice');
+
+const children: ChildProcess[] = [];
+afterAll(() => children.forEach((c) => c.kill('SIGKILL')));
+const workers = ['join-stream-1', 'join-stream-2'].map((id) => {
+  const child = spawnCliWorker('test/fixtures/pipelines/paid-orders.mjs', id, sluiceEnv(ns));
+  children.push(child);
+  return child;
+});
+
+const ORDER_COUNT = 8_000;
+const WINDOW_MS = 10_000;
+const T0 = 1_700_000_000_000;
+
+interface Payment {
+  pid: number;
+  orderId: string;
+  t: number;
+}
+
+/** Order i's time: 100 ms apart. */
+const orderTime = (i: number): number => T0 + i * 100;
+
+/** The payments: none for every fourth order, two for every tenth, offsets in [-10 s, 20 s). */
+function paymentsOf(i: number): Payment[] {
+  if (i % 4 === 0) return [];
+  const delta = ((i * 7919) % 30_000) - 10_000;
+  const first = { pid: 2 * i, orderId: `o${i}`, t: orderTime(i) + delta };
+  return i % 10 === 1
+    ? [first, { pid: 2 * i + 1, orderId: `o${i}`, t: orderTime(i) - 5_000 }]
+    : [first];
+}
+
+interface Paid {
+  id: string;
+  n: number;
+  payment: number;
+}
+
+/** From the input alone: each payment within the window of its order's time. */
+function expected(): Paid[] {
+  const out: Paid[] = [];
+  for (let i = 0; i < ORDER_COUNT; i++)
+    for (const p of paymentsOf(i))
+      if (Math.abs(p.t - orderTime(i)) <= WINDOW_MS)
+        out.push({ id: `o${i}`, n: i, payment: p.pid });
+  return out;
+}
+
+const order = (a: Paid, b: Paid): number => a.n - b.n || a.payment - b.payment;
+
+describe('a stream–stream join under EXACTLY_ONCE, with a worker killed midway', () => {
+  it('joins exactly the pairs within the window, once each', async () => {
+    const want = expected();
+    const job = await client.submit('paid-orders', {
+      name: 'paid',
+      processingGuarantee: 'EXACTLY_ONCE',
+      suspendOnFailure: true,
+      snapshotIntervalMs: 500,
+      args: { orders: ORDERS, payments: PAYMENTS, output: OUT },
+    });
+    const producer = kafkaClient().producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      for (let i = 0; i < ORDER_COUNT; i += 500) {
+        const ids = Array.from({ length: 500 }, (_, j) => i + j);
+        await producer.send({
+          topic: ORDERS,
+          messages: ids.map((n) => ({
+            key: `o${n}`,
+            value: JSON.stringify({ id: `o${n}`, n }),
+            timestamp: String(orderTime(n)),
+          })),
+        });
+        await producer.send({
+          topic: PAYMENTS,
+          messages: ids.flatMap(paymentsOf).map((p) => ({
+            key: String(p.pid),
+            value: JSON.stringify(p),
+            timestamp: String(p.t),
+          })),
+        });
+      }
+    } finally {
+      await producer.disconnect();
+    }
+    // Killed once a third of the pairs are out: its open transactions abort, and its
+    // partitions (of all three hops) move to the other worker, which restores the buffers.
+    const atKill = await readUntil(OUT, (got) => got.length >= want.length / 3, 120_000);
+    workers[0]?.kill('SIGKILL');
+    expect(atKill.length).toBeLessThan(want.length);
+
+    const admin = kafkaClient().admin();
+    await admin.connect();
+    let out: ConsumedRecord[];
+    try {
+      // Both sides through their sources, then the join through its topic: the sink is final.
+      out = await outputsWhenThrough(
+        admin,
+        [
+          { group: jobGroup(ns, job.id), topic: ORDERS },
+          { group: `${stageGroup(ns, job.id, 'paid')}~other`, topic: PAYMENTS },
+          { group: stageGroup(ns, job.id, 'paid'), topic: repartitionTopic(ns, job.id, 'paid') },
+        ],
+        OUT,
+        180_000,
+      );
+    } finally {
+      await admin.disconnect();
+    }
+    expect(job.status()).toBe('RUNNING');
+    const got = new Set(out.map((r) => String(r.key)));
+    const missing = want.filter((p) => !got.has(`${p.id}/${p.payment}`));
+    if (process.env.SLUICE_TEST_DEBUG)
+      process.stderr.write(`missing ${missing.length}: ${JSON.stringify(missing.slice(0, 50))}\n`);
+    expect(out).toHaveLength(want.length);
+    expect(out.map((r) => JSON.parse(String(r.value)) as Paid).sort(order)).toEqual(want);
+    // The input has pairs on both sides of the window's edges.
+    expect(want.length).toBeLessThan(
+      Array.from({ length: ORDER_COUNT }, (_, i) => paymentsOf(i).length).reduce((a, b) => a + b),
+    );
+  }, 300_000);
+});
