@@ -1,11 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Fault scenarios that found a bug not fixed yet, run by `npm run test:open-bugs` instead of
- * `npm test` until the fix lands (docs/operations.md, "What Sluice survives"). None now: the
- * three that were here (cluster, long-outage, first-start) are fixed and back in the campaign.
+ * Tests that found a bug not fixed yet, run by `npm run test:open-bugs` instead of `npm test`
+ * until the fix lands (docs/operations.md, "What Sluice survives"), unchanged and failing when
+ * the bug shows. The stream join's SIGKILL test lost 356 of 4,792 pairs in 1 run of about 16
+ * (the job stayed RUNNING); the cause is not found yet (issue 19).
  */
-const OPEN_BUGS: string[] = [];
+const OPEN_BUGS: string[] = ['test/runtime/join-stream.int.test.ts'];
 
 // Two projects: `unit` needs nothing running; `integration` gets a real Kafka broker and schema
 // registry from the global setup, which finds or starts them through src/infra.
@@ -28,6 +29,7 @@ export default defineConfig({
           // *.crash.test.ts kill worker processes mid-run (their tests set longer timeouts);
           // they share this project's servers rather than starting a second pair.
           include: ['test/**/*.int.test.ts', 'test/**/*.crash.test.ts'],
+          exclude: OPEN_BUGS,
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 180_000,
