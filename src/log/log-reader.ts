@@ -89,6 +89,11 @@ export class LogReader {
       topics: [topic],
       autoCommit: false,
       onAssignment: () => {
+        // On every join, the first included: each partition goes on from where the handing
+        // over stands. Seeking before the group is joined throws in kafkajs, and a refused join
+        // must surface as the refusal (onCrash), not as that.
+        for (const [partition, offset] of this.next)
+          consumer.seek(topic, partition, String(offset));
         joined = true;
         settle?.resolve();
       },
@@ -112,8 +117,6 @@ export class LogReader {
         await control.heartbeat();
       },
     });
-    // After start: a seek needs the consumer running; kafkajs applies it before the next fetch.
-    for (const [partition, offset] of this.next) consumer.seek(topic, partition, String(offset));
     await ready;
   }
 

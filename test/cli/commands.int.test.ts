@@ -405,9 +405,12 @@ describe('long-running commands', () => {
     expect(commands).toEqual(
       expect.arrayContaining(['submit', 'jobs', 'status', 'history', 'worker', 'coordinator']),
     );
-    const leaves = commands.flatMap((c) =>
-      c === 'infra' ? ['infra up', 'infra status', 'infra down'] : [c],
-    );
+    // Commands with subcommands: each subcommand is a leaf with its own help.
+    const groups: Record<string, string[]> = {
+      infra: ['infra up', 'infra status', 'infra down'],
+      acl: ['acl print', 'acl apply'],
+    };
+    const leaves = commands.flatMap((c) => groups[c] ?? [c]);
     for (const c of leaves) {
       const help = await sluice(...c.split(' '), '--help');
       expect(help.code, c).toBe(0);
