@@ -21,6 +21,8 @@ import { Sources } from '../../src/pipeline/sources.js';
 import { childEnv, runCli, type RunResult } from '../support/spawn.js';
 import { testLogger } from '../support/sluice.js';
 import { testNamespace } from '../support/kafka.js';
+import { jobHops, until } from '../support/job-groups.js';
+import { readToEnd } from '../../src/kafka/read-to-end.js';
 
 // Issue 15, items 2-4, against a broker that runs KRaft's StandardAuthorizer, started by the
 // project's own infrastructure code (owned by this file): one SCRAM user per Sluice role, a
@@ -86,14 +88,6 @@ async function ends(): Promise<Record<string, string>> {
   });
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** n = 1..count keyed k0..k2, written by the application's principal. */
 async function produce(from: number, to: number): Promise<void> {
   const producer = kafkaAs('producer').producer();
@@ -107,33 +101,34 @@ async function produce(from: number, to: number): Promise<void> {
 
 /** The sink's latest total per key, read (as the super user) up to the topic's end. */
 async function totals(): Promise<Record<string, number>> {
-  const kafka = kafkaAs('admin');
-  const end = await withAdmin(kafka, async (a) => (await a.offsets(OUTPUT))[0]?.high ?? 0n);
   const out: Record<string, number> = {};
-  if (end === 0n) return out;
-  const consumer = kafka.consumer({ groupId: `${ns}-check-${Math.random()}` });
-  await new Promise<void>((resolve, reject) => {
-    consumer
-      .start({
-        topics: [OUTPUT],
-        autoCommit: false,
-        eachBatch: ({ records, lastOffset }) => {
-          // The aggregate writes { key, value } per key; the latest is the total.
-          for (const r of records) {
-            const { key, value } = JSON.parse(r.value?.toString() ?? '{}') as {
-              key: string;
-              value: number;
-            };
-            out[key] = value;
-          }
-          if (BigInt(lastOffset) + 1n >= end) resolve();
-          return Promise.resolve();
-        },
-      })
-      .catch(reject);
+  // The aggregate writes { key, value } per key; the latest is the total.
+  await readToEnd(kafkaAs('admin'), [OUTPUT], (_t, _p, r) => {
+    const { key, value } = JSON.parse(r.value?.toString() ?? '{}') as {
+      key: string;
+      value: number;
+    };
+    out[key] = value;
   });
-  await consumer.stop();
   return out;
+}
+
+/**
+ * True once each of the job's hops (its source group, then its `sum` stage's) has committed
+ * through its topic's end: every output of the input so far is then committed. Read through
+ * the port, which logs in to the secured broker as the admin.
+ */
+async function jobThrough(jobId: string): Promise<boolean> {
+  return withAdmin(kafkaAs('admin'), async (admin) => {
+    for (const hop of jobHops(ns, jobId, INPUT, ['sum'])) {
+      const committed = new Map(
+        (await admin.committed(hop.group, [hop.topic])).map((o) => [o.partition, BigInt(o.offset)]),
+      );
+      for (const o of await admin.offsets(hop.topic))
+        if (o.high > o.low && (committed.get(o.partition) ?? -1n) < o.high) return false;
+    }
+    return true;
+  });
 }
 
 beforeAll(async () => {
@@ -251,23 +246,20 @@ describe('roles under the StandardAuthorizer', () => {
         args: { input: INPUT, output: OUTPUT },
       });
       await produce(1, 20);
-      await until('the job is suspended', () => job.status() === 'SUSPENDED_DUE_TO_ERROR', 120_000);
+      await until(() => job.status() === 'SUSPENDED_DUE_TO_ERROR', 'the job is suspended', 120_000);
       expect(job.suspensionCause()).toMatchObject({
         stage: 'check',
         record: { topic: INPUT, offset: String(POISON - 1) },
       });
       await job.resume({ failingRecord: 'SKIP' });
-      await until('the job runs again', () => job.status() === 'RUNNING', 60_000);
+      await until(() => job.status() === 'RUNNING', 'the job runs again', 60_000);
       await produce(21, 30);
       const expected: Record<string, number> = {};
       for (let n = 1; n <= 30; n++)
         if (n !== POISON) expected[`k${n % 3}`] = (expected[`k${n % 3}`] ?? 0) + n;
-      const deadline = Date.now() + 60_000;
-      let seen = await totals();
-      while (JSON.stringify(seen) !== JSON.stringify(expected) && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 500));
-        seen = await totals();
-      }
+      // Final once the job's groups are through the input's end: read, then compared once.
+      await until(() => jobThrough(job.id), 'the job through its input', 60_000);
+      const seen = await totals();
       expect(seen).toEqual(expected);
     },
   );
