@@ -49,8 +49,7 @@ export async function readToEnd(
 /**
  * The record at `offset` of one partition, read_committed, or undefined when there is none to
  * read there: deleted (retention, `deleteRecords`), compacted away, aborted, a transaction
- * marker, or past the end. The other partitions are given their end as start, so none of
- * them is read.
+ * marker, or past the end. One range of one offset is read; nothing else.
  */
 export async function readRecord(
   kafka: Kafka,
@@ -58,20 +57,14 @@ export async function readRecord(
   partition: number,
   offset: bigint,
 ): Promise<ConsumedRecord | undefined> {
-  const from: StartOffsets = new Map();
-  const until: StartOffsets = new Map([[`${topic}:${partition}`, offset + 1n]]);
-  for (const o of await withAdmin(kafka, (admin) => topicOffsets(admin, topic)))
-    from.set(`${topic}:${o.partition}`, o.partition === partition ? offset : o.high);
-  let found: ConsumedRecord | undefined;
-  await readToEnd(
-    kafka,
-    [topic],
-    (_t, p, record) => {
-      if (p === partition && BigInt(record.offset) === offset) found = record;
-    },
-    from,
-    undefined,
-    until,
+  const ends = (await withAdmin(kafka, (admin) => topicOffsets(admin, topic))).find(
+    (o) => o.partition === partition,
   );
+  // Below the log start a fetch is refused (OFFSET_OUT_OF_RANGE): the record was deleted.
+  if (!ends || offset < ends.low || offset >= ends.high) return undefined;
+  let found: ConsumedRecord | undefined;
+  await kafka.readRanges([{ topic, partition, from: offset, to: offset + 1n }], (_r, records) => {
+    found ??= records.find((r) => BigInt(r.offset) === offset);
+  });
   return found;
 }
