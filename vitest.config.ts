@@ -4,9 +4,17 @@ import { defineConfig } from 'vitest/config';
  * Tests that found a bug not fixed yet, run by `npm run test:open-bugs` instead of `npm test`
  * until the fix lands (docs/operations.md, "What Sluice survives"), unchanged and failing when
  * the bug shows. The stream join's SIGKILL test lost 356 of 4,792 pairs in 1 run of about 16
- * (the job stayed RUNNING); the cause is not found yet (issue 19).
+ * (the job stayed RUNNING); the cause is not found yet (issue 19). long-outage: below.
  */
-const OPEN_BUGS: string[] = ['test/runtime/join-stream.int.test.ts'];
+const OPEN_BUGS: string[] = [
+  'test/runtime/join-stream.int.test.ts',
+  // After the broker outage and a resume, four keys (one partition's) were counted 500 times
+  // too often, 3,500 distinct running counts for 3,000 records: a chunk applied twice under
+  // EXACTLY_ONCE. Seen once, in the last CI run of 2026-12-05 (the run before passed); the
+  // cause is not found, and this session's changes to reading (readRanges, workers from the
+  // checkpoint) are the first suspects.
+  'test/faults/long-outage.fault.test.ts',
+];
 
 // Two projects: `unit` needs nothing running; `integration` gets a real Kafka broker and schema
 // registry from the global setup, which finds or starts them through src/infra.
