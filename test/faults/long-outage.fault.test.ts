@@ -6,6 +6,8 @@ import { produceNumbers, readAll } from '../support/records.js';
 import { groupStanding, jobHops, throughEnds } from '../support/job-groups.js';
 import { connectClient } from '../support/sluice.js';
 import { recordFault } from './record.js';
+import { inspectTopic, repeated, type SeenRecord } from './inspect-topic.js';
+import { repartitionTopic } from '../../src/domain/resources.js';
 import {
   countsPerKey,
   envFor,
@@ -103,6 +105,8 @@ describe('the broker down for longer than the retry budget', () => {
         process.stderr.write(
           `[long-outage] ${key}: ${counts.length} counts, ${new Set(counts).size} distinct, up to ${counts.at(-1)}\n`,
         );
+    if ([...perKey.values()].some((c) => c.length !== RECORDS / 10))
+      await diagnose(ns, job.id, output, at.brokers);
     for (let k = 0; k < 10; k++) expect(perKey.get(`k${k}`), `k${k}`).toEqual(upTo(RECORDS / 10));
     recordFault(ctx, {
       scenario: `broker killed for ${DOWN_MS / 1000} s, retry budget ${BUDGET_MS / 1000} s`,
@@ -111,3 +115,43 @@ describe('the broker down for longer than the retry budget', () => {
     });
   });
 });
+
+/**
+ * Prints, for a count that came out wrong, which hop wrote what twice: the repartition topic's
+ * repeated inputs and the output's repeated counts, read by a plain consumer both
+ * read_committed and read_uncommitted, with partitions, offsets and producer ids.
+ */
+async function diagnose(
+  ns: string,
+  jobId: string,
+  output: string,
+  brokers: string[],
+): Promise<void> {
+  const say = (line: string): void => void process.stderr.write(`[long-outage] ${line}\n`);
+  const perPartition = (rs: SeenRecord[]): string =>
+    [0, 1, 2].map((p) => `p${p}: ${rs.filter((r) => r.partition === p).length}`).join(', ');
+  const repartition = repartitionTopic(ns, jobId, 'count');
+  for (const isolation of ['read_committed', 'read_uncommitted'] as const) {
+    const inputs = await inspectTopic(repartition, brokers, isolation);
+    say(`${repartition} ${isolation}: ${inputs.length} records (${perPartition(inputs)})`);
+    say(
+      `  repeated n: ${repeated(inputs, (r) => String((JSON.parse(r.value) as { n: number }).n)).join(' ')}`,
+    );
+    const outs = await inspectTopic(output, brokers, isolation);
+    say(`${output} ${isolation}: ${outs.length} records (${perPartition(outs)})`);
+    const counts = (r: SeenRecord): string => {
+      const { key, value } = JSON.parse(r.value) as { key: string; value: number };
+      return `${key}=${value}`;
+    };
+    say(`  repeated counts: ${repeated(outs, counts).join(' ')}`);
+    const over = outs.filter(
+      (r) => (JSON.parse(r.value) as { value: number }).value > RECORDS / 10,
+    );
+    say(
+      `  counts over ${RECORDS / 10}: ${over.length}, first ${over
+        .slice(0, 3)
+        .map((r) => `${counts(r)}@${r.partition}/${r.offset}(${r.producerId})`)
+        .join(' ')}`,
+    );
+  }
+}
