@@ -2,13 +2,22 @@ import { describe, expect, it } from 'vitest';
 import type { ConsumedRecord, PartitionRange } from '../../src/kafka/port.js';
 import { kafkaClient, kafkaPort, testNamespace, useTopics } from '../support/kafka.js';
 
+/** More partitions of a megabyte and more than one fetch response (10 MB) holds. */
+const WIDE_PARTITIONS = 12;
+const RECORD_BYTES = 100_000;
+const RECORDS_PER_PARTITION = 12;
+
 // The port's readRanges on a real broker: Fetch requests of its own, no consumer group. What it
 // must get right is what a group consumer got right for it before: aborted records and markers
 // skipped, each range's end respected, and an end that lies behind an open transaction waited
 // for rather than read past or given up on.
 const ns = testNamespace('ranges');
 const topic = `${ns}.data`;
-await useTopics(ns, [{ topic, numPartitions: 2 }]);
+const wide = `${ns}.wide`;
+await useTopics(ns, [
+  { topic, numPartitions: 2 },
+  { topic: wide, numPartitions: WIDE_PARTITIONS },
+]);
 
 /** Reads the ranges, returning each partition's values and the last `next` it was told. */
 async function read(
@@ -118,5 +127,36 @@ describe('Kafka.readRanges on kafkajs', () => {
     ]);
     expect(both.values.get(0)).toEqual(['v2', 'v3']);
     expect(both.values.get(1)).toEqual(['w0']);
+  });
+
+  it('reads every partition whole when one fetch response cannot hold them all', async () => {
+    // A fetch answers at most 10 MB, 1 MB per partition: with twelve partitions of 1.2 MB, the
+    // first response leaves some partitions empty although they hold records. Taken for a
+    // partition with nothing left to read, such an empty answer skipped its records (a state
+    // restore of a large changelog would have lost keys).
+    const producer = kafkaClient('ranges-writer').producer();
+    await producer.connect();
+    const payload = (p: number, i: number): string => `${p}/${i}/`.padEnd(RECORD_BYTES, 'x');
+    for (let i = 0; i < RECORDS_PER_PARTITION; i++)
+      await producer.send({
+        topic: wide,
+        messages: Array.from({ length: WIDE_PARTITIONS }, (_, p) => ({
+          value: payload(p, i),
+          partition: p,
+        })),
+      });
+    await producer.disconnect();
+    const ranges = Array.from({ length: WIDE_PARTITIONS }, (_, partition) => ({
+      topic: wide,
+      partition,
+      from: 0n,
+      to: BigInt(RECORDS_PER_PARTITION),
+    }));
+    const { values } = await read(ranges);
+    for (let p = 0; p < WIDE_PARTITIONS; p++)
+      expect(
+        (values.get(p) ?? []).map((v) => v.slice(0, v.indexOf('x'))),
+        `partition ${p}`,
+      ).toEqual(Array.from({ length: RECORDS_PER_PARTITION }, (_, i) => `${p}/${i}/`));
   });
 });

@@ -161,26 +161,43 @@ async function fetchOnce(
         maxBytes: FETCH_BYTES,
         topics,
       });
+      // A response holds at most FETCH_BYTES: once earlier partitions filled it, later ones come
+      // back empty though they hold records. Empty means "nothing to read" only in a response
+      // that carried no records at all.
+      const crowded = responses.some((t) => t.partitions.some((d) => d.messages.length > 0));
       for (const { topicName, partitions } of responses)
         for (const data of partitions) {
           const reading = readings.find(
             (r) => r.range.topic === topicName && r.range.partition === data.partition,
           );
-          if (reading) await handOver(reading, data, onRecords);
+          if (reading) await handOver(reading, data, onRecords, crowded);
         }
     }),
   );
 }
 
-/** Hands a partition's fetched records over, up to its range's end, and moves the range on. */
+/**
+ * Hands a partition's fetched records over, up to its range's end, and moves the range on.
+ * `crowded`: some partition of the same response got records, so an empty one may have been
+ * left out for want of room, and is asked again.
+ */
 async function handOver(
   reading: Reading,
   data: FetchedPartition,
   onRecords: RangeHandler,
+  crowded: boolean,
 ): Promise<void> {
   const { range } = reading;
   const batch = new Batch(range.topic, String(reading.next), data);
+  if (batch.isEmptyIncludingFiltered() && data.messages.length > 0) {
+    // Only records below the position came (the batch holding it lost the rest to compaction):
+    // the position itself holds nothing; one offset on, as kafkajs's consumer moves.
+    reading.next += 1n;
+    await onRecords(range, [], reading.next);
+    return;
+  }
   if (batch.isEmptyIncludingFiltered()) {
+    if (crowded) return;
     // Nothing at or past the position. Up to the last stable offset there is nothing left to
     // read (compaction emptied the tail); past it, an open transaction holds the range's end
     // back, and the next fetch asks again.
