@@ -7,7 +7,8 @@ import { groupStanding, jobHops, throughEnds } from '../support/job-groups.js';
 import { connectClient } from '../support/sluice.js';
 import { recordFault } from './record.js';
 import { inspectTopic, repeated, type SeenRecord } from './inspect-topic.js';
-import { repartitionTopic } from '../../src/domain/resources.js';
+import { jobGroup, repartitionTopic } from '../../src/domain/resources.js';
+import { rawKafka } from '../support/raw-kafka.js';
 import {
   countsPerKey,
   envFor,
@@ -79,6 +80,8 @@ describe('the broker down for longer than the retry budget', () => {
       /kept failing for \d+ s|could not open or restore/,
     );
 
+    // Where the source hop's group and its output stood before the resume, for a diagnosis.
+    const beforeResume = await standing(ns, job.id, input, at.brokers);
     await job.resume();
     await until(() => job.status() === 'RUNNING', 'RUNNING again');
     const admin = kafka.admin();
@@ -106,7 +109,7 @@ describe('the broker down for longer than the retry budget', () => {
           `[long-outage] ${key}: ${counts.length} counts, ${new Set(counts).size} distinct, up to ${counts.at(-1)}\n`,
         );
     if ([...perKey.values()].some((c) => c.length !== RECORDS / 10))
-      await diagnose(ns, job.id, output, at.brokers);
+      await diagnose(ns, job.id, output, at.brokers, beforeResume);
     for (let k = 0; k < 10; k++) expect(perKey.get(`k${k}`), `k${k}`).toEqual(upTo(RECORDS / 10));
     recordFault(ctx, {
       scenario: `broker killed for ${DOWN_MS / 1000} s, retry budget ${BUDGET_MS / 1000} s`,
@@ -126,26 +129,28 @@ async function diagnose(
   jobId: string,
   output: string,
   brokers: string[],
+  beforeResume: string,
 ): Promise<void> {
-  const say = (line: string): void => void process.stderr.write(`[long-outage] ${line}\n`);
+  say(`before the resume: ${beforeResume}`);
   const perPartition = (rs: SeenRecord[]): string =>
     [0, 1, 2].map((p) => `p${p}: ${rs.filter((r) => r.partition === p).length}`).join(', ');
   const repartition = repartitionTopic(ns, jobId, 'count');
   for (const isolation of ['read_committed', 'read_uncommitted'] as const) {
     const inputs = await inspectTopic(repartition, brokers, isolation);
     say(`${repartition} ${isolation}: ${inputs.length} records (${perPartition(inputs)})`);
+    say(`  layout: ${layout(inputs)}`);
     say(
-      `  repeated n: ${repeated(inputs, (r) => String((JSON.parse(r.value) as { n: number }).n)).join(' ')}`,
+      `  repeated n: ${repeated(inputs, (r) => String((JSON.parse(r.value || '{}') as { n?: number }).n)).join(' ')}`,
     );
     const outs = await inspectTopic(output, brokers, isolation);
     say(`${output} ${isolation}: ${outs.length} records (${perPartition(outs)})`);
     const counts = (r: SeenRecord): string => {
-      const { key, value } = JSON.parse(r.value) as { key: string; value: number };
+      const { key, value } = JSON.parse(r.value || '{}') as { key: string; value: number };
       return `${key}=${value}`;
     };
     say(`  repeated counts: ${repeated(outs, counts).join(' ')}`);
     const over = outs.filter(
-      (r) => (JSON.parse(r.value) as { value: number }).value > RECORDS / 10,
+      (r) => (JSON.parse(r.value || '{}') as { value?: number }).value! > RECORDS / 10,
     );
     say(
       `  counts over ${RECORDS / 10}: ${over.length}, first ${over
@@ -154,4 +159,55 @@ async function diagnose(
         .join(' ')}`,
     );
   }
+}
+
+const say = (line: string): void => void process.stderr.write(`[long-outage] ${line}\n`);
+
+/** The source group's committed offsets, and the repartition topic's records per partition and producer, read_committed. */
+async function standing(
+  ns: string,
+  jobId: string,
+  input: string,
+  brokers: string[],
+): Promise<string> {
+  const admin = rawKafka('sluice-inspect', brokers).admin();
+  await admin.connect();
+  try {
+    const fetched = await admin.fetchOffsets({ groupId: jobGroup(ns, jobId), topics: [input] });
+    const partitions = fetched[0]?.partitions ?? [];
+    const repartition = await inspectTopic(
+      repartitionTopic(ns, jobId, 'count'),
+      brokers,
+      'read_committed',
+    );
+    return `committed ${partitions.map((p) => `${p.partition}@${p.offset}`).join(' ')}; ${layout(repartition)}`;
+  } catch (err) {
+    return `(not read: ${String(err)})`;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Per partition, the runs of offsets each producer wrote: "p1: 0-1999(10) 2001-3999(10) ...". */
+function layout(records: SeenRecord[]): string {
+  const parts: string[] = [];
+  for (const p of [0, 1, 2]) {
+    const runs: string[] = [];
+    let start: SeenRecord | undefined;
+    let prev: SeenRecord | undefined;
+    for (const r of records.filter((x) => x.partition === p)) {
+      if (
+        !prev ||
+        r.producerId !== prev.producerId ||
+        BigInt(r.offset) !== BigInt(prev.offset) + 1n
+      ) {
+        if (start && prev) runs.push(`${start.offset}-${prev.offset}(${prev.producerId})`);
+        start = r;
+      }
+      prev = r;
+    }
+    if (start && prev) runs.push(`${start.offset}-${prev.offset}(${prev.producerId})`);
+    parts.push(`p${p}: ${runs.join(' ')}`);
+  }
+  return parts.join('; ');
 }
