@@ -54,6 +54,8 @@ export class KafkajsConsumer implements GroupConsumer {
    * or restart after a crash: neither is passed on to the handler any more.
    */
   private stopping = false;
+  /** The topics paused, applied again whenever the consumer joins (see pause). */
+  private readonly paused = new Set<string>();
 
   constructor(client: KafkaJSClient, options: ConsumerOptions) {
     this.group = { groupId: options.groupId };
@@ -84,6 +86,7 @@ export class KafkajsConsumer implements GroupConsumer {
         memberId: payload.memberId,
         ...(typeof generationId === 'number' && { generationId }),
       };
+      this.applyPauses();
       onAssignment?.(payload.memberAssignment);
     });
     // Also after a fetch of only markers or aborted records, which kafkajs never hands to
@@ -164,8 +167,25 @@ export class KafkajsConsumer implements GroupConsumer {
     return true;
   }
 
+  /**
+   * kafkajs keeps pauses in its consumer group, which a crash discards and a restart makes
+   * anew, and it throws when asked between the two ("Consumer group was not initialized"):
+   * thrown from a hop frozen during a broker outage, that ended the worker process, and the
+   * job showed RUNNING with nobody running it. The pause is kept here and applied again on
+   * each join.
+   */
   pause(topics: string[]): void {
-    this.consumer.pause(topics.map((topic) => ({ topic })));
+    for (const topic of topics) this.paused.add(topic);
+    this.applyPauses();
+  }
+
+  private applyPauses(): void {
+    if (this.paused.size === 0) return;
+    try {
+      this.consumer.pause([...this.paused].map((topic) => ({ topic })));
+    } catch {
+      // Between a crash and its restart: applied on the next join.
+    }
   }
 
   seek(topic: string, partition: number, offset: string): void {
