@@ -7,7 +7,7 @@ import type { Logger } from '../observability/logger.js';
 import type { JobMetrics } from '../observability/metrics.js';
 import { MAX_RECORDS_PER_COMMIT, runChunk } from './chunk.js';
 import { CommitFailure } from './failure.js';
-import { DeserializationFailure } from './serde.js';
+import { waitOutRead } from './read-retry.js';
 import type { HopTasks } from './hop-tasks.js';
 import type { OutageWatch } from './outage.js';
 import type { BatchControl, HopOptions } from './hop-spec.js';
@@ -29,6 +29,9 @@ export interface HopChunksOptions extends Omit<HopOptions, 'kafka' | 'logger' | 
   /** Before each chunk, in its task's turn (see ChunkRun.prepare). */
   prepare?: ((task: Task) => Promise<void>) | undefined;
 }
+
+/** A commit slower than this is logged (see commitChunk). */
+const SLOW_COMMIT_MS = 5_000;
 
 /**
  * A hop's records, chunk by chunk: each run through the stages in its task's turn and
@@ -127,6 +130,7 @@ export class HopChunks {
     const first = messages[0];
     if (delay === undefined && first) {
       const { attempts, elapsedMs } = this.commitRetry.spent;
+      this.o.log.warn({ err, task: id, attempts, elapsedMs }, 'commit failed; not retried');
       this.o.freeze();
       await this.o.events.failed(
         new CommitFailure(err, Math.max(1, attempts), elapsedMs),
@@ -145,41 +149,6 @@ export class HopChunks {
     await this.o.clock.sleep(wait);
     await ctl.heartbeat();
     return 0;
-  }
-
-  /**
-   * A record that failed because of something outside it (an Avro source record whose writer's
-   * schema cannot be fetched while the registry is down) is not the record's fault: the task
-   * waits with backoff and reads it again, within the retry budget, instead of suspending the
-   * job. Resolved up to the record before it, so kafkajs delivers it again. False once the
-   * budget is spent, or for any other failure: then it is reported like a poison record, with
-   * the registry's error as the cause.
-   */
-  private async waitedOut(
-    failure: unknown,
-    task: Task,
-    record: ConsumedRecord,
-    ctl: BatchControl,
-  ): Promise<boolean> {
-    if (!(failure instanceof DeserializationFailure) || !isTransient(failure.cause)) {
-      this.readRetry.succeeded();
-      return false;
-    }
-    const delay = this.readRetry.failed();
-    if (delay === undefined) return false;
-    this.o.metrics.readRetried();
-    this.o.log.warn(
-      {
-        err: failure.cause,
-        task: `${task.topic}:${task.partition}`,
-        offset: record.offset,
-        retryInMs: delay,
-      },
-      'a source record could not be read for now (schema registry unavailable); reading it again',
-    );
-    await this.o.clock.sleep(delay);
-    await ctl.heartbeat();
-    return true;
   }
 
   /** Splits a batch into chunks (see MAX_RECORDS_PER_COMMIT): short transactions, cheap sends. */
@@ -272,6 +241,11 @@ export class HopChunks {
         this.commitRetry.succeeded();
         this.readRetry.succeeded();
         this.o.outage.succeeded();
+        const tookMs = this.o.clock.now() - started;
+        // Kafka's clients retry inside a commit: one that spans an outage ends long after the
+        // hop may have frozen, and is worth a line when a run is read afterwards.
+        if (tookMs > SLOW_COMMIT_MS)
+          this.o.log.warn({ task: id, tookMs, frozen: this.o.frozen(), through }, 'slow commit');
       } catch (err) {
         return this.commitFailed(err, task, messages, ctl);
       }
@@ -288,7 +262,7 @@ export class HopChunks {
       this.o.policy?.committed(handled.filter((h) => h.byPolicy));
     }
     await ctl.heartbeat();
-    if (failed && (await this.waitedOut(failure, task, failed, ctl))) return 0;
+    if (failed && (await waitOutRead(this.readRetry, this.o, failure, task, failed, ctl))) return 0;
     if (failed) {
       this.o.freeze();
       await this.o.events.failed(failure, task.topic, task.partition, failed, ctl.heartbeat);
