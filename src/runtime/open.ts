@@ -89,14 +89,33 @@ export async function openTasks(
     task.errorCounts = countsFromMetadata(at.metadata);
     positioned(task, at);
   }
+  const restored = new Map<string, number>();
   await restoreState(
     kafka,
     spec.changelogs,
     new Set(byId.keys()),
-    (id, stage, key, value) => byId.get(id)?.state.restore(stage, key, value),
+    (id, stage, key, value) => {
+      restored.set(id, (restored.get(id) ?? 0) + 1);
+      byId.get(id)?.state.restore(stage, key, value);
+    },
     log,
     progress,
   );
+  // Each task's starting offset beside the changelog records its state came from: what tells
+  // a task restored short of its changelog from one that reads on from the wrong offset, when
+  // a crash test's outputs come out wrong (join-stream.int.test.ts, docs/operations.md).
+  if (spec.changelogs.length > 0)
+    log.info(
+      {
+        tasks: Object.fromEntries(
+          [...byId].map(([id, t]) => [
+            id,
+            { from: t.committed ?? null, restored: restored.get(id) ?? 0 },
+          ]),
+        ),
+      },
+      'tasks opened',
+    );
   return byId;
 }
 

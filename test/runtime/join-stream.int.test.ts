@@ -1,10 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jobGroup, repartitionTopic, stageGroup } from '../../src/domain/resources.js';
 import type { ConsumedRecord } from '../../src/kafka/port.js';
 import { outputsWhenThrough } from '../support/job-groups.js';
 import { kafkaClient, sluiceEnv, testNamespace, useTopics } from '../support/kafka.js';
-import { readUntil } from '../support/records.js';
+import { readAll, readUntil } from '../support/records.js';
 import { spawnCliWorker } from '../support/spawn.js';
 import { connectClient, startCoordinator } from '../support/sluice.js';
 
@@ -77,6 +78,22 @@ function expected(): Paid[] {
 
 const order = (a: Paid, b: Paid): number => a.n - b.n || a.payment - b.payment;
 
+/**
+ * SLUICE_TEST_DEBUG: every missing pair, and how many of them a read of the sink 15 s later
+ * holds: late (a transaction whose markers were written after the groups read as through, or one
+ * the killed worker left open on the join's topic, aborted only when its tasks move, past the
+ * 10 s session timeout) or lost. The one failure seen so far (356 pairs) left no such record.
+ * Asserts nothing.
+ */
+async function reportMissing(missing: Paid[]): Promise<void> {
+  process.stderr.write(`missing ${missing.length}: ${JSON.stringify(missing)}\n`);
+  if (missing.length === 0) return;
+  await sleep(15_000);
+  const later = new Set((await readAll(OUT)).map((r) => String(r.key)));
+  const late = missing.filter((p) => later.has(`${p.id}/${p.payment}`)).length;
+  process.stderr.write(`of the missing pairs, in the sink 15 s later: ${late}\n`);
+}
+
 describe('a stream–stream join under EXACTLY_ONCE, with a worker killed midway', () => {
   it('joins exactly the pairs within the window, once each', async () => {
     const want = expected();
@@ -139,8 +156,7 @@ describe('a stream–stream join under EXACTLY_ONCE, with a worker killed midway
     expect(job.status()).toBe('RUNNING');
     const got = new Set(out.map((r) => String(r.key)));
     const missing = want.filter((p) => !got.has(`${p.id}/${p.payment}`));
-    if (process.env.SLUICE_TEST_DEBUG)
-      process.stderr.write(`missing ${missing.length}: ${JSON.stringify(missing.slice(0, 50))}\n`);
+    if (process.env.SLUICE_TEST_DEBUG) await reportMissing(missing);
     expect(out).toHaveLength(want.length);
     expect(out.map((r) => JSON.parse(String(r.value)) as Paid).sort(order)).toEqual(want);
     // The input has pairs on both sides of the window's edges.
