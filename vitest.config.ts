@@ -13,6 +13,9 @@ const OPEN_BUGS: string[] = [
   // committed its outputs across the broker's SIGKILL while its offsets did not take effect
   // (docs/operations.md, "What Sluice survives").
   'test/faults/long-outage.fault.test.ts',
+  // The same loss without Sluice's runtime: a transaction's records committed across a broker
+  // SIGKILL, its offsets not (about 1 partition in 12).
+  'test/faults/txn-offsets.fault.test.ts',
 ];
 
 // Two projects: `unit` needs nothing running; `integration` gets a real Kafka broker and schema
