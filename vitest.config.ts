@@ -14,7 +14,7 @@ const OPEN_BUGS: string[] = [
   // (docs/operations.md, "What Sluice survives").
   'test/faults/long-outage.fault.test.ts',
   // The same loss without Sluice's runtime: a transaction's records committed across a broker
-  // SIGKILL, its offsets not (about 1 partition in 12).
+  // SIGKILL, its offsets not (1 partition in 60 in a loop).
   'test/faults/txn-offsets.fault.test.ts',
 ];
 

@@ -12,10 +12,10 @@ import { privateStage } from './support.js';
 // partition, the group's committed offset must cover every record the committed outputs hold:
 // what the transactions committed, they committed with their offsets.
 //
-// Open bug (docs/operations.md, "What Sluice survives"): about 1 partition in 12 came back with
-// its last transaction's records committed and its offset one transaction behind, although the
-// client saw that commit succeed. Taking the transactional ids over afterwards did not move the
-// offset, nor did 30 s more. This is the minimal form of the long-outage scenario's duplicate.
+// Open bug (docs/operations.md, "What Sluice survives"): in a loop of this commit pattern on
+// 2026-12-05, 1 partition of 60 came back with its last transaction's records committed and its
+// offset one transaction behind, although the client saw that commit succeed. This is the
+// minimal form of the long-outage scenario's duplicate (2 runs in 29 there).
 
 const CHUNK = 2_000;
 const PARTITIONS = [0, 1, 2];
