@@ -9,7 +9,7 @@ import { defineConfig } from 'vitest/config';
 const OPEN_BUGS: string[] = [
   'test/runtime/join-stream.int.test.ts',
   // After the broker outage and a resume, one input partition's keys were counted 500 times
-  // too often (a chunk applied twice under EXACTLY_ONCE), about 1 run in 12: a transaction
+  // too often (a chunk applied twice under EXACTLY_ONCE), 2 runs in 29: a transaction
   // committed its outputs across the broker's SIGKILL while its offsets did not take effect
   // (docs/operations.md, "What Sluice survives").
   'test/faults/long-outage.fault.test.ts',
