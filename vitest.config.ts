@@ -9,12 +9,10 @@ import { defineConfig } from 'vitest/config';
 const OPEN_BUGS: string[] = [
   'test/runtime/join-stream.int.test.ts',
   // After the broker outage and a resume, one input partition's keys were counted 500 times
-  // too often (a chunk applied twice under EXACTLY_ONCE), 2 runs in 29: a transaction
-  // committed its outputs across the broker's SIGKILL while its offsets did not take effect
-  // (docs/operations.md, "What Sluice survives").
+  // too often (2 runs in 29). Kafka 4.4.0's: restarted after a SIGKILL mid-commit, the broker
+  // drops a committed transaction's offsets marker (docs/operations.md, "What Sluice survives").
   'test/faults/long-outage.fault.test.ts',
-  // The same loss without Sluice's runtime: a transaction's records committed across a broker
-  // SIGKILL, its offsets not (1 partition in 60 in a loop).
+  // The same loss without Sluice's runtime (1 partition in 66 in a loop).
   'test/faults/txn-offsets.fault.test.ts',
 ];
 
