@@ -6,8 +6,9 @@ import { produceNumbers, readAll } from '../support/records.js';
 import { groupStanding, jobHops, throughEnds } from '../support/job-groups.js';
 import { connectClient } from '../support/sluice.js';
 import { recordFault } from './record.js';
-import { inspectTopic, repeated, type SeenRecord } from './inspect-topic.js';
+import { layout, repeated } from './record-layout.js';
 import { jobGroup, repartitionTopic } from '../../src/domain/resources.js';
+import { committedByMarkers, type CommittedRecord } from '../support/transactions.js';
 import { rawKafka } from '../support/raw-kafka.js';
 import {
   countsPerKey,
@@ -119,10 +120,13 @@ describe('the broker down for longer than the retry budget', () => {
   });
 });
 
+const PARTITIONS = [0, 1, 2];
+const say = (line: string): void => void process.stderr.write(`[long-outage] ${line}\n`);
+
 /**
  * Prints, for a count that came out wrong, which hop wrote what twice: the repartition topic's
- * repeated inputs and the output's repeated counts, read by a plain consumer both
- * read_committed and read_uncommitted, with partitions, offsets and producer ids.
+ * repeated inputs and the output's repeated counts, committed by their markers, with
+ * partitions, offsets and producer ids.
  */
 async function diagnose(
   ns: string,
@@ -132,38 +136,25 @@ async function diagnose(
   beforeResume: string,
 ): Promise<void> {
   say(`before the resume: ${beforeResume}`);
-  const perPartition = (rs: SeenRecord[]): string =>
-    [0, 1, 2].map((p) => `p${p}: ${rs.filter((r) => r.partition === p).length}`).join(', ');
+  const value = (r: CommittedRecord): { n?: number; key?: string; value?: number } =>
+    JSON.parse(r.value?.toString() || '{}') as { n?: number; key?: string; value?: number };
   const repartition = repartitionTopic(ns, jobId, 'count');
-  for (const isolation of ['read_committed', 'read_uncommitted'] as const) {
-    const inputs = await inspectTopic(repartition, brokers, isolation);
-    say(`${repartition} ${isolation}: ${inputs.length} records (${perPartition(inputs)})`);
-    say(`  layout: ${layout(inputs)}`);
-    say(
-      `  repeated n: ${repeated(inputs, (r) => String((JSON.parse(r.value || '{}') as { n?: number }).n)).join(' ')}`,
-    );
-    const outs = await inspectTopic(output, brokers, isolation);
-    say(`${output} ${isolation}: ${outs.length} records (${perPartition(outs)})`);
-    const counts = (r: SeenRecord): string => {
-      const { key, value } = JSON.parse(r.value || '{}') as { key: string; value: number };
-      return `${key}=${value}`;
-    };
-    say(`  repeated counts: ${repeated(outs, counts).join(' ')}`);
-    const over = outs.filter(
-      (r) => (JSON.parse(r.value || '{}') as { value?: number }).value! > RECORDS / 10,
-    );
-    say(
-      `  counts over ${RECORDS / 10}: ${over.length}, first ${over
-        .slice(0, 3)
-        .map((r) => `${counts(r)}@${r.partition}/${r.offset}(${r.producerId})`)
-        .join(' ')}`,
-    );
-  }
+  const inputs = await committedByMarkers(repartition, brokers);
+  say(`${repartition}: ${inputs.length} committed; ${layout(inputs, PARTITIONS)}`);
+  say(`  repeated n: ${repeated(inputs, (r) => String(value(r).n)).join(' ')}`);
+  const outs = await committedByMarkers(output, brokers);
+  const count = (r: CommittedRecord): string => `${value(r).key}=${value(r).value}`;
+  say(`${output}: ${outs.length} committed; repeated counts: ${repeated(outs, count).join(' ')}`);
+  const over = outs.filter((r) => (value(r).value ?? 0) > RECORDS / 10);
+  say(
+    `  counts over ${RECORDS / 10}: ${over.length}, first ${over
+      .slice(0, 3)
+      .map((r) => `${count(r)}@${r.partition}/${r.offset}`)
+      .join(' ')}`,
+  );
 }
 
-const say = (line: string): void => void process.stderr.write(`[long-outage] ${line}\n`);
-
-/** The source group's committed offsets, and the repartition topic's records per partition and producer, read_committed. */
+/** Where the source group stands, and the repartition topic's committed records per producer. */
 async function standing(
   ns: string,
   jobId: string,
@@ -173,41 +164,12 @@ async function standing(
   const admin = rawKafka('sluice-inspect', brokers).admin();
   await admin.connect();
   try {
-    const fetched = await admin.fetchOffsets({ groupId: jobGroup(ns, jobId), topics: [input] });
-    const partitions = fetched[0]?.partitions ?? [];
-    const repartition = await inspectTopic(
-      repartitionTopic(ns, jobId, 'count'),
-      brokers,
-      'read_committed',
-    );
-    return `committed ${partitions.map((p) => `${p.partition}@${p.offset}`).join(' ')}; ${layout(repartition)}`;
+    const group = await groupStanding(admin, jobGroup(ns, jobId), input);
+    const repartition = await committedByMarkers(repartitionTopic(ns, jobId, 'count'), brokers);
+    return `${group}; ${layout(repartition, PARTITIONS)}`;
   } catch (err) {
     return `(not read: ${String(err)})`;
   } finally {
     await admin.disconnect();
   }
-}
-
-/** Per partition, the runs of offsets each producer wrote: "p1: 0-1999(10) 2001-3999(10) ...". */
-function layout(records: SeenRecord[]): string {
-  const parts: string[] = [];
-  for (const p of [0, 1, 2]) {
-    const runs: string[] = [];
-    let start: SeenRecord | undefined;
-    let prev: SeenRecord | undefined;
-    for (const r of records.filter((x) => x.partition === p)) {
-      if (
-        !prev ||
-        r.producerId !== prev.producerId ||
-        BigInt(r.offset) !== BigInt(prev.offset) + 1n
-      ) {
-        if (start && prev) runs.push(`${start.offset}-${prev.offset}(${prev.producerId})`);
-        start = r;
-      }
-      prev = r;
-    }
-    if (start && prev) runs.push(`${start.offset}-${prev.offset}(${prev.producerId})`);
-    parts.push(`p${p}: ${runs.join(' ')}`);
-  }
-  return parts.join('; ');
 }
