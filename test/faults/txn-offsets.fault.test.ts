@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka } from '../../src/kafka/port.js';
 import { kafkaPort } from '../support/kafka.js';
 import { rawKafka } from '../support/raw-kafka.js';
-import { readAll } from '../support/records.js';
+import { committedByMarkers } from '../support/transactions.js';
+import { deferred } from '../kafka/memory/helpers.js';
 import { privateStage } from './support.js';
 
 // The exactly-once commit Sluice's tasks make, without Sluice's runtime: per partition, a
@@ -22,6 +23,8 @@ import { privateStage } from './support.js';
 const CHUNK = 2_000;
 const PARTITIONS = [0, 1, 2];
 const ROUNDS = 2;
+/** How long the broker stays down: a fault parameter, as in long-outage. */
+const DOWN_MS = 30_000;
 
 const { at, broker } = await privateStage('txn-offsets');
 
@@ -31,6 +34,7 @@ async function commitLoop(
   names: { id: string; input: string; output: string; group: string },
   partition: number,
   stopped: () => boolean,
+  committed: () => void,
 ): Promise<number> {
   const producer = kafka.transactionalProducer({
     transactionalId: names.id,
@@ -57,6 +61,7 @@ async function commitLoop(
         ]);
         await tx.commit();
         next += CHUNK;
+        committed();
       } catch (err) {
         await tx.abort().catch(() => undefined);
         throw err;
@@ -89,17 +94,41 @@ describe('offsets sent in a transaction, across a broker SIGKILL', () => {
       });
       const kafka = kafkaPort(`txn-offsets-${round}`, at.brokers);
       let stop = false;
-      const loops = PARTITIONS.map((p) => commitLoop(kafka, names(p), p, () => stop));
-      await sleep(500 + Math.random() * 2_500); // the kill lands among the commits
+      const first = PARTITIONS.map(() => deferred());
+      const loops = PARTITIONS.map((p) =>
+        commitLoop(
+          kafka,
+          names(p),
+          p,
+          () => stop,
+          () => first[p]?.resolve(),
+        ),
+      );
+      // A loop that ended before its first commit lets the kill go ahead too.
+      loops.forEach((l, p) => void l.finally(() => first[p]?.resolve()));
+      // Every loop committing back to back, then the kill at a moment among their commits.
+      await Promise.all(first.map((f) => f.promise));
+      await sleep(Math.random() * 2_000);
       await broker.kill();
-      await sleep(30_000);
+      await sleep(DOWN_MS);
       await broker.start();
       stop = true;
       const clientSaw = await Promise.all(loops);
-      await sleep(20_000);
+      // Each transactional id taken over: a commit still completing ends first, one left open is
+      // aborted, so what is read next is where the transactions stand for good.
+      for (const p of PARTITIONS) {
+        const fence = kafka.transactionalProducer({
+          transactionalId: names(p).id,
+          transactionTimeoutMs: 60_000,
+        });
+        await fence.init();
+        await fence.disconnect();
+      }
       const [committed] = await admin.fetchOffsets({ groupId: group, topics: [input] });
       await admin.disconnect();
-      const outputs = await readAll(output, at.brokers);
+      // By the markers themselves, to the high watermark: a transaction the broker left open
+      // (its markers dropped) counts as not committed, and does not hold the read up.
+      const outputs = await committedByMarkers(output, at.brokers);
       for (const p of PARTITIONS) {
         const through = Math.max(
           -1,
