@@ -166,17 +166,20 @@ async function copyTopic(
   await createTopics(admin, [{ topic: to, partitions: n, config: o.config }], o.replication);
   const upTo = o.ends ?? (partitions > 0 ? await topicOffsets(admin, from) : []);
   const ends = new Map(upTo.map((p) => [p.partition, p.high]));
+  // Up to the ends named in the export, whatever arrives later: nothing past them is fetched.
+  const until: StartOffsets = new Map(
+    Array.from({ length: partitions }, (_, p) => [`${from}:${p}`, ends.get(p) ?? 0n]),
+  );
   const read: ProducedRecord[][] = Array.from({ length: n }, () => []);
   if (partitions > 0)
     await readToEnd(
       kafka,
       [from],
-      (_t, partition, m) => {
-        // Up to the ends named in the export, whatever arrives later.
-        if (BigInt(m.offset) >= (ends.get(partition) ?? 0n)) return;
-        read[partition]?.push({ key: m.key, value: m.value, partition, headers: m.headers });
-      },
+      (_t, partition, m) =>
+        read[partition]?.push({ key: m.key, value: m.value, partition, headers: m.headers }),
       o.start,
+      undefined,
+      until,
     );
   const producer = kafka.producer();
   await producer.connect();
