@@ -3,11 +3,9 @@ import { defineConfig } from 'vitest/config';
 /**
  * Tests that found a bug not fixed yet, run by `npm run test:open-bugs` instead of `npm test`
  * until the fix lands (docs/operations.md, "What Sluice survives"), unchanged and failing when
- * the bug shows. The stream join's SIGKILL test lost 356 of 4,792 pairs in 1 run of about 16
- * (the job stayed RUNNING); the cause is not found yet (issue 19). long-outage: below.
+ * the bug shows.
  */
 const OPEN_BUGS: string[] = [
-  'test/runtime/join-stream.int.test.ts',
   // After the broker outage and a resume, one input partition's keys were counted 500 times
   // too often (2 runs in 29). Kafka 4.4.0's: restarted after a SIGKILL mid-commit, the broker
   // drops a committed transaction's offsets marker (docs/operations.md, "What Sluice survives").

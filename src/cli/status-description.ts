@@ -34,7 +34,7 @@ export function describeStatus(s: JobState): string {
     case 'SUSPENDED_DUE_TO_ERROR':
       // Records deleted past the committed offsets: no failing record to retry or skip.
       if (s.suspensionCause.error?.name === 'SLUICE_SOURCE_DATA_LOST')
-        return `Suspended due to an error: records it had not read were deleted while it was stopped (see the error). Restore them and \`sluice resume ${ref}\`, or \`sluice resume ${ref} --accept-data-loss\` to go on without them.`;
+        return `Suspended due to an error: records it had not read were deleted (see the error). Restore them and \`sluice resume ${ref}\`, or \`sluice resume ${ref} --accept-data-loss\` to go on without them.`;
       return `Suspended due to an error: ${sentence(s.suspensionCause.description)} Fix the cause, then \`sluice resume ${ref}\` to retry the failing record, or add --skip-failing-record or --dead-letter <topic> to move past it.`;
     case 'SUSPENDED_EXPORTING_SNAPSHOT':
       return `Suspended; exporting its last snapshot as "${s.exportingAs}".`;

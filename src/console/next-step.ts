@@ -23,7 +23,7 @@ export function nextStep(s: JobState): string {
       return 'Suspended, its snapshot kept. Resume it to go on from there, or cancel it.';
     case 'SUSPENDED_DUE_TO_ERROR':
       if (s.suspensionCause.error?.name === 'SLUICE_SOURCE_DATA_LOST')
-        return 'Suspended: records it had not read were deleted while it was stopped. Restore them and resume, or resume from the CLI with --accept-data-loss.';
+        return 'Suspended: records it had not read were deleted. Restore them and resume, or resume from the CLI with --accept-data-loss.';
       return s.suspensionCause.record
         ? 'Suspended due to an error on the record below. Deploy the fix, then Resume to retry it; or move past it with Skip record or Dead-letter.'
         : 'Suspended due to an error. Fix the cause, then Resume.';

@@ -18,15 +18,17 @@ export interface LostRange {
  * Thrown (and reported) instead of starting a run that would skip deleted records without a
  * word: a Kafka consumer whose committed offset lies below the log start just starts at the log
  * start. Carries every partition and the range that is gone; `acceptDataLoss` on the resume goes
- * on from the log start instead.
+ * on from the log start instead. Also the cause of a running job's suspension when the records
+ * were deleted before it read them (`when: 'running'`, see runtime/lost-records.ts).
  */
 export class SourceDataLostError extends SluiceError {
   constructor(
     readonly jobName: string,
     readonly lost: readonly LostRange[],
+    readonly when: 'stopped' | 'running' = 'stopped',
   ) {
-    super('SLUICE_SOURCE_DATA_LOST', dataLossMessage(jobName, lost), {
-      details: { job: jobName, partitions: lost.map((l) => ({ ...l })) },
+    super('SLUICE_SOURCE_DATA_LOST', dataLossMessage(jobName, lost, when), {
+      details: { job: jobName, when, partitions: lost.map((l) => ({ ...l })) },
     });
     this.name = 'SourceDataLostError';
   }
@@ -36,16 +38,22 @@ export class SourceDataLostError extends SluiceError {
  * What is gone and what to do, naming each partition and its range, e.g. `Records of
  * orders-2 at offsets 120..499 were deleted (retention or deleteRecords) while job "orders"
  * was stopped; resuming would skip them. Resume with --accept-data-loss to go on from offset
- * 500, or restore the data.`
+ * 500, or restore the data.` A running job was suspended instead of skipping them.
  */
-export function dataLossMessage(jobName: string, lost: readonly LostRange[]): string {
+export function dataLossMessage(
+  jobName: string,
+  lost: readonly LostRange[],
+  when: 'stopped' | 'running' = 'stopped',
+): string {
   const first = lost[0];
   const from =
     lost.length === 1 && first
       ? `offset ${first.earliest}`
       : `each partition's earliest offset (${lost.map((l) => `${partitionName(l)}: ${l.earliest}`).join(', ')})`;
   return (
-    `Records of ${describeLostRanges(lost)} were deleted (retention or deleteRecords) while job "${jobName}" was stopped; resuming would skip them. ` +
+    (when === 'stopped'
+      ? `Records of ${describeLostRanges(lost)} were deleted (retention or deleteRecords) while job "${jobName}" was stopped; resuming would skip them. `
+      : `Records of ${describeLostRanges(lost)} were deleted (retention or deleteRecords) before job "${jobName}" read them; it was suspended rather than skip them. `) +
     `Resume with --accept-data-loss to go on from ${from}, or restore the data.`
   );
 }

@@ -101,3 +101,37 @@ export function isAuthenticationFailure(err: unknown): err is Error {
 export function isConnectionClosed(err: unknown): err is Error {
   return err instanceof Error && err.name === 'KafkaJSConnectionClosedError';
 }
+
+/**
+ * A group member's fetch position lies outside its partition's offsets, and the member was told
+ * not to skip (`ConsumerOptions.deletedRecords: 'stop'`): records it had not read were deleted
+ * (retention, `deleteRecords`) past it, or the partition now ends before it. Kafka's consumers
+ * move to the log start then, saying nothing; a member that stops reports this instead, and
+ * does not restart.
+ */
+export class PositionOutOfRangeError extends Error {
+  readonly type = 'OFFSET_OUT_OF_RANGE';
+  readonly retriable = false;
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    /** The offset the member was about to read. */
+    readonly position: string,
+  ) {
+    super(
+      `The next offset to read on ${topic}-${partition}, ${position}, lies outside the partition's offsets: records were deleted there (retention or deleteRecords) before they were read, or the partition was cut short`,
+    );
+    this.name = 'PositionOutOfRangeError';
+  }
+}
+
+/** The {@link PositionOutOfRangeError} an error is or wraps (a client's retry wrappers), if any. */
+export function positionOutOfRange(err: unknown): PositionOutOfRangeError | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && e instanceof Error; depth++) {
+    if (e instanceof PositionOutOfRangeError) return e;
+    const x = e as Error & { originalError?: unknown; cause?: unknown };
+    e = x.originalError ?? x.cause;
+  }
+  return undefined;
+}

@@ -76,6 +76,13 @@ export interface ConsumerOptions {
    * must go to the member that is elected. Every member of a group must ask for the same.
    */
   assignment?: 'spread' | 'one-member';
+  /**
+   * When records this member has not read yet are deleted past its position (retention,
+   * `deleteRecords`): `skip` (the default, Kafka's way) moves on to the log start; `stop` ends
+   * the consumer with `PositionOutOfRangeError`, passed to `onCrash` as not restarting, so that
+   * whoever reads can say what was lost instead of skipping it.
+   */
+  deletedRecords?: 'skip' | 'stop';
 }
 
 /** A member of a consumer group, reading committed data. */

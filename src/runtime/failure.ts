@@ -1,5 +1,6 @@
 import type { ErrorInfo, FailureReport } from '../domain/cause.js';
 import { SluiceError } from '../domain/errors.js';
+import { SourceDataLostError } from '../domain/data-loss.js';
 import type { ConsumedRecord } from '../kafka/port.js';
 import { DeserializationFailure } from './serde.js';
 import { StageFailure } from './execute.js';
@@ -62,9 +63,11 @@ export function readFailureReport(
   const inputs = err.inputs.join(', ');
   return {
     description:
-      elapsedMs > 0
-        ? `Kafka kept failing for ${Math.round(elapsedMs / 1000)} s (${attempts} attempt${attempts === 1 ? '' : 's'}) under the hop reading ${inputs}; nothing more was processed`
-        : `The consumer of ${inputs} stopped with an error it does not recover from; nothing more was processed`,
+      err.cause instanceof SourceDataLostError
+        ? err.cause.message
+        : elapsedMs > 0
+          ? `Kafka kept failing for ${Math.round(elapsedMs / 1000)} s (${attempts} attempt${attempts === 1 ? '' : 's'}) under the hop reading ${inputs}; nothing more was processed`
+          : `The consumer of ${inputs} stopped with an error it does not recover from; nothing more was processed`,
     error: errorInfo(err.cause),
     stage: null,
     worker,

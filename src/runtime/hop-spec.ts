@@ -71,6 +71,8 @@ export interface HopOptions {
   /** What this run does with the record an earlier run failed on. */
   plan: ResumePlan;
   jobId: string;
+  /** The job's name, for messages. */
+  jobName: string;
   events: HopEvents;
   logger: Logger;
   clock: Clock;

@@ -10,7 +10,7 @@ import type {
 import type { Logger } from '../observability/logger.js';
 import { NO_METRICS, type JobMetrics } from '../observability/metrics.js';
 import type { Clock } from '../domain/clock.js';
-import { isTransient } from '../kafka/errors.js';
+import { isTransient, positionOutOfRange, type PositionOutOfRangeError } from '../kafka/errors.js';
 import { RetryBudget } from '../kafka/retry.js';
 import { ReadFailure, TaskOpenFailure } from './failure.js';
 import { HopChunks } from './hop-chunks.js';
@@ -18,6 +18,7 @@ import { OutageWatch } from './outage.js';
 import type { HopEvents, HopOptions, HopSpec } from './hop-spec.js';
 import { HopTasks } from './hop-tasks.js';
 import { HopTables } from './join-tables.js';
+import { deletedBeforeRead } from './lost-records.js';
 import { ownedIds, type Task } from './task.js';
 
 export type { HopEvents, HopOptions, HopSpec } from './hop-spec.js';
@@ -52,8 +53,10 @@ export class Hop {
   private readonly guarantee: ProcessingGuarantee;
   private readonly events: HopEvents;
   private readonly metrics: JobMetrics;
+  private readonly jobName: string;
 
   constructor(o: HopOptions) {
+    this.jobName = o.jobName;
     ({ kafka: this.kafka, spec: this.spec, guarantee: this.guarantee, events: this.events } = o);
     this.metrics = o.metrics ?? NO_METRICS.job('', '');
     this.log = o.logger.child({ hop: o.spec.index });
@@ -112,6 +115,8 @@ export class Hop {
       groupId: this.spec.groupId,
       sessionTimeoutMs: TASK_SESSION_TIMEOUT_MS,
       heartbeatIntervalMs: TASK_HEARTBEAT_MS,
+      // Input deleted before it was read suspends the job, naming it: never skipped unsaid.
+      deletedRecords: 'stop',
     });
     this.consumer = consumer;
     await consumer.start({
@@ -193,6 +198,8 @@ export class Hop {
    */
   private consumerCrashed(err: Error, restarting: boolean): void {
     if (this.frozen) return;
+    const deleted = positionOutOfRange(err);
+    if (deleted) return void this.recordsDeleted(deleted);
     if (restarting && isTransient(err)) {
       this.log.warn({ err, restarting }, 'the consumer crashed; kafkajs restarts it');
       this.outage.failed(err);
@@ -210,6 +217,18 @@ export class Hop {
       Math.max(1, attempts),
       elapsedMs,
     );
+  }
+
+  /** Records were deleted before this hop read them: the job is told which (lost-records.ts). */
+  private async recordsDeleted(err: PositionOutOfRangeError): Promise<void> {
+    this.freeze();
+    const { groupId, inputs: topics } = this.spec;
+    const cause = await deletedBeforeRead(
+      this.kafka,
+      { groupId, topics, jobName: this.jobName },
+      err,
+    );
+    await this.events.cannotRead(new ReadFailure(topics, cause), 1, 0);
   }
 
   /** Stops at once: no more batches; consumption paused. */

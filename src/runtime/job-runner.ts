@@ -151,12 +151,12 @@ export class JobRunner {
           guarantee: this.job.config.processingGuarantee,
           plan: this.plan,
           jobId: this.job.jobId,
+          jobName: this.job.name,
           events: this.hopEvents(i),
           logger: this.log,
           clock: this.deps.clock,
-          // A run after the first may follow one that ended in a broker crash mid-commit: the
-          // transaction coordinator has been seen to forget such a transaction, whose records
-          // the next commit of the same producer id would then commit (see sweep in open.ts).
+          // A later run may follow a broker crash mid-commit, whose transaction the coordinator
+          // has been seen to forget and a later commit to complete (see sweep in open.ts).
           sweepOnFirstOpen: this.job.run > 1,
           metrics: this.metrics.hop(i, {
             source: i === 0,

@@ -1,6 +1,8 @@
 import { TRANSACTION_TIMEOUT_MS } from '../domain/settings.js';
 import { describeLostRanges, SourceDataLostError, type LostRange } from '../domain/data-loss.js';
 import { taskTransactionalId } from '../domain/resources.js';
+import type { PositionOutOfRangeError } from '../kafka/errors.js';
+import { withAdmin } from '../kafka/offsets.js';
 import type { Admin, Kafka } from '../kafka/port.js';
 import { lostRecords } from '../kafka/positions.js';
 import type { Logger } from '../observability/logger.js';
@@ -83,5 +85,27 @@ async function moveToLogStart(
     }
   } finally {
     await producer.disconnect();
+  }
+}
+
+/**
+ * Why a running hop stopped at records deleted before it read them (its consumer's
+ * `deletedRecords: 'stop'`): every range its group lost past its committed offsets, as a
+ * {@link SourceDataLostError} that a resume with `acceptDataLoss` goes past (checkLostRecords
+ * finds the same ranges then). The consumer's own error when the offsets show no such range
+ * (the partition was cut short, or the group had committed nothing there), or when they cannot
+ * be read. A chunk whose commit was still on its way may have landed since the offsets were
+ * read: the range named then starts up to a chunk early; the resume skips only what is gone.
+ */
+export async function deletedBeforeRead(
+  kafka: Kafka,
+  job: { groupId: string; topics: string[]; jobName: string },
+  err: PositionOutOfRangeError,
+): Promise<Error> {
+  try {
+    const lost = await withAdmin(kafka, (admin) => lostRecords(admin, job.groupId, job.topics));
+    return lost.length > 0 ? new SourceDataLostError(job.jobName, lost, 'running') : err;
+  } catch {
+    return err;
   }
 }

@@ -68,6 +68,7 @@ import { rawKafka } from '../support/raw-kafka.js';
 import { childEnv, ROOT } from '../support/spawn.js';
 import { CASES, WINDOW_MS, type Check, type PeerCase } from './peers/pipelines.js';
 import { partitionForKey } from '../../src/kafka/memory/murmur2.js';
+import { RECENT_T0 } from '../support/record-time.js';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 200_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -229,15 +230,15 @@ interface Input {
 }
 
 /**
- * Record i's timestamp is T0 + i ms (T0 two hours ago, so no timestamp is in the broker's
- * future): in order in every partition. After them, one record per partition an hour later,
+ * Record i's timestamp is T0 + i ms (RECENT_T0: neither deleted by retention nor in the
+ * broker's future): in order in every partition. After them, one record per partition an hour later,
  * under a key of its own, moves each partition's stream time past every window, so all close;
  * its own window never does. The other cases count these records like any other.
  */
 function withTime(i: number): string {
   return String(T0 + i);
 }
-const T0 = Math.floor((Date.now() - 2 * 3_600_000) / 60_000) * 60_000;
+const T0 = RECENT_T0;
 
 function flushRecords(): Input['messages'] {
   const out: Input['messages'] = [];

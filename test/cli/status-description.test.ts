@@ -39,7 +39,7 @@ describe('describeStatus', () => {
       record: null,
     });
     expect(describeStatus(sim.job('j1'))).toBe(
-      'Suspended due to an error: records it had not read were deleted while it was stopped (see the error). Restore them and `sluice resume orders`, or `sluice resume orders --accept-data-loss` to go on without them.',
+      'Suspended due to an error: records it had not read were deleted (see the error). Restore them and `sluice resume orders`, or `sluice resume orders --accept-data-loss` to go on without them.',
     );
   });
 

@@ -107,6 +107,7 @@ describe('Job.resume, when records past the committed offsets were deleted while
     );
     expect((err as SourceDataLostError).details).toEqual({
       job: 'copies',
+      when: 'stopped',
       partitions: [{ topic: 'in', partition: 0, committed: '4', earliest: '7' }],
     });
     expect(await resumesSent(w)).toBe(0);

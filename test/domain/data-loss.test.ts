@@ -21,6 +21,7 @@ describe('SourceDataLostError', () => {
     );
     expect(err.toJSON().details).toEqual({
       job: 'orders',
+      when: 'stopped',
       partitions: [{ topic: 'orders', partition: 2, committed: '120', earliest: '500' }],
     });
   });

@@ -126,6 +126,7 @@ function startHop(w: MemoryWorld, o: HopRunOptions): HopRun {
     guarantee: o.guarantee ?? 'EXACTLY_ONCE',
     plan: NO_PLAN,
     jobId: 'job',
+    jobName: 'job',
     events: {
       started: () => undefined,
       failed: (err, topic, partition, message) => {

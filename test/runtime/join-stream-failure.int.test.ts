@@ -7,6 +7,7 @@ import { Sources } from '../../src/pipeline/sources.js';
 import { outputsWhenThrough } from '../support/job-groups.js';
 import { endpoints, kafkaClient, testNamespace, useTopics } from '../support/kafka.js';
 import { connectClient, testLogger } from '../support/sluice.js';
+import { RECENT_T0 } from '../support/record-time.js';
 
 // Issue 19, a failure inside a stream join on a real broker: a join function that throws on one
 // pair suspends the job in the join stage, naming the record (the order or the payment, the
@@ -32,7 +33,7 @@ interface Payment {
 
 const POISON = 50;
 const COUNT = 100;
-const T0 = 1_700_000_000_000;
+const T0 = RECENT_T0;
 const { brokers, registryUrl } = endpoints();
 const worker = new Worker({
   brokers,

@@ -7,6 +7,7 @@ import { kafkaClient, sluiceEnv, testNamespace, useTopics } from '../support/kaf
 import { readAll, readUntil } from '../support/records.js';
 import { spawnCliWorker } from '../support/spawn.js';
 import { connectClient, startCoordinator } from '../support/sluice.js';
+import { RECENT_T0 } from '../support/record-time.js';
 
 // Issue 19, a stream–stream join on a real broker, with workers that are the real CLI: 8,000
 // orders and their payments (none for every fourth order, two for every tenth), on topics
@@ -38,7 +39,7 @@ const workers = ['join-stream-1', 'join-stream-2'].map((id) => {
 
 const ORDER_COUNT = 8_000;
 const WINDOW_MS = 10_000;
-const T0 = 1_700_000_000_000;
+const T0 = RECENT_T0;
 
 interface Payment {
   pid: number;
@@ -81,7 +82,9 @@ const order = (a: Paid, b: Paid): number => a.n - b.n || a.payment - b.payment;
  * SLUICE_TEST_DEBUG: every missing pair, and how many of them the sink holds when read again to
  * its read_committed end (a read that waits for any transaction open below the end): late (a
  * transaction whose markers were written after the groups read as through) or lost. The one
- * failure seen so far (356 pairs) left no such record. Asserts nothing.
+ * failure seen (356 pairs, in about 16 runs) left no such record: its input was stamped in 2023
+ * then, and the broker's retention deleted records the job had not read yet, which kafkajs
+ * skipped (see RECENT_T0; a job is now suspended instead). Asserts nothing.
  */
 async function reportMissing(missing: Paid[]): Promise<void> {
   process.stderr.write(`missing ${missing.length}: ${JSON.stringify(missing)}\n`);

@@ -67,6 +67,7 @@ function startHop(w: MemoryWorld, worker: string, exact = true): Hop {
     guarantee: 'EXACTLY_ONCE',
     plan: NO_PLAN,
     jobId: 'job',
+    jobName: 'job',
     events: {
       started: () => undefined,
       failed: () => Promise.reject(new Error('no record should fail')),

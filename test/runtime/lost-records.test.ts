@@ -326,3 +326,75 @@ describe('records deleted past the committed offsets while a job was suspended',
     await drive(w.clock, stopWorkerParts(s.worker));
   });
 });
+
+// Deleted while the job runs: a consumer meets them as OFFSET_OUT_OF_RANGE, and Kafka's way is
+// to move to the log start and go on. A hop stops instead (ConsumerOptions.deletedRecords), so
+// the job is suspended naming what was lost, as when it was stopped. Retention deletes a
+// topic's records whose timestamps are older than retention.ms, whatever their age in the
+// topic: input replayed with old timestamps meets it (it was how issue 19's stream-join test
+// lost pairs, found in session 8).
+describe("records deleted past a running job's position", () => {
+  /** Partition 0 holds 0, 3, 6, ...: the gate, record 30, is its offset 10. */
+  const GATE = 30;
+
+  /** in → copy → out, the copy of record GATE held until `open` is called. */
+  function gated(): { pipeline: () => PipelineDef; reached: () => boolean; open: () => void } {
+    let reached = false;
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const pipeline = (): PipelineDef =>
+      Pipeline.create()
+        .readFrom<{ n: number }>(Sources.kafka({ topic: 'in' }))
+        .map(
+          (r) => {
+            if (r.n !== GATE) return r;
+            reached = true;
+            return gate.then(() => r);
+          },
+          { name: 'copy' },
+        )
+        .writeTo(Sinks.kafka({ topic: 'out' }));
+    return { pipeline, reached: () => reached, open: () => open() };
+  }
+
+  /** Partition 0's records 33, 36, 39, 42 (offsets 11..14): written while the gate held, deleted before they were read. */
+  const LOST_ON_0 = [33, 36, 39, 42];
+
+  it('suspend the job with SLUICE_SOURCE_DATA_LOST naming them; a resume accepting the loss goes on', async () => {
+    const g = gated();
+    const s = await setUp(g.pipeline);
+    const { w, user } = s;
+    await write(w, 0, 30);
+    expect(await w.clock.runUntil(() => settled(w), 30_000)).toBe(true);
+    await write(w, 30, 31);
+    expect(await w.clock.runUntil(g.reached, 30_000)).toBe(true);
+    // Fetched while the gate holds record 30, whose batch it was alone in: not read yet.
+    await write(w, 31, 60);
+    expect(w.cluster.deleteRecords('in', 0, 15)).toBe(15);
+    g.open();
+
+    expect(await until(w, user, 'SUSPENDED_DUE_TO_ERROR')).toBe(true);
+    const cause = ofType(await eventsOf(w, NS, JOB), 'JobSuspendedDueToError')[0]?.cause;
+    expect(cause).toMatchObject({
+      dueToError: true,
+      record: null,
+      error: {
+        name: 'SLUICE_SOURCE_DATA_LOST',
+        message:
+          'Records of in-0 at offsets 11..14 were deleted (retention or deleteRecords) before job "copies" read them; it was suspended rather than skip them. ' +
+          'Resume with --accept-data-loss to go on from offset 15, or restore the data.',
+      },
+    });
+    expect(cause?.description).toBe(cause?.error?.message);
+    // The gate's record was read before the deletion: its output is committed.
+    expect(outputs(w)).toContain(GATE);
+    expect(committedOffset(w.cluster, GROUP, 'in', 0)).toBe(11);
+
+    await send(w, user, 'ResumeJob', true);
+    expect(await until(w, user, 'RUNNING')).toBe(true);
+    expect(await w.clock.runUntil(() => settled(w), 30_000)).toBe(true);
+    expect(outputs(w)).toEqual(range(0, 60).filter((n) => !LOST_ON_0.includes(n)));
+    expect(duplicates(committedValues(w.cluster, 'out'))).toEqual([]);
+    await drive(w.clock, stopWorkerParts(s.worker));
+  });
+});

@@ -1,6 +1,7 @@
 import { partitionForKey } from '../../src/kafka/memory/murmur2.js';
 import { kafkaClient } from './kafka.js';
 import type { TimedRecord } from './windows-model.js';
+import { RECENT_T0 } from './record-time.js';
 
 // Input for the windowed integration tests: keyed records with event times mostly in order,
 // some out of order within the allowed lateness, some far too late, and gaps that end
@@ -14,8 +15,8 @@ export interface InputRecord extends TimedRecord {
   partition: number;
 }
 
-/** Event times start here: two hours ago on the minute, so no time is in the broker's future. */
-export const T0 = Math.floor((Date.now() - 2 * 3_600_000) / 60_000) * 60_000;
+/** Event times start here (see RECENT_T0: neither deleted by retention nor in the future). */
+export const T0 = RECENT_T0;
 
 /** `count` records over `keys` keys and `partitions` partitions. */
 export function windowedInput(count: number, keys: number, partitions: number): InputRecord[] {

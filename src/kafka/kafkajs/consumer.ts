@@ -12,8 +12,9 @@ import type {
   PartitionOffset,
 } from '../port.js';
 import { asNotAuthorized, type Needs } from '../authorization.js';
-import { isTransient } from '../errors.js';
+import { isTransient, positionOutOfRange } from '../errors.js';
 import { oneMemberAssigner } from './one-member.js';
+import { STOP_OUT_OF_RANGE } from './out-of-range.js';
 import { restartOnError } from './restart.js';
 
 /**
@@ -70,6 +71,10 @@ export class KafkajsConsumer implements GroupConsumer {
           rebalanceTimeout: options.rebalanceTimeoutMs,
         }),
         ...(options.assignment === 'one-member' && { partitionAssigners: [oneMemberAssigner] }),
+        // kafkajs's default for consumers, marked for its ConsumerGroup (out-of-range.ts).
+        ...(options.deletedRecords === 'stop' && {
+          retry: { retries: 5, [STOP_OUT_OF_RANGE]: true } as ConsumerConfig['retry'],
+        }),
       }),
     );
   }
@@ -104,6 +109,9 @@ export class KafkajsConsumer implements GroupConsumer {
     const needs: Needs = { GROUP: ['READ', this.group.groupId], TOPIC: ['READ', o.topics] };
     c.on(c.events.CRASH, ({ payload }) => {
       if (this.stopping) return;
+      // Records deleted before they were read (out-of-range.ts): a restart would meet them again.
+      const lost = positionOutOfRange(payload.error);
+      if (lost) return onCrash?.(lost, false);
       const restarting = payload.restart || this.restartLater(payload.error, run, onCrash);
       // A refusal is passed on as such, naming what is missing: the reader fails fast with it.
       onCrash?.(asNotAuthorized(payload.error, needs) as Error, restarting);

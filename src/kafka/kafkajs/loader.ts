@@ -7,6 +7,7 @@ import { dropAborted } from './aborted.js';
 import { cachingCoordinators } from './coordinators.js';
 import { withGenerationInJoin } from './generation.js';
 import { groupPerPartition } from './grouping.js';
+import { withOutOfRangeStop } from './out-of-range.js';
 import { cheapRecordEncoder } from './record.js';
 import { withTxnOffsetCommitV3, type Codec } from './txn-offset-commit.js';
 
@@ -23,8 +24,9 @@ interface Patch {
  * (record.ts), and the cluster's coordinator lookups, reused instead of made before every
  * transactional request (coordinators.ts). Two for exactly-once v2's fencing (KIP-447): the
  * consumer group's join event carries its generation (generation.ts), and a transaction's
- * offsets are sent with it in TxnOffsetCommit v3 (txn-offset-commit.ts). One for correctness,
- * the read_committed filter:
+ * offsets are sent with it in TxnOffsetCommit v3 (txn-offset-commit.ts). Two for correctness: a
+ * consumer that is asked to can stop at deleted records instead of skipping them
+ * (out-of-range.ts), and the read_committed filter:
  *
  * kafkajs 2.2.4 drops an aborted transaction's records only from the first record at or past
  * the transaction's first offset, taking the broker's list in order and one entry per record.
@@ -53,7 +55,12 @@ const PATCHES: Patch[] = [
   },
   {
     file: 'src/consumer/consumerGroup.js',
-    by: (original) => withGenerationInJoin(original as Parameters<typeof withGenerationInJoin>[0]),
+    by: (original) =>
+      withOutOfRangeStop(
+        withGenerationInJoin(
+          original as Parameters<typeof withGenerationInJoin>[0],
+        ) as unknown as Parameters<typeof withOutOfRangeStop>[0],
+      ),
   },
   {
     file: 'src/cluster/index.js',

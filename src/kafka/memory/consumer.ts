@@ -1,4 +1,4 @@
-import { errorType } from '../errors.js';
+import { errorType, PositionOutOfRangeError } from '../errors.js';
 import type {
   ConsumeOptions,
   ConsumerOptions,
@@ -179,14 +179,20 @@ export class MemoryConsumer implements GroupConsumer, BatchHost {
         continue;
       }
       this.wakeup.reset();
-      const { ready, cursor } = pickReady({
+      const { ready, cursor, outOfRange } = pickReady({
         share: m.share,
         cursor: this.cursor,
         most: this.options.partitionsInParallel ?? 1,
         paused: this.paused,
         seeks: this.seeks,
+        stopOutOfRange: this.config.deletedRecords === 'stop',
       });
       this.cursor = cursor;
+      if (outOfRange !== undefined) {
+        const { topic, partition, position } = outOfRange;
+        this.fail(new PositionOutOfRangeError(topic, partition, String(position)));
+        break;
+      }
       if (ready.length === 0) {
         await this.wakeup.wait(config.fetchMaxWaitMs);
         continue;

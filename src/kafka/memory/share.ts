@@ -23,9 +23,9 @@ export interface Share {
 
 /**
  * A new share: each assigned partition (topics sorted, partitions in order) at the group's
- * committed offset, or at the log start when none is committed or it lies out of the log's
- * range, past the end or below a log start that deletions moved (an out-of-range offset resets
- * to the earliest, as a `fromBeginning` subscription does).
+ * committed offset, or at the log start when none is committed. A committed offset out of the
+ * log's range (past the end, or below a log start that deletions moved) is met by the first
+ * fetch, as kafkajs meets it: see {@link pickReady}.
  */
 export function assignShare(
   broker: Broker,
@@ -39,7 +39,7 @@ export function assignShare(
       const log = broker.topics.get(topic)?.logs[partition];
       if (log === undefined) continue;
       const committed = broker.groups.committed(groupId, topic, partition);
-      const position = inRange(log, committed) ? committed : log.low;
+      const position = committed ?? log.low;
       const key = `${topic}:${partition}`;
       owned.push({ topic, partition, key, log, position, committed: committed ?? -1 });
     }
@@ -57,15 +57,18 @@ export interface Picking {
   paused: ReadonlySet<string>;
   /** Seeks waiting: applied (and removed) as their partition is picked. */
   seeks: Map<string, number>;
+  /** `ConsumerOptions.deletedRecords` is `stop`: a position out of range is not reset. */
+  stopOutOfRange: boolean;
 }
 
 /**
  * Up to `most` owned partitions that have something below their last stable offset, starting
- * after the last one picked. Pending seeks are applied first; a position out of the log's range
- * (past the end, or below the log start) resets to the earliest. Returns the partitions and the
- * new cursor.
+ * after the last one picked. Pending seeks are applied first. A position out of the log's range
+ * (past the end, or below the log start) resets to the earliest, as a `fromBeginning`
+ * subscription does; or, for a member that stops instead, is returned as `outOfRange`, with
+ * nothing ready. Returns the partitions and the new cursor.
  */
-export function pickReady(p: Picking): { ready: Owned[]; cursor: number } {
+export function pickReady(p: Picking): { ready: Owned[]; cursor: number; outOfRange?: Owned } {
   const owned = p.share.owned;
   const n = owned.length;
   const ready: Owned[] = [];
@@ -79,7 +82,10 @@ export function pickReady(p: Picking): { ready: Owned[]; cursor: number } {
       o.position = seek;
     }
     if (p.paused.has(o.topic)) continue;
-    if (!inRange(o.log, o.position)) o.position = o.log.low;
+    if (!inRange(o.log, o.position)) {
+      if (p.stopOutOfRange) return { ready: [], cursor, outOfRange: o };
+      o.position = o.log.low;
+    }
     if (o.position >= o.log.lastStable) continue;
     ready.push(o);
     cursor = (i + 1) % n;

@@ -111,6 +111,7 @@ describe('`sluice resume` of a job whose unread records were deleted while it wa
           'Resume with --accept-data-loss to go on from offset 500, or restore the data.',
         details: {
           job: 'orders',
+          when: 'stopped',
           partitions: [{ topic: 'orders', partition: 2, committed: '120', earliest: '500' }],
         },
       },
