@@ -18,7 +18,9 @@
  * - compacted topics may drop all but the latest record of a key; offsets never change;
  * - a partition's log start may move up (retention, `deleteRecords`): `offsets` reports it as
  *   `low`, a group's committed offset may then lie below it, and a consumer starting there
- *   starts at the log start instead, saying nothing (Sluice checks before a run starts).
+ *   starts at the log start instead, saying nothing (Sluice checks before a run starts); a
+ *   member whose position falls below it while running does the same, or, asked to
+ *   (`deletedRecords: 'stop'`), stops with `PositionOutOfRangeError`.
  */
 
 import type { AclBinding } from '../domain/acl.js';

@@ -12,6 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import type { PipelineDef } from '../pipeline/pipeline.js';
 import { checkLostRecords } from './lost-records.js';
 import { seedFromSnapshot } from './seed.js';
+import { allStages } from '../pipeline/stages.js';
 import { checkStagesMatch, refuseStrandedOnResume, savedStages } from './snapshot-state.js';
 import type { Topology } from './topology.js';
 import { ensureChangelogs, ensureRepartitions } from './topics.js';
@@ -127,6 +128,16 @@ async function seed(
       { details: { snapshot: snapshotName } },
     );
   }
+  // The other stream of a stream join is read by a consumer group of its own, whose offsets an
+  // export does not keep: seeded, the join would read that stream from its beginning again and
+  // join records its restored buffers already hold a second time.
+  const join = allStages(o.pipeline.stages).find((s) => s.kind === 'joinStream');
+  if (join)
+    throw new SluiceError(
+      'SLUICE_SNAPSHOT_UNAVAILABLE',
+      `Snapshot "${snapshotName}" cannot seed this job: stage "${join.name}" is a stream join, and an exported snapshot does not hold where its other stream was read up to (not supported yet); started from it, the join would read that stream again and join its records twice. Cancel this job and submit it without initialSnapshotName, or resume job "${from.name}".`,
+      { details: { snapshot: snapshotName, stage: join.name } },
+    );
   await seedFromSnapshot(
     o.kafka,
     {

@@ -72,9 +72,21 @@ async function exportedJob() {
   for (const t of ['out', 'out-b']) w.cluster.createTopic(t, 2);
   await untilActive(w, startCoordinator(w, NS, 'coord'));
   const { client, participant: alice } = await memoryClient(w, NS, 'alice');
-  const io = { output: 'out' };
+  const io = { output: 'out', joinStream: false };
   const pipeline = () => {
     const output = io.output;
+    if (io.joinStream)
+      return Pipeline.create()
+        .readFrom<{ n: number }>(Sources.kafka({ topic: 'in' }))
+        .groupingKey((r) => `k${r.n % KEYS}`)
+        .joinStream({
+          name: 'paid',
+          other: Sources.kafka({ topic: 'in' }),
+          otherKey: (r: { n: number }) => `k${r.n % KEYS}`,
+          windowMs: 1_000,
+          join: (a: { n: number }, b: { n: number }) => a.n + b.n,
+        })
+        .writeTo(Sinks.kafka({ topic: output }));
     return Pipeline.create()
       .readFrom<{ n: number }>(Sources.kafka({ topic: 'in' }))
       .groupingKey((r) => `k${r.n % KEYS}`)
@@ -288,6 +300,26 @@ describe('an exported snapshot', () => {
     expect(
       await t.w.clock.runUntil(() => sameSums(latest(t.w, 'out-b'), sums(0, 36)), 60_000),
     ).toBe(true);
+    await drive(t.w.clock, stopWorkerParts(t.worker));
+  });
+
+  it("does not seed a job with a stream join, whose other stream's position it does not hold: suspended, naming the stage", async () => {
+    const t = await exportedJob();
+    await drive(t.w.clock, t.job.exportSnapshot('snap'));
+    // Job b's pipeline is not a's: the refusal comes before its stages are compared.
+    t.io.joinStream = true;
+    t.io.output = 'out-b';
+    await submit(t.w, t.alice, 'job-b', jobConfig('b', { initialSnapshotName: 'snap' }));
+    expect(
+      await t.w.clock.runUntil(() => t.status('job-b') === 'SUSPENDED_DUE_TO_ERROR', 60_000),
+    ).toBe(true);
+    const b = t.alice.log.state('job-b');
+    const cause = b?.status === 'SUSPENDED_DUE_TO_ERROR' ? b.suspensionCause : undefined;
+    expect(cause?.error?.name).toBe('SLUICE_SNAPSHOT_UNAVAILABLE');
+    expect(cause?.error?.message).toContain(
+      'Snapshot "snap" cannot seed this job: stage "paid" is a stream join',
+    );
+    expect(committedValues(t.w.cluster, 'out-b')).toEqual([]);
     await drive(t.w.clock, stopWorkerParts(t.worker));
   });
 });
