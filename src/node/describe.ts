@@ -1,6 +1,6 @@
 import type { PipelineDef } from '../pipeline/pipeline.js';
 import type { Format } from '../pipeline/formats.js';
-import { hasChangelog, isStateful, type StageDef } from '../pipeline/stages.js';
+import { hasChangelog, isStateful, lateTopicOf, type StageDef } from '../pipeline/stages.js';
 import { changelogTopic } from '../domain/resources.js';
 import { Topology } from '../runtime/topology.js';
 import type { WindowSpec } from '../domain/windows.js';
@@ -35,13 +35,20 @@ export interface JoinDescription {
   /** A stream join's window and grace, in milliseconds. */
   windowMs: number | null;
   graceMs: number | null;
+  /** A stream join's late-records topic; null: late records are dropped and counted (and for a table join). */
+  lateTopic: string | null;
+  /** Where a stream join's record times come from, per side; null for a table join. */
+  eventTime: { stream: EventTimeSource; other: EventTimeSource } | null;
 }
+
+/** A record's time: the source record's Kafka timestamp (carried over repartitions), or the stage's function of the value. */
+export type EventTimeSource = 'recordTimestamp' | 'function';
 
 /** A window stage's definition, its event time and what it does with late values. */
 export type WindowDescription = WindowSpec & {
   outOfOrderMs: number;
   /** Where event time comes from: the source record's Kafka timestamp, or the stage's function. */
-  eventTime: 'recordTimestamp' | 'function';
+  eventTime: EventTimeSource;
   emit: 'close' | 'update';
   /** The late-records topic; null: late values are dropped and counted. */
   lateTopic: string | null;
@@ -131,10 +138,8 @@ export function describePipeline(
       stages: topology.stagesOf(i).map(stage),
       writes: [
         ...(next !== undefined ? [next] : [...new Set(sinks.map((s) => s.topic))]),
-        // A window's late values go out with the hop's outputs, in the same commit.
-        ...topology
-          .stagesOf(i)
-          .flatMap((s) => (s.kind === 'window' && s.lateTopic ? [s.lateTopic] : [])),
+        // Late values (a window's, a stream join's) go out with the hop's outputs, in one commit.
+        ...topology.stagesOf(i).flatMap((s) => lateTopicOf(s) ?? []),
       ],
     };
   });
@@ -154,6 +159,8 @@ function joinOf(s: StageDef): JoinDescription | null {
       other: null,
       windowMs: null,
       graceMs: null,
+      lateTopic: null,
+      eventTime: null,
     };
   if (s.kind === 'joinStream')
     return {
@@ -162,6 +169,11 @@ function joinOf(s: StageDef): JoinDescription | null {
       other: { topics: s.other.topics, format: s.other.format },
       windowMs: s.windowMs,
       graceMs: s.graceMs,
+      lateTopic: s.lateTopic ?? null,
+      eventTime: {
+        stream: s.timestamp ? 'function' : 'recordTimestamp',
+        other: s.otherTimestamp ? 'function' : 'recordTimestamp',
+      },
     };
   return null;
 }

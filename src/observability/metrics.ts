@@ -17,7 +17,8 @@ export interface JobMetrics {
   recordsUnrouted(n: number): void;
   /**
    * `n` values reached a window stage after every window of theirs had closed (watermark past
-   * end plus grace): dropped, or sent to the stage's late topic; counted once committed.
+   * end plus grace), or a stream join more than its window plus grace behind its stream time:
+   * dropped, or sent to the stage's late topic; counted once committed.
    */
   recordsLate(n: number): void;
   /** A record failed (user code threw, or it could not be decoded). */

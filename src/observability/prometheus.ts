@@ -72,7 +72,7 @@ export class WorkerMetrics implements MetricsSink {
     );
     this.late = counter(
       'sluice_job_records_late_total',
-      'Values a window stage received on this worker after all their windows had closed (watermark past end plus grace), committed: dropped, or sent to the late-records topic.',
+      'Values a window stage received on this worker after all their windows had closed (watermark past end plus grace), or a stream join more than its window plus grace behind its stream time, committed: dropped, or sent to the late-records topic.',
     );
     this.errors = counter(
       'sluice_job_errors_total',

@@ -14,6 +14,12 @@ export interface StreamJoinOptions<T, R, U> {
   other: KafkaSourceDef;
   /** The other stream's join key, compared (as text) with this stream's grouping key. */
   otherKey: (value: R) => string | number;
+  /**
+   * A value's time, in epoch milliseconds, on each side: by default the event time of the
+   * record it came from (its Kafka timestamp, carried across repartitions), as for windows.
+   */
+  timestamp?: (value: T) => number;
+  otherTimestamp?: (value: R) => number;
   /** Records whose times differ by at most this many milliseconds are joined. */
   windowMs: number;
   /**
@@ -24,6 +30,13 @@ export interface StreamJoinOptions<T, R, U> {
   graceMs?: number;
   /** The output for one pair: called once per pair, when the later of the two arrives. */
   join: (value: T, other: R, key: string) => MaybePromise<U>;
+  /**
+   * A topic for records that arrive too late (their time behind the stream time by more than
+   * windowMs + graceMs, so partners may have left the buffer): each is written there as it was
+   * read, in the same transaction as the outputs. Without it they are dropped; counted either
+   * way (`sluice_job_records_late_total`).
+   */
+  lateTopic?: string;
   retryable?: Retryable;
 }
 
@@ -41,11 +54,16 @@ export interface StreamJoinStage {
   byRecordKey: false;
   other: KafkaSourceDef;
   otherKey: (value: unknown) => string | number;
+  /** Each side's time from its value; undefined: the record's event time. */
+  timestamp: ((value: unknown) => number) | undefined;
+  otherTimestamp: ((value: unknown) => number) | undefined;
   windowMs: number;
   graceMs: number;
   join: (value: unknown, other: unknown, key: string) => MaybePromise<unknown>;
   /** A left join: a record of this stream that met no partner is joined with null, once. */
   left: boolean;
+  /** Where records too late to join go; undefined: dropped, counted. */
+  lateTopic: string | undefined;
   retryable?: Retryable;
 }
 
@@ -56,9 +74,12 @@ export function streamJoinStage(
     name: string;
     other: KafkaSourceDef;
     otherKey: unknown;
+    timestamp?: unknown;
+    otherTimestamp?: unknown;
     windowMs: number;
     graceMs?: number;
     join: unknown;
+    lateTopic?: unknown;
     retryable?: Retryable;
   },
   source: KafkaSourceDef,
@@ -75,6 +96,12 @@ export function streamJoinStage(
     );
   for (const fn of ['otherKey', 'join'] as const)
     if (typeof opts[fn] !== 'function') throw bad(`\`${fn}\` must be a function.`);
+  for (const fn of ['timestamp', 'otherTimestamp'] as const)
+    if (opts[fn] !== undefined && typeof opts[fn] !== 'function')
+      throw bad(`\`${fn}\` must be a function (value) => epoch milliseconds.`);
+  const late = opts.lateTopic;
+  if (late !== undefined && (typeof late !== 'string' || late.length === 0))
+    throw bad('`lateTopic` must be a topic name.');
   const graceMs = opts.graceMs ?? 0;
   for (const [field, ms] of [
     ['windowMs', opts.windowMs],
@@ -89,10 +116,13 @@ export function streamJoinStage(
     byRecordKey: false,
     other: opts.other,
     otherKey: opts.otherKey as (value: unknown) => string | number,
+    timestamp: opts.timestamp as ((value: unknown) => number) | undefined,
+    otherTimestamp: opts.otherTimestamp as ((value: unknown) => number) | undefined,
     windowMs: opts.windowMs,
     graceMs,
     join: opts.join as (value: unknown, other: unknown, key: string) => MaybePromise<unknown>,
     left,
+    lateTopic: late,
     ...retryable(opts),
   };
 }

@@ -71,6 +71,11 @@ export interface Route {
 /** Where an item that no branch took goes: nowhere, counted (see chunk.ts). */
 export const UNROUTED = -1;
 
+/** The topic a stage sends values too late for it to (a window's, a stream join's), if any. */
+export function lateTopicOf(s: StageDef): string | undefined {
+  return s.kind === 'window' || s.kind === 'joinStream' ? s.lateTopic : undefined;
+}
+
 /** Every stage, those inside branches included, in the order they run. */
 export function allStages(stages: readonly StageDef[]): StageDef[] {
   return stages.flatMap((s) =>

@@ -8,11 +8,14 @@ import { internalHeaders } from './event-time.js';
 export interface OutputSpec {
   topic: string;
   key: (out: Output) => string | null;
-  /** `time`: the Kafka timestamp of the record the output came from (a stream join's time). */
-  write: (value: unknown, time?: string) => Buffer;
+  /** `time`: the event time of the record the output came from, where `time` is set (a stream join's). */
+  write: (value: unknown, time?: number) => Buffer;
   /** True for a repartition topic, whose records carry their origin in headers. */
   internal: boolean;
-  /** A repartition topic whose hop reads event time: its records carry their input's. */
+  /**
+   * A repartition topic whose hop reads event time (a window, a stream join): its records carry
+   * their input's, in a header and to `write`.
+   */
   time?: boolean;
 }
 
@@ -27,8 +30,6 @@ export class ChunkOutputs {
   private readonly sinks: number[] = [];
   /** Items no branch took (no predicate matched and no default branch): dropped, counted. */
   unrouted = 0;
-  /** The Kafka timestamp of the record being run, which its outputs are written with. */
-  time: string | undefined;
   private readonly several: boolean;
 
   constructor(
@@ -41,7 +42,7 @@ export class ChunkOutputs {
   /** `time`: the event time of the record `out` came from, for a hop that carries it on. */
   add(out: Output, origin: Origin | undefined, time?: number): void {
     if (!this.several) {
-      this.records.push(outputRecord(this.outputs[0] as OutputSpec, out, origin, time, this.time));
+      this.records.push(outputRecord(this.outputs[0] as OutputSpec, out, origin, time));
       return;
     }
     const sink = out.sink ?? 0;
@@ -49,7 +50,7 @@ export class ChunkOutputs {
       this.unrouted++;
       return;
     }
-    this.records.push(outputRecord(this.outputs[sink] as OutputSpec, out, origin, time, this.time));
+    this.records.push(outputRecord(this.outputs[sink] as OutputSpec, out, origin, time));
     this.sinks.push(sink);
   }
 
@@ -79,12 +80,10 @@ function outputRecord(
   spec: OutputSpec,
   out: Output,
   origin: Origin | undefined,
-  /** The event time a later windowed hop reads (see event-time.ts). */
+  /** The event time a later hop reads (see event-time.ts). */
   eventTime: number | undefined,
-  /** The Kafka timestamp of the record being run (a stream join's time, see join-stream.ts). */
-  kafkaTime: string | undefined,
 ): ProducedRecord {
-  const record: ProducedRecord = { key: spec.key(out), value: spec.write(out.value, kafkaTime) };
+  const record: ProducedRecord = { key: spec.key(out), value: spec.write(out.value, eventTime) };
   if (origin && spec.internal)
     record.headers = internalHeaders(origin, spec.time === true ? eventTime : undefined);
   return record;

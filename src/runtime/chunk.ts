@@ -192,7 +192,6 @@ async function runRecords(run: ChunkRun, origins?: Map<string, Origin>): Promise
       const mark = task.state.mark();
       const before = collected.records.length;
       const unroutedBefore = collected.unrouted;
-      collected.time = message.timestamp;
       try {
         // Awaited only when async (Avro, async user code): see execute.
         let value = spec.deserializer.read(message.value);

@@ -34,9 +34,9 @@ export class RecordTime {
   readonly late: LateItem[] = [];
 }
 
-/** True for a stage that reads event time, so its hop's input needs it. */
+/** True for a stage that reads event time (a window; a stream join, in its side records), so its hop's input needs it. */
 export function readsTime(stage: StageDef): boolean {
-  return stage.kind === 'window';
+  return stage.kind === 'window' || stage.kind === 'joinStream';
 }
 
 /** A consumed record's event time: carried in a header over a repartition topic, else its timestamp. */

@@ -1,11 +1,11 @@
 import type { StreamJoinStage } from '../pipeline/join-stream.js';
 import { isThenable, type MaybePromise } from '../pipeline/stages.js';
-import type { Output } from './execute.js';
+import { StageFailure, type Output } from './execute.js';
 import type { StateStore } from './state-store.js';
 
 // A stream–stream join's records and state. Both sides reach the stage through its own
 // repartition topic, keyed by the join key, each value in an envelope that names its side and
-// carries its time, taken where the record was read (recordTime). The stage's state, in the
+// carries its time, taken where the record was read (sideRecord). The stage's state, in the
 // task's StateStore, holds per key the records of each side still inside their window
 // (`k:<key>`), and the stage's stream time (`time`): the greatest record time it has seen.
 
@@ -47,22 +47,35 @@ const BUFFERS = 'k:';
 const TIME = 'time';
 
 /**
- * A record's time for a stream join, in epoch milliseconds: the Kafka timestamp of the record
- * the hop feeding the join read. One accessor, so that a general per-record timestamp
- * (event time from the value) can replace it.
+ * The envelope a side writes to the join's repartition topic. Its time is the side's
+ * `timestamp` of the value when the stage has one, else the event time of the record the hop
+ * read (its Kafka timestamp, or the time a repartition header carried: event-time.ts), as a
+ * window's. A timestamp function that throws, or gives no finite number, fails the record in
+ * the join's stage.
  */
-export function recordTime(kafkaTimestamp: string | undefined): number {
-  const t = Number(kafkaTimestamp);
-  return Number.isFinite(t) ? t : 0;
-}
-
-/** The envelope a side writes to the join's repartition topic. */
 export function sideRecord(
+  stage: StreamJoinStage,
   side: 'l' | 'r',
-  kafkaTimestamp: string | undefined,
+  eventTime: number | undefined,
   v: unknown,
 ): Buffer {
-  const record: SideRecord = { s: side, t: recordTime(kafkaTimestamp), v };
+  const of = side === 'l' ? stage.timestamp : stage.otherTimestamp;
+  let t = eventTime ?? 0;
+  if (of !== undefined) {
+    try {
+      t = of(v);
+    } catch (err) {
+      throw new StageFailure(stage.name, err);
+    }
+    if (typeof t !== 'number' || !Number.isFinite(t))
+      throw new StageFailure(
+        stage.name,
+        new TypeError(
+          `joinStream "${stage.name}": ${side === 'l' ? 'timestamp' : 'otherTimestamp'} gave ${String(t)}, not epoch milliseconds`,
+        ),
+      );
+  }
+  const record: SideRecord = { s: side, t, v };
   return Buffer.from(JSON.stringify(record));
 }
 
@@ -77,7 +90,8 @@ function isSideRecord(x: unknown): x is SideRecord {
  * One record through the join: joined with every buffered record of the other side whose time
  * is within the window of its own, then buffered itself. Records whose time has fallen behind
  * the stream time by more than window + grace are dropped from the buffers; a record that
- * arrives that late is dropped (it could miss partners already dropped). Synchronous unless
+ * arrives that late joins nothing (it could miss partners already dropped): it is noted as
+ * late, to be counted and sent to the stage's late topic if it has one. Synchronous unless
  * the join function returns a promise.
  */
 export function joinStreamStep(
@@ -106,6 +120,14 @@ export function joinStreamStep(
     expire(key),
   );
   const late = rec.t < horizon;
+  if (late)
+    state.time.late.push({
+      stage: stage.name,
+      topic: stage.lateTopic,
+      key,
+      value: rec.v,
+      ts: rec.t,
+    });
   const partners = late
     ? []
     : (rec.s === 'l' ? buffers.r : buffers.l).filter(

@@ -89,8 +89,9 @@ export function otherSpec(
             throw new StageFailure(stage.name, err);
           }
         },
-        write: (v, time) => sideRecord('r', time, v),
+        write: (v, time) => sideRecord(stage, 'r', time, v),
         internal: true,
+        time: true,
       },
     ],
     changelogs: [],

@@ -164,10 +164,10 @@ export class Topology {
                 // A stream join's records carry their side and time (join-stream.ts).
                 write:
                   next.kind === 'joinStream'
-                    ? (v, time) => sideRecord('l', time, v)
+                    ? (v, time) => sideRecord(next, 'l', time, v)
                     : (v) => Buffer.from(JSON.stringify(v) ?? 'null'),
                 internal: true,
-                // Event time crosses the hop only for a later window that reads it.
+                // Event time crosses the hop only for a later stage that reads it.
                 time: this.segments.slice(i + 1).some((s) => s.stages.some(readsTime)),
               },
             ]

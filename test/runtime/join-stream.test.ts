@@ -5,7 +5,8 @@ import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
 import type { StageDef } from '../../src/pipeline/stages.js';
 import { execute, StageFailure } from '../../src/runtime/execute.js';
-import { recordTime, sideRecord, type SideRecord } from '../../src/runtime/join-stream.js';
+import { sideRecord, type SideRecord } from '../../src/runtime/join-stream.js';
+import type { StreamJoinStage } from '../../src/pipeline/join-stream.js';
 import { StateStore } from '../../src/runtime/state-store.js';
 import { Topology } from '../../src/runtime/topology.js';
 
@@ -26,6 +27,7 @@ function paidJoin<U>(
   join: (o: Order, p: Payment, key: string) => U,
   windowMs = 10,
   graceMs = 0,
+  lateTopic?: string,
 ): PipelineDef {
   return Pipeline.create()
     .readFrom<Order>(Sources.kafka({ topic: 'orders' }))
@@ -37,12 +39,14 @@ function paidJoin<U>(
       windowMs,
       graceMs,
       join,
+      ...(lateTopic !== undefined && { lateTopic }),
     })
     .writeTo(sink);
 }
 
-function joinStages(windowMs: number, graceMs = 0): StageDef[] {
-  return paidJoin((o, p, key) => ({ key, n: o.n, amount: p.amount }), windowMs, graceMs).stages;
+function joinStages(windowMs: number, graceMs = 0, lateTopic?: string): StageDef[] {
+  const join = (o: Order, p: Payment, key: string) => ({ key, n: o.n, amount: p.amount });
+  return paidJoin(join, windowMs, graceMs, lateTopic).stages;
 }
 
 const order = (id: string, n: number, t: number): SideRecord => ({ s: 'l', t, v: { id, n } });
@@ -98,9 +102,25 @@ describe('stream join: the step', () => {
     await run(stages, [order('a', 1, 0), order('b', 2, 5_000)], state);
     // The sweep deleted key a's buffers: nothing of it is kept in memory or the changelog.
     expect(state.keys('paid').filter((k) => k.startsWith('k:'))).toEqual(['k:b']);
-    // A payment for a, at 500: behind the stream time (5,000) by more than window + grace.
-    expect(await run(stages, [payment('a', 5, 500)], state)).toEqual([]);
+    expect(state.time.late).toEqual([]);
+    // A payment for a, at 500: behind the stream time (5,000) by more than window + grace. It
+    // joins nothing, and is noted late, for the chunk to count (no late topic: dropped).
+    expect(await execute(stages, payment('a', 5, 500), state)).toEqual([]);
+    expect(state.time.late).toEqual([
+      { stage: 'paid', topic: undefined, key: 'a', value: { orderId: 'a', amount: 5 }, ts: 500 },
+    ]);
+    state.commit();
     expect(state.get('paid', 'k:a')).toBeUndefined();
+  });
+
+  it("notes a late record for the stage's late topic, when it has one", async () => {
+    const stages = joinStages(1_000, 0, 'late-paid');
+    const state = new StateStore();
+    await run(stages, [order('b', 2, 5_000)], state);
+    expect(await execute(stages, order('a', 1, 10), state)).toEqual([]);
+    expect(state.time.late).toEqual([
+      { stage: 'paid', topic: 'late-paid', key: 'a', value: { id: 'a', n: 1 }, ts: 10 },
+    ]);
   });
 
   it('with a grace, a record out of order still meets its partner', async () => {
@@ -271,13 +291,35 @@ describe('stream join: left', () => {
 });
 
 describe('stream join: records, topology and builder', () => {
-  it('a side record carries its side and the Kafka timestamp as its time', () => {
-    expect(JSON.parse(sideRecord('r', '1700000000123', { x: 1 }).toString())).toEqual({
+  it("a side record carries its side and the record's event time, or its value's time by the side's timestamp", () => {
+    const plain = joinStages(1_000)[0] as StreamJoinStage;
+    const side = (stage: StreamJoinStage, s: 'l' | 'r', t: number | undefined, v: unknown) =>
+      JSON.parse(sideRecord(stage, s, t, v).toString()) as SideRecord;
+    expect(side(plain, 'r', 1_700_000_000_123, { x: 1 })).toEqual({
       s: 'r',
       t: 1_700_000_000_123,
       v: { x: 1 },
     });
-    expect(recordTime(undefined)).toBe(0);
+    expect(side(plain, 'l', undefined, 1).t).toBe(0);
+    const timed: StreamJoinStage = {
+      ...plain,
+      timestamp: (v) => (v as { at: number }).at,
+      otherTimestamp: (v) => (v as { paidAt: number }).paidAt,
+    };
+    expect(side(timed, 'l', 5, { at: 42 }).t).toBe(42);
+    expect(side(timed, 'r', 5, { paidAt: 43 }).t).toBe(43);
+    // A timestamp that is no number, or throws, fails the record in the join's stage.
+    for (const v of [{ at: 'soon' }, null]) {
+      const err = (() => {
+        try {
+          return sideRecord(timed, 'l', 5, v);
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(err).toBeInstanceOf(StageFailure);
+      expect((err as StageFailure).stage).toBe('paid');
+    }
   });
 
   it('the other side is a hop of its own, feeding the join’s repartition topic', () => {

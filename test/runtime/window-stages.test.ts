@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { changelogTopic, parseChangelogKey } from '../../src/domain/resources.js';
 import { NO_PLAN } from '../../src/domain/resume-plan.js';
-import { NO_METRICS, type JobMetrics, type MetricsSink } from '../../src/observability/metrics.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { Sinks } from '../../src/pipeline/sinks.js';
 import { Sources } from '../../src/pipeline/sources.js';
@@ -28,6 +27,7 @@ import {
   type TimedRecord,
   type WindowCount,
 } from '../support/windows-model.js';
+import { lateCounter } from '../support/late-metric.js';
 
 // A window stage run by a job runner on the in-memory Kafka under EXACTLY_ONCE, behind a
 // repartition topic: exact counts against the model, late values in the late topic (in the
@@ -46,13 +46,7 @@ describe('a tumbling count behind a repartition topic', () => {
     await untilActive(w, coordinator);
     const worker = await participant(w, NS, 'w1');
     const job = await submit(w, worker, JOB, jobConfig('windows'));
-    let late = 0;
-    const metrics: JobMetrics = {
-      ...NO_METRICS.job('', ''),
-      recordsLate: (n) => (late += n),
-      hop: () => metrics,
-    };
-    const sink: MetricsSink = { job: () => metrics };
+    const { sink, late } = lateCounter();
     const pipeline = Pipeline.create()
       .readFrom<{ k: string; ts: number; i: number }>(Sources.kafka({ topic: 'in' }))
       .groupingKey((r) => r.k)
@@ -101,13 +95,13 @@ describe('a tumbling count behind a repartition topic', () => {
     expect(wantLate.length).toBeGreaterThan(5);
     const got = () => committedValues<WindowCount>(w.cluster, 'out');
     const through = await w.clock.runUntil(
-      () => got().length >= want.length && late === wantLate.length,
+      () => got().length >= want.length && late() === wantLate.length,
       60_000,
     );
     expect({
       through,
       got: got().length,
-      late,
+      late: late(),
       lateTopic: committedValues(w.cluster, 'late').length,
       status: worker.log.state(JOB)?.status,
     }).toEqual({

@@ -22,4 +22,27 @@ describe('checkLateTopics', () => {
     });
     await expect(checkLateTopics(admin(['in', 'out', 'late']), def)).resolves.toBeUndefined();
   });
+
+  it("refuses a run whose stream join's late topic does not exist, naming the stage", async () => {
+    const join = Pipeline.create()
+      .readFrom<{ k: string }>(Sources.kafka({ topic: 'in' }))
+      .groupingKey((v) => v.k)
+      .joinStream({
+        name: 'pairs',
+        other: Sources.kafka({ topic: 'other' }),
+        otherKey: (v: { k: string }) => v.k,
+        windowMs: 1_000,
+        join: (a, b) => [a, b],
+        lateTopic: 'late-pairs',
+      })
+      .writeTo(Sinks.kafka({ topic: 'out' }));
+    await expect(checkLateTopics(admin(['in', 'other', 'out']), join)).rejects.toMatchObject({
+      code: 'SLUICE_TOPIC_MISCONFIGURED',
+      message: expect.stringContaining('joinStream "pairs" (late-pairs) does not exist') as string,
+      details: { missing: [{ stage: 'pairs', topic: 'late-pairs' }] },
+    });
+    await expect(
+      checkLateTopics(admin(['in', 'other', 'out', 'late-pairs']), join),
+    ).resolves.toBeUndefined();
+  });
 });

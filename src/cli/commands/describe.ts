@@ -120,5 +120,6 @@ function joinLine(j: JoinDescription): string {
   if (j.table)
     return `${j.type} join with table ${j.table.topic} (${j.table.format}, read whole by each task)`;
   const other = j.other ? `${j.other.topics.join(', ')} (${j.other.format})` : '?';
-  return `${j.type} join with stream ${other} within ±${j.windowMs ?? 0} ms, grace ${j.graceMs ?? 0} ms`;
+  const late = j.lateTopic ? `late records → ${j.lateTopic}` : 'late records dropped, counted';
+  return `${j.type} join with stream ${other} within ±${j.windowMs ?? 0} ms, grace ${j.graceMs ?? 0} ms, ${late}`;
 }

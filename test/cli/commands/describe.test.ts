@@ -59,7 +59,7 @@ describe('sluice describe, rendered', () => {
     ]);
   });
 
-  it('prints a stream join with its window, and the hop that reads its other stream', () => {
+  it('prints a stream join with its window and late topic, and the hop that reads its other stream', () => {
     const def = Pipeline.create()
       .readFrom<{ id: string }>(Sources.kafka({ topic: 'orders' }))
       .groupingKey((o) => o.id)
@@ -70,6 +70,7 @@ describe('sluice describe, rendered', () => {
         windowMs: 60_000,
         graceMs: 5_000,
         join: (o, p) => ({ ...o, ...p }),
+        lateTopic: 'late-paid',
       })
       .writeTo(Sinks.kafka({ topic: 'paid' }));
     expect(render(describePipeline('paid', def, 'sl')).split('\n')).toEqual([
@@ -78,8 +79,8 @@ describe('sluice describe, rendered', () => {
       '  hop 1: group sl.job.<jobId>, reads orders',
       '    → writes sl.repartition.<jobId>.paid',
       '  hop 2: group sl.job.<jobId>.paid, repartitioned through sl.repartition.<jobId>.paid',
-      '    joinStream   paid  inner join with stream payments (json) within ±60000 ms, grace 5000 ms, state sl.state.<jobId>.paid',
-      '    → writes paid',
+      '    joinStream   paid  inner join with stream payments (json) within ±60000 ms, grace 5000 ms, late records → late-paid, state sl.state.<jobId>.paid',
+      '    → writes paid, late-paid',
       '  hop 3: group sl.job.<jobId>.paid~other, reads payments (the other side of stream join paid)',
       '    → writes sl.repartition.<jobId>.paid',
       '  sinks: paid (json)',
