@@ -122,6 +122,11 @@ export interface Admin {
   /** Creates the topics, leaders elected; a topic that already exists is left as it is. */
   createTopics(topics: NewTopic[]): Promise<void>;
   deleteTopics(topics: string[]): Promise<void>;
+  /**
+   * Deletes each given partition's records below its offset (DeleteRecords): the log start moves
+   * there. An offset at or below the log start changes nothing; one past the end fails.
+   */
+  deleteRecords(topic: string, below: { partition: number; offset: string }[]): Promise<void>;
   /** The partition ids of each topic; a topic that does not exist fails the call. */
   partitions(topics: string[]): Promise<{ topic: string; partitions: number[] }[]>;
   /** The watermarks of every partition of a topic: `low` is the log start offset. */

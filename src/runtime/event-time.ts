@@ -5,10 +5,9 @@ import { originHeaders, type Origin } from './origin.js';
 // Event time per record. A record's time is its Kafka timestamp, unless it came over a
 // repartition topic: there the record Sluice wrote carries its input's time in a header, so a
 // windowed stage after the hop sees the time of the source record, not the time of the hop's
-// write. A header, not the repartition record's own Kafka timestamp: a record carrying an old
-// event time as its timestamp could be deleted by the topic's time-based retention before the
-// next hop reads it (Kafka Streams avoids that by never expiring repartition topics and
-// purging them itself, which Sluice does not do).
+// write. A header, not the repartition record's own Kafka timestamp: on a repartition topic made
+// before they had no time retention (topics.ts), a record stamped with an old event time would
+// be deleted before the next hop read it.
 
 /** The header a repartition record carries its event time in (decimal milliseconds). */
 const TIME = 'sluice-time';

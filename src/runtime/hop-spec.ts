@@ -28,6 +28,8 @@ export interface HopSpec extends ChunkSpec {
   groupId: string;
   /** How long failing commits are retried before the job is told. */
   retry: RetryPolicy;
+  /** The input is the job's repartition topic: processed records are deleted (purge.ts). */
+  purgeInput?: boolean;
 }
 
 /** What a hop tells its job runner. */

@@ -19,6 +19,7 @@ import type { HopEvents, HopOptions, HopSpec } from './hop-spec.js';
 import { HopTasks } from './hop-tasks.js';
 import { HopTables } from './join-tables.js';
 import { deletedBeforeRead } from './lost-records.js';
+import { InputPurge } from './purge.js';
 import { ownedIds, type Task } from './task.js';
 
 export type { HopEvents, HopOptions, HopSpec } from './hop-spec.js';
@@ -34,6 +35,7 @@ const PARTITIONS_IN_PARALLEL = 4;
 export class Hop {
   private consumer: GroupConsumer | undefined;
   private producer: Producer | undefined;
+  private purge: InputPurge | undefined;
   /** Per output partition, the first offset of the last batch this worker committed there (see progress.ts). */
   readonly written = new Map<string, bigint>();
   private readonly taskSet: HopTasks;
@@ -119,6 +121,19 @@ export class Hop {
       deletedRecords: 'stop',
     });
     this.consumer = consumer;
+    const [input] = this.spec.inputs;
+    if (this.spec.purgeInput && input !== undefined) {
+      const tasks = this.taskSet.tasks;
+      this.purge = new InputPurge({
+        kafka: this.kafka,
+        groupId: this.spec.groupId,
+        topic: input,
+        owned: () => [...tasks.values()].map((t) => t.partition),
+        clock: this.clock,
+        log: this.log,
+      });
+      this.purge.start();
+    }
     await consumer.start({
       topics: this.spec.inputs,
       autoCommit: this.guarantee === 'NONE',
@@ -235,6 +250,7 @@ export class Hop {
   freeze(): void {
     this.frozen = true;
     this.outage.stop();
+    this.purge?.stop();
     this.consumer?.pause(this.spec.inputs);
   }
 
@@ -242,6 +258,7 @@ export class Hop {
   async stop(): Promise<void> {
     this.frozen = true;
     this.outage.stop();
+    this.purge?.stop();
     await this.consumer?.stop().catch(() => undefined);
     await this.taskSet.close();
     await this.producer?.disconnect().catch(() => undefined);

@@ -14,14 +14,18 @@ export async function ensureChangelogs(
   await ensure(admin, topics, partitions, { 'cleanup.policy': 'compact' }, replication);
 }
 
-/** Creates repartition topics when missing; plain retention, they only carry records between hops. */
+/**
+ * Creates repartition topics when missing, with no time retention: a suspended job's frozen hop
+ * finds its unread records however long the fix takes (a week's default retention would delete
+ * them), and the hop reading a topic deletes what it has committed past (purge.ts).
+ */
 export async function ensureRepartitions(
   admin: Admin,
   topics: string[],
   partitions: number,
   replication: TopicReplication = {},
 ): Promise<void> {
-  await ensure(admin, topics, partitions, {}, replication);
+  await ensure(admin, topics, partitions, { 'retention.ms': '-1' }, replication);
 }
 
 async function ensure(

@@ -153,6 +153,7 @@ export class Topology {
       return {
         index: i,
         inputs: input ? [input] : pipeline.source.topics,
+        purgeInput: input !== undefined,
         deserializer: input ? codecs.json : codecs.source,
         stages: segment.stages,
         // A branch ends the pipeline, so only the last hop has several outputs.

@@ -17,6 +17,7 @@ const ns = testNamespace('deleted');
 const admin = await useTopics(ns, [
   { topic: `${ns}.skip`, numPartitions: 1 },
   { topic: `${ns}.stop`, numPartitions: 1 },
+  { topic: `${ns}.purged`, numPartitions: 2 },
 ]);
 
 async function scenario(
@@ -81,5 +82,34 @@ describe('records deleted past a running consumer, before it read them', () => {
     expect(restarting).toBe(false);
     expect(err).toBeInstanceOf(PositionOutOfRangeError);
     expect(err).toMatchObject({ topic: `${ns}.stop`, partition: 0, position: '1' });
+  });
+
+  it("the port's deleteRecords moves each partition's log start, as a hop's purge does", async () => {
+    const topic = `${ns}.purged`;
+    const producer = kafkaClient().producer();
+    await producer.connect();
+    await producer.send({
+      topic,
+      messages: [0, 1].flatMap((partition) =>
+        ['a', 'b', 'c'].map((value) => ({ value, partition })),
+      ),
+    });
+    await producer.disconnect();
+    const port = kafkaPort().admin();
+    await port.connect();
+    try {
+      await port.deleteRecords(topic, [
+        { partition: 0, offset: '2' },
+        { partition: 1, offset: '0' },
+      ]);
+      expect(
+        (await port.offsets(topic)).map((p) => [p.partition, String(p.low), String(p.high)]),
+      ).toEqual([
+        [0, '2', '3'],
+        [1, '0', '3'],
+      ]);
+    } finally {
+      await port.disconnect();
+    }
   });
 });

@@ -21,7 +21,7 @@ describe('a job’s topics', () => {
     await ensureRepartitions(admin, ['ns.repartition.j.count'], 3);
     expect(requests).toEqual([
       [{ topic: 'ns.state.j.count', partitions: 3, config: { 'cleanup.policy': 'compact' } }],
-      [{ topic: 'ns.repartition.j.count', partitions: 3, config: {} }],
+      [{ topic: 'ns.repartition.j.count', partitions: 3, config: { 'retention.ms': '-1' } }],
     ]);
   });
 
@@ -44,7 +44,7 @@ describe('a job’s topics', () => {
           topic: 'ns.repartition.j.count',
           partitions: 3,
           replicationFactor: 1,
-          config: { 'min.insync.replicas': '1' },
+          config: { 'retention.ms': '-1', 'min.insync.replicas': '1' },
         },
       ],
     ]);

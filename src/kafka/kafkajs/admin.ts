@@ -91,6 +91,14 @@ export class KafkajsAdmin implements Admin {
     return authorized({ TOPIC: ['DELETE', topics] }, () => this.admin.deleteTopics({ topics }));
   }
 
+  deleteRecords(topic: string, below: { partition: number; offset: string }[]): Promise<void> {
+    return authorized({ TOPIC: ['DELETE', topic] }, async () => {
+      // kafkajs's admin finds a partition's leader only in metadata it has fetched.
+      await this.admin.fetchTopicMetadata({ topics: [topic] });
+      await this.admin.deleteTopicRecords({ topic, partitions: below });
+    });
+  }
+
   async partitions(topics: string[]): Promise<{ topic: string; partitions: number[] }[]> {
     const { topics: meta } = await authorized({ TOPIC: ['DESCRIBE', topics] }, () =>
       this.admin.fetchTopicMetadata({ topics }),

@@ -2,7 +2,7 @@ import type { AclBinding } from '../../domain/acl.js';
 import { KafkaProtocolError } from '../errors.js';
 import type { Admin, GroupMember, NewTopic, PartitionOffset, PartitionOffsets } from '../port.js';
 import type { FaultTarget } from './faults.js';
-import { toPartitionOffsets } from './offsets.js';
+import { parseOffset, toPartitionOffsets } from './offsets.js';
 import type { ClientProcess } from './process.js';
 
 /** The in-memory cluster is one broker (see broker.ts). */
@@ -48,6 +48,16 @@ export class MemoryAdmin implements Admin {
       for (const t of topics) this.broker.topics.require(t);
       for (const t of topics) this.broker.topics.delete(t);
       this.broker.trace(`${this.process.name} deleted ${topics.join(' ')}`);
+    });
+  }
+
+  deleteRecords(topic: string, below: { partition: number; offset: string }[]): Promise<void> {
+    return this.call('deleteRecords', { topics: [topic] }, () => {
+      const t = this.broker.topics.require(topic);
+      for (const { partition, offset } of below) t.log(partition).deleteBefore(parseOffset(offset));
+      this.broker.trace(
+        `${this.process.name} deleted records of ${topic} below ${below.map((b) => `${b.partition}@${b.offset}`).join(' ')}`,
+      );
     });
   }
 
