@@ -69,7 +69,11 @@ export {
   type TableJoinOptions,
   type LeftTableJoinOptions,
 } from './pipeline/join.js';
-export type { StreamJoinOptions, LeftStreamJoinOptions } from './pipeline/join-stream.js';
+export type {
+  StreamJoinOptions,
+  LeftStreamJoinOptions,
+  OuterStreamJoinOptions,
+} from './pipeline/join-stream.js';
 export type { Format } from './pipeline/formats.js';
 export {
   SluiceError,

@@ -27,7 +27,7 @@ export interface StageDescription {
 
 /** What a join stage joins with: a table, or another stream within a window. */
 export interface JoinDescription {
-  type: 'inner' | 'left';
+  type: 'inner' | 'left' | 'outer';
   /** A table join's table: a compacted topic, read whole by every task of the stage. */
   table: { topic: string; format: Format } | null;
   /** A stream join's other stream, read by a hop of its own into the stage's topic. */
@@ -164,7 +164,7 @@ function joinOf(s: StageDef): JoinDescription | null {
     };
   if (s.kind === 'joinStream')
     return {
-      type: s.left ? 'left' : 'inner',
+      type: s.type,
       table: null,
       other: { topics: s.other.topics, format: s.other.format },
       windowMs: s.windowMs,

@@ -4,7 +4,7 @@ import type { KafkaSourceDef } from './sources.js';
 import type { MaybePromise, Retryable, StageKey } from './stages.js';
 
 // Stream–stream joins: the builder's half. The runtime's half is runtime/join-stream.ts; what
-// a record that arrives before its partner gets is documented in docs/pipelines.md#joinstream-and-leftjoinstream.
+// a record that arrives before its partner gets is documented in docs/pipelines.md#joinstream-leftjoinstream-and-outerjoinstream.
 
 /** Options of `joinStream`: the other stream, its key, the window, and the output. */
 export interface StreamJoinOptions<T, R, U> {
@@ -45,6 +45,17 @@ export interface LeftStreamJoinOptions<T, R, U> extends Omit<StreamJoinOptions<T
   join: (value: T, other: R | null, key: string) => MaybePromise<U>;
 }
 
+/** Options of `outerJoinStream`: a record of either side that meets no partner is joined with null. */
+export interface OuterStreamJoinOptions<T, R, U> extends Omit<StreamJoinOptions<T, R, U>, 'join'> {
+  join: (value: T | null, other: R | null, key: string) => MaybePromise<U>;
+}
+
+/**
+ * Which records that meet no partner give an output, joined with null, when they leave the
+ * buffer: none (`inner`), this stream's (`left`), either side's (`outer`).
+ */
+export type StreamJoinType = 'inner' | 'left' | 'outer';
+
 /** A stream–stream join as the runtime sees it (one of the pipeline's `StageDef`s). */
 export interface StreamJoinStage {
   kind: 'joinStream';
@@ -60,8 +71,8 @@ export interface StreamJoinStage {
   windowMs: number;
   graceMs: number;
   join: (value: unknown, other: unknown, key: string) => MaybePromise<unknown>;
-  /** A left join: a record of this stream that met no partner is joined with null, once. */
-  left: boolean;
+  /** Which records that met no partner are joined with null, once, as they leave the buffer. */
+  type: StreamJoinType;
   /** Where records too late to join go; undefined: dropped, counted. */
   lateTopic: string | undefined;
   retryable?: Retryable;
@@ -83,7 +94,7 @@ export function streamJoinStage(
     retryable?: Retryable;
   },
   source: KafkaSourceDef,
-  left = false,
+  type: StreamJoinType = 'inner',
 ): StreamJoinStage {
   const name = checkedName(opts.name);
   const bad = (what: string): SluiceError =>
@@ -121,7 +132,7 @@ export function streamJoinStage(
     windowMs: opts.windowMs,
     graceMs,
     join: opts.join as (value: unknown, other: unknown, key: string) => MaybePromise<unknown>,
-    left,
+    type,
     lateTopic: late,
     ...retryable(opts),
   };

@@ -3,7 +3,9 @@ import { checkedName, retryable } from './checks.js';
 import {
   streamJoinStage,
   type LeftStreamJoinOptions,
+  type OuterStreamJoinOptions,
   type StreamJoinOptions,
+  type StreamJoinType,
 } from './join-stream.js';
 import type { Stream } from './pipeline.js';
 import { WindowedStream, type EventTimeOptions, type WindowDef } from './windowed.js';
@@ -40,13 +42,13 @@ export class KeyedStream<T> {
 
   /**
    * Joins this stream with another, by key, within a time window: each pair of records, one
-   * from each side, with equal keys and times (their Kafka timestamps) at most `windowMs`
-   * apart gives one output, when the later of the two arrives. Both sides are buffered in the
+   * from each side, with equal keys and times (their event times, or `timestamp`s) at most
+   * `windowMs` apart gives one output, when the later of the two arrives. Both sides are buffered in the
    * stage's state until the window (and `graceMs`) has passed for them; an inner join: a
-   * record that never meets a partner gives nothing (docs/pipelines.md#joinstream-and-leftjoinstream).
+   * record that never meets a partner gives nothing (docs/pipelines.md#joinstream-leftjoinstream-and-outerjoinstream).
    */
   joinStream<R, U>(opts: StreamJoinOptions<T, R, U>): Stream<U> {
-    return this.streamJoin(opts, false);
+    return this.streamJoin(opts, 'inner');
   }
 
   /**
@@ -54,16 +56,28 @@ export class KeyedStream<T> {
    * leaves the buffer (its window and grace passed) is joined with null, once.
    */
   leftJoinStream<R, U>(opts: LeftStreamJoinOptions<T, R, U>): Stream<U> {
-    return this.streamJoin(opts, true);
+    return this.streamJoin(opts, 'left');
   }
 
-  private streamJoin<U>(opts: Parameters<typeof streamJoinStage>[1], left: boolean): Stream<U> {
+  /**
+   * As {@link joinStream}, and a record of either side that met no partner by the time it
+   * leaves the buffer is joined with null on the other side, once: `join(value, null, key)`
+   * or `join(null, other, key)`.
+   */
+  outerJoinStream<R, U>(opts: OuterStreamJoinOptions<T, R, U>): Stream<U> {
+    return this.streamJoin(opts, 'outer');
+  }
+
+  private streamJoin<U>(
+    opts: Parameters<typeof streamJoinStage>[1],
+    type: StreamJoinType,
+  ): Stream<U> {
     if (this.byRecordKey || !this.source)
       throw new SluiceError(
         'SLUICE_CONFIG_INVALID',
         `joinStream "${String(opts.name)}": key the stream with groupingKey(...), not groupByKey(): both sides are repartitioned by the join key into the stage's own topic.`,
       );
-    return this.push(streamJoinStage(this.key, opts, this.source, left)) as Stream<U>;
+    return this.push(streamJoinStage(this.key, opts, this.source, type)) as Stream<U>;
   }
 
   /**

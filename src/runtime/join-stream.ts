@@ -20,7 +20,7 @@ export interface SideRecord {
 interface Buffered {
   t: number;
   v: unknown;
-  /** Set on a record of this side once it met a partner: a left join emits it alone otherwise. */
+  /** Set on a record once it met a partner: a left or outer join emits it alone otherwise. */
   m?: 1;
 }
 
@@ -147,15 +147,18 @@ export function joinStreamStep(
 }
 
 /**
- * What happens to a record that leaves the buffer: in a left join, a left record that never
- * met a partner is joined with null then; otherwise nothing.
+ * What happens to a record that leaves the buffer without having met a partner: joined with
+ * null then, in a left join if it is of this stream, in an outer join whichever its side;
+ * otherwise nothing.
  */
 function lone(
   stage: StreamJoinStage,
   pairs: Pair[],
 ): (key: string) => (gone: Buffered, side: 'l' | 'r') => void {
+  const emits = { l: stage.type !== 'inner', r: stage.type === 'outer' };
   return (key) => (gone, side) => {
-    if (stage.left && side === 'l' && !gone.m) pairs.push({ key, l: gone.v, r: null });
+    if (gone.m || !emits[side]) return;
+    pairs.push(side === 'l' ? { key, l: gone.v, r: null } : { key, l: null, r: gone.v });
   };
 }
 

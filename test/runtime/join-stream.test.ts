@@ -290,6 +290,68 @@ describe('stream join: left', () => {
   });
 });
 
+describe('stream join: outer', () => {
+  function outerStages(windowMs: number, graceMs = 0): StageDef[] {
+    return Pipeline.create()
+      .readFrom<Order>(Sources.kafka({ topic: 'orders' }))
+      .groupingKey((o) => o.id)
+      .outerJoinStream({
+        name: 'paid',
+        other: payments,
+        otherKey: (p: Payment) => p.orderId,
+        windowMs,
+        graceMs,
+        // Both sides typed `| null`: the compiler makes the function handle either missing.
+        join: (o, p, key) => ({ key, n: o?.n ?? null, amount: p?.amount ?? null }),
+      })
+      .writeTo(sink).stages;
+  }
+
+  it('joins a record of either side that met no partner with null once it leaves the buffer', async () => {
+    const stages = outerStages(1_000);
+    const state = new StateStore();
+    expect(
+      await run(stages, [order('a', 1, 0), payment('b', 7, 0), payment('c', 8, 100)], state),
+    ).toEqual([]);
+    expect(await run(stages, [order('c', 3, 200)], state)).toEqual([{ key: 'c', n: 3, amount: 8 }]);
+    // Stream time 5,000: a's order and b's payment leave alone, with null; c's pair is done.
+    const out = await run(stages, [order('d', 4, 5_000)], state);
+    expect(out).toEqual(
+      expect.arrayContaining([
+        { key: 'a', n: 1, amount: null },
+        { key: 'b', n: null, amount: 7 },
+      ]),
+    );
+    expect(out).toHaveLength(2);
+  });
+
+  it('property: every pair within the window, and each lone record of either side with null once, after a flush', async () => {
+    const GRACE = 2_000;
+    await fc.assert(
+      fc.asyncProperty(arrivals(GRACE, 50), async (arrived) => {
+        const flush = order('flush', -1, 1_000_000);
+        const outs = (await run(outerStages(1_000, GRACE), [...sideRecords(arrived), flush])) as {
+          key: string;
+          n: number | null;
+          amount: number | null;
+        }[];
+        const want: string[] = [];
+        const within = (l: Arrival, r: Arrival) => l.key === r.key && Math.abs(l.t - r.t) <= 1_000;
+        const lefts = arrived.filter((r) => r.left);
+        const rights = arrived.filter((r) => !r.left);
+        for (const l of lefts) {
+          const paid = rights.filter((r) => within(l, r));
+          for (const r of paid) want.push(`${l.key}/${l.i}/${r.i}`);
+          if (paid.length === 0) want.push(`${l.key}/${l.i}/null`);
+        }
+        for (const r of rights)
+          if (!lefts.some((l) => within(l, r))) want.push(`${r.key}/null/${r.i}`);
+        expect(outs.map((o) => `${o.key}/${o.n}/${o.amount}`).sort()).toEqual(want.sort());
+      }),
+    );
+  });
+});
+
 describe('stream join: records, topology and builder', () => {
   it("a side record carries its side and the record's event time, or its value's time by the side's timestamp", () => {
     const plain = joinStages(1_000)[0] as StreamJoinStage;
