@@ -1,13 +1,16 @@
-import type { ChildProcess } from 'node:child_process';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jobGroup, repartitionTopic, stageGroup } from '../../src/domain/resources.js';
 import type { ConsumedRecord } from '../../src/kafka/port.js';
 import { outputsWhenThrough } from '../support/job-groups.js';
-import { kafkaClient, sluiceEnv, testNamespace, useTopics } from '../support/kafka.js';
+import { kafkaClient } from '../support/kafka.js';
 import { readAll, readUntil } from '../support/records.js';
-import { spawnCliWorker } from '../support/spawn.js';
-import { connectClient, startCoordinator } from '../support/sluice.js';
-import { RECENT_T0 } from '../support/record-time.js';
+import {
+  ORDER_COUNT,
+  paymentsOf,
+  produceOrders,
+  withinWindow,
+  paidOrdersWorld,
+} from '../support/paid-orders.js';
 
 // Issue 19, a stream–stream join on a real broker, with workers that are the real CLI: 8,000
 // orders and their payments (none for every fourth order, two for every tenth), on topics
@@ -17,48 +20,11 @@ import { RECENT_T0 } from '../support/record-time.js';
 // time, more than the input spans) keeps every record buffered, so the pairs do not depend on
 // how the two sides interleave on the join's topic.
 
-const ns = testNamespace('join-stream');
-const ORDERS = `${ns}.orders`;
-const PAYMENTS = `${ns}.payments`;
-const OUT = `${ns}.out`;
-await useTopics(ns, [
-  { topic: ORDERS, numPartitions: 4 },
-  { topic: PAYMENTS, numPartitions: 3 },
-  { topic: OUT, numPartitions: 2 },
-]);
-await startCoordinator(ns);
-const client = await connectClient(ns, 'alice');
-
-const children: ChildProcess[] = [];
-afterAll(() => children.forEach((c) => c.kill('SIGKILL')));
-const workers = ['join-stream-1', 'join-stream-2'].map((id) => {
-  const child = spawnCliWorker('test/fixtures/pipelines/paid-orders.mjs', id, sluiceEnv(ns));
-  children.push(child);
-  return child;
-});
-
-const ORDER_COUNT = 8_000;
-const WINDOW_MS = 10_000;
-const T0 = RECENT_T0;
-
-interface Payment {
-  pid: number;
-  orderId: string;
-  t: number;
-}
-
-/** Order i's time: 100 ms apart. */
-const orderTime = (i: number): number => T0 + i * 100;
-
-/** The payments: none for every fourth order, two for every tenth, offsets in [-10 s, 20 s). */
-function paymentsOf(i: number): Payment[] {
-  if (i % 4 === 0) return [];
-  const delta = ((i * 7919) % 30_000) - 10_000;
-  const first = { pid: 2 * i, orderId: `o${i}`, t: orderTime(i) + delta };
-  return i % 10 === 1
-    ? [first, { pid: 2 * i + 1, orderId: `o${i}`, t: orderTime(i) - 5_000 }]
-    : [first];
-}
+const { ns, topics, client, workers } = await paidOrdersWorld('join-stream');
+const ORDERS = topics.orders;
+const PAYMENTS = topics.payments;
+const OUT = topics.output;
+const TOPICS = { orders: ORDERS, payments: PAYMENTS };
 
 interface Paid {
   id: string;
@@ -71,8 +37,7 @@ function expected(): Paid[] {
   const out: Paid[] = [];
   for (let i = 0; i < ORDER_COUNT; i++)
     for (const p of paymentsOf(i))
-      if (Math.abs(p.t - orderTime(i)) <= WINDOW_MS)
-        out.push({ id: `o${i}`, n: i, payment: p.pid });
+      if (withinWindow(i, p)) out.push({ id: `o${i}`, n: i, payment: p.pid });
   return out;
 }
 
@@ -84,7 +49,7 @@ const order = (a: Paid, b: Paid): number => a.n - b.n || a.payment - b.payment;
  * transaction whose markers were written after the groups read as through) or lost. The one
  * failure seen (356 pairs, in about 16 runs) left no such record: its input was stamped in 2023
  * then, and the broker's retention deleted records the job had not read yet, which kafkajs
- * skipped (see RECENT_T0; a job is now suspended instead). Asserts nothing.
+ * skipped (see test/support/record-time.ts; a job is now suspended instead). Asserts nothing.
  */
 async function reportMissing(missing: Paid[]): Promise<void> {
   process.stderr.write(`missing ${missing.length}: ${JSON.stringify(missing)}\n`);
@@ -106,38 +71,16 @@ describe('a stream–stream join under EXACTLY_ONCE, with a worker killed midway
     });
     const producer = kafkaClient().producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    /** Orders from..to-1 and their payments, 500 orders a send. */
-    const produceOrders = async (from: number, to: number): Promise<void> => {
-      for (let i = from; i < to; i += 500) {
-        const ids = Array.from({ length: Math.min(500, to - i) }, (_, j) => i + j);
-        await producer.send({
-          topic: ORDERS,
-          messages: ids.map((n) => ({
-            key: `o${n}`,
-            value: JSON.stringify({ id: `o${n}`, n }),
-            timestamp: String(orderTime(n)),
-          })),
-        });
-        await producer.send({
-          topic: PAYMENTS,
-          messages: ids.flatMap(paymentsOf).map((p) => ({
-            key: String(p.pid),
-            value: JSON.stringify(p),
-            timestamp: String(p.t),
-          })),
-        });
-      }
-    };
     try {
       // Half the input first: the kill must fall midway however fast the job runs (a third of
       // the pairs lie in the first half), and the second half comes after it.
-      await produceOrders(0, ORDER_COUNT / 2);
+      await produceOrders(producer, TOPICS, 0, ORDER_COUNT / 2);
       // Killed once a third of the pairs are out: its open transactions abort, and its
       // partitions (of all three hops) move to the other worker, which restores the buffers.
       const atKill = await readUntil(OUT, (got) => got.length >= want.length / 3, 120_000);
       workers[0]?.kill('SIGKILL');
       expect(atKill.length).toBeLessThan(want.length);
-      await produceOrders(ORDER_COUNT / 2, ORDER_COUNT);
+      await produceOrders(producer, TOPICS, ORDER_COUNT / 2, ORDER_COUNT);
     } finally {
       await producer.disconnect();
     }
