@@ -124,6 +124,18 @@ const examples: Record<string, () => unknown> = {
         graceMs: 10_000,
         join: (o, p) => ({ customer: o.customer, ordered: o.amount, paid: p.amount }),
       }),
+  outerJoinStream: () =>
+    stream
+      .groupingKey((o) => o.customer)
+      .outerJoinStream({
+        name: 'settled',
+        other: Sources.kafka({ topic: 'payments' }),
+        otherKey: (p: Payment) => p.customer,
+        windowMs: 60_000,
+        graceMs: 10_000,
+        lateTopic: 'payments-late',
+        join: (o, p, customer) => ({ customer, ordered: o?.amount ?? 0, paid: p?.amount ?? 0 }),
+      }),
 };
 
 function tumbling() {
