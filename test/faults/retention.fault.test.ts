@@ -102,6 +102,7 @@ describe('records deleted while a job was suspended', () => {
     expect(error.message).toContain(`Records of ${input}-1 at offsets 100..149 were deleted`);
     expect(error.details).toEqual({
       job: 'retained',
+      when: 'stopped',
       partitions: [{ topic: input, partition: 1, committed: '100', earliest: '150' }],
     });
     expect(job.status()).toBe('SUSPENDED');
