@@ -33,9 +33,18 @@ export class RecordTime {
   readonly late: LateItem[] = [];
 }
 
-/** True for a stage that reads event time (a window; a stream join, in its side records), so its hop's input needs it. */
+/** True for a stage that reads the event time of the record being run (a window). */
 export function readsTime(stage: StageDef): boolean {
-  return stage.kind === 'window' || stage.kind === 'joinStream';
+  return stage.kind === 'window';
+}
+
+/**
+ * True for a stage whose hop's input must carry event time: a window's, and a stream join's,
+ * whose side records take it where the hop before the join reads (join-stream.ts). The join's
+ * own hop reads the time from the side records, not from the record being run.
+ */
+export function needsEventTime(stage: StageDef): boolean {
+  return readsTime(stage) || stage.kind === 'joinStream';
 }
 
 /** A consumed record's event time: carried in a header over a repartition topic, else its timestamp. */

@@ -8,7 +8,7 @@ import { sideRecord } from './join-stream.js';
 import type { StreamJoinStage } from '../pipeline/join-stream.js';
 import type { Format } from '../pipeline/formats.js';
 import type { Deserializer, Serializer } from './serde.js';
-import { readsTime } from './event-time.js';
+import { needsEventTime } from './event-time.js';
 
 /**
  * Stages up to the next repartitioned stateful one, which starts a segment of its own (its
@@ -169,7 +169,7 @@ export class Topology {
                     : (v) => Buffer.from(JSON.stringify(v) ?? 'null'),
                 internal: true,
                 // Event time crosses the hop only for a later stage that reads it.
-                time: this.segments.slice(i + 1).some((s) => s.stages.some(readsTime)),
+                time: this.segments.slice(i + 1).some((s) => s.stages.some(needsEventTime)),
               },
             ]
           : pipeline.sinks.map((sink, s) => {

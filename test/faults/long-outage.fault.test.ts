@@ -64,7 +64,7 @@ describe('the broker down for longer than the retry budget', () => {
     await until(async () => (await readAll(output, at.brokers)).length > 0, 'the first outputs');
     const killedAt = Date.now();
     await broker.kill();
-    await sleep(DOWN_MS);
+    await sleep(DOWN_MS); // the outage's length (the fault), not a wait for anything to happen
     expect(job.status()).toBe('RUNNING'); // the client cannot know better while the broker is away
     await broker.start();
     const upAt = Date.now();

@@ -106,7 +106,10 @@ describe('offsets sent in a transaction, across a broker SIGKILL', () => {
       );
       // A loop that ended before its first commit lets the kill go ahead too.
       loops.forEach((l, p) => void l.finally(() => first[p]?.resolve()));
-      // Every loop committing back to back, then the kill at a moment among their commits.
+      // Every loop committing back to back, then the kill at a moment among their commits. The
+      // two sleeps are the fault's timing (when the kill lands, how long the broker stays
+      // down), not waits for anything to happen: what happened is read below, after each
+      // transactional id is taken over, by the markers.
       await Promise.all(first.map((f) => f.promise));
       await sleep(Math.random() * 2_000);
       await broker.kill();
